@@ -1,0 +1,22 @@
+#include "cpp/remoting/command.h"
+
+namespace cometmq::remoting {
+
+Command MakeRequest(int32_t code) {
+  Command command;
+  command.header.set_code(code);
+  return command;
+}
+
+Command MakeResponse(const Command& request, int32_t status,
+                     absl::string_view remark) {
+  Command response;
+  response.header.set_code(request.header.code());
+  response.header.set_opaque(request.header.opaque());
+  response.header.set_flags(proto::FLAG_RESPONSE);
+  response.header.set_status(status);
+  response.header.set_remark(std::string(remark));
+  return response;
+}
+
+}  // namespace cometmq::remoting

@@ -1,0 +1,240 @@
+#include "cpp/remoting/connection.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::remoting {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+
+std::string EndpointString(const boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
+                       boost::asio::ip::tcp::socket socket,
+                       ConnectionOptions options, FrameHandler on_frame,
+                       CloseHandler on_close)
+    : io_(std::move(io)),
+      strand_(boost::asio::make_strand(*io_)),
+      socket_(std::move(socket)),
+      idle_timer_(strand_),
+      options_(options),
+      on_frame_(std::move(on_frame)),
+      on_close_(std::move(on_close)),
+      remote_address_(EndpointString(socket_)),
+      decoder_(options.max_frame_size),
+      read_buffer_(std::make_unique<char[]>(kReadChunk)),
+      last_activity_(absl::Now()) {
+  boost::system::error_code ec;
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+}
+
+Connection::~Connection() = default;
+
+void Connection::Start() {
+  boost::asio::dispatch(strand_, [self = shared_from_this()] {
+    self->DoRead();
+    self->ArmIdleTimer();
+  });
+}
+
+absl::Status Connection::Send(Command command) {
+  OutgoingFrame frame;
+  EncodeFramePrefix(command, &frame.prefix);
+  frame.body = std::move(command.body);
+  size_t size = frame.prefix.size() + frame.body.size();
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return absl::UnavailableError(
+          absl::StrCat("connection to ", remote_address_, " is closed"));
+    }
+    if (queued_bytes_ + size > options_.max_write_queue_bytes &&
+        queued_bytes_ > 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "write queue to ", remote_address_, " is full (", queued_bytes_,
+          " bytes)"));
+    }
+    queued_bytes_ += size;
+    queue_.push_back(std::move(frame));
+    if (write_scheduled_) return absl::OkStatus();
+    write_scheduled_ = true;
+  }
+  boost::asio::post(strand_, [self = shared_from_this()] { self->DoWrite(); });
+  return absl::OkStatus();
+}
+
+void Connection::DoWrite() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || queue_.empty()) {
+      write_scheduled_ = false;
+      return;
+    }
+    // Everything queued goes out in one gathered write.
+    while (!queue_.empty()) {
+      in_flight_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  std::vector<boost::asio::const_buffer> buffers;
+  buffers.reserve(in_flight_.size() * 2);
+  size_t bytes = 0;
+  for (const OutgoingFrame& f : in_flight_) {
+    buffers.emplace_back(boost::asio::buffer(f.prefix));
+    if (!f.body.empty()) buffers.emplace_back(boost::asio::buffer(f.body));
+    bytes += f.prefix.size() + f.body.size();
+  }
+  size_t frames = in_flight_.size();
+  boost::asio::async_write(
+      socket_, buffers,
+      boost::asio::bind_executor(
+          strand_, [self = shared_from_this(), frames, bytes](
+                       const boost::system::error_code& ec, size_t) {
+            self->OnWrite(ec, frames, bytes);
+          }));
+}
+
+void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
+                         size_t bytes) {
+  in_flight_.erase(in_flight_.begin(), in_flight_.begin() + frames);
+  if (ec) {
+    CloseOnStrand(absl::UnavailableError(
+        absl::StrCat("write to ", remote_address_, " failed: ", ec.message())));
+    return;
+  }
+  last_activity_ = absl::Now();
+  size_t remaining;
+  {
+    absl::MutexLock lock(&mu_);
+    queued_bytes_ -= bytes;
+    remaining = queued_bytes_;
+  }
+  if (read_paused_ && remaining <= options_.max_write_queue_bytes / 4) {
+    read_paused_ = false;
+    DoRead();
+  }
+  DoWrite();
+}
+
+void Connection::DoRead() {
+  if (reading_stopped_ || read_paused_ || closed()) return;
+  socket_.async_read_some(
+      boost::asio::buffer(read_buffer_.get(), kReadChunk),
+      boost::asio::bind_executor(
+          strand_, [self = shared_from_this()](
+                       const boost::system::error_code& ec, size_t n) {
+            self->OnRead(ec, n);
+          }));
+}
+
+void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
+  if (ec) {
+    CloseOnStrand(ec == boost::asio::error::eof
+                      ? absl::UnavailableError(absl::StrCat(
+                            "connection closed by ", remote_address_))
+                      : absl::UnavailableError(absl::StrCat(
+                            "read from ", remote_address_,
+                            " failed: ", ec.message())));
+    return;
+  }
+  last_activity_ = absl::Now();
+  decoder_.Append(absl::string_view(read_buffer_.get(), bytes));
+  auto self = shared_from_this();
+  while (!reading_stopped_) {
+    Command command;
+    FrameDecoder::Result result = decoder_.Next(&command);
+    if (result == FrameDecoder::Result::kNeedMore) break;
+    if (result == FrameDecoder::Result::kError) {
+      spdlog::warn("closing connection from {}: {}", remote_address_,
+                   decoder_.error().ToString());
+      CloseOnStrand(decoder_.error());
+      return;
+    }
+    if (!on_frame_) return;  // closed by the handler
+    on_frame_(self, std::move(command));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (queued_bytes_ > options_.max_write_queue_bytes / 2) read_paused_ = true;
+  }
+  DoRead();
+}
+
+void Connection::StopReading() {
+  boost::asio::dispatch(strand_, [self = shared_from_this()] {
+    self->reading_stopped_ = true;
+  });
+}
+
+void Connection::ArmIdleTimer() {
+  if (options_.idle_timeout <= absl::ZeroDuration() || closed()) return;
+  absl::Duration period = std::max(options_.idle_timeout / 4, absl::Milliseconds(10));
+  idle_timer_.expires_after(absl::ToChronoMilliseconds(period));
+  idle_timer_.async_wait([self = shared_from_this()](
+                             const boost::system::error_code& ec) {
+    if (ec) return;
+    bool writing;
+    {
+      absl::MutexLock lock(&self->mu_);
+      writing = self->queued_bytes_ > 0;
+    }
+    if (!writing &&
+        absl::Now() - self->last_activity_ >= self->options_.idle_timeout) {
+      spdlog::info("closing idle connection {}", self->remote_address_);
+      self->CloseOnStrand(absl::UnavailableError(
+          absl::StrCat("connection ", self->remote_address_, " was idle")));
+      return;
+    }
+    self->ArmIdleTimer();
+  });
+}
+
+void Connection::Close(absl::Status reason) {
+  boost::asio::dispatch(strand_, [self = shared_from_this(),
+                                  reason = std::move(reason)]() mutable {
+    self->CloseOnStrand(std::move(reason));
+  });
+}
+
+void Connection::CloseOnStrand(absl::Status reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    for (const OutgoingFrame& f : queue_) {
+      queued_bytes_ -= f.prefix.size() + f.body.size();
+    }
+    queue_.clear();
+  }
+  if (close_notified_) return;
+  close_notified_ = true;
+  boost::system::error_code ignored;
+  idle_timer_.cancel();
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  if (on_close_) on_close_(shared_from_this(), reason);
+  // Drop the handlers: they may hold the owner's state alive.
+  on_frame_ = nullptr;
+  on_close_ = nullptr;
+}
+
+bool Connection::WriteQueueEmpty() const {
+  absl::MutexLock lock(&mu_);
+  return closed_ || queued_bytes_ == 0;
+}
+
+bool Connection::closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
+}  // namespace cometmq::remoting

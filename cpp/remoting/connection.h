@@ -1,0 +1,111 @@
+#ifndef COMETMQ_REMOTING_CONNECTION_H_
+#define COMETMQ_REMOTING_CONNECTION_H_
+
+#include <utility>  // Boost 1.74's Asio needs it before its own headers.
+
+#include <boost/asio.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/remoting/command.h"
+#include "cpp/remoting/frame_codec.h"
+
+namespace cometmq::remoting {
+
+struct ConnectionOptions {
+  uint32_t max_frame_size = kDefaultMaxFrameSize;
+  // Bytes of frames queued for writing before Send() refuses more; reading
+  // pauses at half of it, so a peer that does not read its responses stops
+  // being read from instead of growing our memory.
+  size_t max_write_queue_bytes = 64 * 1024 * 1024;
+  // A connection with no bytes read or written for this long is closed.
+  // Zero disables the check.
+  absl::Duration idle_timeout = absl::Seconds(120);
+};
+
+// One TCP connection carrying frames both ways. Reads are decoded into
+// commands and handed to `on_frame` on the connection's strand; Send() may be
+// called from any thread and is queued, with a bound. `on_close` runs exactly
+// once, on the strand, whatever closed the connection. The connection keeps
+// its io_context alive, so it may outlive the server or client that made it.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using FrameHandler =
+      std::function<void(const std::shared_ptr<Connection>&, Command)>;
+  using CloseHandler = std::function<void(const std::shared_ptr<Connection>&,
+                                          const absl::Status&)>;
+
+  Connection(std::shared_ptr<boost::asio::io_context> io,
+             boost::asio::ip::tcp::socket socket, ConnectionOptions options,
+             FrameHandler on_frame, CloseHandler on_close);
+  ~Connection();
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts reading; call once, after construction.
+  void Start();
+
+  // Queues `command` for writing. Unavailable when closed, ResourceExhausted
+  // when the write queue is full.
+  absl::Status Send(Command command);
+
+  // Stops decoding further requests (used while a server drains).
+  void StopReading();
+
+  // Closes the socket; queued writes are dropped. Safe from any thread.
+  void Close(absl::Status reason);
+
+  // True once nothing is queued or being written.
+  bool WriteQueueEmpty() const;
+  bool closed() const;
+  const std::string& remote_address() const { return remote_address_; }
+
+ private:
+  struct OutgoingFrame {
+    std::string prefix;
+    std::string body;
+  };
+
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t bytes);
+  void DoWrite();
+  void OnWrite(const boost::system::error_code& ec, size_t frames,
+               size_t bytes);
+  void ArmIdleTimer();
+  void CloseOnStrand(absl::Status reason);
+
+  std::shared_ptr<boost::asio::io_context> io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer idle_timer_;
+  const ConnectionOptions options_;
+  FrameHandler on_frame_;
+  CloseHandler on_close_;
+  std::string remote_address_;
+
+  // Strand-only state.
+  FrameDecoder decoder_;
+  std::unique_ptr<char[]> read_buffer_;
+  bool reading_stopped_ = false;
+  bool read_paused_ = false;
+  bool close_notified_ = false;
+  std::deque<OutgoingFrame> in_flight_;  // frames handed to async_write
+  absl::Time last_activity_;
+
+  mutable absl::Mutex mu_;
+  std::deque<OutgoingFrame> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool write_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cometmq::remoting
+
+#endif  // COMETMQ_REMOTING_CONNECTION_H_

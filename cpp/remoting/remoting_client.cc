@@ -1,0 +1,336 @@
+#include "cpp/remoting/remoting_client.h"
+
+#include <pthread.h>
+
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::remoting {
+
+using boost::asio::ip::tcp;
+
+struct RemotingClient::Pending {
+  uint64_t opaque = 0;
+  int32_t code = 0;
+  bool oneway = false;
+  std::string address;
+  Command request;
+  ResponseCallback callback;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::weak_ptr<Channel> channel;
+};
+
+struct RemotingClient::Channel {
+  std::string address;
+  std::shared_ptr<Connection> connection;  // null while connecting
+  std::vector<std::shared_ptr<Pending>> waiting;
+  std::unique_ptr<tcp::resolver> resolver;
+  std::unique_ptr<tcp::socket> socket;
+  std::unique_ptr<boost::asio::steady_timer> connect_timer;
+};
+
+RemotingClient::RemotingClient(ClientOptions options)
+    : options_(std::move(options)),
+      io_(std::make_shared<boost::asio::io_context>(1)) {
+  work_ = std::make_unique<boost::asio::executor_work_guard<
+      boost::asio::io_context::executor_type>>(io_->get_executor());
+  thread_ = std::thread([this] {
+    std::string name = absl::StrCat(options_.name.substr(0, 11), "-net");
+    pthread_setname_np(pthread_self(), name.c_str());
+    io_->run();
+  });
+  io_thread_id_ = thread_.get_id();
+}
+
+RemotingClient::~RemotingClient() { Shutdown(); }
+
+void RemotingClient::RegisterHandler(int32_t code,
+                                     ServerRequestHandler handler) {
+  handlers_[code] = std::move(handler);
+}
+
+void RemotingClient::InvokeAsync(const std::string& address, Command request,
+                                 absl::Duration timeout,
+                                 ResponseCallback callback) {
+  auto pending = std::make_shared<Pending>();
+  pending->opaque = next_opaque_.fetch_add(1);
+  pending->code = request.header.code();
+  pending->address = address;
+  request.header.set_opaque(pending->opaque);
+  request.header.set_flags(0);
+  pending->request = std::move(request);
+  pending->callback = std::move(callback);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!shut_down_) {
+      ++pending_count_;
+      // Posted under the lock so Shutdown's cleanup runs after it.
+      boost::asio::post(*io_, [this, pending, timeout] {
+        pending->timer = std::make_unique<boost::asio::steady_timer>(
+            *io_, absl::ToChronoNanoseconds(timeout));
+        uint64_t opaque = pending->opaque;
+        pending->timer->async_wait(
+            [this, opaque, timeout](const boost::system::error_code& ec) {
+              if (ec) return;
+              auto it = pending_.find(opaque);
+              if (it == pending_.end()) return;
+              Complete(opaque,
+                       absl::DeadlineExceededError(absl::StrCat(
+                           "request code ", it->second->code, " to ",
+                           it->second->address, " timed out after ",
+                           absl::FormatDuration(timeout))));
+            });
+        StartRequest(pending);
+      });
+      return;
+    }
+  }
+  pending->callback(absl::UnavailableError("remoting client is shut down"));
+}
+
+absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
+                                                   Command request,
+                                                   absl::Duration timeout) {
+  if (std::this_thread::get_id() == io_thread_id_) {
+    return absl::FailedPreconditionError(
+        "InvokeSync called from the client's I/O thread");
+  }
+  struct Result {
+    absl::Notification done;
+    absl::StatusOr<Command> value;
+  };
+  auto result = std::make_shared<Result>();
+  InvokeAsync(address, std::move(request), timeout,
+              [result](absl::StatusOr<Command> r) {
+                result->value = std::move(r);
+                result->done.Notify();
+              });
+  result->done.WaitForNotification();
+  return std::move(result->value);
+}
+
+absl::Status RemotingClient::InvokeOneway(const std::string& address,
+                                          Command request) {
+  auto pending = std::make_shared<Pending>();
+  pending->oneway = true;
+  pending->address = address;
+  pending->code = request.header.code();
+  request.header.set_opaque(next_opaque_.fetch_add(1));
+  request.header.set_flags(proto::FLAG_ONEWAY);
+  pending->request = std::move(request);
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return absl::UnavailableError("remoting client is shut down");
+  }
+  boost::asio::post(*io_, [this, pending] { StartRequest(pending); });
+  return absl::OkStatus();
+}
+
+void RemotingClient::StartRequest(std::shared_ptr<Pending> pending) {
+  if (!pending->oneway) pending_[pending->opaque] = pending;
+  if (closing_) {
+    Complete(pending->opaque,
+             absl::UnavailableError("remoting client is shut down"));
+    return;
+  }
+  std::shared_ptr<Channel> channel = GetOrConnect(pending->address);
+  if (channel == nullptr) {
+    Complete(pending->opaque,
+             absl::InvalidArgumentError(absl::StrCat(
+                 "bad address '", pending->address, "', want host:port")));
+    return;
+  }
+  if (channel->connection == nullptr) {
+    channel->waiting.push_back(std::move(pending));
+  } else {
+    SendOnChannel(channel, std::move(pending));
+  }
+}
+
+std::shared_ptr<RemotingClient::Channel> RemotingClient::GetOrConnect(
+    const std::string& address) {
+  auto it = channels_.find(address);
+  if (it != channels_.end()) {
+    const auto& conn = it->second->connection;
+    if (conn == nullptr || !conn->closed()) return it->second;
+    channels_.erase(it);
+  }
+  size_t colon = address.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port == 0 ||
+      port > 65535) {
+    return nullptr;
+  }
+  auto channel = std::make_shared<Channel>();
+  channel->address = address;
+  channel->resolver = std::make_unique<tcp::resolver>(*io_);
+  channel->socket = std::make_unique<tcp::socket>(*io_);
+  channel->connect_timer = std::make_unique<boost::asio::steady_timer>(
+      *io_, absl::ToChronoNanoseconds(options_.connect_timeout));
+  channels_[address] = channel;
+  std::weak_ptr<Channel> weak = channel;
+  channel->connect_timer->async_wait(
+      [weak](const boost::system::error_code& ec) {
+        auto ch = weak.lock();
+        if (ec || ch == nullptr || ch->connection != nullptr) return;
+        boost::system::error_code ignored;
+        ch->resolver->cancel();
+        ch->socket->close(ignored);
+      });
+  channel->resolver->async_resolve(
+      address.substr(0, colon), address.substr(colon + 1),
+      [this, channel](const boost::system::error_code& ec,
+                      tcp::resolver::results_type results) {
+        if (ec) {
+          OnConnected(channel, ec, tcp::socket(*io_));
+          return;
+        }
+        boost::asio::async_connect(
+            *channel->socket, results,
+            [this, channel](const boost::system::error_code& ec,
+                            const tcp::endpoint&) {
+              OnConnected(channel, ec, std::move(*channel->socket));
+            });
+      });
+  return channel;
+}
+
+void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
+                                 const boost::system::error_code& ec,
+                                 tcp::socket socket) {
+  channel->connect_timer->cancel();
+  std::vector<std::shared_ptr<Pending>> waiting = std::move(channel->waiting);
+  channel->waiting.clear();
+  if (ec || closing_) {
+    auto it = channels_.find(channel->address);
+    if (it != channels_.end() && it->second == channel) channels_.erase(it);
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("cannot connect to ", channel->address, ": ",
+                     ec ? ec.message() : "client shutting down"));
+    for (auto& p : waiting) Complete(p->opaque, status);
+    return;
+  }
+  std::weak_ptr<Channel> weak = channel;
+  channel->connection = std::make_shared<Connection>(
+      io_, std::move(socket), options_.connection,
+      [this, weak](const std::shared_ptr<Connection>&, Command command) {
+        if (auto ch = weak.lock()) OnFrame(ch, std::move(command));
+      },
+      [this, weak](const std::shared_ptr<Connection>&,
+                   const absl::Status& reason) {
+        if (auto ch = weak.lock()) OnChannelClosed(ch, reason);
+      });
+  channel->connection->Start();
+  for (auto& p : waiting) SendOnChannel(channel, std::move(p));
+}
+
+void RemotingClient::SendOnChannel(const std::shared_ptr<Channel>& channel,
+                                   std::shared_ptr<Pending> pending) {
+  pending->channel = channel;
+  absl::Status status =
+      channel->connection->Send(std::move(pending->request));
+  if (!status.ok()) {
+    if (pending->oneway) {
+      spdlog::warn("oneway request to {} dropped: {}", channel->address,
+                   status.ToString());
+    }
+    Complete(pending->opaque, status);
+  }
+}
+
+void RemotingClient::OnFrame(const std::shared_ptr<Channel>& channel,
+                             Command command) {
+  if (command.is_response()) {
+    uint64_t opaque = command.header.opaque();  // read before the move
+    Complete(opaque, std::move(command));
+    return;
+  }
+  auto it = handlers_.find(command.header.code());
+  if (it == handlers_.end()) {
+    spdlog::debug("{}: no handler for request code {} from {}", options_.name,
+                  command.header.code(), channel->address);
+    return;
+  }
+  it->second(channel->address, std::move(command));
+}
+
+void RemotingClient::OnChannelClosed(const std::shared_ptr<Channel>& channel,
+                                     const absl::Status& reason) {
+  auto it = channels_.find(channel->address);
+  if (it != channels_.end() && it->second == channel) channels_.erase(it);
+  std::vector<uint64_t> lost;
+  for (const auto& [opaque, pending] : pending_) {
+    if (pending->channel.lock() == channel) lost.push_back(opaque);
+  }
+  absl::Status status = absl::UnavailableError(absl::StrCat(
+      "connection to ", channel->address, " lost: ", reason.message()));
+  for (uint64_t opaque : lost) Complete(opaque, status);
+}
+
+void RemotingClient::Complete(uint64_t opaque,
+                              absl::StatusOr<Command> result) {
+  auto it = pending_.find(opaque);
+  if (it == pending_.end()) return;
+  std::shared_ptr<Pending> pending = std::move(it->second);
+  pending_.erase(it);
+  if (pending->timer) pending->timer->cancel();
+  {
+    absl::MutexLock lock(&mu_);
+    --pending_count_;
+  }
+  pending->callback(std::move(result));
+}
+
+void RemotingClient::CloseConnection(const std::string& address) {
+  boost::asio::post(*io_, [this, address] {
+    auto it = channels_.find(address);
+    if (it != channels_.end() && it->second->connection) {
+      it->second->connection->Close(absl::CancelledError("closed by client"));
+    }
+  });
+}
+
+size_t RemotingClient::pending_requests() const {
+  absl::MutexLock lock(&mu_);
+  return pending_count_;
+}
+
+void RemotingClient::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    boost::asio::post(*io_, [this] {
+      closing_ = true;
+      // Close may run the close handler inline, which edits channels_.
+      std::vector<std::shared_ptr<Channel>> channels;
+      for (auto& [address, channel] : channels_) channels.push_back(channel);
+      for (auto& channel : channels) {
+        if (channel->connection) {
+          channel->connection->Close(
+              absl::CancelledError("remoting client shut down"));
+        } else {
+          boost::system::error_code ignored;
+          channel->resolver->cancel();
+          channel->socket->close(ignored);
+        }
+      }
+      std::vector<uint64_t> all;
+      for (const auto& [opaque, p] : pending_) all.push_back(opaque);
+      for (uint64_t opaque : all) {
+        Complete(opaque,
+                 absl::UnavailableError("remoting client shut down"));
+      }
+    });
+  }
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+  channels_.clear();
+}
+
+}  // namespace cometmq::remoting

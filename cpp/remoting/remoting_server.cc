@@ -1,0 +1,217 @@
+#include "cpp/remoting/remoting_server.h"
+
+#include <pthread.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::remoting {
+
+struct Responder::State {
+  Command request_header_only;  // code, opaque, flags of the request
+  std::weak_ptr<Connection> connection;
+  std::shared_ptr<std::atomic<int64_t>> in_flight;
+  std::string remote_address;
+  std::atomic<bool> answered{false};
+
+  ~State() {
+    if (!answered.load()) {
+      Send(MakeResponse(request_header_only, proto::SYSTEM_ERROR,
+                        "request dropped by the server without an answer"));
+    }
+  }
+
+  void Send(Command response) {
+    if (answered.exchange(true)) return;
+    if (!request_header_only.is_oneway()) {
+      response.header.set_opaque(request_header_only.header.opaque());
+      response.header.set_flags(proto::FLAG_RESPONSE);
+      if (response.header.code() == 0) {
+        response.header.set_code(request_header_only.header.code());
+      }
+      if (auto conn = connection.lock()) {
+        absl::Status st = conn->Send(std::move(response));
+        if (!st.ok() && absl::IsResourceExhausted(st)) {
+          spdlog::warn("closing {}: {}", remote_address, st.ToString());
+          conn->Close(st);
+        }
+      }
+    }
+    in_flight->fetch_sub(1);
+  }
+};
+
+Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+void Responder::Respond(Command response) const {
+  state_->Send(std::move(response));
+}
+
+std::weak_ptr<Connection> Responder::connection() const {
+  return state_->connection;
+}
+
+const std::string& Responder::remote_address() const {
+  return state_->remote_address;
+}
+
+RemotingServer::RemotingServer(ServerOptions options)
+    : options_(std::move(options)),
+      io_(std::make_shared<boost::asio::io_context>(options_.io_threads)),
+      in_flight_(std::make_shared<std::atomic<int64_t>>(0)) {}
+
+RemotingServer::~RemotingServer() { Stop(); }
+
+void RemotingServer::RegisterHandler(int32_t code, RequestHandler handler) {
+  handlers_[code] = std::move(handler);
+}
+
+void RemotingServer::SetCloseListener(
+    std::function<void(const std::string&)> fn) {
+  close_listener_ = std::move(fn);
+}
+
+absl::Status RemotingServer::Start() {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(options_.bind_address, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad bind address '", options_.bind_address, "'"));
+  }
+  boost::asio::ip::tcp::endpoint endpoint(address, options_.port);
+  acceptor_ = std::make_unique<boost::asio::ip::tcp::acceptor>(*io_);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options_.bind_address, ":", options_.port, ": ",
+        ec.message()));
+  }
+  port_ = acceptor_->local_endpoint().port();
+  {
+    absl::MutexLock lock(&mu_);
+    accepting_ = true;
+  }
+  work_ = std::make_unique<boost::asio::executor_work_guard<
+      boost::asio::io_context::executor_type>>(io_->get_executor());
+  DoAccept();
+  for (int i = 0; i < options_.io_threads; ++i) {
+    threads_.emplace_back([this, i] {
+      std::string name = absl::StrCat(options_.name.substr(0, 10), "-io", i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      io_->run();
+    });
+  }
+  started_ = true;
+  return absl::OkStatus();
+}
+
+void RemotingServer::DoAccept() {
+  acceptor_->async_accept(
+      boost::asio::make_strand(*io_),
+      [this](const boost::system::error_code& ec,
+             boost::asio::ip::tcp::socket socket) {
+        absl::MutexLock lock(&mu_);
+        if (!accepting_) return;
+        if (!ec) {
+          auto conn = std::make_shared<Connection>(
+              io_, std::move(socket), options_.connection,
+              [this](const std::shared_ptr<Connection>& c, Command cmd) {
+                OnFrame(c, std::move(cmd));
+              },
+              [this](const std::shared_ptr<Connection>& c,
+                     const absl::Status&) { OnClose(c); });
+          connections_.insert(conn);
+          conn->Start();
+        } else if (ec != boost::asio::error::operation_aborted) {
+          spdlog::warn("{}: accept failed: {}", options_.name, ec.message());
+        }
+        DoAccept();
+      });
+}
+
+void RemotingServer::OnFrame(const std::shared_ptr<Connection>& conn,
+                             Command command) {
+  if (command.is_response()) {
+    spdlog::debug("{}: ignoring response from {}", options_.name,
+                  conn->remote_address());
+    return;
+  }
+  in_flight_->fetch_add(1);
+  auto state = std::make_shared<Responder::State>();
+  state->request_header_only.header.set_code(command.header.code());
+  state->request_header_only.header.set_opaque(command.header.opaque());
+  state->request_header_only.header.set_flags(command.header.flags());
+  state->connection = conn;
+  state->in_flight = in_flight_;
+  state->remote_address = conn->remote_address();
+  Responder responder(std::move(state));
+  auto it = handlers_.find(command.header.code());
+  if (it == handlers_.end()) {
+    responder.Respond(MakeResponse(
+        command, proto::REQUEST_CODE_NOT_SUPPORTED,
+        absl::StrCat("request code ", command.header.code(),
+                     " not supported")));
+    return;
+  }
+  it->second(std::move(command), std::move(responder));
+}
+
+void RemotingServer::OnClose(const std::shared_ptr<Connection>& conn) {
+  {
+    absl::MutexLock lock(&mu_);
+    connections_.erase(conn);
+  }
+  if (close_listener_) close_listener_(conn->remote_address());
+}
+
+size_t RemotingServer::connection_count() const {
+  absl::MutexLock lock(&mu_);
+  return connections_.size();
+}
+
+void RemotingServer::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    absl::MutexLock lock(&mu_);
+    accepting_ = false;
+    conns.assign(connections_.begin(), connections_.end());
+  }
+  boost::asio::post(*io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  });
+  for (auto& c : conns) c->StopReading();
+  // Let handlers that already have a request answer it, and the answers go out.
+  absl::Time deadline = absl::Now() + options_.shutdown_grace;
+  auto drained = [&] {
+    if (in_flight_->load() > 0) return false;
+    for (auto& c : conns) {
+      if (!c->WriteQueueEmpty()) return false;
+    }
+    return true;
+  };
+  while (!drained() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  for (auto& c : conns) {
+    c->Close(absl::CancelledError("server stopping"));
+  }
+  // Every socket, timer and the acceptor is closed now, so the I/O threads
+  // run out of work and return once the last completion has been handled.
+  work_.reset();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    connections_.clear();
+  }
+  acceptor_.reset();
+}
+
+}  // namespace cometmq::remoting

@@ -1,0 +1,325 @@
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "cpp/remoting/remoting_client.h"
+#include "cpp/remoting/remoting_server.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::remoting {
+namespace {
+
+constexpr int32_t kEcho = proto::SEND_MESSAGE;
+constexpr int32_t kPark = proto::PULL_MESSAGE;
+
+std::string Addr(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+// Waits for `condition` with a deadline; true if it became true.
+template <typename F>
+bool WaitFor(F condition, absl::Duration limit = absl::Seconds(10)) {
+  absl::Time deadline = absl::Now() + limit;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+ServerOptions LoopbackOptions() {
+  ServerOptions options;
+  options.bind_address = "127.0.0.1";
+  return options;
+}
+
+// Server with an echo handler and a handler that parks its responders.
+class TestServer {
+ public:
+  explicit TestServer(ServerOptions options = {}) {
+    options.bind_address = "127.0.0.1";
+    server_ = std::make_unique<RemotingServer>(options);
+    server_->RegisterHandler(kEcho, [](Command req, Responder r) {
+      Command resp = MakeResponse(req, proto::SUCCESS);
+      resp.body = std::move(req.body);
+      r.Respond(std::move(resp));
+    });
+    server_->RegisterHandler(kPark, [this](Command req, Responder r) {
+      absl::MutexLock lock(&mu_);
+      parked_.push_back({std::move(req), std::move(r)});
+    });
+  }
+  absl::Status Start() { return server_->Start(); }
+  uint16_t port() const { return server_->port(); }
+  RemotingServer& server() { return *server_; }
+
+  size_t parked() {
+    absl::MutexLock lock(&mu_);
+    return parked_.size();
+  }
+  void AnswerParked() {
+    std::vector<std::pair<Command, Responder>> parked;
+    {
+      absl::MutexLock lock(&mu_);
+      parked.swap(parked_);
+    }
+    for (auto& [req, r] : parked) r.Respond(MakeResponse(req, proto::SUCCESS));
+  }
+  void DropParked() {
+    absl::MutexLock lock(&mu_);
+    parked_.clear();
+  }
+
+ private:
+  std::unique_ptr<RemotingServer> server_;
+  absl::Mutex mu_;
+  std::vector<std::pair<Command, Responder>> parked_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(RemotingTest, EchoRoundTrip) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  Command req = MakeRequest(kEcho);
+  req.body = "hello";
+  auto resp = client.InvokeSync(Addr(server.port()), req, absl::Seconds(5));
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->header.status(), proto::SUCCESS);
+  EXPECT_EQ(resp->body, "hello");
+}
+
+TEST(RemotingTest, UnknownCodeIsNotSupported) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  auto resp =
+      client.InvokeSync(Addr(server.port()), MakeRequest(999), absl::Seconds(5));
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->header.status(), proto::REQUEST_CODE_NOT_SUPPORTED);
+  EXPECT_NE(resp->header.remark().find("not supported"), std::string::npos);
+}
+
+TEST(RemotingTest, TenThousandConcurrentRequestsAnsweredOnce) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  constexpr int kClients = 4;
+  constexpr int kPerClient = 2500;
+  std::vector<std::unique_ptr<RemotingClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RemotingClient>());
+  }
+  std::vector<std::atomic<int>> calls(kClients * kPerClient);
+  std::atomic<int> ok{0}, done{0};
+  for (int c = 0; c < kClients; ++c) {
+    for (int i = 0; i < kPerClient; ++i) {
+      int id = c * kPerClient + i;
+      Command req = MakeRequest(kEcho);
+      req.body = std::to_string(id);
+      clients[c]->InvokeAsync(Addr(server.port()), std::move(req),
+                              absl::Seconds(30),
+                              [&, id](absl::StatusOr<Command> r) {
+                                calls[id].fetch_add(1);
+                                if (r.ok() && r->body == std::to_string(id)) {
+                                  ok.fetch_add(1);
+                                }
+                                done.fetch_add(1);
+                              });
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return done.load() == kClients * kPerClient; }));
+  EXPECT_EQ(ok.load(), kClients * kPerClient);
+  for (auto& c : clients) c->Shutdown();
+  for (auto& n : calls) EXPECT_EQ(n.load(), 1);
+}
+
+TEST(RemotingTest, TimeoutFiresOnceAndLateResponseIsIgnored) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  std::atomic<int> calls{0};
+  absl::Notification timed_out;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  client.InvokeAsync(Addr(server.port()), MakeRequest(kPark),
+                     absl::Milliseconds(100), [&](absl::StatusOr<Command> r) {
+                       code = r.status().code();
+                       calls.fetch_add(1);
+                       timed_out.Notify();
+                     });
+  timed_out.WaitForNotification();
+  EXPECT_EQ(code, absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
+  server.AnswerParked();
+  // The echo below travels the same connection after the late response, so
+  // once it is answered the late response has been read and dropped.
+  auto echo =
+      client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5));
+  ASSERT_TRUE(echo.ok());
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(client.pending_requests(), 0u);
+}
+
+TEST(RemotingTest, ServerRestartClientReconnects) {
+  auto server = std::make_unique<TestServer>();
+  ASSERT_TRUE(server->Start().ok());
+  uint16_t port = server->port();
+  RemotingClient client;
+  ASSERT_TRUE(client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5)).ok());
+  server->server().Stop();
+  server.reset();
+  auto down = client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5));
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+
+  ServerOptions options;
+  options.port = port;
+  server = std::make_unique<TestServer>(options);
+  ASSERT_TRUE(server->Start().ok());
+  auto up = client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->header.status(), proto::SUCCESS);
+}
+
+TEST(RemotingTest, StopWaitsForInFlightRequestsToBeAnswered) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  constexpr int kRequests = 50;
+  std::atomic<int> success{0}, done{0};
+  for (int i = 0; i < kRequests; ++i) {
+    client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(10),
+                       [&](absl::StatusOr<Command> r) {
+                         if (r.ok() && r->header.status() == proto::SUCCESS) {
+                           success.fetch_add(1);
+                         }
+                         done.fetch_add(1);
+                       });
+  }
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == kRequests; }));
+  std::thread stopper([&] { server.server().Stop(); });
+  server.AnswerParked();
+  stopper.join();
+  ASSERT_TRUE(WaitFor([&] { return done.load() == kRequests; }));
+  EXPECT_EQ(success.load(), kRequests);
+}
+
+TEST(RemotingTest, UnansweredRequestsFailOnceWhenServerStops) {
+  ServerOptions options;
+  options.shutdown_grace = absl::Milliseconds(100);
+  TestServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  std::atomic<int> calls{0};
+  absl::Notification done;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
+                     [&](absl::StatusOr<Command> r) {
+                       code = r.ok() ? absl::StatusCode::kOk : r.status().code();
+                       calls.fetch_add(1);
+                       done.Notify();
+                     });
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
+  server.server().Stop();
+  done.WaitForNotification();
+  EXPECT_EQ(code, absl::StatusCode::kUnavailable);
+  server.DropParked();  // responding after Stop is harmless
+  client.Shutdown();
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(RemotingTest, DroppedResponderAnswersSystemError) {
+  RemotingServer server(LoopbackOptions());
+  server.RegisterHandler(kEcho, [](Command, Responder) {});
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  auto resp =
+      client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5));
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->header.status(), proto::SYSTEM_ERROR);
+}
+
+TEST(RemotingTest, OnewayRequestsReachTheHandler) {
+  RemotingServer server(LoopbackOptions());
+  std::atomic<int> seen{0};
+  server.RegisterHandler(kEcho, [&](Command req, Responder r) {
+    EXPECT_TRUE(req.is_oneway());
+    seen.fetch_add(1);
+    r.Respond(MakeResponse(req, proto::SUCCESS));  // not sent for oneway
+  });
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(client.InvokeOneway(Addr(server.port()), MakeRequest(kEcho)).ok());
+  }
+  EXPECT_TRUE(WaitFor([&] { return seen.load() == 100; }));
+}
+
+TEST(RemotingTest, OversizedFrameClosesOnlyThatConnection) {
+  ServerOptions options;
+  options.connection.max_frame_size = 1024;
+  TestServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket raw(io);
+  raw.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  boost::asio::write(raw, boost::asio::buffer(std::string("\x7f\xff\xff\xff", 4)));
+  char byte;
+  boost::system::error_code ec;
+  raw.read_some(boost::asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, boost::asio::error::eof);
+
+  RemotingClient client;
+  Command small = MakeRequest(kEcho);
+  small.body = "ok";
+  auto resp = client.InvokeSync(Addr(server.port()), small, absl::Seconds(5));
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->body, "ok");
+  Command big = MakeRequest(kEcho);
+  big.body.assign(4096, 'x');
+  auto rejected = client.InvokeSync(Addr(server.port()), big, absl::Seconds(5));
+  EXPECT_EQ(rejected.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(RemotingTest, IdleConnectionsAreClosed) {
+  ServerOptions options;
+  options.connection.idle_timeout = absl::Milliseconds(200);
+  TestServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  ASSERT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                absl::Seconds(5)).ok());
+  EXPECT_EQ(server.server().connection_count(), 1u);
+  EXPECT_TRUE(WaitFor([&] { return server.server().connection_count() == 0; }));
+  // The client reconnects transparently.
+  EXPECT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                absl::Seconds(5)).ok());
+}
+
+TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
+  RemotingClient client;
+  auto refused = client.InvokeSync("127.0.0.1:1", MakeRequest(kEcho), absl::Seconds(5));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  auto bad = client.InvokeSync("nonsense", MakeRequest(kEcho), absl::Seconds(5));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RemotingTest, ShutdownFailsPendingAndLaterCalls) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  absl::Notification done;
+  client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
+                     [&](absl::StatusOr<Command> r) {
+                       EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+                       done.Notify();
+                     });
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
+  client.Shutdown();
+  EXPECT_TRUE(done.HasBeenNotified());
+  auto after = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(1));
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable);
+  server.DropParked();
+}
+
+}  // namespace
+}  // namespace cometmq::remoting

@@ -1,0 +1,148 @@
+// Round-trip benchmark of the remoting layer: an in-process server answers
+// small requests; N client connections keep M requests in flight each.
+// Prints requests/s and latency percentiles.
+//
+//   bazel run -c opt //tools/bench:remoting -- --connections=4 --inflight=64
+//   --seconds=10 --bodySize=128
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "cpp/common/config_binder.h"
+#include "cpp/remoting/remoting_client.h"
+#include "cpp/remoting/remoting_server.h"
+#include "tools/bench/latency_recorder.h"
+
+namespace cometmq::bench {
+namespace {
+
+using remoting::Command;
+
+struct Options {
+  int32_t connections = 4;
+  int32_t inflight = 64;
+  int32_t seconds = 10;
+  int32_t body_size = 128;
+  int32_t server_threads = 1;
+};
+
+// One connection keeping `inflight` requests outstanding until `stop`.
+class Driver {
+ public:
+  Driver(const std::string& address, const Options& options,
+         std::atomic<bool>* stop)
+      : address_(address), options_(options), stop_(stop) {}
+
+  void Start() {
+    for (int i = 0; i < options_.inflight; ++i) Issue();
+  }
+  void WaitDone() { done_.WaitForNotification(); }
+  LatencyRecorder& latencies() { return latencies_; }
+  int64_t errors() const { return errors_; }
+
+ private:
+  void Issue() {
+    Command request = remoting::MakeRequest(proto::SEND_MESSAGE);
+    request.body.assign(static_cast<size_t>(options_.body_size), 'x');
+    absl::Time sent = absl::Now();
+    outstanding_.fetch_add(1);
+    client_.InvokeAsync(address_, std::move(request), absl::Seconds(10),
+                        [this, sent](absl::StatusOr<Command> response) {
+                          OnResponse(sent, response.ok());
+                        });
+  }
+
+  void OnResponse(absl::Time sent, bool ok) {
+    if (ok) {
+      latencies_.Add(absl::ToInt64Nanoseconds(absl::Now() - sent));
+    } else {
+      ++errors_;
+    }
+    if (!stop_->load()) {
+      Issue();
+    }
+    if (outstanding_.fetch_sub(1) == 1) done_.Notify();
+  }
+
+  const std::string address_;
+  const Options options_;
+  std::atomic<bool>* stop_;
+  remoting::RemotingClient client_;
+  LatencyRecorder latencies_;
+  int64_t errors_ = 0;
+  std::atomic<int64_t> outstanding_{0};
+  absl::Notification done_;
+};
+
+int Run(const Options& options) {
+  remoting::ServerOptions server_options;
+  server_options.bind_address = "127.0.0.1";
+  server_options.io_threads = options.server_threads;
+  remoting::RemotingServer server(server_options);
+  server.RegisterHandler(proto::SEND_MESSAGE,
+                         [](Command request, remoting::Responder responder) {
+                           responder.Respond(remoting::MakeResponse(
+                               request, proto::SUCCESS));
+                         });
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::string address = absl::StrCat("127.0.0.1:", server.port());
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Driver>> drivers;
+  for (int i = 0; i < options.connections; ++i) {
+    drivers.push_back(std::make_unique<Driver>(address, options, &stop));
+  }
+  absl::Time start = absl::Now();
+  for (auto& d : drivers) d->Start();
+  absl::SleepFor(absl::Seconds(options.seconds));
+  stop.store(true);
+  for (auto& d : drivers) d->WaitDone();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  LatencyRecorder all;
+  int64_t errors = 0;
+  for (auto& d : drivers) {
+    all.Merge(d->latencies());
+    errors += d->errors();
+  }
+  std::printf(
+      "remoting round trip: %d connections x %d in flight, %d B body, %d "
+      "server io threads\n",
+      options.connections, options.inflight, options.body_size,
+      options.server_threads);
+  std::printf("  %.0f requests/s over %.1f s (%zu answered, %lld errors)\n",
+              static_cast<double>(all.count()) / elapsed, elapsed, all.count(),
+              static_cast<long long>(errors));
+  std::printf("  latency %s\n", all.Summary().c_str());
+  server.Stop();
+  return errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace cometmq::bench
+
+int main(int argc, char** argv) {
+  cometmq::bench::Options options;
+  cometmq::ConfigBinder flags;
+  flags.Bind("connections", &options.connections);
+  flags.Bind("inflight", &options.inflight);
+  flags.Bind("seconds", &options.seconds);
+  flags.Bind("bodySize", &options.body_size);
+  flags.Bind("serverThreads", &options.server_threads);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> warnings;
+  absl::Status status =
+      flags.Apply(cometmq::ExtractCommandLineOverrides(&args), &warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!status.ok() || !args.empty()) {
+    std::fprintf(stderr, "%s\nflags (--name=value):\n%s",
+                 status.ok() ? "unexpected argument" : status.ToString().c_str(),
+                 flags.Dump().c_str());
+    return 2;
+  }
+  return cometmq::bench::Run(options);
+}
