@@ -225,6 +225,7 @@ void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
                    const absl::Status& reason) {
         if (auto ch = weak.lock()) OnChannelClosed(ch, reason);
       });
+  open_connections_.fetch_add(1);
   channel->connection->Start();
   for (auto& p : waiting) SendOnChannel(channel, std::move(p));
 }
@@ -261,6 +262,7 @@ void RemotingClient::OnFrame(const std::shared_ptr<Channel>& channel,
 
 void RemotingClient::OnChannelClosed(const std::shared_ptr<Channel>& channel,
                                      const absl::Status& reason) {
+  open_connections_.fetch_sub(1);
   auto it = channels_.find(channel->address);
   if (it != channels_.end() && it->second == channel) channels_.erase(it);
   std::vector<uint64_t> lost;

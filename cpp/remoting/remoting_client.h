@@ -61,6 +61,8 @@ class RemotingClient {
   void Shutdown();
 
   size_t pending_requests() const;
+  // Connections currently open (not counting ones being made).
+  size_t open_connections() const { return open_connections_.load(); }
 
  private:
   struct Channel;
@@ -86,6 +88,7 @@ class RemotingClient {
   std::thread thread_;
   std::thread::id io_thread_id_;
   std::atomic<uint64_t> next_opaque_{1};
+  std::atomic<size_t> open_connections_{0};
   absl::flat_hash_map<int32_t, ServerRequestHandler> handlers_;
 
   // I/O-thread-only state.

@@ -289,8 +289,10 @@ TEST(RemotingTest, IdleConnectionsAreClosed) {
   ASSERT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
                                 absl::Seconds(5)).ok());
   EXPECT_EQ(server.server().connection_count(), 1u);
+  EXPECT_EQ(client.open_connections(), 1u);
   EXPECT_TRUE(WaitFor([&] { return server.server().connection_count() == 0; }));
-  // The client reconnects transparently.
+  EXPECT_TRUE(WaitFor([&] { return client.open_connections() == 0; }));
+  // The client reconnects on the next request.
   EXPECT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
                                 absl::Seconds(5)).ok());
 }
