@@ -18,8 +18,10 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
-      bool same = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]);
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      bool same =
+          absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]);
+      row[j] =
+          std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
       diagonal = above;
     }
   }
@@ -151,7 +153,8 @@ absl::Status ConfigBinder::Apply(const std::vector<PropertyEntry>& entries,
       std::string closest = ClosestKey(entry.key);
       warnings->push_back(absl::StrCat(
           where, ": unknown key '", entry.key, "' ignored",
-          closest.empty() ? "" : absl::StrCat(" (did you mean '", closest, "'?)")));
+          closest.empty() ? ""
+                          : absl::StrCat(" (did you mean '", closest, "'?)")));
       continue;
     }
     absl::Status status = it->second.parse(entry.value);

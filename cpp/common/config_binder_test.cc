@@ -50,9 +50,8 @@ TEST(ConfigBinderTest, BadValueNamesFileLineAndKey) {
   Sample s;
   ConfigBinder b = MakeBinder(&s);
   std::vector<std::string> warnings;
-  absl::Status st =
-      b.Apply(ParseProperties("brokerName=a\nbrokerId=abc\n", "b.conf"),
-              &warnings);
+  absl::Status st = b.Apply(
+      ParseProperties("brokerName=a\nbrokerId=abc\n", "b.conf"), &warnings);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("b.conf:2"), std::string::npos) << st;
   EXPECT_NE(st.message().find("brokerId"), std::string::npos) << st;
@@ -62,7 +61,8 @@ TEST(ConfigBinderTest, BadValueNamesFileLineAndKey) {
   EXPECT_NE(st.message().find("c.conf:1"), std::string::npos) << st;
   EXPECT_NE(st.message().find("SYNC_MASTER"), std::string::npos) << st;
 
-  st = b.Apply(ParseProperties("listenPort=99999999999\n", "d.conf"), &warnings);
+  st =
+      b.Apply(ParseProperties("listenPort=99999999999\n", "d.conf"), &warnings);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -70,10 +70,10 @@ TEST(ConfigBinderTest, UnknownKeyWarnsWithClosestKey) {
   Sample s;
   ConfigBinder b = MakeBinder(&s);
   std::vector<std::string> warnings;
-  ASSERT_TRUE(
-      b.Apply(ParseProperties("brokerNme=x\nzzzzzzzzzzzzzzzzzzzzzzzzzz=1\n", "f"),
-              &warnings)
-          .ok());
+  ASSERT_TRUE(b.Apply(ParseProperties(
+                          "brokerNme=x\nzzzzzzzzzzzzzzzzzzzzzzzzzz=1\n", "f"),
+                      &warnings)
+                  .ok());
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_NE(warnings[0].find("did you mean 'brokerName'"), std::string::npos)
       << warnings[0];

@@ -16,7 +16,8 @@ absl::Status InitLogging(const std::string& process_name,
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!log_file.empty()) {
     std::error_code ec;
-    std::filesystem::path parent = std::filesystem::path(log_file).parent_path();
+    std::filesystem::path parent =
+        std::filesystem::path(log_file).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     try {
       sinks.push_back(
@@ -26,8 +27,8 @@ absl::Status InitLogging(const std::string& process_name,
           absl::StrCat("cannot open log file ", log_file, ": ", e.what()));
     }
   }
-  auto logger =
-      std::make_shared<spdlog::logger>(process_name, sinks.begin(), sinks.end());
+  auto logger = std::make_shared<spdlog::logger>(process_name, sinks.begin(),
+                                                 sinks.end());
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [%n] %v");
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

@@ -41,8 +41,8 @@ std::vector<PropertyEntry> ParseProperties(absl::string_view text,
       entry.key = std::string(absl::StripAsciiWhitespace(entry.key));
     } else {
       entry.key = std::string(absl::StripAsciiWhitespace(line.substr(0, sep)));
-      absl::string_view value = StripInlineComment(
-          absl::StripAsciiWhitespace(line.substr(sep + 1)));
+      absl::string_view value =
+          StripInlineComment(absl::StripAsciiWhitespace(line.substr(sep + 1)));
       entry.value = std::string(absl::StripAsciiWhitespace(value));
     }
     entries.push_back(std::move(entry));
@@ -54,8 +54,7 @@ absl::StatusOr<std::vector<PropertyEntry>> LoadPropertiesFile(
     const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read config file ", path));
+    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();

@@ -2,10 +2,10 @@
 #define COMETMQ_COMMON_PROPERTIES_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cometmq {
 

@@ -60,9 +60,9 @@ absl::Status Connection::Send(Command command) {
     }
     if (queued_bytes_ + size > options_.max_write_queue_bytes &&
         queued_bytes_ > 0) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "write queue to ", remote_address_, " is full (", queued_bytes_,
-          " bytes)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("write queue to ", remote_address_, " is full (",
+                       queued_bytes_, " bytes)"));
     }
     queued_bytes_ += size;
     queue_.push_back(std::move(frame));
@@ -128,23 +128,21 @@ void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
 
 void Connection::DoRead() {
   if (reading_stopped_ || read_paused_ || closed()) return;
-  socket_.async_read_some(
-      boost::asio::buffer(read_buffer_.get(), kReadChunk),
-      boost::asio::bind_executor(
-          strand_, [self = shared_from_this()](
-                       const boost::system::error_code& ec, size_t n) {
-            self->OnRead(ec, n);
-          }));
+  socket_.async_read_some(boost::asio::buffer(read_buffer_.get(), kReadChunk),
+                          boost::asio::bind_executor(
+                              strand_, [self = shared_from_this()](
+                                           const boost::system::error_code& ec,
+                                           size_t n) { self->OnRead(ec, n); }));
 }
 
 void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
   if (ec) {
-    CloseOnStrand(ec == boost::asio::error::eof
-                      ? absl::UnavailableError(absl::StrCat(
-                            "connection closed by ", remote_address_))
-                      : absl::UnavailableError(absl::StrCat(
-                            "read from ", remote_address_,
-                            " failed: ", ec.message())));
+    CloseOnStrand(
+        ec == boost::asio::error::eof
+            ? absl::UnavailableError(
+                  absl::StrCat("connection closed by ", remote_address_))
+            : absl::UnavailableError(absl::StrCat("read from ", remote_address_,
+                                                  " failed: ", ec.message())));
     return;
   }
   last_activity_ = absl::Now();
@@ -171,32 +169,32 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
 }
 
 void Connection::StopReading() {
-  boost::asio::dispatch(strand_, [self = shared_from_this()] {
-    self->reading_stopped_ = true;
-  });
+  boost::asio::dispatch(
+      strand_, [self = shared_from_this()] { self->reading_stopped_ = true; });
 }
 
 void Connection::ArmIdleTimer() {
   if (options_.idle_timeout <= absl::ZeroDuration() || closed()) return;
-  absl::Duration period = std::max(options_.idle_timeout / 4, absl::Milliseconds(10));
+  absl::Duration period =
+      std::max(options_.idle_timeout / 4, absl::Milliseconds(10));
   idle_timer_.expires_after(absl::ToChronoMilliseconds(period));
-  idle_timer_.async_wait([self = shared_from_this()](
-                             const boost::system::error_code& ec) {
-    if (ec) return;
-    bool writing;
-    {
-      absl::MutexLock lock(&self->mu_);
-      writing = self->queued_bytes_ > 0;
-    }
-    if (!writing &&
-        absl::Now() - self->last_activity_ >= self->options_.idle_timeout) {
-      spdlog::info("closing idle connection {}", self->remote_address_);
-      self->CloseOnStrand(absl::UnavailableError(
-          absl::StrCat("connection ", self->remote_address_, " was idle")));
-      return;
-    }
-    self->ArmIdleTimer();
-  });
+  idle_timer_.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        bool writing;
+        {
+          absl::MutexLock lock(&self->mu_);
+          writing = self->queued_bytes_ > 0;
+        }
+        if (!writing &&
+            absl::Now() - self->last_activity_ >= self->options_.idle_timeout) {
+          spdlog::info("closing idle connection {}", self->remote_address_);
+          self->CloseOnStrand(absl::UnavailableError(
+              absl::StrCat("connection ", self->remote_address_, " was idle")));
+          return;
+        }
+        self->ArmIdleTimer();
+      });
 }
 
 void Connection::Close(absl::Status reason) {

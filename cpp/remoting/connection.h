@@ -1,13 +1,12 @@
 #ifndef COMETMQ_REMOTING_CONNECTION_H_
 #define COMETMQ_REMOTING_CONNECTION_H_
 
-#include <utility>  // Boost 1.74's Asio needs it before its own headers.
-
 #include <boost/asio.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>  // Boost 1.74's Asio needs it before its own headers.
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"

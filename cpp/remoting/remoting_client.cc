@@ -36,8 +36,9 @@ struct RemotingClient::Channel {
 RemotingClient::RemotingClient(ClientOptions options)
     : options_(std::move(options)),
       io_(std::make_shared<boost::asio::io_context>(1)) {
-  work_ = std::make_unique<boost::asio::executor_work_guard<
-      boost::asio::io_context::executor_type>>(io_->get_executor());
+  work_ = std::make_unique<
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      io_->get_executor());
   thread_ = std::thread([this] {
     std::string name = absl::StrCat(options_.name.substr(0, 11), "-net");
     pthread_setname_np(pthread_self(), name.c_str());
@@ -78,11 +79,10 @@ void RemotingClient::InvokeAsync(const std::string& address, Command request,
               if (ec) return;
               auto it = pending_.find(opaque);
               if (it == pending_.end()) return;
-              Complete(opaque,
-                       absl::DeadlineExceededError(absl::StrCat(
-                           "request code ", it->second->code, " to ",
-                           it->second->address, " timed out after ",
-                           absl::FormatDuration(timeout))));
+              Complete(opaque, absl::DeadlineExceededError(absl::StrCat(
+                                   "request code ", it->second->code, " to ",
+                                   it->second->address, " timed out after ",
+                                   absl::FormatDuration(timeout))));
             });
         StartRequest(pending);
       });
@@ -233,8 +233,7 @@ void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
 void RemotingClient::SendOnChannel(const std::shared_ptr<Channel>& channel,
                                    std::shared_ptr<Pending> pending) {
   pending->channel = channel;
-  absl::Status status =
-      channel->connection->Send(std::move(pending->request));
+  absl::Status status = channel->connection->Send(std::move(pending->request));
   if (!status.ok()) {
     if (pending->oneway) {
       spdlog::warn("oneway request to {} dropped: {}", channel->address,
@@ -274,8 +273,7 @@ void RemotingClient::OnChannelClosed(const std::shared_ptr<Channel>& channel,
   for (uint64_t opaque : lost) Complete(opaque, status);
 }
 
-void RemotingClient::Complete(uint64_t opaque,
-                              absl::StatusOr<Command> result) {
+void RemotingClient::Complete(uint64_t opaque, absl::StatusOr<Command> result) {
   auto it = pending_.find(opaque);
   if (it == pending_.end()) return;
   std::shared_ptr<Pending> pending = std::move(it->second);
@@ -325,8 +323,7 @@ void RemotingClient::Shutdown() {
       std::vector<uint64_t> all;
       for (const auto& [opaque, p] : pending_) all.push_back(opaque);
       for (uint64_t opaque : all) {
-        Complete(opaque,
-                 absl::UnavailableError("remoting client shut down"));
+        Complete(opaque, absl::UnavailableError("remoting client shut down"));
       }
     });
   }

@@ -82,8 +82,8 @@ class RemotingClient {
 
   const ClientOptions options_;
   std::shared_ptr<boost::asio::io_context> io_;
-  std::unique_ptr<boost::asio::executor_work_guard<
-      boost::asio::io_context::executor_type>>
+  std::unique_ptr<
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       work_;
   std::thread thread_;
   std::thread::id io_thread_id_;

@@ -82,21 +82,24 @@ absl::Status RemotingServer::Start() {
   boost::asio::ip::tcp::endpoint endpoint(address, options_.port);
   acceptor_ = std::make_unique<boost::asio::ip::tcp::acceptor>(*io_);
   acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (!ec)
+    acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.bind_address, ":", options_.port, ": ",
-        ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.bind_address, ":",
+                     options_.port, ": ", ec.message()));
   }
   port_ = acceptor_->local_endpoint().port();
   {
     absl::MutexLock lock(&mu_);
     accepting_ = true;
   }
-  work_ = std::make_unique<boost::asio::executor_work_guard<
-      boost::asio::io_context::executor_type>>(io_->get_executor());
+  work_ = std::make_unique<
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      io_->get_executor());
   DoAccept();
   for (int i = 0; i < options_.io_threads; ++i) {
     threads_.emplace_back([this, i] {
@@ -151,10 +154,10 @@ void RemotingServer::OnFrame(const std::shared_ptr<Connection>& conn,
   Responder responder(std::move(state));
   auto it = handlers_.find(command.header.code());
   if (it == handlers_.end()) {
-    responder.Respond(MakeResponse(
-        command, proto::REQUEST_CODE_NOT_SUPPORTED,
-        absl::StrCat("request code ", command.header.code(),
-                     " not supported")));
+    responder.Respond(
+        MakeResponse(command, proto::REQUEST_CODE_NOT_SUPPORTED,
+                     absl::StrCat("request code ", command.header.code(),
+                                  " not supported")));
     return;
   }
   it->second(std::move(command), std::move(responder));

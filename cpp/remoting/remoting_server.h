@@ -80,8 +80,8 @@ class RemotingServer {
   const ServerOptions options_;
   std::shared_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<boost::asio::executor_work_guard<
-      boost::asio::io_context::executor_type>>
+  std::unique_ptr<
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       work_;
   std::vector<std::thread> threads_;
   absl::flat_hash_map<int32_t, RequestHandler> handlers_;

@@ -93,8 +93,8 @@ TEST(RemotingTest, UnknownCodeIsNotSupported) {
   TestServer server;
   ASSERT_TRUE(server.Start().ok());
   RemotingClient client;
-  auto resp =
-      client.InvokeSync(Addr(server.port()), MakeRequest(999), absl::Seconds(5));
+  auto resp = client.InvokeSync(Addr(server.port()), MakeRequest(999),
+                                absl::Seconds(5));
   ASSERT_TRUE(resp.ok()) << resp.status();
   EXPECT_EQ(resp->header.status(), proto::REQUEST_CODE_NOT_SUPPORTED);
   EXPECT_NE(resp->header.remark().find("not supported"), std::string::npos);
@@ -152,8 +152,8 @@ TEST(RemotingTest, TimeoutFiresOnceAndLateResponseIsIgnored) {
   server.AnswerParked();
   // The echo below travels the same connection after the late response, so
   // once it is answered the late response has been read and dropped.
-  auto echo =
-      client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5));
+  auto echo = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                absl::Seconds(5));
   ASSERT_TRUE(echo.ok());
   EXPECT_EQ(calls.load(), 1);
   EXPECT_EQ(client.pending_requests(), 0u);
@@ -164,11 +164,14 @@ TEST(RemotingTest, ServerRestartClientReconnects) {
   ASSERT_TRUE(server->Start().ok());
   uint16_t port = server->port();
   RemotingClient client;
-  ASSERT_TRUE(client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5)).ok());
   server->server().Stop();
   server.reset();
-  auto down = client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5));
-  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  auto down =
+      client.InvokeSync(Addr(port), MakeRequest(kEcho), absl::Seconds(5));
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable)
+      << down.status();
 
   ServerOptions options;
   options.port = port;
@@ -186,8 +189,8 @@ TEST(RemotingTest, StopWaitsForInFlightRequestsToBeAnswered) {
   constexpr int kRequests = 50;
   std::atomic<int> success{0}, done{0};
   for (int i = 0; i < kRequests; ++i) {
-    client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(10),
-                       [&](absl::StatusOr<Command> r) {
+    client.InvokeAsync(Addr(server.port()), MakeRequest(kPark),
+                       absl::Seconds(10), [&](absl::StatusOr<Command> r) {
                          if (r.ok() && r->header.status() == proto::SUCCESS) {
                            success.fetch_add(1);
                          }
@@ -213,7 +216,8 @@ TEST(RemotingTest, UnansweredRequestsFailOnceWhenServerStops) {
   absl::StatusCode code = absl::StatusCode::kOk;
   client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
                      [&](absl::StatusOr<Command> r) {
-                       code = r.ok() ? absl::StatusCode::kOk : r.status().code();
+                       code =
+                           r.ok() ? absl::StatusCode::kOk : r.status().code();
                        calls.fetch_add(1);
                        done.Notify();
                      });
@@ -231,8 +235,8 @@ TEST(RemotingTest, DroppedResponderAnswersSystemError) {
   server.RegisterHandler(kEcho, [](Command, Responder) {});
   ASSERT_TRUE(server.Start().ok());
   RemotingClient client;
-  auto resp =
-      client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5));
+  auto resp = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                absl::Seconds(5));
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->header.status(), proto::SYSTEM_ERROR);
 }
@@ -248,7 +252,8 @@ TEST(RemotingTest, OnewayRequestsReachTheHandler) {
   ASSERT_TRUE(server.Start().ok());
   RemotingClient client;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(client.InvokeOneway(Addr(server.port()), MakeRequest(kEcho)).ok());
+    ASSERT_TRUE(
+        client.InvokeOneway(Addr(server.port()), MakeRequest(kEcho)).ok());
   }
   EXPECT_TRUE(WaitFor([&] { return seen.load() == 100; }));
 }
@@ -262,7 +267,8 @@ TEST(RemotingTest, OversizedFrameClosesOnlyThatConnection) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket raw(io);
   raw.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
-  boost::asio::write(raw, boost::asio::buffer(std::string("\x7f\xff\xff\xff", 4)));
+  boost::asio::write(raw,
+                     boost::asio::buffer(std::string("\x7f\xff\xff\xff", 4)));
   char byte;
   boost::system::error_code ec;
   raw.read_some(boost::asio::buffer(&byte, 1), ec);
@@ -286,22 +292,28 @@ TEST(RemotingTest, IdleConnectionsAreClosed) {
   TestServer server(options);
   ASSERT_TRUE(server.Start().ok());
   RemotingClient client;
-  ASSERT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
-                                absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
   EXPECT_EQ(server.server().connection_count(), 1u);
   EXPECT_EQ(client.open_connections(), 1u);
   EXPECT_TRUE(WaitFor([&] { return server.server().connection_count() == 0; }));
   EXPECT_TRUE(WaitFor([&] { return client.open_connections() == 0; }));
   // The client reconnects on the next request.
-  EXPECT_TRUE(client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
-                                absl::Seconds(5)).ok());
+  EXPECT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
 }
 
 TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
   RemotingClient client;
-  auto refused = client.InvokeSync("127.0.0.1:1", MakeRequest(kEcho), absl::Seconds(5));
+  auto refused =
+      client.InvokeSync("127.0.0.1:1", MakeRequest(kEcho), absl::Seconds(5));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
-  auto bad = client.InvokeSync("nonsense", MakeRequest(kEcho), absl::Seconds(5));
+  auto bad =
+      client.InvokeSync("nonsense", MakeRequest(kEcho), absl::Seconds(5));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -312,13 +324,15 @@ TEST(RemotingTest, ShutdownFailsPendingAndLaterCalls) {
   absl::Notification done;
   client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
                      [&](absl::StatusOr<Command> r) {
-                       EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+                       EXPECT_EQ(r.status().code(),
+                                 absl::StatusCode::kUnavailable);
                        done.Notify();
                      });
   ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
   client.Shutdown();
   EXPECT_TRUE(done.HasBeenNotified());
-  auto after = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(1));
+  auto after = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                 absl::Seconds(1));
   EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable);
   server.DropParked();
 }

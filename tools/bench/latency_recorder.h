@@ -25,14 +25,16 @@ class LatencyRecorder {
   int64_t Percentile(double q) {
     if (samples_.empty()) return 0;
     std::sort(samples_.begin(), samples_.end());
-    size_t index = static_cast<size_t>(q * static_cast<double>(samples_.size() - 1));
+    size_t index =
+        static_cast<size_t>(q * static_cast<double>(samples_.size() - 1));
     return samples_[index];
   }
 
   std::string Summary() {
-    return absl::StrFormat("p50 %.1f us, p99 %.1f us, p999 %.1f us, max %.1f us",
-                           Percentile(0.50) / 1e3, Percentile(0.99) / 1e3,
-                           Percentile(0.999) / 1e3, Percentile(1.0) / 1e3);
+    return absl::StrFormat(
+        "p50 %.1f us, p99 %.1f us, p999 %.1f us, max %.1f us",
+        Percentile(0.50) / 1e3, Percentile(0.99) / 1e3, Percentile(0.999) / 1e3,
+        Percentile(1.0) / 1e3);
   }
 
  private:

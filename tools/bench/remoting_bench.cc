@@ -82,11 +82,10 @@ int Run(const Options& options) {
   server_options.bind_address = "127.0.0.1";
   server_options.io_threads = options.server_threads;
   remoting::RemotingServer server(server_options);
-  server.RegisterHandler(proto::SEND_MESSAGE,
-                         [](Command request, remoting::Responder responder) {
-                           responder.Respond(remoting::MakeResponse(
-                               request, proto::SUCCESS));
-                         });
+  server.RegisterHandler(
+      proto::SEND_MESSAGE, [](Command request, remoting::Responder responder) {
+        responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
+      });
   if (absl::Status s = server.Start(); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
@@ -137,11 +136,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> warnings;
   absl::Status status =
       flags.Apply(cometmq::ExtractCommandLineOverrides(&args), &warnings);
-  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& w : warnings)
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!status.ok() || !args.empty()) {
-    std::fprintf(stderr, "%s\nflags (--name=value):\n%s",
-                 status.ok() ? "unexpected argument" : status.ToString().c_str(),
-                 flags.Dump().c_str());
+    std::fprintf(
+        stderr, "%s\nflags (--name=value):\n%s",
+        status.ok() ? "unexpected argument" : status.ToString().c_str(),
+        flags.Dump().c_str());
     return 2;
   }
   return cometmq::bench::Run(options);

@@ -1,0 +1,242 @@
+#include "cpp/store/commit_log.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/store/byte_order.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::store {
+
+const char* PutStatusName(PutStatus status) {
+  switch (status) {
+    case PutStatus::kOk:
+      return "PUT_OK";
+    case PutStatus::kFlushDiskTimeout:
+      return "FLUSH_DISK_TIMEOUT";
+    case PutStatus::kFlushSlaveTimeout:
+      return "FLUSH_SLAVE_TIMEOUT";
+    case PutStatus::kSlaveNotAvailable:
+      return "SLAVE_NOT_AVAILABLE";
+    case PutStatus::kServiceNotAvailable:
+      return "SERVICE_NOT_AVAILABLE";
+    case PutStatus::kMessageIllegal:
+      return "MESSAGE_ILLEGAL";
+    case PutStatus::kUnknownError:
+      return "UNKNOWN_ERROR";
+  }
+  return "UNKNOWN_ERROR";
+}
+
+std::string QueueKey(absl::string_view topic, int32_t queue_id) {
+  return absl::StrCat(topic, "-", queue_id);
+}
+
+CommitLog::CommitLog(std::string dir, int64_t file_size,
+                     int32_t max_message_size, uint32_t store_ip,
+                     uint32_t store_port, Clock clock)
+    : files_(std::move(dir), file_size),
+      max_message_size_(max_message_size),
+      store_ip_(store_ip),
+      store_port_(store_port),
+      clock_(std::move(clock)) {}
+
+absl::Status CommitLog::Load() { return files_.Load(); }
+
+absl::StatusOr<int64_t> CommitLog::Recover(
+    int64_t scan_from, int64_t dispatch_from, bool zero_tail,
+    const std::function<void(const RecordView&)>& on_record) {
+  std::vector<std::shared_ptr<MappedFile>> files = files_.Files();
+  if (files.empty()) return 0;
+  size_t index = 0;
+  while (index + 1 < files.size() &&
+         files[index]->start_offset() + files[index]->size() <= scan_from) {
+    ++index;
+  }
+  int64_t end = files[index]->start_offset();
+  for (; index < files.size(); ++index) {
+    const MappedFile& file = *files[index];
+    int64_t pos = 0;
+    bool next_file = false;
+    while (pos < file.size()) {
+      RecordView view;
+      DecodeResult r = DecodeRecord(file.data() + pos, file.size() - pos,
+                                    /*check_crc=*/true, &view);
+      if (r == DecodeResult::kRecord &&
+          view.physical_offset != file.start_offset() + pos) {
+        r = DecodeResult::kCorrupt;  // a stale record from an older write
+      }
+      if (r == DecodeResult::kRecord) {
+        if (view.physical_offset >= dispatch_from) on_record(view);
+        pos += view.total_size;
+        end = file.start_offset() + pos;
+        continue;
+      }
+      if (r == DecodeResult::kBlank) {
+        end = file.start_offset() + file.size();
+        next_file = true;
+      } else if (r == DecodeResult::kCorrupt) {
+        spdlog::warn(
+            "commit log: invalid record at offset {} in {}; the log "
+            "ends there",
+            file.start_offset() + pos, file.path());
+      }
+      break;
+    }
+    if (!next_file) break;
+  }
+  if (absl::Status s = files_.TruncateTo(end, zero_tail); !s.ok()) return s;
+  return end;
+}
+
+PutResult CommitLog::Refuse(PutStatus status, std::string error) const {
+  PutResult result;
+  result.status = status;
+  result.error = std::move(error);
+  return result;
+}
+
+PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
+  if (messages.empty()) {
+    return Refuse(PutStatus::kMessageIllegal, "no message to store");
+  }
+  int64_t total = 0;
+  for (const MessageToStore& m : messages) {
+    if (m.topic.empty() || m.topic.size() > 127) {
+      return Refuse(PutStatus::kMessageIllegal,
+                    absl::StrCat("topic length ", m.topic.size(),
+                                 " is not within 1..127"));
+    }
+    if (static_cast<int64_t>(m.body.size()) > max_message_size_) {
+      return Refuse(
+          PutStatus::kMessageIllegal,
+          absl::StrCat("message body of ", m.body.size(),
+                       " bytes exceeds maxMessageSize ", max_message_size_));
+    }
+    if (m.properties.size() + kCrcPropertySize > 32767) {
+      return Refuse(PutStatus::kMessageIllegal,
+                    absl::StrCat("properties of ", m.properties.size(),
+                                 " bytes exceed 32767"));
+    }
+    total += RecordSize(m);
+  }
+  if (total + kEndFileMinBlankLength > files_.file_size()) {
+    return Refuse(PutStatus::kMessageIllegal,
+                  absl::StrCat("records of ", total,
+                               " bytes do not fit in a commit log segment of ",
+                               files_.file_size()));
+  }
+
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<std::shared_ptr<MappedFile>> file = files_.LastFileForWrite(0);
+  if (file.ok() && (*file)->remaining() < total + kEndFileMinBlankLength) {
+    // Close the segment with a blank record; the batch goes to the next one.
+    MappedFile& full = **file;
+    int64_t pos = full.wrote_position();
+    char* p = full.data() + pos;
+    PutBig32(p, static_cast<int32_t>(full.size() - pos));
+    PutBig32(p + 4, kBlankMagic);
+    full.set_wrote_position(full.size());
+    file = files_.LastFileForWrite(0);
+  }
+  if (!file.ok()) {
+    return Refuse(PutStatus::kServiceNotAvailable,
+                  absl::StrCat("cannot create commit log segment: ",
+                               file.status().message()));
+  }
+  MappedFile& segment = **file;
+  const int64_t start_pos = segment.wrote_position();
+  PutResult result;
+  result.store_timestamp = clock_();
+  result.physical_offset = segment.start_offset() + start_pos;
+  result.message_count = static_cast<int32_t>(messages.size());
+  result.offset_msg_ids.reserve(messages.size());
+  int64_t pos = start_pos;
+  for (const MessageToStore& m : messages) {
+    int64_t& next = queue_offsets_[QueueKey(m.topic, m.queue_id)];
+    StoreStamp stamp;
+    // Prepared and rolled-back transaction halves get no consume-queue slot.
+    int32_t tx = TransactionType(m.sys_flag);
+    bool gets_queue_offset =
+        tx == kTransactionNotType || tx == kTransactionCommitType;
+    stamp.queue_offset = gets_queue_offset ? next : 0;
+    stamp.physical_offset = segment.start_offset() + pos;
+    stamp.store_timestamp = result.store_timestamp;
+    stamp.store_ip = store_ip_;
+    stamp.store_port = store_port_;
+    EncodeRecord(m, stamp, segment.data() + pos);
+    if (result.queue_offset < 0) result.queue_offset = stamp.queue_offset;
+    if (gets_queue_offset) ++next;
+    result.offset_msg_ids.push_back(
+        OffsetMessageId(store_ip_, store_port_, stamp.physical_offset));
+    pos += RecordSize(m);
+  }
+  segment.set_wrote_position(pos);
+  result.size = static_cast<int32_t>(pos - start_pos);
+  result.end_offset = segment.start_offset() + pos;
+  result.status = PutStatus::kOk;
+  return result;
+}
+
+bool CommitLog::Read(int64_t offset, int32_t size, RecordSlice* out) const {
+  std::shared_ptr<MappedFile> file = files_.FindByOffset(offset);
+  if (file == nullptr || size <= 0) return false;
+  int64_t pos = offset - file->start_offset();
+  if (pos + size > file->wrote_position()) return false;
+  out->data = file->data() + pos;
+  out->size = size;
+  out->file = std::move(file);
+  return true;
+}
+
+bool CommitLog::ReadRecordAt(int64_t offset, RecordSlice* out) const {
+  std::shared_ptr<MappedFile> file = files_.FindByOffset(offset);
+  if (file == nullptr) return false;
+  int64_t pos = offset - file->start_offset();
+  if (pos + 4 > file->wrote_position()) return false;
+  return Read(offset, GetBig32(file->data() + pos), out);
+}
+
+bool CommitLog::ReadFrom(int64_t offset, RecordSlice* out) const {
+  std::shared_ptr<MappedFile> file = files_.FindByOffset(offset);
+  if (file == nullptr) return false;
+  int64_t pos = offset - file->start_offset();
+  int64_t wrote = file->wrote_position();
+  if (pos >= wrote) return false;
+  out->data = file->data() + pos;
+  out->size = static_cast<int32_t>(wrote - pos);
+  out->file = std::move(file);
+  return true;
+}
+
+int64_t CommitLog::RollNextFile(int64_t offset) const {
+  int64_t size = files_.file_size();
+  return offset + size - offset % size;
+}
+
+void CommitLog::SetNextQueueOffset(absl::string_view topic, int32_t queue_id,
+                                   int64_t next) {
+  absl::MutexLock lock(&mu_);
+  queue_offsets_[QueueKey(topic, queue_id)] = next;
+}
+
+int64_t CommitLog::NextQueueOffset(absl::string_view topic,
+                                   int32_t queue_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = queue_offsets_.find(QueueKey(topic, queue_id));
+  return it == queue_offsets_.end() ? 0 : it->second;
+}
+
+void CommitLog::RemoveTopic(absl::string_view topic) {
+  absl::MutexLock lock(&mu_);
+  std::string prefix = absl::StrCat(topic, "-");
+  for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
+    auto current = it++;
+    if (absl::string_view(current->first).substr(0, prefix.size()) == prefix &&
+        current->first.find('-', prefix.size()) == std::string::npos) {
+      queue_offsets_.erase(current);
+    }
+  }
+}
+
+}  // namespace cometmq::store

@@ -1,0 +1,78 @@
+#ifndef COMETMQ_STORE_CONSUME_QUEUE_H_
+#define COMETMQ_STORE_CONSUME_QUEUE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cpp/store/mapped_file_queue.h"
+
+namespace cometmq::store {
+
+inline constexpr int kConsumeQueueEntrySize = 20;
+
+// Index of one topic-queue: entry i (at byte i * 20) locates the queue's i-th
+// message in the commit log as (commit log offset 8, size 4, tag hash 8).
+// Written only by the dispatcher, in queue-offset order; readable from any
+// thread. Entries below min_offset() were removed by retention.
+class ConsumeQueue {
+ public:
+  struct Entry {
+    int64_t commit_log_offset = 0;
+    int32_t size = 0;
+    int64_t tags_code = 0;
+  };
+
+  ConsumeQueue(std::string topic, int32_t queue_id, std::string dir,
+               int64_t file_size);
+
+  absl::Status Load();
+  // Finds the last valid entry after a restart; returns the commit log end
+  // of the last entry (0 when empty).
+  int64_t Recover();
+
+  // Writes the entry for `queue_offset`. An entry below the next offset is
+  // already there (re-dispatch after a crash) and is skipped.
+  absl::Status Put(const Entry& entry, int64_t queue_offset);
+
+  // Up to `max` entries from `queue_offset`, within one file.
+  std::vector<Entry> Read(int64_t queue_offset, int max) const;
+
+  int64_t min_offset() const { return min_offset_.load(); }
+  // The next queue offset to be written.
+  int64_t max_offset() const;
+  // Commit log end of the last entry.
+  int64_t max_physical_end() const { return max_physical_end_.load(); }
+
+  // Drops entries that point at or past `commit_log_end`.
+  absl::Status TruncateDirty(int64_t commit_log_end);
+  // Deletes files whose entries all point below `commit_log_min`, and moves
+  // min_offset to the first entry at or above it.
+  int DeleteBelow(int64_t commit_log_min);
+
+  absl::StatusOr<int64_t> Flush(int least_pages) {
+    return files_.Flush(least_pages);
+  }
+
+  // Unlinks every file of the queue (its topic was deleted).
+  void Destroy() { files_.DestroyAll(); }
+
+  const std::string& topic() const { return topic_; }
+  int32_t queue_id() const { return queue_id_; }
+  const MappedFileQueue& files() const { return files_; }
+
+ private:
+  bool ReadEntry(int64_t queue_offset, Entry* entry) const;
+
+  const std::string topic_;
+  const int32_t queue_id_;
+  MappedFileQueue files_;
+  std::atomic<int64_t> min_offset_{0};
+  std::atomic<int64_t> max_physical_end_{0};
+};
+
+}  // namespace cometmq::store
+
+#endif  // COMETMQ_STORE_CONSUME_QUEUE_H_

@@ -1,0 +1,111 @@
+#include "cpp/store/dispatcher.h"
+
+#include <pthread.h>
+
+#include "spdlog/spdlog.h"
+
+namespace cometmq::store {
+
+Dispatcher::Dispatcher(const CommitLog* log, std::function<int64_t()> limit,
+                       std::function<void(const RecordView&)> dispatch,
+                       std::function<void()> after_batch)
+    : log_(log),
+      limit_(std::move(limit)),
+      dispatch_(std::move(dispatch)),
+      after_batch_(std::move(after_batch)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start(int64_t from) {
+  from_.store(from);
+  absl::MutexLock lock(&mu_);
+  running_ = true;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-dispatch");
+    Run();
+  });
+}
+
+void Dispatcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return;
+    running_ = false;
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+void Dispatcher::Wakeup() {
+  if (!sleeping_.load()) return;
+  absl::MutexLock lock(&mu_);
+  notified_ = true;
+}
+
+bool Dispatcher::DispatchAvailable() {
+  int64_t from = from_.load();
+  int64_t limit = limit_();
+  bool any = false;
+  while (from < limit) {
+    RecordSlice slice;
+    if (!log_->ReadFrom(from, &slice)) {
+      // Past the end of a segment that has been closed with a blank record.
+      int64_t next = log_->RollNextFile(from);
+      if (next > limit) break;
+      from = next;
+      continue;
+    }
+    const char* p = slice.data;
+    int64_t available = std::min<int64_t>(slice.size, limit - from);
+    while (available > 0) {
+      RecordView view;
+      DecodeResult r = DecodeRecord(p, available, /*check_crc=*/false, &view);
+      if (r == DecodeResult::kRecord) {
+        dispatch_(view);
+        any = true;
+        p += view.total_size;
+        from += view.total_size;
+        available -= view.total_size;
+        continue;
+      }
+      if (r == DecodeResult::kBlank) {
+        from = log_->RollNextFile(from);
+      } else {
+        spdlog::error("dispatcher: unreadable record at commit log offset {}",
+                      from);
+        from_.store(from, std::memory_order_release);
+        return any;
+      }
+      break;
+    }
+    from_.store(from, std::memory_order_release);
+  }
+  from_.store(from, std::memory_order_release);
+  return any;
+}
+
+bool Dispatcher::SleepUntilWoken() {
+  absl::MutexLock lock(&mu_);
+  if (stop_) return false;
+  // Announce the sleep before the last look at the limit: an append either
+  // sees sleeping_ and notifies, or its bytes are seen here.
+  sleeping_.store(true);
+  if (limit_() <= from_.load()) {
+    auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return notified_ || stop_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Seconds(1));
+  }
+  notified_ = false;
+  sleeping_.store(false);
+  return true;
+}
+
+void Dispatcher::Run() {
+  do {
+    if (DispatchAvailable()) after_batch_();
+  } while (SleepUntilWoken());
+  if (DispatchAvailable()) after_batch_();
+}
+
+}  // namespace cometmq::store

@@ -1,0 +1,116 @@
+#include "cpp/store/flush_service.h"
+
+#include <pthread.h>
+
+#include "spdlog/spdlog.h"
+
+namespace cometmq::store {
+
+FlushService::FlushService(MappedFileQueue* log, FlushOptions options,
+                           std::function<void(int64_t)> on_flushed)
+    : log_(log), options_(options), on_flushed_(std::move(on_flushed)) {}
+
+FlushService::~FlushService() { Stop(); }
+
+void FlushService::Start() {
+  absl::MutexLock lock(&mu_);
+  running_ = true;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-flush");
+    Run();
+  });
+}
+
+void FlushService::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return;
+    running_ = false;
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+void FlushService::WaitForFlush(int64_t end_offset, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_) {
+      waiters_.push_back(Waiter{end_offset, absl::Now() + options_.sync_timeout,
+                                std::move(done)});
+      return;
+    }
+  }
+  done(FlushNow(0) >= end_offset);
+}
+
+int64_t FlushService::FlushNow(int least_pages) {
+  absl::StatusOr<int64_t> flushed = log_->Flush(least_pages);
+  if (!flushed.ok()) {
+    spdlog::error("commit log flush failed: {}", flushed.status().ToString());
+    return log_->flushed_where();
+  }
+  on_flushed_(*flushed);
+  return *flushed;
+}
+
+void FlushService::Run() {
+  if (options_.sync_flush) {
+    RunGroupCommit();
+  } else {
+    RunPeriodic();
+  }
+  FlushNow(0);
+}
+
+void FlushService::RunGroupCommit() {
+  std::vector<Waiter> batch;
+  while (true) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return !waiters_.empty() || stop_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(10));
+      for (Waiter& w : waiters_) batch.push_back(std::move(w));
+      waiters_.clear();
+      stopping = stop_;
+    }
+    int64_t flushed = FlushNow(0);
+    absl::Time now = absl::Now();
+    std::vector<Waiter> still_waiting;
+    for (Waiter& w : batch) {
+      if (w.end_offset <= flushed) {
+        w.done(true);
+      } else if (now >= w.deadline || stopping) {
+        w.done(false);
+      } else {
+        still_waiting.push_back(std::move(w));
+      }
+    }
+    batch = std::move(still_waiting);
+    if (stopping) break;
+  }
+}
+
+void FlushService::RunPeriodic() {
+  absl::Time last_thorough = absl::Now();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]()
+                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) {
+        return;
+      }
+    }
+    int least = options_.least_pages;
+    if (absl::Now() - last_thorough >= options_.thorough_interval) {
+      least = 0;
+      last_thorough = absl::Now();
+    }
+    FlushNow(least);
+  }
+}
+
+}  // namespace cometmq::store

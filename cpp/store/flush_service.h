@@ -1,0 +1,69 @@
+#ifndef COMETMQ_STORE_FLUSH_SERVICE_H_
+#define COMETMQ_STORE_FLUSH_SERVICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/store/mapped_file_queue.h"
+
+namespace cometmq::store {
+
+struct FlushOptions {
+  bool sync_flush = false;
+  absl::Duration interval = absl::Milliseconds(500);  // ASYNC_FLUSH
+  int least_pages = 4;                                // ASYNC_FLUSH
+  absl::Duration thorough_interval = absl::Seconds(10);
+  absl::Duration sync_timeout = absl::Seconds(5);  // SYNC_FLUSH
+};
+
+// Puts the commit log on disk, on one thread ("store-flush").
+// SYNC_FLUSH is group commit: callers register the offset their append ended
+// at; each pass flushes everything written so far with one msync and then
+// completes every waiter it covered, so one disk flush acknowledges many
+// appends. A waiter not covered within sync_timeout completes with false.
+// ASYNC_FLUSH flushes every `interval` once `least_pages` pages are dirty,
+// and everything at least every `thorough_interval`. Stop() flushes all.
+class FlushService {
+ public:
+  using Done = std::function<void(bool flushed)>;
+
+  FlushService(MappedFileQueue* log, FlushOptions options,
+               std::function<void(int64_t flushed_offset)> on_flushed);
+  ~FlushService();
+
+  void Start();
+  void Stop();
+
+  // SYNC_FLUSH: `done` runs on the flush thread (or inline after Stop).
+  void WaitForFlush(int64_t end_offset, Done done);
+
+ private:
+  struct Waiter {
+    int64_t end_offset;
+    absl::Time deadline;
+    Done done;
+  };
+
+  void Run();
+  void RunGroupCommit();
+  void RunPeriodic();
+  int64_t FlushNow(int least_pages);
+
+  MappedFileQueue* const log_;
+  const FlushOptions options_;
+  const std::function<void(int64_t)> on_flushed_;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cometmq::store
+
+#endif  // COMETMQ_STORE_FLUSH_SERVICE_H_

@@ -1,0 +1,148 @@
+#include "cpp/store/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace cometmq::store {
+namespace {
+
+constexpr int64_t kPageSize = 4096;
+
+absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
+  int err = errno;
+  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) {
+    return absl::ResourceExhaustedError(message);
+  }
+  return absl::InternalError(message);
+}
+
+}  // namespace
+
+std::string OffsetToFileName(int64_t offset) {
+  return absl::StrFormat("%020d", offset);
+}
+
+absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(
+    const std::string& path, int64_t start_offset, int64_t size) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = ErrnoStatus("cannot stat", path);
+    ::close(fd);
+    return s;
+  }
+  if (st.st_size != size) {
+    if (st.st_size > size) {
+      ::close(fd);
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is ", st.st_size,
+                       " bytes, larger than the segment size ", size));
+    }
+    int err = ::posix_fallocate(fd, 0, size);
+    if (err != 0) {
+      errno = err;
+      absl::Status s = ErrnoStatus("cannot reserve space for", path);
+      ::close(fd);
+      if (st.st_size == 0) ::unlink(path.c_str());
+      return s;
+    }
+  }
+  void* data = ::mmap(nullptr, static_cast<size_t>(size),
+                      PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    absl::Status s = ErrnoStatus("cannot map", path);
+    ::close(fd);
+    return s;
+  }
+  return std::shared_ptr<MappedFile>(
+      new MappedFile(path, start_offset, size, fd, static_cast<char*>(data)));
+}
+
+MappedFile::MappedFile(std::string path, int64_t start_offset, int64_t size,
+                       int fd, char* data)
+    : path_(std::move(path)),
+      start_offset_(start_offset),
+      size_(size),
+      fd_(fd),
+      data_(data) {}
+
+MappedFile::~MappedFile() {
+  ::munmap(data_, static_cast<size_t>(size_));
+  ::close(fd_);
+}
+
+void MappedFile::Unlink() { ::unlink(path_.c_str()); }
+
+bool MappedFile::Append(absl::string_view bytes) {
+  int64_t pos = wrote_position();
+  if (pos + static_cast<int64_t>(bytes.size()) > size_) return false;
+  std::memcpy(data_ + pos, bytes.data(), bytes.size());
+  set_wrote_position(pos + static_cast<int64_t>(bytes.size()));
+  return true;
+}
+
+absl::StatusOr<int64_t> MappedFile::Flush(int least_pages) {
+  int64_t wrote = wrote_position();
+  int64_t flushed = flushed_position();
+  if (wrote <= flushed) return flushed;
+  if (least_pages > 0 &&
+      wrote / kPageSize - flushed / kPageSize < least_pages) {
+    return flushed;
+  }
+  int64_t begin = flushed / kPageSize * kPageSize;
+  if (::msync(data_ + begin, static_cast<size_t>(wrote - begin), MS_SYNC) !=
+      0) {
+    return ErrnoStatus("cannot flush", path_);
+  }
+  set_flushed_position(wrote);
+  return wrote;
+}
+
+absl::Status MappedFile::SyncAll() {
+  if (::msync(data_, static_cast<size_t>(size_), MS_SYNC) != 0) {
+    return ErrnoStatus("cannot flush", path_);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MappedFile::ZeroFrom(int64_t position) {
+  static const char kZeros[kPageSize] = {};
+  int64_t first_dirty = -1;
+  int64_t last_dirty = -1;
+  for (int64_t pos = position; pos < size_;) {
+    int64_t page_end = std::min(size_, (pos / kPageSize + 1) * kPageSize);
+    size_t n = static_cast<size_t>(page_end - pos);
+    if (std::memcmp(data_ + pos, kZeros, n) != 0) {
+      std::memset(data_ + pos, 0, n);
+      if (first_dirty < 0) first_dirty = pos;
+      last_dirty = page_end;
+    }
+    pos = page_end;
+  }
+  if (first_dirty >= 0) {
+    int64_t begin = first_dirty / kPageSize * kPageSize;
+    if (::msync(data_ + begin, static_cast<size_t>(last_dirty - begin),
+                MS_SYNC) != 0) {
+      return ErrnoStatus("cannot flush", path_);
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t MappedFile::ModifiedTimeSeconds() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return 0;
+  return st.st_mtim.tv_sec;
+}
+
+}  // namespace cometmq::store

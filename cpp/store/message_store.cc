@@ -1,0 +1,593 @@
+#include "cpp/store/message_store.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "cpp/store/byte_order.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::store {
+
+namespace fs = std::filesystem;
+
+const char* GetStatusName(GetStatus status) {
+  switch (status) {
+    case GetStatus::kFound:
+      return "FOUND";
+    case GetStatus::kNoMatchedMessage:
+      return "NO_MATCHED_MESSAGE";
+    case GetStatus::kNoMessageInQueue:
+      return "NO_MESSAGE_IN_QUEUE";
+    case GetStatus::kOffsetTooSmall:
+      return "OFFSET_TOO_SMALL";
+    case GetStatus::kOffsetOverflowOne:
+      return "OFFSET_OVERFLOW_ONE";
+    case GetStatus::kOffsetOverflowBadly:
+      return "OFFSET_OVERFLOW_BADLY";
+    case GetStatus::kOffsetFoundNull:
+      return "OFFSET_FOUND_NULL";
+    case GetStatus::kNoMatchedLogicQueue:
+      return "NO_MATCHED_LOGIC_QUEUE";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+
+StoreHooks WithDefaults(StoreHooks hooks, const StoreConfig& config) {
+  if (!hooks.now_ms) {
+    hooks.now_ms = [] { return absl::ToUnixMillis(absl::Now()); };
+  }
+  if (!hooks.disk_used_ratio) {
+    std::string root = config.storePathRootDir;
+    hooks.disk_used_ratio = [root] { return DiskUsedRatio(root); };
+  }
+  if (!hooks.local_hour) {
+    auto now = hooks.now_ms;
+    hooks.local_hour = [now] {
+      return absl::ToCivilHour(absl::FromUnixMillis(now()),
+                               absl::LocalTimeZone())
+          .hour();
+    };
+  }
+  if (!hooks.tags_code) {
+    hooks.tags_code = [](const RecordView& r) -> int64_t {
+      auto tags = FindProperty(r.properties, kPropertyTags);
+      return tags ? TagsHashCode(*tags) : 0;
+    };
+  }
+  return hooks;
+}
+
+}  // namespace
+
+MessageStore::MessageStore(const StoreConfig& config, StoreHooks hooks)
+    : config_(config),
+      hooks_(WithDefaults(std::move(hooks), config)),
+      commit_log_(config.CommitLogDir(), config.mappedFileSizeCommitLog,
+                  config.maxMessageSize, hooks_.store_ip, hooks_.store_port,
+                  hooks_.now_ms),
+      index_(config.IndexDir(), config.maxHashSlotNum, config.maxIndexNum),
+      retention_(config,
+                 RetentionPolicy::Hooks{hooks_.now_ms, hooks_.disk_used_ratio,
+                                        hooks_.local_hour}) {}
+
+absl::StatusOr<std::unique_ptr<MessageStore>> MessageStore::Open(
+    const StoreConfig& config, StoreHooks hooks) {
+  if (absl::StatusOr<std::set<int>> hours = ParseDeleteWhen(config.deleteWhen);
+      !hours.ok()) {
+    return hours.status();
+  }
+  std::unique_ptr<MessageStore> store(
+      new MessageStore(config, std::move(hooks)));
+  if (absl::Status s = store->Load(); !s.ok()) return s;
+  return store;
+}
+
+MessageStore::~MessageStore() { Shutdown(); }
+
+absl::Status MessageStore::Load() {
+  std::error_code ec;
+  fs::create_directories(config_.storePathRootDir, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat(
+        "cannot create ", config_.storePathRootDir, ": ", ec.message()));
+  }
+  lock_fd_ =
+      ::open(config_.LockPath().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store directory ", config_.storePathRootDir,
+                     " is in use by another process"));
+  }
+  bool crashed = fs::exists(config_.AbortPath());
+  std::ofstream(config_.AbortPath()).flush();
+  absl::StatusOr<Checkpoint> checkpoint =
+      Checkpoint::Load(config_.CheckpointPath());
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (absl::Status s = commit_log_.Load(); !s.ok()) return s;
+  if (absl::Status s = LoadConsumeQueues(); !s.ok()) return s;
+  if (absl::Status s = index_.Load(); !s.ok()) return s;
+  if (absl::Status s = Recover(crashed, *checkpoint); !s.ok()) return s;
+
+  dispatcher_ = std::make_unique<Dispatcher>(
+      &commit_log_, [this] { return DispatchLimit(); },
+      [this](const RecordView& r) { DispatchRecord(r, /*notify=*/true); },
+      [this] {
+        for (auto& [key, cq] : arrived_) {
+          if (hooks_.on_arrival) {
+            hooks_.on_arrival(cq->topic(), cq->queue_id(), cq->max_offset());
+          }
+        }
+        arrived_.clear();
+      });
+  FlushOptions flush_options;
+  flush_options.sync_flush = config_.sync_flush();
+  flush_options.interval = absl::Milliseconds(config_.flushIntervalCommitLog);
+  flush_options.least_pages = config_.flushCommitLogLeastPages;
+  flush_options.thorough_interval =
+      absl::Milliseconds(config_.flushCommitLogThoroughInterval);
+  flush_options.sync_timeout = absl::Milliseconds(config_.syncFlushTimeout);
+  flush_ = std::make_unique<FlushService>(
+      &commit_log_.files(), flush_options,
+      [this](int64_t) { dispatcher_->Wakeup(); });
+  flush_->Start();
+  dispatcher_->Start(commit_log_.MaxOffset());
+  retention_.RunOnce(&commit_log_.files());
+  background_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-service");
+    RunBackground();
+  });
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::LoadConsumeQueues() {
+  std::error_code ec;
+  fs::create_directories(config_.ConsumeQueueDir(), ec);
+  absl::MutexLock lock(&queues_mu_);
+  for (const auto& topic_dir :
+       fs::directory_iterator(config_.ConsumeQueueDir(), ec)) {
+    if (!topic_dir.is_directory()) continue;
+    std::string topic = topic_dir.path().filename().string();
+    for (const auto& queue_dir : fs::directory_iterator(topic_dir.path(), ec)) {
+      int32_t queue_id;
+      if (!absl::SimpleAtoi(queue_dir.path().filename().string(), &queue_id)) {
+        continue;
+      }
+      auto cq = std::make_shared<ConsumeQueue>(
+          topic, queue_id, queue_dir.path().string(),
+          config_.mappedFileSizeConsumeQueue);
+      if (absl::Status s = cq->Load(); !s.ok()) return s;
+      cq->Recover();
+      queues_[QueueKey(topic, queue_id)] = std::move(cq);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
+  recovered_from_crash_ = crashed;
+  std::shared_ptr<MappedFile> last = commit_log_.files().LastFile();
+  int64_t min = commit_log_.MinOffset();
+  int64_t last_start = last ? last->start_offset() : 0;
+  int64_t safe = std::max(min, checkpoint.dispatch_flushed_offset);
+  int64_t scan_from = crashed ? safe : std::min(safe, last_start);
+  if (crashed) {
+    spdlog::warn(
+        "store {} was not shut down cleanly; recovering from commit "
+        "log offset {}",
+        config_.storePathRootDir, scan_from);
+  }
+  absl::StatusOr<int64_t> end = commit_log_.Recover(
+      scan_from, INT64_MAX, /*zero_tail=*/crashed, [](const RecordView&) {});
+  if (!end.ok()) return end.status();
+  std::vector<std::shared_ptr<ConsumeQueue>> queues;
+  {
+    absl::MutexLock lock(&queues_mu_);
+    for (auto& [key, cq] : queues_) queues.push_back(cq);
+  }
+  for (auto& cq : queues) {
+    if (absl::Status s = cq->TruncateDirty(*end); !s.ok()) return s;
+  }
+  int64_t dispatch_from = std::min(safe, *end);
+  if (dispatch_from < *end) {
+    absl::StatusOr<int64_t> again = commit_log_.Recover(
+        dispatch_from, dispatch_from, /*zero_tail=*/false,
+        [this](const RecordView& r) { DispatchRecord(r, /*notify=*/false); });
+    if (!again.ok()) return again.status();
+  }
+  {
+    absl::MutexLock lock(&queues_mu_);
+    for (auto& [key, cq] : queues_) {
+      commit_log_.SetNextQueueOffset(cq->topic(), cq->queue_id(),
+                                     cq->max_offset());
+    }
+  }
+  spdlog::info("store {} recovered: commit log [{}, {}), re-dispatched from {}",
+               config_.storePathRootDir, min, *end, dispatch_from);
+  return absl::OkStatus();
+}
+
+int64_t MessageStore::DispatchLimit() const {
+  return config_.sync_flush() ? commit_log_.files().flushed_where()
+                              : commit_log_.MaxOffset();
+}
+
+void MessageStore::DispatchRecord(const RecordView& record, bool notify) {
+  int32_t tx = TransactionType(record.sys_flag);
+  if (tx == kTransactionNotType || tx == kTransactionCommitType) {
+    absl::StatusOr<std::shared_ptr<ConsumeQueue>> cq =
+        FindOrCreateQueue(record.topic, record.queue_id);
+    absl::Status s = cq.status();
+    if (cq.ok()) {
+      s = (*cq)->Put(
+          ConsumeQueue::Entry{record.physical_offset, record.total_size,
+                              hooks_.tags_code(record)},
+          record.queue_offset);
+    }
+    if (!s.ok()) {
+      spdlog::error("cannot index {}-{} offset {}: {}",
+                    std::string(record.topic), record.queue_id,
+                    record.queue_offset, s.ToString());
+    } else if (notify) {
+      arrived_.try_emplace(QueueKey(record.topic, record.queue_id), *cq);
+    }
+  }
+  if (config_.messageIndexEnable) {
+    if (absl::Status s = index_.Build(record); !s.ok()) {
+      spdlog::error("cannot build index: {}", s.ToString());
+    }
+  }
+}
+
+std::shared_ptr<ConsumeQueue> MessageStore::FindQueue(absl::string_view topic,
+                                                      int32_t queue_id) const {
+  absl::ReaderMutexLock lock(&queues_mu_);
+  auto it = queues_.find(QueueKey(topic, queue_id));
+  return it == queues_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<ConsumeQueue>> MessageStore::FindOrCreateQueue(
+    absl::string_view topic, int32_t queue_id) {
+  std::string key = QueueKey(topic, queue_id);
+  {
+    absl::ReaderMutexLock lock(&queues_mu_);
+    auto it = queues_.find(key);
+    if (it != queues_.end()) return it->second;
+  }
+  auto cq = std::make_shared<ConsumeQueue>(
+      std::string(topic), queue_id,
+      absl::StrCat(config_.ConsumeQueueDir(), "/", topic, "/", queue_id),
+      config_.mappedFileSizeConsumeQueue);
+  if (absl::Status s = cq->Load(); !s.ok()) return s;
+  absl::MutexLock lock(&queues_mu_);
+  return queues_.try_emplace(key, cq).first->second;
+}
+
+void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
+  if (shut_down_) {
+    PutResult r;
+    r.status = PutStatus::kServiceNotAvailable;
+    r.error = "message store is shut down";
+    done(std::move(r));
+    return;
+  }
+  if (retention_.disk_full()) {
+    PutResult r;
+    r.status = PutStatus::kServiceNotAvailable;
+    r.error = absl::StrFormat(
+        "disk is full: %.1f%% of %s used, above diskSpaceWarningLevelRatio "
+        "%.0f%%",
+        retention_.last_disk_ratio() * 100, config_.storePathRootDir,
+        config_.diskSpaceWarningLevelRatio * 100);
+    done(std::move(r));
+    return;
+  }
+  PutResult result = commit_log_.Append(messages);
+  if (!result.ok() || !config_.sync_flush()) {
+    if (result.ok()) dispatcher_->Wakeup();
+    done(std::move(result));
+    return;
+  }
+  int64_t end = result.end_offset;
+  flush_->WaitForFlush(
+      end, [result = std::move(result), done = std::move(done),
+            timeout = config_.syncFlushTimeout](bool flushed) mutable {
+        if (!flushed) {
+          result.status = PutStatus::kFlushDiskTimeout;
+          result.error = absl::StrCat("not flushed to disk within ", timeout,
+                                      " ms (syncFlushTimeout)");
+        }
+        done(std::move(result));
+      });
+}
+
+PutResult MessageStore::PutSync(std::vector<MessageToStore> messages) {
+  absl::Notification done;
+  PutResult out;
+  Put(std::move(messages), [&](PutResult r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+GetResult MessageStore::Get(
+    absl::string_view topic, int32_t queue_id, int64_t offset, int max_count,
+    int64_t max_bytes, const absl::flat_hash_set<int64_t>& tag_codes) const {
+  GetResult result;
+  std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
+  if (cq == nullptr) {
+    result.status = GetStatus::kNoMatchedLogicQueue;
+    return result;
+  }
+  result.min_offset = cq->min_offset();
+  result.max_offset = cq->max_offset();
+  if (result.max_offset == 0) {
+    result.status = GetStatus::kNoMessageInQueue;
+    return result;
+  }
+  if (offset < result.min_offset) {
+    result.status = GetStatus::kOffsetTooSmall;
+    result.next_begin_offset = result.min_offset;
+    return result;
+  }
+  if (offset >= result.max_offset) {
+    result.status = offset == result.max_offset
+                        ? GetStatus::kOffsetOverflowOne
+                        : GetStatus::kOffsetOverflowBadly;
+    result.next_begin_offset = result.max_offset;
+    return result;
+  }
+  // Filtered reads may skip many entries; bound the scan per call.
+  const int scan_limit = std::max(max_count, 800);
+  int scanned = 0;
+  bool missing = false;
+  int64_t next = offset;
+  while (scanned < scan_limit &&
+         static_cast<int>(result.messages.size()) < max_count &&
+         result.total_bytes < max_bytes) {
+    std::vector<ConsumeQueue::Entry> entries =
+        cq->Read(next, std::min(scan_limit - scanned, 256));
+    if (entries.empty()) break;
+    for (const ConsumeQueue::Entry& e : entries) {
+      if (static_cast<int>(result.messages.size()) >= max_count ||
+          (result.total_bytes > 0 && result.total_bytes + e.size > max_bytes)) {
+        break;
+      }
+      ++scanned;
+      ++next;
+      if (e.size <= 0) continue;
+      if (!tag_codes.empty() && !tag_codes.contains(e.tags_code)) continue;
+      RecordSlice slice;
+      if (!commit_log_.Read(e.commit_log_offset, e.size, &slice)) {
+        missing = true;
+        continue;
+      }
+      result.total_bytes += slice.size;
+      result.messages.push_back(std::move(slice));
+    }
+    if (static_cast<int>(result.messages.size()) >= max_count ||
+        result.total_bytes >= max_bytes) {
+      break;
+    }
+  }
+  result.next_begin_offset = next;
+  if (!result.messages.empty()) {
+    result.status = GetStatus::kFound;
+  } else {
+    result.status =
+        missing ? GetStatus::kOffsetFoundNull : GetStatus::kNoMatchedMessage;
+  }
+  return result;
+}
+
+bool MessageStore::ReadRecord(int64_t offset, RecordSlice* out) const {
+  return commit_log_.ReadRecordAt(offset, out);
+}
+
+int64_t MessageStore::MinOffsetInQueue(absl::string_view topic,
+                                       int32_t queue_id) const {
+  std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
+  return cq ? cq->min_offset() : 0;
+}
+
+int64_t MessageStore::MaxOffsetInQueue(absl::string_view topic,
+                                       int32_t queue_id) const {
+  std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
+  return cq ? cq->max_offset() : 0;
+}
+
+int64_t MessageStore::StoreTimeAt(absl::string_view topic, int32_t queue_id,
+                                  int64_t queue_offset) const {
+  std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
+  if (cq == nullptr) return -1;
+  std::vector<ConsumeQueue::Entry> e = cq->Read(queue_offset, 1);
+  RecordSlice slice;
+  if (e.empty() || e[0].size <= 0 ||
+      !commit_log_.Read(e[0].commit_log_offset, e[0].size, &slice)) {
+    return -1;
+  }
+  return GetBig64(slice.data + kStoreTimestampPos);
+}
+
+int64_t MessageStore::OffsetByTime(absl::string_view topic, int32_t queue_id,
+                                   int64_t timestamp_ms) const {
+  std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
+  if (cq == nullptr) return 0;
+  int64_t low = cq->min_offset();
+  int64_t high = cq->max_offset();
+  // Store times grow with the queue offset: find the first at/after.
+  while (low < high) {
+    int64_t mid = low + (high - low) / 2;
+    int64_t t = StoreTimeAt(topic, queue_id, mid);
+    if (t >= 0 && t < timestamp_ms) {
+      low = mid + 1;
+    } else if (t < 0) {
+      low = mid + 1;  // gone: treat as older
+    } else {
+      high = mid;
+    }
+  }
+  return low;
+}
+
+std::vector<int64_t> MessageStore::QueryByKey(absl::string_view topic,
+                                              absl::string_view key, size_t max,
+                                              int64_t begin_ms,
+                                              int64_t end_ms) const {
+  return index_.Query(topic, key, max, begin_ms, end_ms);
+}
+
+absl::flat_hash_map<std::string, std::vector<int32_t>> MessageStore::Queues()
+    const {
+  absl::flat_hash_map<std::string, std::vector<int32_t>> out;
+  absl::ReaderMutexLock lock(&queues_mu_);
+  for (const auto& [key, cq] : queues_) {
+    out[cq->topic()].push_back(cq->queue_id());
+  }
+  for (auto& [topic, ids] : out) std::sort(ids.begin(), ids.end());
+  return out;
+}
+
+void MessageStore::DeleteTopics(
+    const absl::flat_hash_set<std::string>& topics) {
+  std::vector<std::shared_ptr<ConsumeQueue>> doomed;
+  {
+    absl::MutexLock lock(&queues_mu_);
+    for (auto it = queues_.begin(); it != queues_.end();) {
+      auto current = it++;
+      if (topics.contains(current->second->topic())) {
+        doomed.push_back(current->second);
+        queues_.erase(current);
+      }
+    }
+  }
+  for (auto& cq : doomed) {
+    cq->Destroy();
+  }
+  for (const std::string& topic : topics) {
+    commit_log_.RemoveTopic(topic);
+    std::error_code ec;
+    fs::remove_all(absl::StrCat(config_.ConsumeQueueDir(), "/", topic), ec);
+  }
+}
+
+void MessageStore::CleanBelowCommitLogMin() {
+  int64_t min = commit_log_.MinOffset();
+  std::vector<std::shared_ptr<ConsumeQueue>> queues;
+  {
+    absl::ReaderMutexLock lock(&queues_mu_);
+    for (auto& [key, cq] : queues_) queues.push_back(cq);
+  }
+  for (auto& cq : queues) cq->DeleteBelow(min);
+  index_.DeleteBelow(min);
+}
+
+int MessageStore::RunRetention() {
+  int deleted = retention_.RunOnce(&commit_log_.files());
+  CleanBelowCommitLogMin();
+  return deleted;
+}
+
+void MessageStore::FlushQueuesAndCheckpoint() {
+  int64_t dispatched = dispatcher_->dispatched();
+  std::vector<std::shared_ptr<ConsumeQueue>> queues;
+  {
+    absl::ReaderMutexLock lock(&queues_mu_);
+    for (auto& [key, cq] : queues_) queues.push_back(cq);
+  }
+  for (auto& cq : queues) {
+    if (absl::StatusOr<int64_t> s = cq->Flush(0); !s.ok()) {
+      spdlog::error("consume queue flush failed: {}", s.status().ToString());
+      return;
+    }
+  }
+  if (absl::Status s = index_.Flush(); !s.ok()) {
+    spdlog::error("index flush failed: {}", s.ToString());
+    return;
+  }
+  Checkpoint cp;
+  cp.physic_msg_timestamp = hooks_.now_ms();
+  cp.logics_msg_timestamp = cp.physic_msg_timestamp;
+  cp.index_msg_timestamp = cp.physic_msg_timestamp;
+  cp.confirm_phy_offset = commit_log_.files().flushed_where();
+  cp.dispatch_flushed_offset = dispatched;
+  if (absl::Status s = cp.Save(config_.CheckpointPath()); !s.ok()) {
+    spdlog::error("checkpoint save failed: {}", s.ToString());
+  }
+}
+
+void MessageStore::RunBackground() {
+  absl::Time next_clean =
+      absl::Now() + absl::Milliseconds(config_.cleanResourceInterval);
+  int64_t last_checkpointed = -1;
+  while (true) {
+    {
+      absl::MutexLock lock(&background_mu_);
+      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(background_mu_) {
+        return stopping_;
+      };
+      if (background_mu_.AwaitWithTimeout(
+              absl::Condition(&stopping),
+              absl::Milliseconds(config_.flushIntervalConsumeQueue))) {
+        return;
+      }
+    }
+    if (dispatcher_->dispatched() != last_checkpointed) {
+      last_checkpointed = dispatcher_->dispatched();
+      FlushQueuesAndCheckpoint();
+    }
+    if (absl::Now() >= next_clean) {
+      RunRetention();
+      next_clean =
+          absl::Now() + absl::Milliseconds(config_.cleanResourceInterval);
+    }
+  }
+}
+
+void MessageStore::WaitDispatched() const {
+  int64_t target = DispatchLimit();
+  while (dispatcher_->dispatched() < target) {
+    absl::SleepFor(absl::Microseconds(200));
+  }
+}
+
+void MessageStore::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (background_.joinable()) {
+    {
+      absl::MutexLock lock(&background_mu_);
+      stopping_ = true;
+    }
+    background_.join();
+  }
+  if (flush_) flush_->Stop();
+  if (dispatcher_) {
+    dispatcher_->Stop();
+    FlushQueuesAndCheckpoint();
+    std::error_code ec;
+    fs::remove(config_.AbortPath(), ec);
+    spdlog::info("store {} shut down cleanly at commit log offset {}",
+                 config_.storePathRootDir, commit_log_.MaxOffset());
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+}
+
+}  // namespace cometmq::store

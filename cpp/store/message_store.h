@@ -1,0 +1,174 @@
+#ifndef COMETMQ_STORE_MESSAGE_STORE_H_
+#define COMETMQ_STORE_MESSAGE_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/store/checkpoint.h"
+#include "cpp/store/commit_log.h"
+#include "cpp/store/consume_queue.h"
+#include "cpp/store/dispatcher.h"
+#include "cpp/store/flush_service.h"
+#include "cpp/store/index_service.h"
+#include "cpp/store/message_record.h"
+#include "cpp/store/put_result.h"
+#include "cpp/store/retention.h"
+#include "cpp/store/store_config.h"
+
+namespace cometmq::store {
+
+enum class GetStatus {
+  kFound,
+  kNoMatchedMessage,     // entries exist but none passed the tag filter
+  kNoMessageInQueue,     // the queue is empty
+  kOffsetTooSmall,       // below the queue's minimum (deleted by retention)
+  kOffsetOverflowOne,    // exactly the next offset: nothing new yet
+  kOffsetOverflowBadly,  // beyond the next offset
+  kOffsetFoundNull,      // the entry's record is gone (moved)
+  kNoMatchedLogicQueue,  // no such topic-queue
+};
+
+const char* GetStatusName(GetStatus status);
+
+struct GetResult {
+  GetStatus status = GetStatus::kNoMatchedLogicQueue;
+  std::vector<RecordSlice> messages;
+  int64_t next_begin_offset = 0;
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+  int64_t total_bytes = 0;
+};
+
+// Injected dependencies; defaults use the real clock and disk.
+struct StoreHooks {
+  std::function<int64_t()> now_ms;
+  std::function<double()> disk_used_ratio;
+  std::function<int()> local_hour;
+  // Called on the dispatch thread when messages arrive on a queue (after
+  // they became readable), for long polling.
+  std::function<void(const std::string& topic, int32_t queue_id,
+                     int64_t max_offset)>
+      on_arrival;
+  // Consume-queue tag field of a record; default: hash of its TAGS.
+  std::function<int64_t(const RecordView&)> tags_code;
+  uint32_t store_ip = 0x7f000001;
+  uint32_t store_port = 10911;
+};
+
+// The broker's storage engine: CommitLog + ConsumeQueues + IndexFiles with
+// flush, dispatch, recovery and retention. Knows nothing of the network.
+//
+// Guarantees: an append reported kOk under SYNC_FLUSH is on disk; a record
+// is readable through a consume queue only after it is complete (and, under
+// SYNC_FLUSH, flushed); after a crash the log is cut at the first invalid
+// record and consume queues never point past it.
+class MessageStore {
+ public:
+  using PutCallback = std::function<void(PutResult)>;
+
+  static absl::StatusOr<std::unique_ptr<MessageStore>> Open(
+      const StoreConfig& config, StoreHooks hooks = {});
+  ~MessageStore();
+
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
+
+  // Appends one message, or a batch for one topic-queue. `done` runs once:
+  // at once for ASYNC_FLUSH and refusals, on the flush thread once the bytes
+  // are on disk (or the sync flush timed out) for SYNC_FLUSH.
+  void Put(std::vector<MessageToStore> messages, PutCallback done);
+  // Blocking form, for tools and tests.
+  PutResult PutSync(std::vector<MessageToStore> messages);
+
+  // Up to `max_count` messages / about `max_bytes` from `offset`. When
+  // `tag_codes` is not empty, only entries whose tag hash is in it.
+  GetResult Get(absl::string_view topic, int32_t queue_id, int64_t offset,
+                int max_count, int64_t max_bytes,
+                const absl::flat_hash_set<int64_t>& tag_codes) const;
+  bool ReadRecord(int64_t commit_log_offset, RecordSlice* out) const;
+
+  int64_t MinOffsetInQueue(absl::string_view topic, int32_t queue_id) const;
+  int64_t MaxOffsetInQueue(absl::string_view topic, int32_t queue_id) const;
+  // First queue offset whose message was stored at or after `timestamp_ms`.
+  int64_t OffsetByTime(absl::string_view topic, int32_t queue_id,
+                       int64_t timestamp_ms) const;
+  // Store time of the message at `queue_offset`, or -1.
+  int64_t StoreTimeAt(absl::string_view topic, int32_t queue_id,
+                      int64_t queue_offset) const;
+  std::vector<int64_t> QueryByKey(absl::string_view topic,
+                                  absl::string_view key, size_t max,
+                                  int64_t begin_ms, int64_t end_ms) const;
+
+  // Queue ids with a consume queue, per topic.
+  absl::flat_hash_map<std::string, std::vector<int32_t>> Queues() const;
+  void DeleteTopics(const absl::flat_hash_set<std::string>& topics);
+
+  int64_t MinPhysicalOffset() const { return commit_log_.MinOffset(); }
+  int64_t MaxPhysicalOffset() const { return commit_log_.MaxOffset(); }
+  int64_t DispatchedOffset() const { return dispatcher_->dispatched(); }
+  int64_t FlushedOffset() const { return commit_log_.files().flushed_where(); }
+  bool recovered_from_crash() const { return recovered_from_crash_; }
+  bool disk_full() const { return retention_.disk_full(); }
+
+  // One retention round now (the service also runs it periodically).
+  int RunRetention();
+  // Waits until everything appended so far has been dispatched.
+  void WaitDispatched() const;
+
+  // Flushes everything, writes the checkpoint and removes the abort marker.
+  void Shutdown();
+
+  const StoreConfig& config() const { return config_; }
+  CommitLog& commit_log() { return commit_log_; }
+
+ private:
+  MessageStore(const StoreConfig& config, StoreHooks hooks);
+
+  absl::Status Load();
+  absl::Status LoadConsumeQueues();
+  absl::Status Recover(bool crashed, const Checkpoint& checkpoint);
+  void DispatchRecord(const RecordView& record, bool notify);
+  std::shared_ptr<ConsumeQueue> FindQueue(absl::string_view topic,
+                                          int32_t queue_id) const;
+  absl::StatusOr<std::shared_ptr<ConsumeQueue>> FindOrCreateQueue(
+      absl::string_view topic, int32_t queue_id);
+  void FlushQueuesAndCheckpoint();
+  void RunBackground();
+  int64_t DispatchLimit() const;
+  void CleanBelowCommitLogMin();
+
+  const StoreConfig config_;
+  StoreHooks hooks_;
+  CommitLog commit_log_;
+  IndexService index_;
+  RetentionPolicy retention_;
+  std::unique_ptr<FlushService> flush_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  int lock_fd_ = -1;
+  bool recovered_from_crash_ = false;
+
+  mutable absl::Mutex queues_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<ConsumeQueue>> queues_
+      ABSL_GUARDED_BY(queues_mu_);
+
+  // Dispatch-thread state: queues with new messages in this batch.
+  absl::flat_hash_map<std::string, std::shared_ptr<ConsumeQueue>> arrived_;
+
+  absl::Mutex background_mu_;
+  bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
+  std::atomic<bool> shut_down_{false};
+  std::thread background_;  // "store-service": CQ flush, checkpoint, retention
+};
+
+}  // namespace cometmq::store
+
+#endif  // COMETMQ_STORE_MESSAGE_STORE_H_
