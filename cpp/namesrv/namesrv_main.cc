@@ -61,6 +61,10 @@ int NamesrvMain(int argc, char** argv) {
     return kExitUsage;
   }
   if (args->print_config) {
+    // Logging is not set up for -p, so warnings go straight to stderr.
+    for (const std::string& warning : warnings) {
+      std::cerr << "mqnamesrv: warning: " << warning << "\n";
+    }
     std::cout << binder.Dump();
     return 0;
   }
