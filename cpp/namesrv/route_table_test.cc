@@ -1,0 +1,353 @@
+#include "cpp/namesrv/route_table.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::namesrv {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+proto::TopicConfig Topic(const std::string& name, int queues = 4,
+                         int perm = 6) {
+  proto::TopicConfig topic;
+  topic.set_topic_name(name);
+  topic.set_read_queue_nums(queues);
+  topic.set_write_queue_nums(queues);
+  topic.set_perm(perm);
+  return topic;
+}
+
+proto::RegisterBrokerRequest Broker(const std::string& cluster,
+                                    const std::string& name, int64_t id,
+                                    const std::string& addr,
+                                    std::vector<proto::TopicConfig> topics) {
+  proto::RegisterBrokerRequest request;
+  request.set_cluster(cluster);
+  request.set_broker_name(name);
+  request.set_broker_id(id);
+  request.set_broker_addr(addr);
+  request.set_ha_server_addr(addr + "-ha");
+  for (auto& t : topics) *request.add_topic_configs() = std::move(t);
+  return request;
+}
+
+std::vector<std::string> RouteBrokerNames(const proto::TopicRouteData& r) {
+  std::vector<std::string> names;
+  for (const auto& q : r.queue_datas()) names.push_back(q.broker_name());
+  return names;
+}
+
+std::vector<std::string> Topics(const RouteTable& table) {
+  proto::TopicList list = table.GetAllTopics();
+  return {list.topics().begin(), list.topics().end()};
+}
+
+TEST(RouteTableTest, MasterAndSlaveRegistration) {
+  RouteTable table;
+  auto master = table.RegisterBroker(
+      Broker("c1", "b1", 0, "10.0.0.1:10911", {Topic("T1", 8), Topic("T2")}),
+      "10.0.0.1:40000", kT0);
+  ASSERT_TRUE(master.ok()) << master.status();
+  EXPECT_EQ(master->master_addr, "");
+
+  // The slave sends a different topic list; only the master's counts.
+  auto slave = table.RegisterBroker(
+      Broker("c1", "b1", 1, "10.0.0.2:10911", {Topic("SlaveOnly")}),
+      "10.0.0.2:40000", kT0);
+  ASSERT_TRUE(slave.ok()) << slave.status();
+  EXPECT_EQ(slave->master_addr, "10.0.0.1:10911");
+  EXPECT_EQ(slave->ha_server_addr, "10.0.0.1:10911-ha");
+
+  EXPECT_THAT(Topics(table), ElementsAre("T1", "T2"));
+  auto route = table.GetTopicRoute("T1");
+  ASSERT_TRUE(route.ok()) << route.status();
+  ASSERT_EQ(route->queue_datas_size(), 1);
+  EXPECT_EQ(route->queue_datas(0).broker_name(), "b1");
+  EXPECT_EQ(route->queue_datas(0).read_queue_nums(), 8);
+  EXPECT_EQ(route->queue_datas(0).write_queue_nums(), 8);
+  EXPECT_EQ(route->queue_datas(0).perm(), 6);
+  ASSERT_EQ(route->broker_datas_size(), 1);
+  EXPECT_EQ(route->broker_datas(0).cluster(), "c1");
+  EXPECT_EQ(route->broker_datas(0).broker_addrs().at(0), "10.0.0.1:10911");
+  EXPECT_EQ(route->broker_datas(0).broker_addrs().at(1), "10.0.0.2:10911");
+}
+
+TEST(RouteTableTest, SlaveBeforeMasterLearnsNoMaster) {
+  RouteTable table;
+  auto slave = table.RegisterBroker(Broker("c1", "b1", 1, "s:1", {}), "r", kT0);
+  ASSERT_TRUE(slave.ok());
+  EXPECT_EQ(slave->master_addr, "");
+  EXPECT_EQ(slave->ha_server_addr, "");
+}
+
+TEST(RouteTableTest, RejectsIncompleteRegistration) {
+  RouteTable table;
+  auto no_name = table.RegisterBroker(Broker("c1", "", 0, "a:1", {}), "r", kT0);
+  EXPECT_EQ(no_name.status().code(), absl::StatusCode::kInvalidArgument);
+  auto negative =
+      table.RegisterBroker(Broker("c1", "b1", -1, "a:1", {}), "r", kT0);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unnamed_topic =
+      table.RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("")}), "r", kT0);
+  EXPECT_EQ(unnamed_topic.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table.live_broker_count(), 0u);
+  EXPECT_TRUE(table.GetClusterInfo().broker_table().empty());
+}
+
+TEST(RouteTableTest, RouteSpansBrokerNamesSortedAndUnknownTopicIsNotFound) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b2", 0, "b:1", {Topic("T")}), "rb", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("T")}), "ra", kT0)
+          .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_THAT(RouteBrokerNames(*route), ElementsAre("b1", "b2"));
+  ASSERT_EQ(route->broker_datas_size(), 2);
+  EXPECT_EQ(route->broker_datas(0).broker_name(), "b1");
+  EXPECT_EQ(route->broker_datas(1).broker_name(), "b2");
+
+  auto missing = table.GetTopicRoute("Nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(),
+            "No topic route info in name server for the topic: Nope");
+}
+
+TEST(RouteTableTest, ClusterInfo) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 0, "a:1", {}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "a:2", {}), "r2", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b0", 0, "a:3", {}), "r3", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c2", "x", 0, "a:4", {}), "r4", kT0).ok());
+  proto::ClusterInfo info = table.GetClusterInfo();
+  ASSERT_EQ(info.cluster_table_size(), 2);
+  EXPECT_THAT(info.cluster_table().at("c1").names(), ElementsAre("b0", "b1"));
+  EXPECT_THAT(info.cluster_table().at("c2").names(), ElementsAre("x"));
+  ASSERT_EQ(info.broker_table_size(), 3);
+  const proto::BrokerData& b1 = info.broker_table().at("b1");
+  EXPECT_EQ(b1.cluster(), "c1");
+  EXPECT_EQ(b1.broker_addrs_size(), 2);
+  EXPECT_EQ(b1.broker_addrs().at(1), "a:2");
+}
+
+TEST(RouteTableTest, BrokerMovingToAnotherClusterLeavesTheOldOne) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 0, "a:1", {}), "r", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c2", "b1", 0, "a:1", {}), "r", kT0).ok());
+  proto::ClusterInfo info = table.GetClusterInfo();
+  EXPECT_EQ(info.cluster_table().count("c1"), 0u);
+  EXPECT_THAT(info.cluster_table().at("c2").names(), ElementsAre("b1"));
+  EXPECT_EQ(info.broker_table().at("b1").cluster(), "c2");
+}
+
+TEST(RouteTableTest, ExpiryRemovesSilentBrokersAndTheirRoutes) {
+  RouteTable table;
+  const absl::Duration expiry = absl::Seconds(120);
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "m1:1", {Topic("T")}),
+                                  "r1", kT0)
+                  .ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "s1:1", {}), "r2", kT0).ok());
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b2", 0, "m2:1",
+                                         {Topic("T"), Topic("OnlyB2")}),
+                                  "r3", kT0)
+                  .ok());
+
+  // Exactly at the expiry nothing goes; the slave and b2 keep heartbeating.
+  EXPECT_THAT(table.ScanExpiredBrokers(kT0 + expiry, expiry), IsEmpty());
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 1, "s1:1", {}), "r2",
+                                  kT0 + absl::Seconds(100))
+                  .ok());
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b2", 0, "m2:1",
+                                         {Topic("T"), Topic("OnlyB2")}),
+                                  "r3", kT0 + absl::Seconds(100))
+                  .ok());
+
+  // The master of b1 expires; b1 keeps its queue data while its slave lives.
+  EXPECT_THAT(table.ScanExpiredBrokers(kT0 + absl::Seconds(121), expiry),
+              ElementsAre("m1:1"));
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_THAT(RouteBrokerNames(*route), ElementsAre("b1", "b2"));
+  EXPECT_EQ(route->broker_datas(0).broker_addrs_size(), 1);
+  EXPECT_EQ(route->broker_datas(0).broker_addrs().at(1), "s1:1");
+
+  // b2 goes silent too: its topics lose it, and OnlyB2 disappears.
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 1, "s1:1", {}), "r2",
+                                  kT0 + absl::Seconds(200))
+                  .ok());
+  EXPECT_THAT(table.ScanExpiredBrokers(kT0 + absl::Seconds(221), expiry),
+              ElementsAre("m2:1"));
+  EXPECT_THAT(Topics(table), ElementsAre("T"));
+  EXPECT_EQ(table.GetTopicRoute("OnlyB2").status().code(),
+            absl::StatusCode::kNotFound);
+
+  // The slave was b1's last address: b1 and topic T are gone.
+  EXPECT_THAT(table.ScanExpiredBrokers(kT0 + absl::Seconds(400), expiry),
+              ElementsAre("s1:1"));
+  EXPECT_THAT(Topics(table), IsEmpty());
+  EXPECT_TRUE(table.GetClusterInfo().cluster_table().empty());
+  EXPECT_TRUE(table.GetClusterInfo().broker_table().empty());
+  EXPECT_EQ(table.live_broker_count(), 0u);
+}
+
+TEST(RouteTableTest, ConnectionCloseRemovesBrokersRegisteredOverIt) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "m1:1", {Topic("T")}),
+                                  "10.0.0.1:5000", kT0)
+                  .ok());
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b2", 0, "m2:1", {Topic("T")}),
+                                  "10.0.0.2:5000", kT0)
+                  .ok());
+  EXPECT_THAT(table.OnConnectionClosed("10.0.0.9:1"), IsEmpty());
+  EXPECT_THAT(table.OnConnectionClosed("10.0.0.1:5000"), ElementsAre("m1:1"));
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_THAT(RouteBrokerNames(*route), ElementsAre("b2"));
+
+  // After re-registering over a new connection, closing the old one (which
+  // may be noticed late) must not remove the broker.
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b2", 0, "m2:1", {Topic("T")}),
+                                  "10.0.0.2:5001", kT0)
+                  .ok());
+  EXPECT_THAT(table.OnConnectionClosed("10.0.0.2:5000"), IsEmpty());
+  EXPECT_TRUE(table.GetTopicRoute("T").ok());
+}
+
+TEST(RouteTableTest, UnregisterRemovesOnlyTheMatchingBroker) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "m1:1", {Topic("T")}),
+                                  "r1", kT0)
+                  .ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "s1:1", {}), "r2", kT0).ok());
+  proto::UnregisterBrokerRequest request;
+  request.set_cluster("c1");
+  request.set_broker_name("b1");
+  request.set_broker_id(0);
+  request.set_broker_addr("stale:1");
+  EXPECT_EQ(table.UnregisterBroker(request).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.live_broker_count(), 2u);
+
+  request.set_broker_addr("m1:1");
+  EXPECT_TRUE(table.UnregisterBroker(request).ok());
+  EXPECT_EQ(table.live_broker_count(), 1u);
+  EXPECT_TRUE(table.GetTopicRoute("T").ok());  // the slave still serves it
+
+  request.set_broker_id(1);
+  request.set_broker_addr("s1:1");
+  EXPECT_TRUE(table.UnregisterBroker(request).ok());
+  EXPECT_EQ(table.GetTopicRoute("T").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(table.GetClusterInfo().cluster_table().empty());
+}
+
+TEST(RouteTableTest, DeleteTopicEverywhereOrPerCluster) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(
+              Broker("c1", "b1", 0, "a:1", {Topic("T"), Topic("U")}), "r1", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c2", "b2", 0, "a:2", {Topic("T")}), "r2", kT0)
+          .ok());
+
+  EXPECT_TRUE(table.DeleteTopic("T", "c1").ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_THAT(RouteBrokerNames(*route), ElementsAre("b2"));
+  EXPECT_EQ(table.DeleteTopic("T", "c1").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.DeleteTopic("T", "nocluster").code(),
+            absl::StatusCode::kNotFound);
+
+  EXPECT_TRUE(table.DeleteTopic("T", "").ok());
+  EXPECT_THAT(Topics(table), ElementsAre("U"));
+  EXPECT_EQ(table.DeleteTopic("T", "").code(), absl::StatusCode::kNotFound);
+  // The brokers themselves stay registered.
+  EXPECT_EQ(table.live_broker_count(), 2u);
+}
+
+TEST(RouteTableTest, ReRegisterWithNewAddressReplacesTheOldOne) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "old:1", {Topic("T")}),
+                                  "r1", kT0)
+                  .ok());
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "new:1", {Topic("T")}),
+                                  "r2", kT0 + absl::Seconds(1))
+                  .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  ASSERT_EQ(route->broker_datas_size(), 1);
+  EXPECT_EQ(route->broker_datas(0).broker_addrs_size(), 1);
+  EXPECT_EQ(route->broker_datas(0).broker_addrs().at(0), "new:1");
+  EXPECT_EQ(table.live_broker_count(), 1u);
+  // The old address's connection closing must not take the new one down.
+  EXPECT_THAT(table.OnConnectionClosed("r1"), IsEmpty());
+  EXPECT_TRUE(table.GetTopicRoute("T").ok());
+}
+
+TEST(RouteTableTest, SlavePromotedToMasterOnTheSameAddress) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "s:1", {}), "r", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 0, "s:1", {Topic("T")}), "r", kT0)
+          .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  ASSERT_EQ(route->broker_datas_size(), 1);
+  // The address is listed once, as the master.
+  EXPECT_EQ(route->broker_datas(0).broker_addrs_size(), 1);
+  EXPECT_EQ(route->broker_datas(0).broker_addrs().at(0), "s:1");
+}
+
+TEST(RouteTableTest, MasterReRegistrationUpdatesQueueCounts) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("T", 4)}),
+                                  "r", kT0)
+                  .ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("T", 16, 4)}),
+                          "r", kT0)
+          .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_EQ(route->queue_datas(0).write_queue_nums(), 16);
+  EXPECT_EQ(route->queue_datas(0).perm(), 4);
+}
+
+}  // namespace
+}  // namespace cometmq::namesrv
