@@ -1,17 +1,16 @@
 #ifndef COMETMQ_REMOTING_CONNECTION_H_
 #define COMETMQ_REMOTING_CONNECTION_H_
 
-#include <boost/asio.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>  // Boost 1.74's Asio needs it before its own headers.
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cpp/remoting/asio.h"
 #include "cpp/remoting/command.h"
 #include "cpp/remoting/frame_codec.h"
 

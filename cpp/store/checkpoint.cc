@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "cpp/store/byte_order.h"
+#include "cpp/common/byte_order.h"
 
 namespace cometmq::store {
 namespace {

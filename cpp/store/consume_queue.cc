@@ -1,7 +1,7 @@
 #include "cpp/store/consume_queue.h"
 
 #include "absl/strings/str_cat.h"
-#include "cpp/store/byte_order.h"
+#include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::store {

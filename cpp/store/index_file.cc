@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "cpp/store/byte_order.h"
+#include "cpp/common/byte_order.h"
 
 namespace cometmq::store {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/store/index_file.h"
-#include "cpp/store/message_record.h"
+#include "cpp/common/message_record.h"
 
 namespace cometmq::store {
 

@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "cpp/store/byte_order.h"
+#include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::store {

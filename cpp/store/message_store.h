@@ -19,7 +19,7 @@
 #include "cpp/store/dispatcher.h"
 #include "cpp/store/flush_service.h"
 #include "cpp/store/index_service.h"
-#include "cpp/store/message_record.h"
+#include "cpp/common/message_record.h"
 #include "cpp/store/put_result.h"
 #include "cpp/store/retention.h"
 #include "cpp/store/store_config.h"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "cpp/store/message_record.h"
+#include "cpp/common/message_record.h"
 #include "cpp/store/store_config.h"
 
 namespace cometmq::store {

@@ -1,10 +1,10 @@
-#ifndef COMETMQ_STORE_BYTE_ORDER_H_
-#define COMETMQ_STORE_BYTE_ORDER_H_
+#ifndef COMETMQ_COMMON_BYTE_ORDER_H_
+#define COMETMQ_COMMON_BYTE_ORDER_H_
 
 #include <cstdint>
 #include <cstring>
 
-namespace cometmq::store {
+namespace cometmq {
 
 // Big-endian (network order) field access for the on-disk formats.
 inline char* PutBig16(char* p, int16_t v) {
@@ -38,6 +38,6 @@ inline int64_t GetBig64(const char* p) {
   return static_cast<int64_t>(__builtin_bswap64(u));
 }
 
-}  // namespace cometmq::store
+}  // namespace cometmq
 
-#endif  // COMETMQ_STORE_BYTE_ORDER_H_
+#endif  // COMETMQ_COMMON_BYTE_ORDER_H_

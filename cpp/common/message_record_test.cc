@@ -1,14 +1,32 @@
-#include "cpp/store/message_record.h"
+#include "cpp/common/message_record.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
-#include "cpp/store/byte_order.h"
-#include "cpp/store/store_test_util.h"
+#include "cpp/common/byte_order.h"
 #include "gtest/gtest.h"
 
-namespace cometmq::store {
+namespace cometmq {
 namespace {
+
+MessageToStore MakeMessage(const std::string& topic, int32_t queue_id,
+                           const std::string& body,
+                           const std::string& tags = "",
+                           const std::string& keys = "") {
+  MessageToStore m;
+  m.topic = topic;
+  m.queue_id = queue_id;
+  m.body = body;
+  m.born_timestamp = 1700000000000;
+  m.born_ip = 0x7f000001;
+  m.born_port = 5555;
+  std::map<std::string, std::string> props;
+  if (!tags.empty()) props[std::string(kPropertyTags)] = tags;
+  if (!keys.empty()) props[std::string(kPropertyKeys)] = keys;
+  m.properties = EncodeProperties(props);
+  return m;
+}
 
 TEST(MessageRecordTest, RoundTrip) {
   MessageToStore m =
@@ -103,4 +121,4 @@ TEST(MessageRecordTest, PropertiesAndIds) {
 }
 
 }  // namespace
-}  // namespace cometmq::store
+}  // namespace cometmq

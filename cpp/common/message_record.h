@@ -1,5 +1,5 @@
-#ifndef COMETMQ_STORE_MESSAGE_RECORD_H_
-#define COMETMQ_STORE_MESSAGE_RECORD_H_
+#ifndef COMETMQ_COMMON_MESSAGE_RECORD_H_
+#define COMETMQ_COMMON_MESSAGE_RECORD_H_
 
 #include <cstdint>
 #include <map>
@@ -8,7 +8,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace cometmq::store {
+namespace cometmq {
 
 // Stored-message layout of the reference system (v1 magic, IPv4 hosts), all
 // integers big-endian:
@@ -138,6 +138,6 @@ bool ParseOffsetMessageId(absl::string_view id, int64_t* physical_offset);
 
 uint32_t Crc32(absl::string_view data);
 
-}  // namespace cometmq::store
+}  // namespace cometmq
 
-#endif  // COMETMQ_STORE_MESSAGE_RECORD_H_
+#endif  // COMETMQ_COMMON_MESSAGE_RECORD_H_

@@ -1,4 +1,4 @@
-#include "cpp/store/message_record.h"
+#include "cpp/common/message_record.h"
 
 #include <zlib.h>
 
@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "cpp/store/byte_order.h"
+#include "cpp/common/byte_order.h"
 
-namespace cometmq::store {
+namespace cometmq {
 
 uint32_t Crc32(absl::string_view data) {
   return static_cast<uint32_t>(
@@ -198,4 +198,4 @@ bool ParseOffsetMessageId(absl::string_view id, int64_t* physical_offset) {
   return true;
 }
 
-}  // namespace cometmq::store
+}  // namespace cometmq
