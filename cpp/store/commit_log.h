@@ -10,8 +10,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "cpp/store/mapped_file_queue.h"
 #include "cpp/common/message_record.h"
+#include "cpp/store/mapped_file_queue.h"
 #include "cpp/store/put_result.h"
 
 namespace cometmq::store {

@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "cpp/store/index_file.h"
 #include "cpp/common/message_record.h"
+#include "cpp/store/index_file.h"
 
 namespace cometmq::store {
 

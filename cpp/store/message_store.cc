@@ -503,7 +503,10 @@ int MessageStore::RunRetention() {
 }
 
 void MessageStore::FlushQueuesAndCheckpoint() {
-  int64_t dispatched = dispatcher_->dispatched();
+  // Recovery trusts the log below this offset, so it must be on disk both in
+  // the consume queues (flushed below) and in the commit log itself.
+  int64_t dispatched =
+      std::min(dispatcher_->dispatched(), commit_log_.files().flushed_where());
   std::vector<std::shared_ptr<ConsumeQueue>> queues;
   {
     absl::ReaderMutexLock lock(&queues_mu_);

@@ -1,0 +1,163 @@
+// Recovery after a crash, with damage made by hand: a torn or corrupted tail
+// must be cut off, everything before it served, and the consume queues must
+// never point past the cut.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/store/message_store.h"
+#include "cpp/store/store_test_util.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::store {
+namespace {
+
+const absl::flat_hash_set<int64_t> kAnyTag;
+
+std::string Body(int i) {
+  std::string body = absl::StrCat("payload-", i, "-");
+  body.resize(300, 'p');
+  return body;
+}
+
+// Writes `n` messages to queue 0 of "T", shuts down cleanly, and returns the
+// commit log offsets where each record starts plus the log's end.
+std::vector<int64_t> WriteAndClose(const StoreConfig& config, int n,
+                                   int64_t* end) {
+  auto store = *MessageStore::Open(config);
+  std::vector<int64_t> offsets;
+  for (int i = 0; i < n; ++i) {
+    PutResult r = store->PutSync({MakeMessage("T", 0, Body(i))});
+    EXPECT_TRUE(r.ok());
+    offsets.push_back(r.physical_offset);
+  }
+  *end = store->MaxPhysicalOffset();
+  store->Shutdown();
+  return offsets;
+}
+
+// Makes the next open see an unclean shutdown.
+void MarkCrashed(const StoreConfig& config) {
+  std::ofstream(config.AbortPath()).flush();
+}
+
+// Overwrites bytes of the commit log at global `offset`.
+void Damage(const StoreConfig& config, int64_t offset,
+            const std::string& bytes) {
+  int64_t size = config.mappedFileSizeCommitLog;
+  std::string path = absl::StrCat(config.CommitLogDir(), "/",
+                                  OffsetToFileName(offset - offset % size));
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), offset % size),
+            static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+int CountReadable(MessageStore& store) {
+  store.WaitDispatched();
+  int count = 0;
+  int64_t offset = 0;
+  while (true) {
+    GetResult r = store.Get("T", 0, offset, 64, 1 << 20, kAnyTag);
+    if (r.status != GetStatus::kFound) break;
+    for (const RecordSlice& s : r.messages) {
+      RecordView v;
+      EXPECT_EQ(DecodeRecord(s.data, s.size, true, &v), DecodeResult::kRecord);
+      EXPECT_EQ(v.body, Body(count));
+      ++count;
+    }
+    offset = r.next_begin_offset;
+  }
+  return count;
+}
+
+TEST(RecoveryTest, TornTailIsCutAndEverythingBeforeIsServed) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("torn"));
+  int64_t end;
+  std::vector<int64_t> offsets = WriteAndClose(config, 500, &end);
+  // Zero the last 10 bytes of the last record, as if the write was torn.
+  Damage(config, end - 10, std::string(10, '\0'));
+  MarkCrashed(config);
+
+  auto store = *MessageStore::Open(config);
+  EXPECT_TRUE(store->recovered_from_crash());
+  EXPECT_EQ(store->MaxPhysicalOffset(), offsets.back());
+  EXPECT_EQ(CountReadable(*store), 499);
+  EXPECT_EQ(store->MaxOffsetInQueue("T", 0), 499);
+  // Appending continues at the cut, with the next queue offset.
+  PutResult r = store->PutSync({MakeMessage("T", 0, Body(499))});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.queue_offset, 499);
+  EXPECT_EQ(r.physical_offset, offsets.back());
+  EXPECT_EQ(CountReadable(*store), 500);
+}
+
+TEST(RecoveryTest, CorruptedRecordInTheMiddleEndsTheLog) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("corrupt"));
+  int64_t end;
+  std::vector<int64_t> offsets = WriteAndClose(config, 300, &end);
+  // Flip a body byte of record 250: its CRC no longer matches.
+  Damage(config, offsets[250] + 120, "X");
+  MarkCrashed(config);
+  auto store = *MessageStore::Open(config);
+  EXPECT_EQ(CountReadable(*store), 250);
+  EXPECT_EQ(store->MaxPhysicalOffset(), offsets[250]);
+}
+
+TEST(RecoveryTest, CleanShutdownTrustsTheFiles) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("clean"));
+  int64_t end;
+  WriteAndClose(config, 100, &end);
+  auto store = *MessageStore::Open(config);
+  EXPECT_FALSE(store->recovered_from_crash());
+  EXPECT_EQ(store->MaxPhysicalOffset(), end);
+  EXPECT_EQ(CountReadable(*store), 100);
+}
+
+TEST(RecoveryTest, StaleBytesPastTheCutNeverComeBack) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("stale"));
+  int64_t end;
+  std::vector<int64_t> offsets = WriteAndClose(config, 50, &end);
+  // Damage record 40: records 41..49 stay intact on disk past the cut.
+  Damage(config, offsets[40] + 4, "\x01\x02\x03\x04");
+  MarkCrashed(config);
+  {
+    auto store = *MessageStore::Open(config);
+    EXPECT_EQ(CountReadable(*store), 40);
+    store->Shutdown();
+  }
+  // A second crash-open must not resurrect records 41..49.
+  MarkCrashed(config);
+  auto store = *MessageStore::Open(config);
+  EXPECT_EQ(CountReadable(*store), 40);
+  EXPECT_EQ(store->MaxPhysicalOffset(), offsets[40]);
+}
+
+TEST(RecoveryTest, ConsumeQueueEntriesPastTheEndAreDropped) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("dirtycq"));
+  int64_t end;
+  std::vector<int64_t> offsets = WriteAndClose(config, 200, &end);
+  // Cut the commit log back to record 150 by zeroing from there on, as if
+  // the last writes never reached the disk before the checkpoint covered
+  // them: the consume queue still has 200 entries on disk.
+  std::filesystem::remove(config.CheckpointPath());
+  int64_t size = config.mappedFileSizeCommitLog;
+  for (int64_t pos = offsets[150]; pos < end;) {
+    int64_t chunk = std::min(end, pos - pos % size + size) - pos;
+    Damage(config, pos, std::string(static_cast<size_t>(chunk), '\0'));
+    pos += chunk;
+  }
+  MarkCrashed(config);
+  auto store = *MessageStore::Open(config);
+  EXPECT_EQ(store->MaxOffsetInQueue("T", 0), 150);
+  EXPECT_EQ(CountReadable(*store), 150);
+  EXPECT_EQ(store->Get("T", 0, 150, 10, 1 << 20, kAnyTag).status,
+            GetStatus::kOffsetOverflowOne);
+}
+
+}  // namespace
+}  // namespace cometmq::store
