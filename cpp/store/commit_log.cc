@@ -28,10 +28,6 @@ const char* PutStatusName(PutStatus status) {
   return "UNKNOWN_ERROR";
 }
 
-std::string QueueKey(absl::string_view topic, int32_t queue_id) {
-  return absl::StrCat(topic, "-", queue_id);
-}
-
 CommitLog::CommitLog(std::string dir, int64_t file_size,
                      int32_t max_message_size, uint32_t store_ip,
                      uint32_t store_port, Clock clock)
@@ -153,7 +149,7 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
   result.offset_msg_ids.reserve(messages.size());
   int64_t pos = start_pos;
   for (const MessageToStore& m : messages) {
-    int64_t& next = queue_offsets_[QueueKey(m.topic, m.queue_id)];
+    int64_t& next = queue_offsets_(m.topic, m.queue_id);
     StoreStamp stamp;
     // Prepared and rolled-back transaction halves get no consume-queue slot.
     int32_t tx = TransactionType(m.sys_flag);
@@ -217,26 +213,19 @@ int64_t CommitLog::RollNextFile(int64_t offset) const {
 void CommitLog::SetNextQueueOffset(absl::string_view topic, int32_t queue_id,
                                    int64_t next) {
   absl::MutexLock lock(&mu_);
-  queue_offsets_[QueueKey(topic, queue_id)] = next;
+  queue_offsets_(topic, queue_id) = next;
 }
 
 int64_t CommitLog::NextQueueOffset(absl::string_view topic,
                                    int32_t queue_id) const {
   absl::MutexLock lock(&mu_);
-  auto it = queue_offsets_.find(QueueKey(topic, queue_id));
-  return it == queue_offsets_.end() ? 0 : it->second;
+  const int64_t* next = queue_offsets_.Find(topic, queue_id);
+  return next == nullptr ? 0 : *next;
 }
 
 void CommitLog::RemoveTopic(absl::string_view topic) {
   absl::MutexLock lock(&mu_);
-  std::string prefix = absl::StrCat(topic, "-");
-  for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
-    auto current = it++;
-    if (absl::string_view(current->first).substr(0, prefix.size()) == prefix &&
-        current->first.find('-', prefix.size()) == std::string::npos) {
-      queue_offsets_.erase(current);
-    }
-  }
+  queue_offsets_.EraseTopic(topic);
 }
 
 }  // namespace cometmq::store

@@ -13,6 +13,7 @@
 #include "cpp/common/message_record.h"
 #include "cpp/store/mapped_file_queue.h"
 #include "cpp/store/put_result.h"
+#include "cpp/store/topic_queue_map.h"
 
 namespace cometmq::store {
 
@@ -83,10 +84,8 @@ class CommitLog {
   const Clock clock_;
 
   mutable absl::Mutex mu_;  // the append lock
-  absl::flat_hash_map<std::string, int64_t> queue_offsets_ ABSL_GUARDED_BY(mu_);
+  TopicQueueMap<int64_t> queue_offsets_ ABSL_GUARDED_BY(mu_);
 };
-
-std::string QueueKey(absl::string_view topic, int32_t queue_id);
 
 }  // namespace cometmq::store
 

@@ -59,6 +59,10 @@ class ConsumeQueue {
   // Unlinks every file of the queue (its topic was deleted).
   void Destroy() { files_.DestroyAll(); }
 
+  // Dispatcher bookkeeping: the queue is already in this batch's arrivals.
+  bool arrival_pending() const { return arrival_pending_; }
+  void set_arrival_pending(bool v) { arrival_pending_ = v; }
+
   const std::string& topic() const { return topic_; }
   int32_t queue_id() const { return queue_id_; }
   const MappedFileQueue& files() const { return files_; }
@@ -71,6 +75,7 @@ class ConsumeQueue {
   MappedFileQueue files_;
   std::atomic<int64_t> min_offset_{0};
   std::atomic<int64_t> max_physical_end_{0};
+  bool arrival_pending_ = false;  // dispatch thread only
 };
 
 }  // namespace cometmq::store

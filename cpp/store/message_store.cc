@@ -125,7 +125,8 @@ absl::Status MessageStore::Load() {
       &commit_log_, [this] { return DispatchLimit(); },
       [this](const RecordView& r) { DispatchRecord(r, /*notify=*/true); },
       [this] {
-        for (auto& [key, cq] : arrived_) {
+        for (ConsumeQueue* cq : arrived_) {
+          cq->set_arrival_pending(false);
           if (hooks_.on_arrival) {
             hooks_.on_arrival(cq->topic(), cq->queue_id(), cq->max_offset());
           }
@@ -170,7 +171,7 @@ absl::Status MessageStore::LoadConsumeQueues() {
           config_.mappedFileSizeConsumeQueue);
       if (absl::Status s = cq->Load(); !s.ok()) return s;
       cq->Recover();
-      queues_[QueueKey(topic, queue_id)] = std::move(cq);
+      queues_(topic, queue_id) = std::move(cq);
     }
   }
   return absl::OkStatus();
@@ -192,12 +193,7 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
   absl::StatusOr<int64_t> end = commit_log_.Recover(
       scan_from, INT64_MAX, /*zero_tail=*/crashed, [](const RecordView&) {});
   if (!end.ok()) return end.status();
-  std::vector<std::shared_ptr<ConsumeQueue>> queues;
-  {
-    absl::MutexLock lock(&queues_mu_);
-    for (auto& [key, cq] : queues_) queues.push_back(cq);
-  }
-  for (auto& cq : queues) {
+  for (auto& cq : AllQueues()) {
     if (absl::Status s = cq->TruncateDirty(*end); !s.ok()) return s;
   }
   int64_t dispatch_from = std::min(safe, *end);
@@ -207,12 +203,9 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
         [this](const RecordView& r) { DispatchRecord(r, /*notify=*/false); });
     if (!again.ok()) return again.status();
   }
-  {
-    absl::MutexLock lock(&queues_mu_);
-    for (auto& [key, cq] : queues_) {
-      commit_log_.SetNextQueueOffset(cq->topic(), cq->queue_id(),
-                                     cq->max_offset());
-    }
+  for (auto& cq : AllQueues()) {
+    commit_log_.SetNextQueueOffset(cq->topic(), cq->queue_id(),
+                                   cq->max_offset());
   }
   spdlog::info("store {} recovered: commit log [{}, {}), re-dispatched from {}",
                config_.storePathRootDir, min, *end, dispatch_from);
@@ -240,8 +233,9 @@ void MessageStore::DispatchRecord(const RecordView& record, bool notify) {
       spdlog::error("cannot index {}-{} offset {}: {}",
                     std::string(record.topic), record.queue_id,
                     record.queue_offset, s.ToString());
-    } else if (notify) {
-      arrived_.try_emplace(QueueKey(record.topic, record.queue_id), *cq);
+    } else if (notify && !(*cq)->arrival_pending()) {
+      (*cq)->set_arrival_pending(true);
+      arrived_.push_back(cq->get());
     }
   }
   if (config_.messageIndexEnable) {
@@ -251,28 +245,34 @@ void MessageStore::DispatchRecord(const RecordView& record, bool notify) {
   }
 }
 
+std::vector<std::shared_ptr<ConsumeQueue>> MessageStore::AllQueues() const {
+  std::vector<std::shared_ptr<ConsumeQueue>> all;
+  absl::ReaderMutexLock lock(&queues_mu_);
+  queues_.ForEach(
+      [&](const std::string&, int32_t,
+          const std::shared_ptr<ConsumeQueue>& cq) { all.push_back(cq); });
+  return all;
+}
+
 std::shared_ptr<ConsumeQueue> MessageStore::FindQueue(absl::string_view topic,
                                                       int32_t queue_id) const {
   absl::ReaderMutexLock lock(&queues_mu_);
-  auto it = queues_.find(QueueKey(topic, queue_id));
-  return it == queues_.end() ? nullptr : it->second;
+  const std::shared_ptr<ConsumeQueue>* cq = queues_.Find(topic, queue_id);
+  return cq == nullptr ? nullptr : *cq;
 }
 
 absl::StatusOr<std::shared_ptr<ConsumeQueue>> MessageStore::FindOrCreateQueue(
     absl::string_view topic, int32_t queue_id) {
-  std::string key = QueueKey(topic, queue_id);
-  {
-    absl::ReaderMutexLock lock(&queues_mu_);
-    auto it = queues_.find(key);
-    if (it != queues_.end()) return it->second;
-  }
+  if (std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id)) return cq;
   auto cq = std::make_shared<ConsumeQueue>(
       std::string(topic), queue_id,
       absl::StrCat(config_.ConsumeQueueDir(), "/", topic, "/", queue_id),
       config_.mappedFileSizeConsumeQueue);
   if (absl::Status s = cq->Load(); !s.ok()) return s;
   absl::MutexLock lock(&queues_mu_);
-  return queues_.try_emplace(key, cq).first->second;
+  std::shared_ptr<ConsumeQueue>& slot = queues_(topic, queue_id);
+  if (slot == nullptr) slot = std::move(cq);
+  return slot;
 }
 
 void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
@@ -454,10 +454,7 @@ std::vector<int64_t> MessageStore::QueryByKey(absl::string_view topic,
 absl::flat_hash_map<std::string, std::vector<int32_t>> MessageStore::Queues()
     const {
   absl::flat_hash_map<std::string, std::vector<int32_t>> out;
-  absl::ReaderMutexLock lock(&queues_mu_);
-  for (const auto& [key, cq] : queues_) {
-    out[cq->topic()].push_back(cq->queue_id());
-  }
+  for (const auto& cq : AllQueues()) out[cq->topic()].push_back(cq->queue_id());
   for (auto& [topic, ids] : out) std::sort(ids.begin(), ids.end());
   return out;
 }
@@ -467,13 +464,11 @@ void MessageStore::DeleteTopics(
   std::vector<std::shared_ptr<ConsumeQueue>> doomed;
   {
     absl::MutexLock lock(&queues_mu_);
-    for (auto it = queues_.begin(); it != queues_.end();) {
-      auto current = it++;
-      if (topics.contains(current->second->topic())) {
-        doomed.push_back(current->second);
-        queues_.erase(current);
-      }
-    }
+    queues_.ForEach([&](const std::string& topic, int32_t,
+                        const std::shared_ptr<ConsumeQueue>& cq) {
+      if (topics.contains(topic)) doomed.push_back(cq);
+    });
+    for (const std::string& topic : topics) queues_.EraseTopic(topic);
   }
   for (auto& cq : doomed) {
     cq->Destroy();
@@ -487,12 +482,7 @@ void MessageStore::DeleteTopics(
 
 void MessageStore::CleanBelowCommitLogMin() {
   int64_t min = commit_log_.MinOffset();
-  std::vector<std::shared_ptr<ConsumeQueue>> queues;
-  {
-    absl::ReaderMutexLock lock(&queues_mu_);
-    for (auto& [key, cq] : queues_) queues.push_back(cq);
-  }
-  for (auto& cq : queues) cq->DeleteBelow(min);
+  for (auto& cq : AllQueues()) cq->DeleteBelow(min);
   index_.DeleteBelow(min);
 }
 
@@ -507,12 +497,7 @@ void MessageStore::FlushQueuesAndCheckpoint() {
   // the consume queues (flushed below) and in the commit log itself.
   int64_t dispatched =
       std::min(dispatcher_->dispatched(), commit_log_.files().flushed_where());
-  std::vector<std::shared_ptr<ConsumeQueue>> queues;
-  {
-    absl::ReaderMutexLock lock(&queues_mu_);
-    for (auto& [key, cq] : queues_) queues.push_back(cq);
-  }
-  for (auto& cq : queues) {
+  for (auto& cq : AllQueues()) {
     if (absl::StatusOr<int64_t> s = cq->Flush(0); !s.ok()) {
       spdlog::error("consume queue flush failed: {}", s.status().ToString());
       return;

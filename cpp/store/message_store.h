@@ -137,6 +137,7 @@ class MessageStore {
   absl::Status LoadConsumeQueues();
   absl::Status Recover(bool crashed, const Checkpoint& checkpoint);
   void DispatchRecord(const RecordView& record, bool notify);
+  std::vector<std::shared_ptr<ConsumeQueue>> AllQueues() const;
   std::shared_ptr<ConsumeQueue> FindQueue(absl::string_view topic,
                                           int32_t queue_id) const;
   absl::StatusOr<std::shared_ptr<ConsumeQueue>> FindOrCreateQueue(
@@ -157,11 +158,11 @@ class MessageStore {
   bool recovered_from_crash_ = false;
 
   mutable absl::Mutex queues_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<ConsumeQueue>> queues_
+  TopicQueueMap<std::shared_ptr<ConsumeQueue>> queues_
       ABSL_GUARDED_BY(queues_mu_);
 
   // Dispatch-thread state: queues with new messages in this batch.
-  absl::flat_hash_map<std::string, std::shared_ptr<ConsumeQueue>> arrived_;
+  std::vector<ConsumeQueue*> arrived_;
 
   absl::Mutex background_mu_;
   bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
