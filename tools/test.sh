@@ -16,8 +16,16 @@ echo "== fuzzing (${FUZZ_SECONDS:-30}s per target)"
 bash tools/fuzz.sh
 
 echo "== integration tests"
+# The suite drives the real binaries through the installed `cometmq` package,
+# so install it the way users do: into a venv, with pip, offline.
+venv="${HOME}/.cache/cometmq/venv"
+[[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+"$venv/bin/pip" install -q --no-build-isolation ./python
+bazel build -c opt //cpp:mqnamesrv
+COMETMQ_BIN_DIR="$(bazel info -c opt bazel-bin)/cpp"
+export COMETMQ_BIN_DIR
 set +e
-/usr/bin/python3 -m pytest -q integration_tests
+(cd integration_tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
