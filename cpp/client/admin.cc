@@ -1,0 +1,253 @@
+#include "cpp/client/admin.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/client/client_error.h"
+#include "cpp/client/message_id.h"
+#include "cpp/common/message_record.h"
+
+namespace cometmq::client {
+
+Admin::Admin(ClientConfig config) : config_(std::move(config)) {}
+
+absl::Status Admin::Start() {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(config_);
+  if (!instance.ok()) return instance.status();
+  absl::MutexLock lock(&mu_);
+  instance_ = *std::move(instance);
+  return absl::OkStatus();
+}
+
+void Admin::Shutdown() {
+  std::shared_ptr<ClientInstance> instance;
+  absl::MutexLock lock(&mu_);
+  instance = std::move(instance_);
+}
+
+absl::StatusOr<std::shared_ptr<ClientInstance>> Admin::Instance() {
+  absl::MutexLock lock(&mu_);
+  if (!instance_) return absl::FailedPreconditionError("admin is not started");
+  return instance_;
+}
+
+absl::StatusOr<remoting::Command> Admin::Call(ClientInstance* instance,
+                                              const std::string& addr,
+                                              remoting::Command request) {
+  absl::StatusOr<remoting::Command> response = instance->remoting()->InvokeSync(
+      addr, std::move(request), config_.request_timeout);
+  if (!response.ok()) return Annotate(response.status(), addr);
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    return Annotate(status, addr);
+  }
+  return response;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Admin::ClusterMasters(ClientInstance* instance, const std::string& cluster) {
+  absl::StatusOr<proto::ClusterInfo> info =
+      instance->routes()->FetchClusterInfo();
+  if (!info.ok()) return info.status();
+  auto names = info->cluster_table().find(cluster);
+  if (names == info->cluster_table().end()) {
+    return absl::NotFoundError(absl::StrCat("no cluster named ", cluster));
+  }
+  std::vector<std::pair<std::string, std::string>> masters;
+  for (const std::string& name : names->second.names()) {
+    auto broker = info->broker_table().find(name);
+    if (broker == info->broker_table().end()) continue;
+    auto master = broker->second.broker_addrs().find(0);
+    if (master != broker->second.broker_addrs().end()) {
+      masters.emplace_back(name, master->second);
+    }
+  }
+  if (masters.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("cluster ", cluster, " has no master broker"));
+  }
+  return masters;
+}
+
+absl::Status Admin::CreateTopic(const std::string& topic,
+                                const std::string& cluster, int32_t read_queues,
+                                int32_t write_queues) {
+  if (topic.empty() || read_queues < 1 || write_queues < 1) {
+    return absl::InvalidArgumentError(
+        "a topic needs a name and at least one read and one write queue");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto masters = ClusterMasters(instance->get(), cluster);
+  if (!masters.ok()) return masters.status();
+  for (const auto& [name, addr] : *masters) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
+    proto::TopicConfig* config = request.header.mutable_topic_config();
+    config->set_topic_name(topic);
+    config->set_read_queue_nums(read_queues);
+    config->set_write_queue_nums(write_queues);
+    config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
+    config->set_cluster(cluster);
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) return response.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<proto::TopicRouteData> Admin::TopicRoute(
+    const std::string& topic) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  return (*route)->data;
+}
+
+absl::StatusOr<proto::ClusterInfo> Admin::ClusterList() {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  return (*instance)->routes()->FetchClusterInfo();
+}
+
+absl::StatusOr<std::vector<QueueOffsets>> Admin::TopicStats(
+    const std::string& topic) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<QueueOffsets> stats;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    auto master = broker.broker_addrs().find(0);
+    if (master == broker.broker_addrs().end()) continue;
+    remoting::Command request =
+        remoting::MakeRequest(proto::GET_TOPIC_STATS_INFO);
+    request.header.mutable_topic_stats()->set_topic(topic);
+    auto response = Call(instance->get(), master->second, std::move(request));
+    if (!response.ok()) return response.status();
+    for (const proto::QueueStats& queue :
+         response->header.topic_stats_response().queues()) {
+      stats.push_back({queue.broker_name().empty() ? broker.broker_name()
+                                                   : queue.broker_name(),
+                       queue.queue_id(), queue.min_offset(), queue.max_offset(),
+                       queue.last_update_timestamp()});
+    }
+  }
+  return stats;
+}
+
+absl::StatusOr<std::vector<QueueProgress>> Admin::ConsumerProgress(
+    const std::string& group, const std::string& topic) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<QueueProgress> progress;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    auto master = broker.broker_addrs().find(0);
+    if (master == broker.broker_addrs().end()) continue;
+    remoting::Command request = remoting::MakeRequest(proto::GET_CONSUME_STATS);
+    request.header.mutable_consume_stats()->set_consumer_group(group);
+    request.header.mutable_consume_stats()->set_topic(topic);
+    auto response = Call(instance->get(), master->second, std::move(request));
+    if (!response.ok()) return response.status();
+    for (const proto::QueueConsumeStats& queue :
+         response->header.consume_stats_response().queues()) {
+      progress.push_back({queue.topic(),
+                          queue.broker_name().empty() ? broker.broker_name()
+                                                      : queue.broker_name(),
+                          queue.queue_id(), queue.broker_offset(),
+                          queue.consumer_offset(),
+                          queue.broker_offset() - queue.consumer_offset()});
+    }
+  }
+  return progress;
+}
+
+absl::Status Admin::DeleteTopic(const std::string& topic,
+                                const std::string& cluster) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto masters = ClusterMasters(instance->get(), cluster);
+  if (!masters.ok()) return masters.status();
+  // Brokers first: a broker still holding the topic would register it with
+  // the NameServers again.
+  for (const auto& [name, addr] : *masters) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::DELETE_TOPIC_IN_BROKER);
+    request.header.mutable_delete_topic()->set_topic(topic);
+    request.header.mutable_delete_topic()->set_cluster(cluster);
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) return response.status();
+  }
+  remoting::Command request =
+      remoting::MakeRequest(proto::DELETE_TOPIC_IN_NAMESRV);
+  request.header.mutable_delete_topic()->set_topic(topic);
+  request.header.mutable_delete_topic()->set_cluster(cluster);
+  return (*instance)->routes()->CallEveryNamesrv(request);
+}
+
+absl::StatusOr<MessageExt> Admin::ViewMessage(
+    const std::string& offset_msg_id) {
+  absl::StatusOr<std::string> addr = OffsetMessageIdAddress(offset_msg_id);
+  if (!addr.ok()) return addr.status();
+  int64_t commit_log_offset = 0;
+  ParseOffsetMessageId(offset_msg_id, &commit_log_offset);
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  remoting::Command request = remoting::MakeRequest(proto::VIEW_MESSAGE_BY_ID);
+  request.header.mutable_view_message()->set_commit_log_offset(
+      commit_log_offset);
+  auto response = Call(instance->get(), *addr, std::move(request));
+  if (!response.ok()) return response.status();
+  auto messages = DecodeMessages(response->body, "");
+  if (!messages.ok()) return messages.status();
+  if (messages->size() != 1) {
+    return absl::DataLossError(absl::StrCat("VIEW_MESSAGE_BY_ID answered ",
+                                            messages->size(), " records"));
+  }
+  return std::move(messages->front());
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
+    const std::string& topic, const std::string& key, int64_t begin_millis,
+    int64_t end_millis, int32_t max_num) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<MessageExt> found;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    auto master = broker.broker_addrs().find(0);
+    if (master == broker.broker_addrs().end()) continue;
+    remoting::Command request = remoting::MakeRequest(proto::QUERY_MESSAGE);
+    proto::QueryMessageRequest* query = request.header.mutable_query_message();
+    query->set_topic(topic);
+    query->set_key(key);
+    query->set_max_num(max_num);
+    query->set_begin_timestamp(begin_millis);
+    query->set_end_timestamp(end_millis);
+    absl::StatusOr<remoting::Command> response =
+        (*instance)->remoting()->InvokeSync(master->second, std::move(request),
+                                            config_.request_timeout);
+    if (!response.ok()) return Annotate(response.status(), master->second);
+    if (response->header.status() == proto::QUERY_NOT_FOUND) continue;
+    if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+      return Annotate(status, master->second);
+    }
+    auto messages = DecodeMessages(response->body, broker.broker_name());
+    if (!messages.ok()) return messages.status();
+    for (MessageExt& message : *messages) {
+      // The index matches key hashes; keep exact matches only.
+      for (const std::string& k : message.keys) {
+        if (k == key) {
+          found.push_back(std::move(message));
+          break;
+        }
+      }
+    }
+  }
+  return found;
+}
+
+}  // namespace cometmq::client

@@ -1,0 +1,78 @@
+#ifndef COMETMQ_CLIENT_ADMIN_H_
+#define COMETMQ_CLIENT_ADMIN_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cpp/client/client_instance.h"
+#include "cpp/client/message.h"
+#include "proto/remoting.pb.h"
+
+namespace cometmq::client {
+
+struct QueueOffsets {
+  std::string broker_name;
+  int32_t queue_id = 0;
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+  int64_t last_update_timestamp = 0;
+};
+
+struct QueueProgress {
+  std::string topic;
+  std::string broker_name;
+  int32_t queue_id = 0;
+  int64_t broker_offset = 0;
+  int64_t consumer_offset = 0;
+  int64_t lag = 0;  // broker_offset - consumer_offset
+};
+
+// Administration over the NameServers and brokers (mqadmin's calls). Every
+// call is synchronous and reports the first broker or NameServer error with
+// its status code and remark. Thread-safe.
+class Admin {
+ public:
+  explicit Admin(ClientConfig config);
+  absl::Status Start();
+  void Shutdown();
+
+  // UPDATE_AND_CREATE_TOPIC on every master of `cluster`.
+  absl::Status CreateTopic(const std::string& topic, const std::string& cluster,
+                           int32_t read_queues, int32_t write_queues);
+  absl::StatusOr<proto::TopicRouteData> TopicRoute(const std::string& topic);
+  absl::StatusOr<proto::ClusterInfo> ClusterList();
+  // Per queue of every broker of the route.
+  absl::StatusOr<std::vector<QueueOffsets>> TopicStats(
+      const std::string& topic);
+  absl::StatusOr<std::vector<QueueProgress>> ConsumerProgress(
+      const std::string& group, const std::string& topic);
+  // From every master of `cluster`, then from every NameServer.
+  absl::Status DeleteTopic(const std::string& topic,
+                           const std::string& cluster);
+  absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
+  absl::StatusOr<std::vector<MessageExt>> QueryByKey(const std::string& topic,
+                                                     const std::string& key,
+                                                     int64_t begin_millis,
+                                                     int64_t end_millis,
+                                                     int32_t max_num = 64);
+
+ private:
+  absl::StatusOr<std::shared_ptr<ClientInstance>> Instance();
+  // Master addresses (with broker names) of every broker of `cluster`.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ClusterMasters(ClientInstance* instance, const std::string& cluster);
+  absl::StatusOr<remoting::Command> Call(ClientInstance* instance,
+                                         const std::string& addr,
+                                         remoting::Command request);
+
+  const ClientConfig config_;
+  absl::Mutex mu_;
+  std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_ADMIN_H_

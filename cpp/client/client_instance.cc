@@ -1,0 +1,203 @@
+#include "cpp/client/client_instance.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/client/client_error.h"
+#include "cpp/client/message_id.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::client {
+namespace {
+
+struct Registry {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::weak_ptr<ClientInstance>> instances
+      ABSL_GUARDED_BY(mu);
+};
+
+Registry& GlobalRegistry() {
+  static Registry* registry = new Registry();
+  return *registry;
+}
+
+std::string NewClientId() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat(Ipv4ToString(LocalIpv4()), "@", getpid(), "@",
+                      counter.fetch_add(1));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<ClientInstance>> ClientInstance::Get(
+    const ClientConfig& config) {
+  if (SplitNamesrvAddr(config.namesrv_addr).empty()) {
+    return absl::InvalidArgumentError(
+        "namesrv_addr is empty: give the NameServers as host:port;host:port");
+  }
+  Registry& registry = GlobalRegistry();
+  absl::MutexLock lock(&registry.mu);
+  std::weak_ptr<ClientInstance>& slot = registry.instances[config.namesrv_addr];
+  if (std::shared_ptr<ClientInstance> live = slot.lock()) return live;
+  std::shared_ptr<ClientInstance> instance(new ClientInstance(config));
+  instance->Start();
+  slot = instance;
+  return instance;
+}
+
+ClientInstance::ClientInstance(ClientConfig config)
+    : config_(std::move(config)), client_id_(NewClientId()) {
+  remoting::ClientOptions options;
+  options.name = "client-io";
+  remoting_ = std::make_unique<remoting::RemotingClient>(options);
+  routes_ = std::make_unique<RouteCache>(remoting_.get(),
+                                         SplitNamesrvAddr(config_.namesrv_addr),
+                                         config_.request_timeout);
+}
+
+void ClientInstance::Start() {
+  remoting_->RegisterHandler(
+      proto::NOTIFY_CONSUMER_IDS_CHANGED,
+      [this](const std::string&, remoting::Command request) {
+        OnNotifyConsumerIdsChanged(request);
+      });
+  scheduler_ = std::make_unique<Scheduler>("client-timer");
+  scheduler_->SchedulePeriodic(config_.route_refresh_interval, [this] {
+    routes_->RefreshAll();
+    return true;
+  });
+  scheduler_->SchedulePeriodic(config_.heartbeat_interval, [this] {
+    SendHeartbeats();
+    return true;
+  });
+}
+
+ClientInstance::~ClientInstance() {
+  // Timer tasks use the remoting client: stop them first.
+  scheduler_->Shutdown();
+  remoting_->Shutdown();
+}
+
+absl::Status ClientInstance::RegisterProducer(const std::string& group) {
+  absl::MutexLock lock(&mu_);
+  if (!producers_.insert(group).second) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "producer group ", group, " is already started in this client"));
+  }
+  return absl::OkStatus();
+}
+
+void ClientInstance::UnregisterProducer(const std::string& group) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (producers_.erase(group) == 0) return;
+  }
+  SendUnregister(group, "");
+}
+
+absl::Status ClientInstance::RegisterConsumer(
+    std::shared_ptr<ConsumerMember> consumer) {
+  absl::MutexLock lock(&mu_);
+  std::weak_ptr<ConsumerMember>& slot = consumers_[consumer->group()];
+  if (!slot.expired()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("consumer group ", consumer->group(),
+                     " is already started in this client"));
+  }
+  slot = consumer;
+  return absl::OkStatus();
+}
+
+void ClientInstance::UnregisterConsumer(const std::string& group) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (consumers_.erase(group) == 0) return;
+  }
+  SendUnregister("", group);
+}
+
+proto::HeartbeatData ClientInstance::BuildHeartbeat() const {
+  proto::HeartbeatData heartbeat;
+  heartbeat.set_client_id(client_id_);
+  std::vector<std::shared_ptr<ConsumerMember>> consumers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& group : producers_) {
+      heartbeat.add_producers()->set_group(group);
+    }
+    for (const auto& [group, weak] : consumers_) {
+      if (auto consumer = weak.lock()) consumers.push_back(std::move(consumer));
+    }
+  }
+  // Outside mu_: consumers take their own locks.
+  for (const auto& consumer : consumers) {
+    *heartbeat.add_consumers() = consumer->HeartbeatData();
+  }
+  return heartbeat;
+}
+
+void ClientInstance::SendHeartbeats() {
+  proto::HeartbeatData heartbeat = BuildHeartbeat();
+  if (heartbeat.producers().empty() && heartbeat.consumers().empty()) return;
+  for (const std::string& addr : routes_->AllMasterAddresses()) {
+    remoting::Command request = remoting::MakeRequest(proto::HEART_BEAT);
+    *request.header.mutable_heartbeat() = heartbeat;
+    absl::StatusOr<remoting::Command> response = remoting_->InvokeSync(
+        addr, std::move(request), config_.request_timeout);
+    absl::Status status =
+        response.ok() ? ResponseStatus(*response) : response.status();
+    if (!status.ok()) {
+      spdlog::warn("heartbeat to {} failed: {}", addr, status.ToString());
+    }
+  }
+}
+
+void ClientInstance::SendUnregister(const std::string& producer_group,
+                                    const std::string& consumer_group) {
+  for (const std::string& addr : routes_->AllMasterAddresses()) {
+    remoting::Command request = remoting::MakeRequest(proto::UNREGISTER_CLIENT);
+    proto::UnregisterClientRequest* unregister =
+        request.header.mutable_unregister_client();
+    unregister->set_client_id(client_id_);
+    unregister->set_producer_group(producer_group);
+    unregister->set_consumer_group(consumer_group);
+    absl::StatusOr<remoting::Command> response = remoting_->InvokeSync(
+        addr, std::move(request), config_.request_timeout);
+    if (!response.ok()) {
+      spdlog::warn("unregister from {} failed: {}", addr,
+                   response.status().ToString());
+    }
+  }
+}
+
+void ClientInstance::RequestRouteRefresh(const std::string& topic) {
+  scheduler_->Schedule(absl::ZeroDuration(), [this, topic] {
+    routes_->Refresh(topic).IgnoreError();
+  });
+}
+
+absl::StatusOr<remoting::Command> ClientInstance::CallBroker(
+    const std::string& broker_name, remoting::Command request,
+    absl::Duration timeout) {
+  absl::StatusOr<std::string> addr = routes_->MasterAddress(broker_name);
+  if (!addr.ok()) return addr.status();
+  return remoting_->InvokeSync(*addr, std::move(request), timeout);
+}
+
+void ClientInstance::OnNotifyConsumerIdsChanged(
+    const remoting::Command& request) {
+  const std::string& group =
+      request.header.notify_consumer_ids_changed().consumer_group();
+  std::shared_ptr<ConsumerMember> consumer;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = consumers_.find(group);
+    if (it != consumers_.end()) consumer = it->second.lock();
+  }
+  if (consumer) consumer->OnConsumerIdsChanged();
+}
+
+}  // namespace cometmq::client

@@ -1,0 +1,88 @@
+#ifndef COMETMQ_CLIENT_CLIENT_INSTANCE_H_
+#define COMETMQ_CLIENT_CLIENT_INSTANCE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/client/consumer_member.h"
+#include "cpp/client/route_cache.h"
+#include "cpp/client/scheduler.h"
+#include "cpp/remoting/remoting_client.h"
+
+namespace cometmq::client {
+
+struct ClientConfig {
+  std::string namesrv_addr;  // "host:port;host:port"
+  absl::Duration request_timeout = absl::Seconds(3);
+  absl::Duration route_refresh_interval = absl::Seconds(30);
+  absl::Duration heartbeat_interval = absl::Seconds(30);
+};
+
+// The per-process client state shared by every producer, consumer and admin
+// using one NameServer list: one RemotingClient, the route cache, the client
+// id (`ip@pid@counter`), one timer thread ("client-timer") refreshing routes
+// and sending heartbeats to every master broker of the cached routes, and
+// the handler for NOTIFY_CONSUMER_IDS_CHANGED. Instances come from Get(),
+// which hands out the live instance for a NameServer list (the first
+// caller's config wins); the last owner's release shuts it down.
+class ClientInstance {
+ public:
+  static absl::StatusOr<std::shared_ptr<ClientInstance>> Get(
+      const ClientConfig& config);
+
+  ~ClientInstance();
+  ClientInstance(const ClientInstance&) = delete;
+  ClientInstance& operator=(const ClientInstance&) = delete;
+
+  const std::string& client_id() const { return client_id_; }
+  const ClientConfig& config() const { return config_; }
+  remoting::RemotingClient* remoting() { return remoting_.get(); }
+  Scheduler* scheduler() { return scheduler_.get(); }
+  RouteCache* routes() { return routes_.get(); }
+
+  // Groups in heartbeats. A group may be registered once per instance.
+  absl::Status RegisterProducer(const std::string& group);
+  void UnregisterProducer(const std::string& group);
+  absl::Status RegisterConsumer(std::shared_ptr<ConsumerMember> consumer);
+  void UnregisterConsumer(const std::string& group);
+
+  // Heartbeats every master broker of the cached routes now (blocking).
+  void SendHeartbeats();
+  // Refreshes `topic`'s route soon on the timer thread.
+  void RequestRouteRefresh(const std::string& topic);
+
+  // A request to a broker's master by broker name.
+  absl::StatusOr<remoting::Command> CallBroker(const std::string& broker_name,
+                                               remoting::Command request,
+                                               absl::Duration timeout);
+
+ private:
+  explicit ClientInstance(ClientConfig config);
+  void Start();
+  proto::HeartbeatData BuildHeartbeat() const;
+  // Tells every known master that `group` left this client.
+  void SendUnregister(const std::string& producer_group,
+                      const std::string& consumer_group);
+  void OnNotifyConsumerIdsChanged(const remoting::Command& request);
+
+  const ClientConfig config_;
+  const std::string client_id_;
+  std::unique_ptr<remoting::RemotingClient> remoting_;
+  std::unique_ptr<RouteCache> routes_;
+  std::unique_ptr<Scheduler> scheduler_;
+
+  mutable absl::Mutex mu_;
+  absl::btree_set<std::string> producers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::weak_ptr<ConsumerMember>> consumers_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_CLIENT_INSTANCE_H_

@@ -1,0 +1,455 @@
+#include "cpp/client/consumer_core.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/client/allocate.h"
+#include "cpp/client/client_error.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::client {
+
+ConsumerCore::ConsumerCore(std::string group, ConsumerOptions options,
+                           std::string consume_type, MessageSink sink)
+    : group_(std::move(group)),
+      options_(std::move(options)),
+      consume_type_(std::move(consume_type)),
+      sink_(std::move(sink)) {}
+
+absl::Status ConsumerCore::Subscribe(const std::string& topic,
+                                     const std::string& expression) {
+  absl::StatusOr<Subscription> subscription =
+      ParseSubscription(topic, expression);
+  if (!subscription.ok()) return subscription.status();
+  absl::MutexLock lock(&mu_);
+  if (assigned_.has_value()) {
+    return absl::FailedPreconditionError(
+        "a consumer either subscribes or is assigned queues, not both");
+  }
+  subscriptions_[topic] = *std::move(subscription);
+  return absl::OkStatus();
+}
+
+void ConsumerCore::Assign(std::vector<MessageQueue> queues) {
+  absl::MutexLock lock(&mu_);
+  for (const MessageQueue& queue : queues) {
+    if (!subscriptions_.count(queue.topic)) {
+      subscriptions_[queue.topic] = *ParseSubscription(queue.topic, "*");
+    }
+  }
+  assigned_ = std::move(queues);
+}
+
+bool ConsumerCore::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
+std::optional<Subscription> ConsumerCore::SubscriptionFor(
+    const std::string& topic) const {
+  absl::MutexLock lock(&mu_);
+  auto it = subscriptions_.find(topic);
+  if (it == subscriptions_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status ConsumerCore::Start(ClientInstance* instance) {
+  std::vector<std::string> topics;
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_)
+      return absl::FailedPreconditionError("consumer already started");
+    if (subscriptions_.empty()) {
+      return absl::FailedPreconditionError(
+          "subscribe to a topic (or assign queues) before Start()");
+    }
+    started_ = true;
+    instance_ = instance;
+    for (const auto& [topic, subscription] : subscriptions_) {
+      topics.push_back(topic);
+    }
+  }
+  offsets_ = std::make_unique<OffsetStore>(instance_, group_, options_);
+  if (absl::Status status = instance_->RegisterConsumer(shared_from_this());
+      !status.ok()) {
+    return status;
+  }
+  // Routes first: heartbeats go to the brokers of cached routes.
+  for (const std::string& topic : topics) {
+    absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+        instance_->routes()->Get(topic);
+    if (!route.ok()) {
+      spdlog::warn("consumer {}: no route for {} yet: {}", group_, topic,
+                   route.status().ToString());
+    }
+  }
+  instance_->SendHeartbeats();
+  Rebalance();
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->SchedulePeriodic(options_.rebalance_interval, [weak] {
+    auto self = weak.lock();
+    if (!self || self->stopped()) {
+      return false;
+    }
+    self->Rebalance();
+    return true;
+  });
+  if (options_.auto_commit) {
+    instance_->scheduler()->SchedulePeriodic(
+        options_.offset_commit_interval, [weak] {
+          auto self = weak.lock();
+          if (!self || self->stopped()) return false;
+          self->CommitOffsets(/*sync=*/false);
+          return true;
+        });
+  }
+  return absl::OkStatus();
+}
+
+void ConsumerCore::Shutdown() {
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
+  std::map<MessageQueue, std::shared_ptr<ProcessQueue>> queues;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    queues.swap(queues_);
+  }
+  for (const auto& [queue, pq] : queues) pq->Drop();
+  for (const auto& [queue, pq] : queues) {
+    pq->WaitConsumeIdle(options_.drop_wait);
+    CommitOne(pq, /*sync=*/true);
+  }
+  instance_->UnregisterConsumer(group_);
+}
+
+proto::ConsumerData ConsumerCore::HeartbeatData() const {
+  proto::ConsumerData data;
+  data.set_group(group_);
+  data.set_consume_type(consume_type_);
+  data.set_message_model(MessageModelName(options_.model));
+  data.set_consume_from_where(ConsumeFromName(options_.consume_from));
+  absl::MutexLock lock(&mu_);
+  for (const auto& [topic, subscription] : subscriptions_) {
+    proto::SubscriptionData* sub = data.add_subscriptions();
+    sub->set_topic(topic);
+    sub->set_expression(subscription.expression);
+  }
+  return data;
+}
+
+void ConsumerCore::OnConsumerIdsChanged() {
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->Schedule(absl::ZeroDuration(), [weak] {
+    if (auto self = weak.lock()) self->Rebalance();
+  });
+}
+
+void ConsumerCore::Rebalance() {
+  absl::MutexLock lock(&rebalance_mu_);
+  RebalanceLocked();
+}
+
+void ConsumerCore::RebalanceLocked() {
+  std::vector<std::string> topics;
+  std::optional<std::vector<MessageQueue>> assigned;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    for (const auto& [topic, subscription] : subscriptions_) {
+      topics.push_back(topic);
+    }
+    assigned = assigned_;
+  }
+  for (const std::string& topic : topics) {
+    std::vector<MessageQueue> owned;
+    if (assigned.has_value()) {
+      // The route is still needed for the brokers' addresses.
+      if (auto route = instance_->routes()->Get(topic); !route.ok()) {
+        spdlog::warn("consumer {}: {}", group_, route.status().ToString());
+        continue;
+      }
+      for (const MessageQueue& queue : *assigned) {
+        if (queue.topic == topic) owned.push_back(queue);
+      }
+    } else {
+      absl::StatusOr<std::vector<MessageQueue>> allocated = Allocate(topic);
+      if (!allocated.ok()) {
+        // Keep the current queues: an unreachable broker or NameServer must
+        // not stop consumption that still works.
+        spdlog::warn("consumer {}: rebalance of {} skipped: {}", group_, topic,
+                     allocated.status().ToString());
+        continue;
+      }
+      owned = *std::move(allocated);
+    }
+    UpdateQueues(topic, owned);
+  }
+}
+
+absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
+    const std::string& topic) {
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+      instance_->routes()->Get(topic);
+  if (!route.ok()) return route.status();
+  const std::vector<MessageQueue>& queues = (*route)->read_queues;
+  if (options_.model == MessageModel::kBroadcasting) return queues;
+  absl::Status last_error = absl::UnavailableError(
+      absl::StrCat("topic ", topic, " has no broker with a master"));
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    if (!broker.broker_addrs().contains(0)) continue;
+    remoting::Command request =
+        remoting::MakeRequest(proto::GET_CONSUMER_LIST_BY_GROUP);
+    request.header.mutable_consumer_list()->set_consumer_group(group_);
+    absl::StatusOr<remoting::Command> response =
+        instance_->remoting()->InvokeSync(broker.broker_addrs().at(0),
+                                          std::move(request),
+                                          instance_->config().request_timeout);
+    absl::Status status =
+        response.ok() ? ResponseStatus(*response) : response.status();
+    if (!status.ok()) {
+      last_error = Annotate(status, broker.broker_addrs().at(0));
+      continue;
+    }
+    const auto& ids = response->header.consumer_list_response().client_ids();
+    std::vector<std::string> client_ids(ids.begin(), ids.end());
+    if (std::find(client_ids.begin(), client_ids.end(),
+                  instance_->client_id()) == client_ids.end()) {
+      // The broker has not seen our heartbeat yet; owning nothing now would
+      // needlessly drop queues we hold.
+      last_error = absl::UnavailableError(
+          absl::StrCat("broker ", broker.broker_name(), " does not list ",
+                       instance_->client_id(), " in group ", group_));
+      continue;
+    }
+    return AllocateAveragely(queues, std::move(client_ids),
+                             instance_->client_id());
+  }
+  return last_error;
+}
+
+void ConsumerCore::UpdateQueues(const std::string& topic,
+                                const std::vector<MessageQueue>& owned) {
+  std::set<MessageQueue> wanted(owned.begin(), owned.end());
+  std::vector<std::shared_ptr<ProcessQueue>> dropped;
+  std::vector<MessageQueue> added;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = queues_.begin(); it != queues_.end();) {
+      if (it->first.topic == topic && !wanted.count(it->first)) {
+        dropped.push_back(it->second);
+        it = queues_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const MessageQueue& queue : wanted) {
+      if (!queues_.count(queue)) added.push_back(queue);
+    }
+  }
+  for (const auto& pq : dropped) {
+    spdlog::info("consumer {}: dropping {}", group_, pq->queue().ToString());
+    DropAndCommit(pq);
+  }
+  for (const MessageQueue& queue : added) {
+    absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
+    if (!offset.ok()) {
+      spdlog::warn("consumer {}: cannot start {} (next rebalance retries): {}",
+                   group_, queue.ToString(), offset.status().ToString());
+      continue;
+    }
+    auto pq = std::make_shared<ProcessQueue>(queue, *offset);
+    pq->set_last_committed(*offset);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopped_) return;
+      queues_[queue] = pq;
+    }
+    spdlog::info("consumer {}: owning {} from offset {}", group_,
+                 queue.ToString(), *offset);
+    Pull(pq);
+  }
+}
+
+void ConsumerCore::DropAndCommit(const std::shared_ptr<ProcessQueue>& pq) {
+  pq->Drop();
+  if (!pq->WaitConsumeIdle(options_.drop_wait)) {
+    spdlog::warn("consumer {}: {} still consuming after {}; committing anyway",
+                 group_, pq->queue().ToString(),
+                 absl::FormatDuration(options_.drop_wait));
+  }
+  CommitOne(pq, /*sync=*/true);
+}
+
+void ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,
+                             bool sync) {
+  const int64_t offset = pq->CommittableOffset();
+  if (sync) {
+    absl::Status status = offsets_->CommitSync(pq->queue(), offset);
+    if (!status.ok()) {
+      spdlog::warn("consumer {}: commit of {} at {} failed: {}", group_,
+                   pq->queue().ToString(), offset, status.ToString());
+      return;
+    }
+  } else {
+    if (offset == pq->last_committed()) return;
+    offsets_->CommitAsync(pq->queue(), offset);
+  }
+  pq->set_last_committed(offset);
+}
+
+void ConsumerCore::CommitOffsets(bool sync) {
+  std::vector<std::shared_ptr<ProcessQueue>> queues;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [queue, pq] : queues_) queues.push_back(pq);
+  }
+  for (const auto& pq : queues) CommitOne(pq, sync);
+}
+
+absl::Status ConsumerCore::Seek(const MessageQueue& queue, int64_t offset) {
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
+  std::shared_ptr<ProcessQueue> old;
+  auto pq = std::make_shared<ProcessQueue>(queue, offset);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = queues_.find(queue);
+    if (it == queues_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat(queue.ToString(), " is not owned by this consumer"));
+    }
+    old = it->second;
+    it->second = pq;
+  }
+  old->Drop();
+  Pull(pq);
+  return absl::OkStatus();
+}
+
+std::vector<MessageQueue> ConsumerCore::OwnedQueues() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<MessageQueue> queues;
+  for (const auto& [queue, pq] : queues_) queues.push_back(queue);
+  return queues;
+}
+
+void ConsumerCore::PullLater(const std::shared_ptr<ProcessQueue>& pq,
+                             absl::Duration delay) {
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->Schedule(delay, [weak, pq] {
+    if (auto self = weak.lock()) self->Pull(pq);
+  });
+}
+
+void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
+  if (pq->dropped() || stopped()) return;
+  if (pq->cached_count() >= options_.pull_threshold_for_queue ||
+      pq->cached_bytes() >= options_.pull_threshold_bytes_for_queue) {
+    return PullLater(pq, options_.flow_control_delay);
+  }
+  const MessageQueue& queue = pq->queue();
+  std::optional<Subscription> subscription = SubscriptionFor(queue.topic);
+  absl::StatusOr<std::string> addr =
+      instance_->routes()->MasterAddress(queue.broker_name);
+  if (!subscription.has_value() || !addr.ok()) {
+    return PullLater(pq, options_.pull_error_delay);
+  }
+  remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
+  proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+  pull->set_consumer_group(group_);
+  pull->set_topic(queue.topic);
+  pull->set_queue_id(queue.queue_id);
+  pull->set_queue_offset(pq->next_offset());
+  pull->set_max_msg_nums(options_.pull_batch_size);
+  pull->set_suspend_timeout_millis(
+      absl::ToInt64Milliseconds(options_.suspend_timeout));
+  pull->set_subscription(subscription->expression);
+  pull->set_commit_offset(options_.model == MessageModel::kClustering &&
+                                  options_.auto_commit
+                              ? pq->CommittableOffset()
+                              : -1);
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->remoting()->InvokeAsync(
+      *addr, std::move(request), options_.pull_timeout,
+      [weak, pq](absl::StatusOr<remoting::Command> response) {
+        if (auto self = weak.lock()) self->OnPulled(pq, std::move(response));
+      });
+}
+
+void ConsumerCore::OnPulled(const std::shared_ptr<ProcessQueue>& pq,
+                            absl::StatusOr<remoting::Command> response) {
+  if (pq->dropped() || stopped()) return;
+  const MessageQueue& queue = pq->queue();
+  if (!response.ok()) {
+    spdlog::warn("consumer {}: pull of {} failed: {}", group_, queue.ToString(),
+                 response.status().ToString());
+    return PullLater(pq, options_.pull_error_delay);
+  }
+  const proto::PullMessageResponse& answer =
+      response->header.pull_message_response();
+  switch (response->header.status()) {
+    case proto::SUCCESS: {
+      absl::StatusOr<std::vector<MessageExt>> messages =
+          DecodeMessages(response->body, queue.broker_name);
+      if (!messages.ok()) {
+        spdlog::error("consumer {}: pull of {} at {}: {}", group_,
+                      queue.ToString(), pq->next_offset(),
+                      messages.status().ToString());
+        return PullLater(pq, options_.pull_error_delay);
+      }
+      std::optional<Subscription> subscription = SubscriptionFor(queue.topic);
+      std::vector<MessageExt> matched;
+      for (MessageExt& message : *messages) {
+        if (subscription.has_value() && subscription->Matches(message.tags)) {
+          matched.push_back(std::move(message));
+        }
+      }
+      pq->OnPulled(matched, answer.next_begin_offset());
+      if (!matched.empty()) Deliver(pq, std::move(matched));
+      return Pull(pq);
+    }
+    case proto::PULL_NOT_FOUND:
+    case proto::PULL_RETRY_IMMEDIATELY:
+      if (response->header.has_pull_message_response()) {
+        pq->OnPulled({}, answer.next_begin_offset());
+      }
+      return Pull(pq);
+    case proto::PULL_OFFSET_MOVED:
+      spdlog::warn("consumer {}: offset {} of {} moved; continuing at {}",
+                   group_, pq->next_offset(), queue.ToString(),
+                   answer.next_begin_offset());
+      pq->OnPulled({}, answer.next_begin_offset());
+      CommitOne(pq, /*sync=*/false);
+      return Pull(pq);
+    default:
+      spdlog::warn("consumer {}: pull of {}: {}", group_, queue.ToString(),
+                   ResponseStatus(*response).ToString());
+      return PullLater(pq, options_.pull_error_delay);
+  }
+}
+
+void ConsumerCore::Redeliver(const std::shared_ptr<ProcessQueue>& pq,
+                             MessageExt message, absl::Duration delay) {
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  auto shared = std::make_shared<MessageExt>(std::move(message));
+  instance_->scheduler()->Schedule(delay, [weak, pq, shared] {
+    auto self = weak.lock();
+    if (!self || pq->dropped() || self->stopped()) return;
+    std::vector<MessageExt> messages;
+    messages.push_back(std::move(*shared));
+    self->Deliver(pq, std::move(messages));
+  });
+}
+
+void ConsumerCore::Deliver(const std::shared_ptr<ProcessQueue>& pq,
+                           std::vector<MessageExt> messages) {
+  // Under mu_, so once Shutdown() has set stopped_ no sink call is running
+  // or starts: the sink's owner may then go away.
+  absl::MutexLock lock(&mu_);
+  if (stopped_ || pq->dropped()) return;
+  sink_(pq, std::move(messages));
+}
+
+}  // namespace cometmq::client

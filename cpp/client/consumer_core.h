@@ -1,0 +1,116 @@
+#ifndef COMETMQ_CLIENT_CONSUMER_CORE_H_
+#define COMETMQ_CLIENT_CONSUMER_CORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/client/client_instance.h"
+#include "cpp/client/consumer_member.h"
+#include "cpp/client/consumer_options.h"
+#include "cpp/client/message.h"
+#include "cpp/client/offset_store.h"
+#include "cpp/client/process_queue.h"
+#include "cpp/client/subscription.h"
+
+namespace cometmq::client {
+
+// Receives pulled messages (already tag-filtered) of one owned queue. Runs
+// on the remoting I/O thread or the timer thread, under the core's lock:
+// must not block nor call the core.
+using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
+                                       std::vector<MessageExt>)>;
+
+// What push and lite pull consumers share: subscriptions, queue ownership
+// (rebalance by AllocateAveragely in clustering, every queue in
+// broadcasting, or a fixed assignment), one long-polling pull chain per
+// owned queue driven by response callbacks, per-queue flow control, and
+// offset commits (periodic, at drop and at shutdown) of each queue's lowest
+// unconsumed offset.
+//
+// Guarantees: a queue is pulled by at most one chain at a time; a dropped
+// queue gets no more messages delivered, and its offset is committed after
+// its running consumption ends (or drop_wait passes); after Shutdown()
+// returns nothing is delivered and every owned queue's offset has been
+// committed (best effort against unreachable brokers).
+class ConsumerCore : public ConsumerMember,
+                     public std::enable_shared_from_this<ConsumerCore> {
+ public:
+  ConsumerCore(std::string group, ConsumerOptions options,
+               std::string consume_type, MessageSink sink);
+
+  absl::Status Subscribe(const std::string& topic,
+                         const std::string& expression);
+  // Fixed queues instead of rebalance (lite pull consumer's assign).
+  void Assign(std::vector<MessageQueue> queues);
+
+  // `instance` must outlive every use: the owner keeps it until Shutdown()
+  // returned.
+  absl::Status Start(ClientInstance* instance);
+  void Shutdown();
+
+  // Recomputes owned queues now (blocking; not for the I/O thread).
+  void Rebalance();
+  // Commits every owned queue's offset (oneway unless `sync`).
+  void CommitOffsets(bool sync);
+  // Restarts pulling `queue` at `offset`; NotFound if it is not owned.
+  absl::Status Seek(const MessageQueue& queue, int64_t offset);
+  std::vector<MessageQueue> OwnedQueues() const;
+
+  // Redelivers `message` of `pq` to the sink after `delay`, unless the
+  // queue was dropped meanwhile.
+  void Redeliver(const std::shared_ptr<ProcessQueue>& pq, MessageExt message,
+                 absl::Duration delay);
+
+  const ConsumerOptions& options() const { return options_; }
+
+  // ConsumerMember.
+  const std::string& group() const override { return group_; }
+  proto::ConsumerData HeartbeatData() const override;
+  void OnConsumerIdsChanged() override;
+
+ private:
+  void RebalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  absl::StatusOr<std::vector<MessageQueue>> Allocate(const std::string& topic);
+  void UpdateQueues(const std::string& topic,
+                    const std::vector<MessageQueue>& owned)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  void DropAndCommit(const std::shared_ptr<ProcessQueue>& pq);
+  void CommitOne(const std::shared_ptr<ProcessQueue>& pq, bool sync);
+
+  void Pull(const std::shared_ptr<ProcessQueue>& pq);
+  void PullLater(const std::shared_ptr<ProcessQueue>& pq, absl::Duration delay);
+  void OnPulled(const std::shared_ptr<ProcessQueue>& pq,
+                absl::StatusOr<remoting::Command> response);
+  void Deliver(const std::shared_ptr<ProcessQueue>& pq,
+               std::vector<MessageExt> messages) ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<Subscription> SubscriptionFor(const std::string& topic) const;
+  bool stopped() const;
+
+  const std::string group_;
+  const ConsumerOptions options_;
+  const std::string consume_type_;
+  const MessageSink sink_;
+  ClientInstance* instance_ = nullptr;  // set by Start()
+  std::unique_ptr<OffsetStore> offsets_;
+
+  // Held through a whole rebalance, seek or shutdown, so queue ownership
+  // changes one at a time. Never taken on the I/O thread.
+  absl::Mutex rebalance_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, Subscription> subscriptions_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::vector<MessageQueue>> assigned_ ABSL_GUARDED_BY(mu_);
+  std::map<MessageQueue, std::shared_ptr<ProcessQueue>> queues_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_CONSUMER_CORE_H_

@@ -1,0 +1,46 @@
+#ifndef COMETMQ_CLIENT_CONSUMER_OPTIONS_H_
+#define COMETMQ_CLIENT_CONSUMER_OPTIONS_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "cpp/client/client_instance.h"
+
+namespace cometmq::client {
+
+// Where a group starts on a queue it has never committed an offset for.
+enum class ConsumeFrom { kFirstOffset, kLastOffset, kTimestamp };
+enum class MessageModel { kClustering, kBroadcasting };
+
+// Settings shared by push and lite pull consumers. Defaults are RocketMQ's
+// except consume_threads.
+struct ConsumerOptions {
+  ClientConfig client;
+  ConsumeFrom consume_from = ConsumeFrom::kLastOffset;
+  int64_t consume_timestamp_millis = 0;  // kTimestamp; 0: 30 minutes ago
+  MessageModel model = MessageModel::kClustering;
+  int consume_threads = 4;
+  // Local redeliveries of a message its listener asked to reconsume before
+  // it is given up (logged and committed past).
+  int max_reconsume_times = 16;
+  int pull_batch_size = 32;
+  int64_t pull_threshold_for_queue = 1000;             // messages
+  int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
+  absl::Duration rebalance_interval = absl::Seconds(20);
+  absl::Duration offset_commit_interval = absl::Seconds(5);
+  bool auto_commit = true;  // lite pull: commit polled offsets periodically
+  absl::Duration suspend_timeout = absl::Seconds(15);  // broker long poll
+  absl::Duration pull_timeout = absl::Seconds(30);     // > suspend_timeout
+  absl::Duration pull_error_delay = absl::Seconds(3);
+  absl::Duration flow_control_delay = absl::Milliseconds(50);
+  absl::Duration reconsume_backoff = absl::Seconds(1);
+  // How long dropping a queue waits for its running listener calls.
+  absl::Duration drop_wait = absl::Seconds(30);
+};
+
+const char* ConsumeFromName(ConsumeFrom from);
+const char* MessageModelName(MessageModel model);
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_CONSUMER_OPTIONS_H_

@@ -1,0 +1,166 @@
+#include "cpp/client/message.h"
+
+#include <string>
+#include <vector>
+
+#include "cpp/client/batch_encoder.h"
+#include "cpp/client/compression.h"
+#include "cpp/client/send_request.h"
+#include "cpp/common/byte_order.h"
+#include "cpp/common/message_record.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::client {
+namespace {
+
+// A stored record as a broker returns it.
+std::string Record(const std::string& body, int32_t sys_flag,
+                   const std::string& properties, int64_t queue_offset,
+                   int64_t physical_offset) {
+  MessageToStore message;
+  message.topic = "TopicA";
+  message.queue_id = 3;
+  message.sys_flag = sys_flag;
+  message.born_timestamp = 1700000000000;
+  message.body = body;
+  message.properties = properties;
+  message.reconsume_times = 2;
+  StoreStamp stamp;
+  stamp.queue_offset = queue_offset;
+  stamp.physical_offset = physical_offset;
+  stamp.store_timestamp = 1700000000123;
+  stamp.store_ip = 0x0a000001;
+  stamp.store_port = 10911;
+  std::string out(static_cast<size_t>(RecordSize(message)), '\0');
+  EncodeRecord(message, stamp, out.data());
+  return out;
+}
+
+TEST(MessageTest, DecodesRecordsBackToBack) {
+  std::string props = EncodeProperties({{"TAGS", "TagA"},
+                                        {"KEYS", "k1 k2"},
+                                        {"UNIQ_KEY", "ABC"},
+                                        {"color", "red"}});
+  std::string body = Record("hello", 0, props, 7, 1000) +
+                     Record("world", 0, EncodeProperties({}), 8, 2000);
+  auto messages = DecodeMessages(body, "broker-a");
+  ASSERT_TRUE(messages.ok()) << messages.status();
+  ASSERT_EQ(messages->size(), 2u);
+  const MessageExt& first = (*messages)[0];
+  EXPECT_EQ(first.topic, "TopicA");
+  EXPECT_EQ(first.body, "hello");
+  EXPECT_EQ(first.tags, "TagA");
+  EXPECT_EQ(first.keys, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_EQ(first.msg_id, "ABC");
+  EXPECT_EQ(first.properties.at("color"), "red");
+  EXPECT_EQ(first.properties.count("TAGS"), 0u);
+  EXPECT_EQ(first.broker_name, "broker-a");
+  EXPECT_EQ(first.queue_id, 3);
+  EXPECT_EQ(first.queue_offset, 7);
+  EXPECT_EQ(first.commit_log_offset, 1000);
+  EXPECT_EQ(first.reconsume_times, 2);
+  EXPECT_EQ(first.born_timestamp, 1700000000000);
+  EXPECT_EQ(first.store_timestamp, 1700000000123);
+  EXPECT_EQ(first.offset_msg_id, OffsetMessageId(0x0a000001, 10911, 1000));
+  EXPECT_EQ((*messages)[1].body, "world");
+  EXPECT_EQ((*messages)[1].queue_offset, 8);
+}
+
+TEST(MessageTest, InflatesCompressedBodies) {
+  std::string original(10000, 'x');
+  std::string body = Record(Compress(original), kSysFlagCompressed,
+                            EncodeProperties({}), 0, 0);
+  auto messages = DecodeMessages(body, "b");
+  ASSERT_TRUE(messages.ok()) << messages.status();
+  EXPECT_EQ(messages->at(0).body, original);
+}
+
+TEST(MessageTest, RejectsCompressedFlagOnPlainBody) {
+  std::string body =
+      Record("not zlib", kSysFlagCompressed, EncodeProperties({}), 0, 0);
+  EXPECT_EQ(DecodeMessages(body, "b").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(MessageTest, RejectsTruncatedRecord) {
+  std::string body = Record("hello", 0, EncodeProperties({}), 0, 0);
+  body.pop_back();
+  EXPECT_EQ(DecodeMessages(body, "b").status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(DecodeMessages("", "b")->empty());
+}
+
+TEST(SendRequestTest, CompressesOnlyOverThreshold) {
+  SendLimits limits;
+  Message small{"T", std::string(4096, 'a'), "", {}, {}, 0};
+  auto plain = PrepareSend(small, "g", limits);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->header.sys_flag() & kSysFlagCompressed, 0);
+  EXPECT_EQ(plain->body, small.body);
+
+  Message big{"T", std::string(4097, 'a'), "TagA", {"k1", "k2"}, {}, 3};
+  auto compressed = PrepareSend(big, "g", limits);
+  ASSERT_TRUE(compressed.ok());
+  EXPECT_NE(compressed->header.sys_flag() & kSysFlagCompressed, 0);
+  EXPECT_EQ(*Uncompress(compressed->body), big.body);
+  auto props = DecodeProperties(compressed->header.properties());
+  EXPECT_EQ(props["TAGS"], "TagA");
+  EXPECT_EQ(props["KEYS"], "k1 k2");
+  EXPECT_EQ(props["DELAY"], "3");
+  EXPECT_EQ(props["UNIQ_KEY"], compressed->msg_id);
+  EXPECT_EQ(compressed->msg_id.size(), 32u);
+  EXPECT_NE(compressed->msg_id, plain->msg_id);
+}
+
+TEST(SendRequestTest, RefusesEmptyAndOversizedBodies) {
+  SendLimits limits;
+  auto empty = PrepareSend(Message{"T", "", "", {}, {}, 0}, "g", limits);
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  auto huge = PrepareSend(
+      Message{"T", std::string(4 * 1024 * 1024 + 1, 'a'), "", {}, {}, 0}, "g",
+      limits);
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("maxMessageSize"),
+            absl::string_view::npos);
+}
+
+TEST(BatchTest, EncodesEntriesBackToBack) {
+  std::vector<BatchEntry> entries = {{"ab", "P1", 0}, {"cde", "", 7}};
+  std::string body = EncodeBatch(entries);
+  ASSERT_EQ(body.size(), (22u + 2 + 2) + (22u + 3));
+  const char* p = body.data();
+  EXPECT_EQ(GetBig32(p), 26);     // total size
+  EXPECT_EQ(GetBig32(p + 4), 0);  // magic
+  EXPECT_EQ(static_cast<uint32_t>(GetBig32(p + 8)), Crc32("ab"));
+  EXPECT_EQ(GetBig32(p + 12), 0);  // flag
+  EXPECT_EQ(GetBig32(p + 16), 2);  // body length
+  EXPECT_EQ(std::string(p + 20, 2), "ab");
+  EXPECT_EQ(GetBig16(p + 22), 2);  // properties length
+  EXPECT_EQ(std::string(p + 24, 2), "P1");
+  p += 26;
+  EXPECT_EQ(GetBig32(p), 25);
+  EXPECT_EQ(GetBig32(p + 12), 7);
+  EXPECT_EQ(std::string(p + 20, 3), "cde");
+  EXPECT_EQ(GetBig16(p + 23), 0);
+}
+
+TEST(BatchTest, PrepareBatchChecksTopicAndDelay) {
+  SendLimits limits;
+  std::vector<Message> mixed = {{"T", "a", "", {}, {}, 0},
+                                {"U", "b", "", {}, {}, 0}};
+  EXPECT_EQ(PrepareBatch(mixed, "g", limits).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<Message> delayed = {{"T", "a", "", {}, {}, 2}};
+  EXPECT_EQ(PrepareBatch(delayed, "g", limits).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<Message> good = {{"T", "a", "X", {}, {}, 0},
+                               {"T", "b", "", {}, {}, 0}};
+  auto prepared = PrepareBatch(good, "g", limits);
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_TRUE(prepared->header.batch());
+  EXPECT_EQ(prepared->code, proto::SEND_BATCH_MESSAGE);
+  EXPECT_EQ(prepared->msg_id.size(), 32u * 2 + 1);
+}
+
+}  // namespace
+}  // namespace cometmq::client

@@ -1,0 +1,134 @@
+#include "cpp/client/offset_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cpp/client/client_error.h"
+
+namespace cometmq::client {
+
+const char* ConsumeFromName(ConsumeFrom from) {
+  switch (from) {
+    case ConsumeFrom::kFirstOffset:
+      return "CONSUME_FROM_FIRST_OFFSET";
+    case ConsumeFrom::kTimestamp:
+      return "CONSUME_FROM_TIMESTAMP";
+    case ConsumeFrom::kLastOffset:
+      break;
+  }
+  return "CONSUME_FROM_LAST_OFFSET";
+}
+
+const char* MessageModelName(MessageModel model) {
+  return model == MessageModel::kBroadcasting ? "BROADCASTING" : "CLUSTERING";
+}
+
+OffsetStore::OffsetStore(ClientInstance* instance, std::string group,
+                         const ConsumerOptions& options)
+    : instance_(instance), group_(std::move(group)), options_(options) {}
+
+absl::StatusOr<int64_t> OffsetStore::QueueOffset(int32_t code,
+                                                 const MessageQueue& queue,
+                                                 int64_t timestamp) {
+  remoting::Command request = remoting::MakeRequest(code);
+  proto::QueueOffsetRequest* body = request.header.mutable_queue_offset();
+  body->set_topic(queue.topic);
+  body->set_queue_id(queue.queue_id);
+  body->set_timestamp(timestamp);
+  absl::StatusOr<remoting::Command> response =
+      instance_->CallBroker(queue.broker_name, std::move(request),
+                            instance_->config().request_timeout);
+  if (!response.ok()) return response.status();
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    return Annotate(status, queue.ToString());
+  }
+  return response->header.queue_offset_response().offset();
+}
+
+absl::StatusOr<int64_t> OffsetStore::ConsumeFromOffset(
+    const MessageQueue& queue) {
+  switch (options_.consume_from) {
+    case ConsumeFrom::kFirstOffset:
+      return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
+    case ConsumeFrom::kLastOffset:
+      return QueueOffset(proto::GET_MAX_OFFSET, queue, 0);
+    case ConsumeFrom::kTimestamp: {
+      int64_t timestamp = options_.consume_timestamp_millis;
+      if (timestamp == 0) {
+        timestamp = absl::ToUnixMillis(absl::Now() - absl::Minutes(30));
+      }
+      return QueueOffset(proto::SEARCH_OFFSET_BY_TIMESTAMP, queue, timestamp);
+    }
+  }
+  return absl::InternalError("unknown consume_from");
+}
+
+absl::StatusOr<int64_t> OffsetStore::StartOffset(const MessageQueue& queue) {
+  if (options_.model == MessageModel::kBroadcasting) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = local_.find(queue);
+      if (it != local_.end()) return it->second;
+    }
+    return ConsumeFromOffset(queue);
+  }
+  remoting::Command request =
+      remoting::MakeRequest(proto::QUERY_CONSUMER_OFFSET);
+  proto::ConsumerOffsetRequest* body = request.header.mutable_consumer_offset();
+  body->set_consumer_group(group_);
+  body->set_topic(queue.topic);
+  body->set_queue_id(queue.queue_id);
+  absl::StatusOr<remoting::Command> response =
+      instance_->CallBroker(queue.broker_name, std::move(request),
+                            instance_->config().request_timeout);
+  if (!response.ok()) return response.status();
+  if (response->header.status() == proto::QUERY_NOT_FOUND) {
+    return ConsumeFromOffset(queue);
+  }
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    return Annotate(status, queue.ToString());
+  }
+  return response->header.consumer_offset_response().offset();
+}
+
+remoting::Command OffsetStore::UpdateRequest(const MessageQueue& queue,
+                                             int64_t offset) const {
+  remoting::Command request =
+      remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
+  proto::ConsumerOffsetRequest* body = request.header.mutable_consumer_offset();
+  body->set_consumer_group(group_);
+  body->set_topic(queue.topic);
+  body->set_queue_id(queue.queue_id);
+  body->set_commit_offset(offset);
+  return request;
+}
+
+absl::Status OffsetStore::CommitSync(const MessageQueue& queue,
+                                     int64_t offset) {
+  if (options_.model == MessageModel::kBroadcasting) {
+    absl::MutexLock lock(&mu_);
+    local_[queue] = offset;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<remoting::Command> response =
+      instance_->CallBroker(queue.broker_name, UpdateRequest(queue, offset),
+                            instance_->config().request_timeout);
+  if (!response.ok()) return response.status();
+  return Annotate(ResponseStatus(*response), queue.ToString());
+}
+
+void OffsetStore::CommitAsync(const MessageQueue& queue, int64_t offset) {
+  if (options_.model == MessageModel::kBroadcasting) {
+    CommitSync(queue, offset).IgnoreError();
+    return;
+  }
+  absl::StatusOr<std::string> addr =
+      instance_->routes()->MasterAddress(queue.broker_name);
+  if (!addr.ok()) return;  // the next periodic commit tries again
+  instance_->remoting()
+      ->InvokeOneway(*addr, UpdateRequest(queue, offset))
+      .IgnoreError();
+}
+
+}  // namespace cometmq::client

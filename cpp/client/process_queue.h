@@ -1,0 +1,69 @@
+#ifndef COMETMQ_CLIENT_PROCESS_QUEUE_H_
+#define COMETMQ_CLIENT_PROCESS_QUEUE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/client/message.h"
+#include "cpp/client/message_queue.h"
+
+namespace cometmq::client {
+
+// A consumer's view of one owned queue (RocketMQ's ProcessQueue): the
+// messages pulled and not yet consumed, keyed by queue offset, and how far
+// pulling got. Guarantee: CommittableOffset() is the lowest offset not yet
+// consumed, so committing it never skips a message, however out of order
+// consumption finishes. Thread-safe.
+class ProcessQueue {
+ public:
+  ProcessQueue(MessageQueue queue, int64_t next_offset);
+
+  const MessageQueue& queue() const { return queue_; }
+
+  // Where the next pull starts.
+  int64_t next_offset() const;
+  // Records a pull answer: `messages` (those that passed the filter) are now
+  // in flight, and everything before `next_offset` has been seen.
+  void OnPulled(const std::vector<MessageExt>& messages, int64_t next_offset);
+  // The message at `queue_offset` is consumed.
+  void Remove(int64_t queue_offset);
+
+  // The lowest offset not consumed yet.
+  int64_t CommittableOffset() const;
+
+  int64_t cached_count() const;
+  int64_t cached_bytes() const;
+
+  // Dropping stops pulls and delivery; consumption already running finishes.
+  void Drop() { dropped_ = true; }
+  bool dropped() const { return dropped_; }
+
+  // Brackets a listener call, so a drop can wait for it.
+  void BeginConsume();
+  void EndConsume();
+  // True when nothing was being consumed within `limit`.
+  bool WaitConsumeIdle(absl::Duration limit);
+
+  // The last offset committed to the offset store, to skip repeat commits.
+  int64_t last_committed() const { return last_committed_; }
+  void set_last_committed(int64_t offset) { last_committed_ = offset; }
+
+ private:
+  const MessageQueue queue_;
+  std::atomic<bool> dropped_{false};
+  std::atomic<int64_t> last_committed_{-1};
+
+  mutable absl::Mutex mu_;
+  std::map<int64_t, int64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // offset->size
+  int64_t next_offset_ ABSL_GUARDED_BY(mu_);
+  int64_t cached_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int consuming_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_PROCESS_QUEUE_H_

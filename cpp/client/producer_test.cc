@@ -1,0 +1,164 @@
+#include "cpp/client/producer.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/client/client_error.h"
+#include "cpp/client/test_cluster.h"
+#include "cpp/remoting/remoting_server.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::client {
+namespace {
+
+// A broker that answers SEND_MESSAGE with a fixed status and counts sends.
+class FakeBroker {
+ public:
+  explicit FakeBroker(int32_t send_status) : send_status_(send_status) {
+    remoting::ServerOptions options;
+    options.bind_address = "127.0.0.1";
+    server_ = std::make_unique<remoting::RemotingServer>(options);
+    server_->RegisterHandler(
+        proto::SEND_MESSAGE,
+        [this](remoting::Command request, remoting::Responder responder) {
+          int n = ++sends_;
+          remoting::Command response = remoting::MakeResponse(
+              request, send_status_,
+              send_status_ == proto::SUCCESS ? "" : "broker is busy");
+          auto* answer = response.header.mutable_send_message_response();
+          answer->set_msg_id("0A00000100002A9F0000000000000000");
+          answer->set_queue_id(request.header.send_message().queue_id());
+          answer->set_queue_offset(n - 1);
+          responder.Respond(std::move(response));
+        });
+    for (int code : {proto::HEART_BEAT, proto::UNREGISTER_CLIENT}) {
+      server_->RegisterHandler(
+          code, [](remoting::Command request, remoting::Responder responder) {
+            responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
+          });
+    }
+    EXPECT_TRUE(server_->Start().ok());
+  }
+  ~FakeBroker() { server_->Stop(); }
+
+  std::string address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+  int sends() const { return sends_; }
+
+ private:
+  const int32_t send_status_;
+  std::atomic<int> sends_{0};
+  std::unique_ptr<remoting::RemotingServer> server_;
+};
+
+Message Msg(const std::string& topic, const std::string& body) {
+  Message message;
+  message.topic = topic;
+  message.body = body;
+  return message;
+}
+
+class ProducerTest : public ::testing::Test {
+ protected:
+  ProducerOptions Options() {
+    ProducerOptions options;
+    options.client.namesrv_addr = namesrv_.address();
+    return options;
+  }
+  testing::TestNameServer namesrv_;
+};
+
+TEST_F(ProducerTest, RetriesOnAnotherBrokerAndThenAvoidsTheBusyOne) {
+  FakeBroker busy(proto::SYSTEM_BUSY);
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", busy.address(), {"TopicA"}, 4);
+  namesrv_.RegisterBroker("broker-b", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  for (int i = 0; i < 20; ++i) {
+    auto result = producer.SendSync(Msg("TopicA", "hello"));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->broker_name, "broker-b");
+    EXPECT_EQ(result->status, "SEND_OK");
+    EXPECT_EQ(result->msg_id.size(), 32u);
+  }
+  // After its first failure the busy broker is skipped for 30 s.
+  EXPECT_EQ(busy.sends(), 1);
+  EXPECT_EQ(good.sends(), 20);
+  producer.Shutdown();
+}
+
+TEST_F(ProducerTest, OnlyBrokerBusyEndsWithItsCodeAndRemark) {
+  FakeBroker busy(proto::SYSTEM_BUSY);
+  namesrv_.RegisterBroker("broker-a", busy.address(), {"TopicA"}, 2);
+  ProducerOptions options = Options();
+  options.retry_times_when_send_failed = 2;
+  DefaultProducer producer("PG", options);
+  ASSERT_TRUE(producer.Start().ok());
+  auto result = producer.SendSync(Msg("TopicA", "hello"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(BrokerStatusCode(result.status()), proto::SYSTEM_BUSY);
+  EXPECT_NE(result.status().message().find("broker is busy"),
+            absl::string_view::npos);
+  EXPECT_EQ(busy.sends(), 3);  // the only broker: 1 + 2 retries
+}
+
+TEST_F(ProducerTest, UnknownTopicFailsWithNameServerRemark) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 2);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  auto result = producer.SendSync(Msg("Nope", "hello"));
+  EXPECT_EQ(BrokerStatusCode(result.status()), proto::TOPIC_NOT_EXIST)
+      << result.status();
+  EXPECT_EQ(good.sends(), 0);
+}
+
+TEST_F(ProducerTest, AsyncCallbacksRunExactlyOnce) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  constexpr int kCount = 500;
+  absl::Mutex mu;
+  int ok = 0, failed = 0;
+  for (int i = 0; i < kCount; ++i) {
+    producer.SendAsync(Msg("TopicA", absl::StrCat(i)),
+                       [&](absl::StatusOr<SendResult> result) {
+                         absl::MutexLock lock(&mu);
+                         ++(result.ok() ? ok : failed);
+                       });
+  }
+  // Refused locally: the callback still runs, once.
+  producer.SendAsync(Msg("TopicA", ""), [&](absl::StatusOr<SendResult> result) {
+    absl::MutexLock lock(&mu);
+    ++(result.ok() ? ok : failed);
+  });
+  producer.Shutdown();  // waits for outstanding async sends
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(ok, kCount);
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(good.sends(), kCount);
+}
+
+TEST_F(ProducerTest, OrderlySendsOfOneKeyShareAQueue) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 8);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  auto first = producer.SendOrderly(Msg("TopicA", "1"), "order-42");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->queue_id, ShardingIndex("order-42", 8));
+  for (int i = 0; i < 5; ++i) {
+    auto next = producer.SendOrderly(Msg("TopicA", "n"), "order-42");
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ(next->queue_id, first->queue_id);
+  }
+}
+
+}  // namespace
+}  // namespace cometmq::client

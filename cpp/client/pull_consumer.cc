@@ -1,0 +1,97 @@
+#include "cpp/client/pull_consumer.h"
+
+#include <utility>
+
+namespace cometmq::client {
+
+DefaultLitePullConsumer::DefaultLitePullConsumer(std::string group,
+                                                 ConsumerOptions options)
+    : group_(std::move(group)), options_(std::move(options)) {
+  core_ = std::make_shared<ConsumerCore>(
+      group_, options_, "CONSUME_ACTIVELY",
+      [this](const std::shared_ptr<ProcessQueue>& pq,
+             std::vector<MessageExt> messages) {
+        Buffer(pq, std::move(messages));
+      });
+}
+
+DefaultLitePullConsumer::~DefaultLitePullConsumer() { Shutdown(); }
+
+absl::Status DefaultLitePullConsumer::Subscribe(const std::string& topic,
+                                                const std::string& expression) {
+  return core_->Subscribe(topic, expression);
+}
+
+void DefaultLitePullConsumer::Assign(std::vector<MessageQueue> queues) {
+  core_->Assign(std::move(queues));
+}
+
+absl::Status DefaultLitePullConsumer::Start() {
+  if (group_.empty())
+    return absl::InvalidArgumentError("consumer group is empty");
+  absl::MutexLock lock(&mu_);
+  if (running_)
+    return absl::FailedPreconditionError("consumer already started");
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(options_.client);
+  if (!instance.ok()) return instance.status();
+  instance_ = *std::move(instance);
+  if (absl::Status status = core_->Start(instance_.get()); !status.ok()) {
+    core_->Shutdown();
+    instance_.reset();
+    return status;
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+void DefaultLitePullConsumer::Shutdown() {
+  std::shared_ptr<ClientInstance> instance;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return;
+    running_ = false;
+    instance = std::move(instance_);
+    buffer_.clear();
+  }
+  core_->Shutdown();
+}
+
+void DefaultLitePullConsumer::Buffer(const std::shared_ptr<ProcessQueue>& pq,
+                                     std::vector<MessageExt> messages) {
+  absl::MutexLock lock(&mu_);
+  for (MessageExt& message : messages) {
+    buffer_.emplace_back(pq, std::move(message));
+  }
+}
+
+std::vector<MessageExt> DefaultLitePullConsumer::Poll(absl::Duration timeout) {
+  std::vector<MessageExt> polled;
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return !running_ || !buffer_.empty();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  while (!buffer_.empty() &&
+         polled.size() < static_cast<size_t>(options_.pull_batch_size)) {
+    auto [pq, message] = std::move(buffer_.front());
+    buffer_.pop_front();
+    if (pq->dropped()) continue;  // rebalanced away or sought
+    pq->Remove(message.queue_offset);
+    polled.push_back(std::move(message));
+  }
+  return polled;
+}
+
+void DefaultLitePullConsumer::Commit() { core_->CommitOffsets(/*sync=*/true); }
+
+absl::Status DefaultLitePullConsumer::Seek(const MessageQueue& queue,
+                                           int64_t offset) {
+  return core_->Seek(queue, offset);
+}
+
+std::vector<MessageQueue> DefaultLitePullConsumer::OwnedQueues() const {
+  return core_->OwnedQueues();
+}
+
+}  // namespace cometmq::client

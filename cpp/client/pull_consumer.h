@@ -1,0 +1,67 @@
+#ifndef COMETMQ_CLIENT_PULL_CONSUMER_H_
+#define COMETMQ_CLIENT_PULL_CONSUMER_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/client/client_instance.h"
+#include "cpp/client/consumer_core.h"
+#include "cpp/client/consumer_options.h"
+#include "cpp/client/message.h"
+
+namespace cometmq::client {
+
+// A consumer the application polls (RocketMQ's DefaultLitePullConsumer).
+// Subscribe shares the push consumer's rebalance; Assign fixes the queues.
+// Messages are pulled ahead into a buffer bounded by the per-queue flow
+// control. A polled message counts as consumed: Commit() (and, with
+// auto_commit, the periodic commit) stores each queue's lowest offset not
+// yet polled. Thread-safe.
+class DefaultLitePullConsumer {
+ public:
+  DefaultLitePullConsumer(std::string group, ConsumerOptions options = {});
+  ~DefaultLitePullConsumer();
+
+  DefaultLitePullConsumer(const DefaultLitePullConsumer&) = delete;
+  DefaultLitePullConsumer& operator=(const DefaultLitePullConsumer&) = delete;
+
+  // Before Start(); one or the other.
+  absl::Status Subscribe(const std::string& topic,
+                         const std::string& expression);
+  void Assign(std::vector<MessageQueue> queues);
+
+  absl::Status Start();
+  void Shutdown();
+
+  // Up to pull_batch_size messages; waits up to `timeout` for the first.
+  std::vector<MessageExt> Poll(absl::Duration timeout);
+  // Commits the polled offsets of every owned queue now.
+  void Commit();
+  // The next Poll of `queue` starts at `offset`.
+  absl::Status Seek(const MessageQueue& queue, int64_t offset);
+  std::vector<MessageQueue> OwnedQueues() const;
+
+ private:
+  void Buffer(const std::shared_ptr<ProcessQueue>& pq,
+              std::vector<MessageExt> messages);
+
+  const std::string group_;
+  const ConsumerOptions options_;
+  std::shared_ptr<ConsumerCore> core_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::pair<std::shared_ptr<ProcessQueue>, MessageExt>> buffer_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_PULL_CONSUMER_H_

@@ -1,0 +1,121 @@
+#include "cpp/client/push_consumer.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::client {
+
+DefaultPushConsumer::DefaultPushConsumer(std::string group,
+                                         ConsumerOptions options)
+    : group_(std::move(group)), options_(std::move(options)) {
+  // The core outlives this object only inside callbacks that find it
+  // stopped; `this` in the sink is used only while the core is running.
+  core_ = std::make_shared<ConsumerCore>(
+      group_, options_, "CONSUME_PASSIVELY",
+      [this](const std::shared_ptr<ProcessQueue>& pq,
+             std::vector<MessageExt> messages) {
+        Deliver(pq, std::move(messages));
+      });
+}
+
+DefaultPushConsumer::~DefaultPushConsumer() { Shutdown(); }
+
+absl::Status DefaultPushConsumer::Subscribe(const std::string& topic,
+                                            const std::string& expression) {
+  return core_->Subscribe(topic, expression);
+}
+
+void DefaultPushConsumer::RegisterListener(MessageListener listener) {
+  listener_ = std::move(listener);
+}
+
+absl::Status DefaultPushConsumer::Start() {
+  if (group_.empty())
+    return absl::InvalidArgumentError("consumer group is empty");
+  if (!listener_) {
+    return absl::FailedPreconditionError("RegisterListener before Start()");
+  }
+  if (options_.consume_threads < 1) {
+    return absl::InvalidArgumentError("consume_threads must be at least 1");
+  }
+  absl::MutexLock lock(&mu_);
+  if (running_ || pool_) {
+    return absl::FailedPreconditionError("consumer can be started once");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(options_.client);
+  if (!instance.ok()) return instance.status();
+  pool_ = std::make_unique<ThreadPool>("consume", options_.consume_threads);
+  instance_ = *std::move(instance);
+  if (absl::Status status = core_->Start(instance_.get()); !status.ok()) {
+    core_->Shutdown();
+    pool_->Shutdown();
+    instance_.reset();
+    return status;
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+void DefaultPushConsumer::Shutdown() {
+  std::shared_ptr<ClientInstance> instance;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return;
+    running_ = false;
+    instance = std::move(instance_);
+  }
+  // Drops every queue first, so queued consume tasks find them dropped and
+  // return at once; the pool then drains quickly.
+  core_->Shutdown();
+  pool_->Shutdown();
+}
+
+std::vector<MessageQueue> DefaultPushConsumer::OwnedQueues() const {
+  return core_->OwnedQueues();
+}
+
+void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
+                                  std::vector<MessageExt> messages) {
+  for (MessageExt& message : messages) {
+    auto shared = std::make_shared<MessageExt>(std::move(message));
+    pool_->Submit([this, pq, shared] { Consume(pq, *shared); });
+  }
+}
+
+void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
+                                  MessageExt& message) {
+  pq->BeginConsume();
+  // Checked after BeginConsume: a drop either sees this call running and
+  // waits for it, or this call sees the drop.
+  if (pq->dropped()) {
+    pq->EndConsume();
+    return;
+  }
+  ConsumeResult result = ConsumeResult::kReconsumeLater;
+  try {
+    result = listener_(message);
+  } catch (const std::exception& e) {
+    spdlog::warn("consumer {}: listener threw on {}: {}", group_,
+                 message.msg_id, e.what());
+  }
+  if (result == ConsumeResult::kSuccess) {
+    pq->Remove(message.queue_offset);
+  } else if (options_.model == MessageModel::kClustering &&
+             message.reconsume_times < options_.max_reconsume_times) {
+    ++message.reconsume_times;
+    core_->Redeliver(pq, std::move(message), options_.reconsume_backoff);
+  } else {
+    spdlog::error(
+        "consumer {}: giving up on message {} of {} at offset {} after {} "
+        "reconsumes",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
+        message.reconsume_times);
+    pq->Remove(message.queue_offset);
+  }
+  pq->EndConsume();
+}
+
+}  // namespace cometmq::client

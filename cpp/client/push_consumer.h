@@ -1,0 +1,73 @@
+#ifndef COMETMQ_CLIENT_PUSH_CONSUMER_H_
+#define COMETMQ_CLIENT_PUSH_CONSUMER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/client/client_instance.h"
+#include "cpp/client/consumer_core.h"
+#include "cpp/client/consumer_options.h"
+#include "cpp/client/message.h"
+#include "cpp/client/thread_pool.h"
+
+namespace cometmq::client {
+
+enum class ConsumeResult { kSuccess, kReconsumeLater };
+
+using MessageListener = std::function<ConsumeResult(const MessageExt&)>;
+
+// Delivers a group's messages to a listener on consume_threads threads
+// (RocketMQ's DefaultMQPushConsumer, concurrent mode), pulling with long
+// polls underneath.
+//
+// Delivery is at least once: a queue's committed offset never passes a
+// message whose listener call has not returned kSuccess. kReconsumeLater
+// keeps the message uncommitted and hands it to the listener again after
+// reconsume_backoff, up to max_reconsume_times; after that it is logged and
+// committed past. Sending it back to the broker (retry topic, then the DLQ)
+// arrives with issue #6; in BROADCASTING failed messages are dropped, as in
+// RocketMQ.
+class DefaultPushConsumer {
+ public:
+  DefaultPushConsumer(std::string group, ConsumerOptions options = {});
+  ~DefaultPushConsumer();
+
+  DefaultPushConsumer(const DefaultPushConsumer&) = delete;
+  DefaultPushConsumer& operator=(const DefaultPushConsumer&) = delete;
+
+  // Before Start().
+  absl::Status Subscribe(const std::string& topic,
+                         const std::string& expression);
+  void RegisterListener(MessageListener listener);
+
+  absl::Status Start();
+  // Stops delivery, waits for running listener calls, commits offsets and
+  // leaves the group. Must not be called from the listener.
+  void Shutdown();
+
+  std::vector<MessageQueue> OwnedQueues() const;
+  const std::string& client_id() const;
+
+ private:
+  void Deliver(const std::shared_ptr<ProcessQueue>& pq,
+               std::vector<MessageExt> messages);
+  void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
+
+  const std::string group_;
+  const ConsumerOptions options_;
+  MessageListener listener_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ConsumerCore> core_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_PUSH_CONSUMER_H_

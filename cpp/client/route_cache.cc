@@ -1,0 +1,203 @@
+#include "cpp/client/route_cache.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "cpp/client/client_error.h"
+
+namespace cometmq::client {
+
+std::shared_ptr<const TopicRoute> MakeTopicRoute(const std::string& topic,
+                                                 proto::TopicRouteData data) {
+  auto route = std::make_shared<TopicRoute>();
+  absl::flat_hash_map<std::string, bool> has_master;
+  for (const proto::BrokerData& broker : data.broker_datas()) {
+    has_master[broker.broker_name()] = broker.broker_addrs().contains(0);
+  }
+  for (const proto::QueueData& queue : data.queue_datas()) {
+    if ((queue.perm() & proto::PERM_WRITE) && has_master[queue.broker_name()]) {
+      for (int32_t i = 0; i < queue.write_queue_nums(); ++i) {
+        route->write_queues.push_back({topic, queue.broker_name(), i});
+      }
+    }
+    if (queue.perm() & proto::PERM_READ) {
+      for (int32_t i = 0; i < queue.read_queue_nums(); ++i) {
+        route->read_queues.push_back({topic, queue.broker_name(), i});
+      }
+    }
+  }
+  std::sort(route->write_queues.begin(), route->write_queues.end());
+  std::sort(route->read_queues.begin(), route->read_queues.end());
+  route->data = std::move(data);
+  return route;
+}
+
+std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr) {
+  std::vector<std::string> addrs;
+  for (absl::string_view part :
+       absl::StrSplit(namesrv_addr, absl::ByAnyChar(";,"), absl::SkipEmpty())) {
+    part = absl::StripAsciiWhitespace(part);
+    if (!part.empty()) addrs.emplace_back(part);
+  }
+  return addrs;
+}
+
+RouteCache::RouteCache(remoting::RemotingClient* client,
+                       std::vector<std::string> namesrv_addrs,
+                       absl::Duration timeout)
+    : client_(client),
+      namesrv_addrs_(std::move(namesrv_addrs)),
+      timeout_(timeout) {}
+
+absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
+    const remoting::Command& request) {
+  if (namesrv_addrs_.empty()) {
+    return absl::FailedPreconditionError("no NameServer address configured");
+  }
+  size_t start;
+  {
+    absl::MutexLock lock(&mu_);
+    start = next_namesrv_;
+  }
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < namesrv_addrs_.size(); ++i) {
+    size_t index = (start + i) % namesrv_addrs_.size();
+    const std::string& addr = namesrv_addrs_[index];
+    absl::StatusOr<remoting::Command> response =
+        client_->InvokeSync(addr, request, timeout_);
+    if (response.ok()) {
+      absl::MutexLock lock(&mu_);
+      next_namesrv_ = index;  // stay with a NameServer that answers
+      return response;
+    }
+    failures.push_back(absl::StrCat(addr, ": ", response.status().ToString()));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    next_namesrv_ = (start + 1) % namesrv_addrs_.size();
+  }
+  return absl::UnavailableError(
+      absl::StrCat("no NameServer answered: ", absl::StrJoin(failures, "; ")));
+}
+
+absl::Status RouteCache::CallEveryNamesrv(const remoting::Command& request) {
+  absl::Status first;
+  for (const std::string& addr : namesrv_addrs_) {
+    absl::StatusOr<remoting::Command> response =
+        client_->InvokeSync(addr, request, timeout_);
+    absl::Status status =
+        response.ok() ? ResponseStatus(*response) : response.status();
+    if (!status.ok() && first.ok()) first = Annotate(status, addr);
+  }
+  return first;
+}
+
+absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(
+    const std::string& topic) {
+  remoting::Command request =
+      remoting::MakeRequest(proto::GET_ROUTEINFO_BY_TOPIC);
+  request.header.mutable_topic_route()->set_topic(topic);
+  absl::StatusOr<remoting::Command> response = CallNamesrv(request);
+  if (!response.ok()) return response.status();
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    if (BrokerStatusCode(status) == proto::TOPIC_NOT_EXIST) {
+      absl::MutexLock lock(&mu_);
+      routes_.erase(topic);
+    }
+    return status;
+  }
+  for (const proto::BrokerData& broker :
+       response->header.topic_route_response().broker_datas()) {
+    RememberBrokers(broker);
+  }
+  std::shared_ptr<const TopicRoute> route = MakeTopicRoute(
+      topic, std::move(*response->header.mutable_topic_route_response()));
+  absl::MutexLock lock(&mu_);
+  routes_[topic] = route;
+  return route;
+}
+
+absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Get(
+    const std::string& topic) {
+  if (std::shared_ptr<const TopicRoute> route = Cached(topic)) return route;
+  return Refresh(topic);
+}
+
+std::shared_ptr<const TopicRoute> RouteCache::Cached(
+    const std::string& topic) const {
+  absl::MutexLock lock(&mu_);
+  auto it = routes_.find(topic);
+  return it == routes_.end() ? nullptr : it->second;
+}
+
+void RouteCache::RefreshAll() {
+  for (const std::string& topic : Topics()) {
+    // Failures keep the last route: a NameServer outage must not stop
+    // clients that already know where to go.
+    Refresh(topic).IgnoreError();
+  }
+}
+
+absl::StatusOr<proto::ClusterInfo> RouteCache::FetchClusterInfo() {
+  absl::StatusOr<remoting::Command> response =
+      CallNamesrv(remoting::MakeRequest(proto::GET_BROKER_CLUSTER_INFO));
+  if (!response.ok()) return response.status();
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    return status;
+  }
+  for (const auto& [name, broker] :
+       response->header.cluster_info_response().broker_table()) {
+    RememberBrokers(broker);
+  }
+  return std::move(*response->header.mutable_cluster_info_response());
+}
+
+void RouteCache::RememberBrokers(const proto::BrokerData& broker) {
+  auto master = broker.broker_addrs().find(0);
+  absl::MutexLock lock(&mu_);
+  if (master != broker.broker_addrs().end()) {
+    masters_[broker.broker_name()] = master->second;
+  } else {
+    masters_.erase(broker.broker_name());
+  }
+}
+
+absl::StatusOr<std::string> RouteCache::MasterAddress(
+    const std::string& broker_name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = masters_.find(broker_name);
+  if (it == masters_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no master address known for broker ", broker_name));
+  }
+  return it->second;
+}
+
+std::vector<std::string> RouteCache::AllMasterAddresses() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> addrs;
+  for (const auto& [topic, route] : routes_) {
+    for (const proto::BrokerData& broker : route->data.broker_datas()) {
+      auto master = broker.broker_addrs().find(0);
+      if (master != broker.broker_addrs().end()) {
+        addrs.push_back(master->second);
+      }
+    }
+  }
+  std::sort(addrs.begin(), addrs.end());
+  addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+  return addrs;
+}
+
+std::vector<std::string> RouteCache::Topics() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> topics;
+  for (const auto& [topic, route] : routes_) topics.push_back(topic);
+  return topics;
+}
+
+}  // namespace cometmq::client

@@ -1,0 +1,90 @@
+#ifndef COMETMQ_CLIENT_ROUTE_CACHE_H_
+#define COMETMQ_CLIENT_ROUTE_CACHE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/client/message_queue.h"
+#include "cpp/remoting/remoting_client.h"
+#include "proto/remoting.pb.h"
+
+namespace cometmq::client {
+
+// A topic's route with the queues derived from it, sorted.
+struct TopicRoute {
+  proto::TopicRouteData data;
+  std::vector<MessageQueue> write_queues;  // brokers with a master, writable
+  std::vector<MessageQueue> read_queues;   // readable
+};
+
+// Builds the queue lists of `data` for `topic`.
+std::shared_ptr<const TopicRoute> MakeTopicRoute(const std::string& topic,
+                                                 proto::TopicRouteData data);
+
+// Splits "host:port;host:port" (also accepting ',') into addresses.
+std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr);
+
+// Topic routes from the NameServers, cached. A request goes to one
+// NameServer (rotating start) and on a transport failure to the next; an
+// answer such as TOPIC_NOT_EXIST is final and comes back with its remark.
+// Also resolves broker names to master addresses from every route and
+// cluster answer seen. Thread-safe; blocking (not for the I/O thread).
+class RouteCache {
+ public:
+  RouteCache(remoting::RemotingClient* client,
+             std::vector<std::string> namesrv_addrs, absl::Duration timeout);
+
+  // The cached route, fetched first if absent.
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> Get(
+      const std::string& topic);
+  // The cached route or nullptr; never blocks on the network.
+  std::shared_ptr<const TopicRoute> Cached(const std::string& topic) const;
+  // Fetches the route now and caches it; a topic gone from the NameServers
+  // is dropped from the cache.
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> Refresh(
+      const std::string& topic);
+  // Refreshes every cached topic (transport failures keep the old route).
+  void RefreshAll();
+
+  absl::StatusOr<proto::ClusterInfo> FetchClusterInfo();
+
+  // A request to the NameServers, answered by the first that answers.
+  absl::StatusOr<remoting::Command> CallNamesrv(
+      const remoting::Command& request);
+  // The same request to every NameServer; the first failure, if any.
+  absl::Status CallEveryNamesrv(const remoting::Command& request);
+
+  // Master address of `broker_name` (broker id 0), or NotFound.
+  absl::StatusOr<std::string> MasterAddress(
+      const std::string& broker_name) const;
+  // Master addresses of every broker in a cached route.
+  std::vector<std::string> AllMasterAddresses() const;
+  std::vector<std::string> Topics() const;
+
+  const std::vector<std::string>& namesrv_addrs() const {
+    return namesrv_addrs_;
+  }
+
+ private:
+  void RememberBrokers(const proto::BrokerData& broker)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  remoting::RemotingClient* const client_;
+  const std::vector<std::string> namesrv_addrs_;
+  const absl::Duration timeout_;
+
+  mutable absl::Mutex mu_;
+  size_t next_namesrv_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::shared_ptr<const TopicRoute>> routes_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> masters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_ROUTE_CACHE_H_

@@ -1,0 +1,130 @@
+#include "cpp/client/send_request.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "cpp/client/batch_encoder.h"
+#include "cpp/client/compression.h"
+#include "cpp/client/message_id.h"
+#include "cpp/common/message_record.h"
+
+namespace cometmq::client {
+namespace {
+
+absl::Status Validate(const Message& message, const SendLimits& limits) {
+  if (message.topic.empty()) {
+    return absl::InvalidArgumentError("message topic is empty");
+  }
+  if (message.topic.size() > 127) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("topic longer than 127 chars: ", message.topic));
+  }
+  if (message.body.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message body is empty (topic ", message.topic, ")"));
+  }
+  if (static_cast<int64_t>(message.body.size()) > limits.max_message_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message body is ", message.body.size(),
+                     " bytes, over maxMessageSize ", limits.max_message_size));
+  }
+  if (message.delay_level < 0) {
+    return absl::InvalidArgumentError("delay_level must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+std::map<std::string, std::string> Properties(const Message& message,
+                                              const std::string& uniq_key) {
+  std::map<std::string, std::string> props = message.properties;
+  if (!message.tags.empty()) props[std::string(kPropertyTags)] = message.tags;
+  if (!message.keys.empty()) {
+    props[std::string(kPropertyKeys)] = absl::StrJoin(message.keys, " ");
+  }
+  if (message.delay_level > 0) {
+    props[std::string(kPropertyDelayLevel)] = absl::StrCat(message.delay_level);
+  }
+  props[std::string(kPropertyUniqKey)] = uniq_key;
+  return props;
+}
+
+}  // namespace
+
+absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
+                                         const std::string& producer_group,
+                                         const SendLimits& limits) {
+  if (absl::Status status = Validate(message, limits); !status.ok()) {
+    return status;
+  }
+  PreparedSend prepared;
+  prepared.code = proto::SEND_MESSAGE;
+  prepared.msg_id = GlobalIdGenerator().Next();
+  proto::SendMessageRequest& header = prepared.header;
+  header.set_producer_group(producer_group);
+  header.set_topic(message.topic);
+  header.set_born_timestamp(absl::ToUnixMillis(absl::Now()));
+  header.set_properties(EncodeProperties(Properties(message, prepared.msg_id)));
+  if (static_cast<int64_t>(message.body.size()) > limits.compress_over) {
+    prepared.body = Compress(message.body);
+    header.set_sys_flag(kSysFlagCompressed);
+  } else {
+    prepared.body = message.body;
+  }
+  return prepared;
+}
+
+absl::StatusOr<PreparedSend> PrepareBatch(const std::vector<Message>& messages,
+                                          const std::string& producer_group,
+                                          const SendLimits& limits) {
+  if (messages.empty()) {
+    return absl::InvalidArgumentError("batch has no messages");
+  }
+  std::vector<BatchEntry> entries;
+  std::vector<std::string> ids;
+  for (const Message& message : messages) {
+    if (absl::Status status = Validate(message, limits); !status.ok()) {
+      return status;
+    }
+    if (message.topic != messages.front().topic) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a batch goes to one topic; got ",
+                       messages.front().topic, " and ", message.topic));
+    }
+    if (message.delay_level > 0) {
+      return absl::InvalidArgumentError("batch messages cannot be delayed");
+    }
+    ids.push_back(GlobalIdGenerator().Next());
+    entries.push_back(
+        {message.body, EncodeProperties(Properties(message, ids.back())), 0});
+  }
+  PreparedSend prepared;
+  prepared.code = proto::SEND_BATCH_MESSAGE;
+  prepared.body = EncodeBatch(entries);
+  if (static_cast<int64_t>(prepared.body.size()) > limits.max_message_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch is ", prepared.body.size(), " bytes, over maxMessageSize ",
+        limits.max_message_size, "; split it"));
+  }
+  prepared.msg_id = absl::StrJoin(ids, ",");
+  prepared.header.set_producer_group(producer_group);
+  prepared.header.set_topic(messages.front().topic);
+  prepared.header.set_born_timestamp(absl::ToUnixMillis(absl::Now()));
+  prepared.header.set_batch(true);
+  return prepared;
+}
+
+remoting::Command MakeSendCommand(const PreparedSend& prepared,
+                                  int32_t queue_id,
+                                  int32_t default_topic_queue_nums) {
+  remoting::Command request = remoting::MakeRequest(prepared.code);
+  proto::SendMessageRequest* header = request.header.mutable_send_message();
+  *header = prepared.header;
+  header->set_queue_id(queue_id);
+  header->set_default_topic_queue_nums(default_topic_queue_nums);
+  request.body = prepared.body;
+  return request;
+}
+
+}  // namespace cometmq::client

@@ -1,0 +1,52 @@
+#ifndef COMETMQ_CLIENT_SEND_REQUEST_H_
+#define COMETMQ_CLIENT_SEND_REQUEST_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cpp/client/message.h"
+#include "cpp/remoting/command.h"
+#include "proto/remoting.pb.h"
+
+namespace cometmq::client {
+
+struct SendLimits {
+  int64_t compress_over = 4096;                // compressMsgBodyOverHowmuch
+  int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize
+};
+
+// A validated message ready to go to any queue of its topic: the send
+// header fields, the (possibly compressed) body and the msg id(s) the user
+// will see.
+struct PreparedSend {
+  int32_t code = 0;  // SEND_MESSAGE or SEND_BATCH_MESSAGE
+  proto::SendMessageRequest header;
+  std::string body;
+  std::string msg_id;  // UNIQ_KEY; for batches the keys joined by ','
+};
+
+// Validates `message` and encodes it: properties (user ones plus TAGS, KEYS,
+// DELAY, a fresh UNIQ_KEY), born timestamp, and a zlib body with
+// kSysFlagCompressed when the body is over `compress_over`. InvalidArgument
+// for an empty topic or body or a body over max_message_size.
+absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
+                                         const std::string& producer_group,
+                                         const SendLimits& limits);
+
+// The same for a batch: one topic, no delay levels, each body non-empty,
+// the encoded batch within max_message_size. Bodies are not compressed
+// (batch entries carry no sysflag of their own).
+absl::StatusOr<PreparedSend> PrepareBatch(const std::vector<Message>& messages,
+                                          const std::string& producer_group,
+                                          const SendLimits& limits);
+
+// The request sending `prepared` to `queue_id`.
+remoting::Command MakeSendCommand(const PreparedSend& prepared,
+                                  int32_t queue_id,
+                                  int32_t default_topic_queue_nums);
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_SEND_REQUEST_H_

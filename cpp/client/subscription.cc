@@ -1,0 +1,33 @@
+#include "cpp/client/subscription.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace cometmq::client {
+
+absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
+                                               const std::string& expression) {
+  if (topic.empty()) return absl::InvalidArgumentError("topic is empty");
+  Subscription subscription;
+  subscription.topic = topic;
+  absl::string_view trimmed = absl::StripAsciiWhitespace(expression);
+  if (trimmed.empty() || trimmed == "*") {
+    subscription.expression = "*";
+    return subscription;
+  }
+  subscription.all = false;
+  for (absl::string_view tag : absl::StrSplit(trimmed, "||")) {
+    tag = absl::StripAsciiWhitespace(tag);
+    if (tag.empty() || tag == "*") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad tag expression '", expression,
+                       "': use * alone or tags joined by ||"));
+    }
+    subscription.tags.emplace(tag);
+  }
+  subscription.expression = std::string(trimmed);
+  return subscription;
+}
+
+}  // namespace cometmq::client

@@ -1,0 +1,30 @@
+#ifndef COMETMQ_CLIENT_SUBSCRIPTION_H_
+#define COMETMQ_CLIENT_SUBSCRIPTION_H_
+
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace cometmq::client {
+
+// A parsed tag expression: `*` or empty for every message, else tags
+// joined by `||`. Matching is by exact tag, the client's half of the
+// filter (the broker filters by tag hash only).
+struct Subscription {
+  std::string topic;
+  std::string expression;
+  bool all = true;
+  std::set<std::string> tags;
+
+  bool Matches(const std::string& tag) const {
+    return all || tags.count(tag) > 0;
+  }
+};
+
+absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
+                                               const std::string& expression);
+
+}  // namespace cometmq::client
+
+#endif  // COMETMQ_CLIENT_SUBSCRIPTION_H_

@@ -1,0 +1,69 @@
+#ifndef COMETMQ_CLIENT_TEST_CLUSTER_H_
+#define COMETMQ_CLIENT_TEST_CLUSTER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/namesrv/name_server.h"
+#include "cpp/remoting/remoting_client.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::client::testing {
+
+// A real in-process NameServer on a free port, with brokers registered by
+// REGISTER_BROKER over a RemotingClient the fixture keeps open (the
+// NameServer drops a broker when its connection closes).
+class TestNameServer {
+ public:
+  TestNameServer() {
+    namesrv::NamesrvConfig config;
+    config.bindAddress = "127.0.0.1";
+    config.listenPort = 0;
+    server_ = std::make_unique<namesrv::NameServer>(config);
+    EXPECT_TRUE(server_->Start().ok());
+  }
+  ~TestNameServer() {
+    registrar_.Shutdown();
+    server_->Stop();
+  }
+
+  std::string address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  // Registers `broker_name` (master at `broker_addr`) holding `topics`, each
+  // with `queues` read and write queues.
+  void RegisterBroker(const std::string& broker_name,
+                      const std::string& broker_addr,
+                      const std::vector<std::string>& topics, int queues) {
+    remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
+    proto::RegisterBrokerRequest* broker =
+        request.header.mutable_register_broker();
+    broker->set_cluster("DefaultCluster");
+    broker->set_broker_name(broker_name);
+    broker->set_broker_id(0);
+    broker->set_broker_addr(broker_addr);
+    for (const std::string& topic : topics) {
+      proto::TopicConfig* config = broker->add_topic_configs();
+      config->set_topic_name(topic);
+      config->set_read_queue_nums(queues);
+      config->set_write_queue_nums(queues);
+      config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
+    }
+    auto response =
+        registrar_.InvokeSync(address(), std::move(request), absl::Seconds(5));
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->header.status(), proto::SUCCESS)
+        << response->header.remark();
+  }
+
+ private:
+  std::unique_ptr<namesrv::NameServer> server_;
+  remoting::RemotingClient registrar_;
+};
+
+}  // namespace cometmq::client::testing
+
+#endif  // COMETMQ_CLIENT_TEST_CLUSTER_H_
