@@ -69,9 +69,9 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
 }
 
 std::optional<int32_t> BrokerStatusCode(const absl::Status& status) {
-  auto payload = status.GetPayload(kBrokerStatusPayload);
+  absl::optional<absl::Cord> payload = status.GetPayload(kBrokerStatusPayload);
   int32_t code = 0;
-  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &code)) {
+  if (!payload.has_value() || !absl::SimpleAtoi(payload->Flatten(), &code)) {
     return std::nullopt;
   }
   return code;

@@ -29,7 +29,7 @@ struct ProducerOptions {
   // 0..default_topic_queue_nums-1 and let the broker create the topic (it
   // answers TOPIC_NOT_EXIST when its autoCreateTopicEnable is off). This
   // replaces RocketMQ's TBW102 default-topic route.
-  bool auto_create_topic = false;
+  bool auto_create_topic = true;
   std::string create_topic_cluster;
   int32_t default_topic_queue_nums = 4;
   absl::Duration slow_broker_latency = absl::Milliseconds(550);

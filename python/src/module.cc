@@ -1,10 +1,507 @@
-// The `cometmq._core` extension module. Blocking calls release the GIL;
-// callbacks from client threads take it.
+// The `cometmq._core` extension: thin bindings of the C++ client. The
+// Pythonic API (keyword arguments, futures, exception classes) lives in the
+// pure-Python package; this layer converts types, releases the GIL around
+// every call that may block, and takes it in callbacks from client threads.
+#include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "cpp/client/admin.h"
+#include "cpp/client/client_error.h"
+#include "cpp/client/message.h"
+#include "cpp/client/producer.h"
+#include "cpp/client/pull_consumer.h"
+#include "cpp/client/push_consumer.h"
+#include "cpp/common/message_record.h"
 
 namespace py = pybind11;
 
+namespace cometmq::python {
+namespace {
+
+using client::Message;
+using client::MessageExt;
+
+// Raised into Python as _core.ClientError(message, broker_code, kind).
+struct ClientException {
+  std::string message;
+  int broker_code;
+  std::string kind;  // absl status code name, e.g. "DEADLINE_EXCEEDED"
+};
+
+[[noreturn]] void Throw(const absl::Status& status) {
+  std::optional<int32_t> code = client::BrokerStatusCode(status);
+  throw ClientException{std::string(status.message()), code.value_or(-1),
+                        absl::StatusCodeToString(status.code())};
+}
+
+template <typename T>
+T Unwrap(absl::StatusOr<T> result) {
+  if (!result.ok()) Throw(result.status());
+  return *std::move(result);
+}
+
+void Check(const absl::Status& status) {
+  if (!status.ok()) Throw(status);
+}
+
+// A Python callable that may be called and dropped on any thread: it takes
+// the GIL for both.
+class PyCallable {
+ public:
+  explicit PyCallable(py::object fn)
+      : fn_(new py::object(std::move(fn)), [](py::object* p) {
+          py::gil_scoped_acquire gil;
+          delete p;
+        }) {}
+  template <typename... Args>
+  py::object operator()(Args&&... args) const {
+    py::gil_scoped_acquire gil;
+    return (*fn_)(std::forward<Args>(args)...);
+  }
+
+ private:
+  std::shared_ptr<py::object> fn_;
+};
+
+Message MakeMessage(const std::string& topic, py::bytes body,
+                    const std::string& tags, std::vector<std::string> keys,
+                    std::map<std::string, std::string> properties,
+                    int delay_level) {
+  Message m;
+  m.topic = topic;
+  m.body = body;
+  m.tags = tags;
+  m.keys = std::move(keys);
+  m.properties = std::move(properties);
+  m.delay_level = delay_level;
+  return m;
+}
+
+py::dict MessageToDict(const MessageExt& m) {
+  py::dict d;
+  d["topic"] = m.topic;
+  d["body"] = py::bytes(m.body);
+  d["tags"] = m.tags;
+  d["keys"] = m.keys;
+  d["properties"] = m.properties;
+  d["msg_id"] = m.msg_id;
+  d["offset_msg_id"] = m.offset_msg_id;
+  d["broker_name"] = m.broker_name;
+  d["queue_id"] = m.queue_id;
+  d["queue_offset"] = m.queue_offset;
+  d["commit_log_offset"] = m.commit_log_offset;
+  d["reconsume_times"] = m.reconsume_times;
+  d["born_timestamp"] = m.born_timestamp;
+  d["store_timestamp"] = m.store_timestamp;
+  d["delay_level"] = m.delay_level;
+  return d;
+}
+
+py::dict SendResultToDict(const client::SendResult& r) {
+  py::dict d;
+  d["status"] = r.status;
+  d["msg_id"] = r.msg_id;
+  d["offset_msg_id"] = r.offset_msg_id;
+  d["broker_name"] = r.broker_name;
+  d["queue_id"] = r.queue_id;
+  d["queue_offset"] = r.queue_offset;
+  return d;
+}
+
+client::ClientConfig MakeClientConfig(const std::string& namesrv) {
+  client::ClientConfig config;
+  config.namesrv_addr = namesrv;
+  return config;
+}
+
+client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
+                                            const std::string& model,
+                                            const std::string& consume_from,
+                                            int64_t consume_timestamp_ms,
+                                            int max_reconsume_times,
+                                            int consume_threads) {
+  client::ConsumerOptions o;
+  o.client = MakeClientConfig(namesrv);
+  if (model == "CLUSTERING") {
+    o.model = client::MessageModel::kClustering;
+  } else if (model == "BROADCASTING") {
+    o.model = client::MessageModel::kBroadcasting;
+  } else {
+    throw py::value_error("model must be CLUSTERING or BROADCASTING");
+  }
+  if (consume_from == "FIRST_OFFSET") {
+    o.consume_from = client::ConsumeFrom::kFirstOffset;
+  } else if (consume_from == "LAST_OFFSET") {
+    o.consume_from = client::ConsumeFrom::kLastOffset;
+  } else if (consume_from == "TIMESTAMP") {
+    o.consume_from = client::ConsumeFrom::kTimestamp;
+  } else {
+    throw py::value_error(
+        "consume_from must be FIRST_OFFSET, LAST_OFFSET or TIMESTAMP");
+  }
+  o.consume_timestamp_millis = consume_timestamp_ms;
+  o.max_reconsume_times = max_reconsume_times;
+  o.consume_threads = consume_threads;
+  return o;
+}
+
+py::dict RouteToDict(const proto::TopicRouteData& route) {
+  py::list queues, brokers;
+  for (const auto& q : route.queue_datas()) {
+    py::dict d;
+    d["broker_name"] = q.broker_name();
+    d["read_queue_nums"] = q.read_queue_nums();
+    d["write_queue_nums"] = q.write_queue_nums();
+    d["perm"] = q.perm();
+    queues.append(d);
+  }
+  for (const auto& b : route.broker_datas()) {
+    py::dict d, addrs;
+    d["cluster"] = b.cluster();
+    d["broker_name"] = b.broker_name();
+    for (const auto& [id, addr] : b.broker_addrs()) addrs[py::int_(id)] = addr;
+    d["broker_addrs"] = addrs;
+    brokers.append(d);
+  }
+  py::dict out;
+  out["queue_datas"] = queues;
+  out["broker_datas"] = brokers;
+  return out;
+}
+
+py::dict ClusterToDict(const proto::ClusterInfo& info) {
+  py::dict brokers, clusters;
+  for (const auto& [name, b] : info.broker_table()) {
+    py::dict d, addrs;
+    d["cluster"] = b.cluster();
+    for (const auto& [id, addr] : b.broker_addrs()) addrs[py::int_(id)] = addr;
+    d["broker_addrs"] = addrs;
+    brokers[py::str(name)] = d;
+  }
+  for (const auto& [cluster, names] : info.cluster_table()) {
+    py::list l;
+    for (const auto& n : names.names()) l.append(n);
+    clusters[py::str(cluster)] = l;
+  }
+  py::dict out;
+  out["brokers"] = brokers;
+  out["clusters"] = clusters;
+  return out;
+}
+
+void BindProducer(py::module_& m) {
+  using client::DefaultProducer;
+  py::class_<DefaultProducer>(m, "Producer")
+      .def(py::init([](const std::string& group, const std::string& namesrv,
+                       int64_t send_timeout_ms, int retry_times) {
+             client::ProducerOptions o;
+             o.client = MakeClientConfig(namesrv);
+             o.send_timeout = absl::Milliseconds(send_timeout_ms);
+             o.retry_times_when_send_failed = retry_times;
+             return std::make_unique<DefaultProducer>(group, o);
+           }),
+           py::arg("group"), py::arg("namesrv"), py::arg("send_timeout_ms"),
+           py::arg("retry_times"))
+      .def(
+          "start", [](DefaultProducer& p) { Check(p.Start()); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("shutdown", &DefaultProducer::Shutdown,
+           py::call_guard<py::gil_scoped_release>())
+      .def("send",
+           [](DefaultProducer& p, const std::string& topic, py::bytes body,
+              const std::string& tags, std::vector<std::string> keys,
+              std::map<std::string, std::string> props, int delay,
+              int64_t timeout_ms) {
+             Message msg = MakeMessage(topic, body, tags, std::move(keys),
+                                       std::move(props), delay);
+             absl::StatusOr<client::SendResult> r;
+             {
+               py::gil_scoped_release release;
+               r = p.SendSync(msg, absl::Milliseconds(timeout_ms));
+             }
+             return SendResultToDict(Unwrap(std::move(r)));
+           })
+      .def("send_async",
+           [](DefaultProducer& p, const std::string& topic, py::bytes body,
+              const std::string& tags, std::vector<std::string> keys,
+              std::map<std::string, std::string> props, int delay,
+              int64_t timeout_ms, py::object on_done) {
+             Message msg = MakeMessage(topic, body, tags, std::move(keys),
+                                       std::move(props), delay);
+             PyCallable done(std::move(on_done));
+             py::gil_scoped_release release;
+             p.SendAsync(
+                 msg,
+                 [done](absl::StatusOr<client::SendResult> r) {
+                   py::gil_scoped_acquire gil;
+                   try {
+                     if (r.ok()) {
+                       done(SendResultToDict(*r), py::none());
+                     } else {
+                       std::optional<int32_t> code =
+                           client::BrokerStatusCode(r.status());
+                       done(py::none(),
+                            py::make_tuple(
+                                std::string(r.status().message()),
+                                code.value_or(-1),
+                                absl::StatusCodeToString(r.status().code())));
+                     }
+                   } catch (py::error_already_set& e) {
+                     e.discard_as_unraisable("cometmq send_async callback");
+                   }
+                 },
+                 absl::Milliseconds(timeout_ms));
+           })
+      .def("send_oneway",
+           [](DefaultProducer& p, const std::string& topic, py::bytes body,
+              const std::string& tags, std::vector<std::string> keys,
+              std::map<std::string, std::string> props) {
+             Message msg = MakeMessage(topic, body, tags, std::move(keys),
+                                       std::move(props), 0);
+             py::gil_scoped_release release;
+             Check(p.SendOneway(msg));
+           })
+      .def("send_orderly",
+           [](DefaultProducer& p, const std::string& topic, py::bytes body,
+              const std::string& sharding_key, const std::string& tags,
+              std::vector<std::string> keys,
+              std::map<std::string, std::string> props) {
+             Message msg = MakeMessage(topic, body, tags, std::move(keys),
+                                       std::move(props), 0);
+             absl::StatusOr<client::SendResult> r;
+             {
+               py::gil_scoped_release release;
+               r = p.SendOrderly(msg, sharding_key);
+             }
+             return SendResultToDict(Unwrap(std::move(r)));
+           })
+      .def("send_batch",
+           [](DefaultProducer& p, const std::string& topic,
+              std::vector<py::bytes> bodies, const std::string& tags) {
+             std::vector<Message> batch;
+             for (auto& b : bodies) {
+               batch.push_back(MakeMessage(topic, b, tags, {}, {}, 0));
+             }
+             absl::StatusOr<client::SendResult> r;
+             {
+               py::gil_scoped_release release;
+               r = p.SendBatch(batch);
+             }
+             return SendResultToDict(Unwrap(std::move(r)));
+           });
+}
+
+void BindPushConsumer(py::module_& m) {
+  using client::DefaultPushConsumer;
+  py::class_<DefaultPushConsumer>(m, "PushConsumer")
+      .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& model, const std::string& from,
+                       int64_t timestamp_ms, int max_reconsume_times,
+                       int consume_threads) {
+        return std::make_unique<DefaultPushConsumer>(
+            group, MakeConsumerOptions(namesrv, model, from, timestamp_ms,
+                                       max_reconsume_times, consume_threads));
+      }))
+      .def("subscribe",
+           [](DefaultPushConsumer& c, const std::string& topic,
+              const std::string& expression) {
+             Check(c.Subscribe(topic, expression));
+           })
+      .def("register_listener",
+           [](DefaultPushConsumer& c, py::object fn) {
+             PyCallable listener(std::move(fn));
+             c.RegisterListener([listener](const MessageExt& msg) {
+               py::gil_scoped_acquire gil;
+               try {
+                 bool ok = listener(MessageToDict(msg)).cast<bool>();
+                 return ok ? client::ConsumeResult::kSuccess
+                           : client::ConsumeResult::kReconsumeLater;
+               } catch (py::error_already_set& e) {
+                 e.discard_as_unraisable("cometmq message listener");
+                 return client::ConsumeResult::kReconsumeLater;
+               }
+             });
+           })
+      .def(
+          "start", [](DefaultPushConsumer& c) { Check(c.Start()); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("shutdown", &DefaultPushConsumer::Shutdown,
+           py::call_guard<py::gil_scoped_release>())
+      .def("owned_queues", [](DefaultPushConsumer& c) {
+        std::vector<std::string> out;
+        for (const auto& q : c.OwnedQueues()) out.push_back(q.ToString());
+        return out;
+      });
+}
+
+void BindPullConsumer(py::module_& m) {
+  using client::DefaultLitePullConsumer;
+  py::class_<DefaultLitePullConsumer>(m, "PullConsumer")
+      .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& from, int64_t timestamp_ms) {
+        return std::make_unique<DefaultLitePullConsumer>(
+            group, MakeConsumerOptions(namesrv, "CLUSTERING", from,
+                                       timestamp_ms, 16, 1));
+      }))
+      .def("subscribe",
+           [](DefaultLitePullConsumer& c, const std::string& topic,
+              const std::string& expression) {
+             Check(c.Subscribe(topic, expression));
+           })
+      .def(
+          "start", [](DefaultLitePullConsumer& c) { Check(c.Start()); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("shutdown", &DefaultLitePullConsumer::Shutdown,
+           py::call_guard<py::gil_scoped_release>())
+      .def("poll",
+           [](DefaultLitePullConsumer& c, int64_t timeout_ms) {
+             std::vector<MessageExt> msgs;
+             {
+               py::gil_scoped_release release;
+               msgs = c.Poll(absl::Milliseconds(timeout_ms));
+             }
+             py::list out;
+             for (const auto& msg : msgs) out.append(MessageToDict(msg));
+             return out;
+           })
+      .def("commit", &DefaultLitePullConsumer::Commit,
+           py::call_guard<py::gil_scoped_release>())
+      .def("seek", [](DefaultLitePullConsumer& c, const std::string& topic,
+                      const std::string& broker_name, int32_t queue_id,
+                      int64_t offset) {
+        py::gil_scoped_release release;
+        Check(
+            c.Seek(client::MessageQueue{topic, broker_name, queue_id}, offset));
+      });
+}
+
+void BindAdmin(py::module_& m) {
+  using client::Admin;
+  py::class_<Admin>(m, "Admin")
+      .def(py::init([](const std::string& namesrv) {
+        return std::make_unique<Admin>(MakeClientConfig(namesrv));
+      }))
+      .def(
+          "start", [](Admin& a) { Check(a.Start()); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("shutdown", &Admin::Shutdown,
+           py::call_guard<py::gil_scoped_release>())
+      .def("create_topic",
+           [](Admin& a, const std::string& topic, const std::string& cluster,
+              int32_t read, int32_t write) {
+             py::gil_scoped_release release;
+             Check(a.CreateTopic(topic, cluster, read, write));
+           })
+      .def("delete_topic",
+           [](Admin& a, const std::string& topic, const std::string& cluster) {
+             py::gil_scoped_release release;
+             Check(a.DeleteTopic(topic, cluster));
+           })
+      .def("topic_route",
+           [](Admin& a, const std::string& topic) {
+             absl::StatusOr<proto::TopicRouteData> r;
+             {
+               py::gil_scoped_release release;
+               r = a.TopicRoute(topic);
+             }
+             return RouteToDict(Unwrap(std::move(r)));
+           })
+      .def("cluster_list",
+           [](Admin& a) {
+             absl::StatusOr<proto::ClusterInfo> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ClusterList();
+             }
+             return ClusterToDict(Unwrap(std::move(r)));
+           })
+      .def("topic_stats",
+           [](Admin& a, const std::string& topic) {
+             absl::StatusOr<std::vector<client::QueueOffsets>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.TopicStats(topic);
+             }
+             py::list out;
+             for (const auto& q : Unwrap(std::move(r))) {
+               py::dict d;
+               d["broker_name"] = q.broker_name;
+               d["queue_id"] = q.queue_id;
+               d["min_offset"] = q.min_offset;
+               d["max_offset"] = q.max_offset;
+               d["last_update_timestamp"] = q.last_update_timestamp;
+               out.append(d);
+             }
+             return out;
+           })
+      .def("consumer_progress",
+           [](Admin& a, const std::string& group, const std::string& topic) {
+             absl::StatusOr<std::vector<client::QueueProgress>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ConsumerProgress(group, topic);
+             }
+             py::list out;
+             for (const auto& q : Unwrap(std::move(r))) {
+               py::dict d;
+               d["topic"] = q.topic;
+               d["broker_name"] = q.broker_name;
+               d["queue_id"] = q.queue_id;
+               d["broker_offset"] = q.broker_offset;
+               d["consumer_offset"] = q.consumer_offset;
+               d["lag"] = q.lag;
+               out.append(d);
+             }
+             return out;
+           })
+      .def("view_message",
+           [](Admin& a, const std::string& offset_msg_id) {
+             absl::StatusOr<MessageExt> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ViewMessage(offset_msg_id);
+             }
+             return MessageToDict(Unwrap(std::move(r)));
+           })
+      .def("query_by_key",
+           [](Admin& a, const std::string& topic, const std::string& key,
+              int64_t begin_ms, int64_t end_ms, int32_t max_num) {
+             absl::StatusOr<std::vector<MessageExt>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.QueryByKey(topic, key, begin_ms, end_ms, max_num);
+             }
+             py::list out;
+             for (const auto& msg : Unwrap(std::move(r))) {
+               out.append(MessageToDict(msg));
+             }
+             return out;
+           });
+}
+
+}  // namespace
+}  // namespace cometmq::python
+
 PYBIND11_MODULE(_core, m) {
+  using cometmq::python::ClientException;
   m.doc() = "CometMQ client core (C++)";
   m.attr("__version__") = "0.1.0";
+  static py::exception<ClientException> client_error(m, "ClientError");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ClientException& e) {
+      PyErr_SetObject(client_error.ptr(),
+                      py::make_tuple(e.message, e.broker_code, e.kind).ptr());
+    }
+  });
+  cometmq::python::BindProducer(m);
+  cometmq::python::BindPushConsumer(m);
+  cometmq::python::BindPullConsumer(m);
+  cometmq::python::BindAdmin(m);
 }

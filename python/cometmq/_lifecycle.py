@@ -1,0 +1,71 @@
+"""Shuts every started client down at interpreter exit, before Python's
+own teardown, so no client thread calls into a finalizing interpreter."""
+
+import atexit
+import functools
+import weakref
+
+from cometmq import _core
+from cometmq.errors import from_core
+
+_live = weakref.WeakSet()
+
+
+def track(obj):
+    _live.add(obj)
+
+
+@atexit.register
+def _shutdown_all():
+    for obj in list(_live):
+        try:
+            obj.shutdown()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+def translate(fn):
+    """Re-raises _core.ClientError as the matching MQClientError."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _core.ClientError as e:
+            raise from_core(e) from None
+
+    return wrapper
+
+
+class Lifecycle:
+    """start()/shutdown() once each; usable as a context manager."""
+
+    def __init__(self):
+        self._started = False
+        self._closed = False
+
+    def _start(self):
+        raise NotImplementedError
+
+    def _shutdown(self):
+        raise NotImplementedError
+
+    def start(self):
+        if self._started:
+            return self
+        self._start()
+        self._started = True
+        track(self)
+        return self
+
+    def shutdown(self):
+        if self._started and not self._closed:
+            self._closed = True
+            self._shutdown()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        return False

@@ -1,0 +1,73 @@
+"""Administration: topics, routes, clusters, stats, message queries."""
+
+import re
+import time
+
+from cometmq import _core
+from cometmq._lifecycle import Lifecycle, translate
+from cometmq.message import Message
+
+_OFFSET_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
+
+
+class Admin(Lifecycle):
+    """Admin operations against the NameServers and brokers of `namesrv`."""
+
+    def __init__(self, namesrv):
+        super().__init__()
+        self._core = _core.Admin(namesrv)
+        self.start()
+
+    @translate
+    def _start(self):
+        self._core.start()
+
+    def _shutdown(self):
+        self._core.shutdown()
+
+    @translate
+    def create_topic(self, topic, cluster="DefaultCluster", read_queues=8,
+                     write_queues=8):
+        self._core.create_topic(topic, cluster, read_queues, write_queues)
+
+    @translate
+    def delete_topic(self, topic, cluster="DefaultCluster"):
+        self._core.delete_topic(topic, cluster)
+
+    @translate
+    def topic_route(self, topic):
+        return self._core.topic_route(topic)
+
+    @translate
+    def cluster_list(self):
+        return self._core.cluster_list()
+
+    @translate
+    def topic_stats(self, topic):
+        return self._core.topic_stats(topic)
+
+    @translate
+    def consumer_progress(self, group, topic=""):
+        return self._core.consumer_progress(group, topic or "")
+
+    @translate
+    def query_message(self, topic, msg_id):
+        """By offset message id, or by the producer's unique id."""
+        if _OFFSET_ID.match(msg_id):
+            try:
+                return Message.from_core(self._core.view_message(msg_id))
+            except _core.ClientError:
+                pass  # not an offset id after all: try it as a unique id
+        found = self._core.query_by_key(topic, msg_id, 0,
+                                        int(time.time() * 1000) + 60000, 1)
+        if not found:
+            raise _core.ClientError(
+                f"no message {msg_id} in topic {topic}", 22, "NOT_FOUND")
+        return Message.from_core(found[0])
+
+    @translate
+    def query_by_key(self, topic, key, begin_ms=0, end_ms=None, max_num=64):
+        if end_ms is None:
+            end_ms = int(time.time() * 1000) + 60000
+        return [Message.from_core(m) for m in
+                self._core.query_by_key(topic, key, begin_ms, end_ms, max_num)]

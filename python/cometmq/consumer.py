@@ -1,0 +1,83 @@
+"""Push and pull consumers."""
+
+import logging
+
+from cometmq import _core
+from cometmq._lifecycle import Lifecycle, translate
+from cometmq.message import Message
+
+_log = logging.getLogger("cometmq")
+
+
+class PushConsumer(Lifecycle):
+    """Delivers messages to a listener: fn(msg) -> True when consumed; False
+    or an exception means "consume later" and the message comes back."""
+
+    def __init__(self, group, namesrv, model="CLUSTERING",
+                 consume_from="LAST_OFFSET", consume_timestamp_ms=0,
+                 orderly=False, max_reconsume_times=16, consume_threads=4):
+        super().__init__()
+        if orderly:
+            raise ValueError(
+                "orderly consumption is not available yet in this release")
+        self.group = group
+        self._core = _core.PushConsumer(
+            group, namesrv, model, consume_from, consume_timestamp_ms,
+            max_reconsume_times, consume_threads)
+
+    @translate
+    def subscribe(self, topic, expression="*"):
+        self._core.subscribe(topic, expression or "*")
+
+    def register_listener(self, fn):
+        def listener(raw):
+            msg = Message.from_core(raw)
+            try:
+                return bool(fn(msg))
+            except Exception:  # pylint: disable=broad-except
+                _log.exception("listener failed on %s; it will be retried",
+                               msg.msg_id)
+                return False
+
+        self._core.register_listener(listener)
+
+    @translate
+    def _start(self):
+        self._core.start()
+
+    def _shutdown(self):
+        self._core.shutdown()
+
+
+class PullConsumer(Lifecycle):
+    """Polls messages from the queues it owns; commit() records progress."""
+
+    def __init__(self, group, namesrv, consume_from="FIRST_OFFSET",
+                 consume_timestamp_ms=0):
+        super().__init__()
+        self.group = group
+        self._core = _core.PullConsumer(group, namesrv, consume_from,
+                                        consume_timestamp_ms)
+
+    @translate
+    def subscribe(self, topic, expression="*"):
+        self._core.subscribe(topic, expression or "*")
+
+    @translate
+    def _start(self):
+        self._core.start()
+
+    def _shutdown(self):
+        self._core.shutdown()
+
+    @translate
+    def poll(self, timeout_ms=1000):
+        return [Message.from_core(m) for m in self._core.poll(timeout_ms)]
+
+    @translate
+    def commit(self):
+        self._core.commit()
+
+    @translate
+    def seek(self, topic, broker_name, queue_id, offset):
+        self._core.seek(topic, broker_name, queue_id, offset)

@@ -1,0 +1,77 @@
+"""Producer: sync, async, oneway, orderly and batch sends."""
+
+import concurrent.futures
+
+from cometmq import _core
+from cometmq._lifecycle import Lifecycle, translate
+from cometmq.errors import from_core
+from cometmq.message import SendResult
+
+
+def _keys(keys):
+    if keys is None:
+        return []
+    if isinstance(keys, str):
+        return [keys]
+    return list(keys)
+
+
+class Producer(Lifecycle):
+    """Sends messages. `namesrv` may list several NameServers: "a:9876;b:9876"."""
+
+    def __init__(self, group, namesrv, send_timeout_ms=3000, retry_times=2):
+        super().__init__()
+        self.group = group
+        self._core = _core.Producer(group, namesrv, send_timeout_ms,
+                                    retry_times)
+
+    @translate
+    def _start(self):
+        self._core.start()
+
+    def _shutdown(self):
+        self._core.shutdown()
+
+    @translate
+    def send(self, topic, body, tags="", keys=None, properties=None,
+             delay_level=0, timeout_ms=3000):
+        return SendResult.from_core(self._core.send(
+            topic, bytes(body), tags or "", _keys(keys), properties or {},
+            delay_level, timeout_ms))
+
+    def send_async(self, topic, body, tags="", keys=None, properties=None,
+                   delay_level=0, timeout_ms=3000):
+        """Returns a concurrent.futures.Future resolving to a SendResult."""
+        future = concurrent.futures.Future()
+
+        def done(result, error):
+            if error is None:
+                future.set_result(SendResult.from_core(result))
+            else:
+                future.set_exception(from_core(_core.ClientError(*error)))
+
+        try:
+            self._core.send_async(topic, bytes(body), tags or "", _keys(keys),
+                                  properties or {}, delay_level, timeout_ms,
+                                  done)
+        except _core.ClientError as e:
+            future.set_exception(from_core(e))
+        return future
+
+    @translate
+    def send_oneway(self, topic, body, tags="", keys=None, properties=None):
+        self._core.send_oneway(topic, bytes(body), tags or "", _keys(keys),
+                               properties or {})
+
+    @translate
+    def send_orderly(self, topic, body, sharding_key, tags="", keys=None,
+                     properties=None):
+        """Messages with the same sharding_key go to the same queue, in order."""
+        return SendResult.from_core(self._core.send_orderly(
+            topic, bytes(body), str(sharding_key), tags or "", _keys(keys),
+            properties or {}))
+
+    @translate
+    def send_batch(self, topic, bodies, tags=""):
+        return SendResult.from_core(self._core.send_batch(
+            topic, [bytes(b) for b in bodies], tags or ""))
