@@ -168,6 +168,42 @@ class Cluster:
         self.namesrvs.append(node)
         return node.start()
 
+    def start_broker(self, name="broker-a", broker_id=0, cluster="DefaultCluster",
+                     start=True, **overrides):
+        """A broker registered with every NameServer of the cluster.
+
+        Files are small (8 MiB commit log segments) so tests stay light;
+        `overrides` are broker.conf keys, e.g. flushDiskType="SYNC_FLUSH".
+        """
+        port = free_port(pairs=2)
+        node_name = f"{name}-{broker_id}"
+        store = os.path.join(self.root, node_name, "store")
+        conf = {
+            "brokerClusterName": cluster,
+            "brokerName": name,
+            "brokerId": broker_id,
+            "listenPort": port,
+            "brokerIP1": "127.0.0.1",
+            "storePathRootDir": store,
+            "mappedFileSizeCommitLog": 8 * 1024 * 1024,
+            "maxHashSlotNum": 10000,
+            "maxIndexNum": 40000,
+            "namesrvAddr": self.namesrv_addr,
+        }
+        conf.update(overrides)
+        conf_path = os.path.join(self.root, node_name + ".conf")
+        os.makedirs(os.path.dirname(conf_path), exist_ok=True)
+        with open(conf_path, "w") as f:
+            for k, v in conf.items():
+                f.write(f"{k} = {v}\n")
+        argv = [os.path.join(bin_dir(), "mqbroker"), "-c", conf_path]
+        node = self._node(node_name, argv, r"The broker\[.*boot success")
+        node.addr = f"127.0.0.1:{port}"
+        node.store = store
+        node.conf_path = conf_path
+        self.brokers.append(node)
+        return node.start() if start else node
+
     @property
     def namesrv_addr(self):
         return ";".join(n.addr for n in self.namesrvs)

@@ -1,0 +1,35 @@
+"""Small helpers for integration tests: collecting consumers, waiting."""
+
+import threading
+import time
+
+
+def wait_until(predicate, timeout_s=60, what="condition"):
+    """Polls `predicate` until true; fails the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Collector:
+    """A thread-safe listener that records every delivery."""
+
+    def __init__(self, name=""):
+        self.name = name
+        self.lock = threading.Lock()
+        self.messages = []
+
+    def __call__(self, msg):
+        with self.lock:
+            self.messages.append(msg)
+        return True
+
+    def bodies(self):
+        with self.lock:
+            return [m.body for m in self.messages]
+
+    def count(self):
+        with self.lock:
+            return len(self.messages)
