@@ -1,0 +1,329 @@
+#include "cpp/broker/admin_processor.h"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeResponse;
+
+constexpr int kDefaultQueryMax = 64;
+constexpr int kQueryMaxLimit = 1024;
+
+Command MissingPayload(const Command& request, absl::string_view payload) {
+  return MakeResponse(request, proto::BAD_REQUEST,
+                      absl::StrCat("request code ", request.header.code(),
+                                   " needs a ", payload, " payload"));
+}
+
+// Used fraction of the file system holding `path`, or -1 if unknown.
+double DiskRatio(const std::string& path) {
+  struct statvfs fs {};
+  if (statvfs(path.c_str(), &fs) != 0 || fs.f_blocks == 0) return -1;
+  const double total = static_cast<double>(fs.f_blocks);
+  return (total - static_cast<double>(fs.f_bavail)) / total;
+}
+
+// A line of /proc/self/status such as "RssAnon:  1234 kB", or "".
+std::string ProcStatus(absl::string_view field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, absl::StrCat(field, ":"))) {
+      std::string value = line.substr(field.size() + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      return value;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+AdminProcessor::AdminProcessor(const BrokerConfig& config,
+                               store::MessageStore* store,
+                               TopicConfigManager* topics,
+                               ConsumerOffsetManager* offsets,
+                               ClientManager* clients, ThreadPool* pool,
+                               RuntimeFigures figures)
+    : config_(config),
+      store_(store),
+      topics_(topics),
+      offsets_(offsets),
+      clients_(clients),
+      pool_(pool),
+      figures_(std::move(figures)) {}
+
+std::vector<int32_t> AdminProcessor::Codes() {
+  return {proto::GET_MIN_OFFSET,
+          proto::GET_MAX_OFFSET,
+          proto::SEARCH_OFFSET_BY_TIMESTAMP,
+          proto::UPDATE_AND_CREATE_TOPIC,
+          proto::DELETE_TOPIC_IN_BROKER,
+          proto::GET_ALL_TOPIC_CONFIG,
+          proto::GET_TOPIC_STATS_INFO,
+          proto::GET_CONSUME_STATS,
+          proto::VIEW_MESSAGE_BY_ID,
+          proto::QUERY_MESSAGE,
+          proto::GET_BROKER_RUNTIME_INFO};
+}
+
+void AdminProcessor::Handle(Command request, remoting::Responder responder) {
+  auto shared = std::make_shared<const Command>(std::move(request));
+  if (!pool_->TrySubmit(
+          [this, shared, responder] { responder.Respond(Process(*shared)); })) {
+    responder.Respond(MakeResponse(*shared, proto::SYSTEM_BUSY,
+                                   "the broker's admin queue is full"));
+  }
+}
+
+Command AdminProcessor::Process(const Command& request) {
+  switch (request.header.code()) {
+    case proto::GET_MIN_OFFSET:
+    case proto::GET_MAX_OFFSET:
+    case proto::SEARCH_OFFSET_BY_TIMESTAMP:
+      return QueueOffset(request);
+    case proto::UPDATE_AND_CREATE_TOPIC:
+      return UpdateTopic(request);
+    case proto::DELETE_TOPIC_IN_BROKER:
+      return DeleteTopic(request);
+    case proto::GET_ALL_TOPIC_CONFIG:
+      return AllTopics(request);
+    case proto::GET_TOPIC_STATS_INFO:
+      return TopicStats(request);
+    case proto::GET_CONSUME_STATS:
+      return ConsumeStats(request);
+    case proto::VIEW_MESSAGE_BY_ID:
+      return ViewMessage(request);
+    case proto::QUERY_MESSAGE:
+      return QueryMessage(request);
+    case proto::GET_BROKER_RUNTIME_INFO:
+      return RuntimeInfo(request);
+    default:
+      return MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
+                          absl::StrCat("request code ", request.header.code(),
+                                       " is not an admin request"));
+  }
+}
+
+Command AdminProcessor::QueueOffset(const Command& request) {
+  if (!request.header.has_queue_offset()) {
+    return MissingPayload(request, "queue_offset");
+  }
+  const proto::QueueOffsetRequest& q = request.header.queue_offset();
+  int64_t offset = 0;
+  switch (request.header.code()) {
+    case proto::GET_MIN_OFFSET:
+      offset = store_->MinOffsetInQueue(q.topic(), q.queue_id());
+      break;
+    case proto::GET_MAX_OFFSET:
+      offset = store_->MaxOffsetInQueue(q.topic(), q.queue_id());
+      break;
+    default:
+      offset = store_->OffsetByTime(q.topic(), q.queue_id(), q.timestamp());
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  response.header.mutable_queue_offset_response()->set_offset(offset);
+  return response;
+}
+
+Command AdminProcessor::UpdateTopic(const Command& request) {
+  if (!request.header.has_topic_config()) {
+    return MissingPayload(request, "topic_config");
+  }
+  const proto::TopicConfig& topic = request.header.topic_config();
+  if (topic.topic_name() == kScheduleTopic) {
+    return MakeResponse(request, proto::NO_PERMISSION,
+                        absl::StrCat("the system topic[", topic.topic_name(),
+                                     "] cannot be changed"));
+  }
+  if (absl::Status s = topics_->Update(topic); !s.ok()) {
+    return MakeResponse(
+        request,
+        absl::IsInvalidArgument(s) ? proto::BAD_REQUEST : proto::SYSTEM_ERROR,
+        s.message());
+  }
+  spdlog::info("topic {} created or updated: read {} write {} perm {}",
+               topic.topic_name(), topic.read_queue_nums(),
+               topic.write_queue_nums(), topic.perm());
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command AdminProcessor::DeleteTopic(const Command& request) {
+  if (!request.header.has_delete_topic()) {
+    return MissingPayload(request, "delete_topic");
+  }
+  const std::string& topic = request.header.delete_topic().topic();
+  if (topic == kScheduleTopic) {
+    return MakeResponse(
+        request, proto::NO_PERMISSION,
+        absl::StrCat("the system topic[", topic, "] cannot be deleted"));
+  }
+  absl::Status deleted = topics_->Delete(topic);
+  if (!deleted.ok() && !absl::IsNotFound(deleted)) {
+    return MakeResponse(request, proto::SYSTEM_ERROR, deleted.message());
+  }
+  // Even an unknown topic may have leftover queues and offsets: clean them.
+  store_->DeleteTopics({topic});
+  offsets_->RemoveTopic(topic);
+  spdlog::info("topic {} deleted", topic);
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command AdminProcessor::AllTopics(const Command& request) {
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::TopicList* out = response.header.mutable_topic_list_response();
+  for (const proto::TopicConfig& topic : topics_->All()) {
+    out->add_topics(topic.topic_name());
+  }
+  return response;
+}
+
+Command AdminProcessor::TopicStats(const Command& request) {
+  if (!request.header.has_topic_stats()) {
+    return MissingPayload(request, "topic_stats");
+  }
+  const std::string& name = request.header.topic_stats().topic();
+  std::optional<proto::TopicConfig> topic = topics_->Find(name);
+  if (!topic.has_value()) {
+    return MakeResponse(
+        request, proto::TOPIC_NOT_EXIST,
+        absl::StrCat("topic[", name, "] not exist, apply first please!"));
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::TopicStats* out = response.header.mutable_topic_stats_response();
+  const int32_t queues =
+      std::max(topic->read_queue_nums(), topic->write_queue_nums());
+  for (int32_t q = 0; q < queues; ++q) {
+    proto::QueueStats* stats = out->add_queues();
+    stats->set_broker_name(config_.brokerName);
+    stats->set_queue_id(q);
+    stats->set_min_offset(store_->MinOffsetInQueue(name, q));
+    stats->set_max_offset(store_->MaxOffsetInQueue(name, q));
+    if (stats->max_offset() > 0) {
+      stats->set_last_update_timestamp(
+          store_->StoreTimeAt(name, q, stats->max_offset() - 1));
+    }
+  }
+  return response;
+}
+
+Command AdminProcessor::ConsumeStats(const Command& request) {
+  if (!request.header.has_consume_stats()) {
+    return MissingPayload(request, "consume_stats");
+  }
+  const proto::ConsumeStatsRequest& req = request.header.consume_stats();
+  std::set<std::string> names;
+  if (!req.topic().empty()) {
+    names.insert(req.topic());
+  } else {
+    for (std::string& t : offsets_->TopicsOf(req.consumer_group())) {
+      names.insert(std::move(t));
+    }
+    for (std::string& t : clients_->SubscribedTopics(req.consumer_group())) {
+      names.insert(std::move(t));
+    }
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::ConsumeStats* out = response.header.mutable_consume_stats_response();
+  for (const std::string& name : names) {
+    std::optional<proto::TopicConfig> topic = topics_->Find(name);
+    if (!topic.has_value()) continue;
+    std::map<int32_t, int64_t> committed =
+        offsets_->QueueOffsets(req.consumer_group(), name);
+    for (int32_t q = 0; q < topic->read_queue_nums(); ++q) {
+      proto::QueueConsumeStats* stats = out->add_queues();
+      stats->set_topic(name);
+      stats->set_broker_name(config_.brokerName);
+      stats->set_queue_id(q);
+      stats->set_broker_offset(store_->MaxOffsetInQueue(name, q));
+      // As RocketMQ: a queue the group never committed counts from 0.
+      auto it = committed.find(q);
+      stats->set_consumer_offset(it == committed.end() ? 0 : it->second);
+    }
+  }
+  return response;
+}
+
+Command AdminProcessor::ViewMessage(const Command& request) {
+  if (!request.header.has_view_message()) {
+    return MissingPayload(request, "view_message");
+  }
+  const int64_t offset = request.header.view_message().commit_log_offset();
+  store::RecordSlice slice;
+  if (offset < 0 || !store_->ReadRecord(offset, &slice)) {
+    return MakeResponse(
+        request, proto::QUERY_NOT_FOUND,
+        absl::StrCat("no message at commit log offset ", offset));
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  response.body.assign(slice.bytes().data(), slice.bytes().size());
+  return response;
+}
+
+Command AdminProcessor::QueryMessage(const Command& request) {
+  if (!request.header.has_query_message()) {
+    return MissingPayload(request, "query_message");
+  }
+  const proto::QueryMessageRequest& q = request.header.query_message();
+  const int max = q.max_num() <= 0 ? kDefaultQueryMax
+                                   : std::min(q.max_num(), kQueryMaxLimit);
+  const int64_t end = q.end_timestamp() > 0 ? q.end_timestamp()
+                                            : absl::ToUnixMillis(absl::Now());
+  std::vector<int64_t> offsets = store_->QueryByKey(
+      q.topic(), q.key(), static_cast<size_t>(max), q.begin_timestamp(), end);
+  Command response = MakeResponse(request, proto::SUCCESS);
+  for (int64_t offset : offsets) {
+    store::RecordSlice slice;
+    if (store_->ReadRecord(offset, &slice)) {
+      response.body.append(slice.bytes().data(), slice.bytes().size());
+    }
+  }
+  if (response.body.empty()) {
+    return MakeResponse(
+        request, proto::QUERY_NOT_FOUND,
+        absl::StrCat("no message with key ", q.key(), " in topic ", q.topic()));
+  }
+  return response;
+}
+
+Command AdminProcessor::RuntimeInfo(const Command& request) {
+  Command response = MakeResponse(request, proto::SUCCESS);
+  auto* table =
+      response.header.mutable_broker_runtime_info_response()->mutable_table();
+  const int64_t max = store_->MaxPhysicalOffset();
+  const int64_t dispatched = store_->DispatchedOffset();
+  (*table)["commitLogMinOffset"] = absl::StrCat(store_->MinPhysicalOffset());
+  (*table)["commitLogMaxOffset"] = absl::StrCat(max);
+  (*table)["dispatchOffset"] = absl::StrCat(dispatched);
+  (*table)["dispatchBehindBytes"] = absl::StrCat(max - dispatched);
+  (*table)["flushedOffset"] = absl::StrCat(store_->FlushedOffset());
+  (*table)["commitLogDiskRatio"] =
+      absl::StrFormat("%.4f", DiskRatio(config_.store.storePathRootDir));
+  (*table)["diskFull"] = store_->disk_full() ? "true" : "false";
+  (*table)["RssAnon"] = ProcStatus("RssAnon");
+  (*table)["VmRSS"] = ProcStatus("VmRSS");
+  (*table)["brokerName"] = config_.brokerName;
+  (*table)["brokerId"] = absl::StrCat(config_.brokerId);
+  (*table)["brokerRole"] = config_.store.brokerRole;
+  (*table)["flushDiskType"] = config_.store.flushDiskType;
+  if (figures_) {
+    for (auto& [key, value] : figures_()) (*table)[key] = value;
+  }
+  return response;
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,60 @@
+#ifndef COMETMQ_BROKER_ADMIN_PROCESSOR_H_
+#define COMETMQ_BROKER_ADMIN_PROCESSOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/client_manager.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/thread_pool.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/remoting/remoting_server.h"
+#include "cpp/store/message_store.h"
+
+namespace cometmq::broker {
+
+// Queue offsets, topic administration, statistics and message lookup: the
+// broker codes of PROTOCOL.md that are not send, pull or client bookkeeping.
+// They may write config files or read cold records, so Handle() queues them
+// on the single admin thread (SYSTEM_BUSY when its queue is full).
+class AdminProcessor {
+ public:
+  // Extra runtime figures (counters owned by other processors).
+  using RuntimeFigures = std::function<std::map<std::string, std::string>()>;
+
+  AdminProcessor(const BrokerConfig& config, store::MessageStore* store,
+                 TopicConfigManager* topics, ConsumerOffsetManager* offsets,
+                 ClientManager* clients, ThreadPool* pool,
+                 RuntimeFigures figures);
+
+  static std::vector<int32_t> Codes();
+  void Handle(remoting::Command request, remoting::Responder responder);
+
+ private:
+  remoting::Command Process(const remoting::Command& request);
+  remoting::Command QueueOffset(const remoting::Command& request);
+  remoting::Command UpdateTopic(const remoting::Command& request);
+  remoting::Command DeleteTopic(const remoting::Command& request);
+  remoting::Command AllTopics(const remoting::Command& request);
+  remoting::Command TopicStats(const remoting::Command& request);
+  remoting::Command ConsumeStats(const remoting::Command& request);
+  remoting::Command ViewMessage(const remoting::Command& request);
+  remoting::Command QueryMessage(const remoting::Command& request);
+  remoting::Command RuntimeInfo(const remoting::Command& request);
+
+  const BrokerConfig& config_;
+  store::MessageStore* const store_;
+  TopicConfigManager* const topics_;
+  ConsumerOffsetManager* const offsets_;
+  ClientManager* const clients_;
+  ThreadPool* const pool_;
+  const RuntimeFigures figures_;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_ADMIN_PROCESSOR_H_

@@ -1,0 +1,149 @@
+#include "cpp/broker/broker_config.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace cometmq::broker {
+
+std::string BrokerConfig::DefaultBrokerIp() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "127.0.0.1";
+  std::string found = "127.0.0.1";
+  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) {
+      continue;
+    }
+    const auto* addr = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
+    if ((ntohl(addr->sin_addr.s_addr) >> 24) == 127) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    if (inet_ntop(AF_INET, &addr->sin_addr, text, sizeof(text)) != nullptr) {
+      found = text;
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+std::string BrokerConfig::DefaultLogDir() {
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr && *home != '\0' ? home : ".",
+                      "/logs/cometmq");
+}
+
+void BrokerConfig::Bind(ConfigBinder* b) {
+  b->Bind("brokerClusterName", &brokerClusterName);
+  b->Bind("brokerName", &brokerName);
+  // Negative ids are DLedger/controller mode in RocketMQ, which CometMQ does
+  // not have; refusing them at parse time names the file and line.
+  b->BindCustom(
+      "brokerId",
+      [this](absl::string_view v) {
+        int64_t id = 0;
+        if (!absl::SimpleAtoi(v, &id)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", v, "' is not an integer"));
+        }
+        if (id < 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", v,
+                           "' is negative; 0 is the master, >0 a "
+                           "slave"));
+        }
+        brokerId = id;
+        return absl::OkStatus();
+      },
+      [this] { return absl::StrCat(brokerId); });
+  b->Bind("namesrvAddr", &namesrvAddr);
+  b->Bind("listenPort", &listenPort);
+  b->Bind("bindAddress", &bindAddress);
+  b->Bind("brokerIP1", &brokerIP1);
+  b->Bind("haListenPort", &haListenPort);
+  b->Bind("autoCreateTopicEnable", &autoCreateTopicEnable);
+  b->Bind("autoCreateSubscriptionGroup", &autoCreateSubscriptionGroup);
+  b->Bind("defaultTopicQueueNums", &defaultTopicQueueNums);
+  b->Bind("sendMessageThreadPoolNums", &sendMessageThreadPoolNums);
+  b->Bind("pullMessageThreadPoolNums", &pullMessageThreadPoolNums);
+  b->Bind("serverSelectorThreads", &serverSelectorThreads);
+  b->Bind("registerBrokerIntervalMillis", &registerBrokerIntervalMillis);
+  b->Alias("registerNameServerPeriod", "registerBrokerIntervalMillis");
+  b->Bind("longPollingEnable", &longPollingEnable);
+  b->Bind("shortPollingTimeMills", &shortPollingTimeMills);
+  b->Bind("clientChannelExpiredMillis", &clientChannelExpiredMillis);
+  b->Bind("flushConsumerOffsetInterval", &flushConsumerOffsetInterval);
+  b->Bind("logDir", &logDir);
+  b->Bind("brokerPermission", &brokerPermission);
+  store.Bind(b);
+}
+
+absl::Status BrokerConfig::Validate() const {
+  auto bad = [](absl::string_view key, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(key, " ", why));
+  };
+  if (brokerName.empty()) return bad("brokerName", "must not be empty");
+  if (brokerClusterName.empty()) {
+    return bad("brokerClusterName", "must not be empty");
+  }
+  if (listenPort < 0 || listenPort > 65535) {
+    return bad("listenPort",
+               absl::StrCat("must be 0..65535, got ", listenPort));
+  }
+  if (haListenPort > 65535) {
+    return bad("haListenPort",
+               absl::StrCat("must be at most 65535, got ", haListenPort));
+  }
+  if (defaultTopicQueueNums < 1 || defaultTopicQueueNums > 1024) {
+    return bad("defaultTopicQueueNums",
+               absl::StrCat("must be 1..1024, got ", defaultTopicQueueNums));
+  }
+  if (sendMessageThreadPoolNums < 1) {
+    return bad("sendMessageThreadPoolNums", "must be at least 1");
+  }
+  if (pullMessageThreadPoolNums < 1) {
+    return bad("pullMessageThreadPoolNums", "must be at least 1");
+  }
+  if (serverSelectorThreads < 1) {
+    return bad("serverSelectorThreads", "must be at least 1");
+  }
+  if (registerBrokerIntervalMillis <= 0) {
+    return bad("registerBrokerIntervalMillis", "must be positive");
+  }
+  if (shortPollingTimeMills <= 0) {
+    return bad("shortPollingTimeMills", "must be positive");
+  }
+  if (clientChannelExpiredMillis <= 0) {
+    return bad("clientChannelExpiredMillis", "must be positive");
+  }
+  if (flushConsumerOffsetInterval <= 0) {
+    return bad("flushConsumerOffsetInterval", "must be positive");
+  }
+  if (brokerPermission < 0 || brokerPermission > 7) {
+    return bad("brokerPermission",
+               absl::StrCat("must be 0..7 (READ 4 | WRITE 2), got ",
+                            brokerPermission));
+  }
+  if (store.storePathRootDir.empty()) {
+    return bad("storePathRootDir", "must not be empty");
+  }
+  if (store.maxMessageSize <= 0)
+    return bad("maxMessageSize", "must be positive");
+  return absl::OkStatus();
+}
+
+std::string BrokerConfig::TopicsPath() const {
+  return absl::StrCat(store.storePathRootDir, "/config/topics.json");
+}
+std::string BrokerConfig::SubscriptionGroupsPath() const {
+  return absl::StrCat(store.storePathRootDir, "/config/subscriptionGroup.json");
+}
+std::string BrokerConfig::ConsumerOffsetsPath() const {
+  return absl::StrCat(store.storePathRootDir, "/config/consumerOffset.json");
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,65 @@
+#ifndef COMETMQ_BROKER_BROKER_CONFIG_H_
+#define COMETMQ_BROKER_BROKER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "cpp/common/config_binder.h"
+#include "cpp/store/store_config.h"
+
+namespace cometmq::broker {
+
+// Broker settings. Keys are RocketMQ's BrokerConfig/NettyServerConfig names so
+// an existing broker.conf keeps working; the store's settings are bound by the
+// same binder, so one file configures both. Guarantee: after Bind() and a
+// successful Validate(), every field holds a value the broker can run with.
+struct BrokerConfig {
+  std::string brokerClusterName = "DefaultCluster";
+  std::string brokerName = "broker-a";
+  int64_t brokerId = 0;     // 0 = master; a negative value is refused at parse
+  std::string namesrvAddr;  // "host:port;host:port"
+  int32_t listenPort = 10911;
+  std::string bindAddress = "0.0.0.0";
+  std::string brokerIP1 = DefaultBrokerIp();
+  int32_t haListenPort = 0;  // <= 0: listenPort + 1
+  bool autoCreateTopicEnable = true;
+  bool autoCreateSubscriptionGroup = true;
+  int32_t defaultTopicQueueNums = 4;
+  int32_t sendMessageThreadPoolNums = 1;
+  int32_t pullMessageThreadPoolNums = 4;
+  int32_t serverSelectorThreads = 2;
+  int64_t registerBrokerIntervalMillis = 30000;
+  bool longPollingEnable = true;
+  int64_t shortPollingTimeMills = 1000;
+  // RocketMQ hard-codes the client expiry (120 s); a key here so tests can
+  // expire clients quickly.
+  int64_t clientChannelExpiredMillis = 120000;
+  int64_t flushConsumerOffsetInterval = 5000;
+  std::string logDir = DefaultLogDir();
+  int32_t brokerPermission = 6;  // Permission bits: READ 4 | WRITE 2
+
+  store::StoreConfig store;
+
+  // First non-loopback IPv4 address of this host, else 127.0.0.1.
+  static std::string DefaultBrokerIp();
+  // $HOME/logs/cometmq, or ./logs/cometmq without $HOME.
+  static std::string DefaultLogDir();
+
+  // Binds the broker's keys and the store's.
+  void Bind(ConfigBinder* binder);
+  // InvalidArgument naming the key for values no broker can run with.
+  absl::Status Validate() const;
+
+  int32_t ha_port() const {
+    return haListenPort > 0 ? haListenPort : listenPort + 1;
+  }
+  std::string TopicsPath() const;
+  std::string SubscriptionGroupsPath() const;
+  std::string ConsumerOffsetsPath() const;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_BROKER_CONFIG_H_

@@ -1,0 +1,127 @@
+#include "cpp/broker/broker_config.h"
+
+#include <string>
+#include <vector>
+
+#include "cpp/common/config_binder.h"
+#include "cpp/common/properties.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using ::testing::HasSubstr;
+
+// conf/broker.conf as the seed's author wrote it.
+constexpr char kSeedBrokerConf[] = R"(brokerClusterName = DefaultCluster
+brokerName = broker-a       #Broker的名字，如果多个Broker在一个集群，每个Broker名字相同
+brokerId = 0                #0表示为Mater，非0都一律表示为Slave
+deleteWhen = 04             #删除消息的时间，04表示每天凌晨4点删除消息
+fileReservedTime = 48       #保存的消息每48小时会更新一次
+brokerRole = ASYNC_MASTER   #Master于Slave同步的机制，这里表示的异步同步
+flushDiskType = ASYNC_FLUSH #刷盘方式：异步刷盘
+autoCreateTopicEnable=true  #添加这一行
+)";
+
+absl::Status Apply(BrokerConfig* config, absl::string_view text,
+                   std::vector<std::string>* warnings) {
+  ConfigBinder binder;
+  config->Bind(&binder);
+  return binder.Apply(ParseProperties(text, "broker.conf"), warnings);
+}
+
+TEST(BrokerConfigTest, SeedBrokerConfMeansWhatItsAuthorMeant) {
+  BrokerConfig config;
+  // Start from values the file must override, so the test sees it applied.
+  config.brokerName = "other";
+  config.brokerId = 7;
+  config.autoCreateTopicEnable = false;
+  config.store.fileReservedTime = 1;
+  config.store.deleteWhen = "01";
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config, kSeedBrokerConf, &warnings).ok());
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(config.brokerClusterName, "DefaultCluster");
+  EXPECT_EQ(config.brokerName, "broker-a");
+  EXPECT_EQ(config.brokerId, 0);
+  EXPECT_EQ(config.store.deleteWhen, "04");
+  EXPECT_EQ(config.store.fileReservedTime, 48);
+  EXPECT_EQ(config.store.brokerRole, "ASYNC_MASTER");
+  EXPECT_EQ(config.store.flushDiskType, "ASYNC_FLUSH");
+  EXPECT_TRUE(config.autoCreateTopicEnable);
+  EXPECT_TRUE(config.Validate().ok());
+}
+
+TEST(BrokerConfigTest, DefaultsFollowTheIssue) {
+  BrokerConfig config;
+  EXPECT_EQ(config.listenPort, 10911);
+  EXPECT_EQ(config.ha_port(), 10912);
+  EXPECT_EQ(config.defaultTopicQueueNums, 4);
+  EXPECT_EQ(config.brokerPermission, 6);
+  EXPECT_EQ(config.registerBrokerIntervalMillis, 30000);
+  EXPECT_FALSE(config.brokerIP1.empty());
+  config.haListenPort = 20000;
+  EXPECT_EQ(config.ha_port(), 20000);
+}
+
+TEST(BrokerConfigTest, NonNumericBrokerIdNamesFileLineAndKey) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  absl::Status status =
+      Apply(&config, "brokerName = b\nbrokerId = abc  #oops\n", &warnings);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("broker.conf:2"));
+  EXPECT_THAT(status.message(), HasSubstr("brokerId"));
+  EXPECT_THAT(status.message(), HasSubstr("abc"));
+}
+
+TEST(BrokerConfigTest, NegativeBrokerIdIsRefused) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  absl::Status status = Apply(&config, "brokerId = -1\n", &warnings);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("broker.conf:1"));
+  EXPECT_THAT(status.message(), HasSubstr("brokerId"));
+}
+
+TEST(BrokerConfigTest, UnknownFlushDiskTypeNamesFileLineAndKey) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  absl::Status status =
+      Apply(&config, "brokerId = 0\n\nflushDiskType = SOMETIMES\n", &warnings);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("broker.conf:3"));
+  EXPECT_THAT(status.message(), HasSubstr("flushDiskType"));
+  EXPECT_THAT(status.message(), HasSubstr("SOMETIMES"));
+}
+
+TEST(BrokerConfigTest, UnknownKeyWarnsWithClosestKey) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(
+      Apply(&config, "autoCreateTopicEnabled = false\n", &warnings).ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("broker.conf:1"));
+  EXPECT_THAT(warnings[0], HasSubstr("autoCreateTopicEnable'"));
+  EXPECT_TRUE(config.autoCreateTopicEnable);
+}
+
+TEST(BrokerConfigTest, RocketMqRegisterPeriodKeyIsAccepted) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(
+      Apply(&config, "registerNameServerPeriod = 10000\n", &warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(config.registerBrokerIntervalMillis, 10000);
+}
+
+TEST(BrokerConfigTest, ValidateRefusesUnusableValues) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  config.defaultTopicQueueNums = 0;
+  EXPECT_THAT(config.Validate().message(), HasSubstr("defaultTopicQueueNums"));
+}
+
+}  // namespace
+}  // namespace cometmq::broker

@@ -1,0 +1,250 @@
+#include "cpp/broker/broker_controller.h"
+
+#include <pthread.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/net_address.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+
+constexpr size_t kSendQueueCapacity = 10000;
+constexpr size_t kPullQueueCapacity = 100000;
+constexpr size_t kAdminQueueCapacity = 1000;
+
+// Tells a consumer its group changed so it rebalances at once instead of at
+// its next 20 s round.
+void NotifyConsumerIdsChanged(const ClientChannel& member,
+                              const std::string& group) {
+  std::shared_ptr<remoting::Connection> connection = member.connection.lock();
+  if (connection == nullptr) return;
+  Command notify = remoting::MakeRequest(proto::NOTIFY_CONSUMER_IDS_CHANGED);
+  notify.header.set_flags(proto::FLAG_ONEWAY);
+  notify.header.mutable_notify_consumer_ids_changed()->set_consumer_group(
+      group);
+  if (absl::Status s = connection->Send(std::move(notify)); !s.ok()) {
+    spdlog::info("cannot notify {} of group {} change: {}", member.client_id,
+                 group, s.ToString());
+  }
+}
+
+}  // namespace
+
+BrokerController::BrokerController(BrokerConfig config)
+    : config_(std::move(config)),
+      topics_(config_.TopicsPath(), config_.defaultTopicQueueNums),
+      groups_(config_.SubscriptionGroupsPath(),
+              config_.autoCreateSubscriptionGroup),
+      offsets_(config_.ConsumerOffsetsPath()),
+      clients_(absl::Milliseconds(config_.clientChannelExpiredMillis),
+               NotifyConsumerIdsChanged),
+      holds_([this](absl::string_view topic, int32_t queue_id) {
+        return store_->MaxOffsetInQueue(topic, queue_id);
+      }) {}
+
+BrokerController::~BrokerController() { Shutdown(); }
+
+uint16_t BrokerController::port() const {
+  return server_ != nullptr ? server_->port() : 0;
+}
+
+absl::Status BrokerController::Start() {
+  absl::MutexLock lock(&lifecycle_mu_);
+  if (started_) return absl::FailedPreconditionError("broker already started");
+  started_ = true;
+  if (absl::Status s = config_.Validate(); !s.ok()) return s;
+  if (absl::Status s = topics_.Load(); !s.ok()) return s;
+  if (absl::Status s = groups_.Load(); !s.ok()) return s;
+  if (absl::Status s = offsets_.Load(); !s.ok()) return s;
+
+  // The server starts first because the store stamps records with the port
+  // actually served (tests use port 0); until serving_ is set every request
+  // is refused, so no handler sees a half-built broker.
+  remoting::ServerOptions options;
+  options.name = "broker";
+  options.bind_address = config_.bindAddress;
+  options.port = static_cast<uint16_t>(config_.listenPort);
+  options.io_threads = config_.serverSelectorThreads;
+  server_ = std::make_unique<remoting::RemotingServer>(options);
+  RegisterHandlers();
+  server_->SetCloseListener([this](const std::string& remote) {
+    clients_.OnConnectionClosed(remote);
+  });
+  if (absl::Status s = server_->Start(); !s.ok()) return s;
+  broker_addr_ = absl::StrCat(config_.brokerIP1, ":", server_->port());
+  const int ha_port =
+      config_.haListenPort > 0 ? config_.haListenPort : server_->port() + 1;
+  const std::string ha_addr = absl::StrCat(config_.brokerIP1, ":", ha_port);
+
+  store::StoreHooks hooks;
+  if (!ParseIpv4(config_.brokerIP1, &hooks.store_ip)) {
+    spdlog::warn(
+        "brokerIP1 {} is not an IPv4 address; message ids will carry "
+        "127.0.0.1",
+        config_.brokerIP1);
+    hooks.store_ip = 0x7f000001;
+  }
+  hooks.store_port = server_->port();
+  hooks.on_arrival = [this](const std::string& topic, int32_t queue_id,
+                            int64_t max_offset) {
+    holds_.OnArrival(topic, queue_id, max_offset);
+  };
+  absl::StatusOr<std::unique_ptr<store::MessageStore>> store =
+      store::MessageStore::Open(config_.store, std::move(hooks));
+  if (!store.ok()) {
+    server_->Stop();
+    return store.status();
+  }
+  store_ = *std::move(store);
+  if (store_->recovered_from_crash()) {
+    spdlog::warn("the last shutdown was not clean; the store was recovered");
+  }
+
+  send_pool_ = std::make_unique<ThreadPool>(
+      "broker-send", config_.sendMessageThreadPoolNums, kSendQueueCapacity);
+  pull_pool_ = std::make_unique<ThreadPool>(
+      "broker-pull", config_.pullMessageThreadPoolNums, kPullQueueCapacity);
+  admin_pool_ =
+      std::make_unique<ThreadPool>("broker-admin", 1, kAdminQueueCapacity);
+  send_ = std::make_unique<SendProcessor>(config_, store_.get(), &topics_,
+                                          send_pool_.get());
+  pull_ =
+      std::make_unique<PullProcessor>(config_, store_.get(), &topics_, &groups_,
+                                      &offsets_, &holds_, pull_pool_.get());
+  client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_);
+  admin_ = std::make_unique<AdminProcessor>(
+      config_, store_.get(), &topics_, &offsets_, &clients_, admin_pool_.get(),
+      [this] {
+        return std::map<std::string, std::string>{
+            {"msgPutTotal", absl::StrCat(send_->messages_put())},
+            {"msgGetTotal", absl::StrCat(pull_->messages_got())},
+            {"heldPullRequests", absl::StrCat(holds_.held())}};
+      });
+  holds_.Start();
+  housekeeping_ = std::thread([this] { HousekeepingLoop(); });
+
+  registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
+                                                 &topics_);
+  topics_.SetChangeListener([this] { registrar_->Trigger(); });
+  serving_.store(true);
+  registrar_->Start();
+  spdlog::info("broker {} serving at {} (HA {}), name servers: {}",
+               config_.brokerName, broker_addr_, ha_addr,
+               absl::StrJoin(registrar_->namesrv_addrs(), ";"));
+  return absl::OkStatus();
+}
+
+void BrokerController::RegisterHandlers() {
+  std::vector<int32_t> codes = {proto::SEND_MESSAGE, proto::SEND_BATCH_MESSAGE,
+                                proto::PULL_MESSAGE};
+  for (int32_t code : ClientProcessor::Codes()) codes.push_back(code);
+  for (int32_t code : AdminProcessor::Codes()) codes.push_back(code);
+  for (int32_t code : codes) {
+    server_->RegisterHandler(
+        code, [this](Command request, remoting::Responder responder) {
+          Dispatch(std::move(request), std::move(responder));
+        });
+  }
+}
+
+void BrokerController::Dispatch(Command request,
+                                remoting::Responder responder) {
+  if (!serving_.load()) {
+    Command refused =
+        remoting::MakeResponse(request, proto::SERVICE_NOT_AVAILABLE,
+                               absl::StrCat("the broker[", config_.brokerName,
+                                            "] is starting or shutting down"));
+    if (request.header.code() == proto::PULL_MESSAGE) {
+      refused.header.mutable_pull_message_response();
+    }
+    responder.Respond(std::move(refused));
+    return;
+  }
+  switch (request.header.code()) {
+    case proto::SEND_MESSAGE:
+    case proto::SEND_BATCH_MESSAGE:
+      send_->Handle(std::move(request), std::move(responder));
+      return;
+    case proto::PULL_MESSAGE:
+      pull_->Handle(std::move(request), std::move(responder));
+      return;
+    default:
+      break;
+  }
+  for (int32_t code : ClientProcessor::Codes()) {
+    if (code == request.header.code()) {
+      client_->Handle(std::move(request), std::move(responder));
+      return;
+    }
+  }
+  admin_->Handle(std::move(request), std::move(responder));
+}
+
+void BrokerController::HousekeepingLoop() {
+  pthread_setname_np(pthread_self(), "broker-housekp");
+  const absl::Duration interval =
+      absl::Milliseconds(config_.flushConsumerOffsetInterval);
+  while (true) {
+    {
+      absl::MutexLock lock(&housekeeping_mu_);
+      const absl::Time deadline = absl::Now() + interval;
+      while (!housekeeping_stop_ &&
+             !housekeeping_cv_.WaitWithDeadline(&housekeeping_mu_, deadline)) {
+      }
+      if (housekeeping_stop_) return;
+    }
+    PersistState();
+    std::vector<std::string> expired = clients_.ScanExpired(absl::Now());
+    if (!expired.empty()) {
+      spdlog::info("clients not heard from in {} ms removed: {}",
+                   config_.clientChannelExpiredMillis,
+                   absl::StrJoin(expired, ", "));
+    }
+  }
+}
+
+void BrokerController::PersistState() {
+  if (absl::Status s = offsets_.Persist(); !s.ok()) {
+    spdlog::error("cannot persist consumer offsets: {}", s.ToString());
+  }
+  if (absl::Status s = groups_.Persist(); !s.ok()) {
+    spdlog::error("cannot persist subscription groups: {}", s.ToString());
+  }
+}
+
+void BrokerController::Shutdown() {
+  absl::MutexLock lock(&lifecycle_mu_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  serving_.store(false);
+  // Held pulls are answered while their connections are still open.
+  holds_.Shutdown();
+  for (ThreadPool* pool :
+       {send_pool_.get(), pull_pool_.get(), admin_pool_.get()}) {
+    if (pool != nullptr) pool->Shutdown();
+  }
+  if (server_ != nullptr) server_->Stop();
+  if (housekeeping_.joinable()) {
+    {
+      absl::MutexLock hk(&housekeeping_mu_);
+      housekeeping_stop_ = true;
+      housekeeping_cv_.Signal();
+    }
+    housekeeping_.join();
+  }
+  if (store_ != nullptr) store_->Shutdown();
+  PersistState();
+  if (registrar_ != nullptr) registrar_->Stop();
+  spdlog::info("broker {} shut down", config_.brokerName);
+}
+
+}  // namespace cometmq::broker

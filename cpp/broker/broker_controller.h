@@ -1,0 +1,97 @@
+#ifndef COMETMQ_BROKER_BROKER_CONTROLLER_H_
+#define COMETMQ_BROKER_BROKER_CONTROLLER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/broker/admin_processor.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/broker_registrar.h"
+#include "cpp/broker/client_manager.h"
+#include "cpp/broker/client_processor.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/long_polling.h"
+#include "cpp/broker/pull_processor.h"
+#include "cpp/broker/send_processor.h"
+#include "cpp/broker/subscription_group_manager.h"
+#include "cpp/broker/thread_pool.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/remoting/remoting_server.h"
+#include "cpp/store/message_store.h"
+
+namespace cometmq::broker {
+
+// One broker: wires the configuration, the message store, the topic, group,
+// offset and client managers, the request processors, the remoting server,
+// long polling and NameServer registration.
+//
+// Start() once. Shutdown() (also run by the destructor) is graceful and
+// idempotent, in this order: stop serving new requests, answer held pulls,
+// drain the worker pools, stop the server (in-flight answers are written),
+// shut the store down (flush, checkpoint, clean-shutdown marker), persist
+// offsets and groups, unregister from the NameServers. No thread outlives it.
+class BrokerController {
+ public:
+  explicit BrokerController(BrokerConfig config);
+  ~BrokerController();
+
+  BrokerController(const BrokerController&) = delete;
+  BrokerController& operator=(const BrokerController&) = delete;
+
+  absl::Status Start();
+  void Shutdown();
+
+  // The port served (the chosen one when listenPort is 0).
+  uint16_t port() const;
+  // brokerIP1:port, as registered with the NameServers.
+  const std::string& broker_addr() const { return broker_addr_; }
+  const BrokerConfig& config() const { return config_; }
+
+ private:
+  void RegisterHandlers();
+  void Dispatch(remoting::Command request, remoting::Responder responder);
+  void HousekeepingLoop();
+  void PersistState();
+
+  const BrokerConfig config_;
+  std::string broker_addr_;
+
+  TopicConfigManager topics_;
+  SubscriptionGroupManager groups_;
+  ConsumerOffsetManager offsets_;
+  ClientManager clients_;
+  LongPollingService holds_;
+  std::unique_ptr<store::MessageStore> store_;
+  std::unique_ptr<ThreadPool> send_pool_;
+  std::unique_ptr<ThreadPool> pull_pool_;
+  std::unique_ptr<ThreadPool> admin_pool_;
+  std::unique_ptr<SendProcessor> send_;
+  std::unique_ptr<PullProcessor> pull_;
+  std::unique_ptr<ClientProcessor> client_;
+  std::unique_ptr<AdminProcessor> admin_;
+  std::unique_ptr<remoting::RemotingServer> server_;
+  std::unique_ptr<BrokerRegistrar> registrar_;
+  std::thread housekeeping_;
+
+  // Requests are answered SERVICE_NOT_AVAILABLE unless this is true; it is
+  // set once everything they use exists, and cleared first at shutdown.
+  std::atomic<bool> serving_{false};
+
+  absl::Mutex lifecycle_mu_;
+  bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+
+  absl::Mutex housekeeping_mu_;
+  absl::CondVar housekeeping_cv_;
+  bool housekeeping_stop_ ABSL_GUARDED_BY(housekeeping_mu_) = false;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_BROKER_CONTROLLER_H_

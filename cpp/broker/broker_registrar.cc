@@ -1,0 +1,139 @@
+#include "cpp/broker/broker_registrar.h"
+
+#include <pthread.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+constexpr absl::Duration kRequestTimeout = absl::Seconds(3);
+
+remoting::ClientOptions RegistrarClientOptions() {
+  remoting::ClientOptions options;
+  options.name = "broker-outapi";
+  return options;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitNamesrvAddr(absl::string_view addrs) {
+  std::vector<std::string> out;
+  for (absl::string_view a : absl::StrSplit(addrs, ';')) {
+    a = absl::StripAsciiWhitespace(a);
+    if (!a.empty()) out.emplace_back(a);
+  }
+  return out;
+}
+
+BrokerRegistrar::BrokerRegistrar(const BrokerConfig& config,
+                                 std::string broker_addr, std::string ha_addr,
+                                 const TopicConfigManager* topics)
+    : config_(config),
+      broker_addr_(std::move(broker_addr)),
+      ha_addr_(std::move(ha_addr)),
+      topics_(topics),
+      addrs_(SplitNamesrvAddr(config.namesrvAddr)),
+      client_(RegistrarClientOptions()) {}
+
+BrokerRegistrar::~BrokerRegistrar() { Stop(); }
+
+void BrokerRegistrar::Start() {
+  if (started_) return;
+  started_ = true;
+  RegisterAll();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void BrokerRegistrar::Trigger() {
+  absl::MutexLock lock(&mu_);
+  triggered_ = true;
+  cv_.Signal();
+}
+
+void BrokerRegistrar::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.Signal();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (started_) UnregisterAll();
+  client_.Shutdown();
+}
+
+void BrokerRegistrar::Loop() {
+  pthread_setname_np(pthread_self(), "broker-register");
+  const absl::Duration interval =
+      absl::Milliseconds(config_.registerBrokerIntervalMillis);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time deadline = absl::Now() + interval;
+      while (!stopping_ && !triggered_ &&
+             !cv_.WaitWithDeadline(&mu_, deadline)) {
+      }
+      if (stopping_) return;
+      triggered_ = false;
+    }
+    RegisterAll();
+  }
+}
+
+void BrokerRegistrar::RegisterAll() {
+  remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
+  proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
+  reg->set_cluster(config_.brokerClusterName);
+  reg->set_broker_name(config_.brokerName);
+  reg->set_broker_id(config_.brokerId);
+  reg->set_broker_addr(broker_addr_);
+  reg->set_ha_server_addr(ha_addr_);
+  reg->set_data_version(topics_->data_version());
+  for (proto::TopicConfig& topic : topics_->All()) {
+    // The broker's own permission caps every topic's, as in RocketMQ.
+    topic.set_perm(topic.perm() & config_.brokerPermission);
+    *reg->add_topic_configs() = std::move(topic);
+  }
+  for (const std::string& addr : addrs_) {
+    absl::StatusOr<remoting::Command> response =
+        client_.InvokeSync(addr, request, kRequestTimeout);
+    if (!response.ok()) {
+      spdlog::warn("register broker to name server {} failed: {}", addr,
+                   response.status().ToString());
+    } else if (response->header.status() != proto::SUCCESS) {
+      spdlog::warn("name server {} refused the registration: {}", addr,
+                   response->header.remark());
+    } else {
+      spdlog::debug("registered to name server {} ({} topics)", addr,
+                    reg->topic_configs_size());
+    }
+  }
+}
+
+void BrokerRegistrar::UnregisterAll() {
+  remoting::Command request = remoting::MakeRequest(proto::UNREGISTER_BROKER);
+  proto::UnregisterBrokerRequest* un =
+      request.header.mutable_unregister_broker();
+  un->set_cluster(config_.brokerClusterName);
+  un->set_broker_name(config_.brokerName);
+  un->set_broker_id(config_.brokerId);
+  un->set_broker_addr(broker_addr_);
+  for (const std::string& addr : addrs_) {
+    absl::StatusOr<remoting::Command> response =
+        client_.InvokeSync(addr, request, kRequestTimeout);
+    if (!response.ok()) {
+      spdlog::warn("unregister from name server {} failed: {}", addr,
+                   response.status().ToString());
+    } else {
+      spdlog::info("unregistered from name server {}", addr);
+    }
+  }
+}
+
+}  // namespace cometmq::broker

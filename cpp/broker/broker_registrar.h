@@ -1,0 +1,64 @@
+#ifndef COMETMQ_BROKER_BROKER_REGISTRAR_H_
+#define COMETMQ_BROKER_BROKER_REGISTRAR_H_
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/remoting/remoting_client.h"
+
+namespace cometmq::broker {
+
+// Keeps this broker registered with every NameServer: once in Start()
+// (synchronously, so routes exist when the broker reports ready), then on
+// the "broker-register" thread every registerBrokerIntervalMillis and at
+// once after Trigger() (a topic changed). Stop() joins the thread and
+// unregisters from every NameServer. A NameServer that does not answer is
+// logged and retried next round; it never blocks the others for longer
+// than one request timeout.
+class BrokerRegistrar {
+ public:
+  BrokerRegistrar(const BrokerConfig& config, std::string broker_addr,
+                  std::string ha_addr, const TopicConfigManager* topics);
+  ~BrokerRegistrar();
+
+  BrokerRegistrar(const BrokerRegistrar&) = delete;
+  BrokerRegistrar& operator=(const BrokerRegistrar&) = delete;
+
+  void Start();
+  void Trigger();
+  void Stop();
+
+  const std::vector<std::string>& namesrv_addrs() const { return addrs_; }
+
+ private:
+  void Loop();
+  void RegisterAll();
+  void UnregisterAll();
+
+  const BrokerConfig& config_;
+  const std::string broker_addr_;
+  const std::string ha_addr_;
+  const TopicConfigManager* const topics_;
+  std::vector<std::string> addrs_;
+  remoting::RemotingClient client_;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  bool triggered_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ = false;
+};
+
+// "a:1; b:2" -> {"a:1", "b:2"}.
+std::vector<std::string> SplitNamesrvAddr(absl::string_view addrs);
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_BROKER_REGISTRAR_H_

@@ -1,0 +1,608 @@
+// The broker in-process with a NameServer, driven over the wire as
+// PROTOCOL.md describes.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/broker_controller.h"
+#include "cpp/common/byte_order.h"
+#include "cpp/common/message_record.h"
+#include "cpp/namesrv/name_server.h"
+#include "cpp/remoting/remoting_client.h"
+#include "cpp/store/store_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeRequest;
+using ::testing::ElementsAre;
+using ::testing::SizeIs;
+
+constexpr absl::Duration kTimeout = absl::Seconds(10);
+
+template <typename F>
+bool WaitFor(F condition, absl::Duration limit = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+struct Message {
+  std::string topic;
+  std::string body;
+  std::string tags;
+  int32_t queue_id = 0;
+  int64_t queue_offset = 0;
+  int64_t physical_offset = 0;
+};
+
+std::vector<Message> DecodeAll(const std::string& body) {
+  std::vector<Message> out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    RecordView view;
+    EXPECT_EQ(
+        DecodeRecord(body.data() + pos, static_cast<int64_t>(body.size() - pos),
+                     /*check_crc=*/true, &view),
+        DecodeResult::kRecord);
+    if (view.total_size <= 0) break;
+    Message m;
+    m.topic = std::string(view.topic);
+    m.body = std::string(view.body);
+    m.tags = FindProperty(view.properties, kPropertyTags).value_or("");
+    m.queue_id = view.queue_id;
+    m.queue_offset = view.queue_offset;
+    m.physical_offset = view.physical_offset;
+    out.push_back(std::move(m));
+    pos += static_cast<size_t>(view.total_size);
+  }
+  return out;
+}
+
+std::string Props(const std::string& tags, const std::string& keys = "") {
+  std::map<std::string, std::string> props;
+  if (!tags.empty()) props[std::string(kPropertyTags)] = tags;
+  if (!keys.empty()) props[std::string(kPropertyKeys)] = keys;
+  return EncodeProperties(props);
+}
+
+std::string BatchBody(const std::vector<std::string>& bodies) {
+  std::string out;
+  for (const std::string& body : bodies) {
+    const std::string props = Props("B");
+    const size_t total = 20 + body.size() + 2 + props.size();
+    std::string entry(total, '\0');
+    char* p = entry.data();
+    p = PutBig32(p, static_cast<int32_t>(total));
+    p = PutBig32(p, 0);
+    p = PutBig32(p, 0);
+    p = PutBig32(p, 0);
+    p = PutBig32(p, static_cast<int32_t>(body.size()));
+    std::memcpy(p, body.data(), body.size());
+    p += body.size();
+    p = PutBig16(p, static_cast<int16_t>(props.size()));
+    std::memcpy(p, props.data(), props.size());
+    out += entry;
+  }
+  return out;
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namesrv::NamesrvConfig ns;
+    ns.bindAddress = "127.0.0.1";
+    ns.listenPort = 0;
+    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
+    ASSERT_TRUE(namesrv_->Start().ok());
+    namesrv_addr_ = absl::StrCat("127.0.0.1:", namesrv_->port());
+
+    config_.brokerIP1 = "127.0.0.1";
+    config_.bindAddress = "127.0.0.1";
+    config_.listenPort = 0;
+    config_.namesrvAddr = namesrv_addr_;
+    config_.store = store::SmallStoreConfig(store::MakeTempDir("broker"));
+    config_.logDir = config_.store.storePathRootDir + "/logs";
+  }
+
+  void TearDown() override {
+    if (broker_ != nullptr) broker_->Shutdown();
+    client_.Shutdown();
+    namesrv_->Stop();
+  }
+
+  void StartBroker() {
+    broker_ = std::make_unique<BrokerController>(config_);
+    ASSERT_TRUE(broker_->Start().ok());
+    addr_ = broker_->broker_addr();
+  }
+
+  Command Call(Command request, const std::string& addr = "") {
+    absl::StatusOr<Command> response = client_.InvokeSync(
+        addr.empty() ? addr_ : addr, std::move(request), kTimeout);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : Command{};
+  }
+
+  Command SendRequest(const std::string& topic, const std::string& body,
+                      const std::string& tags = "", int32_t queue_id = 0,
+                      const std::string& keys = "") {
+    Command request = MakeRequest(proto::SEND_MESSAGE);
+    proto::SendMessageRequest* send = request.header.mutable_send_message();
+    send->set_producer_group("PG");
+    send->set_topic(topic);
+    send->set_queue_id(queue_id);
+    send->set_born_timestamp(absl::ToUnixMillis(absl::Now()));
+    send->set_properties(Props(tags, keys));
+    request.body = body;
+    return request;
+  }
+
+  Command Send(const std::string& topic, const std::string& body,
+               const std::string& tags = "", int32_t queue_id = 0,
+               const std::string& keys = "") {
+    return Call(SendRequest(topic, body, tags, queue_id, keys));
+  }
+
+  static Command PullRequest(const std::string& topic, int32_t queue,
+                             int64_t offset, int64_t suspend_ms,
+                             const std::string& subscription = "*",
+                             int64_t commit_offset = -1,
+                             const std::string& group = "CG") {
+    Command request = MakeRequest(proto::PULL_MESSAGE);
+    proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+    pull->set_consumer_group(group);
+    pull->set_topic(topic);
+    pull->set_queue_id(queue);
+    pull->set_queue_offset(offset);
+    pull->set_max_msg_nums(32);
+    pull->set_suspend_timeout_millis(suspend_ms);
+    pull->set_subscription(subscription);
+    pull->set_commit_offset(commit_offset);
+    return request;
+  }
+
+  Command CreateTopic(const std::string& topic, int queues) {
+    Command request = MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
+    proto::TopicConfig* t = request.header.mutable_topic_config();
+    t->set_topic_name(topic);
+    t->set_read_queue_nums(queues);
+    t->set_write_queue_nums(queues);
+    t->set_perm(6);
+    return Call(std::move(request));
+  }
+
+  std::string RuntimeValue(const std::string& key) {
+    Command info = Call(MakeRequest(proto::GET_BROKER_RUNTIME_INFO));
+    const auto& table = info.header.broker_runtime_info_response().table();
+    auto it = table.find(key);
+    return it == table.end() ? "" : it->second;
+  }
+
+  Command Route(const std::string& topic) {
+    Command request = MakeRequest(proto::GET_ROUTEINFO_BY_TOPIC);
+    request.header.mutable_topic_route()->set_topic(topic);
+    return Call(std::move(request), namesrv_addr_);
+  }
+
+  Command OffsetRequest(int32_t code, const std::string& group,
+                        const std::string& topic, int32_t queue,
+                        int64_t offset = 0) {
+    Command request = MakeRequest(code);
+    proto::ConsumerOffsetRequest* o = request.header.mutable_consumer_offset();
+    o->set_consumer_group(group);
+    o->set_topic(topic);
+    o->set_queue_id(queue);
+    o->set_commit_offset(offset);
+    return request;
+  }
+
+  std::unique_ptr<namesrv::NameServer> namesrv_;
+  std::string namesrv_addr_;
+  BrokerConfig config_;
+  std::unique_ptr<BrokerController> broker_;
+  std::string addr_;
+  remoting::RemotingClient client_;
+};
+
+TEST_F(BrokerTest, SendAndPullRoundTrip) {
+  StartBroker();
+  for (int i = 0; i < 3; ++i) {
+    Command sent = Send("TopicA", absl::StrCat("hello-", i), "TagA", 1);
+    ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+    const proto::SendMessageResponse& r = sent.header.send_message_response();
+    EXPECT_EQ(r.queue_id(), 1);
+    EXPECT_EQ(r.queue_offset(), i);
+    int64_t physical = -1;
+    EXPECT_TRUE(ParseOffsetMessageId(r.msg_id(), &physical)) << r.msg_id();
+  }
+  // Dispatch is asynchronous: the long poll waits for it if needed.
+  Command pulled = Call(PullRequest("TopicA", 1, 0, 5000));
+  ASSERT_EQ(pulled.header.status(), proto::SUCCESS) << pulled.header.remark();
+  std::vector<Message> messages = DecodeAll(pulled.body);
+  if (messages.size() < 3) {
+    Command rest = Call(PullRequest(
+        "TopicA", 1, pulled.header.pull_message_response().next_begin_offset(),
+        5000));
+    for (Message& m : DecodeAll(rest.body)) messages.push_back(std::move(m));
+  }
+  ASSERT_THAT(messages, SizeIs(3));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(messages[i].topic, "TopicA");
+    EXPECT_EQ(messages[i].body, absl::StrCat("hello-", i));
+    EXPECT_EQ(messages[i].tags, "TagA");
+    EXPECT_EQ(messages[i].queue_id, 1);
+    EXPECT_EQ(messages[i].queue_offset, i);
+  }
+  Command next = Call(PullRequest("TopicA", 1, 3, 0));
+  EXPECT_EQ(next.header.status(), proto::PULL_NOT_FOUND);
+  EXPECT_EQ(next.header.pull_message_response().next_begin_offset(), 3);
+  EXPECT_EQ(next.header.pull_message_response().max_offset(), 3);
+
+  // A queue id beyond the topic's queues is mapped by modulo (4 queues).
+  Command wrapped = Send("TopicA", "wrapped", "", 5);
+  ASSERT_EQ(wrapped.header.status(), proto::SUCCESS);
+  EXPECT_EQ(wrapped.header.send_message_response().queue_id(), 1);
+}
+
+TEST_F(BrokerTest, AutoCreatedTopicIsRoutedByTheNameServer) {
+  StartBroker();
+  ASSERT_EQ(Send("Routed", "x").header.status(), proto::SUCCESS);
+  Command route;
+  ASSERT_TRUE(WaitFor([&] {
+    route = Route("Routed");
+    return route.header.status() == proto::SUCCESS;
+  })) << route.header.remark();
+  const proto::TopicRouteData& data = route.header.topic_route_response();
+  ASSERT_THAT(data.queue_datas(), SizeIs(1));
+  EXPECT_EQ(data.queue_datas(0).broker_name(), "broker-a");
+  EXPECT_EQ(data.queue_datas(0).write_queue_nums(), 4);
+  ASSERT_THAT(data.broker_datas(), SizeIs(1));
+  EXPECT_EQ(data.broker_datas(0).broker_addrs().at(0), addr_);
+
+  Command all = Call(MakeRequest(proto::GET_ALL_TOPIC_CONFIG));
+  EXPECT_THAT(all.header.topic_list_response().topics(),
+              testing::Contains("Routed"));
+}
+
+TEST_F(BrokerTest, AutoCreateOffRefusesUnknownTopics) {
+  config_.autoCreateTopicEnable = false;
+  StartBroker();
+  Command refused = Send("NoSuch", "x");
+  EXPECT_EQ(refused.header.status(), proto::TOPIC_NOT_EXIST);
+  EXPECT_EQ(refused.header.remark(),
+            "topic[NoSuch] not exist, apply first please!");
+  Command pull = Call(PullRequest("NoSuch", 0, 0, 0));
+  EXPECT_EQ(pull.header.status(), proto::TOPIC_NOT_EXIST);
+  EXPECT_TRUE(pull.header.has_pull_message_response());
+
+  ASSERT_EQ(CreateTopic("NoSuch", 2).header.status(), proto::SUCCESS);
+  EXPECT_EQ(Send("NoSuch", "x").header.status(), proto::SUCCESS);
+  // The broker re-registered at once after the topic was created.
+  EXPECT_TRUE(WaitFor(
+      [&] { return Route("NoSuch").header.status() == proto::SUCCESS; }));
+
+  Command del = MakeRequest(proto::DELETE_TOPIC_IN_BROKER);
+  del.header.mutable_delete_topic()->set_topic("NoSuch");
+  ASSERT_EQ(Call(std::move(del)).header.status(), proto::SUCCESS);
+  EXPECT_EQ(Send("NoSuch", "x").header.status(), proto::TOPIC_NOT_EXIST);
+}
+
+TEST_F(BrokerTest, IllegalMessagesAreRefused) {
+  StartBroker();
+  Command empty = Send("TopicI", "");
+  EXPECT_EQ(empty.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(empty.header.remark(), testing::HasSubstr("empty"));
+  Command big = Send(
+      "TopicI",
+      std::string(static_cast<size_t>(config_.store.maxMessageSize) + 1, 'x'));
+  EXPECT_EQ(big.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(big.header.remark(), testing::HasSubstr("maxMessageSize"));
+  EXPECT_EQ(Send("bad topic", "x").header.status(), proto::MESSAGE_ILLEGAL);
+}
+
+TEST_F(BrokerTest, BatchSendStoresEveryMessage) {
+  StartBroker();
+  Command request = SendRequest("TopicB", "", "", 0);
+  request.header.set_code(proto::SEND_BATCH_MESSAGE);
+  request.header.mutable_send_message()->set_batch(true);
+  request.body = BatchBody({"one", "two", "three"});
+  Command sent = Call(std::move(request));
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  const proto::SendMessageResponse& r = sent.header.send_message_response();
+  EXPECT_EQ(r.queue_offset(), 0);
+  EXPECT_EQ(r.batch_count(), 3);
+  EXPECT_THAT(std::vector<std::string>(absl::StrSplit(r.msg_id(), ',')),
+              SizeIs(3));
+
+  std::vector<Message> messages;
+  ASSERT_TRUE(WaitFor([&] {
+    messages = DecodeAll(Call(PullRequest("TopicB", 0, 0, 1000)).body);
+    return messages.size() == 3;
+  }));
+  EXPECT_EQ(messages[0].body, "one");
+  EXPECT_EQ(messages[2].body, "three");
+  EXPECT_EQ(messages[2].tags, "B");
+
+  Command broken = SendRequest("TopicB", "", "", 0);
+  broken.header.mutable_send_message()->set_batch(true);
+  broken.body = BatchBody({"one"}).substr(0, 10);
+  EXPECT_EQ(Call(std::move(broken)).header.status(), proto::MESSAGE_ILLEGAL);
+}
+
+TEST_F(BrokerTest, LongPollIsAnsweredByALaterSend) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicL", 1).header.status(), proto::SUCCESS);
+  absl::Notification done;
+  absl::StatusOr<Command> result;
+  absl::Time answered;
+  client_.InvokeAsync(addr_, PullRequest("TopicL", 0, 0, 20000), kTimeout * 3,
+                      [&](absl::StatusOr<Command> r) {
+                        result = std::move(r);
+                        answered = absl::Now();
+                        done.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  EXPECT_FALSE(done.HasBeenNotified());
+  const absl::Time sent_at = absl::Now();
+  ASSERT_EQ(Send("TopicL", "wake up").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(15)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->header.status(), proto::SUCCESS);
+  EXPECT_GE(answered, sent_at);
+  // Far from the 20 s suspension: the arrival answered it, not the timer.
+  EXPECT_LT(answered - sent_at, absl::Seconds(10));
+  std::vector<Message> messages = DecodeAll(result->body);
+  ASSERT_THAT(messages, SizeIs(1));
+  EXPECT_EQ(messages[0].body, "wake up");
+}
+
+TEST_F(BrokerTest, LongPollTimesOutWithPullNotFound) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicT", 1).header.status(), proto::SUCCESS);
+  const absl::Time start = absl::Now();
+  Command pulled = Call(PullRequest("TopicT", 0, 0, 300));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_EQ(pulled.header.status(), proto::PULL_NOT_FOUND);
+  EXPECT_EQ(pulled.header.pull_message_response().next_begin_offset(), 0);
+}
+
+TEST_F(BrokerTest, ShutdownAnswersHeldPulls) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicS", 1).header.status(), proto::SUCCESS);
+  absl::Notification done;
+  absl::StatusOr<Command> result;
+  client_.InvokeAsync(addr_, PullRequest("TopicS", 0, 0, 60000), kTimeout * 3,
+                      [&](absl::StatusOr<Command> r) {
+                        result = std::move(r);
+                        done.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  broker_->Shutdown();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->header.status(), proto::PULL_NOT_FOUND);
+}
+
+TEST_F(BrokerTest, TagFiltering) {
+  StartBroker();
+  ASSERT_EQ(Send("TopicF", "a", "TagA").header.status(), proto::SUCCESS);
+  ASSERT_EQ(Send("TopicF", "b", "TagB").header.status(), proto::SUCCESS);
+  ASSERT_EQ(Send("TopicF", "c", "TagC").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(WaitFor([&] {
+    Command stats = MakeRequest(proto::GET_MAX_OFFSET);
+    stats.header.mutable_queue_offset()->set_topic("TopicF");
+    return Call(std::move(stats)).header.queue_offset_response().offset() == 3;
+  }));
+  Command pulled = Call(PullRequest("TopicF", 0, 0, 0, "TagA || TagC"));
+  ASSERT_EQ(pulled.header.status(), proto::SUCCESS);
+  std::vector<Message> messages = DecodeAll(pulled.body);
+  ASSERT_THAT(messages, SizeIs(2));
+  EXPECT_EQ(messages[0].tags, "TagA");
+  EXPECT_EQ(messages[1].tags, "TagC");
+  EXPECT_EQ(pulled.header.pull_message_response().next_begin_offset(), 3);
+
+  Command none = Call(PullRequest("TopicF", 0, 0, 0, "TagZ"));
+  EXPECT_EQ(none.header.status(), proto::PULL_RETRY_IMMEDIATELY);
+  EXPECT_EQ(none.header.pull_message_response().next_begin_offset(), 3);
+}
+
+TEST_F(BrokerTest, ConsumerOffsetsCommitAndQuery) {
+  StartBroker();
+  ASSERT_EQ(Send("TopicO", "x").header.status(), proto::SUCCESS);
+  EXPECT_EQ(Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicO", 0))
+                .header.status(),
+            proto::QUERY_NOT_FOUND);
+  EXPECT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", "TopicO", 0, 7))
+          .header.status(),
+      proto::SUCCESS);
+  Command q =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicO", 0));
+  ASSERT_EQ(q.header.status(), proto::SUCCESS);
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 7);
+  // A pull carries the consumer's commit too.
+  Call(PullRequest("TopicO", 0, 0, 0, "*", /*commit_offset=*/1));
+  q = Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicO", 0));
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
+
+  Command stats = MakeRequest(proto::GET_CONSUME_STATS);
+  stats.header.mutable_consume_stats()->set_consumer_group("CG");
+  Command answer = Call(std::move(stats));
+  ASSERT_EQ(answer.header.status(), proto::SUCCESS);
+  const proto::ConsumeStats& cs = answer.header.consume_stats_response();
+  ASSERT_THAT(cs.queues(), SizeIs(4));
+  EXPECT_EQ(cs.queues(0).topic(), "TopicO");
+  EXPECT_EQ(cs.queues(0).consumer_offset(), 1);
+  EXPECT_EQ(cs.queues(0).broker_offset(), 1);
+}
+
+TEST_F(BrokerTest, ConsumerListAndMembershipNotifications) {
+  StartBroker();
+  struct Member {
+    std::unique_ptr<remoting::RemotingClient> client;
+    std::atomic<int> notified{0};
+  };
+  Member a, b;
+  for (Member* m : {&a, &b}) {
+    m->client = std::make_unique<remoting::RemotingClient>();
+    m->client->RegisterHandler(
+        proto::NOTIFY_CONSUMER_IDS_CHANGED,
+        [m](const std::string&, Command request) {
+          if (request.header.notify_consumer_ids_changed().consumer_group() ==
+              "GroupN") {
+            m->notified.fetch_add(1);
+          }
+        });
+  }
+  auto heartbeat = [&](Member& m, const std::string& id) {
+    Command request = MakeRequest(proto::HEART_BEAT);
+    proto::HeartbeatData* hb = request.header.mutable_heartbeat();
+    hb->set_client_id(id);
+    proto::ConsumerData* c = hb->add_consumers();
+    c->set_group("GroupN");
+    proto::SubscriptionData* sub = c->add_subscriptions();
+    sub->set_topic("TopicN");
+    sub->set_expression("*");
+    absl::StatusOr<Command> r =
+        m.client->InvokeSync(addr_, std::move(request), kTimeout);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->header.status(), proto::SUCCESS);
+  };
+  auto list = [&] {
+    Command request = MakeRequest(proto::GET_CONSUMER_LIST_BY_GROUP);
+    request.header.mutable_consumer_list()->set_consumer_group("GroupN");
+    Command r = Call(std::move(request));
+    std::vector<std::string> ids(
+        r.header.consumer_list_response().client_ids().begin(),
+        r.header.consumer_list_response().client_ids().end());
+    return ids;
+  };
+  heartbeat(b, "client-b");
+  ASSERT_TRUE(WaitFor([&] { return b.notified.load() == 1; }));
+  heartbeat(a, "client-a");
+  EXPECT_THAT(list(), ElementsAre("client-a", "client-b"));
+  ASSERT_TRUE(WaitFor([&] { return b.notified.load() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return a.notified.load() == 1; }));
+
+  Command unregister = MakeRequest(proto::UNREGISTER_CLIENT);
+  unregister.header.mutable_unregister_client()->set_client_id("client-b");
+  unregister.header.mutable_unregister_client()->set_consumer_group("GroupN");
+  ASSERT_TRUE(
+      b.client->InvokeSync(addr_, std::move(unregister), kTimeout).ok());
+  EXPECT_THAT(list(), ElementsAre("client-a"));
+  ASSERT_TRUE(WaitFor([&] { return a.notified.load() == 2; }));
+
+  // Closing a member's connection removes it as well.
+  heartbeat(b, "client-b");
+  ASSERT_TRUE(WaitFor([&] { return a.notified.load() == 3; }));
+  b.client->Shutdown();
+  ASSERT_TRUE(WaitFor([&] { return list().size() == 1; }));
+  EXPECT_THAT(list(), ElementsAre("client-a"));
+  ASSERT_TRUE(WaitFor([&] { return a.notified.load() == 4; }));
+  a.client->Shutdown();
+}
+
+TEST_F(BrokerTest, AdminQueries) {
+  StartBroker();
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  Command sent = Send("TopicQ", "find me", "T", 0, "order-42");
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS);
+  int64_t physical = -1;
+  ASSERT_TRUE(ParseOffsetMessageId(sent.header.send_message_response().msg_id(),
+                                   &physical));
+  ASSERT_TRUE(WaitFor([&] {
+    Command max = MakeRequest(proto::GET_MAX_OFFSET);
+    max.header.mutable_queue_offset()->set_topic("TopicQ");
+    return Call(std::move(max)).header.queue_offset_response().offset() == 1;
+  }));
+  Command min = MakeRequest(proto::GET_MIN_OFFSET);
+  min.header.mutable_queue_offset()->set_topic("TopicQ");
+  EXPECT_EQ(Call(std::move(min)).header.queue_offset_response().offset(), 0);
+  Command by_time = MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
+  by_time.header.mutable_queue_offset()->set_topic("TopicQ");
+  by_time.header.mutable_queue_offset()->set_timestamp(before);
+  EXPECT_EQ(Call(std::move(by_time)).header.queue_offset_response().offset(),
+            0);
+
+  Command view = MakeRequest(proto::VIEW_MESSAGE_BY_ID);
+  view.header.mutable_view_message()->set_commit_log_offset(physical);
+  Command viewed = Call(std::move(view));
+  ASSERT_EQ(viewed.header.status(), proto::SUCCESS);
+  ASSERT_THAT(DecodeAll(viewed.body), SizeIs(1));
+  EXPECT_EQ(DecodeAll(viewed.body)[0].body, "find me");
+  Command missing = MakeRequest(proto::VIEW_MESSAGE_BY_ID);
+  missing.header.mutable_view_message()->set_commit_log_offset(1 << 30);
+  EXPECT_EQ(Call(std::move(missing)).header.status(), proto::QUERY_NOT_FOUND);
+
+  Command query = MakeRequest(proto::QUERY_MESSAGE);
+  query.header.mutable_query_message()->set_topic("TopicQ");
+  query.header.mutable_query_message()->set_key("order-42");
+  Command found;
+  ASSERT_TRUE(WaitFor([&] {
+    found = Call(query);
+    return found.header.status() == proto::SUCCESS;
+  }));
+  ASSERT_THAT(DecodeAll(found.body), SizeIs(1));
+
+  Command stats = MakeRequest(proto::GET_TOPIC_STATS_INFO);
+  stats.header.mutable_topic_stats()->set_topic("TopicQ");
+  Command topic_stats = Call(std::move(stats));
+  ASSERT_EQ(topic_stats.header.status(), proto::SUCCESS);
+  ASSERT_THAT(topic_stats.header.topic_stats_response().queues(), SizeIs(4));
+  EXPECT_EQ(topic_stats.header.topic_stats_response().queues(0).max_offset(),
+            1);
+  EXPECT_GE(topic_stats.header.topic_stats_response()
+                .queues(0)
+                .last_update_timestamp(),
+            before);
+
+  EXPECT_NE(RuntimeValue("commitLogMaxOffset"), "0");
+  EXPECT_EQ(RuntimeValue("commitLogMinOffset"), "0");
+  EXPECT_FALSE(RuntimeValue("dispatchOffset").empty());
+  EXPECT_FALSE(RuntimeValue("commitLogDiskRatio").empty());
+  EXPECT_THAT(RuntimeValue("RssAnon"), testing::HasSubstr("kB"));
+}
+
+TEST_F(BrokerTest, RestartKeepsMessagesAndOffsets) {
+  StartBroker();
+  ASSERT_EQ(Send("TopicR", "first").header.status(), proto::SUCCESS);
+  ASSERT_EQ(Send("TopicR", "second").header.status(), proto::SUCCESS);
+  ASSERT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", "TopicR", 0, 1))
+          .header.status(),
+      proto::SUCCESS);
+  broker_->Shutdown();
+  client_.CloseConnection(addr_);
+  broker_.reset();
+
+  StartBroker();
+  Command q =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicR", 0));
+  ASSERT_EQ(q.header.status(), proto::SUCCESS);
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
+  Command pulled = Call(PullRequest("TopicR", 0, 0, 0));
+  ASSERT_EQ(pulled.header.status(), proto::SUCCESS);
+  std::vector<Message> messages = DecodeAll(pulled.body);
+  ASSERT_THAT(messages, SizeIs(2));
+  EXPECT_EQ(messages[0].body, "first");
+  EXPECT_EQ(messages[1].body, "second");
+  // The topic came back from config/topics.json, so sends need no auto-create.
+  EXPECT_EQ(Send("TopicR", "third").header.status(), proto::SUCCESS);
+}
+
+}  // namespace
+}  // namespace cometmq::broker

@@ -1,0 +1,174 @@
+#include "cpp/broker/client_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cometmq::broker {
+
+ClientManager::ClientManager(absl::Duration expiry, Notifier notify)
+    : expiry_(expiry), notify_(std::move(notify)) {}
+
+void ClientManager::Heartbeat(const proto::HeartbeatData& heartbeat,
+                              std::weak_ptr<remoting::Connection> connection,
+                              absl::string_view remote_address,
+                              absl::Time now) {
+  ClientChannel channel{heartbeat.client_id(), std::string(remote_address),
+                        std::move(connection), now};
+  Changed changed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const proto::ProducerData& producer : heartbeat.producers()) {
+      producers_[producer.group()][channel.client_id] = channel;
+    }
+    for (const proto::ConsumerData& consumer : heartbeat.consumers()) {
+      ConsumerGroup& group = consumers_[consumer.group()];
+      auto [it, inserted] =
+          group.members.insert_or_assign(channel.client_id, channel);
+      if (inserted) changed.push_back(consumer.group());
+      for (const proto::SubscriptionData& sub : consumer.subscriptions()) {
+        group.subscriptions[sub.topic()] = sub.expression();
+      }
+    }
+  }
+  NotifyGroups(changed);
+}
+
+void ClientManager::Unregister(absl::string_view client_id,
+                               absl::string_view producer_group,
+                               absl::string_view consumer_group) {
+  Changed changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!producer_group.empty()) {
+      if (auto it = producers_.find(producer_group); it != producers_.end()) {
+        it->second.erase(client_id);
+        if (it->second.empty()) producers_.erase(it);
+      }
+    }
+    if (!consumer_group.empty()) {
+      if (auto it = consumers_.find(consumer_group); it != consumers_.end()) {
+        if (it->second.members.erase(client_id) > 0) {
+          changed.push_back(it->first);
+        }
+        if (it->second.members.empty()) consumers_.erase(it);
+      }
+    }
+  }
+  NotifyGroups(changed);
+}
+
+void ClientManager::OnConnectionClosed(absl::string_view remote_address) {
+  Changed changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = RemoveIf([&](const ClientChannel& c) {
+      return c.remote_address == remote_address;
+    });
+  }
+  NotifyGroups(changed);
+}
+
+std::vector<std::string> ClientManager::ScanExpired(absl::Time now) {
+  std::vector<std::string> expired;
+  Changed changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = RemoveIf([&](const ClientChannel& c) {
+      if (now - c.last_heartbeat <= expiry_) return false;
+      expired.push_back(c.client_id);
+      return true;
+    });
+  }
+  NotifyGroups(changed);
+  std::sort(expired.begin(), expired.end());
+  expired.erase(std::unique(expired.begin(), expired.end()), expired.end());
+  return expired;
+}
+
+ClientManager::Changed ClientManager::RemoveIf(
+    const std::function<bool(const ClientChannel&)>& pred) {
+  Changed changed;
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    absl::erase_if(it->second, [&](const auto& e) { return pred(e.second); });
+    if (it->second.empty()) {
+      producers_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = consumers_.begin(); it != consumers_.end();) {
+    if (absl::erase_if(it->second.members,
+                       [&](const auto& e) { return pred(e.second); }) > 0) {
+      changed.push_back(it->first);
+    }
+    if (it->second.members.empty()) {
+      consumers_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return changed;
+}
+
+void ClientManager::NotifyGroups(const Changed& groups) {
+  if (!notify_) return;
+  for (const std::string& group : groups) {
+    std::vector<ClientChannel> members;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = consumers_.find(group);
+      if (it == consumers_.end()) continue;
+      for (const auto& [id, channel] : it->second.members) {
+        members.push_back(channel);
+      }
+    }
+    for (const ClientChannel& member : members) notify_(member, group);
+  }
+}
+
+std::vector<std::string> ClientManager::ConsumerIds(
+    absl::string_view group) const {
+  std::vector<std::string> ids;
+  absl::MutexLock lock(&mu_);
+  if (auto it = consumers_.find(group); it != consumers_.end()) {
+    for (const auto& [id, channel] : it->second.members) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> ClientManager::ProducerIds(
+    absl::string_view group) const {
+  std::vector<std::string> ids;
+  absl::MutexLock lock(&mu_);
+  if (auto it = producers_.find(group); it != producers_.end()) {
+    for (const auto& [id, channel] : it->second) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::optional<std::string> ClientManager::Subscription(
+    absl::string_view group, absl::string_view topic) const {
+  absl::MutexLock lock(&mu_);
+  auto it = consumers_.find(group);
+  if (it == consumers_.end()) return std::nullopt;
+  auto sub = it->second.subscriptions.find(topic);
+  if (sub == it->second.subscriptions.end()) return std::nullopt;
+  return sub->second;
+}
+
+std::vector<std::string> ClientManager::SubscribedTopics(
+    absl::string_view group) const {
+  std::vector<std::string> topics;
+  absl::MutexLock lock(&mu_);
+  if (auto it = consumers_.find(group); it != consumers_.end()) {
+    for (const auto& [topic, expr] : it->second.subscriptions) {
+      topics.push_back(topic);
+    }
+  }
+  std::sort(topics.begin(), topics.end());
+  return topics;
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,83 @@
+#ifndef COMETMQ_BROKER_CLIENT_MANAGER_H_
+#define COMETMQ_BROKER_CLIENT_MANAGER_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/remoting/connection.h"
+#include "proto/remoting.pb.h"
+
+namespace cometmq::broker {
+
+// One client of a group as the broker last heard from it.
+struct ClientChannel {
+  std::string client_id;
+  std::string remote_address;
+  std::weak_ptr<remoting::Connection> connection;
+  absl::Time last_heartbeat;
+};
+
+// Producer and consumer groups built from heartbeats. Thread-safe.
+// Guarantees: a client leaves its groups on UNREGISTER_CLIENT, when its
+// connection closes, or after `expiry` without a heartbeat; whenever a
+// consumer group's membership changes, `notify` runs once for every member
+// still in the group, outside the lock (so it may send on the network).
+class ClientManager {
+ public:
+  using Notifier = std::function<void(const ClientChannel& member,
+                                      const std::string& group)>;
+
+  ClientManager(absl::Duration expiry, Notifier notify);
+
+  void Heartbeat(const proto::HeartbeatData& heartbeat,
+                 std::weak_ptr<remoting::Connection> connection,
+                 absl::string_view remote_address, absl::Time now);
+  void Unregister(absl::string_view client_id, absl::string_view producer_group,
+                  absl::string_view consumer_group);
+  void OnConnectionClosed(absl::string_view remote_address);
+  // Drops clients not heard from within the expiry; returns their ids.
+  std::vector<std::string> ScanExpired(absl::Time now);
+
+  // Client ids of a consumer group, sorted.
+  std::vector<std::string> ConsumerIds(absl::string_view group) const;
+  std::vector<std::string> ProducerIds(absl::string_view group) const;
+  // The subscription expression `group` declared for `topic`, if any.
+  std::optional<std::string> Subscription(absl::string_view group,
+                                          absl::string_view topic) const;
+  // Topics the group's members subscribe to, sorted.
+  std::vector<std::string> SubscribedTopics(absl::string_view group) const;
+
+ private:
+  struct ConsumerGroup {
+    absl::flat_hash_map<std::string, ClientChannel> members;
+    absl::flat_hash_map<std::string, std::string> subscriptions;  // topic->expr
+  };
+  using Changed = std::vector<std::string>;  // consumer groups that changed
+
+  // Removes clients matching `pred` from every group.
+  Changed RemoveIf(const std::function<bool(const ClientChannel&)>& pred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotifyGroups(const Changed& groups) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const absl::Duration expiry_;
+  const Notifier notify_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, ConsumerGroup> consumers_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string,
+                      absl::flat_hash_map<std::string, ClientChannel>>
+      producers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_CLIENT_MANAGER_H_

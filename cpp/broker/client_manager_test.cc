@@ -1,0 +1,100 @@
+#include "cpp/broker/client_manager.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+proto::HeartbeatData Consumer(const std::string& client,
+                              const std::string& group,
+                              const std::string& topic = "T") {
+  proto::HeartbeatData hb;
+  hb.set_client_id(client);
+  proto::ConsumerData* c = hb.add_consumers();
+  c->set_group(group);
+  proto::SubscriptionData* sub = c->add_subscriptions();
+  sub->set_topic(topic);
+  sub->set_expression("TagA || TagB");
+  return hb;
+}
+
+class ClientManagerTest : public ::testing::Test {
+ protected:
+  ClientManagerTest()
+      : clients_(absl::Seconds(120),
+                 [this](const ClientChannel& member, const std::string& group) {
+                   notified_.push_back(member.client_id + "/" + group);
+                 }) {}
+
+  void Beat(const std::string& client, const std::string& group,
+            const std::string& remote, absl::Time at) {
+    clients_.Heartbeat(Consumer(client, group), {}, remote, at);
+  }
+
+  const absl::Time t0_ = absl::FromUnixSeconds(1700000000);
+  std::vector<std::string> notified_;
+  ClientManager clients_;
+};
+
+TEST_F(ClientManagerTest, JoiningNotifiesEveryMemberOnce) {
+  Beat("c2", "G", "10.0.0.2:1", t0_);
+  EXPECT_THAT(notified_, ElementsAre("c2/G"));
+  notified_.clear();
+  Beat("c1", "G", "10.0.0.1:1", t0_);
+  EXPECT_THAT(notified_, UnorderedElementsAre("c1/G", "c2/G"));
+  notified_.clear();
+  // A repeated heartbeat is not a membership change.
+  Beat("c1", "G", "10.0.0.1:1", t0_ + absl::Seconds(30));
+  EXPECT_THAT(notified_, IsEmpty());
+  EXPECT_THAT(clients_.ConsumerIds("G"), ElementsAre("c1", "c2"));
+  EXPECT_EQ(clients_.Subscription("G", "T"), "TagA || TagB");
+  EXPECT_THAT(clients_.SubscribedTopics("G"), ElementsAre("T"));
+}
+
+TEST_F(ClientManagerTest, UnregisterNotifiesTheRest) {
+  Beat("c1", "G", "10.0.0.1:1", t0_);
+  Beat("c2", "G", "10.0.0.2:1", t0_);
+  notified_.clear();
+  clients_.Unregister("c1", "", "G");
+  EXPECT_THAT(notified_, ElementsAre("c2/G"));
+  EXPECT_THAT(clients_.ConsumerIds("G"), ElementsAre("c2"));
+}
+
+TEST_F(ClientManagerTest, ConnectionCloseRemovesItsClients) {
+  Beat("c1", "G", "10.0.0.1:1", t0_);
+  Beat("c2", "G", "10.0.0.2:1", t0_);
+  Beat("c1", "H", "10.0.0.1:1", t0_);
+  notified_.clear();
+  clients_.OnConnectionClosed("10.0.0.1:1");
+  EXPECT_THAT(notified_, ElementsAre("c2/G"));  // H is empty: nobody to tell
+  EXPECT_THAT(clients_.ConsumerIds("G"), ElementsAre("c2"));
+  EXPECT_THAT(clients_.ConsumerIds("H"), IsEmpty());
+}
+
+TEST_F(ClientManagerTest, ExpiryAfterSilence) {
+  Beat("c1", "G", "10.0.0.1:1", t0_);
+  Beat("c2", "G", "10.0.0.2:1", t0_ + absl::Seconds(60));
+  proto::HeartbeatData producer;
+  producer.set_client_id("p1");
+  producer.add_producers()->set_group("PG");
+  clients_.Heartbeat(producer, {}, "10.0.0.3:1", t0_);
+  notified_.clear();
+  EXPECT_THAT(clients_.ScanExpired(t0_ + absl::Seconds(120)), IsEmpty());
+  EXPECT_THAT(clients_.ScanExpired(t0_ + absl::Seconds(121)),
+              ElementsAre("c1", "p1"));
+  EXPECT_THAT(notified_, ElementsAre("c2/G"));
+  EXPECT_THAT(clients_.ConsumerIds("G"), ElementsAre("c2"));
+  EXPECT_THAT(clients_.ProducerIds("PG"), IsEmpty());
+}
+
+}  // namespace
+}  // namespace cometmq::broker

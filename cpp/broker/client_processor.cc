@@ -1,0 +1,146 @@
+#include "cpp/broker/client_processor.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/topic_config_manager.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeResponse;
+
+Command MissingPayload(const Command& request, absl::string_view payload) {
+  return MakeResponse(request, proto::BAD_REQUEST,
+                      absl::StrCat("request code ", request.header.code(),
+                                   " needs a ", payload, " payload"));
+}
+
+}  // namespace
+
+ClientProcessor::ClientProcessor(ClientManager* clients,
+                                 SubscriptionGroupManager* groups,
+                                 ConsumerOffsetManager* offsets)
+    : clients_(clients), groups_(groups), offsets_(offsets) {}
+
+std::vector<int32_t> ClientProcessor::Codes() {
+  return {proto::HEART_BEAT, proto::UNREGISTER_CLIENT,
+          proto::GET_CONSUMER_LIST_BY_GROUP, proto::QUERY_CONSUMER_OFFSET,
+          proto::UPDATE_CONSUMER_OFFSET};
+}
+
+void ClientProcessor::Handle(Command request, remoting::Responder responder) {
+  Command response;
+  switch (request.header.code()) {
+    case proto::HEART_BEAT:
+      response = Heartbeat(request, responder);
+      break;
+    case proto::UNREGISTER_CLIENT:
+      response = Unregister(request);
+      break;
+    case proto::GET_CONSUMER_LIST_BY_GROUP:
+      response = ConsumerList(request);
+      break;
+    case proto::QUERY_CONSUMER_OFFSET:
+      response = QueryOffset(request);
+      break;
+    case proto::UPDATE_CONSUMER_OFFSET:
+      response = UpdateOffset(request);
+      break;
+    default:
+      response =
+          MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
+                       absl::StrCat("request code ", request.header.code(),
+                                    " is not a client request"));
+  }
+  responder.Respond(std::move(response));
+}
+
+Command ClientProcessor::Heartbeat(const Command& request,
+                                   const remoting::Responder& responder) {
+  if (!request.header.has_heartbeat()) {
+    return MissingPayload(request, "heartbeat");
+  }
+  const proto::HeartbeatData& heartbeat = request.header.heartbeat();
+  if (heartbeat.client_id().empty()) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        "the heartbeat has no client_id");
+  }
+  for (const proto::ConsumerData& consumer : heartbeat.consumers()) {
+    if (!groups_->FindOrCreate(consumer.group()).has_value()) {
+      return MakeResponse(request, proto::SUBSCRIPTION_GROUP_NOT_EXIST,
+                          absl::StrCat("subscription group[", consumer.group(),
+                                       "] does not exist"));
+    }
+  }
+  clients_->Heartbeat(heartbeat, responder.connection(),
+                      responder.remote_address(), absl::Now());
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command ClientProcessor::Unregister(const Command& request) {
+  if (!request.header.has_unregister_client()) {
+    return MissingPayload(request, "unregister_client");
+  }
+  const proto::UnregisterClientRequest& un = request.header.unregister_client();
+  clients_->Unregister(un.client_id(), un.producer_group(),
+                       un.consumer_group());
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command ClientProcessor::ConsumerList(const Command& request) {
+  if (!request.header.has_consumer_list()) {
+    return MissingPayload(request, "consumer_list");
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::ConsumerListResponse* out =
+      response.header.mutable_consumer_list_response();
+  for (std::string& id :
+       clients_->ConsumerIds(request.header.consumer_list().consumer_group())) {
+    out->add_client_ids(std::move(id));
+  }
+  return response;
+}
+
+Command ClientProcessor::QueryOffset(const Command& request) {
+  if (!request.header.has_consumer_offset()) {
+    return MissingPayload(request, "consumer_offset");
+  }
+  const proto::ConsumerOffsetRequest& q = request.header.consumer_offset();
+  std::optional<int64_t> offset =
+      offsets_->Query(q.consumer_group(), q.topic(), q.queue_id());
+  if (!offset.has_value()) {
+    return MakeResponse(request, proto::QUERY_NOT_FOUND,
+                        absl::StrCat("group[", q.consumer_group(),
+                                     "] never committed an offset for ",
+                                     q.topic(), " queue ", q.queue_id()));
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  response.header.mutable_consumer_offset_response()->set_offset(*offset);
+  return response;
+}
+
+Command ClientProcessor::UpdateOffset(const Command& request) {
+  if (!request.header.has_consumer_offset()) {
+    return MissingPayload(request, "consumer_offset");
+  }
+  const proto::ConsumerOffsetRequest& u = request.header.consumer_offset();
+  if (u.consumer_group().empty() || u.topic().empty() || u.queue_id() < 0 ||
+      u.commit_offset() < 0) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        "UPDATE_CONSUMER_OFFSET needs a group, a topic, a "
+                        "queue id >= 0 and an offset >= 0");
+  }
+  if (absl::Status s = ValidateTopicName(u.consumer_group()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        absl::StrCat("bad consumer group: ", s.message()));
+  }
+  offsets_->Commit(u.consumer_group(), u.topic(), u.queue_id(),
+                   u.commit_offset());
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+}  // namespace cometmq::broker

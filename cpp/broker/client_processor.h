@@ -1,0 +1,40 @@
+#ifndef COMETMQ_BROKER_CLIENT_PROCESSOR_H_
+#define COMETMQ_BROKER_CLIENT_PROCESSOR_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "cpp/broker/client_manager.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/subscription_group_manager.h"
+#include "cpp/remoting/remoting_server.h"
+
+namespace cometmq::broker {
+
+// Client bookkeeping requests: HEART_BEAT, UNREGISTER_CLIENT,
+// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET.
+// All of them only touch memory, so they are answered on the I/O thread.
+class ClientProcessor {
+ public:
+  ClientProcessor(ClientManager* clients, SubscriptionGroupManager* groups,
+                  ConsumerOffsetManager* offsets);
+
+  static std::vector<int32_t> Codes();
+  void Handle(remoting::Command request, remoting::Responder responder);
+
+ private:
+  remoting::Command Heartbeat(const remoting::Command& request,
+                              const remoting::Responder& responder);
+  remoting::Command Unregister(const remoting::Command& request);
+  remoting::Command ConsumerList(const remoting::Command& request);
+  remoting::Command QueryOffset(const remoting::Command& request);
+  remoting::Command UpdateOffset(const remoting::Command& request);
+
+  ClientManager* const clients_;
+  SubscriptionGroupManager* const groups_;
+  ConsumerOffsetManager* const offsets_;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_CLIENT_PROCESSOR_H_

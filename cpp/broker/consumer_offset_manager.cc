@@ -1,0 +1,133 @@
+#include "cpp/broker/consumer_offset_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cpp/broker/config_file.h"
+#include "cpp/common/properties.h"
+
+namespace cometmq::broker {
+namespace {
+
+std::string Key(absl::string_view group, absl::string_view topic) {
+  return absl::StrCat(group, "@", topic);
+}
+
+}  // namespace
+
+ConsumerOffsetManager::ConsumerOffsetManager(std::string path)
+    : path_(std::move(path)) {}
+
+absl::Status ConsumerOffsetManager::Load() {
+  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  for (const PropertyEntry& entry : ParseProperties(**text, path_)) {
+    auto bad = [&] {
+      return absl::DataLossError(absl::StrCat(path_, ":", entry.line,
+                                              ": bad offset entry '", entry.key,
+                                              "=", entry.value, "'"));
+    };
+    if (entry.key.find('@') == std::string::npos) return bad();
+    std::map<int32_t, int64_t>& queues = offsets_[entry.key];
+    for (absl::string_view pair :
+         absl::StrSplit(entry.value, ',', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> qo =
+          absl::StrSplit(pair, absl::MaxSplits(':', 1));
+      int32_t queue = 0;
+      int64_t offset = 0;
+      if (!absl::SimpleAtoi(qo.first, &queue) ||
+          !absl::SimpleAtoi(qo.second, &offset)) {
+        return bad();
+      }
+      queues[queue] = offset;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ConsumerOffsetManager::Commit(absl::string_view group,
+                                   absl::string_view topic, int32_t queue_id,
+                                   int64_t offset) {
+  absl::MutexLock lock(&mu_);
+  offsets_[Key(group, topic)][queue_id] = offset;
+  dirty_ = true;
+}
+
+std::optional<int64_t> ConsumerOffsetManager::Query(absl::string_view group,
+                                                    absl::string_view topic,
+                                                    int32_t queue_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = offsets_.find(Key(group, topic));
+  if (it == offsets_.end()) return std::nullopt;
+  auto q = it->second.find(queue_id);
+  if (q == it->second.end()) return std::nullopt;
+  return q->second;
+}
+
+std::map<int32_t, int64_t> ConsumerOffsetManager::QueueOffsets(
+    absl::string_view group, absl::string_view topic) const {
+  absl::MutexLock lock(&mu_);
+  auto it = offsets_.find(Key(group, topic));
+  if (it == offsets_.end()) return {};
+  return it->second;
+}
+
+std::vector<std::string> ConsumerOffsetManager::TopicsOf(
+    absl::string_view group) const {
+  const std::string prefix = absl::StrCat(group, "@");
+  std::vector<std::string> topics;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, queues] : offsets_) {
+    if (absl::StartsWith(key, prefix))
+      topics.push_back(key.substr(prefix.size()));
+  }
+  std::sort(topics.begin(), topics.end());
+  return topics;
+}
+
+void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(offsets_, [&](const auto& entry) {
+    const size_t at = entry.first.find('@');
+    return absl::string_view(entry.first).substr(at + 1) == topic;
+  });
+  dirty_ = true;
+}
+
+absl::Status ConsumerOffsetManager::Persist() {
+  absl::MutexLock persist_lock(&persist_mu_);
+  std::string text =
+      "# CometMQ consumer offsets: group@topic=queueId:offset,...\n";
+  {
+    absl::MutexLock lock(&mu_);
+    if (!dirty_) return absl::OkStatus();
+    std::vector<const std::string*> keys;
+    for (const auto& [key, queues] : offsets_) keys.push_back(&key);
+    std::sort(keys.begin(), keys.end(),
+              [](const auto* a, const auto* b) { return *a < *b; });
+    for (const std::string* key : keys) {
+      absl::StrAppend(&text, *key, "=");
+      bool first = true;
+      for (const auto& [queue, offset] : offsets_.at(*key)) {
+        absl::StrAppend(&text, first ? "" : ",", queue, ":", offset);
+        first = false;
+      }
+      absl::StrAppend(&text, "\n");
+    }
+    dirty_ = false;
+  }
+  absl::Status written = WriteFileAtomically(path_, text);
+  if (!written.ok()) {
+    absl::MutexLock lock(&mu_);
+    dirty_ = true;  // try again next round
+  }
+  return written;
+}
+
+}  // namespace cometmq::broker

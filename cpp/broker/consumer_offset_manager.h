@@ -1,0 +1,55 @@
+#ifndef COMETMQ_BROKER_CONSUMER_OFFSET_MANAGER_H_
+#define COMETMQ_BROKER_CONSUMER_OFFSET_MANAGER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace cometmq::broker {
+
+// Committed consumer offsets: group@topic -> queue id -> next offset to
+// consume. Thread-safe; commits only touch memory (they arrive on I/O threads
+// and with every pull), and Persist() writes the table atomically as
+// `group@topic=queue:offset,queue:offset` lines (every few seconds and at
+// shutdown). A crash loses at most the commits since the last Persist(),
+// which consumers then re-consume: at-least-once, as in RocketMQ.
+class ConsumerOffsetManager {
+ public:
+  explicit ConsumerOffsetManager(std::string path);
+
+  absl::Status Load();
+  void Commit(absl::string_view group, absl::string_view topic,
+              int32_t queue_id, int64_t offset);
+  std::optional<int64_t> Query(absl::string_view group, absl::string_view topic,
+                               int32_t queue_id) const;
+  // Queue id -> offset for one group and topic (empty if none).
+  std::map<int32_t, int64_t> QueueOffsets(absl::string_view group,
+                                          absl::string_view topic) const;
+  // Topics `group` has committed offsets for, sorted.
+  std::vector<std::string> TopicsOf(absl::string_view group) const;
+  void RemoveTopic(absl::string_view topic);
+  // Writes the table if it changed since the last write.
+  absl::Status Persist();
+
+ private:
+  const std::string path_;
+
+  mutable absl::Mutex mu_;
+  // Key: group@topic (neither may contain '@').
+  absl::flat_hash_map<std::string, std::map<int32_t, int64_t>> offsets_
+      ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex persist_mu_;  // serializes writers of the file
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_CONSUMER_OFFSET_MANAGER_H_

@@ -1,0 +1,160 @@
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/broker/config_file.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/subscription_group_manager.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string TempPath(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir =
+      absl::StrCat(base != nullptr ? base : "/tmp", "/managers_test/", name);
+  std::filesystem::remove_all(dir);
+  return absl::StrCat(dir, "/config/", name, ".json");
+}
+
+proto::TopicConfig Topic(const std::string& name, int read, int write,
+                         int perm) {
+  proto::TopicConfig t;
+  t.set_topic_name(name);
+  t.set_read_queue_nums(read);
+  t.set_write_queue_nums(write);
+  t.set_perm(perm);
+  return t;
+}
+
+TEST(TopicNameTest, Validation) {
+  EXPECT_TRUE(ValidateTopicName("Topic_A-1%x|y").ok());
+  EXPECT_FALSE(ValidateTopicName("").ok());
+  EXPECT_FALSE(ValidateTopicName("has space").ok());
+  EXPECT_FALSE(ValidateTopicName("a@b").ok());
+  EXPECT_TRUE(ValidateTopicName(std::string(127, 'a')).ok());
+  EXPECT_FALSE(ValidateTopicName(std::string(128, 'a')).ok());
+}
+
+TEST(TopicConfigManagerTest, SystemTopicExistsAfterLoad) {
+  TopicConfigManager topics(TempPath("system"), 4);
+  ASSERT_TRUE(topics.Load().ok());
+  std::optional<proto::TopicConfig> schedule = topics.Find(kScheduleTopic);
+  ASSERT_TRUE(schedule.has_value());
+  EXPECT_EQ(schedule->read_queue_nums(), 18);
+  EXPECT_EQ(schedule->write_queue_nums(), 18);
+}
+
+TEST(TopicConfigManagerTest, CreateUpdateDeleteSurviveReload) {
+  const std::string path = TempPath("topics");
+  int changes = 0;
+  {
+    TopicConfigManager topics(path, 4);
+    ASSERT_TRUE(topics.Load().ok());
+    topics.SetChangeListener([&] { ++changes; });
+    absl::StatusOr<proto::TopicConfig> created = topics.CreateOnSend("A", 0);
+    ASSERT_TRUE(created.ok());
+    EXPECT_EQ(created->write_queue_nums(), 4);
+    EXPECT_EQ(created->perm(), 6);
+    // A producer asking for fewer queues gets fewer; more is capped.
+    EXPECT_EQ(topics.CreateOnSend("B", 2)->write_queue_nums(), 2);
+    EXPECT_EQ(topics.CreateOnSend("C", 16)->write_queue_nums(), 4);
+    // Existing topics are returned unchanged, without a change event.
+    EXPECT_EQ(topics.CreateOnSend("B", 3)->write_queue_nums(), 2);
+    ASSERT_TRUE(topics.Update(Topic("D", 8, 6, 4)).ok());
+    ASSERT_TRUE(topics.Delete("C").ok());
+    EXPECT_TRUE(absl::IsNotFound(topics.Delete("C")));
+    EXPECT_FALSE(topics.CreateOnSend("bad topic", 0).ok());
+    EXPECT_FALSE(topics.Update(Topic("E", 0, 1, 6)).ok());
+    EXPECT_EQ(changes, 5);
+    EXPECT_EQ(topics.data_version(), 5);
+  }
+  TopicConfigManager reloaded(path, 4);
+  ASSERT_TRUE(reloaded.Load().ok());
+  std::vector<std::string> names;
+  for (const proto::TopicConfig& t : reloaded.All()) {
+    names.push_back(t.topic_name());
+  }
+  EXPECT_THAT(names, ElementsAre("A", "B", "D", "SCHEDULE_TOPIC_XXXX"));
+  std::optional<proto::TopicConfig> d = reloaded.Find("D");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->read_queue_nums(), 8);
+  EXPECT_EQ(d->write_queue_nums(), 6);
+  EXPECT_EQ(d->perm(), 4);
+}
+
+TEST(TopicConfigManagerTest, CorruptFileIsAnError) {
+  const std::string path = TempPath("corrupt");
+  ASSERT_TRUE(WriteFileAtomically(path, "A=4,4\n").ok());
+  TopicConfigManager topics(path, 4);
+  absl::Status s = topics.Load();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr(":1"));
+}
+
+TEST(SubscriptionGroupManagerTest, AutoCreateAndReload) {
+  const std::string path = TempPath("groups");
+  {
+    SubscriptionGroupManager groups(path, /*auto_create=*/true);
+    ASSERT_TRUE(groups.Load().ok());
+    ASSERT_TRUE(groups.FindOrCreate("G1").has_value());
+    SubscriptionGroup g2;
+    g2.name = "G2";
+    g2.consume_enable = false;
+    g2.retry_max_times = 3;
+    groups.Update(g2);
+    ASSERT_TRUE(groups.Persist().ok());
+  }
+  SubscriptionGroupManager reloaded(path, /*auto_create=*/false);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_THAT(reloaded.Names(), ElementsAre("G1", "G2"));
+  std::optional<SubscriptionGroup> g2 = reloaded.Find("G2");
+  ASSERT_TRUE(g2.has_value());
+  EXPECT_FALSE(g2->consume_enable);
+  EXPECT_EQ(g2->retry_max_times, 3);
+  // Auto-create off: unknown groups stay unknown.
+  EXPECT_FALSE(reloaded.FindOrCreate("G3").has_value());
+}
+
+TEST(ConsumerOffsetManagerTest, CommitQueryAndReload) {
+  const std::string path = TempPath("offsets");
+  {
+    ConsumerOffsetManager offsets(path);
+    ASSERT_TRUE(offsets.Load().ok());
+    EXPECT_FALSE(offsets.Query("G", "T", 0).has_value());
+    offsets.Commit("G", "T", 0, 10);
+    offsets.Commit("G", "T", 3, 7);
+    offsets.Commit("G", "T", 0, 12);
+    offsets.Commit("G", "U", 1, 5);
+    offsets.Commit("H", "T", 0, 1);
+    EXPECT_EQ(offsets.Query("G", "T", 0), 12);
+    ASSERT_TRUE(offsets.Persist().ok());
+    // Not persisted: lost on reload, as a crash would lose it.
+    offsets.Commit("G", "T", 0, 99);
+  }
+  ConsumerOffsetManager reloaded(path);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(reloaded.Query("G", "T", 0), 12);
+  EXPECT_EQ(reloaded.Query("G", "T", 3), 7);
+  EXPECT_EQ(reloaded.Query("G", "U", 1), 5);
+  EXPECT_FALSE(reloaded.Query("G", "T", 1).has_value());
+  EXPECT_THAT(reloaded.TopicsOf("G"), ElementsAre("T", "U"));
+  reloaded.RemoveTopic("T");
+  EXPECT_FALSE(reloaded.Query("G", "T", 0).has_value());
+  EXPECT_FALSE(reloaded.Query("H", "T", 0).has_value());
+  EXPECT_EQ(reloaded.Query("G", "U", 1), 5);
+  ASSERT_TRUE(reloaded.Persist().ok());
+  ConsumerOffsetManager again(path);
+  ASSERT_TRUE(again.Load().ok());
+  EXPECT_THAT(again.TopicsOf("G"), ElementsAre("U"));
+}
+
+}  // namespace
+}  // namespace cometmq::broker

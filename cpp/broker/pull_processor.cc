@@ -1,0 +1,214 @@
+#include "cpp/broker/pull_processor.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "cpp/common/message_record.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeResponse;
+
+constexpr int kDefaultMaxMessages = 32;
+constexpr int kMaxMessages = 1024;
+// RocketMQ's maxTransferBytesOnMessageInMemory: one pull answer stays small
+// enough to keep the connection fair to other requests.
+constexpr int64_t kMaxTransferBytes = 256 * 1024;
+
+}  // namespace
+
+absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression) {
+  absl::flat_hash_set<int64_t> codes;
+  absl::string_view trimmed = absl::StripAsciiWhitespace(expression);
+  if (trimmed.empty() || trimmed == "*") return codes;
+  for (absl::string_view tag : absl::StrSplit(trimmed, "||")) {
+    tag = absl::StripAsciiWhitespace(tag);
+    if (!tag.empty()) codes.insert(TagsHashCode(tag));
+  }
+  return codes;
+}
+
+PullProcessor::PullProcessor(const BrokerConfig& config,
+                             store::MessageStore* store,
+                             TopicConfigManager* topics,
+                             SubscriptionGroupManager* groups,
+                             ConsumerOffsetManager* offsets,
+                             LongPollingService* holds, ThreadPool* pool)
+    : config_(config),
+      store_(store),
+      topics_(topics),
+      groups_(groups),
+      offsets_(offsets),
+      holds_(holds),
+      pool_(pool) {}
+
+void PullProcessor::Handle(Command request, remoting::Responder responder) {
+  auto shared = std::make_shared<const Command>(std::move(request));
+  if (!pool_->TrySubmit([this, shared, responder] {
+        Process(shared, responder, /*allow_suspend=*/true);
+      })) {
+    Command busy = MakeResponse(*shared, proto::SYSTEM_BUSY,
+                                "the broker's pull queue is full; try later");
+    busy.header.mutable_pull_message_response();
+    responder.Respond(std::move(busy));
+  }
+}
+
+Command PullProcessor::NotFound(const Command& request) const {
+  const proto::PullMessageRequest& pull = request.header.pull_message();
+  Command response = MakeResponse(request, proto::PULL_NOT_FOUND,
+                                  "no new message in the queue");
+  proto::PullMessageResponse* out =
+      response.header.mutable_pull_message_response();
+  out->set_next_begin_offset(pull.queue_offset());
+  out->set_min_offset(store_->MinOffsetInQueue(pull.topic(), pull.queue_id()));
+  out->set_max_offset(store_->MaxOffsetInQueue(pull.topic(), pull.queue_id()));
+  return response;
+}
+
+void PullProcessor::Resume(std::shared_ptr<const Command> request,
+                           const remoting::Responder& responder,
+                           WakeReason reason) {
+  if (reason != WakeReason::kShutdown &&
+      pool_->TrySubmit([this, request, responder] {
+        // Answered as if it had just arrived; never held a second time.
+        Process(request, responder, /*allow_suspend=*/false);
+      })) {
+    return;
+  }
+  responder.Respond(NotFound(*request));
+}
+
+void PullProcessor::Process(std::shared_ptr<const Command> request,
+                            const remoting::Responder& responder,
+                            bool allow_suspend) {
+  auto fail = [&](proto::StatusCode code, absl::string_view remark) {
+    Command response = MakeResponse(*request, code, remark);
+    response.header.mutable_pull_message_response();
+    responder.Respond(std::move(response));
+  };
+  if (!request->header.has_pull_message()) {
+    return fail(proto::BAD_REQUEST,
+                "PULL_MESSAGE needs a pull_message payload");
+  }
+  const proto::PullMessageRequest& pull = request->header.pull_message();
+  if ((config_.brokerPermission & proto::PERM_READ) == 0) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("the broker[", config_.brokerName,
+                             "] pulling message is forbidden"));
+  }
+  if (absl::Status s = ValidateTopicName(pull.consumer_group()); !s.ok()) {
+    return fail(proto::BAD_REQUEST,
+                absl::StrCat("bad consumer group: ", s.message()));
+  }
+  std::optional<SubscriptionGroup> group =
+      groups_->FindOrCreate(pull.consumer_group());
+  if (!group.has_value()) {
+    return fail(proto::SUBSCRIPTION_GROUP_NOT_EXIST,
+                absl::StrCat("subscription group[", pull.consumer_group(),
+                             "] does not exist"));
+  }
+  if (!group->consume_enable) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("subscription group[", pull.consumer_group(),
+                             "] may not consume"));
+  }
+  std::optional<proto::TopicConfig> topic = topics_->Find(pull.topic());
+  if (!topic.has_value()) {
+    return fail(proto::TOPIC_NOT_EXIST,
+                absl::StrCat("topic[", pull.topic(),
+                             "] not exist, apply first please!"));
+  }
+  if ((topic->perm() & proto::PERM_READ) == 0) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("the topic[", pull.topic(),
+                             "] pulling message is forbidden"));
+  }
+  if (pull.queue_id() < 0 || pull.queue_id() >= topic->read_queue_nums()) {
+    return fail(proto::BAD_REQUEST,
+                absl::StrCat("queueId[", pull.queue_id(),
+                             "] is illegal, topic[", pull.topic(), "] has ",
+                             topic->read_queue_nums(), " read queues"));
+  }
+  if (pull.commit_offset() >= 0) {
+    offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
+                     pull.commit_offset());
+  }
+
+  const int max_messages = pull.max_msg_nums() <= 0
+                               ? kDefaultMaxMessages
+                               : std::min(pull.max_msg_nums(), kMaxMessages);
+  store::GetResult got = store_->Get(
+      pull.topic(), pull.queue_id(), pull.queue_offset(), max_messages,
+      kMaxTransferBytes, TagCodesOf(pull.subscription()));
+
+  proto::StatusCode code = proto::PULL_NOT_FOUND;
+  std::string remark;
+  switch (got.status) {
+    case store::GetStatus::kFound:
+      code = proto::SUCCESS;
+      break;
+    case store::GetStatus::kNoMatchedMessage:
+      code = proto::PULL_RETRY_IMMEDIATELY;
+      remark = "no message matched the subscription; retry from next offset";
+      break;
+    case store::GetStatus::kNoMessageInQueue:
+    case store::GetStatus::kNoMatchedLogicQueue:
+      // As RocketMQ: an empty queue pulled from a non-zero offset means the
+      // consumer's offset is wrong, not that it should wait.
+      code = pull.queue_offset() != 0 ? proto::PULL_OFFSET_MOVED
+                                      : proto::PULL_NOT_FOUND;
+      break;
+    case store::GetStatus::kOffsetTooSmall:
+    case store::GetStatus::kOffsetOverflowBadly:
+      code = proto::PULL_OFFSET_MOVED;
+      remark = absl::StrCat("offset ", pull.queue_offset(), " is outside [",
+                            got.min_offset, ", ", got.max_offset,
+                            "]; continue from next_begin_offset");
+      break;
+    case store::GetStatus::kOffsetOverflowOne:
+    case store::GetStatus::kOffsetFoundNull:
+      code = proto::PULL_NOT_FOUND;
+      break;
+  }
+
+  if (code == proto::PULL_NOT_FOUND && allow_suspend &&
+      pull.suspend_timeout_millis() > 0) {
+    const int64_t hold_ms = config_.longPollingEnable
+                                ? pull.suspend_timeout_millis()
+                                : std::min(pull.suspend_timeout_millis(),
+                                           config_.shortPollingTimeMills);
+    holds_->Hold(pull.topic(), pull.queue_id(), pull.queue_offset(),
+                 absl::Now() + absl::Milliseconds(hold_ms),
+                 [this, request, responder](WakeReason reason) {
+                   Resume(request, responder, reason);
+                 });
+    return;
+  }
+
+  Command response = MakeResponse(*request, code, remark);
+  proto::PullMessageResponse* out =
+      response.header.mutable_pull_message_response();
+  out->set_next_begin_offset(got.next_begin_offset);
+  out->set_min_offset(got.min_offset);
+  out->set_max_offset(got.max_offset);
+  out->set_suggest_which_broker_id(0);
+  if (code == proto::SUCCESS) {
+    response.body.reserve(static_cast<size_t>(got.total_bytes));
+    for (const store::RecordSlice& slice : got.messages) {
+      response.body.append(slice.bytes().data(), slice.bytes().size());
+    }
+    out->set_message_count(static_cast<int32_t>(got.messages.size()));
+    messages_got_.fetch_add(static_cast<int64_t>(got.messages.size()));
+  }
+  responder.Respond(std::move(response));
+}
+
+}  // namespace cometmq::broker

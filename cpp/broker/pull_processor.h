@@ -1,0 +1,59 @@
+#ifndef COMETMQ_BROKER_PULL_PROCESSOR_H_
+#define COMETMQ_BROKER_PULL_PROCESSOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/long_polling.h"
+#include "cpp/broker/subscription_group_manager.h"
+#include "cpp/broker/thread_pool.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/remoting/remoting_server.h"
+#include "cpp/store/message_store.h"
+
+namespace cometmq::broker {
+
+// Tag hashes of a subscription expression: empty (= everything) for "*" or
+// "", else the TagsHashCode of each `||`-separated tag.
+absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
+
+// PULL_MESSAGE. Handle() runs on an I/O thread and only queues the pull on the
+// pull pool, because reads may fault in cold pages. A pull that finds nothing
+// new is held by the LongPollingService and re-run on the pool when a message
+// arrives or its suspension ends; at shutdown held pulls are answered
+// PULL_NOT_FOUND. Every answer carries a pull_message_response.
+class PullProcessor {
+ public:
+  PullProcessor(const BrokerConfig& config, store::MessageStore* store,
+                TopicConfigManager* topics, SubscriptionGroupManager* groups,
+                ConsumerOffsetManager* offsets, LongPollingService* holds,
+                ThreadPool* pool);
+
+  void Handle(remoting::Command request, remoting::Responder responder);
+  int64_t messages_got() const { return messages_got_.load(); }
+
+ private:
+  void Process(std::shared_ptr<const remoting::Command> request,
+               const remoting::Responder& responder, bool allow_suspend);
+  void Resume(std::shared_ptr<const remoting::Command> request,
+              const remoting::Responder& responder, WakeReason reason);
+  remoting::Command NotFound(const remoting::Command& request) const;
+
+  const BrokerConfig& config_;
+  store::MessageStore* const store_;
+  TopicConfigManager* const topics_;
+  SubscriptionGroupManager* const groups_;
+  ConsumerOffsetManager* const offsets_;
+  LongPollingService* const holds_;
+  ThreadPool* const pool_;
+  std::atomic<int64_t> messages_got_{0};
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_PULL_PROCESSOR_H_

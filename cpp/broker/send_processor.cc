@@ -1,0 +1,229 @@
+#include "cpp/broker/send_processor.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cpp/broker/net_address.h"
+#include "cpp/common/byte_order.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeResponse;
+
+// total_size, magic, body_crc, flag, body_len.
+constexpr size_t kBatchEntryHeader = 5 * 4;
+
+proto::StatusCode StatusFor(store::PutStatus status) {
+  switch (status) {
+    case store::PutStatus::kOk:
+      return proto::SUCCESS;
+    case store::PutStatus::kFlushDiskTimeout:
+      return proto::FLUSH_DISK_TIMEOUT;
+    case store::PutStatus::kFlushSlaveTimeout:
+      return proto::FLUSH_SLAVE_TIMEOUT;
+    case store::PutStatus::kSlaveNotAvailable:
+      return proto::SLAVE_NOT_AVAILABLE;
+    case store::PutStatus::kServiceNotAvailable:
+      return proto::SERVICE_NOT_AVAILABLE;
+    case store::PutStatus::kMessageIllegal:
+      return proto::MESSAGE_ILLEGAL;
+    case store::PutStatus::kUnknownError:
+      break;
+  }
+  return proto::SYSTEM_ERROR;
+}
+
+// Stored-but-degraded statuses still carry the send result.
+bool Stored(store::PutStatus status) {
+  return status == store::PutStatus::kOk ||
+         status == store::PutStatus::kFlushDiskTimeout ||
+         status == store::PutStatus::kFlushSlaveTimeout ||
+         status == store::PutStatus::kSlaveNotAvailable;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
+    absl::string_view body) {
+  std::vector<MessageToStore> messages;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    const size_t index = messages.size();
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch message ", index, " at byte ", pos, ": ", why));
+    };
+    if (body.size() - pos < kBatchEntryHeader + 2) return bad("truncated");
+    const char* p = body.data() + pos;
+    const int32_t total = GetBig32(p);
+    const int32_t flag = GetBig32(p + 12);
+    const int32_t body_len = GetBig32(p + 16);
+    if (total < static_cast<int32_t>(kBatchEntryHeader + 2) ||
+        static_cast<size_t>(total) > body.size() - pos) {
+      return bad(absl::StrCat("total_size ", total, " does not fit"));
+    }
+    if (body_len < 0 || kBatchEntryHeader + static_cast<size_t>(body_len) + 2 >
+                            static_cast<size_t>(total)) {
+      return bad(absl::StrCat("body_len ", body_len, " does not fit"));
+    }
+    const char* props_at = p + kBatchEntryHeader + body_len;
+    const int32_t props_len = static_cast<uint16_t>(GetBig16(props_at));
+    if (kBatchEntryHeader + static_cast<size_t>(body_len) + 2 +
+            static_cast<size_t>(props_len) !=
+        static_cast<size_t>(total)) {
+      return bad("total_size does not match body_len and props_len");
+    }
+    MessageToStore message;
+    message.flag = flag;
+    message.body.assign(p + kBatchEntryHeader, static_cast<size_t>(body_len));
+    message.properties.assign(props_at + 2, static_cast<size_t>(props_len));
+    messages.push_back(std::move(message));
+    pos += static_cast<size_t>(total);
+  }
+  if (messages.empty()) return absl::InvalidArgumentError("the batch is empty");
+  return messages;
+}
+
+SendProcessor::SendProcessor(const BrokerConfig& config,
+                             store::MessageStore* store,
+                             TopicConfigManager* topics, ThreadPool* pool)
+    : config_(config), store_(store), topics_(topics), pool_(pool) {}
+
+void SendProcessor::Handle(Command request, remoting::Responder responder) {
+  auto shared = std::make_shared<Command>(std::move(request));
+  if (!pool_->TrySubmit(
+          [this, shared, responder] { Process(*shared, responder); })) {
+    responder.Respond(MakeResponse(
+        *shared, proto::SYSTEM_BUSY,
+        "[TOO_MANY_REQUESTS] the broker's send queue is full; try later"));
+  }
+}
+
+void SendProcessor::Process(const Command& request,
+                            const remoting::Responder& responder) {
+  if (!request.header.has_send_message()) {
+    responder.Respond(
+        MakeResponse(request, proto::BAD_REQUEST,
+                     "SEND_MESSAGE needs a send_message payload"));
+    return;
+  }
+  const proto::SendMessageRequest& send = request.header.send_message();
+  auto fail = [&](proto::StatusCode code, absl::string_view remark) {
+    responder.Respond(MakeResponse(request, code, remark));
+  };
+  if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("the broker[", config_.brokerName,
+                             "] sending message is forbidden"));
+  }
+  if (absl::Status s = ValidateTopicName(send.topic()); !s.ok()) {
+    return fail(proto::MESSAGE_ILLEGAL, s.message());
+  }
+  if (send.topic() == kScheduleTopic) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("sending message to topic[", send.topic(),
+                             "] is forbidden"));
+  }
+  std::optional<proto::TopicConfig> topic = topics_->Find(send.topic());
+  if (!topic.has_value()) {
+    if (!config_.autoCreateTopicEnable) {
+      return fail(proto::TOPIC_NOT_EXIST,
+                  absl::StrCat("topic[", send.topic(),
+                               "] not exist, apply first please!"));
+    }
+    absl::StatusOr<proto::TopicConfig> created =
+        topics_->CreateOnSend(send.topic(), send.default_topic_queue_nums());
+    if (!created.ok()) {
+      return fail(proto::SYSTEM_ERROR,
+                  absl::StrCat("cannot create topic[", send.topic(),
+                               "]: ", created.status().message()));
+    }
+    spdlog::info("auto-created topic {} with {} queues", send.topic(),
+                 created->write_queue_nums());
+    topic = *std::move(created);
+  }
+  if ((topic->perm() & proto::PERM_WRITE) == 0) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("the topic[", send.topic(),
+                             "] sending message is forbidden"));
+  }
+  const int32_t queues = topic->write_queue_nums();
+  if (queues <= 0) {
+    return fail(proto::NO_PERMISSION, absl::StrCat("the topic[", send.topic(),
+                                                   "] has no write queue"));
+  }
+  int32_t queue_id = send.queue_id();
+  if (queue_id < 0) {
+    queue_id = static_cast<int32_t>(next_queue_.fetch_add(1) %
+                                    static_cast<uint32_t>(queues));
+  } else if (queue_id >= queues) {
+    queue_id %= queues;  // as RocketMQ: a stale route must not lose the send
+  }
+
+  std::vector<MessageToStore> messages;
+  if (send.batch()) {
+    absl::StatusOr<std::vector<MessageToStore>> decoded =
+        DecodeBatchBody(request.body);
+    if (!decoded.ok()) {
+      return fail(proto::MESSAGE_ILLEGAL, decoded.status().message());
+    }
+    messages = *std::move(decoded);
+  } else {
+    MessageToStore message;
+    message.flag = send.flag();
+    message.body = request.body;
+    message.properties = send.properties();
+    messages.push_back(std::move(message));
+  }
+  if (request.body.size() > static_cast<size_t>(config_.store.maxMessageSize)) {
+    return fail(
+        proto::MESSAGE_ILLEGAL,
+        absl::StrCat("the message body size ", request.body.size(),
+                     " exceeds maxMessageSize ", config_.store.maxMessageSize));
+  }
+  uint32_t born_ip = 0, born_port = 0;
+  ParseIpv4Address(responder.remote_address(), &born_ip, &born_port);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    MessageToStore& m = messages[i];
+    if (m.body.empty()) {
+      return fail(
+          proto::MESSAGE_ILLEGAL,
+          messages.size() == 1
+              ? std::string("the message body is empty")
+              : absl::StrCat("batch message ", i, " has an empty body"));
+    }
+    m.topic = send.topic();
+    m.queue_id = queue_id;
+    m.sys_flag = send.sys_flag();
+    m.born_timestamp = send.born_timestamp();
+    m.born_ip = born_ip;
+    m.born_port = born_port;
+    m.reconsume_times = send.reconsume_times();
+  }
+
+  const size_t count = messages.size();
+  store_->Put(std::move(messages),
+              [this, request_header = Command{request.header, {}}, responder,
+               queue_id, count](store::PutResult result) {
+                const proto::StatusCode code = StatusFor(result.status);
+                Command response =
+                    MakeResponse(request_header, code, result.error);
+                if (Stored(result.status)) {
+                  messages_put_.fetch_add(static_cast<int64_t>(count));
+                  proto::SendMessageResponse* out =
+                      response.header.mutable_send_message_response();
+                  out->set_msg_id(absl::StrJoin(result.offset_msg_ids, ","));
+                  out->set_queue_id(queue_id);
+                  out->set_queue_offset(result.queue_offset);
+                  out->set_batch_count(result.message_count);
+                }
+                responder.Respond(std::move(response));
+              });
+}
+
+}  // namespace cometmq::broker

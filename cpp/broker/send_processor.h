@@ -1,0 +1,53 @@
+#ifndef COMETMQ_BROKER_SEND_PROCESSOR_H_
+#define COMETMQ_BROKER_SEND_PROCESSOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/thread_pool.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/common/message_record.h"
+#include "cpp/remoting/remoting_server.h"
+#include "cpp/store/message_store.h"
+
+namespace cometmq::broker {
+
+// Splits a SEND_BATCH_MESSAGE body (PROTOCOL.md "Batch body") into messages
+// carrying body, flag and properties; InvalidArgument for a malformed body.
+absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
+    absl::string_view body);
+
+// SEND_MESSAGE and SEND_BATCH_MESSAGE. Handle() runs on an I/O thread and only
+// queues the work on the send pool (SYSTEM_BUSY when it is full); the pool
+// validates the request, auto-creates the topic, and hands the messages to
+// MessageStore::Put, whose callback answers — at once under ASYNC_FLUSH, on
+// the flush thread after group commit under SYNC_FLUSH. No thread waits for
+// the disk. Messages with a DELAY property are stored as sent, on their own
+// topic: delivery through SCHEDULE_TOPIC_XXXX is issue #6.
+class SendProcessor {
+ public:
+  SendProcessor(const BrokerConfig& config, store::MessageStore* store,
+                TopicConfigManager* topics, ThreadPool* pool);
+
+  void Handle(remoting::Command request, remoting::Responder responder);
+  int64_t messages_put() const { return messages_put_.load(); }
+
+ private:
+  void Process(const remoting::Command& request,
+               const remoting::Responder& responder);
+
+  const BrokerConfig& config_;
+  store::MessageStore* const store_;
+  TopicConfigManager* const topics_;
+  ThreadPool* const pool_;
+  std::atomic<uint32_t> next_queue_{0};
+  std::atomic<int64_t> messages_put_{0};
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_SEND_PROCESSOR_H_

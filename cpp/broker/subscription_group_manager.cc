@@ -1,0 +1,100 @@
+#include "cpp/broker/subscription_group_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cpp/broker/config_file.h"
+#include "cpp/common/properties.h"
+
+namespace cometmq::broker {
+
+SubscriptionGroupManager::SubscriptionGroupManager(std::string path,
+                                                   bool auto_create)
+    : path_(std::move(path)), auto_create_(auto_create) {}
+
+absl::Status SubscriptionGroupManager::Load() {
+  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  for (const PropertyEntry& entry : ParseProperties(**text, path_)) {
+    std::vector<absl::string_view> parts = absl::StrSplit(entry.value, ',');
+    SubscriptionGroup group;
+    group.name = entry.key;
+    int32_t enable = 0;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &enable) ||
+        !absl::SimpleAtoi(parts[1], &group.retry_max_times) ||
+        !absl::SimpleAtoi(parts[2], &group.retry_queue_nums)) {
+      return absl::DataLossError(absl::StrCat(path_, ":", entry.line,
+                                              ": bad group entry '", entry.key,
+                                              "=", entry.value, "'"));
+    }
+    group.consume_enable = enable != 0;
+    groups_[group.name] = std::move(group);
+  }
+  return absl::OkStatus();
+}
+
+std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
+    absl::string_view group) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = groups_.find(group); it != groups_.end()) return it->second;
+  if (!auto_create_ || group.empty()) return std::nullopt;
+  SubscriptionGroup created;
+  created.name = std::string(group);
+  groups_[created.name] = created;
+  dirty_ = true;
+  return created;
+}
+
+std::optional<SubscriptionGroup> SubscriptionGroupManager::Find(
+    absl::string_view group) const {
+  absl::MutexLock lock(&mu_);
+  if (auto it = groups_.find(group); it != groups_.end()) return it->second;
+  return std::nullopt;
+}
+
+void SubscriptionGroupManager::Update(const SubscriptionGroup& group) {
+  absl::MutexLock lock(&mu_);
+  groups_[group.name] = group;
+  dirty_ = true;
+}
+
+std::vector<std::string> SubscriptionGroupManager::Names() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, group] : groups_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::Status SubscriptionGroupManager::Persist() {
+  absl::MutexLock persist_lock(&persist_mu_);
+  std::string text =
+      "# CometMQ consumer groups: group=consumeEnable,retryMaxTimes,"
+      "retryQueueNums\n";
+  {
+    absl::MutexLock lock(&mu_);
+    if (!dirty_) return absl::OkStatus();
+    std::vector<const SubscriptionGroup*> sorted;
+    for (const auto& [name, group] : groups_) sorted.push_back(&group);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->name < b->name; });
+    for (const SubscriptionGroup* g : sorted) {
+      absl::StrAppend(&text, g->name, "=", g->consume_enable ? 1 : 0, ",",
+                      g->retry_max_times, ",", g->retry_queue_nums, "\n");
+    }
+    dirty_ = false;
+  }
+  absl::Status written = WriteFileAtomically(path_, text);
+  if (!written.ok()) {
+    absl::MutexLock lock(&mu_);
+    dirty_ = true;  // try again next round
+  }
+  return written;
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,56 @@
+#ifndef COMETMQ_BROKER_SUBSCRIPTION_GROUP_MANAGER_H_
+#define COMETMQ_BROKER_SUBSCRIPTION_GROUP_MANAGER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace cometmq::broker {
+
+// What the broker knows about one consumer group (RocketMQ's
+// SubscriptionGroupConfig, the fields CometMQ uses).
+struct SubscriptionGroup {
+  std::string name;
+  bool consume_enable = true;
+  int32_t retry_max_times = 16;
+  int32_t retry_queue_nums = 1;
+};
+
+// Consumer groups, auto-created on first use when enabled, persisted as
+// `group=consumeEnable,retryMaxTimes,retryQueueNums` lines. Thread-safe.
+// Creation happens on I/O threads (heartbeats), so it only marks the table
+// dirty; Persist() (periodic and at shutdown) writes it atomically.
+class SubscriptionGroupManager {
+ public:
+  SubscriptionGroupManager(std::string path, bool auto_create);
+
+  absl::Status Load();
+  // The group, created with defaults when missing and auto-create is on.
+  std::optional<SubscriptionGroup> FindOrCreate(absl::string_view group);
+  std::optional<SubscriptionGroup> Find(absl::string_view group) const;
+  void Update(const SubscriptionGroup& group);
+  std::vector<std::string> Names() const;
+  // Writes the table if it changed since the last write.
+  absl::Status Persist();
+
+ private:
+  const std::string path_;
+  const bool auto_create_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, SubscriptionGroup> groups_
+      ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex persist_mu_;  // serializes writers of the file
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_SUBSCRIPTION_GROUP_MANAGER_H_

@@ -1,0 +1,213 @@
+#include "cpp/broker/topic_config_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cpp/broker/config_file.h"
+#include "cpp/common/properties.h"
+
+namespace cometmq::broker {
+namespace {
+
+constexpr size_t kMaxTopicLength = 127;
+
+bool TopicChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '%' || c == '|' || c == '-';
+}
+
+proto::TopicConfig MakeTopic(absl::string_view name, int32_t queues,
+                             int32_t perm) {
+  proto::TopicConfig topic;
+  topic.set_topic_name(std::string(name));
+  topic.set_read_queue_nums(queues);
+  topic.set_write_queue_nums(queues);
+  topic.set_perm(perm);
+  return topic;
+}
+
+absl::StatusOr<proto::TopicConfig> ParseLine(const PropertyEntry& entry) {
+  std::vector<absl::string_view> parts = absl::StrSplit(entry.value, ',');
+  int32_t read = 0, write = 0, perm = 0, order = 0;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &read) ||
+      !absl::SimpleAtoi(parts[1], &write) ||
+      !absl::SimpleAtoi(parts[2], &perm) ||
+      !absl::SimpleAtoi(parts[3], &order) ||
+      !ValidateTopicName(entry.key).ok()) {
+    return absl::DataLossError(absl::StrCat(entry.source, ":", entry.line,
+                                            ": bad topic entry '", entry.key,
+                                            "=", entry.value, "'"));
+  }
+  proto::TopicConfig topic = MakeTopic(entry.key, read, perm);
+  topic.set_write_queue_nums(write);
+  topic.set_order(order != 0);
+  return topic;
+}
+
+}  // namespace
+
+absl::Status ValidateTopicName(absl::string_view topic) {
+  if (topic.empty()) return absl::InvalidArgumentError("the topic is empty");
+  if (topic.size() > kMaxTopicLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the topic is longer than ", kMaxTopicLength, " characters"));
+  }
+  if (!std::all_of(topic.begin(), topic.end(), TopicChar)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the topic[", topic, "] may contain only A-Z a-z 0-9 _ % | -"));
+  }
+  return absl::OkStatus();
+}
+
+TopicConfigManager::TopicConfigManager(std::string path,
+                                       int32_t default_queue_nums)
+    : path_(std::move(path)), default_queue_nums_(default_queue_nums) {}
+
+absl::Status TopicConfigManager::Load() {
+  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  if (!text.ok()) return text.status();
+  absl::MutexLock lock(&mu_);
+  if (text->has_value()) {
+    for (const PropertyEntry& entry : ParseProperties(**text, path_)) {
+      absl::StatusOr<proto::TopicConfig> topic = ParseLine(entry);
+      if (!topic.ok()) return topic.status();
+      topics_[topic->topic_name()] = *std::move(topic);
+    }
+  }
+  if (!topics_.contains(kScheduleTopic)) {
+    topics_[std::string(kScheduleTopic)] =
+        MakeTopic(kScheduleTopic, kScheduleTopicQueueNums, kPermReadWrite);
+    return PersistLocked();
+  }
+  return absl::OkStatus();
+}
+
+void TopicConfigManager::SetChangeListener(std::function<void()> listener) {
+  listener_ = std::move(listener);
+}
+
+std::optional<proto::TopicConfig> TopicConfigManager::Find(
+    absl::string_view topic) const {
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<proto::TopicConfig> TopicConfigManager::CreateOnSend(
+    absl::string_view topic, int32_t requested_queue_nums) {
+  if (absl::Status s = ValidateTopicName(topic); !s.ok()) return s;
+  proto::TopicConfig created;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = topics_.find(topic); it != topics_.end()) return it->second;
+    const int32_t queues =
+        requested_queue_nums > 0
+            ? std::min(requested_queue_nums, default_queue_nums_)
+            : default_queue_nums_;
+    created = MakeTopic(topic, queues, kPermReadWrite);
+    topics_[created.topic_name()] = created;
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      // Not persisted means not created: a restart would lose it.
+      topics_.erase(created.topic_name());
+      return s;
+    }
+  }
+  NotifyChanged();
+  return created;
+}
+
+absl::Status TopicConfigManager::Update(const proto::TopicConfig& config) {
+  if (absl::Status s = ValidateTopicName(config.topic_name()); !s.ok()) {
+    return s;
+  }
+  if (config.read_queue_nums() < 1 || config.write_queue_nums() < 1 ||
+      config.read_queue_nums() > 1024 || config.write_queue_nums() > 1024) {
+    return absl::InvalidArgumentError(
+        "read and write queue nums must be 1..1024");
+  }
+  if (config.perm() < 0 || config.perm() > 7) {
+    return absl::InvalidArgumentError("perm must be 0..7 (READ 4 | WRITE 2)");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    std::optional<proto::TopicConfig> previous;
+    if (auto it = topics_.find(config.topic_name()); it != topics_.end()) {
+      previous = it->second;
+    }
+    proto::TopicConfig& stored = topics_[config.topic_name()];
+    stored = config;
+    stored.clear_cluster();
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      if (previous.has_value()) {
+        stored = *previous;
+      } else {
+        topics_.erase(config.topic_name());
+      }
+      return s;
+    }
+  }
+  NotifyChanged();
+  return absl::OkStatus();
+}
+
+absl::Status TopicConfigManager::Delete(absl::string_view topic) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) {
+      return absl::NotFoundError(absl::StrCat("topic[", topic, "] not exist"));
+    }
+    proto::TopicConfig previous = it->second;
+    topics_.erase(it);
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      topics_[previous.topic_name()] = previous;
+      return s;
+    }
+  }
+  NotifyChanged();
+  return absl::OkStatus();
+}
+
+std::vector<proto::TopicConfig> TopicConfigManager::All() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<proto::TopicConfig> all;
+  all.reserve(topics_.size());
+  for (const auto& [name, topic] : topics_) all.push_back(topic);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.topic_name() < b.topic_name();
+  });
+  return all;
+}
+
+int64_t TopicConfigManager::data_version() const {
+  absl::MutexLock lock(&mu_);
+  return data_version_;
+}
+
+absl::Status TopicConfigManager::PersistLocked() {
+  std::vector<std::string> names;
+  for (const auto& [name, topic] : topics_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  std::string text =
+      "# CometMQ topics: topic=readQueueNums,writeQueueNums,perm,order\n";
+  for (const std::string& name : names) {
+    const proto::TopicConfig& t = topics_.at(name);
+    absl::StrAppend(&text, name, "=", t.read_queue_nums(), ",",
+                    t.write_queue_nums(), ",", t.perm(), ",", t.order() ? 1 : 0,
+                    "\n");
+  }
+  return WriteFileAtomically(path_, text);
+}
+
+void TopicConfigManager::NotifyChanged() {
+  if (listener_) listener_();
+}
+
+}  // namespace cometmq::broker
