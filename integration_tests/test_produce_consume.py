@@ -1,5 +1,6 @@
 """Produce and consume end to end through real mqnamesrv/mqbroker processes."""
 
+import os
 import signal
 import threading
 
@@ -55,7 +56,7 @@ def test_ten_thousand_messages_consumed_exactly_once_by_three_consumers(cluster)
     try:
         # Produce only once the group has settled: every queue owned once.
         def settled():
-            owned = [q for c in consumers for q in c._core.owned_queues()]
+            owned = [q for c in consumers for q in c.owned_queues()]
             return len(owned) == 8 and len(set(owned)) == 8
         wait_until(settled, what="the group to own all 8 queues")
         with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
@@ -200,7 +201,8 @@ def test_clients_keep_working_when_one_of_two_namesrvs_dies(cluster):
 def test_body_sizes_binary_and_unicode(cluster):
     cluster.start_namesrv()
     cluster.start_broker(maxMessageSize=65536)
-    bodies = [b"x", bytes(range(256)) * 4, b"\x00" * 65536]
+    # Random bytes do not compress, so the broker sees their real size.
+    bodies = [b"x", bytes(range(256)) * 4, b"\x00" * 65536, os.urandom(65536)]
     got = Collector()
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         for b in bodies:
@@ -208,11 +210,15 @@ def test_body_sizes_binary_and_unicode(cluster):
                    properties={"名": "値"})
         with pytest.raises(cometmq.MessageIllegalError):
             p.send("Sizes", b"")
-        with pytest.raises(cometmq.MQClientError):
-            p.send("Sizes", b"y" * 65537)
+        with pytest.raises(cometmq.MessageIllegalError) as e:
+            p.send("Sizes", os.urandom(65537))
+        assert "maxMessageSize" in str(e.value)
+        # The client's own limit (4 MiB) is checked before anything is sent.
+        with pytest.raises(cometmq.MessageIllegalError):
+            p.send("Sizes", b"z" * (4 * 1024 * 1024 + 1))
         c = make_consumer(cluster, "gz", "Sizes", got)
         try:
-            wait_until(lambda: got.count() >= 3, what="three bodies")
+            wait_until(lambda: got.count() >= 4, what="four bodies")
         finally:
             c.shutdown()
     assert sorted(got.bodies(), key=len) == sorted(bodies, key=len)

@@ -21,8 +21,8 @@ echo "== integration tests"
 venv="${HOME}/.cache/cometmq/venv"
 [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
 "$venv/bin/pip" install -q --no-build-isolation ./python
-bazel build -c opt //cpp:mqnamesrv
-COMETMQ_BIN_DIR="$(bazel info -c opt bazel-bin)/cpp"
+bazel build //cpp:mqnamesrv //cpp:mqbroker
+COMETMQ_BIN_DIR="$(bazel info bazel-bin 2>/dev/null)/cpp"
 export COMETMQ_BIN_DIR
 set +e
 (cd integration_tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider .)

@@ -24,10 +24,10 @@ Registry& GlobalRegistry() {
   return *registry;
 }
 
-std::string NewClientId() {
+std::string NewClientId(const std::string& instance_name) {
   static std::atomic<int> counter{0};
   return absl::StrCat(Ipv4ToString(LocalIpv4()), "@", getpid(), "@",
-                      counter.fetch_add(1));
+                      instance_name, "@", counter.fetch_add(1));
 }
 
 }  // namespace
@@ -40,7 +40,8 @@ absl::StatusOr<std::shared_ptr<ClientInstance>> ClientInstance::Get(
   }
   Registry& registry = GlobalRegistry();
   absl::MutexLock lock(&registry.mu);
-  std::weak_ptr<ClientInstance>& slot = registry.instances[config.namesrv_addr];
+  std::weak_ptr<ClientInstance>& slot = registry.instances[absl::StrCat(
+      config.namesrv_addr, "|", config.instance_name)];
   if (std::shared_ptr<ClientInstance> live = slot.lock()) return live;
   std::shared_ptr<ClientInstance> instance(new ClientInstance(config));
   instance->Start();
@@ -49,7 +50,8 @@ absl::StatusOr<std::shared_ptr<ClientInstance>> ClientInstance::Get(
 }
 
 ClientInstance::ClientInstance(ClientConfig config)
-    : config_(std::move(config)), client_id_(NewClientId()) {
+    : config_(std::move(config)),
+      client_id_(NewClientId(config_.instance_name)) {
   remoting::ClientOptions options;
   options.name = "client-io";
   remoting_ = std::make_unique<remoting::RemotingClient>(options);

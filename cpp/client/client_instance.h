@@ -19,6 +19,9 @@ namespace cometmq::client {
 
 struct ClientConfig {
   std::string namesrv_addr;  // "host:port;host:port"
+  // Clients with the same NameServers and instance name share one instance
+  // (connections, routes, heartbeats); a group may be started once in it.
+  std::string instance_name = "DEFAULT";
   absl::Duration request_timeout = absl::Seconds(3);
   absl::Duration route_refresh_interval = absl::Seconds(30);
   absl::Duration heartbeat_interval = absl::Seconds(30);

@@ -110,7 +110,10 @@ TEST_F(ProducerTest, OnlyBrokerBusyEndsWithItsCodeAndRemark) {
 TEST_F(ProducerTest, UnknownTopicFailsWithNameServerRemark) {
   FakeBroker good(proto::SUCCESS);
   namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 2);
-  DefaultProducer producer("PG", Options());
+  ProducerOptions options = Options();
+  options.auto_create_topic =
+      false;  // no default route: the NameServer's answer
+  DefaultProducer producer("PG", options);
   ASSERT_TRUE(producer.Start().ok());
   auto result = producer.SendSync(Msg("Nope", "hello"));
   EXPECT_EQ(BrokerStatusCode(result.status()), proto::TOPIC_NOT_EXIST)

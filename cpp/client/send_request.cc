@@ -68,6 +68,10 @@ absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
   header.set_properties(EncodeProperties(Properties(message, prepared.msg_id)));
   if (static_cast<int64_t>(message.body.size()) > limits.compress_over) {
     prepared.body = Compress(message.body);
+  }
+  // Incompressible bodies (already compressed, encrypted) go as they are:
+  // a "compressed" body larger than the original only costs space.
+  if (!prepared.body.empty() && prepared.body.size() < message.body.size()) {
     header.set_sys_flag(kSysFlagCompressed);
   } else {
     prepared.body = message.body;

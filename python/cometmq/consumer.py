@@ -1,12 +1,21 @@
 """Push and pull consumers."""
 
+import itertools
 import logging
+import os
 
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, translate
 from cometmq.message import Message
 
 _log = logging.getLogger("cometmq")
+_instances = itertools.count()
+
+
+def _instance_name(given):
+    """Each consumer object gets its own client instance unless told
+    otherwise, so several consumers of one group can run in one process."""
+    return given or f"py{os.getpid()}-{next(_instances)}"
 
 
 class PushConsumer(Lifecycle):
@@ -15,15 +24,17 @@ class PushConsumer(Lifecycle):
 
     def __init__(self, group, namesrv, model="CLUSTERING",
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
-                 orderly=False, max_reconsume_times=16, consume_threads=4):
+                 orderly=False, max_reconsume_times=16, consume_threads=4,
+                 instance_name=None):
         super().__init__()
         if orderly:
             raise ValueError(
                 "orderly consumption is not available yet in this release")
         self.group = group
         self._core = _core.PushConsumer(
-            group, namesrv, model, consume_from, consume_timestamp_ms,
-            max_reconsume_times, consume_threads)
+            group, namesrv, _instance_name(instance_name), model,
+            consume_from, consume_timestamp_ms, max_reconsume_times,
+            consume_threads)
 
     @translate
     def subscribe(self, topic, expression="*"):
@@ -48,16 +59,21 @@ class PushConsumer(Lifecycle):
     def _shutdown(self):
         self._core.shutdown()
 
+    def owned_queues(self):
+        """Queues this consumer pulls now, as "topic@broker:queue"."""
+        return self._core.owned_queues()
+
 
 class PullConsumer(Lifecycle):
     """Polls messages from the queues it owns; commit() records progress."""
 
     def __init__(self, group, namesrv, consume_from="FIRST_OFFSET",
-                 consume_timestamp_ms=0):
+                 consume_timestamp_ms=0, instance_name=None):
         super().__init__()
         self.group = group
-        self._core = _core.PullConsumer(group, namesrv, consume_from,
-                                        consume_timestamp_ms)
+        self._core = _core.PullConsumer(group, namesrv,
+                                        _instance_name(instance_name),
+                                        consume_from, consume_timestamp_ms)
 
     @translate
     def subscribe(self, topic, expression="*"):

@@ -113,20 +113,23 @@ py::dict SendResultToDict(const client::SendResult& r) {
   return d;
 }
 
-client::ClientConfig MakeClientConfig(const std::string& namesrv) {
+client::ClientConfig MakeClientConfig(const std::string& namesrv,
+                                      const std::string& instance_name = "") {
   client::ClientConfig config;
   config.namesrv_addr = namesrv;
+  if (!instance_name.empty()) config.instance_name = instance_name;
   return config;
 }
 
 client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
+                                            const std::string& instance_name,
                                             const std::string& model,
                                             const std::string& consume_from,
                                             int64_t consume_timestamp_ms,
                                             int max_reconsume_times,
                                             int consume_threads) {
   client::ConsumerOptions o;
-  o.client = MakeClientConfig(namesrv);
+  o.client = MakeClientConfig(namesrv, instance_name);
   if (model == "CLUSTERING") {
     o.model = client::MessageModel::kClustering;
   } else if (model == "BROADCASTING") {
@@ -300,12 +303,14 @@ void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
   py::class_<DefaultPushConsumer>(m, "PushConsumer")
       .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& instance_name,
                        const std::string& model, const std::string& from,
                        int64_t timestamp_ms, int max_reconsume_times,
                        int consume_threads) {
         return std::make_unique<DefaultPushConsumer>(
-            group, MakeConsumerOptions(namesrv, model, from, timestamp_ms,
-                                       max_reconsume_times, consume_threads));
+            group, MakeConsumerOptions(namesrv, instance_name, model, from,
+                                       timestamp_ms, max_reconsume_times,
+                                       consume_threads));
       }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
@@ -343,10 +348,11 @@ void BindPullConsumer(py::module_& m) {
   using client::DefaultLitePullConsumer;
   py::class_<DefaultLitePullConsumer>(m, "PullConsumer")
       .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& instance_name,
                        const std::string& from, int64_t timestamp_ms) {
         return std::make_unique<DefaultLitePullConsumer>(
-            group, MakeConsumerOptions(namesrv, "CLUSTERING", from,
-                                       timestamp_ms, 16, 1));
+            group, MakeConsumerOptions(namesrv, instance_name, "CLUSTERING",
+                                       from, timestamp_ms, 16, 1));
       }))
       .def("subscribe",
            [](DefaultLitePullConsumer& c, const std::string& topic,
