@@ -1,0 +1,103 @@
+#include "tools/benchmark/bench_common.h"
+
+#include <dirent.h>
+#include <pthread.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "cpp/client/admin.h"
+
+namespace cometmq::benchmark {
+
+bool ParseFlags(int argc, char** argv, const ConfigBinder& flags) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> warnings;
+  absl::Status status =
+      flags.Apply(ExtractCommandLineOverrides(&args), &warnings);
+  for (const std::string& w : warnings) {
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
+  }
+  if (!status.ok() || !args.empty()) {
+    std::fprintf(
+        stderr, "%s\nflags (--name=value):\n%s",
+        status.ok()
+            ? absl::StrCat("unexpected argument: ", args.front()).c_str()
+            : status.ToString().c_str(),
+        flags.Dump().c_str());
+    return false;
+  }
+  return true;
+}
+
+void NameThisThread(absl::string_view name) {
+  std::string truncated(name.substr(0, 15));
+  pthread_setname_np(pthread_self(), truncated.c_str());
+}
+
+int64_t ReadRssAnonKb(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "RssAnon:")) continue;
+    rest = absl::StripAsciiWhitespace(rest);
+    absl::ConsumeSuffix(&rest, "kB");
+    int64_t kb = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &kb)) return kb;
+    return -1;
+  }
+  return -1;
+}
+
+std::vector<pid_t> FindProcessesByComm(absl::string_view comm) {
+  std::vector<pid_t> pids;
+  std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), &closedir);
+  if (proc == nullptr) return pids;
+  while (const dirent* entry = readdir(proc.get())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    std::ifstream file(absl::StrCat("/proc/", pid, "/comm"));
+    std::string name;
+    if (std::getline(file, name) && name == comm) pids.push_back(pid);
+  }
+  return pids;
+}
+
+absl::Status CreateTopicAndWaitForRoute(const client::ClientConfig& config,
+                                        const std::string& topic,
+                                        const std::string& cluster,
+                                        int32_t queues,
+                                        absl::Duration route_timeout) {
+  client::Admin admin(config);
+  if (absl::Status s = admin.Start(); !s.ok()) return s;
+  absl::Status status = admin.CreateTopic(topic, cluster, queues, queues);
+  if (status.ok()) {
+    const absl::Time deadline = absl::Now() + route_timeout;
+    while (true) {
+      auto route = admin.TopicRoute(topic);
+      if (route.ok() && route->queue_datas_size() > 0) break;
+      if (absl::Now() >= deadline) {
+        status = absl::DeadlineExceededError(
+            absl::StrCat("no route for ", topic, " after ",
+                         absl::FormatDuration(route_timeout), ": ",
+                         route.ok() ? "no queues" : route.status().ToString()));
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  admin.Shutdown();
+  return status;
+}
+
+int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
+
+}  // namespace cometmq::benchmark

@@ -1,0 +1,45 @@
+#ifndef COMETMQ_TOOLS_BENCHMARK_BENCH_COMMON_H_
+#define COMETMQ_TOOLS_BENCHMARK_BENCH_COMMON_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cpp/client/client_instance.h"
+#include "cpp/common/config_binder.h"
+
+namespace cometmq::benchmark {
+
+// Applies `--name=value` arguments to `flags`. Prints warnings, and on a bad
+// value or a stray argument prints the flag list; false then.
+bool ParseFlags(int argc, char** argv, const ConfigBinder& flags);
+
+// Names the calling thread (at most 15 characters are kept).
+void NameThisThread(absl::string_view name);
+
+// RssAnon of `pid` in kB from /proc/<pid>/status; -1 when unreadable.
+int64_t ReadRssAnonKb(pid_t pid);
+
+// The pids of the processes whose /proc/<pid>/comm is `comm`.
+std::vector<pid_t> FindProcessesByComm(absl::string_view comm);
+
+// Creates `topic` with `queues` read and write queues on every master of
+// `cluster`, then waits until the NameServers route it (the broker
+// re-registers on a topic change). Error when either step fails.
+absl::Status CreateTopicAndWaitForRoute(const client::ClientConfig& config,
+                                        const std::string& topic,
+                                        const std::string& cluster,
+                                        int32_t queues,
+                                        absl::Duration route_timeout);
+
+// Wall-clock milliseconds, the unit of born and store timestamps.
+int64_t NowMillis();
+
+}  // namespace cometmq::benchmark
+
+#endif  // COMETMQ_TOOLS_BENCHMARK_BENCH_COMMON_H_

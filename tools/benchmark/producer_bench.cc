@@ -1,0 +1,353 @@
+// Producer benchmark, like RocketMQ's benchmark/Producer: creates the topic,
+// then sends fixed-size messages from N threads (sync) or keeps up to
+// maxInFlight sends outstanding (async) for a given time. Every 10 s it
+// prints the window's send TPS, average and max RT and failures (and the
+// broker's RssAnon when it knows the broker's pid); at the end totals and
+// RT percentiles.
+//
+//   bazel run //tools/benchmark:producer -- --namesrv=127.0.0.1:9876
+//     --topic=BenchmarkTest --threads=16 --messageSize=128 --mode=sync
+//     --seconds=60 [--maxInFlight=256] [--delayMs=0] [--brokerPid=PID]
+#include <sys/types.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cpp/client/producer.h"
+#include "cpp/common/config_binder.h"
+#include "tools/bench/latency_recorder.h"
+#include "tools/benchmark/bench_common.h"
+
+namespace cometmq::benchmark {
+namespace {
+
+struct Options {
+  std::string namesrv = "127.0.0.1:9876";
+  std::string topic = "BenchmarkTest";
+  std::string cluster = "DefaultCluster";
+  std::string group = "benchmark_producer";
+  int32_t queues = 4;
+  int32_t threads = 16;
+  int32_t message_size = 128;
+  std::string mode = "sync";
+  int32_t max_in_flight = 256;
+  int32_t seconds = 60;
+  int32_t delay_ms = 0;
+  int32_t broker_pid = 0;        // 0: look for a process named mqbroker
+  int32_t report_interval = 10;  // seconds
+};
+
+// Send outcomes of every thread: the current report window and the whole
+// run. Thread-safe (one mutex; a send takes far longer than the lock).
+class SendStats {
+ public:
+  struct Window {
+    int64_t ok = 0;
+    int64_t failed = 0;
+    int64_t rt_sum_nanos = 0;
+    int64_t rt_max_nanos = 0;
+    std::string first_error;
+  };
+
+  void RecordOk(int64_t nanos) {
+    absl::MutexLock lock(&mu_);
+    ++window_.ok;
+    window_.rt_sum_nanos += nanos;
+    window_.rt_max_nanos = std::max(window_.rt_max_nanos, nanos);
+    all_.Add(nanos);
+  }
+
+  void RecordFailure(const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    ++window_.failed;
+    ++total_failed_;
+    if (window_.first_error.empty()) window_.first_error = status.ToString();
+    ++errors_[std::string(absl::StatusCodeToString(status.code()))];
+  }
+
+  Window TakeWindow() {
+    absl::MutexLock lock(&mu_);
+    Window taken = std::move(window_);
+    window_ = Window();
+    return taken;
+  }
+
+  // After every sender has finished.
+  bench::LatencyRecorder& all() { return all_; }
+  int64_t total_failed() {
+    absl::MutexLock lock(&mu_);
+    return total_failed_;
+  }
+  std::string ErrorSummary() {
+    absl::MutexLock lock(&mu_);
+    std::string out;
+    for (const auto& [code, count] : errors_) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", code, " x", count);
+    }
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  Window window_ ABSL_GUARDED_BY(mu_);
+  bench::LatencyRecorder all_ ABSL_GUARDED_BY(mu_);
+  int64_t total_failed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, int64_t> errors_ ABSL_GUARDED_BY(mu_);
+};
+
+// Bounds the number of outstanding async sends. Thread-safe.
+class InFlightLimiter {
+ public:
+  explicit InFlightLimiter(int limit) : limit_(limit) {}
+
+  // Blocks until a slot is free; false once `stop` is set.
+  bool Acquire(const std::atomic<bool>& stop) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this, &stop]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return in_flight_ < limit_ || stop.load();
+    };
+    // Re-check `stop` now and then: it is not guarded by mu_.
+    while (!mu_.AwaitWithTimeout(absl::Condition(&ready),
+                                 absl::Milliseconds(100))) {
+    }
+    if (stop.load()) return false;
+    ++in_flight_;
+    return true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+  // True when every slot came back within `limit`.
+  bool WaitIdle(absl::Duration limit) {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return in_flight_ == 0;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&idle), limit);
+  }
+
+ private:
+  const int limit_;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+std::string MakeBody(int size) {
+  std::string body(static_cast<size_t>(size), 'a');
+  for (int i = 0; i < size; ++i) body[i] = static_cast<char>('a' + i % 26);
+  return body;
+}
+
+void SyncSender(int index, const Options& options,
+                client::DefaultProducer* producer, SendStats* stats,
+                const std::atomic<bool>* stop) {
+  NameThisThread(absl::StrCat("bench-send-", index));
+  client::Message message;
+  message.topic = options.topic;
+  message.body = MakeBody(options.message_size);
+  while (!stop->load()) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<client::SendResult> result = producer->SendSync(message);
+    const int64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - start);
+    if (result.ok()) {
+      stats->RecordOk(nanos);
+    } else {
+      stats->RecordFailure(result.status());
+    }
+    if (options.delay_ms > 0) {
+      absl::SleepFor(absl::Milliseconds(options.delay_ms));
+    }
+  }
+}
+
+void AsyncSender(int index, const Options& options,
+                 client::DefaultProducer* producer, SendStats* stats,
+                 InFlightLimiter* limiter, const std::atomic<bool>* stop) {
+  NameThisThread(absl::StrCat("bench-async-", index));
+  client::Message message;
+  message.topic = options.topic;
+  message.body = MakeBody(options.message_size);
+  while (limiter->Acquire(*stop)) {
+    const absl::Time start = absl::Now();
+    producer->SendAsync(
+        message, [stats, limiter, start](absl::StatusOr<client::SendResult> r) {
+          const int64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - start);
+          if (r.ok()) {
+            stats->RecordOk(nanos);
+          } else {
+            stats->RecordFailure(r.status());
+          }
+          limiter->Release();
+        });
+    if (options.delay_ms > 0) {
+      absl::SleepFor(absl::Milliseconds(options.delay_ms));
+    }
+  }
+}
+
+std::string RssText(int64_t kb) {
+  return kb < 0 ? "n/a" : absl::StrFormat("%.1f MiB", kb / 1024.0);
+}
+
+int Run(Options options) {
+  if (options.threads < 1 || options.message_size < 1 || options.seconds < 1 ||
+      options.max_in_flight < 1 || options.report_interval < 1) {
+    std::fprintf(stderr,
+                 "threads, messageSize, seconds, maxInFlight and "
+                 "reportInterval must be at least 1\n");
+    return 2;
+  }
+  pid_t broker_pid = options.broker_pid;
+  if (broker_pid <= 0) {
+    std::vector<pid_t> found = FindProcessesByComm("mqbroker");
+    if (found.size() == 1) {
+      broker_pid = found.front();
+    } else if (found.size() > 1) {
+      std::fprintf(stderr,
+                   "%zu processes named mqbroker; pass --brokerPid to see "
+                   "broker memory\n",
+                   found.size());
+    }
+  }
+
+  client::ClientConfig config;
+  config.namesrv_addr = options.namesrv;
+  config.instance_name = "benchmark_producer";
+  if (absl::Status s =
+          CreateTopicAndWaitForRoute(config, options.topic, options.cluster,
+                                     options.queues, absl::Seconds(10));
+      !s.ok()) {
+    std::fprintf(stderr, "creating topic %s on %s: %s\n", options.topic.c_str(),
+                 options.cluster.c_str(), s.ToString().c_str());
+    return 1;
+  }
+
+  client::ProducerOptions producer_options;
+  producer_options.client = config;
+  producer_options.create_topic_cluster = options.cluster;
+  client::DefaultProducer producer(options.group, producer_options);
+  if (absl::Status s = producer.Start(); !s.ok()) {
+    std::fprintf(stderr, "starting the producer: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  const bool async = options.mode == "async";
+  std::printf(
+      "producer benchmark: topic %s (%d queues), %s, %d threads%s, %d B "
+      "messages, %d s, delay %d ms, broker pid %s\n",
+      options.topic.c_str(), options.queues, options.mode.c_str(),
+      options.threads,
+      async ? absl::StrCat(", ", options.max_in_flight, " in flight").c_str()
+            : "",
+      options.message_size, options.seconds, options.delay_ms,
+      broker_pid > 0 ? absl::StrCat(broker_pid).c_str() : "unknown");
+  std::fflush(stdout);
+
+  SendStats stats;
+  InFlightLimiter limiter(options.max_in_flight);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < options.threads; ++i) {
+    if (async) {
+      senders.emplace_back(AsyncSender, i, std::cref(options), &producer,
+                           &stats, &limiter, &stop);
+    } else {
+      senders.emplace_back(SyncSender, i, std::cref(options), &producer, &stats,
+                           &stop);
+    }
+  }
+
+  // Samples broker memory every second, reports every report_interval.
+  int64_t rss_peak_kb = -1;
+  int64_t rss_kb = -1;
+  absl::Time window_start = start;
+  for (int second = 1; second <= options.seconds; ++second) {
+    absl::SleepFor(start + absl::Seconds(second) - absl::Now());
+    if (broker_pid > 0) {
+      rss_kb = ReadRssAnonKb(broker_pid);
+      rss_peak_kb = std::max(rss_peak_kb, rss_kb);
+    }
+    if (second % options.report_interval != 0 && second != options.seconds) {
+      continue;
+    }
+    const absl::Time now = absl::Now();
+    SendStats::Window w = stats.TakeWindow();
+    const double window_s = absl::ToDoubleSeconds(now - window_start);
+    window_start = now;
+    std::printf(
+        "[%3ds] Send TPS: %8.0f | Avg RT(ms): %7.3f | Max RT(ms): %8.3f | "
+        "Send Failed: %lld | Broker RssAnon: %s\n",
+        second, static_cast<double>(w.ok) / window_s,
+        w.ok > 0 ? static_cast<double>(w.rt_sum_nanos) / w.ok / 1e6 : 0.0,
+        w.rt_max_nanos / 1e6, static_cast<long long>(w.failed),
+        RssText(rss_kb).c_str());
+    if (!w.first_error.empty()) {
+      std::printf("       first failure in window: %s\n",
+                  w.first_error.c_str());
+    }
+    std::fflush(stdout);
+  }
+  stop.store(true);
+  for (std::thread& t : senders) t.join();
+  bool drained = true;
+  if (async) {
+    drained = limiter.WaitIdle(absl::Seconds(10));
+  }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  producer.Shutdown();
+
+  bench::LatencyRecorder& all = stats.all();
+  const int64_t failed = stats.total_failed();
+  std::printf(
+      "total: %zu sent OK, %lld failed in %.1f s: %.0f TPS; broker RssAnon "
+      "peak %s\n",
+      all.count(), static_cast<long long>(failed), elapsed,
+      static_cast<double>(all.count()) / elapsed, RssText(rss_peak_kb).c_str());
+  std::printf("send RT: %s\n", all.Summary().c_str());
+  if (failed > 0) {
+    std::printf("failures by status: %s\n", stats.ErrorSummary().c_str());
+  }
+  if (!drained) {
+    std::printf("warning: async sends still outstanding 10 s after the end\n");
+  }
+  std::fflush(stdout);
+  return all.count() > 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace cometmq::benchmark
+
+int main(int argc, char** argv) {
+  cometmq::benchmark::Options options;
+  cometmq::ConfigBinder flags;
+  flags.Bind("namesrv", &options.namesrv);
+  flags.Bind("topic", &options.topic);
+  flags.Bind("cluster", &options.cluster);
+  flags.Bind("group", &options.group);
+  flags.Bind("queues", &options.queues);
+  flags.Bind("threads", &options.threads);
+  flags.Bind("messageSize", &options.message_size);
+  flags.BindEnum("mode", &options.mode, {"sync", "async"});
+  flags.Bind("maxInFlight", &options.max_in_flight);
+  flags.Bind("seconds", &options.seconds);
+  flags.Bind("delayMs", &options.delay_ms);
+  flags.Bind("brokerPid", &options.broker_pid);
+  flags.Bind("reportInterval", &options.report_interval);
+  if (!cometmq::benchmark::ParseFlags(argc, argv, flags)) return 2;
+  return cometmq::benchmark::Run(options);
+}
