@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "cpp/client/admin.h"
@@ -55,6 +57,26 @@ int64_t ReadRssAnonKb(pid_t pid) {
     return -1;
   }
   return -1;
+}
+
+double ReadCpuSeconds(pid_t pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(file, line)) return -1;
+  // The command name may hold spaces and parentheses: fields count from the
+  // last ')'. After it come state (field 3) ... utime (14) and stime (15).
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::vector<absl::string_view> fields = absl::StrSplit(
+      absl::string_view(line).substr(paren + 1), ' ', absl::SkipEmpty());
+  int64_t utime = 0;
+  int64_t stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::vector<pid_t> FindProcessesByComm(absl::string_view comm) {

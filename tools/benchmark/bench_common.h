@@ -25,6 +25,10 @@ void NameThisThread(absl::string_view name);
 // RssAnon of `pid` in kB from /proc/<pid>/status; -1 when unreadable.
 int64_t ReadRssAnonKb(pid_t pid);
 
+// User plus system CPU time `pid` has used, in seconds, from
+// /proc/<pid>/stat; -1 when unreadable.
+double ReadCpuSeconds(pid_t pid);
+
 // The pids of the processes whose /proc/<pid>/comm is `comm`.
 std::vector<pid_t> FindProcessesByComm(absl::string_view comm);
 

@@ -9,6 +9,7 @@
 //     --topic=BenchmarkTest --threads=16 --messageSize=128 --mode=sync
 //     --seconds=60 [--maxInFlight=256] [--delayMs=0] [--brokerPid=PID]
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -257,6 +258,9 @@ int Run(Options options) {
       broker_pid > 0 ? absl::StrCat(broker_pid).c_str() : "unknown");
   std::fflush(stdout);
 
+  const double broker_cpu_start =
+      broker_pid > 0 ? ReadCpuSeconds(broker_pid) : -1;
+  const double own_cpu_start = ReadCpuSeconds(getpid());
   SendStats stats;
   InFlightLimiter limiter(options.max_in_flight);
   std::atomic<bool> stop{false};
@@ -309,6 +313,10 @@ int Run(Options options) {
     drained = limiter.WaitIdle(absl::Seconds(10));
   }
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  const double broker_cpu = broker_cpu_start >= 0
+                                ? ReadCpuSeconds(broker_pid) - broker_cpu_start
+                                : -1;
+  const double own_cpu = ReadCpuSeconds(getpid()) - own_cpu_start;
   producer.Shutdown();
 
   bench::LatencyRecorder& all = stats.all();
@@ -319,6 +327,20 @@ int Run(Options options) {
       all.count(), static_cast<long long>(failed), elapsed,
       static_cast<double>(all.count()) / elapsed, RssText(rss_peak_kb).c_str());
   std::printf("send RT: %s\n", all.Summary().c_str());
+  if (broker_cpu >= 0 && all.count() > 0) {
+    std::printf(
+        "broker CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
+        "message sent\n",
+        broker_cpu, 100 * broker_cpu / elapsed,
+        broker_cpu * 1e6 / static_cast<double>(all.count()));
+  }
+  if (all.count() > 0) {
+    std::printf(
+        "producer CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
+        "message sent\n",
+        own_cpu, 100 * own_cpu / elapsed,
+        own_cpu * 1e6 / static_cast<double>(all.count()));
+  }
   if (failed > 0) {
     std::printf("failures by status: %s\n", stats.ErrorSummary().c_str());
   }

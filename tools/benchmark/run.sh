@@ -100,6 +100,7 @@ done
 rm -f "$store/dsync.probe"
 
 mkdir -p "$store/logs"
+touch "$store/namesrv.out" "$store/broker.out" "$store/consumer.out"
 "$bin/cpp/mqnamesrv" --listenPort="$namesrv_port" --logDir="$store/logs" \
   >"$store/namesrv.out" 2>&1 &
 pids+=($!)
@@ -111,7 +112,7 @@ wait_for "$store/namesrv.out" "boot success" "${pids[-1]}"
 broker_pid=$!
 pids+=("$broker_pid")
 wait_for "$store/broker.out" "boot success" "$broker_pid"
-echo "== $(grep -h 'boot success' "$store/namesrv.out" "$store/broker.out" | tr '\n' ' ')"
+grep -h '^The .*boot success' "$store/namesrv.out" "$store/broker.out"
 echo "== broker pid $broker_pid, flushDiskType=$flush, store $store/store"
 
 "$bin/tools/benchmark/consumer" --namesrv="127.0.0.1:$namesrv_port" \
