@@ -6,6 +6,7 @@ Cluster.close() stops every process it started, even after a failure, and
 checks that none is left running.
 """
 
+import ctypes
 import os
 import re
 import signal
@@ -15,6 +16,14 @@ import threading
 import time
 
 BOOT_TIMEOUT_S = 60
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """Runs in the child before exec: if the test process dies (even by
+    SIGKILL), the kernel kills the node too, so none is left behind."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def bin_dir():
@@ -67,7 +76,8 @@ class Node:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=log,
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
         log.close()
         self._reader = threading.Thread(
             target=self._read_stdout, args=(self.proc,), daemon=True)

@@ -58,14 +58,16 @@ AdminProcessor::AdminProcessor(const BrokerConfig& config,
                                TopicConfigManager* topics,
                                ConsumerOffsetManager* offsets,
                                ClientManager* clients, ThreadPool* pool,
-                               RuntimeFigures figures)
+                               RuntimeFigures figures,
+                               std::function<void()> register_now)
     : config_(config),
       store_(store),
       topics_(topics),
       offsets_(offsets),
       clients_(clients),
       pool_(pool),
-      figures_(std::move(figures)) {}
+      figures_(std::move(figures)),
+      register_now_(std::move(register_now)) {}
 
 std::vector<int32_t> AdminProcessor::Codes() {
   return {proto::GET_MIN_OFFSET,
@@ -159,6 +161,7 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
   spdlog::info("topic {} created or updated: read {} write {} perm {}",
                topic.topic_name(), topic.read_queue_nums(),
                topic.write_queue_nums(), topic.perm());
+  if (register_now_) register_now_();
   return MakeResponse(request, proto::SUCCESS);
 }
 
@@ -180,6 +183,7 @@ Command AdminProcessor::DeleteTopic(const Command& request) {
   store_->DeleteTopics({topic});
   offsets_->RemoveTopic(topic);
   spdlog::info("topic {} deleted", topic);
+  if (register_now_) register_now_();
   return MakeResponse(request, proto::SUCCESS);
 }
 

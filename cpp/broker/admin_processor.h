@@ -29,7 +29,7 @@ class AdminProcessor {
   AdminProcessor(const BrokerConfig& config, store::MessageStore* store,
                  TopicConfigManager* topics, ConsumerOffsetManager* offsets,
                  ClientManager* clients, ThreadPool* pool,
-                 RuntimeFigures figures);
+                 RuntimeFigures figures, std::function<void()> register_now);
 
   static std::vector<int32_t> Codes();
   void Handle(remoting::Command request, remoting::Responder responder);
@@ -53,6 +53,9 @@ class AdminProcessor {
   ClientManager* const clients_;
   ThreadPool* const pool_;
   const RuntimeFigures figures_;
+  // Registers with the NameServers before a topic change is answered, so a
+  // route asked for right after the answer already shows the change.
+  const std::function<void()> register_now_;
 };
 
 }  // namespace cometmq::broker

@@ -128,6 +128,9 @@ absl::Status BrokerController::Start() {
             {"msgPutTotal", absl::StrCat(send_->messages_put())},
             {"msgGetTotal", absl::StrCat(pull_->messages_got())},
             {"heldPullRequests", absl::StrCat(holds_.held())}};
+      },
+      [this] {
+        if (registrar_) registrar_->RegisterAll();
       });
   holds_.Start();
   housekeeping_ = std::thread([this] { HousekeepingLoop(); });

@@ -31,14 +31,16 @@ class BrokerRegistrar {
   BrokerRegistrar& operator=(const BrokerRegistrar&) = delete;
 
   void Start();
+  // Registers on the registration thread soon.
   void Trigger();
+  // Registers with every NameServer now, on the calling thread.
+  void RegisterAll();
   void Stop();
 
   const std::vector<std::string>& namesrv_addrs() const { return addrs_; }
 
  private:
   void Loop();
-  void RegisterAll();
   void UnregisterAll();
 
   const BrokerConfig& config_;

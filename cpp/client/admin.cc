@@ -1,5 +1,6 @@
 #include "cpp/client/admin.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -238,13 +239,12 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
     auto messages = DecodeMessages(response->body, broker.broker_name());
     if (!messages.ok()) return messages.status();
     for (MessageExt& message : *messages) {
-      // The index matches key hashes; keep exact matches only.
-      for (const std::string& k : message.keys) {
-        if (k == key) {
-          found.push_back(std::move(message));
-          break;
-        }
-      }
+      // The index matches key hashes; keep exact matches only. The index
+      // also holds each message's unique id, so that matches too.
+      bool match = message.msg_id == key ||
+                   std::find(message.keys.begin(), message.keys.end(), key) !=
+                       message.keys.end();
+      if (match) found.push_back(std::move(message));
     }
   }
   return found;

@@ -29,18 +29,24 @@ void DefaultLitePullConsumer::Assign(std::vector<MessageQueue> queues) {
 absl::Status DefaultLitePullConsumer::Start() {
   if (group_.empty())
     return absl::InvalidArgumentError("consumer group is empty");
-  absl::MutexLock lock(&mu_);
-  if (running_)
-    return absl::FailedPreconditionError("consumer already started");
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ || starting_) {
+      return absl::FailedPreconditionError("consumer already started");
+    }
+    starting_ = true;
+  }
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
       ClientInstance::Get(options_.client);
-  if (!instance.ok()) return instance.status();
+  // Not under mu_: starting may deliver messages at once, and delivery
+  // (Buffer) takes mu_ from the consumer core's threads.
+  absl::Status status = instance.status();
+  if (status.ok()) status = core_->Start(instance->get());
+  if (!status.ok()) core_->Shutdown();
+  absl::MutexLock lock(&mu_);
+  starting_ = false;
+  if (!status.ok()) return status;
   instance_ = *std::move(instance);
-  if (absl::Status status = core_->Start(instance_.get()); !status.ok()) {
-    core_->Shutdown();
-    instance_.reset();
-    return status;
-  }
   running_ = true;
   return absl::OkStatus();
 }

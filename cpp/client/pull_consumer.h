@@ -58,6 +58,7 @@ class DefaultLitePullConsumer {
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool starting_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::pair<std::shared_ptr<ProcessQueue>, MessageExt>> buffer_
       ABSL_GUARDED_BY(mu_);
 };

@@ -63,8 +63,12 @@ class Lifecycle:
             self._closed = True
             self._shutdown()
 
+    # Producers and admins start on entering a `with` block; consumers only
+    # after subscribe() and register_listener(), so they start themselves.
+    _start_on_enter = True
+
     def __enter__(self):
-        return self.start()
+        return self.start() if self._start_on_enter else self
 
     def __exit__(self, *exc):
         self.shutdown()

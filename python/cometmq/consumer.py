@@ -20,7 +20,12 @@ def _instance_name(given):
 
 class PushConsumer(Lifecycle):
     """Delivers messages to a listener: fn(msg) -> True when consumed; False
-    or an exception means "consume later" and the message comes back."""
+    or an exception means "consume later" and the message comes back.
+
+    Subscribe and register the listener, then start(); a `with` block
+    shuts the consumer down when it ends."""
+
+    _start_on_enter = False
 
     def __init__(self, group, namesrv, model="CLUSTERING",
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
@@ -65,7 +70,10 @@ class PushConsumer(Lifecycle):
 
 
 class PullConsumer(Lifecycle):
-    """Polls messages from the queues it owns; commit() records progress."""
+    """Polls messages from the queues it owns; commit() records progress.
+    Subscribe, then start()."""
+
+    _start_on_enter = False
 
     def __init__(self, group, namesrv, consume_from="FIRST_OFFSET",
                  consume_timestamp_ms=0, instance_name=None):
