@@ -23,12 +23,6 @@ using remoting::MakeResponse;
 constexpr int kDefaultQueryMax = 64;
 constexpr int kQueryMaxLimit = 1024;
 
-Command MissingPayload(const Command& request, absl::string_view payload) {
-  return MakeResponse(request, proto::BAD_REQUEST,
-                      absl::StrCat("request code ", request.header.code(),
-                                   " needs a ", payload, " payload"));
-}
-
 // Used fraction of the file system holding `path`, or -1 if unknown.
 double DiskRatio(const std::string& path) {
   struct statvfs fs {};
@@ -123,7 +117,7 @@ Command AdminProcessor::Process(const Command& request) {
 
 Command AdminProcessor::QueueOffset(const Command& request) {
   if (!request.header.has_queue_offset()) {
-    return MissingPayload(request, "queue_offset");
+    return remoting::MissingPayloadResponse(request, "queue_offset");
   }
   const proto::QueueOffsetRequest& q = request.header.queue_offset();
   int64_t offset = 0;
@@ -144,7 +138,7 @@ Command AdminProcessor::QueueOffset(const Command& request) {
 
 Command AdminProcessor::UpdateTopic(const Command& request) {
   if (!request.header.has_topic_config()) {
-    return MissingPayload(request, "topic_config");
+    return remoting::MissingPayloadResponse(request, "topic_config");
   }
   const proto::TopicConfig& topic = request.header.topic_config();
   if (topic.topic_name() == kScheduleTopic) {
@@ -167,7 +161,7 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
 
 Command AdminProcessor::DeleteTopic(const Command& request) {
   if (!request.header.has_delete_topic()) {
-    return MissingPayload(request, "delete_topic");
+    return remoting::MissingPayloadResponse(request, "delete_topic");
   }
   const std::string& topic = request.header.delete_topic().topic();
   if (topic == kScheduleTopic) {
@@ -198,7 +192,7 @@ Command AdminProcessor::AllTopics(const Command& request) {
 
 Command AdminProcessor::TopicStats(const Command& request) {
   if (!request.header.has_topic_stats()) {
-    return MissingPayload(request, "topic_stats");
+    return remoting::MissingPayloadResponse(request, "topic_stats");
   }
   const std::string& name = request.header.topic_stats().topic();
   std::optional<proto::TopicConfig> topic = topics_->Find(name);
@@ -227,7 +221,7 @@ Command AdminProcessor::TopicStats(const Command& request) {
 
 Command AdminProcessor::ConsumeStats(const Command& request) {
   if (!request.header.has_consume_stats()) {
-    return MissingPayload(request, "consume_stats");
+    return remoting::MissingPayloadResponse(request, "consume_stats");
   }
   const proto::ConsumeStatsRequest& req = request.header.consume_stats();
   std::set<std::string> names;
@@ -264,7 +258,7 @@ Command AdminProcessor::ConsumeStats(const Command& request) {
 
 Command AdminProcessor::ViewMessage(const Command& request) {
   if (!request.header.has_view_message()) {
-    return MissingPayload(request, "view_message");
+    return remoting::MissingPayloadResponse(request, "view_message");
   }
   const int64_t offset = request.header.view_message().commit_log_offset();
   store::RecordSlice slice;
@@ -280,7 +274,7 @@ Command AdminProcessor::ViewMessage(const Command& request) {
 
 Command AdminProcessor::QueryMessage(const Command& request) {
   if (!request.header.has_query_message()) {
-    return MissingPayload(request, "query_message");
+    return remoting::MissingPayloadResponse(request, "query_message");
   }
   const proto::QueryMessageRequest& q = request.header.query_message();
   const int max = q.max_num() <= 0 ? kDefaultQueryMax

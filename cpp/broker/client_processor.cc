@@ -13,12 +13,6 @@ namespace {
 using remoting::Command;
 using remoting::MakeResponse;
 
-Command MissingPayload(const Command& request, absl::string_view payload) {
-  return MakeResponse(request, proto::BAD_REQUEST,
-                      absl::StrCat("request code ", request.header.code(),
-                                   " needs a ", payload, " payload"));
-}
-
 }  // namespace
 
 ClientProcessor::ClientProcessor(ClientManager* clients,
@@ -62,7 +56,7 @@ void ClientProcessor::Handle(Command request, remoting::Responder responder) {
 Command ClientProcessor::Heartbeat(const Command& request,
                                    const remoting::Responder& responder) {
   if (!request.header.has_heartbeat()) {
-    return MissingPayload(request, "heartbeat");
+    return remoting::MissingPayloadResponse(request, "heartbeat");
   }
   const proto::HeartbeatData& heartbeat = request.header.heartbeat();
   if (heartbeat.client_id().empty()) {
@@ -83,7 +77,7 @@ Command ClientProcessor::Heartbeat(const Command& request,
 
 Command ClientProcessor::Unregister(const Command& request) {
   if (!request.header.has_unregister_client()) {
-    return MissingPayload(request, "unregister_client");
+    return remoting::MissingPayloadResponse(request, "unregister_client");
   }
   const proto::UnregisterClientRequest& un = request.header.unregister_client();
   clients_->Unregister(un.client_id(), un.producer_group(),
@@ -93,7 +87,7 @@ Command ClientProcessor::Unregister(const Command& request) {
 
 Command ClientProcessor::ConsumerList(const Command& request) {
   if (!request.header.has_consumer_list()) {
-    return MissingPayload(request, "consumer_list");
+    return remoting::MissingPayloadResponse(request, "consumer_list");
   }
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::ConsumerListResponse* out =
@@ -107,7 +101,7 @@ Command ClientProcessor::ConsumerList(const Command& request) {
 
 Command ClientProcessor::QueryOffset(const Command& request) {
   if (!request.header.has_consumer_offset()) {
-    return MissingPayload(request, "consumer_offset");
+    return remoting::MissingPayloadResponse(request, "consumer_offset");
   }
   const proto::ConsumerOffsetRequest& q = request.header.consumer_offset();
   std::optional<int64_t> offset =
@@ -125,7 +119,7 @@ Command ClientProcessor::QueryOffset(const Command& request) {
 
 Command ClientProcessor::UpdateOffset(const Command& request) {
   if (!request.header.has_consumer_offset()) {
-    return MissingPayload(request, "consumer_offset");
+    return remoting::MissingPayloadResponse(request, "consumer_offset");
   }
   const proto::ConsumerOffsetRequest& u = request.header.consumer_offset();
   if (u.consumer_group().empty() || u.topic().empty() || u.queue_id() < 0 ||

@@ -11,12 +11,6 @@ namespace {
 using remoting::Command;
 using remoting::MakeResponse;
 
-Command MissingPayload(const Command& request, absl::string_view payload) {
-  return MakeResponse(request, proto::BAD_REQUEST,
-                      absl::StrCat("request code ", request.header.code(),
-                                   " needs a ", payload, " payload"));
-}
-
 }  // namespace
 
 std::vector<int32_t> RequestProcessor::Codes() {
@@ -56,7 +50,7 @@ Command RequestProcessor::RegisterBroker(const Command& request,
                                          absl::string_view remote_address,
                                          absl::Time now) {
   if (!request.header.has_register_broker()) {
-    return MissingPayload(request, "register_broker");
+    return remoting::MissingPayloadResponse(request, "register_broker");
   }
   const proto::RegisterBrokerRequest& broker = request.header.register_broker();
   absl::StatusOr<RegisterResult> result =
@@ -79,7 +73,7 @@ Command RequestProcessor::RegisterBroker(const Command& request,
 
 Command RequestProcessor::UnregisterBroker(const Command& request) {
   if (!request.header.has_unregister_broker()) {
-    return MissingPayload(request, "unregister_broker");
+    return remoting::MissingPayloadResponse(request, "unregister_broker");
   }
   const proto::UnregisterBrokerRequest& broker =
       request.header.unregister_broker();
@@ -96,7 +90,7 @@ Command RequestProcessor::UnregisterBroker(const Command& request) {
 
 Command RequestProcessor::GetRoute(const Command& request) {
   if (!request.header.has_topic_route()) {
-    return MissingPayload(request, "topic_route");
+    return remoting::MissingPayloadResponse(request, "topic_route");
   }
   absl::StatusOr<proto::TopicRouteData> route =
       routes_->GetTopicRoute(request.header.topic_route().topic());
@@ -123,7 +117,7 @@ Command RequestProcessor::GetAllTopics(const Command& request) {
 
 Command RequestProcessor::DeleteTopic(const Command& request) {
   if (!request.header.has_delete_topic()) {
-    return MissingPayload(request, "delete_topic");
+    return remoting::MissingPayloadResponse(request, "delete_topic");
   }
   const proto::DeleteTopicRequest& del = request.header.delete_topic();
   absl::Status status = routes_->DeleteTopic(del.topic(), del.cluster());

@@ -1,5 +1,7 @@
 #include "cpp/remoting/command.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace cometmq::remoting {
 
 Command MakeRequest(int32_t code) {
@@ -17,6 +19,13 @@ Command MakeResponse(const Command& request, int32_t status,
   response.header.set_status(status);
   response.header.set_remark(std::string(remark));
   return response;
+}
+
+Command MissingPayloadResponse(const Command& request,
+                               absl::string_view payload) {
+  return MakeResponse(request, proto::BAD_REQUEST,
+                      absl::StrCat("request code ", request.header.code(),
+                                   " needs a ", payload, " payload"));
 }
 
 }  // namespace cometmq::remoting

@@ -27,6 +27,10 @@ Command MakeRequest(int32_t code);
 Command MakeResponse(const Command& request, int32_t status,
                      absl::string_view remark = "");
 
+// BAD_REQUEST for a request that lacks the typed payload its code needs.
+Command MissingPayloadResponse(const Command& request,
+                               absl::string_view payload);
+
 }  // namespace cometmq::remoting
 
 #endif  // COMETMQ_REMOTING_COMMAND_H_

@@ -14,6 +14,7 @@
 #include "cpp/common/config_binder.h"
 #include "cpp/remoting/remoting_client.h"
 #include "cpp/remoting/remoting_server.h"
+#include "tools/bench/flags.h"
 #include "tools/bench/latency_recorder.h"
 
 namespace cometmq::bench {
@@ -132,18 +133,6 @@ int main(int argc, char** argv) {
   flags.Bind("seconds", &options.seconds);
   flags.Bind("bodySize", &options.body_size);
   flags.Bind("serverThreads", &options.server_threads);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> warnings;
-  absl::Status status =
-      flags.Apply(cometmq::ExtractCommandLineOverrides(&args), &warnings);
-  for (const auto& w : warnings)
-    std::fprintf(stderr, "warning: %s\n", w.c_str());
-  if (!status.ok() || !args.empty()) {
-    std::fprintf(
-        stderr, "%s\nflags (--name=value):\n%s",
-        status.ok() ? "unexpected argument" : status.ToString().c_str(),
-        flags.Dump().c_str());
-    return 2;
-  }
+  if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::bench::Run(options);
 }

@@ -19,6 +19,7 @@
 #include "cpp/common/config_binder.h"
 #include "cpp/store/message_store.h"
 #include "spdlog/spdlog.h"
+#include "tools/bench/flags.h"
 #include "tools/bench/latency_recorder.h"
 
 namespace cometmq::bench {
@@ -133,17 +134,7 @@ int main(int argc, char** argv) {
   flags.Bind("seconds", &options.seconds);
   flags.Bind("dir", &options.dir);
   flags.Bind("segmentSize", &options.segment_size);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> warnings;
-  absl::Status status =
-      flags.Apply(cometmq::ExtractCommandLineOverrides(&args), &warnings);
-  if (!status.ok() || !args.empty() || !warnings.empty()) {
-    std::fprintf(
-        stderr, "%s\nflags (--name=value):\n%s",
-        status.ok() ? "unexpected argument" : status.ToString().c_str(),
-        flags.Dump().c_str());
-    return 2;
-  }
+  if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   spdlog::set_level(spdlog::level::warn);
   std::filesystem::create_directories(options.dir);
   cometmq::bench::ProbeDisk(options.dir);

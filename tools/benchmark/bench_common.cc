@@ -19,26 +19,6 @@
 
 namespace cometmq::benchmark {
 
-bool ParseFlags(int argc, char** argv, const ConfigBinder& flags) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> warnings;
-  absl::Status status =
-      flags.Apply(ExtractCommandLineOverrides(&args), &warnings);
-  for (const std::string& w : warnings) {
-    std::fprintf(stderr, "warning: %s\n", w.c_str());
-  }
-  if (!status.ok() || !args.empty()) {
-    std::fprintf(
-        stderr, "%s\nflags (--name=value):\n%s",
-        status.ok()
-            ? absl::StrCat("unexpected argument: ", args.front()).c_str()
-            : status.ToString().c_str(),
-        flags.Dump().c_str());
-    return false;
-  }
-  return true;
-}
-
 void NameThisThread(absl::string_view name) {
   std::string truncated(name.substr(0, 15));
   pthread_setname_np(pthread_self(), truncated.c_str());

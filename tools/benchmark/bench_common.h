@@ -15,10 +15,6 @@
 
 namespace cometmq::benchmark {
 
-// Applies `--name=value` arguments to `flags`. Prints warnings, and on a bad
-// value or a stray argument prints the flag list; false then.
-bool ParseFlags(int argc, char** argv, const ConfigBinder& flags);
-
 // Names the calling thread (at most 15 characters are kept).
 void NameThisThread(absl::string_view name);
 

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/common/config_binder.h"
+#include "tools/bench/flags.h"
 #include "tools/bench/latency_recorder.h"
 #include "tools/benchmark/bench_common.h"
 
@@ -192,6 +193,6 @@ int main(int argc, char** argv) {
   flags.BindEnum("consumeFrom", &options.consume_from,
                  {"LAST_OFFSET", "FIRST_OFFSET"});
   flags.Bind("reportInterval", &options.report_interval);
-  if (!cometmq::benchmark::ParseFlags(argc, argv, flags)) return 2;
+  if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::benchmark::Run(options);
 }

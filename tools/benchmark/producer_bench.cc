@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "cpp/client/producer.h"
 #include "cpp/common/config_binder.h"
+#include "tools/bench/flags.h"
 #include "tools/bench/latency_recorder.h"
 #include "tools/benchmark/bench_common.h"
 
@@ -370,6 +371,6 @@ int main(int argc, char** argv) {
   flags.Bind("delayMs", &options.delay_ms);
   flags.Bind("brokerPid", &options.broker_pid);
   flags.Bind("reportInterval", &options.report_interval);
-  if (!cometmq::benchmark::ParseFlags(argc, argv, flags)) return 2;
+  if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::benchmark::Run(options);
 }
