@@ -13,7 +13,7 @@ absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
   subscription.topic = topic;
   absl::string_view trimmed = absl::StripAsciiWhitespace(expression);
   if (trimmed.empty() || trimmed == "*") {
-    subscription.expression = "*";
+    subscription.expression.assign(1, '*');  // GCC 12 -Wrestrict misfires on = "*"
     return subscription;
   }
   subscription.all = false;
