@@ -79,6 +79,17 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("flushConsumerOffsetInterval", &flushConsumerOffsetInterval);
   b->Bind("logDir", &logDir);
   b->Bind("brokerPermission", &brokerPermission);
+  b->BindCustom(
+      "messageDelayLevel",
+      [this](absl::string_view v) {
+        absl::StatusOr<DelayLevels> levels = DelayLevels::Parse(v);
+        if (!levels.ok()) return levels.status();
+        messageDelayLevel = std::string(v);
+        delay_levels = *std::move(levels);
+        return absl::OkStatus();
+      },
+      [this] { return messageDelayLevel; });
+  b->Bind("flushDelayOffsetInterval", &flushDelayOffsetInterval);
   store.Bind(b);
 }
 
@@ -123,6 +134,9 @@ absl::Status BrokerConfig::Validate() const {
   if (flushConsumerOffsetInterval <= 0) {
     return bad("flushConsumerOffsetInterval", "must be positive");
   }
+  if (flushDelayOffsetInterval <= 0) {
+    return bad("flushDelayOffsetInterval", "must be positive");
+  }
   if (brokerPermission < 0 || brokerPermission > 7) {
     return bad("brokerPermission",
                absl::StrCat("must be 0..7 (READ 4 | WRITE 2), got ",
@@ -141,6 +155,9 @@ std::string BrokerConfig::TopicsPath() const {
 }
 std::string BrokerConfig::SubscriptionGroupsPath() const {
   return absl::StrCat(store.storePathRootDir, "/config/subscriptionGroup.json");
+}
+std::string BrokerConfig::DelayOffsetPath() const {
+  return absl::StrCat(store.storePathRootDir, "/config/delayOffset.json");
 }
 std::string BrokerConfig::ConsumerOffsetsPath() const {
   return absl::StrCat(store.storePathRootDir, "/config/consumerOffset.json");

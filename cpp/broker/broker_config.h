@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "cpp/broker/delay_levels.h"
 #include "cpp/common/config_binder.h"
 #include "cpp/store/store_config.h"
 
@@ -39,6 +40,10 @@ struct BrokerConfig {
   int64_t flushConsumerOffsetInterval = 5000;
   std::string logDir = DefaultLogDir();
   int32_t brokerPermission = 6;  // Permission bits: READ 4 | WRITE 2
+  // Delay levels, e.g. "1s 5s 1m"; parsed into delay_levels when bound.
+  std::string messageDelayLevel = std::string(kDefaultMessageDelayLevel);
+  DelayLevels delay_levels = DelayLevels::Default();
+  int64_t flushDelayOffsetInterval = 10000;
 
   store::StoreConfig store;
 
@@ -58,6 +63,7 @@ struct BrokerConfig {
   std::string TopicsPath() const;
   std::string SubscriptionGroupsPath() const;
   std::string ConsumerOffsetsPath() const;
+  std::string DelayOffsetPath() const;
 };
 
 }  // namespace cometmq::broker

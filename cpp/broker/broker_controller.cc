@@ -49,7 +49,9 @@ BrokerController::BrokerController(BrokerConfig config)
                NotifyConsumerIdsChanged),
       holds_([this](absl::string_view topic, int32_t queue_id) {
         return store_->MaxOffsetInQueue(topic, queue_id);
-      }) {}
+      }),
+      schedule_(config_.delay_levels, config_.DelayOffsetPath(),
+                absl::Milliseconds(config_.flushDelayOffsetInterval)) {}
 
 BrokerController::~BrokerController() { Shutdown(); }
 
@@ -65,6 +67,7 @@ absl::Status BrokerController::Start() {
   if (absl::Status s = topics_.Load(); !s.ok()) return s;
   if (absl::Status s = groups_.Load(); !s.ok()) return s;
   if (absl::Status s = offsets_.Load(); !s.ok()) return s;
+  if (absl::Status s = schedule_.Load(); !s.ok()) return s;
 
   // The server starts first because the store stamps records with the port
   // actually served (tests use port 0); until serving_ is set every request
@@ -96,7 +99,14 @@ absl::Status BrokerController::Start() {
   hooks.store_port = server_->port();
   hooks.on_arrival = [this](const std::string& topic, int32_t queue_id,
                             int64_t max_offset) {
+    if (topic == kScheduleTopic) schedule_.Wake();
     holds_.OnArrival(topic, queue_id, max_offset);
+  };
+  // For SCHEDULE_TOPIC_XXXX the consume-queue tag field is the deliver time.
+  hooks.tags_code = [levels = config_.delay_levels](const RecordView& r) {
+    if (r.topic == kScheduleTopic) return levels.DeliverTimestamp(r);
+    std::optional<std::string> tags = FindProperty(r.properties, kPropertyTags);
+    return tags.has_value() ? TagsHashCode(*tags) : int64_t{0};
   };
   absl::StatusOr<std::unique_ptr<store::MessageStore>> store =
       store::MessageStore::Open(config_.store, std::move(hooks));
@@ -117,22 +127,27 @@ absl::Status BrokerController::Start() {
       std::make_unique<ThreadPool>("broker-admin", 1, kAdminQueueCapacity);
   send_ = std::make_unique<SendProcessor>(config_, store_.get(), &topics_,
                                           send_pool_.get());
+  send_back_ = std::make_unique<SendBackProcessor>(
+      config_, store_.get(), &topics_, &groups_, send_pool_.get());
   pull_ =
       std::make_unique<PullProcessor>(config_, store_.get(), &topics_, &groups_,
                                       &offsets_, &holds_, pull_pool_.get());
-  client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_);
+  client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
+                                              &topics_);
   admin_ = std::make_unique<AdminProcessor>(
       config_, store_.get(), &topics_, &offsets_, &clients_, admin_pool_.get(),
       [this] {
         return std::map<std::string, std::string>{
             {"msgPutTotal", absl::StrCat(send_->messages_put())},
             {"msgGetTotal", absl::StrCat(pull_->messages_got())},
-            {"heldPullRequests", absl::StrCat(holds_.held())}};
+            {"heldPullRequests", absl::StrCat(holds_.held())},
+            {"delayedDelivered", absl::StrCat(schedule_.delivered())}};
       },
       [this] {
         if (registrar_) registrar_->RegisterAll();
       });
   holds_.Start();
+  schedule_.Start(store_.get());
   housekeeping_ = std::thread([this] { HousekeepingLoop(); });
 
   registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
@@ -148,7 +163,8 @@ absl::Status BrokerController::Start() {
 
 void BrokerController::RegisterHandlers() {
   std::vector<int32_t> codes = {proto::SEND_MESSAGE, proto::SEND_BATCH_MESSAGE,
-                                proto::PULL_MESSAGE};
+                                proto::PULL_MESSAGE,
+                                proto::CONSUMER_SEND_MSG_BACK};
   for (int32_t code : ClientProcessor::Codes()) codes.push_back(code);
   for (int32_t code : AdminProcessor::Codes()) codes.push_back(code);
   for (int32_t code : codes) {
@@ -179,6 +195,9 @@ void BrokerController::Dispatch(Command request,
       return;
     case proto::PULL_MESSAGE:
       pull_->Handle(std::move(request), std::move(responder));
+      return;
+    case proto::CONSUMER_SEND_MSG_BACK:
+      send_back_->Handle(std::move(request), std::move(responder));
       return;
     default:
       break;
@@ -244,6 +263,7 @@ void BrokerController::Shutdown() {
     }
     housekeeping_.join();
   }
+  schedule_.Shutdown();
   if (store_ != nullptr) store_->Shutdown();
   PersistState();
   if (registrar_ != nullptr) registrar_->Stop();

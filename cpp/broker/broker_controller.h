@@ -18,6 +18,8 @@
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/long_polling.h"
 #include "cpp/broker/pull_processor.h"
+#include "cpp/broker/schedule_service.h"
+#include "cpp/broker/send_back_processor.h"
 #include "cpp/broker/send_processor.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
@@ -28,14 +30,15 @@
 namespace cometmq::broker {
 
 // One broker: wires the configuration, the message store, the topic, group,
-// offset and client managers, the request processors, the remoting server,
-// long polling and NameServer registration.
+// offset and client managers, the request processors, delayed delivery, the
+// remoting server, long polling and NameServer registration.
 //
 // Start() once. Shutdown() (also run by the destructor) is graceful and
 // idempotent, in this order: stop serving new requests, answer held pulls,
 // drain the worker pools, stop the server (in-flight answers are written),
-// shut the store down (flush, checkpoint, clean-shutdown marker), persist
-// offsets and groups, unregister from the NameServers. No thread outlives it.
+// stop delayed delivery (its progress is written), shut the store down (flush,
+// checkpoint, clean-shutdown marker), persist offsets and groups, unregister
+// from the NameServers. No thread outlives it.
 class BrokerController {
  public:
   explicit BrokerController(BrokerConfig config);
@@ -71,7 +74,10 @@ class BrokerController {
   std::unique_ptr<ThreadPool> send_pool_;
   std::unique_ptr<ThreadPool> pull_pool_;
   std::unique_ptr<ThreadPool> admin_pool_;
+  // Constructed first: the store's arrival hook wakes it from the start.
+  ScheduleService schedule_;
   std::unique_ptr<SendProcessor> send_;
+  std::unique_ptr<SendBackProcessor> send_back_;
   std::unique_ptr<PullProcessor> pull_;
   std::unique_ptr<ClientProcessor> client_;
   std::unique_ptr<AdminProcessor> admin_;

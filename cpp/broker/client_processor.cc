@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cpp/broker/send_back_processor.h"
 #include "cpp/broker/topic_config_manager.h"
+#include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
 namespace {
@@ -17,8 +19,9 @@ using remoting::MakeResponse;
 
 ClientProcessor::ClientProcessor(ClientManager* clients,
                                  SubscriptionGroupManager* groups,
-                                 ConsumerOffsetManager* offsets)
-    : clients_(clients), groups_(groups), offsets_(offsets) {}
+                                 ConsumerOffsetManager* offsets,
+                                 TopicConfigManager* topics)
+    : clients_(clients), groups_(groups), offsets_(offsets), topics_(topics) {}
 
 std::vector<int32_t> ClientProcessor::Codes() {
   return {proto::HEART_BEAT, proto::UNREGISTER_CLIENT,
@@ -68,6 +71,22 @@ Command ClientProcessor::Heartbeat(const Command& request,
       return MakeResponse(request, proto::SUBSCRIPTION_GROUP_NOT_EXIST,
                           absl::StrCat("subscription group[", consumer.group(),
                                        "] does not exist"));
+    }
+  }
+  // A clustering push consumer pulls its retry topic from the start, so the
+  // topic exists (and is routed) before any message is sent back.
+  for (const proto::ConsumerData& consumer : heartbeat.consumers()) {
+    if (consumer.message_model() != "CLUSTERING" ||
+        consumer.consume_type() != "CONSUME_PASSIVELY") {
+      continue;
+    }
+    const std::string retry = RetryTopic(consumer.group());
+    if (topics_->Find(retry).has_value()) continue;
+    if (absl::StatusOr<proto::TopicConfig> created =
+            topics_->CreateOnSend(retry, 1);
+        !created.ok()) {
+      spdlog::warn("cannot create retry topic {}: {}", retry,
+                   created.status().ToString());
     }
   }
   clients_->Heartbeat(heartbeat, responder.connection(),

@@ -7,6 +7,7 @@
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/subscription_group_manager.h"
+#include "cpp/broker/topic_config_manager.h"
 #include "cpp/remoting/remoting_server.h"
 
 namespace cometmq::broker {
@@ -17,7 +18,7 @@ namespace cometmq::broker {
 class ClientProcessor {
  public:
   ClientProcessor(ClientManager* clients, SubscriptionGroupManager* groups,
-                  ConsumerOffsetManager* offsets);
+                  ConsumerOffsetManager* offsets, TopicConfigManager* topics);
 
   static std::vector<int32_t> Codes();
   void Handle(remoting::Command request, remoting::Responder responder);
@@ -33,6 +34,7 @@ class ClientProcessor {
   ClientManager* const clients_;
   SubscriptionGroupManager* const groups_;
   ConsumerOffsetManager* const offsets_;
+  TopicConfigManager* const topics_;
 };
 
 }  // namespace cometmq::broker

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cpp/broker/delay_levels.h"
 #include "cpp/broker/net_address.h"
 #include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
@@ -204,6 +205,25 @@ void SendProcessor::Process(const Command& request,
     m.born_ip = born_ip;
     m.born_port = born_port;
     m.reconsume_times = send.reconsume_times();
+  }
+
+  // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
+  // transformDelayLevelMessage); the answer still names the real queue.
+  if (const int level = DelayLevelOf(messages.front().properties);
+      level > 0 &&
+      TransactionType(send.sys_flag()) != kTransactionPreparedType) {
+    if (messages.size() > 1) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  "batch messages cannot have a delay level");
+    }
+    RewriteForDelay(config_.delay_levels, level, &messages.front());
+  } else if (send.batch()) {
+    for (const MessageToStore& m : messages) {
+      if (DelayLevelOf(m.properties) > 0) {
+        return fail(proto::MESSAGE_ILLEGAL,
+                    "batch messages cannot have a delay level");
+      }
+    }
   }
 
   const size_t count = messages.size();

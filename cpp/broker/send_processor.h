@@ -26,8 +26,9 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 // validates the request, auto-creates the topic, and hands the messages to
 // MessageStore::Put, whose callback answers — at once under ASYNC_FLUSH, on
 // the flush thread after group commit under SYNC_FLUSH. No thread waits for
-// the disk. Messages with a DELAY property are stored as sent, on their own
-// topic: delivery through SCHEDULE_TOPIC_XXXX is issue #6.
+// the disk. A message with DELAY=N>0 is stored on SCHEDULE_TOPIC_XXXX queue
+// N-1 (N clamped to the level table) with REAL_TOPIC/REAL_QID, for the
+// ScheduleService to deliver; batches cannot be delayed.
 class SendProcessor {
  public:
   SendProcessor(const BrokerConfig& config, store::MessageStore* store,

@@ -10,6 +10,12 @@
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
+namespace {
+
+constexpr int kMaxQuickRebalances = 30;
+constexpr absl::Duration kQuickRebalanceDelay = absl::Seconds(1);
+
+}  // namespace
 
 ConsumerCore::ConsumerCore(std::string group, ConsumerOptions options,
                            std::string consume_type, MessageSink sink)
@@ -163,6 +169,7 @@ void ConsumerCore::RebalanceLocked() {
     }
     assigned = assigned_;
   }
+  bool failed = false;
   for (const std::string& topic : topics) {
     std::vector<MessageQueue> owned;
     if (assigned.has_value()) {
@@ -177,6 +184,7 @@ void ConsumerCore::RebalanceLocked() {
     } else {
       absl::StatusOr<std::vector<MessageQueue>> allocated = Allocate(topic);
       if (!allocated.ok()) {
+        failed = true;
         // Keep the current queues: an unreachable broker or NameServer must
         // not stop consumption that still works.
         spdlog::warn("consumer {}: rebalance of {} skipped: {}", group_, topic,
@@ -186,6 +194,17 @@ void ConsumerCore::RebalanceLocked() {
       owned = *std::move(allocated);
     }
     UpdateQueues(topic, owned);
+  }
+  // A topic created a moment ago (the retry topic, made by the broker on
+  // our first heartbeat) may not be routed yet: look again soon rather than
+  // at the next periodic round, a bounded number of times.
+  if (failed && quick_rebalances_ < kMaxQuickRebalances) {
+    ++quick_rebalances_;
+    std::weak_ptr<ConsumerCore> weak = weak_from_this();
+    instance_->scheduler()->Schedule(kQuickRebalanceDelay, [weak] {
+      auto self = weak.lock();
+      if (self && !self->stopped()) self->Rebalance();
+    });
   }
 }
 

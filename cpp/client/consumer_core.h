@@ -109,6 +109,8 @@ class ConsumerCore : public ConsumerMember,
   std::optional<std::vector<MessageQueue>> assigned_ ABSL_GUARDED_BY(mu_);
   std::map<MessageQueue, std::shared_ptr<ProcessQueue>> queues_
       ABSL_GUARDED_BY(mu_);
+  // Extra rebalances scheduled after a topic could not be allocated.
+  int quick_rebalances_ ABSL_GUARDED_BY(rebalance_mu_) = 0;
 };
 
 }  // namespace cometmq::client

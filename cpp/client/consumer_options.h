@@ -20,8 +20,9 @@ struct ConsumerOptions {
   int64_t consume_timestamp_millis = 0;  // kTimestamp; 0: 30 minutes ago
   MessageModel model = MessageModel::kClustering;
   int consume_threads = 4;
-  // Local redeliveries of a message its listener asked to reconsume before
-  // it is given up (logged and committed past).
+  // Reconsumes of a failed message before it goes to %DLQ%<group> (sent to
+  // the broker with each send-back; 0 or less: the first failure goes to
+  // the DLQ); also the limit of local redeliveries when a send-back fails.
   int max_reconsume_times = 16;
   int pull_batch_size = 32;
   int64_t pull_threshold_for_queue = 1000;             // messages

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/client/client_error.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -43,6 +44,12 @@ absl::Status DefaultPushConsumer::Start() {
   absl::MutexLock lock(&mu_);
   if (running_ || pool_) {
     return absl::FailedPreconditionError("consumer can be started once");
+  }
+  if (options_.model == MessageModel::kClustering) {
+    // Messages sent back come again through the group's retry topic.
+    if (absl::Status s = core_->Subscribe(RetryTopic(group_), "*"); !s.ok()) {
+      return s;
+    }
   }
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
       ClientInstance::Get(options_.client);
@@ -94,6 +101,11 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     pq->EndConsume();
     return;
   }
+  // A retried message is presented as it was first consumed: its topic.
+  if (auto it = message.properties.find(std::string(kPropertyRetryTopic));
+      it != message.properties.end() && !it->second.empty()) {
+    message.topic = it->second;
+  }
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {
     result = listener_(message);
@@ -103,6 +115,8 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   }
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
+  } else if (options_.model == MessageModel::kClustering && SendBack(message)) {
+    pq->Remove(message.queue_offset);  // the broker retries it now
   } else if (options_.model == MessageModel::kClustering &&
              message.reconsume_times < options_.max_reconsume_times) {
     ++message.reconsume_times;
@@ -116,6 +130,49 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     pq->Remove(message.queue_offset);
   }
   pq->EndConsume();
+}
+
+}  // namespace cometmq::client
+
+namespace cometmq::client {
+
+std::string RetryTopic(const std::string& group) {
+  return absl::StrCat("%RETRY%", group);
+}
+
+bool DefaultPushConsumer::SendBack(const MessageExt& message) {
+  std::shared_ptr<ClientInstance> instance;
+  {
+    absl::MutexLock lock(&mu_);
+    instance = instance_;
+  }
+  if (instance == nullptr) return false;
+  remoting::Command request =
+      remoting::MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
+  proto::ConsumerSendMsgBackRequest* back =
+      request.header.mutable_consumer_send_msg_back();
+  back->set_group(group_);
+  back->set_commit_log_offset(message.commit_log_offset);
+  // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
+  back->set_delay_level(options_.max_reconsume_times > 0 ? 0 : -1);
+  auto origin = message.properties.find(std::string(kPropertyOriginMessageId));
+  back->set_original_msg_id(
+      origin != message.properties.end() ? origin->second : message.msg_id);
+  back->set_original_topic(message.topic);
+  back->set_max_reconsume_times(options_.max_reconsume_times);
+  absl::StatusOr<remoting::Command> response =
+      instance->CallBroker(message.broker_name, std::move(request),
+                           instance->config().request_timeout);
+  absl::Status status =
+      response.ok() ? ResponseStatus(*response) : response.status();
+  if (!status.ok()) {
+    spdlog::warn(
+        "consumer {}: cannot send message {} back to {}: {}; redelivering "
+        "locally",
+        group_, message.msg_id, message.broker_name, status.ToString());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace cometmq::client

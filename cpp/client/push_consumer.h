@@ -16,6 +16,12 @@
 
 namespace cometmq::client {
 
+inline constexpr char kPropertyRetryTopic[] = "RETRY_TOPIC";
+inline constexpr char kPropertyOriginMessageId[] = "ORIGIN_MESSAGE_ID";
+
+// The topic a clustering group's sent-back messages come again from.
+std::string RetryTopic(const std::string& group);
+
 enum class ConsumeResult { kSuccess, kReconsumeLater };
 
 using MessageListener = std::function<ConsumeResult(const MessageExt&)>;
@@ -25,12 +31,16 @@ using MessageListener = std::function<ConsumeResult(const MessageExt&)>;
 // polls underneath.
 //
 // Delivery is at least once: a queue's committed offset never passes a
-// message whose listener call has not returned kSuccess. kReconsumeLater
-// keeps the message uncommitted and hands it to the listener again after
-// reconsume_backoff, up to max_reconsume_times; after that it is logged and
-// committed past. Sending it back to the broker (retry topic, then the DLQ)
-// arrives with issue #6; in BROADCASTING failed messages are dropped, as in
-// RocketMQ.
+// message whose listener call has not returned kSuccess or been sent back.
+// In CLUSTERING the consumer also subscribes %RETRY%<group>, and
+// kReconsumeLater sends the message back to the broker it came from
+// (CONSUMER_SEND_MSG_BACK), which redelivers it through the retry topic
+// after a growing delay and moves it to %DLQ%<group> after
+// max_reconsume_times; a retried message reaches the listener with its
+// original topic and its reconsume_times. When the send-back fails the
+// message stays uncommitted and is handed to the listener again after
+// reconsume_backoff, up to max_reconsume_times, then logged and committed
+// past. In BROADCASTING failed messages are dropped, as in RocketMQ.
 class DefaultPushConsumer {
  public:
   DefaultPushConsumer(std::string group, ConsumerOptions options = {});
@@ -56,6 +66,8 @@ class DefaultPushConsumer {
   void Deliver(const std::shared_ptr<ProcessQueue>& pq,
                std::vector<MessageExt> messages);
   void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
+  // CONSUMER_SEND_MSG_BACK of a failed message; false if it did not succeed.
+  bool SendBack(const MessageExt& message);
 
   const std::string group_;
   const ConsumerOptions options_;

@@ -1,0 +1,241 @@
+// Delayed delivery and consumer send-back, with the broker in-process and
+// driven over the wire (level table "1s 2s").
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/broker_controller.h"
+#include "cpp/common/message_record.h"
+#include "cpp/namesrv/name_server.h"
+#include "cpp/remoting/remoting_client.h"
+#include "cpp/store/store_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeRequest;
+
+constexpr absl::Duration kTimeout = absl::Seconds(10);
+
+struct Pulled {
+  std::string topic;
+  std::string body;
+  std::map<std::string, std::string> props;
+  int64_t physical_offset = 0;
+  int64_t born_timestamp = 0;
+  int64_t store_timestamp = 0;
+  int32_t reconsume_times = 0;
+};
+
+class DelayRetryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namesrv::NamesrvConfig ns;
+    ns.bindAddress = "127.0.0.1";
+    ns.listenPort = 0;
+    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
+    ASSERT_TRUE(namesrv_->Start().ok());
+    config_.brokerIP1 = "127.0.0.1";
+    config_.bindAddress = "127.0.0.1";
+    config_.listenPort = 0;
+    config_.namesrvAddr = absl::StrCat("127.0.0.1:", namesrv_->port());
+    config_.store = store::SmallStoreConfig(store::MakeTempDir("delay"));
+    config_.logDir = config_.store.storePathRootDir + "/logs";
+    config_.delay_levels = *DelayLevels::Parse("1s 2s");
+  }
+
+  void TearDown() override {
+    if (broker_ != nullptr) broker_->Shutdown();
+    client_.Shutdown();
+    namesrv_->Stop();
+  }
+
+  void StartBroker() {
+    broker_ = std::make_unique<BrokerController>(config_);
+    ASSERT_TRUE(broker_->Start().ok());
+  }
+
+  Command Call(Command request) {
+    absl::StatusOr<Command> response = client_.InvokeSync(
+        broker_->broker_addr(), std::move(request), kTimeout);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : Command{};
+  }
+
+  Command Send(const std::string& topic, const std::string& body,
+               std::map<std::string, std::string> props) {
+    Command request = MakeRequest(proto::SEND_MESSAGE);
+    proto::SendMessageRequest* send = request.header.mutable_send_message();
+    send->set_producer_group("PG");
+    send->set_topic(topic);
+    send->set_queue_id(0);
+    send->set_born_timestamp(12345);
+    send->set_properties(EncodeProperties(props));
+    request.body = body;
+    return Call(std::move(request));
+  }
+
+  // Messages of queue 0 of `topic` from `offset`, without waiting.
+  std::vector<Pulled> Pull(const std::string& topic, int64_t offset = 0) {
+    Command request = MakeRequest(proto::PULL_MESSAGE);
+    proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+    pull->set_consumer_group("CG");
+    pull->set_topic(topic);
+    pull->set_queue_id(0);
+    pull->set_queue_offset(offset);
+    pull->set_max_msg_nums(32);
+    pull->set_suspend_timeout_millis(0);
+    pull->set_subscription("*");
+    pull->set_commit_offset(-1);
+    Command response = Call(std::move(request));
+    std::vector<Pulled> out;
+    if (response.header.status() != proto::SUCCESS) return out;
+    size_t pos = 0;
+    while (pos < response.body.size()) {
+      RecordView view;
+      if (DecodeRecord(response.body.data() + pos,
+                       static_cast<int64_t>(response.body.size() - pos), true,
+                       &view) != DecodeResult::kRecord) {
+        ADD_FAILURE() << "bad record in pull answer";
+        break;
+      }
+      out.push_back({std::string(view.topic), std::string(view.body),
+                     DecodeProperties(view.properties), view.physical_offset,
+                     view.born_timestamp, view.store_timestamp,
+                     view.reconsume_times});
+      pos += static_cast<size_t>(view.total_size);
+    }
+    return out;
+  }
+
+  // Waits (bounded) until queue 0 of `topic` has a message.
+  std::vector<Pulled> AwaitMessages(const std::string& topic,
+                                    absl::Duration limit) {
+    const absl::Time deadline = absl::Now() + limit;
+    while (absl::Now() < deadline) {
+      std::vector<Pulled> got = Pull(topic);
+      if (!got.empty()) return got;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return {};
+  }
+
+  Command SendBack(const std::string& group, int64_t commit_log_offset,
+                   int32_t max_reconsume_times) {
+    Command request = MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
+    proto::ConsumerSendMsgBackRequest* back =
+        request.header.mutable_consumer_send_msg_back();
+    back->set_group(group);
+    back->set_commit_log_offset(commit_log_offset);
+    back->set_original_msg_id("UNIQ-1");
+    back->set_original_topic("T");
+    back->set_max_reconsume_times(max_reconsume_times);
+    return Call(std::move(request));
+  }
+
+  std::unique_ptr<namesrv::NameServer> namesrv_;
+  BrokerConfig config_;
+  std::unique_ptr<BrokerController> broker_;
+  remoting::RemotingClient client_;
+};
+
+TEST_F(DelayRetryTest, DelayedMessageAppearsOnlyWhenDue) {
+  StartBroker();
+  const absl::Time sent_at = absl::Now();
+  Command sent = Send("T", "later",
+                      {{"DELAY", "2"},
+                       {"UNIQ_KEY", "UNIQ-1"},
+                       {"KEYS", "k1"},
+                       {"TAGS", "A"},
+                       {"user", "v"}});
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  // Stored on the schedule topic's queue of level 2, not on T.
+  EXPECT_EQ(sent.header.send_message_response().queue_id(), 0);
+  EXPECT_TRUE(Pull("T").empty());
+
+  std::vector<Pulled> got = AwaitMessages("T", absl::Seconds(10));
+  const absl::Time seen_at = absl::Now();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_GE(seen_at - sent_at, absl::Seconds(2));
+  EXPECT_LT(seen_at - sent_at, absl::Seconds(4));
+  const Pulled& m = got.front();
+  EXPECT_EQ(m.topic, "T");
+  EXPECT_EQ(m.body, "later");
+  EXPECT_EQ(m.born_timestamp, 12345);
+  EXPECT_EQ(m.props, (std::map<std::string, std::string>{{"KEYS", "k1"},
+                                                         {"TAGS", "A"},
+                                                         {"UNIQ_KEY", "UNIQ-1"},
+                                                         {"user", "v"}}));
+  // Progress is persisted at shutdown and resumed: after a restart, a new
+  // level-1 message arrives (every level was scanned before it was due) and
+  // the first one was not delivered again.
+  broker_->Shutdown();
+  StartBroker();
+  ASSERT_EQ(Send("T", "marker", {{"DELAY", "1"}}).header.status(),
+            proto::SUCCESS);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Pull("T").size() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::vector<Pulled> all = Pull("T");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].body, "later");
+  EXPECT_EQ(all[1].body, "marker");
+}
+
+TEST_F(DelayRetryTest, OutOfRangeLevelIsClampedToTheLast) {
+  StartBroker();
+  const absl::Time sent_at = absl::Now();
+  ASSERT_EQ(Send("T", "x", {{"DELAY", "40"}}).header.status(), proto::SUCCESS);
+  ASSERT_EQ(AwaitMessages("T", absl::Seconds(10)).size(), 1u);
+  EXPECT_GE(absl::Now() - sent_at, absl::Seconds(2));
+}
+
+TEST_F(DelayRetryTest, SendBackRetriesThenDeadLetters) {
+  StartBroker();
+  ASSERT_EQ(Send("T", "failing", {{"UNIQ_KEY", "UNIQ-1"}, {"TAGS", "A"}})
+                .header.status(),
+            proto::SUCCESS);
+  std::vector<Pulled> original = AwaitMessages("T", absl::Seconds(5));
+  ASSERT_EQ(original.size(), 1u);
+
+  // First failure: to %RETRY%CG through delay level 3 (clamped to 2 s).
+  const absl::Time sent_back_at = absl::Now();
+  Command back = SendBack("CG", original[0].physical_offset, 1);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  EXPECT_TRUE(Pull("%RETRY%CG").empty());
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_GE(absl::Now() - sent_back_at, absl::Seconds(2));
+  EXPECT_EQ(retry[0].body, "failing");
+  EXPECT_EQ(retry[0].reconsume_times, 1);
+  EXPECT_EQ(retry[0].props["RETRY_TOPIC"], "T");
+  EXPECT_EQ(retry[0].props["ORIGIN_MESSAGE_ID"], "UNIQ-1");
+  EXPECT_EQ(retry[0].props["UNIQ_KEY"], "UNIQ-1");
+  EXPECT_EQ(retry[0].props.count("DELAY"), 0u);
+
+  // Second failure exceeds max_reconsume_times = 1: straight to the DLQ.
+  back = SendBack("CG", retry[0].physical_offset, 1);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].reconsume_times, 2);
+  EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
+  EXPECT_EQ(dlq[0].body, "failing");
+  EXPECT_EQ(Pull("%RETRY%CG", 1).size(), 0u);
+}
+
+TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {
+  StartBroker();
+  EXPECT_NE(SendBack("CG", 1 << 30, 1).header.status(), proto::SUCCESS);
+}
+
+}  // namespace
+}  // namespace cometmq::broker

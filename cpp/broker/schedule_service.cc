@@ -1,0 +1,233 @@
+#include "cpp/broker/schedule_service.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/config_file.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int kBatch = 32;
+constexpr int64_t kBatchBytes = 4 << 20;
+// Nothing pending: look again after this even without a Wake().
+constexpr int64_t kIdleTickMs = 1000;
+// A re-put that failed (disk full, store stopping) is retried after this.
+constexpr int64_t kErrorRetryMs = 1000;
+
+bool Stored(store::PutStatus status) {
+  return status == store::PutStatus::kOk ||
+         status == store::PutStatus::kFlushDiskTimeout ||
+         status == store::PutStatus::kFlushSlaveTimeout ||
+         status == store::PutStatus::kSlaveNotAvailable;
+}
+
+}  // namespace
+
+ScheduleService::ScheduleService(DelayLevels levels, std::string offset_path,
+                                 absl::Duration persist_interval)
+    : levels_(std::move(levels)),
+      offset_path_(std::move(offset_path)),
+      persist_interval_(persist_interval),
+      offsets_(static_cast<size_t>(levels_.count()), 0) {}
+
+ScheduleService::~ScheduleService() { Shutdown(); }
+
+absl::Status ScheduleService::Load() {
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadFileIfExists(offset_path_);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  // {"offsetTable":{"1":12,"2":0}}
+  absl::string_view all = **text;
+  const size_t table = all.find("\"offsetTable\"");
+  const size_t open =
+      all.find('{', table == absl::string_view::npos ? 0 : table);
+  const size_t close =
+      all.find('}', open == absl::string_view::npos ? 0 : open);
+  if (table == absl::string_view::npos || open == absl::string_view::npos ||
+      close == absl::string_view::npos) {
+    return absl::DataLossError(
+        absl::StrCat(offset_path_, ": no offsetTable object"));
+  }
+  absl::MutexLock lock(&mu_);
+  for (absl::string_view pair :
+       absl::StrSplit(all.substr(open + 1, close - open - 1), ',',
+                      absl::SkipWhitespace())) {
+    std::vector<absl::string_view> kv = absl::StrSplit(pair, ':');
+    int level = 0;
+    int64_t offset = 0;
+    absl::string_view key =
+        kv.empty() ? absl::string_view() : absl::StripAsciiWhitespace(kv[0]);
+    if (kv.size() != 2 || !absl::ConsumePrefix(&key, "\"") ||
+        !absl::ConsumeSuffix(&key, "\"") || !absl::SimpleAtoi(key, &level) ||
+        !absl::SimpleAtoi(kv[1], &offset) || offset < 0) {
+      return absl::DataLossError(
+          absl::StrCat(offset_path_, ": bad entry '", pair, "'"));
+    }
+    // Levels beyond today's table (it was shortened) keep no progress.
+    if (level >= 1 && level <= levels_.count()) {
+      offsets_[static_cast<size_t>(level - 1)] = offset;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScheduleService::Persist() {
+  absl::MutexLock persist(&persist_mu_);
+  std::vector<std::string> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!dirty_) return absl::OkStatus();
+    dirty_ = false;
+    for (size_t i = 0; i < offsets_.size(); ++i) {
+      entries.push_back(absl::StrCat("\"", i + 1, "\":", offsets_[i]));
+    }
+  }
+  absl::Status s = WriteFileAtomically(
+      offset_path_,
+      absl::StrCat("{\"offsetTable\":{", absl::StrJoin(entries, ","), "}}\n"));
+  if (!s.ok()) {
+    absl::MutexLock lock(&mu_);
+    dirty_ = true;
+  }
+  return s;
+}
+
+int64_t ScheduleService::Offset(int level) const {
+  absl::MutexLock lock(&mu_);
+  return offsets_[static_cast<size_t>(levels_.Clamp(level) - 1)];
+}
+
+void ScheduleService::SetOffset(int level, int64_t offset) {
+  absl::MutexLock lock(&mu_);
+  offsets_[static_cast<size_t>(level - 1)] = offset;
+  dirty_ = true;
+}
+
+void ScheduleService::Start(store::MessageStore* store) {
+  store_ = store;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ScheduleService::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void ScheduleService::Shutdown() {
+  if (!thread_.joinable()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+  if (absl::Status s = Persist(); !s.ok()) {
+    spdlog::error("cannot persist delay offsets: {}", s.ToString());
+  }
+}
+
+void ScheduleService::Run() {
+  pthread_setname_np(pthread_self(), "broker-schedule");
+  absl::Time last_persist = absl::Now();
+  while (true) {
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    int64_t next_ms = now_ms + kIdleTickMs;
+    for (int level = 1; level <= levels_.count(); ++level) {
+      next_ms = std::min(next_ms, DeliverLevel(level, now_ms));
+    }
+    if (absl::Now() - last_persist >= persist_interval_) {
+      last_persist = absl::Now();
+      if (absl::Status s = Persist(); !s.ok()) {
+        spdlog::error("cannot persist delay offsets: {}", s.ToString());
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return stop_ || woken_;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&ready),
+                          absl::FromUnixMillis(next_ms));
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
+  const int32_t queue_id = level - 1;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return kNever;
+    }
+    const int64_t offset = Offset(level);
+    store::GetResult got =
+        store_->Get(kScheduleTopic, queue_id, offset, kBatch, kBatchBytes, {});
+    switch (got.status) {
+      case store::GetStatus::kFound:
+        break;
+      case store::GetStatus::kOffsetTooSmall:
+      case store::GetStatus::kOffsetOverflowBadly:
+      case store::GetStatus::kOffsetFoundNull:
+        if (got.next_begin_offset == offset) return kNever;
+        spdlog::warn("delay level {}: progress {} moved to {} ({})", level,
+                     offset, got.next_begin_offset,
+                     store::GetStatusName(got.status));
+        SetOffset(level, got.next_begin_offset);
+        continue;
+      default:
+        return kNever;  // nothing (new) in the queue
+    }
+    int64_t next = offset;
+    for (const store::RecordSlice& slice : got.messages) {
+      RecordView record;
+      if (DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &record) !=
+          DecodeResult::kRecord) {
+        spdlog::error("delay level {}: unreadable record at queue offset {}",
+                      level, next);
+        SetOffset(level, ++next);
+        continue;
+      }
+      const int64_t due = levels_.DeliverTimestamp(record);
+      if (due > now_ms) return due;
+      MessageToStore message;
+      if (!RestoreFromDelay(record, &message)) {
+        spdlog::error("delay level {}: message at queue offset {} has no {}",
+                      level, record.queue_offset, kPropertyRealTopic.data());
+      } else {
+        std::vector<MessageToStore> one;
+        one.push_back(std::move(message));
+        store::PutResult put = store_->PutSync(std::move(one));
+        if (!Stored(put.status)) {
+          if (put.status != store::PutStatus::kMessageIllegal) {
+            spdlog::warn("delay level {}: re-put failed ({}); retrying", level,
+                         put.error);
+            return now_ms + kErrorRetryMs;
+          }
+          spdlog::error(
+              "delay level {}: message at queue offset {} dropped: {}", level,
+              record.queue_offset, put.error);
+        } else {
+          delivered_.fetch_add(1);
+        }
+      }
+      next = record.queue_offset + 1;
+      SetOffset(level, next);
+    }
+  }
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,146 @@
+#include "cpp/broker/send_back_processor.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/broker/delay_levels.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeResponse;
+
+constexpr absl::string_view kPropertyReconsumeTime = "RECONSUME_TIME";
+
+}  // namespace
+
+std::string RetryTopic(absl::string_view group) {
+  return absl::StrCat(kRetryGroupTopicPrefix, group);
+}
+std::string DlqTopic(absl::string_view group) {
+  return absl::StrCat(kDlqGroupTopicPrefix, group);
+}
+
+SendBackProcessor::SendBackProcessor(const BrokerConfig& config,
+                                     store::MessageStore* store,
+                                     TopicConfigManager* topics,
+                                     SubscriptionGroupManager* groups,
+                                     ThreadPool* pool)
+    : config_(config),
+      store_(store),
+      topics_(topics),
+      groups_(groups),
+      pool_(pool) {}
+
+void SendBackProcessor::Handle(Command request, remoting::Responder responder) {
+  auto shared = std::make_shared<Command>(std::move(request));
+  if (!pool_->TrySubmit(
+          [this, shared, responder] { Process(*shared, responder); })) {
+    responder.Respond(MakeResponse(
+        *shared, proto::SYSTEM_BUSY,
+        "[TOO_MANY_REQUESTS] the broker's send queue is full; try later"));
+  }
+}
+
+void SendBackProcessor::Process(const Command& request,
+                                const remoting::Responder& responder) {
+  if (!request.header.has_consumer_send_msg_back()) {
+    responder.Respond(
+        remoting::MissingPayloadResponse(request, "consumer_send_msg_back"));
+    return;
+  }
+  const proto::ConsumerSendMsgBackRequest& back =
+      request.header.consumer_send_msg_back();
+  auto fail = [&](proto::StatusCode code, absl::string_view remark) {
+    responder.Respond(MakeResponse(request, code, remark));
+  };
+  if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
+    return fail(proto::NO_PERMISSION,
+                absl::StrCat("the broker[", config_.brokerName,
+                             "] sending message is forbidden"));
+  }
+  std::optional<SubscriptionGroup> group = groups_->FindOrCreate(back.group());
+  if (!group.has_value()) {
+    return fail(
+        proto::SUBSCRIPTION_GROUP_NOT_EXIST,
+        absl::StrCat("subscription group[", back.group(), "] does not exist"));
+  }
+  store::RecordSlice slice;
+  RecordView record;
+  if (!store_->ReadRecord(back.commit_log_offset(), &slice) ||
+      DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &record) !=
+          DecodeResult::kRecord) {
+    return fail(proto::SYSTEM_ERROR,
+                absl::StrCat("no message at commit log offset ",
+                             back.commit_log_offset()));
+  }
+  const int32_t reconsume_times = record.reconsume_times + 1;
+  const int32_t max_times = back.max_reconsume_times() > 0
+                                ? back.max_reconsume_times()
+                                : group->retry_max_times;
+  const bool to_dlq = back.delay_level() < 0 || reconsume_times > max_times;
+  const std::string topic =
+      to_dlq ? DlqTopic(back.group()) : RetryTopic(back.group());
+  absl::StatusOr<proto::TopicConfig> created = topics_->CreateOnSend(topic, 1);
+  if (!created.ok()) {
+    return fail(proto::SYSTEM_ERROR,
+                absl::StrCat("cannot create topic[", topic,
+                             "]: ", created.status().message()));
+  }
+
+  std::map<std::string, std::string> props =
+      DecodeProperties(record.properties);
+  // A message failing again on the retry topic keeps its first topic and id.
+  props.emplace(std::string(kPropertyRetryTopic),
+                back.original_topic().empty() ? std::string(record.topic)
+                                              : back.original_topic());
+  if (!back.original_msg_id().empty()) {
+    props.emplace(std::string(kPropertyOriginMessageId),
+                  back.original_msg_id());
+  }
+  props[std::string(kPropertyReconsumeTime)] = absl::StrCat(reconsume_times);
+  props.erase(std::string(kPropertyDelayLevel));
+  props.erase(std::string(kPropertyRealTopic));
+  props.erase(std::string(kPropertyRealQueueId));
+
+  MessageToStore message;
+  message.topic = topic;
+  message.queue_id = 0;
+  message.flag = record.flag;
+  message.sys_flag = record.sys_flag;
+  message.born_timestamp = record.born_timestamp;
+  message.born_ip = record.born_ip;
+  message.born_port = record.born_port;
+  message.reconsume_times = reconsume_times;
+  message.body = std::string(record.body);
+  message.properties = EncodeProperties(props);
+  if (!to_dlq) {
+    const int level = back.delay_level() > 0 ? back.delay_level()
+                                             : 3 + record.reconsume_times;
+    RewriteForDelay(config_.delay_levels, level, &message);
+  } else {
+    spdlog::info("group {}: message {} goes to {} after {} reconsumes",
+                 back.group(), back.original_msg_id(), topic,
+                 record.reconsume_times);
+  }
+  std::vector<MessageToStore> one;
+  one.push_back(std::move(message));
+  store_->Put(std::move(one), [request_header = Command{request.header, {}},
+                               responder](store::PutResult result) {
+    const bool stored = result.status == store::PutStatus::kOk ||
+                        result.status == store::PutStatus::kFlushDiskTimeout ||
+                        result.status == store::PutStatus::kFlushSlaveTimeout ||
+                        result.status == store::PutStatus::kSlaveNotAvailable;
+    responder.Respond(MakeResponse(
+        request_header, stored ? proto::SUCCESS : proto::SYSTEM_ERROR,
+        stored ? "" : result.error));
+  });
+}
+
+}  // namespace cometmq::broker

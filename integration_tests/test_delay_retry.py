@@ -1,0 +1,120 @@
+"""Delay levels, delayed messages across a broker crash, and retry to the
+dead-letter queue, with real nameserver and broker processes."""
+
+import threading
+import time
+
+import cometmq
+
+from helpers import Collector, wait_until
+
+
+class Timed(Collector):
+    """A collector that also records when each message arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.arrivals = {}
+
+    def __call__(self, msg):
+        with self.lock:
+            self.arrivals.setdefault(msg.body, time.time())
+        return super().__call__(msg)
+
+
+def _warm_consumer(cluster, topic, group, listener):
+    """A started consumer that has already received one plain message, so
+    later deliveries are not delayed by the first rebalance."""
+    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
+                             consume_from="FIRST_OFFSET")
+    c.subscribe(topic, "*")
+    c.register_listener(listener)
+    return c
+
+
+def test_delay_levels_are_never_early_and_not_late(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker()
+    timed = Timed()
+    delays = {1: 1.0, 2: 5.0}
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        p.send("Delayed", b"warm")
+        with _warm_consumer(cluster, "Delayed", "gd", timed) as c:
+            c.start()
+            wait_until(lambda: b"warm" in timed.bodies(), what="warm-up")
+            sent = {}
+            for i in range(3):
+                for level in delays:
+                    body = f"L{level}-{i}".encode()
+                    sent[body] = (time.time(), delays[level])
+                    p.send("Delayed", body, delay_level=level)
+                time.sleep(0.2)  # spread send times over the tick
+            wait_until(lambda: all(b in timed.arrivals for b in sent),
+                       timeout_s=30, what="every delayed message")
+    for body, (sent_at, delay) in sorted(sent.items()):
+        lateness = timed.arrivals[body] - (sent_at + delay)
+        print(f"{body.decode()}: delay {delay:.0f}s lateness {lateness:.3f}s")
+        assert 0 <= lateness < 1.5, (body, lateness)
+    delayed = [m for m in timed.messages if m.body != b"warm"]
+    assert all(m.topic == "Delayed" and m.delay_level == 0 for m in delayed)
+
+
+def test_delayed_message_survives_broker_kill(cluster):
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        sent_at = time.time()
+        p.send("Survive", b"after-crash", delay_level=2, keys=["k-crash"])
+    broker.kill()
+    broker.restart()
+    collector = Collector()
+    with cometmq.PushConsumer(group="gs", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET") as c:
+        c.subscribe("Survive", "*")
+        c.register_listener(collector)
+        c.start()
+        wait_until(lambda: collector.count() >= 1, timeout_s=60,
+                   what="the delayed message after the restart")
+        arrived = time.time()
+    assert collector.bodies() == [b"after-crash"]
+    assert collector.messages[0].keys == ["k-crash"]
+    assert arrived - sent_at >= 5.0
+
+
+def test_always_failing_listener_ends_in_dlq(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
+    calls = []
+    lock = threading.Lock()
+
+    def always_fail(msg):
+        with lock:
+            calls.append((msg.topic, msg.reconsume_times, msg.msg_id))
+        return False
+
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        msg_id = p.send("Doomed", b"poison").msg_id
+    with cometmq.PushConsumer(group="gf", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET",
+                              max_reconsume_times=2) as c:
+        c.subscribe("Doomed", "*")
+        c.register_listener(always_fail)
+        c.start()
+        with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
+
+            def dlq_messages():
+                try:
+                    stats = admin.topic_stats("%DLQ%gf")
+                except cometmq.errors.MQClientError:
+                    return 0
+                return sum(q["max_offset"] - q["min_offset"] for q in stats)
+
+            wait_until(lambda: dlq_messages() >= 1, timeout_s=60,
+                       what="the message in %DLQ%gf")
+            assert dlq_messages() == 1
+        with lock:
+            seen = list(calls)
+    # The first delivery and exactly max_reconsume_times retries, each
+    # presented with the original topic and its reconsume count.
+    assert seen == [("Doomed", 0, msg_id), ("Doomed", 1, msg_id),
+                    ("Doomed", 2, msg_id)]
