@@ -201,8 +201,10 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
         SetOffset(level, ++next);
         continue;
       }
+      // Store times are whole milliseconds, cut down from the real instant,
+      // so `due` may be up to 1 ms early: wait until it has fully passed.
       const int64_t due = levels_.DeliverTimestamp(record);
-      if (due > now_ms) return due;
+      if (due >= now_ms) return due + 1;
       MessageToStore message;
       if (!RestoreFromDelay(record, &message)) {
         spdlog::error("delay level {}: message at queue offset {} has no {}",
