@@ -162,6 +162,25 @@ def test_messages_offsets_and_consumer_progress(cluster):
     assert {q["topic"] for q in progress["queues"]} == {"AdminMsgs"}
 
 
+def test_update_sub_group(cluster):
+    ns, broker = start(cluster)
+    doc = mqadmin_json("updateSubGroup", "-n", ns, "-c", CLUSTER, "-g",
+                       "admin-sub", "-s", "false", "-r", "3", "-q", "2")
+    assert doc == {"groupName": "admin-sub", "consumeEnable": False,
+                   "retryMaxTimes": 3, "retryQueueNums": 2,
+                   "brokers": [broker.addr]}
+    # The broker persists the group before it answers.
+    path = os.path.join(broker.store, "config", "subscriptionGroup.json")
+    with open(path) as f:
+        assert "admin-sub=0,3,2" in f.read().split()
+
+    out = mqadmin("updateSubGroup", "-n", ns, "-b", broker.addr, "-g",
+                  "admin-sub", check=0).stdout
+    assert f"create subscription group [admin-sub] to {broker.addr}" in out
+    with open(path) as f:
+        assert "admin-sub=1,16,1" in f.read().split()
+
+
 def test_namesrv_from_environment(cluster):
     ns, broker = start(cluster)
     result = mqadmin("clusterList", "--json", env={"NAMESRV_ADDR": ns},
@@ -218,5 +237,5 @@ def test_usage_help_and_bad_arguments():
     assert "-r needs an integer" in result.stderr
 
     result = mqadmin("updateSubGroup", "-n", "127.0.0.1:1", "-g", "G",
-                     check=1)
-    assert "not available yet" in result.stderr
+                     check=2)
+    assert "exactly one of -c CLUSTER and -b BROKERADDR" in result.stderr

@@ -75,15 +75,13 @@ std::vector<CommandSpec> ClusterCommands() {
        "Cluster",
        "List the brokers of every cluster",
        {NamesrvFlag()},
-       ClusterList,
-       ""},
+       ClusterList},
       {"brokerStatus",
        "Cluster",
        "Show a broker's runtime statistics (GET_BROKER_RUNTIME_INFO)",
        {NamesrvFlag(),
         {'b', "brokerAddr", "BROKERADDR", true, "broker address host:port"}},
-       BrokerStatus,
-       ""},
+       BrokerStatus},
   };
 }
 

@@ -27,16 +27,13 @@ struct CommandContext {
   void Emit(const std::string& text, const JsonValue& json) const;
 };
 
-// One mqadmin subcommand: name and options as in RocketMQ's mqadmin. A
-// command without `run` is listed but not available yet; running it prints
-// `unavailable` and exits 1.
+// One mqadmin subcommand: name and options as in RocketMQ's mqadmin.
 struct CommandSpec {
   std::string name;
   std::string group;  // heading in the usage text
   std::string summary;
   std::vector<FlagSpec> flags;
   std::function<absl::Status(const CommandContext&)> run;
-  std::string unavailable;  // why it is not available, when `run` is empty
 };
 
 // Flags shared by the subcommands.

@@ -43,8 +43,7 @@ std::string Usage(const std::vector<CommandSpec>& commands) {
     }
     absl::StrAppend(&out, "  ", command.name,
                     std::string(width - command.name.size() + 2, ' '),
-                    command.summary, command.run ? "" : " (not available yet)",
-                    "\n");
+                    command.summary, "\n");
   }
   absl::StrAppend(&out,
                   "\nExit status: 0 success, 1 the request failed, 2 bad "
@@ -66,7 +65,6 @@ std::string CommandHelp(const CommandSpec& command) {
   }
   absl::StrAppend(&synopsis, " [--json]\n");
   std::string out = absl::StrCat(synopsis, "\n", command.summary, ".\n");
-  if (!command.run) absl::StrAppend(&out, "\n", command.unavailable, ".\n");
   absl::StrAppend(&out, "\noptions:\n", options,
                   "  --json\n      print one JSON document instead of "
                   "tables\n  -h, --help\n      print this help\n");

@@ -1,5 +1,5 @@
 // The consumer group subcommands: consumerProgress, resetOffsetByTime and
-// updateSubGroup (not available yet).
+// updateSubGroup.
 
 #include <algorithm>
 #include <string>
@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/admin/command.h"
+#include "proto/remoting.pb.h"
 
 namespace cometmq::admin {
 namespace {
@@ -94,6 +95,60 @@ absl::Status ResetOffsetByTime(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// "true"/"false" for a boolean option.
+absl::StatusOr<bool> GetBool(const ParsedArgs& args, char letter,
+                             bool fallback) {
+  if (!args.Has(letter)) return fallback;
+  const std::string value = args.Get(letter);
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "-", std::string(1, letter), " needs true or false, got '", value, "'"));
+}
+
+absl::Status UpdateSubGroup(const CommandContext& ctx) {
+  const std::string cluster = ctx.args.Get('c');
+  const std::string broker = ctx.args.Get('b');
+  if (cluster.empty() == broker.empty()) {
+    return absl::InvalidArgumentError(
+        "updateSubGroup needs exactly one of -c CLUSTER and -b BROKERADDR");
+  }
+  absl::StatusOr<bool> consume_enable = GetBool(ctx.args, 's', true);
+  if (!consume_enable.ok()) return consume_enable.status();
+  absl::StatusOr<int64_t> retry_max = ctx.args.GetInt('r', 16);
+  if (!retry_max.ok()) return retry_max.status();
+  absl::StatusOr<int64_t> retry_queues = ctx.args.GetInt('q', 1);
+  if (!retry_queues.ok()) return retry_queues.status();
+  if (*retry_max < 0 || *retry_max > 1000 || *retry_queues < 0 ||
+      *retry_queues > 1024) {
+    return absl::InvalidArgumentError(
+        "-r must be between 0 and 1000 and -q between 0 and 1024");
+  }
+  proto::SubscriptionGroupConfig group;
+  group.set_group_name(ctx.args.Get('g'));
+  group.set_consume_enable(*consume_enable);
+  group.set_retry_max_times(static_cast<int32_t>(*retry_max));
+  group.set_retry_queue_nums(static_cast<int32_t>(*retry_queues));
+  absl::StatusOr<std::vector<std::string>> addrs =
+      ctx.admin->UpdateSubscriptionGroup(group, cluster, broker);
+  if (!addrs.ok()) return addrs.status();
+  JsonValue brokers = JsonValue::Array();
+  std::string text;
+  for (const std::string& addr : *addrs) {
+    brokers.Push(JsonValue::String(addr));
+    absl::StrAppend(&text, "create subscription group [", group.group_name(),
+                    "] to ", addr, " success.\n");
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("groupName", JsonValue::String(group.group_name()))
+      .Set("consumeEnable", JsonValue::Bool(group.consume_enable()))
+      .Set("retryMaxTimes", JsonValue::Int(group.retry_max_times()))
+      .Set("retryQueueNums", JsonValue::Int(group.retry_queue_nums()))
+      .Set("brokers", std::move(brokers));
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<CommandSpec> ConsumerCommands() {
@@ -104,8 +159,7 @@ std::vector<CommandSpec> ConsumerCommands() {
        {NamesrvFlag(),
         GroupFlag(),
         {'t', "topic", "TOPIC", false, "only this topic (default: all)"}},
-       ConsumerProgress,
-       ""},
+       ConsumerProgress},
       {"resetOffsetByTime",
        "Consumer groups",
        "Set a group's offsets on a topic to the first message stored at or "
@@ -115,19 +169,23 @@ std::vector<CommandSpec> ConsumerCommands() {
         TopicFlag(),
         {'s', "timestamp", "TIMESTAMP", true,
          "'now' or milliseconds since the epoch"}},
-       ResetOffsetByTime,
-       ""},
+       ResetOffsetByTime},
       {"updateSubGroup",
        "Consumer groups",
        "Create or update a subscription group",
        {NamesrvFlag(),
+        {'c', "clusterName", "CLUSTER", false,
+         "update on every master of this cluster"},
+        {'b', "brokerAddr", "BROKERADDR", false,
+         "update on this broker only (instead of -c)"},
         GroupFlag(),
-        {'c', "clusterName", "CLUSTER", false, "cluster"},
-        {'b', "brokerAddr", "BROKERADDR", false, "broker address"}},
-       nullptr,
-       "updateSubGroup is not available yet: the broker does not support "
-       "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (groups are created on first "
-       "use)"},
+        {'s', "consumeEnable", "BOOL", false,
+         "true or false: may the group consume (default true)"},
+        {'r', "retryMaxTimes", "TIMES", false,
+         "deliveries before a message goes to the DLQ (default 16)"},
+        {'q', "retryQueueNums", "NUM", false,
+         "queues of the group's retry topic (default 1)"}},
+       UpdateSubGroup},
   };
 }
 

@@ -140,8 +140,7 @@ std::vector<CommandSpec> MessageCommands() {
         TopicFlag(/*required=*/false),
         {'i', "msgId", "OFFSETMSGID", true,
          "offset message id (32 hex chars)"}},
-       QueryMsgById,
-       ""},
+       QueryMsgById},
       {"queryMsgByKey",
        "Messages",
        "Find a topic's messages by key",
@@ -153,8 +152,7 @@ std::vector<CommandSpec> MessageCommands() {
         {'e', "endTimestamp", "END_MS", false,
          "latest store time, ms (default now)"},
         {'m', "maxNum", "MAX", false, "at most this many (default 64)"}},
-       QueryMsgByKey,
-       ""},
+       QueryMsgByKey},
   };
 }
 

@@ -50,10 +50,6 @@ int RunAdmin(const std::vector<std::string>& args,
     out << CommandHelp(*command);
     return kExitOk;
   }
-  if (!command->run) {
-    err << "mqadmin " << name << ": " << command->unavailable << "\n";
-    return kExitFailed;
-  }
   client::ClientConfig config;
   config.namesrv_addr = parsed->Get('n');
   config.instance_name = "mqadmin";

@@ -118,6 +118,32 @@ absl::Status Admin::CreateTopicOnBroker(const std::string& topic,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> Admin::UpdateSubscriptionGroup(
+    const proto::SubscriptionGroupConfig& group, const std::string& cluster,
+    const std::string& broker_addr) {
+  if (group.group_name().empty()) {
+    return absl::InvalidArgumentError("a subscription group needs a name");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  std::vector<std::string> addrs;
+  if (cluster.empty()) {
+    addrs.push_back(broker_addr);
+  } else {
+    auto masters = ClusterMasters(instance->get(), cluster);
+    if (!masters.ok()) return masters.status();
+    for (const auto& [name, addr] : *masters) addrs.push_back(addr);
+  }
+  for (const std::string& addr : addrs) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+    *request.header.mutable_subscription_group() = group;
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) return response.status();
+  }
+  return addrs;
+}
+
 absl::StatusOr<std::vector<std::string>> Admin::TopicList() {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();

@@ -53,6 +53,12 @@ class Admin {
   absl::Status CreateTopicOnBroker(const std::string& topic,
                                    const std::string& broker_addr,
                                    int32_t read_queues, int32_t write_queues);
+  // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on every master of `cluster`, or on
+  // the broker at `broker_addr` when `cluster` is empty. Returns the
+  // addresses updated.
+  absl::StatusOr<std::vector<std::string>> UpdateSubscriptionGroup(
+      const proto::SubscriptionGroupConfig& group, const std::string& cluster,
+      const std::string& broker_addr);
   absl::StatusOr<proto::TopicRouteData> TopicRoute(const std::string& topic);
   // Every topic a NameServer knows (GET_ALL_TOPIC_LIST_FROM_NAMESERVER).
   absl::StatusOr<std::vector<std::string>> TopicList();
