@@ -124,6 +124,7 @@ def test_messages_offsets_and_consumer_progress(cluster):
     assert doc["msgId"] == one.msg_id
     assert doc["keys"] == ["key-1"]
     assert doc["queueId"] == one.queue_id
+    assert doc["brokerName"] == "broker-a"
     result = mqadmin("queryMsgById", "-n", ns, "-t", "Other", "-i",
                      one.offset_msg_id, check=1)
     assert "AdminMsgs" in result.stderr
@@ -141,8 +142,11 @@ def test_messages_offsets_and_consumer_progress(cluster):
 
     # Reset the (consumer-less) group to before the first message: the whole
     # topic is its lag.
+    # RocketMQ's date form (local time) is accepted too.
+    earlier = time.strftime("%Y-%m-%d#%H:%M:%S:000",
+                            time.localtime(before / 1000 - 60))
     doc = mqadmin_json("resetOffsetByTime", "-n", ns, "-g", "admin-cg", "-t",
-                       "AdminMsgs", "-s", str(before - 1000))
+                       "AdminMsgs", "-s", earlier)
     assert sorted(q["queueId"] for q in doc["queues"]) == [0, 1]
     assert all(q["offset"] == 0 for q in doc["queues"])
     progress = mqadmin_json("consumerProgress", "-n", ns, "-g", "admin-cg",

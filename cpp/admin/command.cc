@@ -1,5 +1,6 @@
 #include "cpp/admin/command.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -49,6 +50,28 @@ absl::Status TopicStatus(const absl::Status& status, const std::string& topic) {
         "topic [", topic, "] does not exist (", status.message(), ")"));
   }
   return status;
+}
+
+absl::StatusOr<int64_t> ParseTimestamp(const std::string& text) {
+  if (text == "now") return absl::ToUnixMillis(absl::Now());
+  int64_t millis = 0;
+  if (absl::SimpleAtoi(text, &millis) && millis >= 0) return millis;
+  // yyyy-MM-dd#HH:mm:ss:SSS
+  const size_t colon = text.rfind(':');
+  absl::Time time;
+  std::string error;
+  int32_t fraction = 0;
+  if (text.find('#') != std::string::npos && colon != std::string::npos &&
+      text.size() - colon - 1 == 3 &&
+      absl::SimpleAtoi(text.substr(colon + 1), &fraction) && fraction >= 0 &&
+      absl::ParseTime("%Y-%m-%d#%H:%M:%S", text.substr(0, colon),
+                      absl::LocalTimeZone(), &time, &error)) {
+    return absl::ToUnixMillis(time) + fraction;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("a time must be 'now', milliseconds since the epoch or "
+                   "yyyy-MM-dd#HH:mm:ss:SSS, got '",
+                   text, "'"));
 }
 
 std::string FormatMillis(int64_t millis) {

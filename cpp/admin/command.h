@@ -45,6 +45,11 @@ FlagSpec GroupFlag(bool required = true);
 // NotFound("topic X does not exist ...").
 absl::Status TopicStatus(const absl::Status& status, const std::string& topic);
 
+// A point in time given on the command line, in milliseconds since the
+// epoch: "now", a number of milliseconds, or RocketMQ's
+// "yyyy-MM-dd#HH:mm:ss:SSS" in local time.
+absl::StatusOr<int64_t> ParseTimestamp(const std::string& text);
+
 // Milliseconds since the epoch as "yyyy-MM-dd HH:mm:ss,SSS" in local time;
 // "-" for 0.
 std::string FormatMillis(int64_t millis);

@@ -6,9 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "cpp/admin/command.h"
 #include "proto/remoting.pb.h"
 
@@ -50,17 +48,6 @@ absl::Status ConsumerProgress(const CommandContext& ctx) {
       .Set("diffTotal", JsonValue::Int(total));
   ctx.Emit(absl::StrCat(table.Render(), "\nDiff Total: ", total, "\n"), json);
   return absl::OkStatus();
-}
-
-// "now" or milliseconds since the epoch.
-absl::StatusOr<int64_t> ParseTimestamp(const std::string& text) {
-  if (text == "now") return absl::ToUnixMillis(absl::Now());
-  int64_t millis = 0;
-  if (!absl::SimpleAtoi(text, &millis) || millis < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "-s needs 'now' or milliseconds since the epoch, got '", text, "'"));
-  }
-  return millis;
 }
 
 absl::Status ResetOffsetByTime(const CommandContext& ctx) {
@@ -168,7 +155,8 @@ std::vector<CommandSpec> ConsumerCommands() {
         GroupFlag(),
         TopicFlag(),
         {'s', "timestamp", "TIMESTAMP", true,
-         "'now' or milliseconds since the epoch"}},
+         "'now', milliseconds since the epoch or yyyy-MM-dd#HH:mm:ss:SSS "
+         "(local time)"}},
        ResetOffsetByTime},
       {"updateSubGroup",
        "Consumer groups",

@@ -331,7 +331,17 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
     return absl::DataLossError(absl::StrCat("VIEW_MESSAGE_BY_ID answered ",
                                             messages->size(), " records"));
   }
-  return std::move(messages->front());
+  MessageExt message = std::move(messages->front());
+  // The record does not hold its broker's name; the cluster table does.
+  // Best effort: the message is found even when no NameServer answers.
+  if (auto info = (*instance)->routes()->FetchClusterInfo(); info.ok()) {
+    for (const auto& [name, broker] : info->broker_table()) {
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr == *addr) message.broker_name = name;
+      }
+    }
+  }
+  return message;
 }
 
 absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(

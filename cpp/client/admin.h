@@ -84,6 +84,8 @@ class Admin {
   // From every master of `cluster`, then from every NameServer.
   absl::Status DeleteTopic(const std::string& topic,
                            const std::string& cluster);
+  // The message an offset message id names, with its broker's name when a
+  // NameServer knows the broker.
   absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
   absl::StatusOr<std::vector<MessageExt>> QueryByKey(const std::string& topic,
                                                      const std::string& key,
