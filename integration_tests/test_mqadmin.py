@@ -200,6 +200,9 @@ def test_unreachable_namesrv_names_the_address():
         assert result.returncode == 1, result
         assert dead in result.stderr, result.stderr
         assert result.stdout == ""
+    # brokerStatus asks the broker itself.
+    result = mqadmin("brokerStatus", "-n", dead, "-b", dead, check=1)
+    assert dead in result.stderr
 
 
 def test_unknown_topic_is_a_clear_error(cluster):
