@@ -47,17 +47,16 @@ std::string ProcStatus(absl::string_view field) {
 
 }  // namespace
 
-AdminProcessor::AdminProcessor(const BrokerConfig& config,
-                               store::MessageStore* store,
-                               TopicConfigManager* topics,
-                               ConsumerOffsetManager* offsets,
-                               ClientManager* clients, ThreadPool* pool,
-                               RuntimeFigures figures,
-                               std::function<void()> register_now)
+AdminProcessor::AdminProcessor(
+    const BrokerConfig& config, store::MessageStore* store,
+    TopicConfigManager* topics, ConsumerOffsetManager* offsets,
+    SubscriptionGroupManager* groups, ClientManager* clients, ThreadPool* pool,
+    RuntimeFigures figures, std::function<void()> register_now)
     : config_(config),
       store_(store),
       topics_(topics),
       offsets_(offsets),
+      groups_(groups),
       clients_(clients),
       pool_(pool),
       figures_(std::move(figures)),
@@ -69,6 +68,7 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::SEARCH_OFFSET_BY_TIMESTAMP,
           proto::UPDATE_AND_CREATE_TOPIC,
           proto::DELETE_TOPIC_IN_BROKER,
+          proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
           proto::GET_ALL_TOPIC_CONFIG,
           proto::GET_TOPIC_STATS_INFO,
           proto::GET_CONSUME_STATS,
@@ -96,6 +96,8 @@ Command AdminProcessor::Process(const Command& request) {
       return UpdateTopic(request);
     case proto::DELETE_TOPIC_IN_BROKER:
       return DeleteTopic(request);
+    case proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP:
+      return UpdateGroup(request);
     case proto::GET_ALL_TOPIC_CONFIG:
       return AllTopics(request);
     case proto::GET_TOPIC_STATS_INFO:
@@ -156,6 +158,39 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
                topic.topic_name(), topic.read_queue_nums(),
                topic.write_queue_nums(), topic.perm());
   if (register_now_) register_now_();
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command AdminProcessor::UpdateGroup(const Command& request) {
+  if (!request.header.has_subscription_group()) {
+    return remoting::MissingPayloadResponse(request, "subscription_group");
+  }
+  const proto::SubscriptionGroupConfig& config =
+      request.header.subscription_group();
+  if (absl::Status s = ValidateTopicName(config.group_name()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        absl::StrCat("bad consumer group: ", s.message()));
+  }
+  if (config.retry_max_times() < 0 || config.retry_queue_nums() < 0) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        "retry_max_times and retry_queue_nums must be >= 0");
+  }
+  SubscriptionGroup group;
+  group.name = config.group_name();
+  group.consume_enable = config.consume_enable();
+  group.retry_max_times = config.retry_max_times();
+  group.retry_queue_nums = config.retry_queue_nums();
+  groups_->Update(group);
+  if (absl::Status s = groups_->Persist(); !s.ok()) {
+    return MakeResponse(
+        request, proto::SYSTEM_ERROR,
+        absl::StrCat("group updated but not persisted: ", s.message()));
+  }
+  spdlog::info(
+      "subscription group {} created or updated: consumeEnable {} "
+      "retryMaxTimes {} retryQueueNums {}",
+      group.name, group.consume_enable, group.retry_max_times,
+      group.retry_queue_nums);
   return MakeResponse(request, proto::SUCCESS);
 }
 

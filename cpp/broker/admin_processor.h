@@ -10,6 +10,7 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/remoting/remoting_server.h"
@@ -28,8 +29,9 @@ class AdminProcessor {
 
   AdminProcessor(const BrokerConfig& config, store::MessageStore* store,
                  TopicConfigManager* topics, ConsumerOffsetManager* offsets,
-                 ClientManager* clients, ThreadPool* pool,
-                 RuntimeFigures figures, std::function<void()> register_now);
+                 SubscriptionGroupManager* groups, ClientManager* clients,
+                 ThreadPool* pool, RuntimeFigures figures,
+                 std::function<void()> register_now);
 
   static std::vector<int32_t> Codes();
   void Handle(remoting::Command request, remoting::Responder responder);
@@ -39,6 +41,7 @@ class AdminProcessor {
   remoting::Command QueueOffset(const remoting::Command& request);
   remoting::Command UpdateTopic(const remoting::Command& request);
   remoting::Command DeleteTopic(const remoting::Command& request);
+  remoting::Command UpdateGroup(const remoting::Command& request);
   remoting::Command AllTopics(const remoting::Command& request);
   remoting::Command TopicStats(const remoting::Command& request);
   remoting::Command ConsumeStats(const remoting::Command& request);
@@ -50,6 +53,7 @@ class AdminProcessor {
   store::MessageStore* const store_;
   TopicConfigManager* const topics_;
   ConsumerOffsetManager* const offsets_;
+  SubscriptionGroupManager* const groups_;
   ClientManager* const clients_;
   ThreadPool* const pool_;
   const RuntimeFigures figures_;

@@ -135,7 +135,8 @@ absl::Status BrokerController::Start() {
   client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
                                               &topics_);
   admin_ = std::make_unique<AdminProcessor>(
-      config_, store_.get(), &topics_, &offsets_, &clients_, admin_pool_.get(),
+      config_, store_.get(), &topics_, &offsets_, &groups_, &clients_,
+      admin_pool_.get(),
       [this] {
         return std::map<std::string, std::string>{
             {"msgPutTotal", absl::StrCat(send_->messages_put())},

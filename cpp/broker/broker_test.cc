@@ -516,6 +516,37 @@ TEST_F(BrokerTest, ConsumerListAndMembershipNotifications) {
   a.client->Shutdown();
 }
 
+TEST_F(BrokerTest, SubscriptionGroupUpdateDisablesConsuming) {
+  StartBroker();
+  ASSERT_EQ(Send("GroupTopic", "m").header.status(), proto::SUCCESS);
+  auto update = [&](const std::string& group, bool consume_enable,
+                    int32_t retry_max_times) {
+    Command request = MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+    proto::SubscriptionGroupConfig* g =
+        request.header.mutable_subscription_group();
+    g->set_group_name(group);
+    g->set_consume_enable(consume_enable);
+    g->set_retry_max_times(retry_max_times);
+    g->set_retry_queue_nums(1);
+    return Call(std::move(request));
+  };
+  Command updated = update("Disabled", false, 3);
+  ASSERT_EQ(updated.header.status(), proto::SUCCESS) << updated.header.remark();
+  Command pulled =
+      Call(PullRequest("GroupTopic", 0, 0, 0, "*", -1, "Disabled"));
+  EXPECT_EQ(pulled.header.status(), proto::NO_PERMISSION);
+
+  ASSERT_EQ(update("Disabled", true, 3).header.status(), proto::SUCCESS);
+  pulled = Call(PullRequest("GroupTopic", 0, 0, 5000, "*", -1, "Disabled"));
+  EXPECT_EQ(pulled.header.status(), proto::SUCCESS) << pulled.header.remark();
+
+  EXPECT_EQ(update("", true, 3).header.status(), proto::BAD_REQUEST);
+  EXPECT_EQ(update("Negative", true, -1).header.status(), proto::BAD_REQUEST);
+  Command missing =
+      Call(MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP));
+  EXPECT_NE(missing.header.status(), proto::SUCCESS);
+}
+
 TEST_F(BrokerTest, AdminQueries) {
   StartBroker();
   const int64_t before = absl::ToUnixMillis(absl::Now());

@@ -96,6 +96,118 @@ absl::Status Admin::CreateTopic(const std::string& topic,
   return absl::OkStatus();
 }
 
+absl::Status Admin::CreateTopicOnBroker(const std::string& topic,
+                                        const std::string& broker_addr,
+                                        int32_t read_queues,
+                                        int32_t write_queues) {
+  if (topic.empty() || read_queues < 1 || write_queues < 1) {
+    return absl::InvalidArgumentError(
+        "a topic needs a name and at least one read and one write queue");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  remoting::Command request =
+      remoting::MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
+  proto::TopicConfig* config = request.header.mutable_topic_config();
+  config->set_topic_name(topic);
+  config->set_read_queue_nums(read_queues);
+  config->set_write_queue_nums(write_queues);
+  config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
+  auto response = Call(instance->get(), broker_addr, std::move(request));
+  if (!response.ok()) return response.status();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Admin::UpdateSubscriptionGroup(
+    const proto::SubscriptionGroupConfig& group, const std::string& cluster,
+    const std::string& broker_addr) {
+  if (group.group_name().empty()) {
+    return absl::InvalidArgumentError("a subscription group needs a name");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  std::vector<std::string> addrs;
+  if (cluster.empty()) {
+    addrs.push_back(broker_addr);
+  } else {
+    auto masters = ClusterMasters(instance->get(), cluster);
+    if (!masters.ok()) return masters.status();
+    for (const auto& [name, addr] : *masters) addrs.push_back(addr);
+  }
+  for (const std::string& addr : addrs) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+    *request.header.mutable_subscription_group() = group;
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) return response.status();
+  }
+  return addrs;
+}
+
+absl::StatusOr<std::vector<std::string>> Admin::TopicList() {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  absl::StatusOr<remoting::Command> response =
+      (*instance)->routes()->CallNamesrv(
+          remoting::MakeRequest(proto::GET_ALL_TOPIC_LIST_FROM_NAMESERVER));
+  if (!response.ok()) return response.status();
+  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+    return status;
+  }
+  const auto& topics = response->header.topic_list_response().topics();
+  std::vector<std::string> list(topics.begin(), topics.end());
+  std::sort(list.begin(), list.end());
+  return list;
+}
+
+absl::StatusOr<proto::BrokerRuntimeInfo> Admin::BrokerRuntimeInfo(
+    const std::string& broker_addr) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto response = Call(instance->get(), broker_addr,
+                       remoting::MakeRequest(proto::GET_BROKER_RUNTIME_INFO));
+  if (!response.ok()) return response.status();
+  return std::move(*response->header.mutable_broker_runtime_info_response());
+}
+
+absl::StatusOr<std::vector<QueueReset>> Admin::ResetOffsetByTime(
+    const std::string& group, const std::string& topic,
+    int64_t timestamp_millis) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<QueueReset> resets;
+  for (const proto::QueueData& queues : (*route)->data.queue_datas()) {
+    absl::StatusOr<std::string> master =
+        (*instance)->routes()->MasterAddress(queues.broker_name());
+    if (!master.ok()) continue;
+    for (int32_t queue_id = 0; queue_id < queues.read_queue_nums();
+         ++queue_id) {
+      remoting::Command search =
+          remoting::MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
+      search.header.mutable_queue_offset()->set_topic(topic);
+      search.header.mutable_queue_offset()->set_queue_id(queue_id);
+      search.header.mutable_queue_offset()->set_timestamp(timestamp_millis);
+      auto found = Call(instance->get(), *master, std::move(search));
+      if (!found.ok()) return found.status();
+      const int64_t offset = found->header.queue_offset_response().offset();
+      remoting::Command commit =
+          remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
+      proto::ConsumerOffsetRequest* update =
+          commit.header.mutable_consumer_offset();
+      update->set_consumer_group(group);
+      update->set_topic(topic);
+      update->set_queue_id(queue_id);
+      update->set_commit_offset(offset);
+      auto committed = Call(instance->get(), *master, std::move(commit));
+      if (!committed.ok()) return committed.status();
+      resets.push_back({queues.broker_name(), queue_id, offset});
+    }
+  }
+  return resets;
+}
+
 absl::StatusOr<proto::TopicRouteData> Admin::TopicRoute(
     const std::string& topic) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
@@ -141,10 +253,22 @@ absl::StatusOr<std::vector<QueueProgress>> Admin::ConsumerProgress(
     const std::string& group, const std::string& topic) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  auto route = (*instance)->routes()->Refresh(topic);
-  if (!route.ok()) return route.status();
+  // The brokers of the topic's route, or of every cluster for all topics.
+  std::vector<proto::BrokerData> brokers;
+  if (topic.empty()) {
+    auto info = (*instance)->routes()->FetchClusterInfo();
+    if (!info.ok()) return info.status();
+    for (const auto& [name, broker] : info->broker_table()) {
+      brokers.push_back(broker);
+    }
+  } else {
+    auto route = (*instance)->routes()->Refresh(topic);
+    if (!route.ok()) return route.status();
+    brokers.assign((*route)->data.broker_datas().begin(),
+                   (*route)->data.broker_datas().end());
+  }
   std::vector<QueueProgress> progress;
-  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+  for (const proto::BrokerData& broker : brokers) {
     auto master = broker.broker_addrs().find(0);
     if (master == broker.broker_addrs().end()) continue;
     remoting::Command request = remoting::MakeRequest(proto::GET_CONSUME_STATS);
@@ -207,7 +331,17 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
     return absl::DataLossError(absl::StrCat("VIEW_MESSAGE_BY_ID answered ",
                                             messages->size(), " records"));
   }
-  return std::move(messages->front());
+  MessageExt message = std::move(messages->front());
+  // The record does not hold its broker's name; the cluster table does.
+  // Best effort: the message is found even when no NameServer answers.
+  if (auto info = (*instance)->routes()->FetchClusterInfo(); info.ok()) {
+    for (const auto& [name, broker] : info->broker_table()) {
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr == *addr) message.broker_name = name;
+      }
+    }
+  }
+  return message;
 }
 
 absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(

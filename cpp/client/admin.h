@@ -21,6 +21,13 @@ struct QueueOffsets {
   int64_t last_update_timestamp = 0;
 };
 
+// One queue's consumer offset as set by ResetOffsetByTime.
+struct QueueReset {
+  std::string broker_name;
+  int32_t queue_id = 0;
+  int64_t offset = 0;
+};
+
 struct QueueProgress {
   std::string topic;
   std::string broker_name;
@@ -42,16 +49,43 @@ class Admin {
   // UPDATE_AND_CREATE_TOPIC on every master of `cluster`.
   absl::Status CreateTopic(const std::string& topic, const std::string& cluster,
                            int32_t read_queues, int32_t write_queues);
+  // UPDATE_AND_CREATE_TOPIC on the one broker at `broker_addr`.
+  absl::Status CreateTopicOnBroker(const std::string& topic,
+                                   const std::string& broker_addr,
+                                   int32_t read_queues, int32_t write_queues);
+  // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on every master of `cluster`, or on
+  // the broker at `broker_addr` when `cluster` is empty. Returns the
+  // addresses updated.
+  absl::StatusOr<std::vector<std::string>> UpdateSubscriptionGroup(
+      const proto::SubscriptionGroupConfig& group, const std::string& cluster,
+      const std::string& broker_addr);
   absl::StatusOr<proto::TopicRouteData> TopicRoute(const std::string& topic);
+  // Every topic a NameServer knows (GET_ALL_TOPIC_LIST_FROM_NAMESERVER).
+  absl::StatusOr<std::vector<std::string>> TopicList();
+  // GET_BROKER_RUNTIME_INFO of the broker at `broker_addr`.
+  absl::StatusOr<proto::BrokerRuntimeInfo> BrokerRuntimeInfo(
+      const std::string& broker_addr);
+  // For every queue of `topic` on every master: the offset of the first
+  // message stored at or after `timestamp_millis`
+  // (SEARCH_OFFSET_BY_TIMESTAMP), committed as `group`'s offset
+  // (UPDATE_CONSUMER_OFFSET). Live consumers of the group may overwrite it
+  // with their own commits: stop them first, as in RocketMQ.
+  absl::StatusOr<std::vector<QueueReset>> ResetOffsetByTime(
+      const std::string& group, const std::string& topic,
+      int64_t timestamp_millis);
   absl::StatusOr<proto::ClusterInfo> ClusterList();
   // Per queue of every broker of the route.
   absl::StatusOr<std::vector<QueueOffsets>> TopicStats(
       const std::string& topic);
+  // Per queue of `topic`, or of every topic the group consumes when `topic`
+  // is empty.
   absl::StatusOr<std::vector<QueueProgress>> ConsumerProgress(
       const std::string& group, const std::string& topic);
   // From every master of `cluster`, then from every NameServer.
   absl::Status DeleteTopic(const std::string& topic,
                            const std::string& cluster);
+  // The message an offset message id names, with its broker's name when a
+  // NameServer knows the broker.
   absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
   absl::StatusOr<std::vector<MessageExt>> QueryByKey(const std::string& topic,
                                                      const std::string& key,

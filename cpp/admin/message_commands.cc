@@ -1,0 +1,159 @@
+// The message subcommands: queryMsgById and queryMsgByKey.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "cpp/admin/command.h"
+#include "cpp/client/message.h"
+
+namespace cometmq::admin {
+namespace {
+
+bool IsPrintableAscii(const std::string& body) {
+  for (char c : body) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80 || (byte < 0x20 && c != '\n' && c != '\t' && c != '\r')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+JsonValue MessageJson(const client::MessageExt& m) {
+  JsonValue keys = JsonValue::Array();
+  for (const std::string& key : m.keys) keys.Push(JsonValue::String(key));
+  JsonValue properties = JsonValue::Object();
+  for (const auto& [name, value] : m.properties) {
+    properties.Set(name, JsonValue::String(value));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topic", JsonValue::String(m.topic))
+      .Set("msgId", JsonValue::String(m.msg_id))
+      .Set("offsetMsgId", JsonValue::String(m.offset_msg_id))
+      .Set("brokerName", JsonValue::String(m.broker_name))
+      .Set("queueId", JsonValue::Int(m.queue_id))
+      .Set("queueOffset", JsonValue::Int(m.queue_offset))
+      .Set("commitLogOffset", JsonValue::Int(m.commit_log_offset))
+      .Set("tags", JsonValue::String(m.tags))
+      .Set("keys", std::move(keys))
+      .Set("bornTimestamp", JsonValue::Int(m.born_timestamp))
+      .Set("storeTimestamp", JsonValue::Int(m.store_timestamp))
+      .Set("reconsumeTimes", JsonValue::Int(m.reconsume_times))
+      .Set("properties", std::move(properties));
+  if (IsPrintableAscii(m.body)) {
+    json.Set("body", JsonValue::String(m.body));
+  } else {
+    json.Set("bodyBase64", JsonValue::String(absl::Base64Escape(m.body)));
+  }
+  return json;
+}
+
+Table MessageTable(const client::MessageExt& m) {
+  std::vector<std::string> properties;
+  for (const auto& [name, value] : m.properties) {
+    properties.push_back(absl::StrCat(name, "=", value));
+  }
+  Table table({"#Field", "#Value"});
+  table.AddRow({"Topic", m.topic});
+  table.AddRow({"Tags", m.tags});
+  table.AddRow({"Keys", absl::StrJoin(m.keys, " ")});
+  table.AddRow({"Msg Id", m.msg_id});
+  table.AddRow({"Offset Msg Id", m.offset_msg_id});
+  table.AddRow({"Broker Name", m.broker_name});
+  table.AddRow({"Queue ID", absl::StrCat(m.queue_id)});
+  table.AddRow({"Queue Offset", absl::StrCat(m.queue_offset)});
+  table.AddRow({"CommitLog Offset", absl::StrCat(m.commit_log_offset)});
+  table.AddRow({"Reconsume Times", absl::StrCat(m.reconsume_times)});
+  table.AddRow({"Born Timestamp", FormatMillis(m.born_timestamp)});
+  table.AddRow({"Store Timestamp", FormatMillis(m.store_timestamp)});
+  table.AddRow({"Properties", absl::StrJoin(properties, ", ")});
+  table.AddRow({"Body Length", absl::StrCat(m.body.size())});
+  table.AddRow(
+      {"Body", IsPrintableAscii(m.body) ? absl::CEscape(m.body) : "(binary)"});
+  return table;
+}
+
+absl::Status QueryMsgById(const CommandContext& ctx) {
+  const std::string id = ctx.args.Get('i');
+  absl::StatusOr<client::MessageExt> message = ctx.admin->ViewMessage(id);
+  if (!message.ok()) {
+    return absl::Status(message.status().code(),
+                        absl::StrCat("message [", id, "] not found: ",
+                                     message.status().message()));
+  }
+  const std::string topic = ctx.args.Get('t');
+  if (!topic.empty() && message->topic != topic) {
+    return absl::NotFoundError(
+        absl::StrCat("message [", id, "] belongs to topic [", message->topic,
+                     "], not [", topic, "]"));
+  }
+  ctx.Emit({MessageTable(*message)}, MessageJson(*message));
+  return absl::OkStatus();
+}
+
+absl::Status QueryMsgByKey(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  const std::string key = ctx.args.Get('k');
+  absl::StatusOr<int64_t> begin = ctx.args.GetInt('b', 0);
+  if (!begin.ok()) return begin.status();
+  absl::StatusOr<int64_t> end =
+      ctx.args.GetInt('e', absl::ToUnixMillis(absl::Now()) + 1);
+  if (!end.ok()) return end.status();
+  absl::StatusOr<int64_t> max_num = ctx.args.GetInt('m', 64);
+  if (!max_num.ok()) return max_num.status();
+  if (*max_num < 1 || *max_num > 65536) {
+    return absl::InvalidArgumentError("-m must be between 1 and 65536");
+  }
+  absl::StatusOr<std::vector<client::MessageExt>> messages =
+      ctx.admin->QueryByKey(topic, key, *begin, *end,
+                            static_cast<int32_t>(*max_num));
+  if (!messages.ok()) return TopicStatus(messages.status(), topic);
+  Table table({"#Message ID", "#Offset Msg ID", "#Broker Name", "#QID",
+               "#Offset", "#Store Time"});
+  JsonValue list = JsonValue::Array();
+  for (const client::MessageExt& m : *messages) {
+    table.AddRow({m.msg_id, m.offset_msg_id, m.broker_name,
+                  absl::StrCat(m.queue_id), absl::StrCat(m.queue_offset),
+                  FormatMillis(m.store_timestamp)});
+    list.Push(MessageJson(m));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topic", JsonValue::String(topic))
+      .Set("key", JsonValue::String(key))
+      .Set("messages", std::move(list));
+  ctx.Emit({table}, json);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<CommandSpec> MessageCommands() {
+  return {
+      {"queryMsgById",
+       "Messages",
+       "Show a message by its offset message id",
+       {NamesrvFlag(),
+        TopicFlag(/*required=*/false),
+        {'i', "msgId", "OFFSETMSGID", true,
+         "offset message id (32 hex chars)"}},
+       QueryMsgById},
+      {"queryMsgByKey",
+       "Messages",
+       "Find a topic's messages by key",
+       {NamesrvFlag(),
+        TopicFlag(),
+        {'k', "msgKey", "KEY", true, "message key"},
+        {'b', "beginTimestamp", "BEGIN_MS", false,
+         "earliest store time, ms (default 0)"},
+        {'e', "endTimestamp", "END_MS", false,
+         "latest store time, ms (default now)"},
+        {'m', "maxNum", "MAX", false, "at most this many (default 64)"}},
+       QueryMsgByKey},
+  };
+}
+
+}  // namespace cometmq::admin

@@ -1,0 +1,101 @@
+// RunAdmin without a cluster: usage, help, and the errors found before any
+// request is sent. Subcommands against a live cluster are covered by
+// integration_tests/test_mqadmin.py.
+
+#include "cpp/admin/runner.h"
+
+#include <sstream>
+
+#include "cpp/admin/command_table.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::admin {
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Outcome RunWith(const std::vector<std::string>& args,
+                const std::string& env = "") {
+  std::ostringstream out;
+  std::ostringstream err;
+  int code = RunAdmin(args, env, out, err);
+  return {code, out.str(), err.str()};
+}
+
+TEST(RunnerTest, UsageListsEverySubcommand) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{}, {"help"}, {"--help"}}) {
+    Outcome run = RunWith(args);
+    EXPECT_EQ(run.code, kExitOk);
+    for (const char* name :
+         {"updateTopic", "deleteTopic", "topicList", "topicRoute",
+          "topicStatus", "clusterList", "brokerStatus", "consumerProgress",
+          "queryMsgById", "queryMsgByKey", "resetOffsetByTime",
+          "updateSubGroup"}) {
+      EXPECT_NE(run.out.find(name), std::string::npos) << name;
+    }
+    EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);
+  }
+}
+
+TEST(RunnerTest, HelpForOneSubcommandShowsItsOptions) {
+  Outcome run = RunWith({"help", "updateTopic"});
+  EXPECT_EQ(run.code, kExitOk);
+  EXPECT_NE(run.out.find("usage: mqadmin updateTopic -n NAMESRV"),
+            std::string::npos);
+  EXPECT_NE(run.out.find("--writeQueueNums"), std::string::npos);
+  Outcome dash = RunWith({"updateTopic", "-h"});
+  EXPECT_EQ(dash.code, kExitOk);
+  EXPECT_EQ(dash.out, run.out);
+}
+
+TEST(RunnerTest, UnknownSubcommandIsAUsageError) {
+  Outcome run = RunWith({"frobnicate"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("unknown subcommand 'frobnicate'"), std::string::npos);
+  EXPECT_NE(run.err.find("usage: mqadmin"), std::string::npos);
+  EXPECT_EQ(RunWith({"help", "frobnicate"}).code, kExitUsage);
+}
+
+TEST(RunnerTest, BadOptionsAreUsageErrors) {
+  Outcome run = RunWith({"topicRoute", "-n", "127.0.0.1:1", "-x", "1"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("unknown option '-x'"), std::string::npos);
+  EXPECT_NE(run.err.find("usage: mqadmin topicRoute"), std::string::npos);
+
+  run = RunWith({"topicRoute", "-t", "T"});  // no -n, no NAMESRV_ADDR
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("NAMESRV_ADDR"), std::string::npos);
+
+  // Both -c and -b: found before any request is sent.
+  run = RunWith({"updateTopic", "-n", "127.0.0.1:1", "-t", "T", "-c", "C", "-b",
+                 "127.0.0.1:2"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("exactly one of -c"), std::string::npos);
+}
+
+TEST(RunnerTest, UpdateSubGroupChecksItsOptionsBeforeSending) {
+  Outcome run = RunWith({"updateSubGroup", "-n", "127.0.0.1:1", "-g", "G"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("exactly one of -c"), std::string::npos);
+  run = RunWith(
+      {"updateSubGroup", "-n", "127.0.0.1:1", "-g", "G", "-c", "C", "-s", "x"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-s needs true or false"), std::string::npos);
+}
+
+TEST(RunnerTest, EverySubcommandHasAUniqueNameAndHelp) {
+  std::vector<CommandSpec> commands = AllCommands();
+  for (const CommandSpec& command : commands) {
+    EXPECT_EQ(FindCommand(commands, command.name), &command);
+    EXPECT_FALSE(command.summary.empty()) << command.name;
+    EXPECT_TRUE(command.run) << command.name;
+  }
+}
+
+}  // namespace
+}  // namespace cometmq::admin
