@@ -21,7 +21,7 @@ echo "== integration tests"
 venv="${HOME}/.cache/cometmq/venv"
 [[ -x "$venv/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$venv"
 "$venv/bin/pip" install -q --no-build-isolation ./python
-bazel build //cpp:mqnamesrv //cpp:mqbroker
+bazel build //cpp:mqnamesrv //cpp:mqbroker //cpp:mqadmin
 COMETMQ_BIN_DIR="$(bazel info bazel-bin 2>/dev/null)/cpp"
 export COMETMQ_BIN_DIR
 set +e
