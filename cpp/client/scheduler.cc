@@ -17,8 +17,11 @@ Scheduler::~Scheduler() { Shutdown(); }
 void Scheduler::Schedule(absl::Duration delay, std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
-  tasks_.emplace(std::make_pair(absl::Now() + delay, sequence_++),
-                 std::move(task));
+  auto it = tasks_.emplace(std::make_pair(absl::Now() + delay, sequence_++),
+                           std::move(task));
+  // The loop sleeps until the earliest task; a new earliest one (a rebalance
+  // asked for now) must wake it, not wait for the old deadline.
+  if (it.first == tasks_.begin()) cv_.Signal();
 }
 
 void Scheduler::SchedulePeriodic(absl::Duration period,

@@ -1,0 +1,61 @@
+#include "cpp/client/scheduler.h"
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::client {
+namespace {
+
+TEST(SchedulerTest, TaskDueNowRunsWhileALaterTaskIsPending) {
+  Scheduler scheduler("test-timer");
+  // Queue the far task from the timer thread itself, so the thread goes to
+  // sleep until it right after.
+  absl::Notification sleeping_on_far_task;
+  scheduler.Schedule(absl::ZeroDuration(), [&] {
+    scheduler.Schedule(absl::Minutes(10), [] {});
+    sleeping_on_far_task.Notify();
+  });
+  sleeping_on_far_task.WaitForNotification();
+  absl::Notification ran;
+  scheduler.Schedule(absl::ZeroDuration(), [&] { ran.Notify(); });
+  // Without a wake-up the loop would sleep until the 10-minute task.
+  EXPECT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+}
+
+TEST(SchedulerTest, RunsTasksInDueOrder) {
+  Scheduler scheduler("test-timer");
+  absl::Mutex mu;
+  std::vector<int> order;
+  absl::Notification done;
+  scheduler.Schedule(absl::Milliseconds(40), [&] {
+    absl::MutexLock lock(&mu);
+    order.push_back(2);
+    done.Notify();
+  });
+  scheduler.Schedule(absl::Milliseconds(10), [&] {
+    absl::MutexLock lock(&mu);
+    order.push_back(1);
+  });
+  done.WaitForNotification();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(SchedulerTest, PeriodicTaskStopsWhenItReturnsFalse) {
+  Scheduler scheduler("test-timer");
+  std::atomic<int> runs{0};
+  absl::Notification third;
+  scheduler.SchedulePeriodic(absl::Milliseconds(1), [&] {
+    if (++runs == 3) {
+      third.Notify();
+      return false;
+    }
+    return true;
+  });
+  third.WaitForNotification();
+  scheduler.Shutdown();
+  EXPECT_EQ(runs.load(), 3);
+}
+
+}  // namespace
+}  // namespace cometmq::client
