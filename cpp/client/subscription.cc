@@ -13,7 +13,8 @@ absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
   subscription.topic = topic;
   absl::string_view trimmed = absl::StripAsciiWhitespace(expression);
   if (trimmed.empty() || trimmed == "*") {
-    subscription.expression.assign(1, '*');  // GCC 12 -Wrestrict misfires on = "*"
+    // Not `= "*"`: GCC 12 reports a false -Wrestrict on it at -O2.
+    subscription.expression.assign(1, '*');
     return subscription;
   }
   subscription.all = false;
