@@ -9,8 +9,12 @@ bash tools/setup.sh
 echo "== unit tests"
 bazel test //...
 
+# The sanitizer build compiles everything a second time; on a fresh 2-core
+# machine the whole of //cpp/... took 15 of the 24 minutes. CI checks the
+# layers that own raw memory (framing, mapped files, records) and the
+# NameServer; `bazel test --config=asan //cpp/...` is the complete check.
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-bazel test --config=asan //cpp/...
+bazel test --config=asan //cpp/common/... //cpp/remoting/... //cpp/store/... //cpp/namesrv/...
 
 echo "== fuzzing (${FUZZ_SECONDS:-30}s per target)"
 bash tools/fuzz.sh
