@@ -1,5 +1,7 @@
 #include "cpp/store/commit_log.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -30,12 +32,13 @@ const char* PutStatusName(PutStatus status) {
 
 CommitLog::CommitLog(std::string dir, int64_t file_size,
                      int32_t max_message_size, uint32_t store_ip,
-                     uint32_t store_port, Clock clock)
+                     uint32_t store_port, Clock clock, bool write_through)
     : files_(std::move(dir), file_size),
       max_message_size_(max_message_size),
       store_ip_(store_ip),
       store_port_(store_port),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      write_through_(write_through) {}
 
 absl::Status CommitLog::Load() { return files_.Load(); }
 
@@ -129,9 +132,13 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
     // Close the segment with a blank record; the batch goes to the next one.
     MappedFile& full = **file;
     int64_t pos = full.wrote_position();
-    char* p = full.data() + pos;
-    PutBig32(p, static_cast<int32_t>(full.size() - pos));
-    PutBig32(p + 4, kBlankMagic);
+    char blank[kEndFileMinBlankLength];
+    PutBig32(blank, static_cast<int32_t>(full.size() - pos));
+    PutBig32(blank + 4, kBlankMagic);
+    if (absl::Status s = Write(full, pos, absl::string_view(blank, 8));
+        !s.ok()) {
+      return Refuse(PutStatus::kServiceNotAvailable, std::string(s.message()));
+    }
     full.set_wrote_position(full.size());
     file = files_.LastFileForWrite(0);
   }
@@ -147,31 +154,54 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
   result.physical_offset = segment.start_offset() + start_pos;
   result.message_count = static_cast<int32_t>(messages.size());
   result.offset_msg_ids.reserve(messages.size());
+  // Encoded in place when writing through the mapping, else into scratch_.
+  char* out = segment.data() + start_pos;
+  if (write_through_) {
+    scratch_.resize(static_cast<size_t>(total));
+    out = scratch_.data();
+  }
+  // Queue offsets move only once the records are written.
+  std::vector<int64_t*> taken;
+  taken.reserve(messages.size());
   int64_t pos = start_pos;
   for (const MessageToStore& m : messages) {
-    int64_t& next = queue_offsets_(m.topic, m.queue_id);
+    int64_t* next = &queue_offsets_(m.topic, m.queue_id);
+    int64_t already = std::count(taken.begin(), taken.end(), next);
     StoreStamp stamp;
     // Prepared and rolled-back transaction halves get no consume-queue slot.
     int32_t tx = TransactionType(m.sys_flag);
     bool gets_queue_offset =
         tx == kTransactionNotType || tx == kTransactionCommitType;
-    stamp.queue_offset = gets_queue_offset ? next : 0;
+    stamp.queue_offset = gets_queue_offset ? *next + already : 0;
     stamp.physical_offset = segment.start_offset() + pos;
     stamp.store_timestamp = result.store_timestamp;
     stamp.store_ip = store_ip_;
     stamp.store_port = store_port_;
-    EncodeRecord(m, stamp, segment.data() + pos);
+    EncodeRecord(m, stamp, out + (pos - start_pos));
     if (result.queue_offset < 0) result.queue_offset = stamp.queue_offset;
-    if (gets_queue_offset) ++next;
+    if (gets_queue_offset) taken.push_back(next);
     result.offset_msg_ids.push_back(
         OffsetMessageId(store_ip_, store_port_, stamp.physical_offset));
     pos += RecordSize(m);
   }
+  if (write_through_) {
+    if (absl::Status s = segment.WriteAt(start_pos, scratch_); !s.ok()) {
+      return Refuse(PutStatus::kServiceNotAvailable, std::string(s.message()));
+    }
+  }
+  for (int64_t* next : taken) ++*next;
   segment.set_wrote_position(pos);
   result.size = static_cast<int32_t>(pos - start_pos);
   result.end_offset = segment.start_offset() + pos;
   result.status = PutStatus::kOk;
   return result;
+}
+
+absl::Status CommitLog::Write(MappedFile& file, int64_t pos,
+                             absl::string_view bytes) {
+  if (write_through_) return file.WriteAt(pos, bytes);
+  std::memcpy(file.data() + pos, bytes.data(), bytes.size());
+  return absl::OkStatus();
 }
 
 bool CommitLog::Read(int64_t offset, int32_t size, RecordSlice* out) const {

@@ -36,8 +36,13 @@ class CommitLog {
  public:
   using Clock = std::function<int64_t()>;  // milliseconds since the epoch
 
+  // With `write_through`, records are written with pwrite instead of stores
+  // into the mapping. Under SYNC_FLUSH every group commit writes back the
+  // page being filled, which write-protects it, so the next store into the
+  // mapping takes a page fault; pwrite never does.
   CommitLog(std::string dir, int64_t file_size, int32_t max_message_size,
-            uint32_t store_ip, uint32_t store_port, Clock clock);
+            uint32_t store_ip, uint32_t store_port, Clock clock,
+            bool write_through);
 
   absl::Status Load();
 
@@ -76,15 +81,20 @@ class CommitLog {
 
  private:
   PutResult Refuse(PutStatus status, std::string error) const;
+  // Writes `bytes` at `pos` of `file`, through the mapping or with pwrite.
+  absl::Status Write(MappedFile& file, int64_t pos, absl::string_view bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   MappedFileQueue files_;
   const int32_t max_message_size_;
   const uint32_t store_ip_;
   const uint32_t store_port_;
   const Clock clock_;
+  const bool write_through_;
 
   mutable absl::Mutex mu_;  // the append lock
   TopicQueueMap<int64_t> queue_offsets_ ABSL_GUARDED_BY(mu_);
+  std::string scratch_ ABSL_GUARDED_BY(mu_);  // write_through encoding buffer
 };
 
 }  // namespace cometmq::store

@@ -91,6 +91,20 @@ bool MappedFile::Append(absl::string_view bytes) {
   return true;
 }
 
+absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                         static_cast<off_t>(position) + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot write", path_);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> MappedFile::Flush(int least_pages) {
   int64_t wrote = wrote_position();
   int64_t flushed = flushed_position();

@@ -50,6 +50,11 @@ class MappedFile {
   // Appends `bytes` at the write position; false if they do not fit.
   bool Append(absl::string_view bytes);
 
+  // Writes `bytes` at `position` with pwrite(2) rather than through the
+  // mapping (readers still see them through it: both are the page cache).
+  // Does not move the write position.
+  absl::Status WriteAt(int64_t position, absl::string_view bytes);
+
   // Writes dirty pages up to the write position to disk when at least
   // `least_pages` pages are dirty (0: whenever anything is dirty). Returns the
   // new flushed position.

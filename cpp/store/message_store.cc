@@ -77,7 +77,7 @@ MessageStore::MessageStore(const StoreConfig& config, StoreHooks hooks)
       hooks_(WithDefaults(std::move(hooks), config)),
       commit_log_(config.CommitLogDir(), config.mappedFileSizeCommitLog,
                   config.maxMessageSize, hooks_.store_ip, hooks_.store_port,
-                  hooks_.now_ms),
+                  hooks_.now_ms, /*write_through=*/config.sync_flush()),
       index_(config.IndexDir(), config.maxHashSlotNum, config.maxIndexNum),
       retention_(config,
                  RetentionPolicy::Hooks{hooks_.now_ms, hooks_.disk_used_ratio,
