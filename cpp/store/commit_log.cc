@@ -1,7 +1,6 @@
 #include "cpp/store/commit_log.h"
 
 #include <algorithm>
-
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -198,7 +197,7 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
 }
 
 absl::Status CommitLog::Write(MappedFile& file, int64_t pos,
-                             absl::string_view bytes) {
+                              absl::string_view bytes) {
   if (write_through_) return file.WriteAt(pos, bytes);
   std::memcpy(file.data() + pos, bytes.data(), bytes.size());
   return absl::OkStatus();

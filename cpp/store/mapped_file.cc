@@ -94,8 +94,9 @@ bool MappedFile::Append(absl::string_view bytes) {
 absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
-                         static_cast<off_t>(position) + static_cast<off_t>(done));
+    ssize_t n =
+        ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                 static_cast<off_t>(position) + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("cannot write", path_);
