@@ -234,6 +234,112 @@ bool CommitLog::ReadFrom(int64_t offset, RecordSlice* out) const {
   return true;
 }
 
+bool CommitLog::ReadForReplica(int64_t offset, int64_t max_bytes,
+                               RecordSlice* out) const {
+  RecordSlice all;
+  if (!ReadFrom(offset, &all)) return false;
+  int64_t taken = 0;
+  while (taken + kEndFileMinBlankLength <= all.size) {
+    const char* at = all.data + taken;
+    const int32_t size = GetBig32(at);
+    if (GetBig32(at + 4) == kBlankMagic) {
+      taken += kEndFileMinBlankLength;  // the slave closes its segment too
+      break;
+    }
+    if (size <= 0 || taken + size > all.size) break;
+    if (taken > 0 && taken + size > max_bytes) break;
+    taken += size;
+  }
+  if (taken == 0) return false;
+  out->file = std::move(all.file);
+  out->data = all.data;
+  out->size = static_cast<int32_t>(taken);
+  return true;
+}
+
+namespace {
+
+// Checks that `bytes`, to be written at `offset`, are whole valid records
+// stamped with their own offsets, optionally closed by the segment's blank
+// (`segment_left` bytes remain in the segment at `offset`). Collects the
+// next queue offset of every topic-queue seen.
+absl::Status CheckReplicaBytes(
+    int64_t offset, absl::string_view bytes, int64_t segment_left,
+    bool* ends_segment,
+    std::vector<std::pair<RecordView, int64_t>>* next_queue_offsets) {
+  int64_t p = 0;
+  const int64_t n = static_cast<int64_t>(bytes.size());
+  *ends_segment = false;
+  while (p < n) {
+    const char* at = bytes.data() + p;
+    if (n - p == kEndFileMinBlankLength && GetBig32(at + 4) == kBlankMagic) {
+      if (GetBig32(at) != segment_left - p) {
+        return absl::DataLossError(absl::StrCat(
+            "replicated blank at offset ", offset + p, " claims ",
+            GetBig32(at), " bytes but the segment has ", segment_left - p,
+            " left: segment sizes differ"));
+      }
+      *ends_segment = true;
+      return absl::OkStatus();
+    }
+    RecordView view;
+    if (DecodeRecord(at, n - p, /*check_crc=*/true, &view) !=
+            DecodeResult::kRecord ||
+        view.physical_offset != offset + p) {
+      return absl::DataLossError(absl::StrCat(
+          "replicated bytes at offset ", offset + p,
+          " are not a valid record stamped with that offset"));
+    }
+    int32_t tx = TransactionType(view.sys_flag);
+    if (tx == kTransactionNotType || tx == kTransactionCommitType) {
+      next_queue_offsets->emplace_back(view, view.queue_offset + 1);
+    }
+    p += view.total_size;
+  }
+  if (p > segment_left - kEndFileMinBlankLength) {
+    return absl::DataLossError(absl::StrCat(
+        "replicated records at offset ", offset, " overrun the segment"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
+                                                 absl::string_view bytes) {
+  absl::MutexLock lock(&mu_);
+  const int64_t end = files_.MaxOffset();
+  const bool empty = files_.LastFile() == nullptr;
+  if (empty ? offset % files_.file_size() != 0 : offset != end) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replicated bytes start at ", offset, " but the commit log ends at ",
+        end));
+  }
+  absl::StatusOr<std::shared_ptr<MappedFile>> file =
+      files_.LastFileForWrite(offset);
+  if (!file.ok()) return file.status();
+  MappedFile& segment = **file;
+  const int64_t pos = segment.wrote_position();
+  if (segment.start_offset() + pos != offset) {
+    return absl::InternalError(absl::StrCat("segment ", segment.path(),
+                                            " does not end at ", offset));
+  }
+  bool ends_segment = false;
+  std::vector<std::pair<RecordView, int64_t>> next_queue_offsets;
+  if (absl::Status s = CheckReplicaBytes(offset, bytes, segment.size() - pos,
+                                         &ends_segment, &next_queue_offsets);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Write(segment, pos, bytes); !s.ok()) return s;
+  for (const auto& [view, next] : next_queue_offsets) {
+    queue_offsets_(view.topic, view.queue_id) = next;
+  }
+  segment.set_wrote_position(
+      ends_segment ? segment.size() : pos + static_cast<int64_t>(bytes.size()));
+  return segment.start_offset() + segment.wrote_position();
+}
+
 int64_t CommitLog::RollNextFile(int64_t offset) const {
   int64_t size = files_.file_size();
   return offset + size - offset % size;

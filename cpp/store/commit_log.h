@@ -65,6 +65,19 @@ class CommitLog {
   // Valid bytes from `offset` to the end of its segment's written part
   // (used by the dispatcher and replication).
   bool ReadFrom(int64_t offset, RecordSlice* out) const;
+  // Replication, master side: whole records (or one end-of-segment blank)
+  // from `offset`, about `max_bytes` but at least one record, never past the
+  // end of `offset`'s segment. False when nothing is written there yet.
+  bool ReadForReplica(int64_t offset, int64_t max_bytes,
+                      RecordSlice* out) const;
+  // Replication, slave side: appends the master's bytes at `offset`, which
+  // must be this log's end (or, for an empty log, any segment-aligned or
+  // record offset the master starts from). `bytes` must be whole records,
+  // each CRC-valid and stamped with its own offset, optionally ending in the
+  // segment's blank; nothing is written unless all of it is. Returns the new
+  // end.
+  absl::StatusOr<int64_t> AppendReplica(int64_t offset,
+                                        absl::string_view bytes);
   // Start of the segment after the one holding `offset`.
   int64_t RollNextFile(int64_t offset) const;
 

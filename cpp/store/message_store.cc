@@ -295,6 +295,7 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
     return;
   }
   PutResult result = commit_log_.Append(messages);
+  if (result.ok() && hooks_.on_append) hooks_.on_append(result.end_offset);
   if (!result.ok() || !config_.sync_flush()) {
     if (result.ok()) dispatcher_->Wakeup();
     done(std::move(result));
@@ -311,6 +312,32 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
         }
         done(std::move(result));
       });
+}
+
+bool MessageStore::ReadForReplica(int64_t offset, int64_t max_bytes,
+                                  RecordSlice* out) const {
+  return commit_log_.ReadForReplica(offset, max_bytes, out);
+}
+
+absl::StatusOr<int64_t> MessageStore::AppendReplica(int64_t offset,
+                                                    absl::string_view bytes) {
+  if (shut_down_) {
+    return absl::UnavailableError("message store is shut down");
+  }
+  if (retention_.disk_full()) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "disk is full: %.1f%% of %s used", retention_.last_disk_ratio() * 100,
+        config_.storePathRootDir));
+  }
+  absl::StatusOr<int64_t> end = commit_log_.AppendReplica(offset, bytes);
+  if (!end.ok()) return end;
+  if (config_.sync_flush()) {
+    // Group commit flushes it; the dispatcher follows the flushed end.
+    flush_->WaitForFlush(*end, [](bool) {});
+  } else {
+    dispatcher_->Wakeup();
+  }
+  return end;
 }
 
 PutResult MessageStore::PutSync(std::vector<MessageToStore> messages) {

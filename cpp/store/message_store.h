@@ -58,6 +58,9 @@ struct StoreHooks {
   std::function<void(const std::string& topic, int32_t queue_id,
                      int64_t max_offset)>
       on_arrival;
+  // Called on the appending thread after each successful append (before any
+  // flush), with the new end of the commit log: replication wakes on it.
+  std::function<void(int64_t end_offset)> on_append;
   // Consume-queue tag field of a record; default: hash of its TAGS.
   std::function<int64_t(const RecordView&)> tags_code;
   uint32_t store_ip = 0x7f000001;
@@ -95,6 +98,12 @@ class MessageStore {
                 int max_count, int64_t max_bytes,
                 const absl::flat_hash_set<int64_t>& tag_codes) const;
   bool ReadRecord(int64_t commit_log_offset, RecordSlice* out) const;
+  // Replication (see CommitLog::ReadForReplica / AppendReplica). A replica
+  // append is flushed per flushDiskType and dispatched like a local one.
+  bool ReadForReplica(int64_t offset, int64_t max_bytes,
+                      RecordSlice* out) const;
+  absl::StatusOr<int64_t> AppendReplica(int64_t offset,
+                                        absl::string_view bytes);
 
   int64_t MinOffsetInQueue(absl::string_view topic, int32_t queue_id) const;
   int64_t MaxOffsetInQueue(absl::string_view topic, int32_t queue_id) const;

@@ -1,0 +1,102 @@
+// Replication at the store level: a replica built from ReadForReplica /
+// AppendReplica holds exactly the master's bytes and serves the same queues.
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/store/message_store.h"
+#include "cpp/store/store_test_util.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::store {
+namespace {
+
+const absl::flat_hash_set<int64_t> kAnyTag;
+
+std::unique_ptr<MessageStore> OpenStore(const StoreConfig& config) {
+  absl::StatusOr<std::unique_ptr<MessageStore>> store =
+      MessageStore::Open(config);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+// Copies everything the master has past the replica's end; returns batches.
+int CatchUp(const MessageStore& master, MessageStore* replica,
+            int64_t max_bytes) {
+  int batches = 0;
+  int64_t offset = replica->MaxPhysicalOffset();
+  if (offset == 0) offset = master.MinPhysicalOffset();
+  RecordSlice slice;
+  while (master.ReadForReplica(offset, max_bytes, &slice)) {
+    absl::StatusOr<int64_t> end = replica->AppendReplica(offset, slice.bytes());
+    EXPECT_TRUE(end.ok()) << end.status();
+    if (!end.ok()) break;
+    offset = *end;
+    ++batches;
+  }
+  return batches;
+}
+
+// The written bytes of every commit log segment, concatenated.
+std::string Bytes(MessageStore& store) {
+  std::string out;
+  for (const auto& file : store.commit_log().files().Files()) {
+    out.append(file->data(), static_cast<size_t>(file->wrote_position()));
+  }
+  return out;
+}
+
+TEST(ReplicaTest, ReplicaMatchesMasterAcrossSegments) {
+  auto master = OpenStore(SmallStoreConfig(MakeTempDir("replica-master")));
+  auto replica = OpenStore(SmallStoreConfig(MakeTempDir("replica-slave")));
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica, nullptr);
+  int batches = 0;
+  for (int i = 0; i < 210; ++i) {
+    std::string body(700 + i, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(master->PutSync({MakeMessage("T", i % 3, body)}).ok());
+    if (i % 50 == 49) batches += CatchUp(*master, replica.get(), 4096);
+  }
+  batches += CatchUp(*master, replica.get(), 4096);
+  EXPECT_GT(batches, 40);  // 4 KiB batches of ~1 KiB records
+  EXPECT_EQ(replica->MaxPhysicalOffset(), master->MaxPhysicalOffset());
+  EXPECT_GT(replica->commit_log().files().Files().size(), 2u);
+  EXPECT_EQ(Bytes(*replica), Bytes(*master));
+  replica->WaitDispatched();
+  for (int q = 0; q < 3; ++q) {
+    EXPECT_EQ(replica->MaxOffsetInQueue("T", q), master->MaxOffsetInQueue("T", q));
+    GetResult r = replica->Get("T", q, 0, 1000, 1 << 30, kAnyTag);
+    EXPECT_EQ(r.status, GetStatus::kFound);
+  }
+  // The replica continues the queues where the master left them.
+  EXPECT_EQ(replica->commit_log().NextQueueOffset("T", 0),
+            master->commit_log().NextQueueOffset("T", 0));
+}
+
+TEST(ReplicaTest, RefusesGapsAndDamagedBytes) {
+  auto master = OpenStore(SmallStoreConfig(MakeTempDir("refuse-master")));
+  auto replica = OpenStore(SmallStoreConfig(MakeTempDir("refuse-slave")));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(master->PutSync({MakeMessage("T", 0, "body")}).ok());
+  }
+  RecordSlice first;
+  ASSERT_TRUE(master->ReadForReplica(0, 1, &first));  // one record
+  ASSERT_TRUE(replica->AppendReplica(0, first.bytes()).ok());
+  RecordSlice rest;
+  ASSERT_TRUE(master->ReadForReplica(first.size, 1 << 20, &rest));
+  // Not at the replica's end.
+  EXPECT_FALSE(replica->AppendReplica(first.size + 1, rest.bytes()).ok());
+  // A flipped byte fails the CRC; nothing is written.
+  std::string damaged(rest.bytes());
+  damaged[damaged.size() / 2] ^= 1;
+  EXPECT_FALSE(replica->AppendReplica(first.size, damaged).ok());
+  // Records stamped with other offsets (the same bytes one record later).
+  EXPECT_FALSE(replica->AppendReplica(first.size, first.bytes()).ok());
+  EXPECT_EQ(replica->MaxPhysicalOffset(), first.size);
+  absl::StatusOr<int64_t> end = replica->AppendReplica(first.size, rest.bytes());
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(*end, master->MaxPhysicalOffset());
+}
+
+}  // namespace
+}  // namespace cometmq::store
