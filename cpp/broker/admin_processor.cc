@@ -70,6 +70,7 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::DELETE_TOPIC_IN_BROKER,
           proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
           proto::GET_ALL_TOPIC_CONFIG,
+          proto::GET_ALL_CONSUMER_OFFSET,
           proto::GET_TOPIC_STATS_INFO,
           proto::GET_CONSUME_STATS,
           proto::VIEW_MESSAGE_BY_ID,
@@ -100,6 +101,11 @@ Command AdminProcessor::Process(const Command& request) {
       return UpdateGroup(request);
     case proto::GET_ALL_TOPIC_CONFIG:
       return AllTopics(request);
+    case proto::GET_ALL_CONSUMER_OFFSET: {
+      Command response = MakeResponse(request, proto::SUCCESS);
+      response.body = offsets_->Encode();
+      return response;
+    }
     case proto::GET_TOPIC_STATS_INFO:
       return TopicStats(request);
     case proto::GET_CONSUME_STATS:
@@ -219,8 +225,9 @@ Command AdminProcessor::DeleteTopic(const Command& request) {
 Command AdminProcessor::AllTopics(const Command& request) {
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::TopicList* out = response.header.mutable_topic_list_response();
-  for (const proto::TopicConfig& topic : topics_->All()) {
+  for (proto::TopicConfig& topic : topics_->All()) {
     out->add_topics(topic.topic_name());
+    *out->add_configs() = std::move(topic);
   }
   return response;
 }

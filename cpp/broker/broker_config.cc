@@ -90,6 +90,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
       },
       [this] { return messageDelayLevel; });
   b->Bind("flushDelayOffsetInterval", &flushDelayOffsetInterval);
+  b->Bind("haMasterAddress", &haMasterAddress);
+  b->Bind("haMaxGapNotInSync", &haMaxGapNotInSync);
+  b->Bind("haHousekeepingInterval", &haHousekeepingInterval);
+  b->Bind("haTransferBatchSize", &haTransferBatchSize);
+  b->Bind("haIdleWaitMillis", &haIdleWaitMillis);
+  b->Bind("slaveSyncIntervalMillis", &slaveSyncIntervalMillis);
+  b->Bind("slaveReadEnable", &slaveReadEnable);
+  b->Bind("accessMessageInMemoryMaxRatio", &accessMessageInMemoryMaxRatio);
   store.Bind(b);
 }
 
@@ -121,6 +129,28 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (serverSelectorThreads < 1) {
     return bad("serverSelectorThreads", "must be at least 1");
+  }
+  if (store.slave() && brokerId == 0) {
+    return bad("brokerId",
+               "must be greater than 0 for brokerRole=SLAVE (0 is the master)");
+  }
+  if (!store.slave() && brokerId != 0) {
+    return bad("brokerId",
+               absl::StrCat("must be 0 for brokerRole=", store.brokerRole,
+                            " (a master); slaves use SLAVE"));
+  }
+  if (haTransferBatchSize < 4096) {
+    return bad("haTransferBatchSize", "must be at least 4096");
+  }
+  if (haIdleWaitMillis <= 0 || haHousekeepingInterval <= 0 ||
+      slaveSyncIntervalMillis <= 0) {
+    return bad(
+        "haIdleWaitMillis/haHousekeepingInterval/slaveSyncIntervalMillis",
+        "must be positive");
+  }
+  if (accessMessageInMemoryMaxRatio < 0 ||
+      accessMessageInMemoryMaxRatio > 100) {
+    return bad("accessMessageInMemoryMaxRatio", "must be 0..100");
   }
   if (registerBrokerIntervalMillis <= 0) {
     return bad("registerBrokerIntervalMillis", "must be positive");

@@ -45,6 +45,21 @@ struct BrokerConfig {
   DelayLevels delay_levels = DelayLevels::Default();
   int64_t flushDelayOffsetInterval = 10000;
 
+  // Replication. A slave finds its master's HA address through the
+  // NameServers unless haMasterAddress names it.
+  std::string haMasterAddress;
+  int64_t haMaxGapNotInSync = int64_t{256} << 20;  // bytes
+  int64_t haHousekeepingInterval = 20000;          // ms: slave expiry
+  int64_t haTransferBatchSize = 1 << 20;           // bytes per answer
+  int64_t haIdleWaitMillis = 1000;  // a slave's idle poll / keep-alive
+  // How often a slave copies topics and consumer offsets from its master.
+  int64_t slaveSyncIntervalMillis = 10000;
+  // Whether a master may tell consumers to read old data from a slave.
+  bool slaveReadEnable = false;
+  // Data further behind the end than this percent of RAM is "not in
+  // memory": with slaveReadEnable the master suggests the slave for it.
+  int32_t accessMessageInMemoryMaxRatio = 40;
+
   store::StoreConfig store;
 
   // First non-loopback IPv4 address of this host, else 127.0.0.1.
@@ -60,6 +75,7 @@ struct BrokerConfig {
   int32_t ha_port() const {
     return haListenPort > 0 ? haListenPort : listenPort + 1;
   }
+  bool slave() const { return store.slave(); }
   std::string TopicsPath() const;
   std::string SubscriptionGroupsPath() const;
   std::string ConsumerOffsetsPath() const;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <utility>
 #include <vector>
@@ -84,9 +85,10 @@ absl::Status BrokerController::Start() {
   });
   if (absl::Status s = server_->Start(); !s.ok()) return s;
   broker_addr_ = absl::StrCat(config_.brokerIP1, ":", server_->port());
-  const int ha_port =
-      config_.haListenPort > 0 ? config_.haListenPort : server_->port() + 1;
-  const std::string ha_addr = absl::StrCat(config_.brokerIP1, ":", ha_port);
+  // listenPort 0 (tests) picks any free port, so the HA port is any too.
+  const int ha_port = config_.haListenPort > 0  ? config_.haListenPort
+                      : config_.listenPort == 0 ? 0
+                                                : config_.listenPort + 1;
 
   store::StoreHooks hooks;
   if (!ParseIpv4(config_.brokerIP1, &hooks.store_ip)) {
@@ -97,6 +99,17 @@ absl::Status BrokerController::Start() {
     hooks.store_ip = 0x7f000001;
   }
   hooks.store_port = server_->port();
+  hooks.on_append = [this](int64_t end_offset) {
+    if (HaMaster* ha = ha_master_ptr_.load()) ha->OnAppended(end_offset);
+  };
+  if (config_.store.sync_master()) {
+    hooks.wait_for_replicas =
+        [this](int64_t end_offset, std::function<void(store::PutStatus)> done) {
+          HaMaster* ha = ha_master_ptr_.load();
+          if (ha == nullptr) return done(store::PutStatus::kSlaveNotAvailable);
+          ha->WaitForSlave(end_offset, std::move(done));
+        };
+  }
   hooks.on_arrival = [this](const std::string& topic, int32_t queue_id,
                             int64_t max_offset) {
     if (topic == kScheduleTopic) schedule_.Wake();
@@ -118,6 +131,24 @@ absl::Status BrokerController::Start() {
   if (store_->recovered_from_crash()) {
     spdlog::warn("the last shutdown was not clean; the store was recovered");
   }
+  if (!config_.slave()) {
+    HaMasterOptions ha;
+    ha.bind_address = config_.bindAddress;
+    ha.port = static_cast<uint16_t>(ha_port);
+    ha.slave_ack_timeout = absl::Milliseconds(config_.store.syncFlushTimeout);
+    ha.max_gap_not_in_sync = config_.haMaxGapNotInSync;
+    ha.slave_expiry = absl::Milliseconds(config_.haHousekeepingInterval);
+    ha.segment_size = config_.store.mappedFileSizeCommitLog;
+    ha_master_ = std::make_unique<HaMaster>(ha, store_.get());
+    if (absl::Status s = ha_master_->Start(); !s.ok()) {
+      server_->Stop();
+      store_->Shutdown();
+      return s;
+    }
+    ha_master_ptr_.store(ha_master_.get());
+  }
+  const std::string ha_addr = absl::StrCat(
+      config_.brokerIP1, ":", ha_master_ != nullptr ? ha_master_->port() : 0);
 
   send_pool_ = std::make_unique<ThreadPool>(
       "broker-send", config_.sendMessageThreadPoolNums, kSendQueueCapacity);
@@ -136,19 +167,14 @@ absl::Status BrokerController::Start() {
                                               &topics_);
   admin_ = std::make_unique<AdminProcessor>(
       config_, store_.get(), &topics_, &offsets_, &groups_, &clients_,
-      admin_pool_.get(),
-      [this] {
-        return std::map<std::string, std::string>{
-            {"msgPutTotal", absl::StrCat(send_->messages_put())},
-            {"msgGetTotal", absl::StrCat(pull_->messages_got())},
-            {"heldPullRequests", absl::StrCat(holds_.held())},
-            {"delayedDelivered", absl::StrCat(schedule_.delivered())}};
-      },
+      admin_pool_.get(), [this] { return RuntimeInfo(); },
       [this] {
         if (registrar_) registrar_->RegisterAll();
       });
   holds_.Start();
-  schedule_.Start(store_.get());
+  // Delayed messages are delivered by the master; a slave gets the
+  // deliveries through replication.
+  if (!config_.slave()) schedule_.Start(store_.get());
   housekeeping_ = std::thread([this] { HousekeepingLoop(); });
 
   registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
@@ -156,6 +182,7 @@ absl::Status BrokerController::Start() {
   topics_.SetChangeListener([this] { registrar_->Trigger(); });
   serving_.store(true);
   registrar_->Start();
+  if (absl::Status s = StartReplication(); !s.ok()) return s;
   spdlog::info("broker {} serving at {} (HA {}), name servers: {}",
                config_.brokerName, broker_addr_, ha_addr,
                absl::StrJoin(registrar_->namesrv_addrs(), ";"));
@@ -244,6 +271,87 @@ void BrokerController::PersistState() {
   }
 }
 
+absl::Status BrokerController::StartReplication() {
+  if (!config_.slave()) return absl::OkStatus();
+  HaSlaveOptions ha;
+  ha.broker_name = config_.brokerName;
+  ha.broker_id = config_.brokerId;
+  ha.slave_addr = broker_addr_;
+  ha.batch_bytes = config_.haTransferBatchSize;
+  ha.idle_wait = absl::Milliseconds(config_.haIdleWaitMillis);
+  ha.master_ha_addr = [this] {
+    return config_.haMasterAddress.empty() ? registrar_->master_ha_addr()
+                                           : config_.haMasterAddress;
+  };
+  ha.on_no_master = [this] { registrar_->Trigger(); };
+  ha_slave_ = std::make_unique<HaSlave>(ha, store_.get());
+  ha_slave_->Start();
+  slave_sync_ = std::make_unique<SlaveSync>(
+      absl::Milliseconds(config_.slaveSyncIntervalMillis),
+      [this] { return registrar_->master_addr(); }, &topics_, &offsets_);
+  slave_sync_->Start();
+  return absl::OkStatus();
+}
+
+void BrokerController::StopReplication() {
+  if (slave_sync_ != nullptr) slave_sync_->Stop();
+  if (ha_slave_ != nullptr) ha_slave_->Stop();
+  if (ha_master_ != nullptr) {
+    // Nothing is written any more: let connected slaves take the rest, so a
+    // graceful stop of an ASYNC_MASTER loses nothing it acknowledged.
+    const int64_t end = store_->MaxPhysicalOffset();
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      std::vector<SlaveStatus> slaves = ha_master_->Slaves();
+      if (std::all_of(slaves.begin(), slaves.end(),
+                      [end](const auto& s) { return s.acked_offset >= end; })) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ha_master_ptr_.store(nullptr);
+    ha_master_->Stop();
+  }
+}
+
+std::map<std::string, std::string> BrokerController::RuntimeInfo() const {
+  std::map<std::string, std::string> table{
+      {"msgPutTotal", absl::StrCat(send_->messages_put())},
+      {"msgGetTotal", absl::StrCat(pull_->messages_got())},
+      {"heldPullRequests", absl::StrCat(holds_.held())},
+      {"delayedDelivered", absl::StrCat(schedule_.delivered())},
+      {"commitLogMaxOffset", absl::StrCat(store_->MaxPhysicalOffset())}};
+  AddReplicationInfo(&table);
+  return table;
+}
+
+void BrokerController::AddReplicationInfo(
+    std::map<std::string, std::string>* table) const {
+  if (ha_slave_ != nullptr) {
+    ReplicationStatus st = ha_slave_->Status();
+    (*table)["haMasterAddress"] = st.master_ha_addr;
+    (*table)["haConnected"] = st.connected ? "true" : "false";
+    (*table)["haReplicatedOffset"] = absl::StrCat(st.offset);
+    (*table)["haMasterMaxOffset"] = absl::StrCat(st.master_max_offset);
+    (*table)["haLagBytes"] =
+        absl::StrCat(std::max<int64_t>(0, st.master_max_offset - st.offset));
+    if (!st.last_error.empty()) (*table)["haLastError"] = st.last_error;
+    return;
+  }
+  if (ha_master_ == nullptr) return;
+  const int64_t end = store_->MaxPhysicalOffset();
+  std::vector<SlaveStatus> slaves = ha_master_->Slaves();
+  (*table)["haSlaveCount"] = absl::StrCat(slaves.size());
+  for (const SlaveStatus& slave : slaves) {
+    const std::string prefix = absl::StrCat("haSlave", slave.broker_id);
+    (*table)[prefix + "Addr"] = slave.slave_addr;
+    (*table)[prefix + "AckOffset"] = absl::StrCat(slave.acked_offset);
+    (*table)[prefix + "LagBytes"] = absl::StrCat(end - slave.acked_offset);
+    (*table)[prefix + "LagMessages"] = absl::StrCat(
+        store_->commit_log().CountRecords(slave.acked_offset, end));
+  }
+}
+
 void BrokerController::Shutdown() {
   absl::MutexLock lock(&lifecycle_mu_);
   if (!started_ || stopped_) return;
@@ -265,6 +373,7 @@ void BrokerController::Shutdown() {
     housekeeping_.join();
   }
   schedule_.Shutdown();
+  StopReplication();
   if (store_ != nullptr) store_->Shutdown();
   PersistState();
   if (registrar_ != nullptr) registrar_->Stop();

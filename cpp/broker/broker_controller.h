@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,11 +17,14 @@
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/client_processor.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/ha/ha_master.h"
+#include "cpp/broker/ha/ha_slave.h"
 #include "cpp/broker/long_polling.h"
 #include "cpp/broker/pull_processor.h"
 #include "cpp/broker/schedule_service.h"
 #include "cpp/broker/send_back_processor.h"
 #include "cpp/broker/send_processor.h"
+#include "cpp/broker/slave_sync.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
@@ -61,6 +65,10 @@ class BrokerController {
   void Dispatch(remoting::Command request, remoting::Responder responder);
   void HousekeepingLoop();
   void PersistState();
+  absl::Status StartReplication();
+  void StopReplication();
+  std::map<std::string, std::string> RuntimeInfo() const;
+  void AddReplicationInfo(std::map<std::string, std::string>* table) const;
 
   const BrokerConfig config_;
   std::string broker_addr_;
@@ -83,6 +91,12 @@ class BrokerController {
   std::unique_ptr<AdminProcessor> admin_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<BrokerRegistrar> registrar_;
+  // Replication: a master serves its HA port; a slave follows its master's
+  // commit log and copies its topics and consumer offsets.
+  std::unique_ptr<HaMaster> ha_master_;
+  std::atomic<HaMaster*> ha_master_ptr_{nullptr};  // read by store hooks
+  std::unique_ptr<HaSlave> ha_slave_;
+  std::unique_ptr<SlaveSync> slave_sync_;
   std::thread housekeeping_;
 
   // Requests are answered SERVICE_NOT_AVAILABLE unless this is true; it is

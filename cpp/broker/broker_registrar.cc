@@ -112,8 +112,33 @@ void BrokerRegistrar::RegisterAll() {
     } else {
       spdlog::debug("registered to name server {} ({} topics)", addr,
                     reg->topic_configs_size());
+      RememberMaster(response->header.register_broker_response());
     }
   }
+}
+
+void BrokerRegistrar::RememberMaster(
+    const proto::RegisterBrokerResponse& answer) {
+  if (config_.brokerId == 0) return;
+  absl::MutexLock lock(&master_mu_);
+  if (answer.master_addr() != master_addr_) {
+    spdlog::info(
+        "master of {} is now {} (HA {})", config_.brokerName,
+        answer.master_addr().empty() ? "unknown" : answer.master_addr(),
+        answer.ha_server_addr());
+  }
+  master_addr_ = answer.master_addr();
+  master_ha_addr_ = answer.ha_server_addr();
+}
+
+std::string BrokerRegistrar::master_addr() const {
+  absl::MutexLock lock(&master_mu_);
+  return master_addr_;
+}
+
+std::string BrokerRegistrar::master_ha_addr() const {
+  absl::MutexLock lock(&master_mu_);
+  return master_ha_addr_;
 }
 
 void BrokerRegistrar::UnregisterAll() {

@@ -38,10 +38,15 @@ class BrokerRegistrar {
   void Stop();
 
   const std::vector<std::string>& namesrv_addrs() const { return addrs_; }
+  // For a slave: its master's broker and HA addresses as the NameServers
+  // last answered ("" while no master is registered).
+  std::string master_addr() const;
+  std::string master_ha_addr() const;
 
  private:
   void Loop();
   void UnregisterAll();
+  void RememberMaster(const proto::RegisterBrokerResponse& answer);
 
   const BrokerConfig& config_;
   const std::string broker_addr_;
@@ -56,6 +61,9 @@ class BrokerRegistrar {
   bool triggered_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ = false;
+  mutable absl::Mutex master_mu_;
+  std::string master_addr_ ABSL_GUARDED_BY(master_mu_);
+  std::string master_ha_addr_ ABSL_GUARDED_BY(master_mu_);
 };
 
 // "a:1; b:2" -> {"a:1", "b:2"}.

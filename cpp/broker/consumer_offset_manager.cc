@@ -26,15 +26,24 @@ absl::Status ConsumerOffsetManager::Load() {
   absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<Table> table = Parse(**text, path_);
+  if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  for (const PropertyEntry& entry : ParseProperties(**text, path_)) {
+  offsets_ = *std::move(table);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConsumerOffsetManager::Table> ConsumerOffsetManager::Parse(
+    absl::string_view text, const std::string& origin) {
+  Table table;
+  for (const PropertyEntry& entry : ParseProperties(text, origin)) {
     auto bad = [&] {
-      return absl::DataLossError(absl::StrCat(path_, ":", entry.line,
+      return absl::DataLossError(absl::StrCat(origin, ":", entry.line,
                                               ": bad offset entry '", entry.key,
                                               "=", entry.value, "'"));
     };
     if (entry.key.find('@') == std::string::npos) return bad();
-    std::map<int32_t, int64_t>& queues = offsets_[entry.key];
+    std::map<int32_t, int64_t>& queues = table[entry.key];
     for (absl::string_view pair :
          absl::StrSplit(entry.value, ',', absl::SkipEmpty())) {
       std::pair<absl::string_view, absl::string_view> qo =
@@ -47,6 +56,41 @@ absl::Status ConsumerOffsetManager::Load() {
       }
       queues[queue] = offset;
     }
+  }
+  return table;
+}
+
+std::string ConsumerOffsetManager::Encode() const {
+  absl::MutexLock lock(&mu_);
+  return EncodeLocked();
+}
+
+std::string ConsumerOffsetManager::EncodeLocked() const {
+  std::string text =
+      "# CometMQ consumer offsets: group@topic=queueId:offset,...\n";
+  std::vector<const std::string*> keys;
+  for (const auto& [key, queues] : offsets_) keys.push_back(&key);
+  std::sort(keys.begin(), keys.end(),
+            [](const auto* a, const auto* b) { return *a < *b; });
+  for (const std::string* key : keys) {
+    absl::StrAppend(&text, *key, "=");
+    bool first = true;
+    for (const auto& [queue, offset] : offsets_.at(*key)) {
+      absl::StrAppend(&text, first ? "" : ",", queue, ":", offset);
+      first = false;
+    }
+    absl::StrAppend(&text, "\n");
+  }
+  return text;
+}
+
+absl::Status ConsumerOffsetManager::Replace(absl::string_view encoded) {
+  absl::StatusOr<Table> table = Parse(encoded, "master's offsets");
+  if (!table.ok()) return table.status();
+  absl::MutexLock lock(&mu_);
+  if (*table != offsets_) {
+    offsets_ = *std::move(table);
+    dirty_ = true;
   }
   return absl::OkStatus();
 }
@@ -102,24 +146,11 @@ void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
 
 absl::Status ConsumerOffsetManager::Persist() {
   absl::MutexLock persist_lock(&persist_mu_);
-  std::string text =
-      "# CometMQ consumer offsets: group@topic=queueId:offset,...\n";
+  std::string text;
   {
     absl::MutexLock lock(&mu_);
     if (!dirty_) return absl::OkStatus();
-    std::vector<const std::string*> keys;
-    for (const auto& [key, queues] : offsets_) keys.push_back(&key);
-    std::sort(keys.begin(), keys.end(),
-              [](const auto* a, const auto* b) { return *a < *b; });
-    for (const std::string* key : keys) {
-      absl::StrAppend(&text, *key, "=");
-      bool first = true;
-      for (const auto& [queue, offset] : offsets_.at(*key)) {
-        absl::StrAppend(&text, first ? "" : ",", queue, ":", offset);
-        first = false;
-      }
-      absl::StrAppend(&text, "\n");
-    }
+    text = EncodeLocked();
     dirty_ = false;
   }
   absl::Status written = WriteFileAtomically(path_, text);

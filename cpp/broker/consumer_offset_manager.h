@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -38,14 +39,22 @@ class ConsumerOffsetManager {
   void RemoveTopic(absl::string_view topic);
   // Writes the table if it changed since the last write.
   absl::Status Persist();
+  // The whole table in the file's format; a slave copies its master's with
+  // Replace().
+  std::string Encode() const;
+  absl::Status Replace(absl::string_view encoded);
 
  private:
+  using Table = absl::flat_hash_map<std::string, std::map<int32_t, int64_t>>;
+  static absl::StatusOr<Table> Parse(absl::string_view text,
+                                     const std::string& origin);
+  std::string EncodeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::string path_;
 
   mutable absl::Mutex mu_;
   // Key: group@topic (neither may contain '@').
-  absl::flat_hash_map<std::string, std::map<int32_t, int64_t>> offsets_
-      ABSL_GUARDED_BY(mu_);
+  Table offsets_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex persist_mu_;  // serializes writers of the file
 };

@@ -1,5 +1,7 @@
 #include "cpp/broker/pull_processor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -8,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 
 namespace cometmq::broker {
@@ -47,7 +50,11 @@ PullProcessor::PullProcessor(const BrokerConfig& config,
       groups_(groups),
       offsets_(offsets),
       holds_(holds),
-      pool_(pool) {}
+      pool_(pool) {
+  const int64_t ram = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+  in_memory_bytes_ = ram / 100 * config_.accessMessageInMemoryMaxRatio;
+}
 
 void PullProcessor::Handle(Command request, remoting::Responder responder) {
   auto shared = std::make_shared<const Command>(std::move(request));
@@ -199,7 +206,7 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
   out->set_next_begin_offset(got.next_begin_offset);
   out->set_min_offset(got.min_offset);
   out->set_max_offset(got.max_offset);
-  out->set_suggest_which_broker_id(0);
+  out->set_suggest_which_broker_id(SuggestBroker(got));
   if (code == proto::SUCCESS) {
     response.body.reserve(static_cast<size_t>(got.total_bytes));
     for (const store::RecordSlice& slice : got.messages) {
@@ -209,6 +216,21 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
     messages_got_.fetch_add(static_cast<int64_t>(got.messages.size()));
   }
   responder.Respond(std::move(response));
+}
+
+int64_t PullProcessor::SuggestBroker(const store::GetResult& got) const {
+  constexpr int64_t kMaster = 0;
+  constexpr int64_t kFirstSlave = 1;
+  if (config_.slave() || !config_.slaveReadEnable || got.messages.empty()) {
+    return kMaster;
+  }
+  // The physical offset field of a stored record.
+  constexpr int kPhysicalOffsetPos = 4 + 4 + 4 + 4 + 4 + 8;
+  const int64_t last_pulled =
+      GetBig64(got.messages.back().data + kPhysicalOffsetPos);
+  return store_->MaxPhysicalOffset() - last_pulled > in_memory_bytes_
+             ? kFirstSlave
+             : kMaster;
 }
 
 }  // namespace cometmq::broker

@@ -43,6 +43,10 @@ class PullProcessor {
   void Resume(std::shared_ptr<const remoting::Command> request,
               const remoting::Responder& responder, WakeReason reason);
   remoting::Command NotFound(const remoting::Command& request) const;
+  // Which broker of the group the consumer should pull from next: a slave
+  // when this master's answer came from data too old to be in memory (with
+  // slaveReadEnable), else the master.
+  int64_t SuggestBroker(const store::GetResult& got) const;
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;
@@ -52,6 +56,7 @@ class PullProcessor {
   LongPollingService* const holds_;
   ThreadPool* const pool_;
   std::atomic<int64_t> messages_got_{0};
+  int64_t in_memory_bytes_ = 0;  // accessMessageInMemoryMaxRatio of RAM
 };
 
 }  // namespace cometmq::broker

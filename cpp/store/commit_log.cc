@@ -274,10 +274,10 @@ absl::Status CheckReplicaBytes(
     const char* at = bytes.data() + p;
     if (n - p == kEndFileMinBlankLength && GetBig32(at + 4) == kBlankMagic) {
       if (GetBig32(at) != segment_left - p) {
-        return absl::DataLossError(absl::StrCat(
-            "replicated blank at offset ", offset + p, " claims ",
-            GetBig32(at), " bytes but the segment has ", segment_left - p,
-            " left: segment sizes differ"));
+        return absl::DataLossError(
+            absl::StrCat("replicated blank at offset ", offset + p, " claims ",
+                         GetBig32(at), " bytes but the segment has ",
+                         segment_left - p, " left: segment sizes differ"));
       }
       *ends_segment = true;
       return absl::OkStatus();
@@ -286,9 +286,9 @@ absl::Status CheckReplicaBytes(
     if (DecodeRecord(at, n - p, /*check_crc=*/true, &view) !=
             DecodeResult::kRecord ||
         view.physical_offset != offset + p) {
-      return absl::DataLossError(absl::StrCat(
-          "replicated bytes at offset ", offset + p,
-          " are not a valid record stamped with that offset"));
+      return absl::DataLossError(
+          absl::StrCat("replicated bytes at offset ", offset + p,
+                       " are not a valid record stamped with that offset"));
     }
     int32_t tx = TransactionType(view.sys_flag);
     if (tx == kTransactionNotType || tx == kTransactionCommitType) {
@@ -297,8 +297,8 @@ absl::Status CheckReplicaBytes(
     p += view.total_size;
   }
   if (p > segment_left - kEndFileMinBlankLength) {
-    return absl::DataLossError(absl::StrCat(
-        "replicated records at offset ", offset, " overrun the segment"));
+    return absl::DataLossError(absl::StrCat("replicated records at offset ",
+                                            offset, " overrun the segment"));
   }
   return absl::OkStatus();
 }
@@ -311,9 +311,9 @@ absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
   const int64_t end = files_.MaxOffset();
   const bool empty = files_.LastFile() == nullptr;
   if (empty ? offset % files_.file_size() != 0 : offset != end) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "replicated bytes start at ", offset, " but the commit log ends at ",
-        end));
+    return absl::FailedPreconditionError(
+        absl::StrCat("replicated bytes start at ", offset,
+                     " but the commit log ends at ", end));
   }
   absl::StatusOr<std::shared_ptr<MappedFile>> file =
       files_.LastFileForWrite(offset);
@@ -321,8 +321,8 @@ absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
   MappedFile& segment = **file;
   const int64_t pos = segment.wrote_position();
   if (segment.start_offset() + pos != offset) {
-    return absl::InternalError(absl::StrCat("segment ", segment.path(),
-                                            " does not end at ", offset));
+    return absl::InternalError(
+        absl::StrCat("segment ", segment.path(), " does not end at ", offset));
   }
   bool ends_segment = false;
   std::vector<std::pair<RecordView, int64_t>> next_queue_offsets;
@@ -338,6 +338,35 @@ absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
   segment.set_wrote_position(
       ends_segment ? segment.size() : pos + static_cast<int64_t>(bytes.size()));
   return segment.start_offset() + segment.wrote_position();
+}
+
+int64_t CommitLog::CountRecords(int64_t from, int64_t to) const {
+  int64_t count = 0;
+  while (from < to) {
+    RecordSlice segment;
+    if (!ReadFrom(from, &segment)) break;
+    int64_t p = 0;
+    bool blank = false;
+    while (p + kEndFileMinBlankLength <= segment.size && from + p < to) {
+      const char* at = segment.data + p;
+      if (GetBig32(at + 4) == kBlankMagic) {
+        blank = true;
+        break;
+      }
+      const int32_t size = GetBig32(at);
+      if (size <= 0) return count;
+      ++count;
+      p += size;
+    }
+    if (blank) {
+      from = RollNextFile(from);
+    } else if (p == 0) {
+      break;
+    } else {
+      from += p;
+    }
+  }
+  return count;
 }
 
 int64_t CommitLog::RollNextFile(int64_t offset) const {

@@ -294,22 +294,55 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
     done(std::move(r));
     return;
   }
+  if (config_.slave()) {
+    PutResult r;
+    r.status = PutStatus::kServiceNotAvailable;
+    r.error = "this broker is a slave: messages are written on its master";
+    done(std::move(r));
+    return;
+  }
   PutResult result = commit_log_.Append(messages);
   if (result.ok() && hooks_.on_append) hooks_.on_append(result.end_offset);
-  if (!result.ok() || !config_.sync_flush()) {
-    if (result.ok()) dispatcher_->Wakeup();
+  if (!result.ok()) {
     done(std::move(result));
+    return;
+  }
+  if (!config_.sync_flush()) {
+    dispatcher_->Wakeup();
+    Replicate(std::move(result), std::move(done));
     return;
   }
   int64_t end = result.end_offset;
   flush_->WaitForFlush(
-      end, [result = std::move(result), done = std::move(done),
+      end, [this, result = std::move(result), done = std::move(done),
             timeout = config_.syncFlushTimeout](bool flushed) mutable {
         if (!flushed) {
           result.status = PutStatus::kFlushDiskTimeout;
           result.error = absl::StrCat("not flushed to disk within ", timeout,
                                       " ms (syncFlushTimeout)");
+          done(std::move(result));
+          return;
         }
+        Replicate(std::move(result), std::move(done));
+      });
+}
+
+void MessageStore::Replicate(PutResult result, PutCallback done) {
+  if (!hooks_.wait_for_replicas) {
+    done(std::move(result));
+    return;
+  }
+  const int64_t end = result.end_offset;
+  hooks_.wait_for_replicas(
+      end, [result = std::move(result), done = std::move(done),
+            timeout = config_.syncFlushTimeout](PutStatus status) mutable {
+        if (status == PutStatus::kFlushSlaveTimeout) {
+          result.error = absl::StrCat("no slave acknowledged within ", timeout,
+                                      " ms (syncFlushTimeout)");
+        } else if (status == PutStatus::kSlaveNotAvailable) {
+          result.error = "no slave is connected and in sync";
+        }
+        result.status = status;
         done(std::move(result));
       });
 }

@@ -61,6 +61,11 @@ struct StoreHooks {
   // Called on the appending thread after each successful append (before any
   // flush), with the new end of the commit log: replication wakes on it.
   std::function<void(int64_t end_offset)> on_append;
+  // SYNC_MASTER: asked once an append is complete locally (flushed under
+  // SYNC_FLUSH); calls `done` once with kOk when a slave has everything
+  // below `end_offset`, else kSlaveNotAvailable or kFlushSlaveTimeout.
+  std::function<void(int64_t end_offset, std::function<void(PutStatus)> done)>
+      wait_for_replicas;
   // Consume-queue tag field of a record; default: hash of its TAGS.
   std::function<int64_t(const RecordView&)> tags_code;
   uint32_t store_ip = 0x7f000001;
@@ -87,7 +92,9 @@ class MessageStore {
 
   // Appends one message, or a batch for one topic-queue. `done` runs once:
   // at once for ASYNC_FLUSH and refusals, on the flush thread once the bytes
-  // are on disk (or the sync flush timed out) for SYNC_FLUSH.
+  // are on disk (or the sync flush timed out) for SYNC_FLUSH, and with
+  // `wait_for_replicas` set, only after a slave has them (or could not).
+  // A slave's store refuses every Put: it only takes its master's bytes.
   void Put(std::vector<MessageToStore> messages, PutCallback done);
   // Blocking form, for tools and tests.
   PutResult PutSync(std::vector<MessageToStore> messages);
@@ -151,6 +158,8 @@ class MessageStore {
                                           int32_t queue_id) const;
   absl::StatusOr<std::shared_ptr<ConsumeQueue>> FindOrCreateQueue(
       absl::string_view topic, int32_t queue_id);
+  // Completes a locally stored put, after a slave has it when required.
+  void Replicate(PutResult result, PutCallback done);
   void FlushQueuesAndCheckpoint();
   void RunBackground();
   int64_t DispatchLimit() const;

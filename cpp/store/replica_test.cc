@@ -62,9 +62,12 @@ TEST(ReplicaTest, ReplicaMatchesMasterAcrossSegments) {
   EXPECT_EQ(replica->MaxPhysicalOffset(), master->MaxPhysicalOffset());
   EXPECT_GT(replica->commit_log().files().Files().size(), 2u);
   EXPECT_EQ(Bytes(*replica), Bytes(*master));
+  EXPECT_EQ(master->commit_log().CountRecords(0, master->MaxPhysicalOffset()),
+            210);
   replica->WaitDispatched();
   for (int q = 0; q < 3; ++q) {
-    EXPECT_EQ(replica->MaxOffsetInQueue("T", q), master->MaxOffsetInQueue("T", q));
+    EXPECT_EQ(replica->MaxOffsetInQueue("T", q),
+              master->MaxOffsetInQueue("T", q));
     GetResult r = replica->Get("T", q, 0, 1000, 1 << 30, kAnyTag);
     EXPECT_EQ(r.status, GetStatus::kFound);
   }
@@ -93,7 +96,8 @@ TEST(ReplicaTest, RefusesGapsAndDamagedBytes) {
   // Records stamped with other offsets (the same bytes one record later).
   EXPECT_FALSE(replica->AppendReplica(first.size, first.bytes()).ok());
   EXPECT_EQ(replica->MaxPhysicalOffset(), first.size);
-  absl::StatusOr<int64_t> end = replica->AppendReplica(first.size, rest.bytes());
+  absl::StatusOr<int64_t> end =
+      replica->AppendReplica(first.size, rest.bytes());
   ASSERT_TRUE(end.ok()) << end.status();
   EXPECT_EQ(*end, master->MaxPhysicalOffset());
 }

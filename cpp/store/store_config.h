@@ -36,6 +36,8 @@ struct StoreConfig {
   int32_t maxRecoveryCommitlogFiles = 30;
 
   bool sync_flush() const { return flushDiskType == "SYNC_FLUSH"; }
+  bool slave() const { return brokerRole == "SLAVE"; }
+  bool sync_master() const { return brokerRole == "SYNC_MASTER"; }
   std::string CommitLogDir() const;
   std::string ConsumeQueueDir() const;
   std::string IndexDir() const;

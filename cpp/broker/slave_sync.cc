@@ -1,0 +1,103 @@
+#include "cpp/broker/slave_sync.h"
+
+#include <pthread.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::broker {
+namespace {
+
+constexpr absl::Duration kRequestTimeout = absl::Seconds(3);
+
+absl::StatusOr<remoting::Command> Call(remoting::RemotingClient* client,
+                                       const std::string& addr, int32_t code) {
+  absl::StatusOr<remoting::Command> response =
+      client->InvokeSync(addr, remoting::MakeRequest(code), kRequestTimeout);
+  if (!response.ok()) return response.status();
+  if (response->header.status() != proto::SUCCESS) {
+    return absl::UnavailableError(absl::StrCat("master ", addr, " answered ",
+                                               response->header.status(), ": ",
+                                               response->header.remark()));
+  }
+  return response;
+}
+
+}  // namespace
+
+SlaveSync::SlaveSync(absl::Duration interval,
+                     std::function<std::string()> master_addr,
+                     TopicConfigManager* topics, ConsumerOffsetManager* offsets)
+    : interval_(interval),
+      master_addr_(std::move(master_addr)),
+      topics_(topics),
+      offsets_(offsets) {}
+
+SlaveSync::~SlaveSync() { Stop(); }
+
+void SlaveSync::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void SlaveSync::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  client_.Shutdown();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SlaveSync::Loop() {
+  pthread_setname_np(pthread_self(), "slave-sync");
+  std::string last_error;
+  while (true) {
+    absl::Status s = SyncOnce();
+    if (!s.ok() && std::string(s.message()) != last_error) {
+      spdlog::warn("slave sync: {}", std::string(s.message()));
+    }
+    last_error = s.ok() ? "" : std::string(s.message());
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_);
+    if (stopping_) return;
+  }
+}
+
+absl::Status SlaveSync::SyncOnce() {
+  const std::string master = master_addr_();
+  if (master.empty()) {
+    return absl::UnavailableError("no master registered for this broker");
+  }
+  absl::Status topics = SyncTopics(master);
+  absl::Status offsets = SyncOffsets(master);
+  return topics.ok() ? offsets : topics;
+}
+
+absl::Status SlaveSync::SyncTopics(const std::string& master) {
+  absl::StatusOr<remoting::Command> response =
+      Call(&client_, master, proto::GET_ALL_TOPIC_CONFIG);
+  if (!response.ok()) return response.status();
+  for (const proto::TopicConfig& config :
+       response->header.topic_list_response().configs()) {
+    std::optional<proto::TopicConfig> local =
+        topics_->Find(config.topic_name());
+    if (local.has_value() &&
+        local->SerializeAsString() == config.SerializeAsString()) {
+      continue;
+    }
+    if (absl::Status s = topics_->Update(config); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SlaveSync::SyncOffsets(const std::string& master) {
+  absl::StatusOr<remoting::Command> response =
+      Call(&client_, master, proto::GET_ALL_CONSUMER_OFFSET);
+  if (!response.ok()) return response.status();
+  return offsets_->Replace(response->body);
+}
+
+}  // namespace cometmq::broker

@@ -1,0 +1,53 @@
+#ifndef COMETMQ_BROKER_SLAVE_SYNC_H_
+#define COMETMQ_BROKER_SLAVE_SYNC_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/remoting/remoting_client.h"
+
+namespace cometmq::broker {
+
+// A slave's copy of its master's metadata: topic configs (so the slave can
+// serve pulls and register routes) and consumer offsets (so a consumer that
+// fails over to the slave resumes where it was). Runs on one thread
+// ("slave-sync") every `interval` while the master's address is known; a
+// master that does not answer leaves the slave's tables as they are.
+class SlaveSync {
+ public:
+  SlaveSync(absl::Duration interval, std::function<std::string()> master_addr,
+            TopicConfigManager* topics, ConsumerOffsetManager* offsets);
+  ~SlaveSync();
+  SlaveSync(const SlaveSync&) = delete;
+  SlaveSync& operator=(const SlaveSync&) = delete;
+
+  void Start();
+  void Stop();
+  // One round now; the error of the first request that failed.
+  absl::Status SyncOnce();
+
+ private:
+  void Loop();
+  absl::Status SyncTopics(const std::string& master);
+  absl::Status SyncOffsets(const std::string& master);
+
+  const absl::Duration interval_;
+  const std::function<std::string()> master_addr_;
+  TopicConfigManager* const topics_;
+  ConsumerOffsetManager* const offsets_;
+  remoting::RemotingClient client_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_SLAVE_SYNC_H_
