@@ -144,7 +144,8 @@ proto::HeartbeatData ClientInstance::BuildHeartbeat() const {
 void ClientInstance::SendHeartbeats() {
   proto::HeartbeatData heartbeat = BuildHeartbeat();
   if (heartbeat.producers().empty() && heartbeat.consumers().empty()) return;
-  for (const std::string& addr : routes_->AllMasterAddresses()) {
+  // Slaves too: consumers that fail over to a slave are known there.
+  for (const std::string& addr : routes_->AllBrokerAddresses()) {
     remoting::Command request = remoting::MakeRequest(proto::HEART_BEAT);
     *request.header.mutable_heartbeat() = heartbeat;
     absl::StatusOr<remoting::Command> response = remoting_->InvokeSync(
@@ -187,6 +188,17 @@ absl::StatusOr<remoting::Command> ClientInstance::CallBroker(
   absl::StatusOr<std::string> addr = routes_->MasterAddress(broker_name);
   if (!addr.ok()) return addr.status();
   return remoting_->InvokeSync(*addr, std::move(request), timeout);
+}
+
+absl::StatusOr<remoting::Command> ClientInstance::CallBrokerForRead(
+    const std::string& broker_name, remoting::Command request,
+    absl::Duration timeout) {
+  absl::StatusOr<std::string> addr = routes_->ReadAddress(broker_name);
+  if (!addr.ok()) return addr.status();
+  absl::StatusOr<remoting::Command> response =
+      remoting_->InvokeSync(*addr, std::move(request), timeout);
+  if (!response.ok()) routes_->MarkUnreachable(*addr);
+  return response;
 }
 
 void ClientInstance::OnNotifyConsumerIdsChanged(

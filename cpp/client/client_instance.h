@@ -64,6 +64,11 @@ class ClientInstance {
   absl::StatusOr<remoting::Command> CallBroker(const std::string& broker_name,
                                                remoting::Command request,
                                                absl::Duration timeout);
+  // A read or offset request by broker name: to the master, or to a slave
+  // while the master is gone or unreachable.
+  absl::StatusOr<remoting::Command> CallBrokerForRead(
+      const std::string& broker_name, remoting::Command request,
+      absl::Duration timeout);
 
  private:
   explicit ClientInstance(ClientConfig config);

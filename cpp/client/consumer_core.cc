@@ -215,21 +215,25 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
   if (!route.ok()) return route.status();
   const std::vector<MessageQueue>& queues = (*route)->read_queues;
   if (options_.model == MessageModel::kBroadcasting) return queues;
-  absl::Status last_error = absl::UnavailableError(
-      absl::StrCat("topic ", topic, " has no broker with a master"));
+  absl::Status last_error =
+      absl::UnavailableError(absl::StrCat("topic ", topic, " has no broker"));
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    if (!broker.broker_addrs().contains(0)) continue;
+    // Every broker of the group knows the consumers (they heartbeat to
+    // slaves too), so a group whose master is down still rebalances.
+    absl::StatusOr<std::string> addr =
+        instance_->routes()->ReadAddress(broker.broker_name());
+    if (!addr.ok()) continue;
     remoting::Command request =
         remoting::MakeRequest(proto::GET_CONSUMER_LIST_BY_GROUP);
     request.header.mutable_consumer_list()->set_consumer_group(group_);
     absl::StatusOr<remoting::Command> response =
-        instance_->remoting()->InvokeSync(broker.broker_addrs().at(0),
-                                          std::move(request),
+        instance_->remoting()->InvokeSync(*addr, std::move(request),
                                           instance_->config().request_timeout);
+    if (!response.ok()) instance_->routes()->MarkUnreachable(*addr);
     absl::Status status =
         response.ok() ? ResponseStatus(*response) : response.status();
     if (!status.ok()) {
-      last_error = Annotate(status, broker.broker_addrs().at(0));
+      last_error = Annotate(status, *addr);
       continue;
     }
     const auto& ids = response->header.consumer_list_response().client_ids();
@@ -370,8 +374,9 @@ void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   }
   const MessageQueue& queue = pq->queue();
   std::optional<Subscription> subscription = SubscriptionFor(queue.topic);
-  absl::StatusOr<std::string> addr =
-      instance_->routes()->MasterAddress(queue.broker_name);
+  // The master, or a slave when the master suggested it or is unreachable.
+  absl::StatusOr<std::string> addr = instance_->routes()->ReadAddress(
+      queue.broker_name, pq->suggested_broker_id());
   if (!subscription.has_value() || !addr.ok()) {
     return PullLater(pq, options_.pull_error_delay);
   }
@@ -392,8 +397,11 @@ void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   std::weak_ptr<ConsumerCore> weak = weak_from_this();
   instance_->remoting()->InvokeAsync(
       *addr, std::move(request), options_.pull_timeout,
-      [weak, pq](absl::StatusOr<remoting::Command> response) {
-        if (auto self = weak.lock()) self->OnPulled(pq, std::move(response));
+      [weak, pq, addr = *addr](absl::StatusOr<remoting::Command> response) {
+        auto self = weak.lock();
+        if (self == nullptr) return;
+        if (!response.ok()) self->instance_->routes()->MarkUnreachable(addr);
+        self->OnPulled(pq, std::move(response));
       });
 }
 
@@ -408,6 +416,7 @@ void ConsumerCore::OnPulled(const std::shared_ptr<ProcessQueue>& pq,
   }
   const proto::PullMessageResponse& answer =
       response->header.pull_message_response();
+  pq->set_suggested_broker_id(answer.suggest_which_broker_id());
   switch (response->header.status()) {
     case proto::SUCCESS: {
       absl::StatusOr<std::vector<MessageExt>> messages =

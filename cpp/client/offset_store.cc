@@ -37,8 +37,8 @@ absl::StatusOr<int64_t> OffsetStore::QueueOffset(int32_t code,
   body->set_queue_id(queue.queue_id);
   body->set_timestamp(timestamp);
   absl::StatusOr<remoting::Command> response =
-      instance_->CallBroker(queue.broker_name, std::move(request),
-                            instance_->config().request_timeout);
+      instance_->CallBrokerForRead(queue.broker_name, std::move(request),
+                                   instance_->config().request_timeout);
   if (!response.ok()) return response.status();
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
     return Annotate(status, queue.ToString());
@@ -80,8 +80,8 @@ absl::StatusOr<int64_t> OffsetStore::StartOffset(const MessageQueue& queue) {
   body->set_topic(queue.topic);
   body->set_queue_id(queue.queue_id);
   absl::StatusOr<remoting::Command> response =
-      instance_->CallBroker(queue.broker_name, std::move(request),
-                            instance_->config().request_timeout);
+      instance_->CallBrokerForRead(queue.broker_name, std::move(request),
+                                   instance_->config().request_timeout);
   if (!response.ok()) return response.status();
   if (response->header.status() == proto::QUERY_NOT_FOUND) {
     return ConsumeFromOffset(queue);
@@ -111,9 +111,9 @@ absl::Status OffsetStore::CommitSync(const MessageQueue& queue,
     local_[queue] = offset;
     return absl::OkStatus();
   }
-  absl::StatusOr<remoting::Command> response =
-      instance_->CallBroker(queue.broker_name, UpdateRequest(queue, offset),
-                            instance_->config().request_timeout);
+  absl::StatusOr<remoting::Command> response = instance_->CallBrokerForRead(
+      queue.broker_name, UpdateRequest(queue, offset),
+      instance_->config().request_timeout);
   if (!response.ok()) return response.status();
   return Annotate(ResponseStatus(*response), queue.ToString());
 }
@@ -124,7 +124,7 @@ void OffsetStore::CommitAsync(const MessageQueue& queue, int64_t offset) {
     return;
   }
   absl::StatusOr<std::string> addr =
-      instance_->routes()->MasterAddress(queue.broker_name);
+      instance_->routes()->ReadAddress(queue.broker_name);
   if (!addr.ok()) return;  // the next periodic commit tries again
   instance_->remoting()
       ->InvokeOneway(*addr, UpdateRequest(queue, offset))

@@ -52,10 +52,15 @@ class ProcessQueue {
   int64_t last_committed() const { return last_committed_; }
   void set_last_committed(int64_t offset) { last_committed_ = offset; }
 
+  // The broker id (0 master, >0 slave) the last pull answer suggested.
+  int64_t suggested_broker_id() const { return suggested_broker_id_; }
+  void set_suggested_broker_id(int64_t id) { suggested_broker_id_ = id; }
+
  private:
   const MessageQueue queue_;
   std::atomic<bool> dropped_{false};
   std::atomic<int64_t> last_committed_{-1};
+  std::atomic<int64_t> suggested_broker_id_{0};
 
   mutable absl::Mutex mu_;
   std::map<int64_t, int64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // offset->size

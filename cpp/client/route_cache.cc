@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
 
 namespace cometmq::client {
@@ -159,6 +160,8 @@ absl::StatusOr<proto::ClusterInfo> RouteCache::FetchClusterInfo() {
 void RouteCache::RememberBrokers(const proto::BrokerData& broker) {
   auto master = broker.broker_addrs().find(0);
   absl::MutexLock lock(&mu_);
+  brokers_[broker.broker_name()] = std::map<int64_t, std::string>(
+      broker.broker_addrs().begin(), broker.broker_addrs().end());
   if (master != broker.broker_addrs().end()) {
     masters_[broker.broker_name()] = master->second;
   } else {
@@ -191,6 +194,54 @@ std::vector<std::string> RouteCache::AllMasterAddresses() const {
   std::sort(addrs.begin(), addrs.end());
   addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
   return addrs;
+}
+
+std::vector<std::string> RouteCache::AllBrokerAddresses() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> addrs;
+  for (const auto& [topic, route] : routes_) {
+    for (const proto::BrokerData& broker : route->data.broker_datas()) {
+      for (const auto& [id, addr] : broker.broker_addrs()) {
+        addrs.push_back(addr);
+      }
+    }
+  }
+  std::sort(addrs.begin(), addrs.end());
+  addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+  return addrs;
+}
+
+absl::StatusOr<std::string> RouteCache::ReadAddress(
+    const std::string& broker_name, int64_t preferred_id) const {
+  absl::MutexLock lock(&mu_);
+  auto group = brokers_.find(broker_name);
+  if (group == brokers_.end() || group->second.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no address known for broker ", broker_name));
+  }
+  const absl::Time now = absl::Now();
+  auto reachable = [&](const std::string& addr) {
+    auto it = unreachable_until_.find(addr);
+    return it == unreachable_until_.end() || it->second <= now;
+  };
+  const std::map<int64_t, std::string>& addrs = group->second;
+  if (auto it = addrs.find(preferred_id);
+      it != addrs.end() && reachable(it->second)) {
+    return it->second;
+  }
+  // std::map order: the master (id 0) first, then slaves by id.
+  for (const auto& [id, addr] : addrs) {
+    if (reachable(addr)) return addr;
+  }
+  return addrs.begin()->second;
+}
+
+void RouteCache::MarkUnreachable(const std::string& addr) {
+  // Long enough to stop retrying a dead master on every pull, short enough
+  // to return to it soon after it is back.
+  constexpr absl::Duration kAvoidFor = absl::Seconds(5);
+  absl::MutexLock lock(&mu_);
+  unreachable_until_[addr] = absl::Now() + kAvoidFor;
 }
 
 std::vector<std::string> RouteCache::Topics() const {

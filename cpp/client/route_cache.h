@@ -1,6 +1,7 @@
 #ifndef COMETMQ_CLIENT_ROUTE_CACHE_H_
 #define COMETMQ_CLIENT_ROUTE_CACHE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,15 @@ class RouteCache {
       const std::string& broker_name) const;
   // Master addresses of every broker in a cached route.
   std::vector<std::string> AllMasterAddresses() const;
+  // Masters and slaves of every broker in a cached route.
+  std::vector<std::string> AllBrokerAddresses() const;
+  // Where to read `broker_name`'s data (pulls, offsets): `preferred_id` if
+  // the route has it and it is not marked unreachable, else the master, else
+  // a slave, preferring reachable ones. NotFound when the route has none.
+  absl::StatusOr<std::string> ReadAddress(const std::string& broker_name,
+                                          int64_t preferred_id = 0) const;
+  // A request to `addr` failed at the transport: reads avoid it for a while.
+  void MarkUnreachable(const std::string& addr);
   std::vector<std::string> Topics() const;
 
   const std::vector<std::string>& namesrv_addrs() const {
@@ -83,6 +93,11 @@ class RouteCache {
   absl::flat_hash_map<std::string, std::shared_ptr<const TopicRoute>> routes_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> masters_ ABSL_GUARDED_BY(mu_);
+  // broker name -> broker id -> address, from the latest routes.
+  absl::flat_hash_map<std::string, std::map<int64_t, std::string>> brokers_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> unreachable_until_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::client
