@@ -168,7 +168,11 @@ absl::Status BrokerController::Start() {
       });
   holds_.Start();
   schedule_.Start(store_.get());
-  transaction_check_.Start(store_.get());
+  // As in RocketMQ, only a master asks producers back; a slave's store
+  // takes no writes of its own.
+  if (config_.store.brokerRole != "SLAVE") {
+    transaction_check_.Start(store_.get());
+  }
   housekeeping_ = std::thread([this] { HousekeepingLoop(); });
 
   registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
