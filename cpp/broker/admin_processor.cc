@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -149,7 +150,8 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
     return remoting::MissingPayloadResponse(request, "topic_config");
   }
   const proto::TopicConfig& topic = request.header.topic_config();
-  if (topic.topic_name() == kScheduleTopic) {
+  if (topic.topic_name() == kScheduleTopic ||
+      IsTransactionTopic(topic.topic_name())) {
     return MakeResponse(request, proto::NO_PERMISSION,
                         absl::StrCat("the system topic[", topic.topic_name(),
                                      "] cannot be changed"));
@@ -205,7 +207,7 @@ Command AdminProcessor::DeleteTopic(const Command& request) {
     return remoting::MissingPayloadResponse(request, "delete_topic");
   }
   const std::string& topic = request.header.delete_topic().topic();
-  if (topic == kScheduleTopic) {
+  if (topic == kScheduleTopic || IsTransactionTopic(topic)) {
     return MakeResponse(
         request, proto::NO_PERMISSION,
         absl::StrCat("the system topic[", topic, "] cannot be deleted"));

@@ -98,6 +98,9 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("slaveSyncIntervalMillis", &slaveSyncIntervalMillis);
   b->Bind("slaveReadEnable", &slaveReadEnable);
   b->Bind("accessMessageInMemoryMaxRatio", &accessMessageInMemoryMaxRatio);
+  b->Bind("transactionTimeOut", &transactionTimeOut);
+  b->Bind("transactionCheckInterval", &transactionCheckInterval);
+  b->Bind("transactionCheckMax", &transactionCheckMax);
   store.Bind(b);
 }
 
@@ -166,6 +169,15 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (flushDelayOffsetInterval <= 0) {
     return bad("flushDelayOffsetInterval", "must be positive");
+  }
+  if (transactionTimeOut < 0) {
+    return bad("transactionTimeOut", "must not be negative");
+  }
+  if (transactionCheckInterval <= 0) {
+    return bad("transactionCheckInterval", "must be positive");
+  }
+  if (transactionCheckMax < 1) {
+    return bad("transactionCheckMax", "must be at least 1");
   }
   if (brokerPermission < 0 || brokerPermission > 7) {
     return bad("brokerPermission",

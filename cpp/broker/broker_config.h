@@ -44,6 +44,13 @@ struct BrokerConfig {
   std::string messageDelayLevel = std::string(kDefaultMessageDelayLevel);
   DelayLevels delay_levels = DelayLevels::Default();
   int64_t flushDelayOffsetInterval = 10000;
+  // Transactions (RocketMQ's names and defaults): a half is first checked
+  // transactionTimeOut ms after it was born, checks run every
+  // transactionCheckInterval ms, and after transactionCheckMax checks
+  // without an answer the half is discarded.
+  int64_t transactionTimeOut = 6000;
+  int64_t transactionCheckInterval = 60000;
+  int32_t transactionCheckMax = 15;
 
   // Replication. A slave finds its master's HA address through the
   // NameServers unless haMasterAddress names it.

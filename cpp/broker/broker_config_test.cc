@@ -123,5 +123,26 @@ TEST(BrokerConfigTest, ValidateRefusesUnusableValues) {
   EXPECT_THAT(config.Validate().message(), HasSubstr("defaultTopicQueueNums"));
 }
 
+TEST(BrokerConfigTest, TransactionKeysHaveRocketMqDefaultsAndBind) {
+  BrokerConfig config;
+  EXPECT_EQ(config.transactionTimeOut, 6000);
+  EXPECT_EQ(config.transactionCheckInterval, 60000);
+  EXPECT_EQ(config.transactionCheckMax, 15);
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config,
+                    "transactionTimeOut = 500\n"
+                    "transactionCheckInterval = 1000\n"
+                    "transactionCheckMax = 3\n",
+                    &warnings)
+                  .ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(config.transactionTimeOut, 500);
+  EXPECT_EQ(config.transactionCheckInterval, 1000);
+  EXPECT_EQ(config.transactionCheckMax, 3);
+  EXPECT_TRUE(config.Validate().ok());
+  config.transactionCheckMax = 0;
+  EXPECT_THAT(config.Validate().message(), HasSubstr("transactionCheckMax"));
+}
+
 }  // namespace
 }  // namespace cometmq::broker

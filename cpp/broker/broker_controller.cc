@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -52,7 +54,15 @@ BrokerController::BrokerController(BrokerConfig config)
         return store_->MaxOffsetInQueue(topic, queue_id);
       }),
       schedule_(config_.delay_levels, config_.DelayOffsetPath(),
-                absl::Milliseconds(config_.flushDelayOffsetInterval)) {}
+                absl::Milliseconds(config_.flushDelayOffsetInterval)),
+      transaction_check_(
+          TransactionCheckOptions{
+              absl::Milliseconds(config_.transactionTimeOut),
+              absl::Milliseconds(config_.transactionCheckInterval),
+              config_.transactionCheckMax},
+          &offsets_, [this](const std::string& group, Command check) {
+            return SendTransactionCheck(group, std::move(check));
+          }) {}
 
 BrokerController::~BrokerController() { Shutdown(); }
 
@@ -160,6 +170,8 @@ absl::Status BrokerController::Start() {
                                           send_pool_.get());
   send_back_ = std::make_unique<SendBackProcessor>(
       config_, store_.get(), &topics_, &groups_, send_pool_.get());
+  end_transaction_ = std::make_unique<EndTransactionProcessor>(
+      config_, store_.get(), send_pool_.get());
   pull_ =
       std::make_unique<PullProcessor>(config_, store_.get(), &topics_, &groups_,
                                       &offsets_, &holds_, pull_pool_.get());
@@ -172,9 +184,12 @@ absl::Status BrokerController::Start() {
         if (registrar_) registrar_->RegisterAll();
       });
   holds_.Start();
-  // Delayed messages are delivered by the master; a slave gets the
-  // deliveries through replication.
-  if (!config_.slave()) schedule_.Start(store_.get());
+  // Delayed messages are delivered and transactions checked by the master;
+  // a slave gets their results through replication.
+  if (!config_.slave()) {
+    schedule_.Start(store_.get());
+    transaction_check_.Start(store_.get());
+  }
   housekeeping_ = std::thread([this] { HousekeepingLoop(); });
 
   registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
@@ -190,9 +205,9 @@ absl::Status BrokerController::Start() {
 }
 
 void BrokerController::RegisterHandlers() {
-  std::vector<int32_t> codes = {proto::SEND_MESSAGE, proto::SEND_BATCH_MESSAGE,
-                                proto::PULL_MESSAGE,
-                                proto::CONSUMER_SEND_MSG_BACK};
+  std::vector<int32_t> codes = {
+      proto::SEND_MESSAGE, proto::SEND_BATCH_MESSAGE, proto::PULL_MESSAGE,
+      proto::CONSUMER_SEND_MSG_BACK, proto::END_TRANSACTION};
   for (int32_t code : ClientProcessor::Codes()) codes.push_back(code);
   for (int32_t code : AdminProcessor::Codes()) codes.push_back(code);
   for (int32_t code : codes) {
@@ -227,6 +242,9 @@ void BrokerController::Dispatch(Command request,
     case proto::CONSUMER_SEND_MSG_BACK:
       send_back_->Handle(std::move(request), std::move(responder));
       return;
+    case proto::END_TRANSACTION:
+      end_transaction_->Handle(std::move(request), std::move(responder));
+      return;
     default:
       break;
   }
@@ -237,6 +255,21 @@ void BrokerController::Dispatch(Command request,
     }
   }
   admin_->Handle(std::move(request), std::move(responder));
+}
+
+bool BrokerController::SendTransactionCheck(const std::string& group,
+                                            Command check) {
+  std::optional<ClientChannel> producer = clients_.LiveProducer(group);
+  if (!producer.has_value()) return false;
+  std::shared_ptr<remoting::Connection> connection =
+      producer->connection.lock();
+  if (connection == nullptr) return false;
+  if (absl::Status s = connection->Send(std::move(check)); !s.ok()) {
+    spdlog::info("cannot send a transaction check to {} of group {}: {}",
+                 producer->client_id, group, s.ToString());
+    return false;
+  }
+  return true;
 }
 
 void BrokerController::HousekeepingLoop() {
@@ -320,6 +353,10 @@ std::map<std::string, std::string> BrokerController::RuntimeInfo() const {
       {"msgGetTotal", absl::StrCat(pull_->messages_got())},
       {"heldPullRequests", absl::StrCat(holds_.held())},
       {"delayedDelivered", absl::StrCat(schedule_.delivered())},
+      {"transactionCommitted", absl::StrCat(end_transaction_->committed())},
+      {"transactionRolledBack", absl::StrCat(end_transaction_->rolled_back())},
+      {"transactionChecks", absl::StrCat(transaction_check_.checks())},
+      {"transactionDiscarded", absl::StrCat(transaction_check_.discarded())},
       {"commitLogMaxOffset", absl::StrCat(store_->MaxPhysicalOffset())}};
   AddReplicationInfo(&table);
   return table;
@@ -357,6 +394,7 @@ void BrokerController::Shutdown() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   serving_.store(false);
+  transaction_check_.Shutdown();
   // Held pulls are answered while their connections are still open.
   holds_.Shutdown();
   for (ThreadPool* pool :

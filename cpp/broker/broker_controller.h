@@ -19,6 +19,7 @@
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/ha/ha_master.h"
 #include "cpp/broker/ha/ha_slave.h"
+#include "cpp/broker/end_transaction_processor.h"
 #include "cpp/broker/long_polling.h"
 #include "cpp/broker/pull_processor.h"
 #include "cpp/broker/schedule_service.h"
@@ -28,6 +29,7 @@
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
+#include "cpp/broker/transaction_check_service.h"
 #include "cpp/remoting/remoting_server.h"
 #include "cpp/store/message_store.h"
 
@@ -35,12 +37,14 @@ namespace cometmq::broker {
 
 // One broker: wires the configuration, the message store, the topic, group,
 // offset and client managers, the request processors, delayed delivery, the
-// remoting server, long polling and NameServer registration.
+// remoting server, long polling, transaction check-back and NameServer
+// registration.
 //
 // Start() once. Shutdown() (also run by the destructor) is graceful and
 // idempotent, in this order: stop serving new requests, answer held pulls,
 // drain the worker pools, stop the server (in-flight answers are written),
-// stop delayed delivery (its progress is written), shut the store down (flush,
+// stop delayed delivery (its progress is written) and transaction checks,
+// shut the store down (flush,
 // checkpoint, clean-shutdown marker), persist offsets and groups, unregister
 // from the NameServers. No thread outlives it.
 class BrokerController {
@@ -64,6 +68,8 @@ class BrokerController {
   void RegisterHandlers();
   void Dispatch(remoting::Command request, remoting::Responder responder);
   void HousekeepingLoop();
+  // Sends a CHECK_TRANSACTION_STATE to a live producer of `group`.
+  bool SendTransactionCheck(const std::string& group, remoting::Command check);
   void PersistState();
   absl::Status StartReplication();
   void StopReplication();
@@ -84,8 +90,10 @@ class BrokerController {
   std::unique_ptr<ThreadPool> admin_pool_;
   // Constructed first: the store's arrival hook wakes it from the start.
   ScheduleService schedule_;
+  TransactionCheckService transaction_check_;
   std::unique_ptr<SendProcessor> send_;
   std::unique_ptr<SendBackProcessor> send_back_;
+  std::unique_ptr<EndTransactionProcessor> end_transaction_;
   std::unique_ptr<PullProcessor> pull_;
   std::unique_ptr<ClientProcessor> client_;
   std::unique_ptr<AdminProcessor> admin_;

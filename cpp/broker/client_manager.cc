@@ -148,6 +148,22 @@ std::vector<std::string> ClientManager::ProducerIds(
   return ids;
 }
 
+std::optional<ClientChannel> ClientManager::LiveProducer(
+    absl::string_view group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = producers_.find(group);
+  if (it == producers_.end()) return std::nullopt;
+  const ClientChannel* best = nullptr;
+  for (const auto& [id, channel] : it->second) {
+    if (channel.connection.expired()) continue;
+    if (best == nullptr || channel.last_heartbeat > best->last_heartbeat) {
+      best = &channel;
+    }
+  }
+  if (best == nullptr) return std::nullopt;
+  return *best;
+}
+
 std::optional<std::string> ClientManager::Subscription(
     absl::string_view group, absl::string_view topic) const {
   absl::MutexLock lock(&mu_);

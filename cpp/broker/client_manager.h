@@ -49,6 +49,9 @@ class ClientManager {
   // Client ids of a consumer group, sorted.
   std::vector<std::string> ConsumerIds(absl::string_view group) const;
   std::vector<std::string> ProducerIds(absl::string_view group) const;
+  // A member of producer group `group` whose connection is still open (the
+  // one heard from last), to ask about its transactions.
+  std::optional<ClientChannel> LiveProducer(absl::string_view group) const;
   // The subscription expression `group` declared for `topic`, if any.
   std::optional<std::string> Subscription(absl::string_view group,
                                           absl::string_view topic) const;

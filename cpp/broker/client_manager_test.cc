@@ -98,3 +98,43 @@ TEST_F(ClientManagerTest, ExpiryAfterSilence) {
 
 }  // namespace
 }  // namespace cometmq::broker
+
+namespace cometmq::broker {
+namespace {
+
+std::shared_ptr<remoting::Connection> IdleConnection() {
+  auto io = std::make_shared<boost::asio::io_context>();
+  boost::asio::ip::tcp::socket socket(*io);
+  return std::make_shared<remoting::Connection>(
+      io, std::move(socket), remoting::ConnectionOptions{}, nullptr, nullptr);
+}
+
+proto::HeartbeatData Producer(const std::string& client,
+                              const std::string& group) {
+  proto::HeartbeatData hb;
+  hb.set_client_id(client);
+  hb.add_producers()->set_group(group);
+  return hb;
+}
+
+TEST(ClientManagerProducerTest, LiveProducerIsTheLatestWithAnOpenConnection) {
+  ClientManager clients(absl::Seconds(120), nullptr);
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  EXPECT_FALSE(clients.LiveProducer("PG").has_value());
+  std::shared_ptr<remoting::Connection> first = IdleConnection();
+  std::shared_ptr<remoting::Connection> second = IdleConnection();
+  clients.Heartbeat(Producer("p1", "PG"), first, "10.0.0.1:1", t0);
+  clients.Heartbeat(Producer("p2", "PG"), second, "10.0.0.2:1",
+                    t0 + absl::Seconds(1));
+  ASSERT_TRUE(clients.LiveProducer("PG").has_value());
+  EXPECT_EQ(clients.LiveProducer("PG")->client_id, "p2");
+  // A member whose connection is gone is skipped.
+  second.reset();
+  EXPECT_EQ(clients.LiveProducer("PG")->client_id, "p1");
+  EXPECT_FALSE(clients.LiveProducer("OTHER").has_value());
+  clients.Unregister("p1", "PG", "");
+  EXPECT_FALSE(clients.LiveProducer("PG").has_value());
+}
+
+}  // namespace
+}  // namespace cometmq::broker

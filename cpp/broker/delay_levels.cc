@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cpp/broker/real_queue.h"
 #include "cpp/broker/topic_config_manager.h"
 
 namespace cometmq::broker {
@@ -88,42 +89,13 @@ int DelayLevelOf(absl::string_view properties) {
 void RewriteForDelay(const DelayLevels& levels, int level,
                      MessageToStore* message) {
   const int clamped = levels.Clamp(level);
-  std::map<std::string, std::string> props =
-      DecodeProperties(message->properties);
-  props[std::string(kPropertyRealTopic)] = message->topic;
-  props[std::string(kPropertyRealQueueId)] = absl::StrCat(message->queue_id);
-  props[std::string(kPropertyDelayLevel)] = absl::StrCat(clamped);
-  message->properties = EncodeProperties(props);
-  message->topic = std::string(kScheduleTopic);
-  message->queue_id = clamped - 1;
+  ParkOnSystemQueue(kScheduleTopic, clamped - 1,
+                    {{std::string(kPropertyDelayLevel), absl::StrCat(clamped)}},
+                    message);
 }
 
 bool RestoreFromDelay(const RecordView& record, MessageToStore* out) {
-  std::map<std::string, std::string> props =
-      DecodeProperties(record.properties);
-  auto topic = props.find(std::string(kPropertyRealTopic));
-  if (topic == props.end() || topic->second.empty()) return false;
-  int32_t queue_id = 0;
-  if (auto qid = props.find(std::string(kPropertyRealQueueId));
-      qid != props.end() && !absl::SimpleAtoi(qid->second, &queue_id)) {
-    queue_id = 0;
-  }
-  out->topic = topic->second;
-  out->queue_id = queue_id;
-  props.erase(std::string(kPropertyRealTopic));
-  props.erase(std::string(kPropertyRealQueueId));
-  props.erase(std::string(kPropertyDelayLevel));
-  props.erase(std::string(kCrcProperty));
-  out->properties = EncodeProperties(props);
-  out->flag = record.flag;
-  out->sys_flag = record.sys_flag;
-  out->born_timestamp = record.born_timestamp;
-  out->born_ip = record.born_ip;
-  out->born_port = record.born_port;
-  out->reconsume_times = record.reconsume_times;
-  out->prepared_tx_offset = record.prepared_tx_offset;
-  out->body = std::string(record.body);
-  return true;
+  return RestoreRealQueue(record, {kPropertyDelayLevel}, out);
 }
 
 }  // namespace cometmq::broker

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "cpp/broker/delay_levels.h"
 #include "cpp/broker/net_address.h"
+#include "cpp/broker/transactional_message.h"
 #include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
 
@@ -125,7 +126,7 @@ void SendProcessor::Process(const Command& request,
   if (absl::Status s = ValidateTopicName(send.topic()); !s.ok()) {
     return fail(proto::MESSAGE_ILLEGAL, s.message());
   }
-  if (send.topic() == kScheduleTopic) {
+  if (send.topic() == kScheduleTopic || IsTransactionTopic(send.topic())) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("sending message to topic[", send.topic(),
                              "] is forbidden"));
@@ -207,11 +208,33 @@ void SendProcessor::Process(const Command& request,
     m.reconsume_times = send.reconsume_times();
   }
 
-  // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
-  // transformDelayLevelMessage); the answer still names the real queue.
-  if (const int level = DelayLevelOf(messages.front().properties);
-      level > 0 &&
-      TransactionType(send.sys_flag()) != kTransactionPreparedType) {
+  // A prepared transactional message waits as a half on
+  // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
+  // (RocketMQ's prepareMessage); the answer still names the real queue.
+  const bool prepared =
+      IsTransactionPrepared(messages.front().properties) ||
+      TransactionType(send.sys_flag()) == kTransactionPreparedType;
+  if (prepared) {
+    if (messages.size() > 1 || send.batch()) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  "batch messages cannot be transactional");
+    }
+    if (DelayLevelOf(messages.front().properties) > 0) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  "transactional messages cannot have a delay level");
+    }
+    if (!FindProperty(messages.front().properties, kPropertyProducerGroup)
+             .has_value()) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  absl::StrCat("a transactional message needs the ",
+                               kPropertyProducerGroup,
+                               " property (its producer group)"));
+    }
+    RewriteForHalf(&messages.front());
+  } else if (const int level = DelayLevelOf(messages.front().properties);
+             level > 0) {
+    // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
+    // transformDelayLevelMessage); the answer still names the real queue.
     if (messages.size() > 1) {
       return fail(proto::MESSAGE_ILLEGAL,
                   "batch messages cannot have a delay level");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -66,6 +67,11 @@ void ClientInstance::Start() {
       [this](const std::string&, remoting::Command request) {
         OnNotifyConsumerIdsChanged(request);
       });
+  remoting_->RegisterHandler(
+      proto::CHECK_TRANSACTION_STATE,
+      [this](const std::string& address, remoting::Command request) {
+        OnCheckTransactionState(address, std::move(request));
+      });
   scheduler_ = std::make_unique<Scheduler>("client-timer");
   scheduler_->SchedulePeriodic(config_.route_refresh_interval, [this] {
     routes_->RefreshAll();
@@ -96,6 +102,7 @@ void ClientInstance::UnregisterProducer(const std::string& group) {
   {
     absl::MutexLock lock(&mu_);
     if (producers_.erase(group) == 0) return;
+    transaction_checks_.erase(group);
   }
   SendUnregister(group, "");
 }
@@ -119,6 +126,42 @@ void ClientInstance::UnregisterConsumer(const std::string& group) {
     if (consumers_.erase(group) == 0) return;
   }
   SendUnregister("", group);
+}
+
+absl::Status ClientInstance::RegisterTransactionCheck(
+    const std::string& group, TransactionCheckHandler handler) {
+  absl::MutexLock lock(&mu_);
+  if (!producers_.contains(group)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("producer group ", group, " is not started"));
+  }
+  transaction_checks_[group] = std::move(handler);
+  return absl::OkStatus();
+}
+
+void ClientInstance::UnregisterTransactionCheck(const std::string& group) {
+  absl::MutexLock lock(&mu_);
+  transaction_checks_.erase(group);
+}
+
+void ClientInstance::OnCheckTransactionState(const std::string& broker_addr,
+                                             remoting::Command request) {
+  const std::string& group =
+      request.header.check_transaction_state().producer_group();
+  TransactionCheckHandler handler;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = transaction_checks_.find(group);
+    if (it != transaction_checks_.end()) handler = it->second;
+  }
+  if (!handler) {
+    spdlog::warn(
+        "transaction check from {} for producer group '{}', which has no "
+        "transaction producer in this client",
+        broker_addr, group);
+    return;
+  }
+  handler(broker_addr, std::move(request));
 }
 
 proto::HeartbeatData ClientInstance::BuildHeartbeat() const {
@@ -145,7 +188,20 @@ void ClientInstance::SendHeartbeats() {
   proto::HeartbeatData heartbeat = BuildHeartbeat();
   if (heartbeat.producers().empty() && heartbeat.consumers().empty()) return;
   // Slaves too: consumers that fail over to a slave are known there.
-  for (const std::string& addr : routes_->AllBrokerAddresses()) {
+  std::vector<std::string> addrs = routes_->AllBrokerAddresses();
+  std::vector<std::string> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    targets.assign(heartbeat_targets_.begin(), heartbeat_targets_.end());
+  }
+  for (const std::string& name : targets) {
+    absl::StatusOr<std::string> addr = routes_->MasterAddress(name);
+    if (addr.ok() &&
+        std::find(addrs.begin(), addrs.end(), *addr) == addrs.end()) {
+      addrs.push_back(*addr);
+    }
+  }
+  for (const std::string& addr : addrs) {
     remoting::Command request = remoting::MakeRequest(proto::HEART_BEAT);
     *request.header.mutable_heartbeat() = heartbeat;
     absl::StatusOr<remoting::Command> response = remoting_->InvokeSync(
@@ -156,6 +212,11 @@ void ClientInstance::SendHeartbeats() {
       spdlog::warn("heartbeat to {} failed: {}", addr, status.ToString());
     }
   }
+}
+
+void ClientInstance::AddHeartbeatTarget(const std::string& broker_name) {
+  absl::MutexLock lock(&mu_);
+  heartbeat_targets_.insert(broker_name);
 }
 
 void ClientInstance::SendUnregister(const std::string& producer_group,

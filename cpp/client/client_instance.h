@@ -1,6 +1,7 @@
 #ifndef COMETMQ_CLIENT_CLIENT_INSTANCE_H_
 #define COMETMQ_CLIENT_CLIENT_INSTANCE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,11 @@
 
 namespace cometmq::client {
 
+// Takes a CHECK_TRANSACTION_STATE a broker (at `broker_addr`) sent. Runs on
+// the remoting I/O thread: must only schedule work.
+using TransactionCheckHandler = std::function<void(
+    const std::string& broker_addr, remoting::Command request)>;
+
 struct ClientConfig {
   std::string namesrv_addr;  // "host:port;host:port"
   // Clients with the same NameServers and instance name share one instance
@@ -31,7 +37,9 @@ struct ClientConfig {
 // using one NameServer list: one RemotingClient, the route cache, the client
 // id (`ip@pid@counter`), one timer thread ("client-timer") refreshing routes
 // and sending heartbeats to every master broker of the cached routes, and
-// the handler for NOTIFY_CONSUMER_IDS_CHANGED. Instances come from Get(),
+// the handlers for NOTIFY_CONSUMER_IDS_CHANGED and CHECK_TRANSACTION_STATE
+// (passed to the producer group named in the request). Instances come from
+// Get(),
 // which hands out the live instance for a NameServer list (the first
 // caller's config wins); the last owner's release shuts it down.
 class ClientInstance {
@@ -54,9 +62,20 @@ class ClientInstance {
   void UnregisterProducer(const std::string& group);
   absl::Status RegisterConsumer(std::shared_ptr<ConsumerMember> consumer);
   void UnregisterConsumer(const std::string& group);
+  // Where checks for the transactions of producer `group` go; the group
+  // must be registered as a producer first. Unregister before the handler's
+  // state goes away (a handler already running may still finish).
+  absl::Status RegisterTransactionCheck(const std::string& group,
+                                        TransactionCheckHandler handler);
+  void UnregisterTransactionCheck(const std::string& group);
 
-  // Heartbeats every master broker of the cached routes now (blocking).
+  // Heartbeats every master broker of the cached routes and the heartbeat
+  // targets now (blocking).
   void SendHeartbeats();
+  // Heartbeats go to `broker_name`'s master from now on even when no cached
+  // route names it (a topic sent to through the auto-create route), so the
+  // broker can reach this client's producers (transaction checks).
+  void AddHeartbeatTarget(const std::string& broker_name);
   // Refreshes `topic`'s route soon on the timer thread.
   void RequestRouteRefresh(const std::string& topic);
 
@@ -78,6 +97,8 @@ class ClientInstance {
   void SendUnregister(const std::string& producer_group,
                       const std::string& consumer_group);
   void OnNotifyConsumerIdsChanged(const remoting::Command& request);
+  void OnCheckTransactionState(const std::string& broker_addr,
+                               remoting::Command request);
 
   const ClientConfig config_;
   const std::string client_id_;
@@ -89,6 +110,9 @@ class ClientInstance {
   absl::btree_set<std::string> producers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::weak_ptr<ConsumerMember>> consumers_
       ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, TransactionCheckHandler> transaction_checks_
+      ABSL_GUARDED_BY(mu_);
+  absl::btree_set<std::string> heartbeat_targets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::client

@@ -19,6 +19,14 @@ enum class PutStatus {
 
 const char* PutStatusName(PutStatus status);
 
+// True for the statuses that still mean "appended" (a flush or replica wait
+// timed out, but the record is in the log).
+inline bool PutStored(PutStatus status) {
+  return status == PutStatus::kOk || status == PutStatus::kFlushDiskTimeout ||
+         status == PutStatus::kFlushSlaveTimeout ||
+         status == PutStatus::kSlaveNotAvailable;
+}
+
 // Outcome of appending one message or one batch.
 struct PutResult {
   PutStatus status = PutStatus::kUnknownError;

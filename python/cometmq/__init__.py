@@ -13,11 +13,14 @@ from cometmq.errors import (MessageIllegalError, MQClientError,
                             TopicNotExistError)
 from cometmq.message import Message, SendResult
 from cometmq.producer import Producer
+from cometmq.transaction import (TransactionProducer, TransactionSendResult,
+                                 TransactionState)
 
 __version__ = _core.__version__
 
 __all__ = [
     "Admin", "Message", "MessageIllegalError", "MQClientError", "Producer",
     "PullConsumer", "PushConsumer", "SendResult", "ServiceNotAvailableError",
-    "TimeoutError", "TopicNotExistError", "__version__",
+    "TimeoutError", "TopicNotExistError", "TransactionProducer",
+    "TransactionSendResult", "TransactionState", "__version__",
 ]

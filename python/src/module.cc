@@ -16,6 +16,7 @@
 #include "cpp/client/producer.h"
 #include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
+#include "cpp/client/transaction_producer.h"
 #include "cpp/common/message_record.h"
 
 namespace py = pybind11;
@@ -299,6 +300,79 @@ void BindProducer(py::module_& m) {
            });
 }
 
+client::TransactionState ParseState(const std::string& state) {
+  if (state == "COMMIT") return client::TransactionState::kCommit;
+  if (state == "ROLLBACK") return client::TransactionState::kRollback;
+  return client::TransactionState::kUnknown;
+}
+
+// Wraps a Python fn(message dict) -> "COMMIT" | "ROLLBACK" | "UNKNOWN" (the
+// package's wrappers guarantee the string); a Python error means UNKNOWN.
+std::function<client::TransactionState(const MessageExt&)> StateCallback(
+    py::object fn, const char* what) {
+  PyCallable callable(std::move(fn));
+  return [callable, what](const MessageExt& msg) {
+    py::gil_scoped_acquire gil;
+    try {
+      return ParseState(callable(MessageToDict(msg)).cast<std::string>());
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable(what);
+    } catch (const py::cast_error&) {
+    }
+    return client::TransactionState::kUnknown;
+  };
+}
+
+void BindTransactionProducer(py::module_& m) {
+  using client::TransactionProducer;
+  py::class_<TransactionProducer>(m, "TransactionProducer")
+      .def(
+          py::init([](const std::string& group, const std::string& namesrv,
+                      const std::string& instance_name, int64_t send_timeout_ms,
+                      int retry_times, int64_t heartbeat_interval_ms,
+                      py::object check_listener) {
+            client::ProducerOptions o;
+            o.client = MakeClientConfig(namesrv, instance_name);
+            o.client.heartbeat_interval =
+                absl::Milliseconds(heartbeat_interval_ms);
+            o.send_timeout = absl::Milliseconds(send_timeout_ms);
+            o.retry_times_when_send_failed = retry_times;
+            return std::make_unique<TransactionProducer>(
+                group, o,
+                StateCallback(std::move(check_listener),
+                              "cometmq transaction check listener"));
+          }),
+          py::arg("group"), py::arg("namesrv"), py::arg("instance_name"),
+          py::arg("send_timeout_ms"), py::arg("retry_times"),
+          py::arg("heartbeat_interval_ms"), py::arg("check_listener"))
+      .def(
+          "start", [](TransactionProducer& p) { Check(p.Start()); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("shutdown", &TransactionProducer::Shutdown,
+           py::call_guard<py::gil_scoped_release>())
+      .def("send_in_transaction",
+           [](TransactionProducer& p, const std::string& topic, py::bytes body,
+              const std::string& tags, std::vector<std::string> keys,
+              std::map<std::string, std::string> props, py::object executor) {
+             Message msg = MakeMessage(topic, body, tags, std::move(keys),
+                                       std::move(props), 0);
+             auto run = StateCallback(std::move(executor),
+                                      "cometmq local transaction executor");
+             absl::StatusOr<client::TransactionSendResult> r;
+             {
+               py::gil_scoped_release release;
+               r = p.SendInTransaction(msg, run);
+             }
+             client::TransactionSendResult result = Unwrap(std::move(r));
+             py::dict d = SendResultToDict(result.send);
+             d["transaction_id"] = result.transaction_id;
+             d["local_state"] =
+                 client::TransactionStateName(result.local_state);
+             d["end_error"] = result.end_error;
+             return d;
+           });
+}
+
 void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
   py::class_<DefaultPushConsumer>(m, "PushConsumer")
@@ -507,6 +581,7 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   cometmq::python::BindProducer(m);
+  cometmq::python::BindTransactionProducer(m);
   cometmq::python::BindPushConsumer(m);
   cometmq::python::BindPullConsumer(m);
   cometmq::python::BindAdmin(m);

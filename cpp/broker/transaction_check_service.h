@@ -1,0 +1,98 @@
+#ifndef COMETMQ_BROKER_TRANSACTION_CHECK_SERVICE_H_
+#define COMETMQ_BROKER_TRANSACTION_CHECK_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/remoting/command.h"
+#include "cpp/store/message_store.h"
+
+namespace cometmq::broker {
+
+struct TransactionCheckOptions {
+  // A half younger than this (since its born time) is not checked yet
+  // (transactionTimeOut).
+  absl::Duration timeout = absl::Seconds(6);
+  // Time between check rounds (transactionCheckInterval).
+  absl::Duration interval = absl::Seconds(60);
+  // Checks before a half is discarded (transactionCheckMax).
+  int check_max = 15;
+};
+
+// Asks producers about transactions they did not end (RocketMQ's
+// TransactionalMessageCheckService). One named thread ("broker-txcheck")
+// runs CheckOnce() every `interval`. A round reads the op records not yet
+// passed, then walks the half queue from its progress offset:
+//   - a half with an op record (or whose transaction id has one: another
+//     copy of it was ended) is done;
+//   - a half checked check_max times is discarded: an op record is appended
+//     and a warning logged;
+//   - the first half younger than `timeout` ends the walk;
+//   - any other half is appended again with TRANSACTION_CHECK_TIMES + 1 and
+//     the new copy is sent to a live producer of its group (PGROUP) as a
+//     oneway CHECK_TRANSACTION_STATE with the record as body. With no
+//     producer online the check still counts, as in RocketMQ.
+// Only halves present when the round began are walked, so copies appended by
+// the round wait for the next one.
+//
+// Guarantees: a half is never passed before it is done, discarded or copied
+// (a failed append ends the round without moving on); the progress offsets
+// are those of the group CID_SYS_RMQ_TRANS on the half and op topics,
+// written to disk at the end of every round that moved them, so a restarted
+// broker resumes where the last round ended and derives everything else
+// (check counts, ended halves) from the half and op records in the log.
+class TransactionCheckService {
+ public:
+  // Sends a check to a live producer of `group`; false when there is none
+  // or the send failed.
+  using CheckSender =
+      std::function<bool(const std::string& group, remoting::Command request)>;
+
+  TransactionCheckService(TransactionCheckOptions options,
+                          ConsumerOffsetManager* offsets, CheckSender sender);
+  ~TransactionCheckService();
+
+  TransactionCheckService(const TransactionCheckService&) = delete;
+  TransactionCheckService& operator=(const TransactionCheckService&) = delete;
+
+  // `store` must outlive Shutdown().
+  void Start(store::MessageStore* store);
+  // Stops the thread (an ongoing round ends early). Idempotent.
+  void Shutdown();
+
+  // One round as of `now_ms`; the thread's work, public for tests. Needs a
+  // store (Start() or SetStore()). Returns the checks sent this round.
+  int CheckOnce(int64_t now_ms);
+  void SetStore(store::MessageStore* store) { store_ = store; }
+
+  int64_t checks() const { return checks_.load(); }
+  int64_t discarded() const { return discarded_.load(); }
+
+ private:
+  void Run();
+  bool Stopping() const;
+  int64_t Progress(absl::string_view topic) const;
+
+  const TransactionCheckOptions options_;
+  ConsumerOffsetManager* const offsets_;
+  const CheckSender sender_;
+  store::MessageStore* store_ = nullptr;
+  std::atomic<int64_t> checks_{0};
+  std::atomic<int64_t> discarded_{0};
+
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex round_mu_;  // one round at a time (thread and tests)
+  std::thread thread_;
+};
+
+}  // namespace cometmq::broker
+
+#endif  // COMETMQ_BROKER_TRANSACTION_CHECK_SERVICE_H_

@@ -1,0 +1,547 @@
+// Transactional messages: the half/op record helpers, the check service on a
+// real store, and the broker over the wire (half invisible until committed,
+// commit, rollback, check-back, restart).
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "cpp/broker/broker_config.h"
+#include "cpp/broker/broker_controller.h"
+#include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/transaction_check_service.h"
+#include "cpp/broker/transactional_message.h"
+#include "cpp/common/message_record.h"
+#include "cpp/namesrv/name_server.h"
+#include "cpp/remoting/remoting_client.h"
+#include "cpp/store/message_store.h"
+#include "cpp/store/store_test_util.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::broker {
+namespace {
+
+using remoting::Command;
+using remoting::MakeRequest;
+
+constexpr absl::Duration kTimeout = absl::Seconds(10);
+
+MessageToStore Prepared(const std::string& body, const std::string& id) {
+  MessageToStore m;
+  m.topic = "T";
+  m.queue_id = 2;
+  m.body = body;
+  m.born_timestamp = 1000;
+  m.properties = EncodeProperties({{"TRAN_MSG", "true"},
+                                   {"PGROUP", "PG"},
+                                   {"UNIQ_KEY", id},
+                                   {"KEYS", "k"},
+                                   {"TAGS", "A"}});
+  return m;
+}
+
+TEST(TransactionalMessageTest, HalfKeepsTheRealQueueAndCommitRestoresIt) {
+  MessageToStore m = Prepared("b", "ID1");
+  m.sys_flag = kTransactionPreparedType | kSysFlagCompressed;
+  RewriteForHalf(&m);
+  EXPECT_EQ(m.topic, kTransHalfTopic);
+  EXPECT_EQ(m.queue_id, 0);
+  // Not "prepared" any more, so the half topic's consume queue indexes it.
+  EXPECT_EQ(TransactionType(m.sys_flag), kTransactionNotType);
+  EXPECT_EQ(m.sys_flag & kSysFlagCompressed, kSysFlagCompressed);
+
+  std::string bytes(static_cast<size_t>(RecordSize(m)), '\0');
+  StoreStamp stamp;
+  stamp.physical_offset = 777;
+  stamp.queue_offset = 5;
+  EncodeRecord(m, stamp, bytes.data());
+  RecordView half;
+  ASSERT_EQ(DecodeRecord(bytes.data(), static_cast<int64_t>(bytes.size()), true,
+                         &half),
+            DecodeResult::kRecord);
+  EXPECT_EQ(TransactionIdOf(half), "ID1");
+  EXPECT_EQ(CheckTimesOf(half), 0);
+
+  MessageToStore real;
+  ASSERT_TRUE(RestoreFromHalf(half, &real));
+  EXPECT_EQ(real.topic, "T");
+  EXPECT_EQ(real.queue_id, 2);
+  EXPECT_EQ(TransactionType(real.sys_flag), kTransactionCommitType);
+  EXPECT_EQ(real.prepared_tx_offset, 777);
+  EXPECT_EQ(real.born_timestamp, 1000);
+  EXPECT_EQ(DecodeProperties(real.properties),
+            (std::map<std::string, std::string>{{"KEYS", "k"},
+                                                {"PGROUP", "PG"},
+                                                {"TAGS", "A"},
+                                                {"UNIQ_KEY", "ID1"}}));
+}
+
+TEST(TransactionalMessageTest, OpRecordsRoundTrip) {
+  MessageToStore op = MakeOpMessage(42, "ID1");
+  EXPECT_EQ(op.topic, kTransOpHalfTopic);
+  EXPECT_EQ(op.body, "42");
+  std::string bytes(static_cast<size_t>(RecordSize(op)), '\0');
+  EncodeRecord(op, StoreStamp{}, bytes.data());
+  RecordView view;
+  ASSERT_EQ(DecodeRecord(bytes.data(), static_cast<int64_t>(bytes.size()), true,
+                         &view),
+            DecodeResult::kRecord);
+  std::optional<OpEntry> parsed = ParseOp(view);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->half_queue_offset, 42);
+  EXPECT_EQ(parsed->transaction_id, "ID1");
+
+  MessageToStore bad = MakeOpMessage(1, "");
+  bad.body = "x";
+  bytes.assign(static_cast<size_t>(RecordSize(bad)), '\0');
+  EncodeRecord(bad, StoreStamp{}, bytes.data());
+  ASSERT_EQ(DecodeRecord(bytes.data(), static_cast<int64_t>(bytes.size()), true,
+                         &view),
+            DecodeResult::kRecord);
+  EXPECT_FALSE(ParseOp(view).has_value());
+}
+
+// The check service on a real store, with the producer side recorded.
+class CheckServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = store::MakeTempDir("txcheck");
+    Open();
+  }
+
+  void Open() {
+    absl::StatusOr<std::unique_ptr<store::MessageStore>> opened =
+        store::MessageStore::Open(store::SmallStoreConfig(root_));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+    offsets_ = std::make_unique<ConsumerOffsetManager>(root_ + "/offsets");
+    ASSERT_TRUE(offsets_->Load().ok());
+    TransactionCheckOptions options;
+    options.timeout = absl::Seconds(6);
+    options.check_max = 3;
+    service_ = std::make_unique<TransactionCheckService>(
+        options, offsets_.get(), [this](const std::string& group, Command c) {
+          absl::MutexLock lock(&mu_);
+          sent_.push_back({group, std::move(c)});
+          return online_;
+        });
+    service_->SetStore(store_.get());
+  }
+
+  void Reopen() {
+    service_.reset();
+    store_->Shutdown();
+    store_.reset();
+    Open();
+  }
+
+  // Stores a half born at `born_ms`; returns its half queue offset.
+  int64_t PutHalf(const std::string& id, int64_t born_ms) {
+    MessageToStore m = Prepared("body-" + id, id);
+    m.born_timestamp = born_ms;
+    RewriteForHalf(&m);
+    std::vector<MessageToStore> one;
+    one.push_back(std::move(m));
+    store::PutResult put = store_->PutSync(std::move(one));
+    EXPECT_TRUE(put.ok()) << put.error;
+    store_->WaitDispatched();
+    return put.queue_offset;
+  }
+
+  void PutOp(int64_t half_offset, const std::string& id) {
+    std::vector<MessageToStore> one;
+    one.push_back(MakeOpMessage(half_offset, id));
+    ASSERT_TRUE(store_->PutSync(std::move(one)).ok());
+    store_->WaitDispatched();
+  }
+
+  int Round(int64_t now_ms) {
+    const int sent = service_->CheckOnce(now_ms);
+    store_->WaitDispatched();
+    return sent;
+  }
+
+  // Ids of the checks sent so far, in order, and clears them.
+  std::vector<std::string> TakeChecked() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> ids;
+    for (const auto& [group, check] : sent_) {
+      EXPECT_EQ(group, "PG");
+      EXPECT_EQ(check.header.code(), proto::CHECK_TRANSACTION_STATE);
+      EXPECT_TRUE(check.is_oneway());
+      const auto& req = check.header.check_transaction_state();
+      RecordView half;
+      EXPECT_EQ(
+          DecodeRecord(check.body.data(),
+                       static_cast<int64_t>(check.body.size()), true, &half),
+          DecodeResult::kRecord);
+      // The request points at the copy it carries.
+      EXPECT_EQ(half.queue_offset, req.tran_state_table_offset());
+      EXPECT_EQ(half.physical_offset, req.commit_log_offset());
+      EXPECT_EQ(TransactionIdOf(half), req.transaction_id());
+      EXPECT_EQ(req.producer_group(), "PG");
+      ids.push_back(
+          absl::StrCat(req.transaction_id(), "#", CheckTimesOf(half)));
+    }
+    sent_.clear();
+    return ids;
+  }
+
+  std::string root_;
+  std::unique_ptr<store::MessageStore> store_;
+  std::unique_ptr<ConsumerOffsetManager> offsets_;
+  std::unique_ptr<TransactionCheckService> service_;
+  absl::Mutex mu_;
+  std::vector<std::pair<std::string, Command>> sent_ ABSL_GUARDED_BY(mu_);
+  bool online_ ABSL_GUARDED_BY(mu_) = true;
+};
+
+TEST_F(CheckServiceTest, ChecksOnlyOldUnendedHalves) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  const int64_t ended = PutHalf("ENDED", now - 60000);
+  PutHalf("OPEN", now - 60000);
+  PutHalf("YOUNG", now - 1000);
+  PutOp(ended, "ENDED");
+
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"OPEN#1"});
+  // Progress stops at the young half; the op of ENDED is passed.
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0), 2);
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransOpHalfTopic, 0), 1);
+
+  // Six seconds later both are due; OPEN's copy is checked again.
+  EXPECT_EQ(Round(now + 6000), 2);
+  EXPECT_EQ(TakeChecked(), (std::vector<std::string>{"YOUNG#1", "OPEN#2"}));
+}
+
+TEST_F(CheckServiceTest, DiscardsAfterCheckMaxAndSkipsEndedCopies) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  PutHalf("A", now - 60000);
+  PutHalf("B", now - 60000);
+  EXPECT_EQ(Round(now), 2);
+  EXPECT_EQ(TakeChecked(), (std::vector<std::string>{"A#1", "B#1"}));
+  // B is ended on its first (original) half: its copy is never checked.
+  PutOp(1, "B");
+  for (int i = 2; i <= 3; ++i) {
+    EXPECT_EQ(Round(now), 1);
+    EXPECT_EQ(TakeChecked(), std::vector<std::string>{absl::StrCat("A#", i)});
+  }
+  EXPECT_EQ(Round(now), 0);  // the third copy of A is discarded
+  EXPECT_EQ(service_->discarded(), 1);
+  EXPECT_EQ(service_->checks(), 4);
+  EXPECT_EQ(Round(now), 0);
+  EXPECT_EQ(service_->discarded(), 1);
+  EXPECT_TRUE(TakeChecked().empty());
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0),
+            store_->MaxOffsetInQueue(kTransHalfTopic, 0));
+}
+
+TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
+  {
+    absl::MutexLock lock(&mu_);
+    online_ = false;
+  }
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  PutHalf("A", now - 60000);
+  EXPECT_EQ(Round(now), 0);  // counted, but nobody to ask
+  EXPECT_EQ(service_->checks(), 1);
+  TakeChecked();
+
+  // Progress and the count come back from disk: the next check is the 2nd.
+  Reopen();
+  {
+    absl::MutexLock lock(&mu_);
+    online_ = true;
+  }
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#2"});
+}
+
+// The broker in-process, driven over the wire; transactionTimeOut 0 and a
+// short check interval so check-backs happen within the test.
+class TransactionBrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namesrv::NamesrvConfig ns;
+    ns.bindAddress = "127.0.0.1";
+    ns.listenPort = 0;
+    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
+    ASSERT_TRUE(namesrv_->Start().ok());
+    config_.brokerIP1 = "127.0.0.1";
+    config_.bindAddress = "127.0.0.1";
+    config_.listenPort = 0;
+    config_.namesrvAddr = absl::StrCat("127.0.0.1:", namesrv_->port());
+    config_.store = store::SmallStoreConfig(store::MakeTempDir("txbroker"));
+    config_.logDir = config_.store.storePathRootDir + "/logs";
+    config_.transactionTimeOut = 0;
+    config_.transactionCheckInterval = 200;
+    config_.transactionCheckMax = 1000;
+  }
+
+  void TearDown() override {
+    if (broker_ != nullptr) broker_->Shutdown();
+    producer_.Shutdown();
+    client_.Shutdown();
+    namesrv_->Stop();
+  }
+
+  void StartBroker() {
+    broker_ = std::make_unique<BrokerController>(config_);
+    ASSERT_TRUE(broker_->Start().ok());
+    // The restarted broker serves another port: keep using the new one.
+    addr_ = broker_->broker_addr();
+  }
+
+  Command Call(remoting::RemotingClient* client, Command request) {
+    absl::StatusOr<Command> response =
+        client->InvokeSync(addr_, std::move(request), kTimeout);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *std::move(response) : Command{};
+  }
+
+  // A half for topic T queue 0; returns the send answer.
+  Command SendHalf(const std::string& body, const std::string& id) {
+    Command request = MakeRequest(proto::SEND_MESSAGE);
+    proto::SendMessageRequest* send = request.header.mutable_send_message();
+    send->set_producer_group("PG");
+    send->set_topic("T");
+    send->set_queue_id(0);
+    send->set_sys_flag(kTransactionPreparedType);
+    send->set_born_timestamp(absl::ToUnixMillis(absl::Now()));
+    send->set_properties(EncodeProperties(
+        {{"TRAN_MSG", "true"}, {"PGROUP", "PG"}, {"UNIQ_KEY", id}}));
+    request.body = body;
+    return Call(&client_, std::move(request));
+  }
+
+  static Command End(int64_t queue_offset, int64_t commit_log_offset,
+                     int32_t type, const std::string& group = "PG") {
+    Command request = MakeRequest(proto::END_TRANSACTION);
+    proto::EndTransactionRequest* end =
+        request.header.mutable_end_transaction();
+    end->set_producer_group(group);
+    end->set_tran_state_table_offset(queue_offset);
+    end->set_commit_log_offset(commit_log_offset);
+    end->set_commit_or_rollback(type);
+    return request;
+  }
+
+  Command EndHalf(const Command& sent, int32_t type,
+                  const std::string& group = "PG") {
+    const proto::SendMessageResponse& r = sent.header.send_message_response();
+    int64_t offset = 0;
+    EXPECT_TRUE(ParseOffsetMessageId(r.msg_id(), &offset));
+    return Call(&client_, End(r.queue_offset(), offset, type, group));
+  }
+
+  // Bodies on queue 0 of T.
+  std::vector<std::string> Pull() {
+    Command request = MakeRequest(proto::PULL_MESSAGE);
+    proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+    pull->set_consumer_group("CG");
+    pull->set_topic("T");
+    pull->set_queue_id(0);
+    pull->set_max_msg_nums(32);
+    pull->set_subscription("*");
+    pull->set_commit_offset(-1);
+    Command response = Call(&client_, std::move(request));
+    std::vector<std::string> bodies;
+    if (response.header.status() != proto::SUCCESS) return bodies;
+    size_t pos = 0;
+    while (pos < response.body.size()) {
+      RecordView view;
+      if (DecodeRecord(response.body.data() + pos,
+                       static_cast<int64_t>(response.body.size() - pos), true,
+                       &view) != DecodeResult::kRecord) {
+        ADD_FAILURE() << "bad record";
+        break;
+      }
+      EXPECT_EQ(FindProperty(view.properties, "TRAN_MSG"), std::nullopt);
+      EXPECT_EQ(TransactionType(view.sys_flag), kTransactionCommitType);
+      bodies.push_back(std::string(view.body));
+      pos += static_cast<size_t>(view.total_size);
+    }
+    return bodies;
+  }
+
+  std::vector<std::string> AwaitPull(size_t count) {
+    const absl::Time deadline = absl::Now() + kTimeout;
+    std::vector<std::string> got = Pull();
+    while (got.size() < count && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      got = Pull();
+    }
+    return got;
+  }
+
+  // A producer of group PG that answers checks with `answer_`.
+  void StartProducer() {
+    producer_.RegisterHandler(
+        proto::CHECK_TRANSACTION_STATE,
+        [this](const std::string& addr, Command check) {
+          const auto& req = check.header.check_transaction_state();
+          RecordView half;
+          EXPECT_EQ(DecodeRecord(check.body.data(),
+                                 static_cast<int64_t>(check.body.size()), true,
+                                 &half),
+                    DecodeResult::kRecord);
+          int32_t answer;
+          {
+            absl::MutexLock lock(&mu_);
+            checked_.push_back(
+                absl::StrCat(req.transaction_id(), "#", CheckTimesOf(half)));
+            answer = answer_;
+          }
+          Command end = End(req.tran_state_table_offset(),
+                            req.commit_log_offset(), answer);
+          end.header.mutable_end_transaction()->set_from_transaction_check(
+              true);
+          producer_.InvokeAsync(addr, std::move(end), kTimeout,
+                                [](absl::StatusOr<Command>) {});
+        });
+    Heartbeat();
+  }
+
+  void Heartbeat() {
+    Command hb = MakeRequest(proto::HEART_BEAT);
+    hb.header.mutable_heartbeat()->set_client_id("producer-1");
+    hb.header.mutable_heartbeat()->add_producers()->set_group("PG");
+    ASSERT_EQ(Call(&producer_, std::move(hb)).header.status(), proto::SUCCESS);
+  }
+
+  size_t Checks() {
+    absl::MutexLock lock(&mu_);
+    return checked_.size();
+  }
+
+  std::unique_ptr<namesrv::NameServer> namesrv_;
+  BrokerConfig config_;
+  std::unique_ptr<BrokerController> broker_;
+  std::string addr_;
+  remoting::RemotingClient client_;
+  remoting::RemotingClient producer_;
+  absl::Mutex mu_;
+  std::vector<std::string> checked_ ABSL_GUARDED_BY(mu_);
+  int32_t answer_ ABSL_GUARDED_BY(mu_) = kTransactionNotType;
+};
+
+TEST_F(TransactionBrokerTest, CommitDeliversRollbackDiscards) {
+  config_.transactionCheckInterval = 600000;  // no check-backs here
+  StartBroker();
+  Command committed = SendHalf("yes", "ID-C");
+  ASSERT_EQ(committed.header.status(), proto::SUCCESS)
+      << committed.header.remark();
+  Command rolled_back = SendHalf("no", "ID-R");
+  ASSERT_EQ(rolled_back.header.status(), proto::SUCCESS);
+  // The answer names the real queue; nothing is visible there yet.
+  EXPECT_EQ(committed.header.send_message_response().queue_id(), 0);
+  EXPECT_TRUE(Pull().empty());
+
+  Command end = EndHalf(committed, kTransactionCommitType);
+  ASSERT_EQ(end.header.status(), proto::SUCCESS) << end.header.remark();
+  ASSERT_EQ(EndHalf(rolled_back, kTransactionRollbackType).header.status(),
+            proto::SUCCESS);
+  EXPECT_EQ(AwaitPull(1), std::vector<std::string>{"yes"});
+
+  // Ending again: same outcome is idempotent, the other one is refused, and
+  // a wrong group or offset is refused.
+  EXPECT_EQ(EndHalf(committed, kTransactionCommitType).header.status(),
+            proto::SUCCESS);
+  EXPECT_EQ(EndHalf(committed, kTransactionRollbackType).header.status(),
+            proto::BAD_REQUEST);
+  EXPECT_EQ(EndHalf(rolled_back, kTransactionCommitType).header.status(),
+            proto::BAD_REQUEST);
+  Command other = SendHalf("other", "ID-O");
+  EXPECT_EQ(EndHalf(other, kTransactionCommitType, "XG").header.status(),
+            proto::BAD_REQUEST);
+  EXPECT_EQ(
+      Call(&client_, End(0, 1 << 30, kTransactionCommitType)).header.status(),
+      proto::SYSTEM_ERROR);
+  EXPECT_EQ(Pull(), std::vector<std::string>{"yes"});
+
+  // Nobody may send to or pull the system topics.
+  Command direct = MakeRequest(proto::SEND_MESSAGE);
+  direct.header.mutable_send_message()->set_topic(std::string(kTransHalfTopic));
+  direct.body = "x";
+  EXPECT_EQ(Call(&client_, std::move(direct)).header.status(),
+            proto::NO_PERMISSION);
+  Command pull = MakeRequest(proto::PULL_MESSAGE);
+  pull.header.mutable_pull_message()->set_topic(std::string(kTransHalfTopic));
+  pull.header.mutable_pull_message()->set_consumer_group("CG");
+  pull.header.mutable_pull_message()->set_max_msg_nums(1);
+  EXPECT_EQ(Call(&client_, std::move(pull)).header.status(),
+            proto::TOPIC_NOT_EXIST);
+}
+
+TEST_F(TransactionBrokerTest, UnknownIsCheckedBackUntilCommitted) {
+  StartBroker();
+  StartProducer();
+  Command sent = SendHalf("later", "ID-U");
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS);
+  ASSERT_EQ(EndHalf(sent, kTransactionNotType).header.status(), proto::SUCCESS);
+  // Asked at least twice while the answer stays UNKNOWN.
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (Checks() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(Checks(), 2u);
+  EXPECT_TRUE(Pull().empty());
+  {
+    absl::MutexLock lock(&mu_);
+    answer_ = kTransactionCommitType;
+    EXPECT_EQ(checked_[0], "ID-U#1");
+    EXPECT_EQ(checked_[1], "ID-U#2");
+  }
+  EXPECT_EQ(AwaitPull(1), std::vector<std::string>{"later"});
+}
+
+TEST_F(TransactionBrokerTest, RestartedBrokerResolvesOpenTransaction) {
+  StartBroker();
+  StartProducer();
+  Command sent = SendHalf("survivor", "ID-S");
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS);
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (Checks() < 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(Checks(), 1u);
+  broker_->Shutdown();
+  producer_.CloseConnection(addr_);
+  {
+    absl::MutexLock lock(&mu_);
+    answer_ = kTransactionRollbackType;
+    checked_.clear();
+  }
+
+  StartBroker();
+  Heartbeat();
+  const absl::Time again = absl::Now() + kTimeout;
+  while (Checks() < 1 && absl::Now() < again) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(Checks(), 1u);
+  {
+    // The restarted broker knows the transaction was checked before.
+    absl::MutexLock lock(&mu_);
+    EXPECT_NE(checked_[0], "ID-S#1");
+    EXPECT_EQ(checked_[0].rfind("ID-S#", 0), 0u);
+  }
+  // Rolled back through the check: recorded, and nothing delivered.
+  std::string rolled_back;
+  const absl::Time settled = absl::Now() + kTimeout;
+  while (rolled_back != "1" && absl::Now() < settled) {
+    absl::SleepFor(absl::Milliseconds(20));
+    Command info = Call(&client_, MakeRequest(proto::GET_BROKER_RUNTIME_INFO));
+    const auto& table = info.header.broker_runtime_info_response().table();
+    auto it = table.find("transactionRolledBack");
+    if (it != table.end()) rolled_back = it->second;
+  }
+  EXPECT_EQ(rolled_back, "1");
+  EXPECT_TRUE(Pull().empty());
+}
+
+}  // namespace
+}  // namespace cometmq::broker

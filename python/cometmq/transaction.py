@@ -1,0 +1,132 @@
+"""Transactional messages: a message is delivered only if its local
+transaction commits.
+
+    def execute(msg, arg):
+        db.insert(arg)                      # the local transaction
+        return cometmq.TransactionState.COMMIT
+
+    def check(msg):                         # the broker asks back later
+        return (cometmq.TransactionState.COMMIT if db.has(msg.msg_id)
+                else cometmq.TransactionState.ROLLBACK)
+
+    with cometmq.TransactionProducer("tx-group", "127.0.0.1:9876", check) as p:
+        p.send_in_transaction("Orders", b"order-1", execute, arg=row)
+"""
+
+import enum
+import itertools
+import logging
+import os
+from dataclasses import dataclass
+
+from cometmq import _core
+from cometmq._lifecycle import Lifecycle, translate
+from cometmq.message import Message, SendResult
+from cometmq.producer import _keys
+
+_log = logging.getLogger("cometmq")
+_instances = itertools.count()
+
+
+class TransactionState(str, enum.Enum):
+    """What became of a local transaction (RocketMQ's LocalTransactionState)."""
+    COMMIT = "COMMIT"      # deliver the message
+    ROLLBACK = "ROLLBACK"  # discard it
+    UNKNOWN = "UNKNOWN"    # not known yet: the broker asks the check listener
+
+
+def _state(value, what):
+    if isinstance(value, TransactionState):
+        return value
+    try:
+        return TransactionState(str(getattr(value, "value", value)).upper())
+    except ValueError:
+        _log.warning("%s returned %r, not a TransactionState; taken as "
+                     "UNKNOWN", what, value)
+        return TransactionState.UNKNOWN
+
+
+@dataclass
+class TransactionSendResult(SendResult):
+    """A SendResult of the half message plus the transaction's outcome as
+    the producer saw it. end_error is empty when the broker recorded
+    local_state; otherwise it says why not (the broker will then ask the
+    check listener)."""
+    transaction_id: str = ""
+    local_state: TransactionState = TransactionState.UNKNOWN
+    end_error: str = ""
+
+    @classmethod
+    def from_core(cls, d):
+        d = dict(d)
+        d["local_state"] = TransactionState(d["local_state"])
+        return cls(**d)
+
+
+class TransactionProducer(Lifecycle):
+    """Sends messages inside local transactions (RocketMQ's
+    TransactionMQProducer).
+
+    send_in_transaction() stores the message as a half message no consumer
+    sees, runs local_executor(msg, arg) and tells the broker its answer:
+    COMMIT delivers the message, ROLLBACK discards it, UNKNOWN (also when the
+    executor raises) leaves it open. For open transactions the broker calls
+    back check_listener(msg) -> TransactionState on a thread of this
+    producer, every transactionCheckInterval, up to transactionCheckMax
+    times before it discards the message. msg.msg_id is the transaction id.
+
+    Each TransactionProducer has its own client connection (instance_name)
+    so that its heartbeat_interval_ms applies: a broker only asks back
+    producers that sent it a heartbeat since it started.
+    """
+
+    def __init__(self, group, namesrv, check_listener, send_timeout_ms=3000,
+                 retry_times=2, heartbeat_interval_ms=30000,
+                 instance_name=None):
+        super().__init__()
+        if not callable(check_listener):
+            raise TypeError("check_listener must be callable: "
+                            "fn(msg) -> TransactionState")
+        self.group = group
+        self._check_listener = check_listener
+        self._core = _core.TransactionProducer(
+            group, namesrv,
+            instance_name or f"pytx{os.getpid()}-{next(_instances)}",
+            send_timeout_ms, retry_times, heartbeat_interval_ms, self._check)
+
+    def _check(self, raw):
+        msg = Message.from_core(raw)
+        try:
+            state = self._check_listener(msg)
+        except Exception:  # pylint: disable=broad-except
+            _log.exception("check listener failed on transaction %s; "
+                           "answered UNKNOWN", msg.msg_id)
+            return TransactionState.UNKNOWN.value
+        return _state(state, "check listener").value
+
+    @translate
+    def _start(self):
+        self._core.start()
+
+    def _shutdown(self):
+        self._core.shutdown()
+
+    @translate
+    def send_in_transaction(self, topic, body, local_executor, tags="",
+                            keys=None, properties=None, arg=None):
+        """Returns a TransactionSendResult; raises MQClientError when the
+        half message could not be stored (the executor does not run then)."""
+
+        def execute(raw):
+            msg = Message.from_core(raw)
+            try:
+                state = local_executor(msg, arg)
+            except Exception:  # pylint: disable=broad-except
+                _log.exception("local transaction executor failed on %s; "
+                               "its state is UNKNOWN", msg.msg_id)
+                return TransactionState.UNKNOWN.value
+            return _state(state, "local executor").value
+
+        return TransactionSendResult.from_core(self._core.send_in_transaction(
+            topic, bytes(body), tags or "", _keys(keys), properties or {},
+            execute))
