@@ -121,13 +121,11 @@ client::ClientConfig MakeClientConfig(const std::string& namesrv,
   return config;
 }
 
-client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
-                                            const std::string& instance_name,
-                                            const std::string& model,
-                                            const std::string& consume_from,
-                                            int64_t consume_timestamp_ms,
-                                            int max_reconsume_times,
-                                            int consume_threads) {
+client::ConsumerOptions MakeConsumerOptions(
+    const std::string& namesrv, const std::string& instance_name,
+    const std::string& model, const std::string& consume_from,
+    int64_t consume_timestamp_ms, int max_reconsume_times, int consume_threads,
+    bool orderly = false, std::string offset_dir = "") {
   client::ConsumerOptions o;
   o.client = MakeClientConfig(namesrv, instance_name);
   if (model == "CLUSTERING") {
@@ -150,6 +148,8 @@ client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
   o.consume_timestamp_millis = consume_timestamp_ms;
   o.max_reconsume_times = max_reconsume_times;
   o.consume_threads = consume_threads;
+  o.orderly = orderly;
+  o.local_offset_dir = std::move(offset_dir);
   return o;
 }
 
@@ -306,11 +306,12 @@ void BindPushConsumer(py::module_& m) {
                        const std::string& instance_name,
                        const std::string& model, const std::string& from,
                        int64_t timestamp_ms, int max_reconsume_times,
-                       int consume_threads) {
+                       int consume_threads, bool orderly,
+                       const std::string& offset_dir) {
         return std::make_unique<DefaultPushConsumer>(
             group, MakeConsumerOptions(namesrv, instance_name, model, from,
                                        timestamp_ms, max_reconsume_times,
-                                       consume_threads));
+                                       consume_threads, orderly, offset_dir));
       }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
@@ -473,6 +474,25 @@ void BindAdmin(py::module_& m) {
                r = a.ViewMessage(offset_msg_id);
              }
              return MessageToDict(Unwrap(std::move(r)));
+           })
+      .def("resend_dlq",
+           [](Admin& a, const std::string& group, int32_t max_messages) {
+             absl::StatusOr<std::vector<client::ResentMessage>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ResendDlq(group, max_messages);
+             }
+             py::list out;
+             for (const auto& m : Unwrap(std::move(r))) {
+               py::dict d;
+               d["msg_id"] = m.msg_id;
+               d["topic"] = m.topic;
+               d["broker_name"] = m.broker_name;
+               d["queue_id"] = m.queue_id;
+               d["queue_offset"] = m.queue_offset;
+               out.append(d);
+             }
+             return out;
            })
       .def("query_by_key",
            [](Admin& a, const std::string& topic, const std::string& key,
