@@ -276,7 +276,11 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
     if (std::find(client_ids.begin(), client_ids.end(),
                   instance_->client_id()) == client_ids.end()) {
       // The broker has not seen our heartbeat yet; owning nothing now would
-      // needlessly drop queues we hold.
+      // needlessly drop queues we hold. Heartbeats go to the brokers of
+      // cached routes, so a topic routed only now (created after this
+      // consumer started) would wait for the next periodic round: send
+      // them now, for the next quick rebalance to find us listed.
+      instance_->SendHeartbeats();
       last_error = absl::UnavailableError(
           absl::StrCat("broker ", broker.broker_name(), " does not list ",
                        instance_->client_id(), " in group ", group_));
