@@ -2,6 +2,11 @@
 order across consumers leaving and joining, broker queue locks, and local
 retries of a failing orderly listener ending in the dead-letter queue."""
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -21,6 +26,7 @@ class OrderRecorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.deliveries = {}      # key -> [seq, ...] in delivery order
+        self.timeline = []        # (time, key, seq) in delivery order
         self.by_consumer = {}     # consumer name -> deliveries
         self.unique = set()
         self.running = {}         # (topic, queue_id) -> calls in progress
@@ -34,6 +40,7 @@ class OrderRecorder:
                 self.running[queue] = self.running.get(queue, 0) + 1
                 self.max_running = max(self.max_running, self.running[queue])
                 self.deliveries.setdefault(key, []).append(int(seq))
+                self.timeline.append((time.time(), key, int(seq)))
                 self.by_consumer[name] = self.by_consumer.get(name, 0) + 1
                 self.unique.add((key, int(seq)))
             # Slow enough that queues have a backlog when consumers leave
@@ -194,3 +201,117 @@ def test_failing_orderly_message_is_retried_locally_then_dead_lettered(
         assert dead[0].properties.get("RETRY_TOPIC") == "OrderedFail"
         retry = admin.topic_stats("%RETRY%gof")
         assert sum(q["max_offset"] for q in retry) == 0
+
+
+CHILD_CONSUMER = """
+import sys, time, cometmq
+namesrv, out_path = sys.argv[1], sys.argv[2]
+out = open(out_path, "w", buffering=1)
+
+def listener(msg):
+    key, seq = msg.body.decode().split(":")
+    out.write(f"{time.time()!r} {key} {seq}\\n")
+    time.sleep(0.001)
+    return True
+
+c = cometmq.PushConsumer(group="gk", namesrv=namesrv, consume_from="FIRST_OFFSET",
+                         orderly=True, lock_interval_ms=1000)
+c.subscribe("OrderedKill", "*")
+c.register_listener(listener)
+c.start()
+print("started", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def child_committed(admin, consumers):
+    """Whether a queue the consumers here do not own has a committed offset
+    past 0, i.e. the child consumer committed."""
+    mine = set(owned(consumers, "OrderedKill"))
+    return any(q["consumer_offset"] > 0 for q in
+               admin.consumer_progress("gk", "OrderedKill")
+               if f"OrderedKill@{q['broker_name']}:{q['queue_id']}" not in mine)
+
+
+def test_keys_stay_in_order_when_a_consumer_is_killed(cluster, tmp_path):
+    """A consumer killed with SIGKILL neither unlocks nor commits its last
+    offsets: its queues move once their broker locks expire, and the next
+    owner replays from the last committed offset. The replay may repeat
+    messages but never reorders a key."""
+    cluster.start_namesrv()
+    cluster.start_broker(rebalanceLockMaxLiveTime=4000)
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("OrderedKill", read_queues=8, write_queues=8)
+    rec = OrderRecorder()
+    out_path = str(tmp_path / "child.txt")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_CONSUMER, cluster.namesrv_addr, out_path],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    consumers = []
+    try:
+        # The client logs to stdout too; "started" follows its first lines.
+        for line in child.stdout:
+            if line.strip() == "started":
+                break
+        else:
+            raise AssertionError("the child consumer did not start")
+        consumers = [orderly_consumer(cluster, "gk", "OrderedKill",
+                                      rec.listener(n), lock_interval_ms=1000)
+                     for n in ("p0", "p1")]
+        # The child takes part: it is listed and owns some queues only when
+        # the two here own fewer than all 8.
+        wait_until(lambda: 0 < len(owned(consumers, "OrderedKill")) < 8,
+                   timeout_s=30, what="the three consumers to split the queues")
+
+        def child_lines():
+            with open(out_path) as f:
+                return [line.split() for line in f if line.endswith("\n")]
+
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+            for seq in range(PER_KEY):
+                for key in range(KEYS // 2):
+                    p.send_orderly("OrderedKill", f"k{key}:{seq}".encode(),
+                                   sharding_key=f"k{key}")
+                if seq == 30:
+                    # The child commits every 5 s: once it has, what it
+                    # consumes next is replayed mid-stream after the kill.
+                    wait_until(lambda: child_committed(admin, consumers),
+                               timeout_s=30, what="a commit by the child")
+                    consumed_at_commit = len(child_lines())
+                if seq == 60:
+                    wait_until(lambda: len(child_lines())
+                               >= consumed_at_commit + 100,
+                               timeout_s=30, what="the child to consume more")
+                    child.send_signal(signal.SIGKILL)
+                    child.wait(timeout=30)
+
+        def seen():
+            with rec.lock:
+                here = set(rec.unique)
+            return here | {(k, int(s)) for _, k, s in child_lines()}
+        wait_until(lambda: len(seen()) >= KEYS // 2 * PER_KEY, timeout_s=60,
+                   what="all 5,000 messages")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for c in consumers:
+            c.shutdown()
+        admin.shutdown()
+    with rec.lock:
+        timeline = list(rec.timeline)
+    timeline += [(float(t), k, int(s)) for t, k, s in child_lines()]
+    timeline.sort(key=lambda e: e[0])
+    deliveries = {}
+    for _, key, seq in timeline:
+        deliveries.setdefault(key, []).append(seq)
+    total = len(timeline)
+    print(f"{total} deliveries, {total - KEYS // 2 * PER_KEY} replayed after "
+          f"the kill; the child consumed {len(child_lines())}")
+    assert len(deliveries) == KEYS // 2
+    for key, seqs in deliveries.items():
+        assert set(seqs) == set(range(PER_KEY)), f"{key} lost messages"
+        bad = order_violations(seqs)
+        assert not bad, f"{key} out of order at {bad[:5]}: {seqs[:60]}"
+    assert rec.max_running == 1

@@ -34,7 +34,9 @@ class PushConsumer(Lifecycle):
     messages of one send_orderly sharding key arrive in send order. There a
     False result or an exception suspends the queue for a second and
     retries the same message; after max_reconsume_times retries it goes to
-    the group's dead-letter queue and the queue moves on.
+    the group's dead-letter queue and the queue moves on. Queue locks are
+    renewed every lock_interval_ms; keep it well below the broker's
+    rebalanceLockMaxLiveTime (60 s).
 
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends."""
@@ -44,13 +46,15 @@ class PushConsumer(Lifecycle):
     def __init__(self, group, namesrv, model="CLUSTERING",
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
                  orderly=False, max_reconsume_times=16, consume_threads=4,
-                 instance_name=None, offset_dir=None):
+                 instance_name=None, offset_dir=None,
+                 lock_interval_ms=20000):
         super().__init__()
         self.group = group
         self._core = _core.PushConsumer(
             group, namesrv, _instance_name(instance_name), model,
             consume_from, consume_timestamp_ms, max_reconsume_times,
-            consume_threads, bool(orderly), str(offset_dir or ""))
+            consume_threads, bool(orderly), str(offset_dir or ""),
+            int(lock_interval_ms))
 
     @translate
     def subscribe(self, topic, expression="*"):
