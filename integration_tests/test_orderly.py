@@ -2,11 +2,9 @@
 order across consumers leaving and joining, broker queue locks, and local
 retries of a failing orderly listener ending in the dead-letter queue."""
 
-import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
