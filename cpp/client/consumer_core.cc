@@ -147,9 +147,14 @@ void ConsumerCore::Shutdown() {
       continue;
     }
     const bool idle = pq->TryLockConsume(options_.drop_wait);
-    // A queue whose message is still being consumed, or whose offset did
-    // not reach the broker, keeps its lock until it expires: the next owner
-    // must not start before the committed offset is final.
+    // A queue whose lock was lost is another client's now: its offset is
+    // not ours to commit. One whose message is still being consumed, or
+    // whose offset did not reach the broker, keeps its lock until it
+    // expires: the next owner must not start before the offset is final.
+    if (locking() && !pq->locked()) {
+      if (idle) pq->UnlockConsume();
+      continue;
+    }
     if (CommitOne(pq, /*sync=*/true) && idle) unlock.push_back(queue);
     if (idle) pq->UnlockConsume();
   }
@@ -373,9 +378,11 @@ bool ConsumerCore::Release(const std::shared_ptr<ProcessQueue>& pq,
                            absl::Duration wait) {
   pq->Drop();
   if (!pq->TryLockConsume(wait)) return false;
-  // An offset that did not reach the broker keeps the lock until it
-  // expires rather than let the next owner start before it.
-  if (CommitOne(pq, /*sync=*/true) && locking()) {
+  // A lost lock leaves nothing to commit or release (see Shutdown). An
+  // offset that did not reach the broker keeps the lock until it expires
+  // rather than let the next owner start before it.
+  const bool owner = !locking() || pq->locked();
+  if (owner && CommitOne(pq, /*sync=*/true) && locking()) {
     UnlockQueues(instance_, group_, {pq->queue()});
   }
   pq->UnlockConsume();
@@ -460,7 +467,12 @@ void ConsumerCore::CommitOffsets(bool sync) {
     absl::MutexLock lock(&mu_);
     for (const auto& [queue, pq] : queues_) queues.push_back(pq);
   }
-  for (const auto& pq : queues) CommitOne(pq, sync);
+  for (const auto& pq : queues) {
+    // An orderly queue whose broker lock was lost may be consumed by
+    // another client now: its stale offset must not overwrite theirs.
+    if (locking() && !pq->locked()) continue;
+    CommitOne(pq, sync);
+  }
   if (absl::Status s = offsets_->Persist(); !s.ok()) {
     spdlog::warn("consumer {}: {}", group_, s.ToString());
   }

@@ -46,7 +46,10 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // (the process queue's consume lock, waited for unlock_wait, else retried a
 // moment later) and its offset was committed; so the next owner, which locks
 // before it reads the committed offset, continues exactly where this one
-// stopped.
+// stopped. A queue whose lock a renewal finds lost (not renewed within the
+// broker's expiry) pauses and commits nothing until it is locked again; it
+// then resumes from where it paused, so messages another owner consumed
+// meanwhile are consumed again, in order (as in RocketMQ).
 class ConsumerCore : public ConsumerMember,
                      public std::enable_shared_from_this<ConsumerCore> {
  public:
