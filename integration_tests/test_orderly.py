@@ -127,7 +127,7 @@ def test_keys_stay_in_order_while_a_consumer_leaves_and_rejoins(cluster):
             backlog_at_join = 6600 - rec.unique_count()
             consumers["c1-again"] = orderly_consumer(  # and joins again
                 cluster, "go", "Ordered", rec.listener("c1-again"))
-            wait_until(lambda: consumers["c1-again"].owned_queues(),
+            wait_until(lambda: owned([consumers["c1-again"]], "Ordered"),
                        timeout_s=30, what="the rejoined consumer to own queues")
             send_round(p, range(66, PER_KEY))
         wait_until(lambda: rec.unique_count() >= KEYS * PER_KEY, timeout_s=60,
