@@ -247,17 +247,17 @@ def test_keys_stay_in_order_when_a_consumer_is_killed(cluster, tmp_path):
     admin.create_topic("OrderedKill", read_queues=8, write_queues=8)
     rec = OrderRecorder()
     out_path = str(tmp_path / "child.txt")
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_CONSUMER, cluster.namesrv_addr, out_path],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    log_path = tmp_path / "child.log"
+    with open(log_path, "w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD_CONSUMER, cluster.namesrv_addr,
+             out_path], stdout=log, stderr=subprocess.STDOUT)
     consumers = []
     try:
-        # The client logs to stdout too; "started" follows its first lines.
-        for line in child.stdout:
-            if line.strip() == "started":
-                break
-        else:
-            raise AssertionError("the child consumer did not start")
+        wait_until(lambda: "started\n" in log_path.read_text()
+                   or child.poll() is not None, timeout_s=30,
+                   what="the child consumer to start")
+        assert child.poll() is None, log_path.read_text()[-2000:]
         consumers = [orderly_consumer(cluster, "gk", "OrderedKill",
                                       rec.listener(n), lock_interval_ms=1000)
                      for n in ("p0", "p1")]
