@@ -100,21 +100,80 @@ def test_always_failing_listener_ends_in_dlq(cluster):
         c.subscribe("Doomed", "*")
         c.register_listener(always_fail)
         c.start()
-        with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
-
-            def dlq_messages():
-                try:
-                    stats = admin.topic_stats("%DLQ%gf")
-                except cometmq.errors.MQClientError:
-                    return 0
-                return sum(q["max_offset"] - q["min_offset"] for q in stats)
-
-            wait_until(lambda: dlq_messages() >= 1, timeout_s=60,
-                       what="the message in %DLQ%gf")
-            assert dlq_messages() == 1
+        dead = read_dlq(cluster, "gf", count=1)
         with lock:
             seen = list(calls)
     # The first delivery and exactly max_reconsume_times retries, each
     # presented with the original topic and its reconsume count.
     assert seen == [("Doomed", 0, msg_id), ("Doomed", 1, msg_id),
                     ("Doomed", 2, msg_id)]
+    # The dead letter keeps its body and id and names the topic it failed on.
+    assert [(m.body, m.msg_id) for m in dead] == [(b"poison", msg_id)]
+    assert dead[0].topic == "%DLQ%gf"
+    assert dead[0].properties["RETRY_TOPIC"] == "Doomed"
+
+
+def read_dlq(cluster, group, count, timeout_s=60):
+    """The first `count` messages of %DLQ%<group>, read by a pull consumer
+    of its own group; fails if more arrive."""
+    reader = cometmq.PullConsumer(group=f"{group}-dlq-reader",
+                                  namesrv=cluster.namesrv_addr)
+    reader.subscribe(f"%DLQ%{group}")
+    reader.start()
+    dead = []
+    try:
+        wait_until(lambda: dead.extend(reader.poll(200)) or len(dead) >= count,
+                   timeout_s=timeout_s, what=f"{count} messages in %DLQ%{group}")
+        dead.extend(reader.poll(200))
+    finally:
+        reader.shutdown()
+    assert len(dead) == count, [m.body for m in dead]
+    return dead
+
+
+def test_admin_resends_dead_letters_to_their_topic_once(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
+    failing = threading.Event()
+    failing.set()
+    got = []
+    lock = threading.Lock()
+
+    def fail_while_broken(msg):
+        with lock:
+            got.append(msg)
+        return not failing.is_set()
+
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        sent = {p.send("Fragile", f"f{i}".encode(), tags="T",
+                       keys=[f"key{i}"], properties={"trace": str(i)}).msg_id
+                for i in range(3)}
+    with cometmq.PushConsumer(group="gx", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET",
+                              max_reconsume_times=1) as c:
+        c.subscribe("Fragile", "*")
+        c.register_listener(fail_while_broken)
+        c.start()
+        dead = read_dlq(cluster, "gx", count=3)
+        assert {m.msg_id for m in dead} == sent
+        failing.clear()  # the consumer is fixed: re-drive the dead letters
+        with lock:
+            got.clear()
+        with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
+            resent = admin.resend_dlq("gx")
+            assert {r["msg_id"] for r in resent} == sent
+            assert {r["topic"] for r in resent} == {"Fragile"}
+            wait_until(lambda: len(got) >= 3, timeout_s=30,
+                       what="the re-sent messages at the consumer")
+            # Each is re-sent once: the DLQ offset moved past them.
+            assert admin.resend_dlq("gx") == []
+            assert admin.resend_dlq("never-failed") == []
+    with lock:
+        again = list(got)
+    assert sorted(m.msg_id for m in again) == sorted(sent)
+    for m in again:
+        i = m.body.decode()[1:]
+        assert m.topic == "Fragile" and m.reconsume_times == 0
+        assert m.tags == "T" and m.keys == [f"key{i}"]
+        assert m.properties.get("trace") == i
+        assert "RETRY_TOPIC" not in m.properties

@@ -76,6 +76,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("longPollingEnable", &longPollingEnable);
   b->Bind("shortPollingTimeMills", &shortPollingTimeMills);
   b->Bind("clientChannelExpiredMillis", &clientChannelExpiredMillis);
+  b->Bind("rebalanceLockMaxLiveTime", &rebalanceLockMaxLiveTime);
   b->Bind("flushConsumerOffsetInterval", &flushConsumerOffsetInterval);
   b->Bind("logDir", &logDir);
   b->Bind("brokerPermission", &brokerPermission);
@@ -163,6 +164,9 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (clientChannelExpiredMillis <= 0) {
     return bad("clientChannelExpiredMillis", "must be positive");
+  }
+  if (rebalanceLockMaxLiveTime <= 0) {
+    return bad("rebalanceLockMaxLiveTime", "must be positive");
   }
   if (flushConsumerOffsetInterval <= 0) {
     return bad("flushConsumerOffsetInterval", "must be positive");

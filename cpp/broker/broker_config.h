@@ -37,6 +37,9 @@ struct BrokerConfig {
   // RocketMQ hard-codes the client expiry (120 s); a key here so tests can
   // expire clients quickly.
   int64_t clientChannelExpiredMillis = 120000;
+  // How long an orderly consumer's queue lock lives without renewal
+  // (RocketMQ's rocketmq.broker.rebalance.lockMaxLiveTime).
+  int64_t rebalanceLockMaxLiveTime = 60000;
   int64_t flushConsumerOffsetInterval = 5000;
   std::string logDir = DefaultLogDir();
   int32_t brokerPermission = 6;  // Permission bits: READ 4 | WRITE 2

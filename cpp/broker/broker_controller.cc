@@ -50,6 +50,7 @@ BrokerController::BrokerController(BrokerConfig config)
       offsets_(config_.ConsumerOffsetsPath()),
       clients_(absl::Milliseconds(config_.clientChannelExpiredMillis),
                NotifyConsumerIdsChanged),
+      locks_(absl::Milliseconds(config_.rebalanceLockMaxLiveTime)),
       holds_([this](absl::string_view topic, int32_t queue_id) {
         return store_->MaxOffsetInQueue(topic, queue_id);
       }),
@@ -176,7 +177,7 @@ absl::Status BrokerController::Start() {
       std::make_unique<PullProcessor>(config_, store_.get(), &topics_, &groups_,
                                       &offsets_, &holds_, pull_pool_.get());
   client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
-                                              &topics_);
+                                              &topics_, &locks_);
   admin_ = std::make_unique<AdminProcessor>(
       config_, store_.get(), &topics_, &offsets_, &groups_, &clients_,
       admin_pool_.get(), [this] { return RuntimeInfo(); },

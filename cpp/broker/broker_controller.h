@@ -22,6 +22,7 @@
 #include "cpp/broker/end_transaction_processor.h"
 #include "cpp/broker/long_polling.h"
 #include "cpp/broker/pull_processor.h"
+#include "cpp/broker/rebalance_lock_manager.h"
 #include "cpp/broker/schedule_service.h"
 #include "cpp/broker/send_back_processor.h"
 #include "cpp/broker/send_processor.h"
@@ -83,6 +84,7 @@ class BrokerController {
   SubscriptionGroupManager groups_;
   ConsumerOffsetManager offsets_;
   ClientManager clients_;
+  RebalanceLockManager locks_;
   LongPollingService holds_;
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<ThreadPool> send_pool_;

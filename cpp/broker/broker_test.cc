@@ -450,6 +450,56 @@ TEST_F(BrokerTest, ConsumerOffsetsCommitAndQuery) {
   EXPECT_EQ(cs.queues(0).broker_offset(), 1);
 }
 
+Command LockRequest(int32_t code, const std::string& client,
+                    std::vector<int32_t> queue_ids) {
+  Command request = MakeRequest(code);
+  proto::LockBatchRequest* lock = request.header.mutable_lock_batch();
+  lock->set_consumer_group("OG");
+  lock->set_client_id(client);
+  for (int32_t id : queue_ids) {
+    proto::MessageQueue* q = lock->add_queues();
+    q->set_topic("TopicL");
+    q->set_broker_name("broker-a");
+    q->set_queue_id(id);
+  }
+  return request;
+}
+
+std::vector<int32_t> LockedIds(const Command& response) {
+  std::vector<int32_t> ids;
+  for (const auto& q : response.header.lock_batch_response().locked()) {
+    ids.push_back(q.queue_id());
+  }
+  return ids;
+}
+
+TEST_F(BrokerTest, QueueLocksOverTheWire) {
+  config_.rebalanceLockMaxLiveTime = 300;
+  StartBroker();
+  Command first = Call(LockRequest(proto::LOCK_BATCH_MQ, "c1", {0, 1}));
+  ASSERT_EQ(first.header.status(), proto::SUCCESS);
+  EXPECT_THAT(LockedIds(first), ElementsAre(0, 1));
+  // Another client gets only the free queue.
+  EXPECT_THAT(LockedIds(Call(LockRequest(proto::LOCK_BATCH_MQ, "c2", {1, 2}))),
+              ElementsAre(2));
+  // Released by its holder, a queue is free at once; others cannot release.
+  EXPECT_EQ(
+      Call(LockRequest(proto::UNLOCK_BATCH_MQ, "c2", {0})).header.status(),
+      proto::SUCCESS);
+  EXPECT_EQ(
+      Call(LockRequest(proto::UNLOCK_BATCH_MQ, "c1", {1})).header.status(),
+      proto::SUCCESS);
+  EXPECT_THAT(LockedIds(Call(LockRequest(proto::LOCK_BATCH_MQ, "c2", {0, 1}))),
+              ElementsAre(1));
+  // Not renewed within rebalanceLockMaxLiveTime, c1's lock of 0 expires.
+  EXPECT_TRUE(WaitFor([&] {
+    return LockedIds(Call(LockRequest(proto::LOCK_BATCH_MQ, "c2", {0}))) ==
+           std::vector<int32_t>{0};
+  }));
+  Command bad = LockRequest(proto::LOCK_BATCH_MQ, "", {0});
+  EXPECT_EQ(Call(std::move(bad)).header.status(), proto::BAD_REQUEST);
+}
+
 TEST_F(BrokerTest, ConsumerListAndMembershipNotifications) {
   StartBroker();
   struct Member {

@@ -1,5 +1,6 @@
 #include "cpp/broker/client_processor.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -15,18 +16,51 @@ namespace {
 using remoting::Command;
 using remoting::MakeResponse;
 
+std::vector<LockedQueue> ToLockedQueues(
+    const google::protobuf::RepeatedPtrField<proto::MessageQueue>& queues) {
+  std::vector<LockedQueue> out;
+  out.reserve(queues.size());
+  for (const proto::MessageQueue& q : queues) {
+    out.push_back(LockedQueue{q.topic(), q.broker_name(), q.queue_id()});
+  }
+  return out;
+}
+
+// The lock requests' shared checks; nullopt when the request is usable.
+std::optional<Command> CheckLockRequest(const Command& request) {
+  if (!request.header.has_lock_batch()) {
+    return remoting::MissingPayloadResponse(request, "lock_batch");
+  }
+  const proto::LockBatchRequest& lock = request.header.lock_batch();
+  if (lock.consumer_group().empty() || lock.client_id().empty()) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        "LOCK_BATCH_MQ and UNLOCK_BATCH_MQ need a consumer "
+                        "group and a client id");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ClientProcessor::ClientProcessor(ClientManager* clients,
                                  SubscriptionGroupManager* groups,
                                  ConsumerOffsetManager* offsets,
-                                 TopicConfigManager* topics)
-    : clients_(clients), groups_(groups), offsets_(offsets), topics_(topics) {}
+                                 TopicConfigManager* topics,
+                                 RebalanceLockManager* locks)
+    : clients_(clients),
+      groups_(groups),
+      offsets_(offsets),
+      topics_(topics),
+      locks_(locks) {}
 
 std::vector<int32_t> ClientProcessor::Codes() {
-  return {proto::HEART_BEAT, proto::UNREGISTER_CLIENT,
-          proto::GET_CONSUMER_LIST_BY_GROUP, proto::QUERY_CONSUMER_OFFSET,
-          proto::UPDATE_CONSUMER_OFFSET};
+  return {proto::HEART_BEAT,
+          proto::UNREGISTER_CLIENT,
+          proto::GET_CONSUMER_LIST_BY_GROUP,
+          proto::QUERY_CONSUMER_OFFSET,
+          proto::UPDATE_CONSUMER_OFFSET,
+          proto::LOCK_BATCH_MQ,
+          proto::UNLOCK_BATCH_MQ};
 }
 
 void ClientProcessor::Handle(Command request, remoting::Responder responder) {
@@ -46,6 +80,12 @@ void ClientProcessor::Handle(Command request, remoting::Responder responder) {
       break;
     case proto::UPDATE_CONSUMER_OFFSET:
       response = UpdateOffset(request);
+      break;
+    case proto::LOCK_BATCH_MQ:
+      response = LockBatch(request);
+      break;
+    case proto::UNLOCK_BATCH_MQ:
+      response = UnlockBatch(request);
       break;
     default:
       response =
@@ -153,6 +193,31 @@ Command ClientProcessor::UpdateOffset(const Command& request) {
   }
   offsets_->Commit(u.consumer_group(), u.topic(), u.queue_id(),
                    u.commit_offset());
+  return MakeResponse(request, proto::SUCCESS);
+}
+
+Command ClientProcessor::LockBatch(const Command& request) {
+  if (std::optional<Command> bad = CheckLockRequest(request)) return *bad;
+  const proto::LockBatchRequest& lock = request.header.lock_batch();
+  std::vector<LockedQueue> locked =
+      locks_->TryLockBatch(lock.consumer_group(), lock.client_id(),
+                           ToLockedQueues(lock.queues()), absl::Now());
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::LockBatchResponse* out = response.header.mutable_lock_batch_response();
+  for (LockedQueue& q : locked) {
+    proto::MessageQueue* mq = out->add_locked();
+    mq->set_topic(std::move(q.topic));
+    mq->set_broker_name(std::move(q.broker_name));
+    mq->set_queue_id(q.queue_id);
+  }
+  return response;
+}
+
+Command ClientProcessor::UnlockBatch(const Command& request) {
+  if (std::optional<Command> bad = CheckLockRequest(request)) return *bad;
+  const proto::LockBatchRequest& unlock = request.header.lock_batch();
+  locks_->UnlockBatch(unlock.consumer_group(), unlock.client_id(),
+                      ToLockedQueues(unlock.queues()));
   return MakeResponse(request, proto::SUCCESS);
 }
 

@@ -6,6 +6,7 @@
 
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/rebalance_lock_manager.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/remoting/remoting_server.h"
@@ -13,12 +14,14 @@
 namespace cometmq::broker {
 
 // Client bookkeeping requests: HEART_BEAT, UNREGISTER_CLIENT,
-// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET.
-// All of them only touch memory, so they are answered on the I/O thread.
+// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET,
+// and the orderly consumers' LOCK_BATCH_MQ and UNLOCK_BATCH_MQ. All of them
+// only touch memory, so they are answered on the I/O thread.
 class ClientProcessor {
  public:
   ClientProcessor(ClientManager* clients, SubscriptionGroupManager* groups,
-                  ConsumerOffsetManager* offsets, TopicConfigManager* topics);
+                  ConsumerOffsetManager* offsets, TopicConfigManager* topics,
+                  RebalanceLockManager* locks);
 
   static std::vector<int32_t> Codes();
   void Handle(remoting::Command request, remoting::Responder responder);
@@ -30,11 +33,14 @@ class ClientProcessor {
   remoting::Command ConsumerList(const remoting::Command& request);
   remoting::Command QueryOffset(const remoting::Command& request);
   remoting::Command UpdateOffset(const remoting::Command& request);
+  remoting::Command LockBatch(const remoting::Command& request);
+  remoting::Command UnlockBatch(const remoting::Command& request);
 
   ClientManager* const clients_;
   SubscriptionGroupManager* const groups_;
   ConsumerOffsetManager* const offsets_;
   TopicConfigManager* const topics_;
+  RebalanceLockManager* const locks_;
 };
 
 }  // namespace cometmq::broker

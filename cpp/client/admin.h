@@ -37,6 +37,15 @@ struct QueueProgress {
   int64_t lag = 0;  // broker_offset - consumer_offset
 };
 
+// One dead letter put back on its topic by ResendDlq.
+struct ResentMessage {
+  std::string msg_id;  // unchanged: the message's first id
+  std::string topic;   // the topic it failed on, sent to again
+  std::string broker_name;
+  int32_t queue_id = 0;
+  int64_t queue_offset = 0;
+};
+
 // Administration over the NameServers and brokers (mqadmin's calls). Every
 // call is synchronous and reports the first broker or NameServer error with
 // its status code and remark. Thread-safe.
@@ -87,6 +96,15 @@ class Admin {
   // The message an offset message id names, with its broker's name when a
   // NameServer knows the broker.
   absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
+  // Sends the messages of %DLQ%<group> not re-sent before back to the topic
+  // each failed on (the RETRY_TOPIC property the broker stored when it moved
+  // them there), at most `max_messages`, with their body, tags, keys, user
+  // properties and msg id; reconsume counts start again from 0. Progress is
+  // `group`'s committed offset of the DLQ topic, advanced after every batch
+  // re-sent, so repeated calls re-send each dead letter once (at least
+  // once if a call fails midway). Empty when the group has no DLQ.
+  absl::StatusOr<std::vector<ResentMessage>> ResendDlq(
+      const std::string& group, int32_t max_messages = 1000);
   absl::StatusOr<std::vector<MessageExt>> QueryByKey(const std::string& topic,
                                                      const std::string& key,
                                                      int64_t begin_millis,
@@ -98,6 +116,11 @@ class Admin {
   // Master addresses (with broker names) of every broker of `cluster`.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ClusterMasters(ClientInstance* instance, const std::string& cluster);
+  // One dead letter to a queue of `topic` (round robin by `sequence`).
+  absl::StatusOr<ResentMessage> Resend(ClientInstance* instance,
+                                       const MessageExt& dead,
+                                       const std::string& topic,
+                                       int64_t sequence);
   absl::StatusOr<remoting::Command> Call(ClientInstance* instance,
                                          const std::string& addr,
                                          remoting::Command request);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/client/allocate.h"
 #include "cpp/client/client_error.h"
+#include "cpp/client/queue_locks.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -14,6 +15,9 @@ namespace {
 
 constexpr int kMaxQuickRebalances = 30;
 constexpr absl::Duration kQuickRebalanceDelay = absl::Seconds(1);
+// How soon a rebalance tries again for an orderly queue locked elsewhere
+// (its owner is releasing it) or still finishing its message here.
+constexpr absl::Duration kLockRetryDelay = absl::Seconds(1);
 
 }  // namespace
 
@@ -78,6 +82,7 @@ absl::Status ConsumerCore::Start(ClientInstance* instance) {
     }
   }
   offsets_ = std::make_unique<OffsetStore>(instance_, group_, options_);
+  if (absl::Status status = offsets_->Load(); !status.ok()) return status;
   if (absl::Status status = instance_->RegisterConsumer(shared_from_this());
       !status.ok()) {
     return status;
@@ -102,6 +107,14 @@ absl::Status ConsumerCore::Start(ClientInstance* instance) {
     self->Rebalance();
     return true;
   });
+  if (locking()) {
+    instance_->scheduler()->SchedulePeriodic(options_.lock_interval, [weak] {
+      auto self = weak.lock();
+      if (!self || self->stopped()) return false;
+      self->RenewLocks();
+      return true;
+    });
+  }
   if (options_.auto_commit) {
     instance_->scheduler()->SchedulePeriodic(
         options_.offset_commit_interval, [weak] {
@@ -123,10 +136,31 @@ void ConsumerCore::Shutdown() {
     stopped_ = true;
     queues.swap(queues_);
   }
+  queues.merge(releasing_);
+  releasing_.clear();
   for (const auto& [queue, pq] : queues) pq->Drop();
+  std::vector<MessageQueue> unlock;
   for (const auto& [queue, pq] : queues) {
-    pq->WaitConsumeIdle(options_.drop_wait);
-    CommitOne(pq, /*sync=*/true);
+    if (!options_.orderly) {
+      pq->WaitConsumeIdle(options_.drop_wait);
+      CommitOne(pq, /*sync=*/true);
+      continue;
+    }
+    const bool idle = pq->TryLockConsume(options_.drop_wait);
+    // A queue whose lock was lost is another client's now: its offset is
+    // not ours to commit. One whose message is still being consumed, or
+    // whose offset did not reach the broker, keeps its lock until it
+    // expires: the next owner must not start before the offset is final.
+    if (locking() && !pq->locked()) {
+      if (idle) pq->UnlockConsume();
+      continue;
+    }
+    if (CommitOne(pq, /*sync=*/true) && idle) unlock.push_back(queue);
+    if (idle) pq->UnlockConsume();
+  }
+  if (locking() && !unlock.empty()) UnlockQueues(instance_, group_, unlock);
+  if (absl::Status s = offsets_->Persist(); !s.ok()) {
+    spdlog::warn("consumer {}: {}", group_, s.ToString());
   }
   instance_->UnregisterConsumer(group_);
 }
@@ -170,6 +204,15 @@ void ConsumerCore::RebalanceLocked() {
     assigned = assigned_;
   }
   bool failed = false;
+  bool retry_locks = false;
+  for (auto it = releasing_.begin(); it != releasing_.end();) {
+    if (Release(it->second, options_.unlock_wait)) {
+      it = releasing_.erase(it);
+    } else {
+      retry_locks = true;
+      ++it;
+    }
+  }
   for (const std::string& topic : topics) {
     std::vector<MessageQueue> owned;
     if (assigned.has_value()) {
@@ -193,8 +236,9 @@ void ConsumerCore::RebalanceLocked() {
       }
       owned = *std::move(allocated);
     }
-    UpdateQueues(topic, owned);
+    if (!UpdateQueues(topic, owned)) retry_locks = true;
   }
+  if (retry_locks) ScheduleLockRetry();
   // A topic created a moment ago (the retry topic, made by the broker on
   // our first heartbeat) may not be routed yet: look again soon rather than
   // at the next periodic round, a bounded number of times.
@@ -241,7 +285,11 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
     if (std::find(client_ids.begin(), client_ids.end(),
                   instance_->client_id()) == client_ids.end()) {
       // The broker has not seen our heartbeat yet; owning nothing now would
-      // needlessly drop queues we hold.
+      // needlessly drop queues we hold. Heartbeats go to the brokers of
+      // cached routes, so a topic routed only now (created after this
+      // consumer started) would wait for the next periodic round: send
+      // them now, for the next quick rebalance to find us listed.
+      instance_->SendHeartbeats();
       last_error = absl::UnavailableError(
           absl::StrCat("broker ", broker.broker_name(), " does not list ",
                        instance_->client_id(), " in group ", group_));
@@ -253,11 +301,12 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
   return last_error;
 }
 
-void ConsumerCore::UpdateQueues(const std::string& topic,
+bool ConsumerCore::UpdateQueues(const std::string& topic,
                                 const std::vector<MessageQueue>& owned) {
   std::set<MessageQueue> wanted(owned.begin(), owned.end());
   std::vector<std::shared_ptr<ProcessQueue>> dropped;
   std::vector<MessageQueue> added;
+  bool complete = true;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = queues_.begin(); it != queues_.end();) {
@@ -269,31 +318,120 @@ void ConsumerCore::UpdateQueues(const std::string& topic,
       }
     }
     for (const MessageQueue& queue : wanted) {
-      if (!queues_.count(queue)) added.push_back(queue);
+      if (queues_.count(queue)) continue;
+      // Taken again only once its last message here has finished.
+      if (releasing_.count(queue)) {
+        complete = false;
+        continue;
+      }
+      added.push_back(queue);
     }
   }
   for (const auto& pq : dropped) {
     spdlog::info("consumer {}: dropping {}", group_, pq->queue().ToString());
-    DropAndCommit(pq);
+    if (!options_.orderly) {
+      DropAndCommit(pq);
+    } else if (!Release(pq, options_.unlock_wait)) {
+      spdlog::info("consumer {}: {} is still consuming; releasing it later",
+                   group_, pq->queue().ToString());
+      releasing_[pq->queue()] = pq;
+      complete = false;
+    }
   }
+  if (locking() && !added.empty()) {
+    // Locked before the offset is read: the previous owner committed before
+    // it unlocked, so the offset read next is where it stopped.
+    std::set<MessageQueue> locked = LockQueues(instance_, group_, added);
+    std::vector<MessageQueue> lockable;
+    for (const MessageQueue& queue : added) {
+      if (locked.count(queue)) {
+        lockable.push_back(queue);
+      } else {
+        spdlog::info("consumer {}: {} is locked by another client; retrying",
+                     group_, queue.ToString());
+        complete = false;
+      }
+    }
+    added.swap(lockable);
+  }
+  const absl::Time locked_at = absl::Now();
   for (const MessageQueue& queue : added) {
     absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
     if (!offset.ok()) {
       spdlog::warn("consumer {}: cannot start {} (next rebalance retries): {}",
                    group_, queue.ToString(), offset.status().ToString());
+      if (locking()) UnlockQueues(instance_, group_, {queue});
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(queue, *offset);
     pq->set_last_committed(*offset);
+    if (locking()) pq->SetLocked(true, locked_at);
     {
       absl::MutexLock lock(&mu_);
-      if (stopped_) return;
+      if (stopped_) return complete;
       queues_[queue] = pq;
     }
     spdlog::info("consumer {}: owning {} from offset {}", group_,
                  queue.ToString(), *offset);
     Pull(pq);
   }
+  return complete;
+}
+
+bool ConsumerCore::Release(const std::shared_ptr<ProcessQueue>& pq,
+                           absl::Duration wait) {
+  pq->Drop();
+  if (!pq->TryLockConsume(wait)) return false;
+  // A lost lock leaves nothing to commit or release (see Shutdown). An
+  // offset that did not reach the broker keeps the lock until it expires
+  // rather than let the next owner start before it.
+  const bool owner = !locking() || pq->locked();
+  if (owner && CommitOne(pq, /*sync=*/true) && locking()) {
+    UnlockQueues(instance_, group_, {pq->queue()});
+  }
+  pq->UnlockConsume();
+  return true;
+}
+
+void ConsumerCore::RenewLocks() {
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
+  std::vector<std::shared_ptr<ProcessQueue>> pqs;
+  std::vector<MessageQueue> queues;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    for (const auto& [queue, pq] : queues_) {
+      pqs.push_back(pq);
+      queues.push_back(queue);
+    }
+  }
+  if (queues.empty()) return;
+  std::set<MessageQueue> locked = LockQueues(instance_, group_, queues);
+  const absl::Time now = absl::Now();
+  for (const auto& pq : pqs) {
+    const bool held = locked.count(pq->queue()) > 0;
+    if (!held && pq->locked()) {
+      spdlog::warn("consumer {}: lost the lock of {}; pausing it", group_,
+                   pq->queue().ToString());
+    }
+    pq->SetLocked(held, now);
+  }
+}
+
+void ConsumerCore::ScheduleLockRetry() {
+  if (lock_retry_pending_) return;
+  lock_retry_pending_ = true;
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->Schedule(kLockRetryDelay, [weak] {
+    auto self = weak.lock();
+    if (self && !self->stopped()) self->RetryLocks();
+  });
+}
+
+void ConsumerCore::RetryLocks() {
+  absl::MutexLock lock(&rebalance_mu_);
+  lock_retry_pending_ = false;
+  RebalanceLocked();
 }
 
 void ConsumerCore::DropAndCommit(const std::shared_ptr<ProcessQueue>& pq) {
@@ -306,7 +444,7 @@ void ConsumerCore::DropAndCommit(const std::shared_ptr<ProcessQueue>& pq) {
   CommitOne(pq, /*sync=*/true);
 }
 
-void ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,
+bool ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,
                              bool sync) {
   const int64_t offset = pq->CommittableOffset();
   if (sync) {
@@ -314,22 +452,34 @@ void ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,
     if (!status.ok()) {
       spdlog::warn("consumer {}: commit of {} at {} failed: {}", group_,
                    pq->queue().ToString(), offset, status.ToString());
-      return;
+      return false;
     }
   } else {
-    if (offset == pq->last_committed()) return;
+    if (offset == pq->last_committed()) return true;
     offsets_->CommitAsync(pq->queue(), offset);
   }
   pq->set_last_committed(offset);
+  return true;
 }
 
 void ConsumerCore::CommitOffsets(bool sync) {
+  // Serialized with rebalances, so a periodic commit never lands after the
+  // final commit of a queue given up.
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
   std::vector<std::shared_ptr<ProcessQueue>> queues;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [queue, pq] : queues_) queues.push_back(pq);
   }
-  for (const auto& pq : queues) CommitOne(pq, sync);
+  for (const auto& pq : queues) {
+    // An orderly queue whose broker lock was lost may be consumed by
+    // another client now: its stale offset must not overwrite theirs.
+    if (locking() && !pq->locked()) continue;
+    CommitOne(pq, sync);
+  }
+  if (absl::Status s = offsets_->Persist(); !s.ok()) {
+    spdlog::warn("consumer {}: {}", group_, s.ToString());
+  }
 }
 
 absl::Status ConsumerCore::Seek(const MessageQueue& queue, int64_t offset) {
@@ -368,6 +518,9 @@ void ConsumerCore::PullLater(const std::shared_ptr<ProcessQueue>& pq,
 
 void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   if (pq->dropped() || stopped()) return;
+  if (locking() && !pq->locked()) {
+    return PullLater(pq, options_.pull_error_delay);
+  }
   if (pq->cached_count() >= options_.pull_threshold_for_queue ||
       pq->cached_bytes() >= options_.pull_threshold_bytes_for_queue) {
     return PullLater(pq, options_.flow_control_delay);
@@ -390,8 +543,10 @@ void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   pull->set_suspend_timeout_millis(
       absl::ToInt64Milliseconds(options_.suspend_timeout));
   pull->set_subscription(subscription->expression);
+  // Not for orderly queues: a pull held in the broker's queue could commit
+  // an older offset after the final commit that precedes an unlock.
   pull->set_commit_offset(options_.model == MessageModel::kClustering &&
-                                  options_.auto_commit
+                                  options_.auto_commit && !options_.orderly
                               ? pq->CommittableOffset()
                               : -1);
   std::weak_ptr<ConsumerCore> weak = weak_from_this();

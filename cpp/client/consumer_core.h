@@ -38,6 +38,18 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // its running consumption ends (or drop_wait passes); after Shutdown()
 // returns nothing is delivered and every owned queue's offset has been
 // committed (best effort against unreachable brokers).
+//
+// Orderly clustering consumers also hold each owned queue's broker lock
+// (RocketMQ's RebalanceLockManager): a queue is owned only once locked,
+// pulled only while the lock is held, and renewed every lock_interval. A
+// queue given up is released only after its in-flight message finished
+// (the process queue's consume lock, waited for unlock_wait, else retried a
+// moment later) and its offset was committed; so the next owner, which locks
+// before it reads the committed offset, continues exactly where this one
+// stopped. A queue whose lock a renewal finds lost (not renewed within the
+// broker's expiry) pauses and commits nothing until it is locked again; it
+// then resumes from where it paused, so messages another owner consumed
+// meanwhile are consumed again, in order (as in RocketMQ).
 class ConsumerCore : public ConsumerMember,
                      public std::enable_shared_from_this<ConsumerCore> {
  public:
@@ -68,6 +80,10 @@ class ConsumerCore : public ConsumerMember,
                  absl::Duration delay);
 
   const ConsumerOptions& options() const { return options_; }
+  // Orderly clustering: queues are locked on their brokers.
+  bool locking() const {
+    return options_.orderly && options_.model == MessageModel::kClustering;
+  }
 
   // ConsumerMember.
   const std::string& group() const override { return group_; }
@@ -77,11 +93,25 @@ class ConsumerCore : public ConsumerMember,
  private:
   void RebalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   absl::StatusOr<std::vector<MessageQueue>> Allocate(const std::string& topic);
-  void UpdateQueues(const std::string& topic,
+  // False when a wanted queue could not be taken yet (its lock is held
+  // elsewhere or it is still being released here): retry soon.
+  bool UpdateQueues(const std::string& topic,
                     const std::vector<MessageQueue>& owned)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   void DropAndCommit(const std::shared_ptr<ProcessQueue>& pq);
-  void CommitOne(const std::shared_ptr<ProcessQueue>& pq, bool sync);
+  // False when the commit failed.
+  bool CommitOne(const std::shared_ptr<ProcessQueue>& pq, bool sync);
+
+  // Orderly: gives `pq` up. Drops it, waits up to `wait` for its in-flight
+  // message, commits its offset and releases its broker lock. False if the
+  // message did not finish in time (nothing was committed or released).
+  bool Release(const std::shared_ptr<ProcessQueue>& pq, absl::Duration wait)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  // Renews the broker locks of every owned queue.
+  void RenewLocks();
+  // A rebalance soon, at most one pending.
+  void ScheduleLockRetry() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  void RetryLocks();
 
   void Pull(const std::shared_ptr<ProcessQueue>& pq);
   void PullLater(const std::shared_ptr<ProcessQueue>& pq, absl::Duration delay);
@@ -111,6 +141,11 @@ class ConsumerCore : public ConsumerMember,
       ABSL_GUARDED_BY(mu_);
   // Extra rebalances scheduled after a topic could not be allocated.
   int quick_rebalances_ ABSL_GUARDED_BY(rebalance_mu_) = 0;
+  // Orderly queues given up whose in-flight message has not finished yet:
+  // not owned any more, not yet committed and unlocked.
+  std::map<MessageQueue, std::shared_ptr<ProcessQueue>> releasing_
+      ABSL_GUARDED_BY(rebalance_mu_);
+  bool lock_retry_pending_ ABSL_GUARDED_BY(rebalance_mu_) = false;
 };
 
 }  // namespace cometmq::client

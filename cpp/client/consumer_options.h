@@ -2,6 +2,7 @@
 #define COMETMQ_CLIENT_CONSUMER_OPTIONS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
@@ -37,6 +38,31 @@ struct ConsumerOptions {
   absl::Duration reconsume_backoff = absl::Seconds(1);
   // How long dropping a queue waits for its running listener calls.
   absl::Duration drop_wait = absl::Seconds(30);
+
+  // Orderly push consumption: each queue is consumed by one thread at a
+  // time in queue order, and in clustering only while this client holds the
+  // queue's lock on its broker.
+  bool orderly = false;
+  // Broker locks are renewed this often (rocketmq.client.rebalance
+  // .lockInterval); a lock not confirmed within lock_ttl stops consumption
+  // of its queue (ProcessQueue.REBALANCE_LOCK_MAX_LIVE_TIME), which is
+  // before the broker lets it expire (60 s).
+  absl::Duration lock_interval = absl::Seconds(20);
+  absl::Duration lock_ttl = absl::Seconds(30);
+  // A failed orderly message is retried locally after this
+  // (suspendCurrentQueueTimeMillis), max_reconsume_times times, then goes to
+  // %DLQ%<group>.
+  absl::Duration suspend_time = absl::Seconds(1);
+  // One queue is consumed at most this long before its thread yields.
+  absl::Duration max_consume_continuously = absl::Seconds(60);
+  // A rebalance giving an orderly queue up waits this long for the message
+  // being consumed, else it tries again shortly (keeping the lock meanwhile).
+  absl::Duration unlock_wait = absl::Seconds(1);
+
+  // Broadcasting: offsets live in the file
+  // <local_offset_dir>/<client ip>@<instance name>/<group>/offsets. Empty:
+  // $COMETMQ_OFFSET_DIR, else $HOME/.cometmq_offsets.
+  std::string local_offset_dir;
 };
 
 const char* ConsumeFromName(ConsumeFrom from);

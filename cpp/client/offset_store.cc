@@ -1,10 +1,13 @@
 #include "cpp/client/offset_store.h"
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
+#include "cpp/client/local_offset_file.h"
+#include "cpp/client/message_id.h"
 
 namespace cometmq::client {
 
@@ -24,9 +27,59 @@ const char* MessageModelName(MessageModel model) {
   return model == MessageModel::kBroadcasting ? "BROADCASTING" : "CLUSTERING";
 }
 
+std::string LocalOffsetPath(const ConsumerOptions& options,
+                            const std::string& group) {
+  std::string dir = options.local_offset_dir;
+  if (dir.empty()) {
+    const char* env = std::getenv("COMETMQ_OFFSET_DIR");
+    const char* home = std::getenv("HOME");
+    if (env != nullptr && *env != '\0') {
+      dir = env;
+    } else {
+      dir = absl::StrCat(home != nullptr && *home != '\0' ? home : ".",
+                         "/.cometmq_offsets");
+    }
+  }
+  return absl::StrCat(dir, "/", Ipv4ToString(LocalIpv4()), "@",
+                      options.client.instance_name, "/", group, "/offsets");
+}
+
 OffsetStore::OffsetStore(ClientInstance* instance, std::string group,
                          const ConsumerOptions& options)
-    : instance_(instance), group_(std::move(group)), options_(options) {}
+    : instance_(instance),
+      group_(std::move(group)),
+      options_(options),
+      local_path_(options_.model == MessageModel::kBroadcasting
+                      ? LocalOffsetPath(options_, group_)
+                      : "") {}
+
+absl::Status OffsetStore::Load() {
+  if (options_.model != MessageModel::kBroadcasting) return absl::OkStatus();
+  absl::StatusOr<OffsetTable> table = ReadOffsetFile(local_path_);
+  if (!table.ok()) return table.status();
+  absl::MutexLock lock(&mu_);
+  local_ = *std::move(table);
+  dirty_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status OffsetStore::Persist() {
+  if (options_.model != MessageModel::kBroadcasting) return absl::OkStatus();
+  absl::MutexLock persist_lock(&persist_mu_);
+  OffsetTable table;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!dirty_) return absl::OkStatus();
+    table = local_;
+    dirty_ = false;
+  }
+  absl::Status status = WriteOffsetFile(local_path_, table);
+  if (!status.ok()) {
+    absl::MutexLock lock(&mu_);
+    dirty_ = true;  // the next Persist() tries again
+  }
+  return status;
+}
 
 absl::StatusOr<int64_t> OffsetStore::QueueOffset(int32_t code,
                                                  const MessageQueue& queue,
@@ -107,9 +160,12 @@ remoting::Command OffsetStore::UpdateRequest(const MessageQueue& queue,
 absl::Status OffsetStore::CommitSync(const MessageQueue& queue,
                                      int64_t offset) {
   if (options_.model == MessageModel::kBroadcasting) {
-    absl::MutexLock lock(&mu_);
-    local_[queue] = offset;
-    return absl::OkStatus();
+    {
+      absl::MutexLock lock(&mu_);
+      local_[queue] = offset;
+      dirty_ = true;
+    }
+    return Persist();
   }
   absl::StatusOr<remoting::Command> response = instance_->CallBrokerForRead(
       queue.broker_name, UpdateRequest(queue, offset),
@@ -120,7 +176,10 @@ absl::Status OffsetStore::CommitSync(const MessageQueue& queue,
 
 void OffsetStore::CommitAsync(const MessageQueue& queue, int64_t offset) {
   if (options_.model == MessageModel::kBroadcasting) {
-    CommitSync(queue, offset).IgnoreError();
+    // Written to the file by the next Persist().
+    absl::MutexLock lock(&mu_);
+    local_[queue] = offset;
+    dirty_ = true;
     return;
   }
   absl::StatusOr<std::string> addr =

@@ -15,13 +15,22 @@
 namespace cometmq::client {
 
 // Where a group's consumed offsets live: on the queue's broker in
-// clustering (QUERY/UPDATE_CONSUMER_OFFSET), in this process's memory in
-// broadcasting. Also resolves the start offset of a queue with no committed
-// offset from consume_from. Thread-safe; blocking except CommitAsync.
+// clustering (QUERY/UPDATE_CONSUMER_OFFSET); in broadcasting, where every
+// client has its own, in memory and in a local file (LocalOffsetPath) read
+// by Load() and written by CommitSync and Persist(), so a restarted client
+// with the same instance name resumes where it stopped. Also resolves the
+// start offset of a queue with no committed offset from consume_from.
+// Thread-safe; blocking except CommitAsync.
 class OffsetStore {
  public:
   OffsetStore(ClientInstance* instance, std::string group,
               const ConsumerOptions& options);
+
+  // Broadcasting: reads the local file (none yet: an empty table).
+  absl::Status Load();
+  // Broadcasting: writes the local file if an offset changed since the last
+  // write. Clustering: nothing (commits go to the broker).
+  absl::Status Persist();
 
   // The committed offset, or where consume_from says to start.
   absl::StatusOr<int64_t> StartOffset(const MessageQueue& queue);
@@ -42,9 +51,19 @@ class OffsetStore {
   ClientInstance* const instance_;
   const std::string group_;
   const ConsumerOptions options_;
+  const std::string local_path_;  // broadcasting only
   absl::Mutex mu_;
   std::map<MessageQueue, int64_t> local_ ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex persist_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one writer at a time
 };
+
+// Where a broadcasting consumer of `group` keeps its offsets:
+// <dir>/<client ip>@<instance name>/<group>/offsets, with dir from
+// options.local_offset_dir, else $COMETMQ_OFFSET_DIR, else
+// $HOME/.cometmq_offsets.
+std::string LocalOffsetPath(const ConsumerOptions& options,
+                            const std::string& group);
 
 }  // namespace cometmq::client
 

@@ -64,4 +64,64 @@ bool ProcessQueue::WaitConsumeIdle(absl::Duration limit) {
   return mu_.AwaitWithTimeout(absl::Condition(&idle), limit);
 }
 
+bool ProcessQueue::PutOrderly(std::vector<MessageExt> messages) {
+  absl::MutexLock lock(&mu_);
+  for (MessageExt& message : messages) {
+    const int64_t offset = message.queue_offset;
+    orderly_.emplace(offset, std::move(message));
+  }
+  if (orderly_task_ || orderly_.empty()) return false;
+  orderly_task_ = true;
+  return true;
+}
+
+std::optional<MessageExt> ProcessQueue::TakeOrderly() {
+  absl::MutexLock lock(&mu_);
+  if (orderly_.empty()) {
+    orderly_task_ = false;
+    return std::nullopt;
+  }
+  MessageExt message = std::move(orderly_.begin()->second);
+  orderly_.erase(orderly_.begin());
+  return message;
+}
+
+void ProcessQueue::PutBackOrderly(MessageExt message) {
+  absl::MutexLock lock(&mu_);
+  const int64_t offset = message.queue_offset;
+  orderly_.insert_or_assign(offset, std::move(message));
+}
+
+void ProcessQueue::LockConsume() { TryLockConsume(absl::InfiniteDuration()); }
+
+bool ProcessQueue::TryLockConsume(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto free = [this]()
+                  ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !consume_locked_; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&free), timeout)) return false;
+  consume_locked_ = true;
+  return true;
+}
+
+void ProcessQueue::UnlockConsume() {
+  absl::MutexLock lock(&mu_);
+  consume_locked_ = false;
+}
+
+void ProcessQueue::SetLocked(bool locked, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  locked_ = locked;
+  if (locked) last_lock_time_ = now;
+}
+
+bool ProcessQueue::locked() const {
+  absl::MutexLock lock(&mu_);
+  return locked_;
+}
+
+bool ProcessQueue::LockFresh(absl::Time now, absl::Duration ttl) const {
+  absl::MutexLock lock(&mu_);
+  return locked_ && now - last_lock_time_ <= ttl;
+}
+
 }  // namespace cometmq::client

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -17,7 +18,10 @@ namespace cometmq::client {
 // messages pulled and not yet consumed, keyed by queue offset, and how far
 // pulling got. Guarantee: CommittableOffset() is the lowest offset not yet
 // consumed, so committing it never skips a message, however out of order
-// consumption finishes. Thread-safe.
+// consumption finishes. For orderly consumption it also buffers the pulled
+// messages in offset order, carries the broker lock state, and has the
+// consume lock that keeps a rebalance from releasing the queue while a
+// message is being consumed. Thread-safe.
 class ProcessQueue {
  public:
   ProcessQueue(MessageQueue queue, int64_t next_offset);
@@ -48,6 +52,30 @@ class ProcessQueue {
   // True when nothing was being consumed within `limit`.
   bool WaitConsumeIdle(absl::Duration limit);
 
+  // Orderly: the pulled messages waiting for the queue's one consume task,
+  // lowest offset first. PutOrderly returns true when no task was running:
+  // the caller must start one. TakeOrderly returns the next message, or
+  // nullopt when none is left, which also ends the task (the next PutOrderly
+  // starts another).
+  bool PutOrderly(std::vector<MessageExt> messages);
+  std::optional<MessageExt> TakeOrderly();
+  // A taken message to be taken again first (a local retry).
+  void PutBackOrderly(MessageExt message);
+
+  // Orderly: held around each listener call. A rebalance giving the queue up
+  // takes it (with a timeout) after Drop(), so the message in flight is
+  // finished and its offset committable before the broker lock is released.
+  void LockConsume();
+  bool TryLockConsume(absl::Duration timeout);
+  void UnlockConsume();
+
+  // Orderly, clustering: whether this client holds the queue's broker lock,
+  // and whether it was last confirmed within `ttl` of `now` (a client that
+  // could not renew stops consuming before the broker lock expires).
+  void SetLocked(bool locked, absl::Time now);
+  bool locked() const;
+  bool LockFresh(absl::Time now, absl::Duration ttl) const;
+
   // The last offset committed to the offset store, to skip repeat commits.
   int64_t last_committed() const { return last_committed_; }
   void set_last_committed(int64_t offset) { last_committed_ = offset; }
@@ -67,6 +95,11 @@ class ProcessQueue {
   int64_t next_offset_ ABSL_GUARDED_BY(mu_);
   int64_t cached_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int consuming_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int64_t, MessageExt> orderly_ ABSL_GUARDED_BY(mu_);
+  bool orderly_task_ ABSL_GUARDED_BY(mu_) = false;
+  bool consume_locked_ ABSL_GUARDED_BY(mu_) = false;
+  bool locked_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_lock_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace cometmq::client

@@ -1,5 +1,6 @@
 #include "cpp/client/process_queue.h"
 
+#include <optional>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -63,6 +64,45 @@ TEST(ProcessQueueTest, WaitConsumeIdle) {
   EXPECT_FALSE(pq.WaitConsumeIdle(absl::Milliseconds(10)));
   pq.EndConsume();
   EXPECT_TRUE(pq.WaitConsumeIdle(absl::ZeroDuration()));
+}
+
+TEST(ProcessQueueTest, OrderlyBufferHandsOutLowestOffsetFirstToOneTask) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  EXPECT_TRUE(pq.PutOrderly(AtOffsets({5, 3})));  // starts the task
+  EXPECT_FALSE(pq.PutOrderly(AtOffsets({4})));    // the task is running
+  EXPECT_EQ(pq.TakeOrderly()->queue_offset, 3);
+  std::optional<MessageExt> four = pq.TakeOrderly();
+  EXPECT_EQ(four->queue_offset, 4);
+  pq.PutBackOrderly(*four);  // a local retry is taken again first
+  EXPECT_EQ(pq.TakeOrderly()->queue_offset, 4);
+  EXPECT_EQ(pq.TakeOrderly()->queue_offset, 5);
+  EXPECT_FALSE(pq.TakeOrderly().has_value());  // ends the task
+  EXPECT_FALSE(pq.PutOrderly({}));             // nothing to consume
+  EXPECT_TRUE(pq.PutOrderly(AtOffsets({6})));  // a new task
+}
+
+TEST(ProcessQueueTest, ConsumeLockIsExclusiveAndTimesOut) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  EXPECT_TRUE(pq.TryLockConsume(absl::ZeroDuration()));
+  EXPECT_FALSE(pq.TryLockConsume(absl::Milliseconds(10)));
+  pq.UnlockConsume();
+  EXPECT_TRUE(pq.TryLockConsume(absl::ZeroDuration()));
+  pq.UnlockConsume();
+}
+
+TEST(ProcessQueueTest, BrokerLockIsFreshForTtlAfterTheLastRenewal) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  const absl::Duration ttl = absl::Seconds(30);
+  EXPECT_FALSE(pq.LockFresh(t0, ttl));
+  pq.SetLocked(true, t0);
+  EXPECT_TRUE(pq.locked());
+  EXPECT_TRUE(pq.LockFresh(t0 + ttl, ttl));
+  EXPECT_FALSE(pq.LockFresh(t0 + ttl + absl::Seconds(1), ttl));
+  pq.SetLocked(true, t0 + absl::Seconds(20));
+  EXPECT_TRUE(pq.LockFresh(t0 + ttl + absl::Seconds(1), ttl));
+  pq.SetLocked(false, t0 + absl::Seconds(21));
+  EXPECT_FALSE(pq.LockFresh(t0 + absl::Seconds(21), ttl));
 }
 
 }  // namespace

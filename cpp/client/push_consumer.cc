@@ -56,8 +56,16 @@ absl::Status DefaultPushConsumer::Start() {
   if (!instance.ok()) return instance.status();
   pool_ = std::make_unique<ThreadPool>("consume", options_.consume_threads);
   instance_ = *std::move(instance);
+  if (options_.orderly) {
+    orderly_ = std::make_shared<ConsumeOrderlyService>(
+        group_, options_, core_->locking(), listener_, pool_.get(),
+        instance_->scheduler(), [this](const MessageExt& message) {
+          return SendBack(message, /*to_dlq=*/true);
+        });
+  }
   if (absl::Status status = core_->Start(instance_.get()); !status.ok()) {
     core_->Shutdown();
+    if (orderly_) orderly_->Shutdown();
     pool_->Shutdown();
     instance_.reset();
     return status;
@@ -77,6 +85,7 @@ void DefaultPushConsumer::Shutdown() {
   // Drops every queue first, so queued consume tasks find them dropped and
   // return at once; the pool then drains quickly.
   core_->Shutdown();
+  if (orderly_) orderly_->Shutdown();
   pool_->Shutdown();
 }
 
@@ -86,6 +95,7 @@ std::vector<MessageQueue> DefaultPushConsumer::OwnedQueues() const {
 
 void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
                                   std::vector<MessageExt> messages) {
+  if (orderly_) return orderly_->Submit(pq, std::move(messages));
   for (MessageExt& message : messages) {
     auto shared = std::make_shared<MessageExt>(std::move(message));
     pool_->Submit([this, pq, shared] { Consume(pq, *shared); });
@@ -115,7 +125,8 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   }
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
-  } else if (options_.model == MessageModel::kClustering && SendBack(message)) {
+  } else if (options_.model == MessageModel::kClustering &&
+             SendBack(message, /*to_dlq=*/false)) {
     pq->Remove(message.queue_offset);  // the broker retries it now
   } else if (options_.model == MessageModel::kClustering &&
              message.reconsume_times < options_.max_reconsume_times) {
@@ -140,7 +151,7 @@ std::string RetryTopic(const std::string& group) {
   return absl::StrCat("%RETRY%", group);
 }
 
-bool DefaultPushConsumer::SendBack(const MessageExt& message) {
+bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   std::shared_ptr<ClientInstance> instance;
   {
     absl::MutexLock lock(&mu_);
@@ -154,7 +165,7 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message) {
   back->set_group(group_);
   back->set_commit_log_offset(message.commit_log_offset);
   // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
-  back->set_delay_level(options_.max_reconsume_times > 0 ? 0 : -1);
+  back->set_delay_level(!to_dlq && options_.max_reconsume_times > 0 ? 0 : -1);
   auto origin = message.properties.find(std::string(kPropertyOriginMessageId));
   back->set_original_msg_id(
       origin != message.properties.end() ? origin->second : message.msg_id);

@@ -9,9 +9,11 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/client/client_instance.h"
+#include "cpp/client/consume_orderly_service.h"
 #include "cpp/client/consumer_core.h"
 #include "cpp/client/consumer_options.h"
 #include "cpp/client/message.h"
+#include "cpp/client/message_listener.h"
 #include "cpp/client/thread_pool.h"
 
 namespace cometmq::client {
@@ -21,10 +23,6 @@ inline constexpr char kPropertyOriginMessageId[] = "ORIGIN_MESSAGE_ID";
 
 // The topic a clustering group's sent-back messages come again from.
 std::string RetryTopic(const std::string& group);
-
-enum class ConsumeResult { kSuccess, kReconsumeLater };
-
-using MessageListener = std::function<ConsumeResult(const MessageExt&)>;
 
 // Delivers a group's messages to a listener on consume_threads threads
 // (RocketMQ's DefaultMQPushConsumer, concurrent mode), pulling with long
@@ -41,6 +39,14 @@ using MessageListener = std::function<ConsumeResult(const MessageExt&)>;
 // message stays uncommitted and is handed to the listener again after
 // reconsume_backoff, up to max_reconsume_times, then logged and committed
 // past. In BROADCASTING failed messages are dropped, as in RocketMQ.
+//
+// With options.orderly each queue is consumed by one thread at a time in
+// queue order (ConsumeOrderlyService); in CLUSTERING the consumer holds the
+// queue's lock on its broker while it consumes it (see ConsumerCore), so
+// messages sent with one sharding key are consumed in send order across
+// consumers joining and leaving. A failed orderly message is retried
+// locally, as in RocketMQ, and goes to %DLQ%<group> after
+// max_reconsume_times retries.
 class DefaultPushConsumer {
  public:
   DefaultPushConsumer(std::string group, ConsumerOptions options = {});
@@ -66,14 +72,16 @@ class DefaultPushConsumer {
   void Deliver(const std::shared_ptr<ProcessQueue>& pq,
                std::vector<MessageExt> messages);
   void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
-  // CONSUMER_SEND_MSG_BACK of a failed message; false if it did not succeed.
-  bool SendBack(const MessageExt& message);
+  // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
+  // straight to the DLQ; false if it did not succeed.
+  bool SendBack(const MessageExt& message, bool to_dlq);
 
   const std::string group_;
   const ConsumerOptions options_;
   MessageListener listener_;
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<ConsumerCore> core_;
+  std::shared_ptr<ConsumeOrderlyService> orderly_;  // orderly only
 
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);

@@ -66,6 +66,15 @@ class Admin(Lifecycle):
         return Message.from_core(found[0])
 
     @translate
+    def resend_dlq(self, group, max_messages=1000):
+        """Sends the dead letters of `group` (%DLQ%<group>) not re-sent yet
+        back to the topics they failed on, keeping body, tags, keys,
+        properties and msg_id. Returns one dict per message re-sent: msg_id,
+        topic, broker_name, queue_id, queue_offset. Progress is the group's
+        offset of the DLQ topic, so a second call re-sends only newer ones."""
+        return self._core.resend_dlq(group, int(max_messages))
+
+    @translate
     def query_by_key(self, topic, key, begin_ms=0, end_ms=None, max_num=64):
         if end_ms is None:
             end_ms = int(time.time() * 1000) + 60000

@@ -22,6 +22,22 @@ class PushConsumer(Lifecycle):
     """Delivers messages to a listener: fn(msg) -> True when consumed; False
     or an exception means "consume later" and the message comes back.
 
+    model="CLUSTERING" shares the group's messages among its consumers;
+    model="BROADCASTING" gives every consumer every message, and each keeps
+    its offsets in a local file,
+    <offset_dir>/<client ip>@<instance_name>/<group>/offsets (offset_dir
+    defaults to $COMETMQ_OFFSET_DIR, else ~/.cometmq_offsets); give a fixed
+    instance_name to resume from it after a restart.
+
+    orderly=True consumes each queue on one thread at a time in queue order
+    (in clustering while holding the queue's lock on its broker), so the
+    messages of one send_orderly sharding key arrive in send order. There a
+    False result or an exception suspends the queue for a second and
+    retries the same message; after max_reconsume_times retries it goes to
+    the group's dead-letter queue and the queue moves on. Queue locks are
+    renewed every lock_interval_ms; keep it well below the broker's
+    rebalanceLockMaxLiveTime (60 s).
+
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends."""
 
@@ -30,16 +46,15 @@ class PushConsumer(Lifecycle):
     def __init__(self, group, namesrv, model="CLUSTERING",
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
                  orderly=False, max_reconsume_times=16, consume_threads=4,
-                 instance_name=None):
+                 instance_name=None, offset_dir=None,
+                 lock_interval_ms=20000):
         super().__init__()
-        if orderly:
-            raise ValueError(
-                "orderly consumption is not available yet in this release")
         self.group = group
         self._core = _core.PushConsumer(
             group, namesrv, _instance_name(instance_name), model,
             consume_from, consume_timestamp_ms, max_reconsume_times,
-            consume_threads)
+            consume_threads, bool(orderly), str(offset_dir or ""),
+            int(lock_interval_ms))
 
     @translate
     def subscribe(self, topic, expression="*"):

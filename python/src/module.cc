@@ -122,13 +122,11 @@ client::ClientConfig MakeClientConfig(const std::string& namesrv,
   return config;
 }
 
-client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
-                                            const std::string& instance_name,
-                                            const std::string& model,
-                                            const std::string& consume_from,
-                                            int64_t consume_timestamp_ms,
-                                            int max_reconsume_times,
-                                            int consume_threads) {
+client::ConsumerOptions MakeConsumerOptions(
+    const std::string& namesrv, const std::string& instance_name,
+    const std::string& model, const std::string& consume_from,
+    int64_t consume_timestamp_ms, int max_reconsume_times, int consume_threads,
+    bool orderly = false, std::string offset_dir = "") {
   client::ConsumerOptions o;
   o.client = MakeClientConfig(namesrv, instance_name);
   if (model == "CLUSTERING") {
@@ -151,6 +149,8 @@ client::ConsumerOptions MakeConsumerOptions(const std::string& namesrv,
   o.consume_timestamp_millis = consume_timestamp_ms;
   o.max_reconsume_times = max_reconsume_times;
   o.consume_threads = consume_threads;
+  o.orderly = orderly;
+  o.local_offset_dir = std::move(offset_dir);
   return o;
 }
 
@@ -376,16 +376,25 @@ void BindTransactionProducer(py::module_& m) {
 void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
   py::class_<DefaultPushConsumer>(m, "PushConsumer")
-      .def(py::init([](const std::string& group, const std::string& namesrv,
-                       const std::string& instance_name,
-                       const std::string& model, const std::string& from,
-                       int64_t timestamp_ms, int max_reconsume_times,
-                       int consume_threads) {
-        return std::make_unique<DefaultPushConsumer>(
-            group, MakeConsumerOptions(namesrv, instance_name, model, from,
-                                       timestamp_ms, max_reconsume_times,
-                                       consume_threads));
-      }))
+      .def(py::init(
+          [](const std::string& group, const std::string& namesrv,
+             const std::string& instance_name, const std::string& model,
+             const std::string& from, int64_t timestamp_ms,
+             int max_reconsume_times, int consume_threads, bool orderly,
+             const std::string& offset_dir, int64_t lock_interval_ms) {
+            client::ConsumerOptions options = MakeConsumerOptions(
+                namesrv, instance_name, model, from, timestamp_ms,
+                max_reconsume_times, consume_threads, orderly, offset_dir);
+            if (lock_interval_ms <= 0) {
+              throw py::value_error("lock_interval_ms must be positive");
+            }
+            // The client stops consuming a queue whose lock was not confirmed
+            // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
+            options.lock_interval = absl::Milliseconds(lock_interval_ms);
+            options.lock_ttl = options.lock_interval * 3 / 2;
+            return std::make_unique<DefaultPushConsumer>(group,
+                                                         std::move(options));
+          }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
               const std::string& expression) {
@@ -547,6 +556,25 @@ void BindAdmin(py::module_& m) {
                r = a.ViewMessage(offset_msg_id);
              }
              return MessageToDict(Unwrap(std::move(r)));
+           })
+      .def("resend_dlq",
+           [](Admin& a, const std::string& group, int32_t max_messages) {
+             absl::StatusOr<std::vector<client::ResentMessage>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ResendDlq(group, max_messages);
+             }
+             py::list out;
+             for (const auto& m : Unwrap(std::move(r))) {
+               py::dict d;
+               d["msg_id"] = m.msg_id;
+               d["topic"] = m.topic;
+               d["broker_name"] = m.broker_name;
+               d["queue_id"] = m.queue_id;
+               d["queue_offset"] = m.queue_offset;
+               out.append(d);
+             }
+             return out;
            })
       .def("query_by_key",
            [](Admin& a, const std::string& topic, const std::string& key,

@@ -1,0 +1,129 @@
+#include "cpp/client/consume_orderly_service.h"
+
+#include <exception>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace cometmq::client {
+namespace {
+
+// How soon a queue whose broker lock is not fresh looks again; the lock is
+// renewed by the consumer's rebalance and renewal rounds.
+constexpr absl::Duration kNotLockedDelay = absl::Milliseconds(200);
+
+constexpr char kPropertyRetryTopic[] = "RETRY_TOPIC";
+
+}  // namespace
+
+ConsumeOrderlyService::ConsumeOrderlyService(
+    std::string group, ConsumerOptions options, bool check_locks,
+    MessageListener listener, ThreadPool* pool, Scheduler* scheduler,
+    DlqSender to_dlq)
+    : group_(std::move(group)),
+      options_(std::move(options)),
+      check_locks_(check_locks),
+      listener_(std::move(listener)),
+      pool_(pool),
+      scheduler_(scheduler),
+      to_dlq_(std::move(to_dlq)) {}
+
+void ConsumeOrderlyService::Submit(const std::shared_ptr<ProcessQueue>& pq,
+                                   std::vector<MessageExt> messages) {
+  if (pq->PutOrderly(std::move(messages))) RunNow(pq);
+}
+
+void ConsumeOrderlyService::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+bool ConsumeOrderlyService::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
+void ConsumeOrderlyService::RunNow(const std::shared_ptr<ProcessQueue>& pq) {
+  // Under mu_, so the pool is not used once Shutdown() returned (the
+  // consumer then shuts the pool down).
+  absl::MutexLock lock(&mu_);
+  if (stopped_) return;
+  std::weak_ptr<ConsumeOrderlyService> weak = weak_from_this();
+  pool_->Submit([weak, pq] {
+    if (auto self = weak.lock()) self->Run(pq);
+  });
+}
+
+void ConsumeOrderlyService::RunSoon(const std::shared_ptr<ProcessQueue>& pq,
+                                    absl::Duration delay) {
+  std::weak_ptr<ConsumeOrderlyService> weak = weak_from_this();
+  scheduler_->Schedule(delay, [weak, pq] {
+    if (auto self = weak.lock()) self->RunNow(pq);
+  });
+}
+
+void ConsumeOrderlyService::Run(const std::shared_ptr<ProcessQueue>& pq) {
+  // The queue's task stays "running" (no other is started) across the
+  // pauses below: RunSoon resumes it.
+  const absl::Time began = absl::Now();
+  while (true) {
+    if (pq->dropped() || stopped()) return;
+    if (check_locks_ && !pq->LockFresh(absl::Now(), options_.lock_ttl)) {
+      return RunSoon(pq, kNotLockedDelay);
+    }
+    if (absl::Now() - began > options_.max_consume_continuously) {
+      return RunNow(pq);  // let other queues have this thread
+    }
+    std::optional<MessageExt> message = pq->TakeOrderly();
+    if (!message.has_value()) return;  // the next Submit starts a new task
+    if (!ConsumeOne(pq, *std::move(message))) return;
+  }
+}
+
+bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
+                                       MessageExt message) {
+  pq->LockConsume();
+  // After the consume lock: a rebalance that dropped the queue and took the
+  // lock has committed and released it; this message is the next owner's.
+  if (pq->dropped()) {
+    pq->UnlockConsume();
+    return false;
+  }
+  // A message sent back earlier is presented as it was first consumed.
+  MessageExt presented = message;
+  if (auto it = presented.properties.find(kPropertyRetryTopic);
+      it != presented.properties.end() && !it->second.empty()) {
+    presented.topic = it->second;
+  }
+  ConsumeResult result = ConsumeResult::kReconsumeLater;
+  try {
+    result = listener_(presented);
+  } catch (const std::exception& e) {
+    spdlog::warn("consumer {}: listener threw on {}: {}", group_,
+                 message.msg_id, e.what());
+  }
+  bool go_on = true;
+  if (result == ConsumeResult::kSuccess) {
+    pq->Remove(message.queue_offset);
+  } else if (message.reconsume_times < options_.max_reconsume_times) {
+    ++message.reconsume_times;
+    pq->PutBackOrderly(std::move(message));
+    go_on = false;
+  } else if (to_dlq_(message)) {
+    spdlog::warn(
+        "consumer {}: message {} of {} at offset {} failed {} times; moved "
+        "to the DLQ",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
+        message.reconsume_times + 1);
+    pq->Remove(message.queue_offset);
+  } else {
+    pq->PutBackOrderly(std::move(message));  // the DLQ send is retried
+    go_on = false;
+  }
+  pq->UnlockConsume();
+  if (!go_on) RunSoon(pq, options_.suspend_time);
+  return go_on;
+}
+
+}  // namespace cometmq::client
