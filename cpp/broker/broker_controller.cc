@@ -357,8 +357,7 @@ std::map<std::string, std::string> BrokerController::RuntimeInfo() const {
       {"transactionCommitted", absl::StrCat(end_transaction_->committed())},
       {"transactionRolledBack", absl::StrCat(end_transaction_->rolled_back())},
       {"transactionChecks", absl::StrCat(transaction_check_.checks())},
-      {"transactionDiscarded", absl::StrCat(transaction_check_.discarded())},
-      {"commitLogMaxOffset", absl::StrCat(store_->MaxPhysicalOffset())}};
+      {"transactionDiscarded", absl::StrCat(transaction_check_.discarded())}};
   AddReplicationInfo(&table);
   return table;
 }

@@ -128,17 +128,23 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
                              "] may not consume"));
   }
   std::optional<proto::TopicConfig> topic = topics_->Find(pull.topic());
-  if (!topic.has_value()) {
+  // A slave serves what it replicated even before it copied the topic's
+  // config from its master (which may be gone by now).
+  const bool replicated =
+      config_.slave() &&
+      store_->MaxOffsetInQueue(pull.topic(), pull.queue_id()) > 0;
+  if (!topic.has_value() && !replicated) {
     return fail(proto::TOPIC_NOT_EXIST,
                 absl::StrCat("topic[", pull.topic(),
                              "] not exist, apply first please!"));
   }
-  if ((topic->perm() & proto::PERM_READ) == 0) {
+  if (topic.has_value() && (topic->perm() & proto::PERM_READ) == 0) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("the topic[", pull.topic(),
                              "] pulling message is forbidden"));
   }
-  if (pull.queue_id() < 0 || pull.queue_id() >= topic->read_queue_nums()) {
+  if (pull.queue_id() < 0 ||
+      (topic.has_value() && pull.queue_id() >= topic->read_queue_nums())) {
     return fail(proto::BAD_REQUEST,
                 absl::StrCat("queueId[", pull.queue_id(),
                              "] is illegal, topic[", pull.topic(), "] has ",

@@ -263,21 +263,24 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
       absl::UnavailableError(absl::StrCat("topic ", topic, " has no broker"));
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
     // Every broker of the group knows the consumers (they heartbeat to
-    // slaves too), so a group whose master is down still rebalances.
-    absl::StatusOr<std::string> addr =
-        instance_->routes()->ReadAddress(broker.broker_name());
-    if (!addr.ok()) continue;
-    remoting::Command request =
-        remoting::MakeRequest(proto::GET_CONSUMER_LIST_BY_GROUP);
-    request.header.mutable_consumer_list()->set_consumer_group(group_);
+    // slaves too), so a group whose master is down still rebalances: a
+    // transport failure marks the address and the second try goes to the
+    // next one of the group.
     absl::StatusOr<remoting::Command> response =
-        instance_->remoting()->InvokeSync(*addr, std::move(request),
-                                          instance_->config().request_timeout);
-    if (!response.ok()) instance_->routes()->MarkUnreachable(*addr);
+        absl::UnavailableError("not asked");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      remoting::Command request =
+          remoting::MakeRequest(proto::GET_CONSUMER_LIST_BY_GROUP);
+      request.header.mutable_consumer_list()->set_consumer_group(group_);
+      response =
+          instance_->CallBrokerForRead(broker.broker_name(), std::move(request),
+                                       instance_->config().request_timeout);
+      if (response.ok()) break;
+    }
     absl::Status status =
         response.ok() ? ResponseStatus(*response) : response.status();
     if (!status.ok()) {
-      last_error = Annotate(status, *addr);
+      last_error = Annotate(status, broker.broker_name());
       continue;
     }
     const auto& ids = response->header.consumer_list_response().client_ids();

@@ -43,6 +43,14 @@ class Admin(Lifecycle):
         return self._core.cluster_list()
 
     @translate
+    def broker_status(self, broker_addr):
+        """The broker's runtime table (GET_BROKER_RUNTIME_INFO) as a dict of
+        strings, e.g. brokerRole, commitLogMaxOffset, and replication state:
+        haSlaveCount / haSlave<id>AckOffset / haSlave<id>LagBytes on a
+        master, haConnected / haReplicatedOffset on a slave."""
+        return self._core.broker_status(broker_addr)
+
+    @translate
     def topic_stats(self, topic):
         return self._core.topic_stats(topic)
 

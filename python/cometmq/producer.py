@@ -22,6 +22,7 @@ class Producer(Lifecycle):
     def __init__(self, group, namesrv, send_timeout_ms=3000, retry_times=2):
         super().__init__()
         self.group = group
+        self.send_timeout_ms = send_timeout_ms
         self._core = _core.Producer(group, namesrv, send_timeout_ms,
                                     retry_times)
 
@@ -34,14 +35,17 @@ class Producer(Lifecycle):
 
     @translate
     def send(self, topic, body, tags="", keys=None, properties=None,
-             delay_level=0, timeout_ms=3000):
+             delay_level=0, timeout_ms=None):
+        """Sends and waits; timeout_ms (default: the producer's
+        send_timeout_ms) bounds the whole call, retries included."""
         return SendResult.from_core(self._core.send(
             topic, bytes(body), tags or "", _keys(keys), properties or {},
-            delay_level, timeout_ms))
+            delay_level, timeout_ms or self.send_timeout_ms))
 
     def send_async(self, topic, body, tags="", keys=None, properties=None,
-                   delay_level=0, timeout_ms=3000):
-        """Returns a concurrent.futures.Future resolving to a SendResult."""
+                   delay_level=0, timeout_ms=None):
+        """Returns a concurrent.futures.Future resolving to a SendResult
+        within timeout_ms (default: the producer's send_timeout_ms)."""
         future = concurrent.futures.Future()
 
         def done(result, error):
@@ -52,8 +56,8 @@ class Producer(Lifecycle):
 
         try:
             self._core.send_async(topic, bytes(body), tags or "", _keys(keys),
-                                  properties or {}, delay_level, timeout_ms,
-                                  done)
+                                  properties or {}, delay_level,
+                                  timeout_ms or self.send_timeout_ms, done)
         except _core.ClientError as e:
             future.set_exception(from_core(e))
         return future

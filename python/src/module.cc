@@ -509,6 +509,20 @@ void BindAdmin(py::module_& m) {
              }
              return ClusterToDict(Unwrap(std::move(r)));
            })
+      .def("broker_status",
+           [](Admin& a, const std::string& broker_addr) {
+             absl::StatusOr<proto::BrokerRuntimeInfo> r;
+             {
+               py::gil_scoped_release release;
+               r = a.BrokerRuntimeInfo(broker_addr);
+             }
+             const proto::BrokerRuntimeInfo info = Unwrap(std::move(r));
+             py::dict out;
+             for (const auto& [key, value] : info.table()) {
+               out[py::str(key)] = value;
+             }
+             return out;
+           })
       .def("topic_stats",
            [](Admin& a, const std::string& topic) {
              absl::StatusOr<std::vector<client::QueueOffsets>> r;
