@@ -315,3 +315,51 @@ def test_slaves_catch_up_from_empty_and_after_a_kill(cluster):
     master.kill(signal.SIGKILL)
     seen = read_everything(cluster, "CatchTopic", len(acked))
     assert lost(acked, seen) == []
+
+
+def test_new_consumer_resumes_from_offsets_synced_to_the_slave(cluster):
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="ASYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    try:
+        create_topic(admin, "OffsetTopic")
+        with cometmq.Producer(group="os-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            for i in range(400):
+                p.send("OffsetTopic", f"a-{i}".encode())
+            first = Collector()
+            c = cometmq.PushConsumer(group="os-cg",
+                                     namesrv=cluster.namesrv_addr,
+                                     consume_from="FIRST_OFFSET")
+            c.subscribe("OffsetTopic")
+            c.register_listener(first)
+            c.start()
+            wait_until(lambda: len(set(first.bodies())) >= 400, 60,
+                       "the first 400 messages")
+            c.shutdown()  # commits its offsets to the master
+            wait_until(lambda: sum(q["consumer_offset"] for q in
+                                   admin.consumer_progress("os-cg")) == 400,
+                       30, "the master to hold the committed offsets")
+            for i in range(200):
+                p.send("OffsetTopic", f"b-{i}".encode())
+        wait_caught_up(admin, master, slave)
+        rounds = int(status(admin, slave)["slaveSyncRounds"])
+        wait_until(lambda: int(status(admin, slave)["slaveSyncRounds"]) >=
+                   rounds + 2, 30, "a slave sync after the commit")
+        master.kill(signal.SIGKILL)
+
+        second = Collector()
+        c = cometmq.PushConsumer(group="os-cg", namesrv=cluster.namesrv_addr,
+                                 consume_from="FIRST_OFFSET")
+        c.subscribe("OffsetTopic")
+        c.register_listener(second)
+        c.start()
+        try:
+            wait_until(lambda: len(set(second.bodies())) >= 200, 60,
+                       "the 200 newer messages, from the slave")
+        finally:
+            c.shutdown()
+    finally:
+        admin.shutdown()
+    assert set(second.bodies()) == {f"b-{i}".encode() for i in range(200)}

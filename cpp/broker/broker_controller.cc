@@ -373,6 +373,7 @@ void BrokerController::AddReplicationInfo(
     (*table)["haLagBytes"] =
         absl::StrCat(std::max<int64_t>(0, st.master_max_offset - st.offset));
     if (!st.last_error.empty()) (*table)["haLastError"] = st.last_error;
+    (*table)["slaveSyncRounds"] = absl::StrCat(slave_sync_->rounds());
     return;
   }
   if (ha_master_ == nullptr) return;

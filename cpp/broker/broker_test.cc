@@ -370,6 +370,30 @@ TEST_F(BrokerTest, LongPollIsAnsweredByALaterSend) {
   EXPECT_EQ(messages[0].body, "wake up");
 }
 
+// A consumer that commits (or shuts down) while its pull is held must not
+// see its offset moved back when the held pull is answered.
+TEST_F(BrokerTest, ResumedPullDoesNotReapplyItsOlderCommit) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicC", 1).header.status(), proto::SUCCESS);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Send("TopicC", "m").header.status(), 0);
+  absl::Notification done;
+  client_.InvokeAsync(addr_,
+                      PullRequest("TopicC", 0, 5, 20000, "*",
+                                  /*commit_offset=*/2),
+                      kTimeout * 3,
+                      [&](absl::StatusOr<Command>) { done.Notify(); });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  ASSERT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", "TopicC", 0, 5))
+          .header.status(),
+      proto::SUCCESS);
+  ASSERT_EQ(Send("TopicC", "wake").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(15)));
+  Command q =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicC", 0));
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 5);
+}
+
 TEST_F(BrokerTest, LongPollTimesOutWithPullNotFound) {
   StartBroker();
   ASSERT_EQ(CreateTopic("TopicT", 1).header.status(), proto::SUCCESS);

@@ -150,7 +150,11 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
                              "] is illegal, topic[", pull.topic(), "] has ",
                              topic->read_queue_nums(), " read queues"));
   }
-  if (pull.commit_offset() >= 0) {
+  // The piggy-backed commit is applied when the pull arrives, never again
+  // when a held pull is resumed: by then the consumer may have committed a
+  // newer offset (or shut down, committing its final one), and re-applying
+  // this older one would move the group's offset backwards.
+  if (allow_suspend && pull.commit_offset() >= 0) {
     offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
                      pull.commit_offset());
   }

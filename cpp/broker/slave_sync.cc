@@ -73,6 +73,7 @@ absl::Status SlaveSync::SyncOnce() {
   }
   absl::Status topics = SyncTopics(master);
   absl::Status offsets = SyncOffsets(master);
+  if (topics.ok() && offsets.ok()) rounds_.fetch_add(1);
   return topics.ok() ? offsets : topics;
 }
 

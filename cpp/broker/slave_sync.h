@@ -1,6 +1,8 @@
 #ifndef COMETMQ_BROKER_SLAVE_SYNC_H_
 #define COMETMQ_BROKER_SLAVE_SYNC_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -32,6 +34,8 @@ class SlaveSync {
   void Stop();
   // One round now; the error of the first request that failed.
   absl::Status SyncOnce();
+  // Rounds that copied both tables.
+  int64_t rounds() const { return rounds_.load(); }
 
  private:
   void Loop();
@@ -44,6 +48,7 @@ class SlaveSync {
   ConsumerOffsetManager* const offsets_;
   remoting::RemotingClient client_;
   std::thread thread_;
+  std::atomic<int64_t> rounds_{0};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
