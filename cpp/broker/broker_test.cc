@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
+#include "cpp/broker/broker_test_util.h"
 #include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
@@ -103,19 +104,10 @@ std::string BatchBody(const std::vector<std::string>& bodies) {
 class BrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv::NamesrvConfig ns;
-    ns.bindAddress = "127.0.0.1";
-    ns.listenPort = 0;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
-    ASSERT_TRUE(namesrv_->Start().ok());
+    namesrv_ = StartLoopbackNameServer();
+    ASSERT_NE(namesrv_, nullptr);
+    config_ = LoopbackBrokerConfig(*namesrv_, "broker");
     namesrv_addr_ = absl::StrCat("127.0.0.1:", namesrv_->port());
-
-    config_.brokerIP1 = "127.0.0.1";
-    config_.bindAddress = "127.0.0.1";
-    config_.listenPort = 0;
-    config_.namesrvAddr = namesrv_addr_;
-    config_.store = store::SmallStoreConfig(store::MakeTempDir("broker"));
-    config_.logDir = config_.store.storePathRootDir + "/logs";
   }
 
   void TearDown() override {

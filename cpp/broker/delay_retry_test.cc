@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
+#include "cpp/broker/broker_test_util.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
@@ -37,17 +38,9 @@ struct Pulled {
 class DelayRetryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv::NamesrvConfig ns;
-    ns.bindAddress = "127.0.0.1";
-    ns.listenPort = 0;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
-    ASSERT_TRUE(namesrv_->Start().ok());
-    config_.brokerIP1 = "127.0.0.1";
-    config_.bindAddress = "127.0.0.1";
-    config_.listenPort = 0;
-    config_.namesrvAddr = absl::StrCat("127.0.0.1:", namesrv_->port());
-    config_.store = store::SmallStoreConfig(store::MakeTempDir("delay"));
-    config_.logDir = config_.store.storePathRootDir + "/logs";
+    namesrv_ = StartLoopbackNameServer();
+    ASSERT_NE(namesrv_, nullptr);
+    config_ = LoopbackBrokerConfig(*namesrv_, "delay");
     config_.delay_levels = *DelayLevels::Parse("1s 2s");
   }
 

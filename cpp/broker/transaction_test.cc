@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
+#include "cpp/broker/broker_test_util.h"
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/transaction_check_service.h"
 #include "cpp/broker/transactional_message.h"
@@ -265,17 +266,9 @@ TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
 class TransactionBrokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv::NamesrvConfig ns;
-    ns.bindAddress = "127.0.0.1";
-    ns.listenPort = 0;
-    namesrv_ = std::make_unique<namesrv::NameServer>(ns);
-    ASSERT_TRUE(namesrv_->Start().ok());
-    config_.brokerIP1 = "127.0.0.1";
-    config_.bindAddress = "127.0.0.1";
-    config_.listenPort = 0;
-    config_.namesrvAddr = absl::StrCat("127.0.0.1:", namesrv_->port());
-    config_.store = store::SmallStoreConfig(store::MakeTempDir("txbroker"));
-    config_.logDir = config_.store.storePathRootDir + "/logs";
+    namesrv_ = StartLoopbackNameServer();
+    ASSERT_NE(namesrv_, nullptr);
+    config_ = LoopbackBrokerConfig(*namesrv_, "txbroker");
     config_.transactionTimeOut = 0;
     config_.transactionCheckInterval = 200;
     config_.transactionCheckMax = 1000;
