@@ -363,3 +363,40 @@ def test_new_consumer_resumes_from_offsets_synced_to_the_slave(cluster):
     finally:
         admin.shutdown()
     assert set(second.bodies()) == {f"b-{i}".encode() for i in range(200)}
+
+
+def test_a_slave_restarted_as_master_continues_the_queues(cluster):
+    """Manual failover: the slave's store, started as the master, serves
+    what it replicated and appends after it."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    acked = []
+    try:
+        create_topic(admin, "PromoteTopic")
+        with cometmq.Producer(group="pr-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            for i in range(300):
+                r = p.send("PromoteTopic", f"old-{i}".encode())
+                assert r.status == "SEND_OK"
+                acked.append((r, f"old-{i}".encode()))
+        master.kill(signal.SIGKILL)
+        assert slave.stop() == 0
+        promoted = cluster.start_broker(
+            name="broker-a", broker_id=0, brokerRole="ASYNC_MASTER",
+            storePathRootDir=slave.store, **FAST_BROKER)
+        wait_until(lambda: admin.cluster_list()["brokers"]["broker-a"]
+                   ["broker_addrs"].get(0) == promoted.addr, 30,
+                   "the promoted master registered")
+        with cometmq.Producer(group="pr-pg2",
+                              namesrv=cluster.namesrv_addr) as p:
+            for i in range(100):
+                r = p.send("PromoteTopic", f"new-{i}".encode())
+                assert r.status == "SEND_OK"
+                acked.append((r, f"new-{i}".encode()))
+    finally:
+        admin.shutdown()
+    seen = read_everything(cluster, "PromoteTopic", len(acked))
+    assert lost(acked, seen) == []
+    assert len(seen) == 400  # queue offsets continued, none reused
