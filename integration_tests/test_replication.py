@@ -375,6 +375,7 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
     acked = []
     try:
         create_topic(admin, "PromoteTopic")
+        wait_caught_up(admin, master, slave)  # the slave is connected
         with cometmq.Producer(group="pr-pg",
                               namesrv=cluster.namesrv_addr) as p:
             for i in range(300):

@@ -196,9 +196,11 @@ absl::Status BrokerController::Start() {
   registrar_ = std::make_unique<BrokerRegistrar>(config_, broker_addr_, ha_addr,
                                                  &topics_);
   topics_.SetChangeListener([this] { registrar_->Trigger(); });
+  // Replication objects exist before requests are served (runtime info
+  // reads them).
+  if (absl::Status s = StartReplication(); !s.ok()) return s;
   serving_.store(true);
   registrar_->Start();
-  if (absl::Status s = StartReplication(); !s.ok()) return s;
   spdlog::info("broker {} serving at {} (HA {}), name servers: {}",
                config_.brokerName, broker_addr_, ha_addr,
                absl::StrJoin(registrar_->namesrv_addrs(), ";"));
@@ -385,8 +387,14 @@ void BrokerController::AddReplicationInfo(
     (*table)[prefix + "Addr"] = slave.slave_addr;
     (*table)[prefix + "AckOffset"] = absl::StrCat(slave.acked_offset);
     (*table)[prefix + "LagBytes"] = absl::StrCat(end - slave.acked_offset);
-    (*table)[prefix + "LagMessages"] = absl::StrCat(
-        store_->commit_log().CountRecords(slave.acked_offset, end));
+    // Walks record headers; capped so a far-behind slave stays cheap.
+    constexpr int64_t kMaxCounted = 1000000;
+    const int64_t counted = store_->commit_log().CountRecords(
+        std::max(slave.acked_offset, store_->MinPhysicalOffset()), end,
+        kMaxCounted);
+    (*table)[prefix + "LagMessages"] = counted >= kMaxCounted
+                                           ? absl::StrCat(">=", kMaxCounted)
+                                           : absl::StrCat(counted);
   }
 }
 

@@ -196,6 +196,17 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
       break;
   }
 
+  // A slave may simply not have replicated that far yet (or the master's
+  // consume queue is ahead of its own): it never moves a consumer's offset
+  // forward or back except below its minimum (retention), as RocketMQ with
+  // offsetCheckInSlave=false. The consumer waits here, or at the master.
+  if (config_.slave() && code == proto::PULL_OFFSET_MOVED &&
+      got.status != store::GetStatus::kOffsetTooSmall) {
+    code = proto::PULL_NOT_FOUND;
+    remark.clear();
+    got.next_begin_offset = pull.queue_offset();
+  }
+
   if (code == proto::PULL_NOT_FOUND && allow_suspend &&
       pull.suspend_timeout_millis() > 0) {
     const int64_t hold_ms = config_.longPollingEnable

@@ -409,9 +409,15 @@ void ConsumerCore::RenewLocks() {
     }
   }
   if (queues.empty()) return;
-  std::set<MessageQueue> locked = LockQueues(instance_, group_, queues);
+  std::set<std::string> answered;
+  std::set<MessageQueue> locked =
+      LockQueues(instance_, group_, queues, &answered);
   const absl::Time now = absl::Now();
   for (const auto& pq : pqs) {
+    // A broker that did not answer (unreachable, timed out) says nothing
+    // about its locks: they live on until they expire there, and the
+    // queue's own lock time-to-live decides when to stop consuming.
+    if (answered.count(pq->queue().broker_name) == 0) continue;
     const bool held = locked.count(pq->queue()) > 0;
     if (!held && pq->locked()) {
       spdlog::warn("consumer {}: lost the lock of {}; pausing it", group_,
@@ -459,7 +465,8 @@ bool ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,
     }
   } else {
     if (offset == pq->last_committed()) return true;
-    offsets_->CommitAsync(pq->queue(), offset);
+    // Not recorded unless the master has it, so it is sent again.
+    if (!offsets_->CommitAsync(pq->queue(), offset)) return true;
   }
   pq->set_last_committed(offset);
   return true;

@@ -174,20 +174,23 @@ absl::Status OffsetStore::CommitSync(const MessageQueue& queue,
   return Annotate(ResponseStatus(*response), queue.ToString());
 }
 
-void OffsetStore::CommitAsync(const MessageQueue& queue, int64_t offset) {
+bool OffsetStore::CommitAsync(const MessageQueue& queue, int64_t offset) {
   if (options_.model == MessageModel::kBroadcasting) {
     // Written to the file by the next Persist().
     absl::MutexLock lock(&mu_);
     local_[queue] = offset;
     dirty_ = true;
-    return;
+    return true;
   }
   absl::StatusOr<std::string> addr =
       instance_->routes()->ReadAddress(queue.broker_name);
-  if (!addr.ok()) return;  // the next periodic commit tries again
-  instance_->remoting()
-      ->InvokeOneway(*addr, UpdateRequest(queue, offset))
-      .IgnoreError();
+  if (!addr.ok()) return false;  // the next periodic commit tries again
+  const bool sent = instance_->remoting()
+                        ->InvokeOneway(*addr, UpdateRequest(queue, offset))
+                        .ok();
+  absl::StatusOr<std::string> master =
+      instance_->routes()->MasterAddress(queue.broker_name);
+  return sent && master.ok() && *master == *addr;
 }
 
 }  // namespace cometmq::client

@@ -36,7 +36,10 @@ class OffsetStore {
   absl::StatusOr<int64_t> StartOffset(const MessageQueue& queue);
   absl::Status CommitSync(const MessageQueue& queue, int64_t offset);
   // Oneway; for the periodic commit, which the next one supersedes.
-  void CommitAsync(const MessageQueue& queue, int64_t offset);
+  // False when the commit did not reach the master (sent to a slave while
+  // the master is unreachable, or not sent): a slave's copy is replaced by
+  // its master's at the next sync, so the caller commits it again later.
+  bool CommitAsync(const MessageQueue& queue, int64_t offset);
 
   // A broker's min, max or by-timestamp offset (code GET_MIN_OFFSET,
   // GET_MAX_OFFSET or SEARCH_OFFSET_BY_TIMESTAMP).

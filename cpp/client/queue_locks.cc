@@ -38,7 +38,8 @@ remoting::Command LockRequest(int32_t code, ClientInstance* instance,
 
 std::set<MessageQueue> LockQueues(ClientInstance* instance,
                                   const std::string& group,
-                                  const std::vector<MessageQueue>& queues) {
+                                  const std::vector<MessageQueue>& queues,
+                                  std::set<std::string>* answered_brokers) {
   std::set<MessageQueue> locked;
   for (const auto& [broker, batch] : ByBroker(queues)) {
     absl::StatusOr<remoting::Command> response = instance->CallBroker(
@@ -51,6 +52,7 @@ std::set<MessageQueue> LockQueues(ClientInstance* instance,
                    status.ToString());
       continue;
     }
+    if (answered_brokers != nullptr) answered_brokers->insert(broker);
     for (const proto::MessageQueue& mq :
          response->header.lock_batch_response().locked()) {
       locked.insert(MessageQueue{mq.topic(), mq.broker_name(), mq.queue_id()});

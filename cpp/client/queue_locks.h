@@ -16,10 +16,12 @@ namespace cometmq::client {
 
 // Locks or renews `queues` for this client in `group`. Returns the queues
 // the brokers say this client holds; queues of a broker that cannot be
-// reached count as not locked.
-std::set<MessageQueue> LockQueues(ClientInstance* instance,
-                                  const std::string& group,
-                                  const std::vector<MessageQueue>& queues);
+// reached count as not locked. `answered_brokers`, when given, gets the
+// names of the brokers that answered.
+std::set<MessageQueue> LockQueues(
+    ClientInstance* instance, const std::string& group,
+    const std::vector<MessageQueue>& queues,
+    std::set<std::string>* answered_brokers = nullptr);
 
 // Releases `queues`. Best effort: a lock left behind expires on its broker
 // (rebalanceLockMaxLiveTime).

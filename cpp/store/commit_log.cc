@@ -340,14 +340,15 @@ absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
   return segment.start_offset() + segment.wrote_position();
 }
 
-int64_t CommitLog::CountRecords(int64_t from, int64_t to) const {
+int64_t CommitLog::CountRecords(int64_t from, int64_t to, int64_t limit) const {
   int64_t count = 0;
-  while (from < to) {
+  while (from < to && count < limit) {
     RecordSlice segment;
     if (!ReadFrom(from, &segment)) break;
     int64_t p = 0;
     bool blank = false;
-    while (p + kEndFileMinBlankLength <= segment.size && from + p < to) {
+    while (p + kEndFileMinBlankLength <= segment.size && from + p < to &&
+           count < limit) {
       const char* at = segment.data + p;
       if (GetBig32(at + 4) == kBlankMagic) {
         blank = true;

@@ -78,9 +78,9 @@ class CommitLog {
   // end.
   absl::StatusOr<int64_t> AppendReplica(int64_t offset,
                                         absl::string_view bytes);
-  // Number of records in [from, to) (both record boundaries); walks the
-  // record headers, for replication lag in messages.
-  int64_t CountRecords(int64_t from, int64_t to) const;
+  // Number of records in [from, to) (both record boundaries), at most
+  // `limit`; walks the record headers, for replication lag in messages.
+  int64_t CountRecords(int64_t from, int64_t to, int64_t limit) const;
   // Start of the segment after the one holding `offset`.
   int64_t RollNextFile(int64_t offset) const;
 

@@ -58,7 +58,6 @@ void HaMaster::Stop() {
     if (stopping_) return;
     stopping_ = true;
     held.swap(held_);
-    held_count_.store(0);
     waiters.swap(waiters_);
     timer_cv_.Signal();
   }
@@ -120,28 +119,32 @@ void HaMaster::HandleTransfer(Command request, remoting::Responder responder) {
       req.offset() == 0 ? store_->MinPhysicalOffset() : req.offset();
   const int64_t max_bytes = std::clamp<int64_t>(req.max_bytes(), 1, kMaxBatch);
   request.body.clear();
-  absl::MutexLock lock(&mu_);
-  if (stopping_) {
-    responder.Respond(remoting::MakeResponse(
-        request, proto::SERVICE_NOT_AVAILABLE, "the master is stopping"));
-    return;
+  store::RecordSlice slice;
+  {
+    // The read and the parking happen under mu_, and OnAppended takes mu_
+    // after the append is visible: either this read sees the new records,
+    // or OnAppended finds this request held. Nothing is sent under mu_.
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      responder.Respond(remoting::MakeResponse(
+          request, proto::SERVICE_NOT_AVAILABLE, "the master is stopping"));
+      return;
+    }
+    if (!store_->ReadForReplica(offset, max_bytes, &slice)) {
+      const absl::Duration hold =
+          std::min(absl::Milliseconds(req.wait_millis()), kMaxHold);
+      held_.push_back(Held{std::move(request), std::move(responder), offset,
+                           max_bytes, absl::Now() + hold});
+      timer_cv_.Signal();
+      return;
+    }
   }
-  // Reading under mu_ pairs with OnAppended taking it: an append either
-  // happened before this read, or its OnAppended finds this request held.
-  if (TryAnswer(request, responder, offset, max_bytes)) return;
-  const absl::Duration hold =
-      std::min(absl::Milliseconds(req.wait_millis()), kMaxHold);
-  held_.push_back(Held{std::move(request), std::move(responder), offset,
-                       max_bytes, absl::Now() + hold});
-  held_count_.store(held_.size());
-  timer_cv_.Signal();
+  Answer(request, responder, offset, slice);
 }
 
-bool HaMaster::TryAnswer(const Command& request,
-                         const remoting::Responder& responder, int64_t offset,
-                         int64_t max_bytes) const {
-  store::RecordSlice slice;
-  if (!store_->ReadForReplica(offset, max_bytes, &slice)) return false;
+void HaMaster::Answer(const Command& request,
+                      const remoting::Responder& responder, int64_t offset,
+                      const store::RecordSlice& slice) const {
   Command response = remoting::MakeResponse(request, proto::SUCCESS);
   proto::HaTransferResponse* out =
       response.header.mutable_ha_transfer_response();
@@ -149,6 +152,14 @@ bool HaMaster::TryAnswer(const Command& request,
   out->set_master_max_offset(store_->MaxPhysicalOffset());
   response.body.assign(slice.data, static_cast<size_t>(slice.size));
   responder.Respond(std::move(response));
+}
+
+bool HaMaster::TryAnswer(const Command& request,
+                         const remoting::Responder& responder, int64_t offset,
+                         int64_t max_bytes) const {
+  store::RecordSlice slice;
+  if (!store_->ReadForReplica(offset, max_bytes, &slice)) return false;
+  Answer(request, responder, offset, slice);
   return true;
 }
 
@@ -198,25 +209,40 @@ void HaMaster::Acknowledge(const std::string& remote,
 }
 
 void HaMaster::OnConnectionClosed(const std::string& remote) {
-  absl::MutexLock lock(&mu_);
-  refused_.erase(remote);
-  if (slaves_.erase(remote) > 0) {
-    spdlog::warn("slave connection {} closed", remote);
+  std::vector<Done> orphaned;
+  {
+    absl::MutexLock lock(&mu_);
+    refused_.erase(remote);
+    if (slaves_.erase(remote) > 0) {
+      spdlog::warn("slave connection {} closed", remote);
+    }
+    orphaned = TakeWaitersWithoutSlave();
   }
+  for (Done& d : orphaned) d(store::PutStatus::kSlaveNotAvailable);
+}
+
+std::vector<HaMaster::Done> HaMaster::TakeWaitersWithoutSlave() {
+  std::vector<Done> out;
+  if (waiters_.empty() || AnySlaveInSync(waiters_.begin()->first)) return out;
+  for (auto& [end, waiter] : waiters_) out.push_back(std::move(waiter.done));
+  waiters_.clear();
+  return out;
 }
 
 void HaMaster::OnAppended(int64_t end_offset) {
-  if (held_count_.load() == 0) return;
   std::vector<Held> ready;
   {
+    // Always under mu_ (a short, uncontended section: nothing is copied or
+    // sent under it), so a request being parked cannot miss this append.
     absl::MutexLock lock(&mu_);
+    if (held_.empty()) return;
     auto split = std::partition(held_.begin(), held_.end(), [&](const Held& h) {
       return h.offset >= end_offset;
     });
-    for (auto it = split; it != held_.end(); ++it)
+    for (auto it = split; it != held_.end(); ++it) {
       ready.push_back(std::move(*it));
+    }
     held_.erase(split, held_.end());
-    held_count_.store(held_.size());
   }
   for (const Held& h : ready) {
     if (!TryAnswer(h.request, h.responder, h.offset, h.max_bytes)) {
@@ -270,6 +296,7 @@ void HaMaster::TimerLoop() {
   while (true) {
     std::vector<Held> expired_held;
     std::vector<Done> expired_waits;
+    std::vector<Done> orphaned;
     {
       absl::MutexLock lock(&mu_);
       absl::Time next = absl::Now() + absl::Seconds(1);
@@ -285,7 +312,6 @@ void HaMaster::TimerLoop() {
         expired_held.push_back(std::move(*it));
       }
       held_.erase(split, held_.end());
-      held_count_.store(held_.size());
       for (auto it = waiters_.begin(); it != waiters_.end();) {
         if (it->second.deadline <= now) {
           expired_waits.push_back(std::move(it->second.done));
@@ -303,9 +329,11 @@ void HaMaster::TimerLoop() {
           slaves_.erase(current);
         }
       }
+      orphaned = TakeWaitersWithoutSlave();
     }
     for (const Held& h : expired_held) AnswerEmpty(h);
     for (Done& d : expired_waits) d(store::PutStatus::kFlushSlaveTimeout);
+    for (Done& d : orphaned) d(store::PutStatus::kSlaveNotAvailable);
   }
 }
 

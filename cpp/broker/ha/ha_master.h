@@ -96,7 +96,13 @@ class HaMaster {
   bool TryAnswer(const remoting::Command& request,
                  const remoting::Responder& responder, int64_t offset,
                  int64_t max_bytes) const;
+  void Answer(const remoting::Command& request,
+              const remoting::Responder& responder, int64_t offset,
+              const store::RecordSlice& slice) const;
   void AnswerEmpty(const Held& held) const;
+  // Waiters no slave can satisfy any more (none in sync), removed.
+  std::vector<Done> TakeWaitersWithoutSlave()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LogRefusal(const std::string& remote, const std::string& slave_addr,
                   const std::string& error);
   void Acknowledge(const std::string& remote,
@@ -119,7 +125,6 @@ class HaMaster {
   // Last refusal per connection, so a retrying slave is logged once.
   absl::flat_hash_map<std::string, std::string> refused_ ABSL_GUARDED_BY(mu_);
   std::vector<Held> held_ ABSL_GUARDED_BY(mu_);
-  std::atomic<size_t> held_count_{0};  // lets OnAppended skip the lock
   std::multimap<int64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
