@@ -1,8 +1,13 @@
 #include "cpp/remoting/connection.h"
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::remoting {
@@ -33,7 +38,7 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       remote_address_(EndpointString(socket_)),
       decoder_(options.max_frame_size),
       read_buffer_(std::make_unique<char[]>(kReadChunk)),
-      last_activity_(absl::Now()) {
+      last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
@@ -64,13 +69,62 @@ absl::Status Connection::Send(Command command) {
           absl::StrCat("write queue to ", remote_address_, " is full (",
                        queued_bytes_, " bytes)"));
     }
+    if (write_scheduled_) {
+      // A write is queued or in progress; it takes this frame too.
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      return absl::OkStatus();
+    }
+    if (strand_.running_in_this_thread()) {
+      if (handling_read_) {
+        // Written with every other reply of this read when its loop ends.
+        queued_bytes_ += size;
+        queue_.push_back(std::move(frame));
+        write_scheduled_ = true;
+        write_after_read_ = true;
+        return absl::OkStatus();
+      }
+    } else if (options_.write_from_caller) {
+      // Nothing is queued or being written, so the bytes go out in order.
+      // The socket is used under mu_: CloseOnStrand takes it before closing.
+      size_t written = WriteNowLocked(frame);
+      if (written == size) {
+        last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                                std::memory_order_relaxed);
+        return absl::OkStatus();
+      }
+      if (written < frame.prefix.size()) {
+        frame.prefix.erase(0, written);
+      } else {
+        frame.body.erase(0, written - frame.prefix.size());
+        frame.prefix.clear();
+      }
+      size -= written;
+    }
     queued_bytes_ += size;
     queue_.push_back(std::move(frame));
-    if (write_scheduled_) return absl::OkStatus();
     write_scheduled_ = true;
   }
   boost::asio::post(strand_, [self = shared_from_this()] { self->DoWrite(); });
   return absl::OkStatus();
+}
+
+size_t Connection::WriteNowLocked(const OutgoingFrame& frame) {
+  iovec iov[2];
+  iov[0].iov_base = const_cast<char*>(frame.prefix.data());
+  iov[0].iov_len = frame.prefix.size();
+  iov[1].iov_base = const_cast<char*>(frame.body.data());
+  iov[1].iov_len = frame.body.size();
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = frame.body.empty() ? 1 : 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  // Errors (and EAGAIN) leave the frame to the strand's write, which
+  // reports them by closing the connection.
+  return n < 0 ? 0 : static_cast<size_t>(n);
 }
 
 void Connection::DoWrite() {
@@ -112,7 +166,8 @@ void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
         absl::StrCat("write to ", remote_address_, " failed: ", ec.message())));
     return;
   }
-  last_activity_ = absl::Now();
+  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
   size_t remaining;
   {
     absl::MutexLock lock(&mu_);
@@ -145,22 +200,31 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
                                                   " failed: ", ec.message())));
     return;
   }
-  last_activity_ = absl::Now();
+  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
   decoder_.Append(absl::string_view(read_buffer_.get(), bytes));
   auto self = shared_from_this();
+  handling_read_ = true;
   while (!reading_stopped_) {
     Command command;
     FrameDecoder::Result result = decoder_.Next(&command);
     if (result == FrameDecoder::Result::kNeedMore) break;
     if (result == FrameDecoder::Result::kError) {
+      handling_read_ = false;
       spdlog::warn("closing connection from {}: {}", remote_address_,
                    decoder_.error().ToString());
       CloseOnStrand(decoder_.error());
       return;
     }
-    if (!on_frame_) return;  // closed by the handler
+    if (!on_frame_) break;  // closed by the handler
     on_frame_(self, std::move(command));
   }
+  handling_read_ = false;
+  if (write_after_read_) {
+    write_after_read_ = false;
+    DoWrite();  // clears write_scheduled_ itself when closed
+  }
+  if (!on_frame_) return;
   {
     absl::MutexLock lock(&mu_);
     if (queued_bytes_ > options_.max_write_queue_bytes / 2) read_paused_ = true;
@@ -186,8 +250,10 @@ void Connection::ArmIdleTimer() {
           absl::MutexLock lock(&self->mu_);
           writing = self->queued_bytes_ > 0;
         }
+        const absl::Time last_activity = absl::FromUnixNanos(
+            self->last_activity_ns_.load(std::memory_order_relaxed));
         if (!writing &&
-            absl::Now() - self->last_activity_ >= self->options_.idle_timeout) {
+            absl::Now() - last_activity >= self->options_.idle_timeout) {
           spdlog::info("closing idle connection {}", self->remote_address_);
           self->CloseOnStrand(absl::UnavailableError(
               absl::StrCat("connection ", self->remote_address_, " was idle")));
