@@ -69,62 +69,118 @@ absl::Status Connection::Send(Command command) {
           absl::StrCat("write queue to ", remote_address_, " is full (",
                        queued_bytes_, " bytes)"));
     }
-    if (write_scheduled_) {
+    if (write_scheduled_ || caller_writing_) {
       // A write is queued or in progress; it takes this frame too.
       queued_bytes_ += size;
       queue_.push_back(std::move(frame));
       return absl::OkStatus();
     }
-    if (strand_.running_in_this_thread()) {
-      if (handling_read_) {
-        // Written with every other reply of this read when its loop ends.
-        queued_bytes_ += size;
-        queue_.push_back(std::move(frame));
-        write_scheduled_ = true;
-        write_after_read_ = true;
-        return absl::OkStatus();
-      }
-    } else if (options_.write_from_caller) {
-      // Nothing is queued or being written, so the bytes go out in order.
-      // The socket is used under mu_: CloseOnStrand takes it before closing.
-      size_t written = WriteNowLocked(frame);
-      if (written == size) {
-        last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                                std::memory_order_relaxed);
-        return absl::OkStatus();
-      }
-      if (written < frame.prefix.size()) {
-        frame.prefix.erase(0, written);
-      } else {
-        frame.body.erase(0, written - frame.prefix.size());
-        frame.prefix.clear();
-      }
-      size -= written;
+    const bool on_strand = strand_.running_in_this_thread();
+    if (on_strand && handling_read_) {
+      // Written with every other reply of this read when its loop ends.
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      write_scheduled_ = true;
+      write_after_read_ = true;
+      return absl::OkStatus();
     }
-    queued_bytes_ += size;
-    queue_.push_back(std::move(frame));
-    write_scheduled_ = true;
+    if (!on_strand && options_.write_from_caller) {
+      // Nothing is queued or being written: this thread writes, and keeps
+      // writing what other callers queue meanwhile, so concurrent senders
+      // share system calls instead of waiting for each other's. The socket
+      // is used outside mu_, but CloseOnStrand waits for caller_writing_ to
+      // drop before closing it.
+      caller_writing_ = true;
+      queued_bytes_ += size;
+      std::deque<OutgoingFrame> batch;
+      batch.push_back(std::move(frame));
+      size_t batch_bytes = size;
+      while (true) {
+        mu_.Unlock();
+        const size_t written = WriteNow(batch);
+        mu_.Lock();
+        queued_bytes_ -= written;
+        if (written > 0) {
+          last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                                  std::memory_order_relaxed);
+        }
+        if (closed_) {
+          queued_bytes_ -= batch_bytes - written;
+          caller_writing_ = false;
+          return absl::OkStatus();  // dropped like every queued frame
+        }
+        if (written < batch_bytes) {
+          // The socket is full (or failing): the strand writes the rest,
+          // ahead of what was queued meanwhile, and reports any error.
+          DropWritten(written, &batch);
+          while (!batch.empty()) {
+            queue_.push_front(std::move(batch.back()));
+            batch.pop_back();
+          }
+          caller_writing_ = false;
+          write_scheduled_ = true;
+          break;
+        }
+        if (queue_.empty()) {
+          caller_writing_ = false;
+          return absl::OkStatus();
+        }
+        batch = std::move(queue_);
+        queue_.clear();
+        batch_bytes = 0;
+        for (const OutgoingFrame& f : batch) {
+          batch_bytes += f.prefix.size() + f.body.size();
+        }
+      }
+    } else {
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      write_scheduled_ = true;
+    }
   }
   boost::asio::post(strand_, [self = shared_from_this()] { self->DoWrite(); });
   return absl::OkStatus();
 }
 
-size_t Connection::WriteNowLocked(const OutgoingFrame& frame) {
-  iovec iov[2];
-  iov[0].iov_base = const_cast<char*>(frame.prefix.data());
-  iov[0].iov_len = frame.prefix.size();
-  iov[1].iov_base = const_cast<char*>(frame.body.data());
-  iov[1].iov_len = frame.body.size();
+size_t Connection::WriteNow(const std::deque<OutgoingFrame>& frames) {
+  constexpr size_t kMaxIov = 256;
+  iovec iov[kMaxIov];
+  size_t count = 0;
+  for (const OutgoingFrame& f : frames) {
+    if (count + 2 > kMaxIov) break;
+    if (!f.prefix.empty()) {
+      iov[count].iov_base = const_cast<char*>(f.prefix.data());
+      iov[count++].iov_len = f.prefix.size();
+    }
+    if (!f.body.empty()) {
+      iov[count].iov_base = const_cast<char*>(f.body.data());
+      iov[count++].iov_len = f.body.size();
+    }
+  }
   msghdr msg{};
   msg.msg_iov = iov;
-  msg.msg_iovlen = frame.body.empty() ? 1 : 2;
+  msg.msg_iovlen = count;
   ssize_t n;
   do {
     n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  // Errors (and EAGAIN) leave the frame to the strand's write, which
+  // Errors (and EAGAIN) leave the frames to the strand's write, which
   // reports them by closing the connection.
   return n < 0 ? 0 : static_cast<size_t>(n);
+}
+
+void Connection::DropWritten(size_t written,
+                             std::deque<OutgoingFrame>* frames) {
+  while (written > 0 && !frames->empty()) {
+    OutgoingFrame& f = frames->front();
+    const size_t from_prefix = std::min(written, f.prefix.size());
+    f.prefix.erase(0, from_prefix);
+    written -= from_prefix;
+    const size_t from_body = std::min(written, f.body.size());
+    f.body.erase(0, from_body);
+    written -= from_body;
+    if (f.prefix.empty() && f.body.empty()) frames->pop_front();
+  }
 }
 
 void Connection::DoWrite() {
@@ -274,6 +330,11 @@ void Connection::CloseOnStrand(absl::Status reason) {
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
+    // A caller in the middle of a non-blocking send finishes it first.
+    auto no_caller_writing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !caller_writing_;
+    };
+    mu_.Await(absl::Condition(&no_caller_writing));
     for (const OutgoingFrame& f : queue_) {
       queued_bytes_ -= f.prefix.size() + f.body.size();
     }

@@ -81,9 +81,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string body;
   };
 
-  // Writes `frame` now if the socket takes it; returns the bytes written.
-  size_t WriteNowLocked(const OutgoingFrame& frame)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One non-blocking gathered send of (a prefix of) `frames`; returns the
+  // bytes the socket took. Only the caller that set caller_writing_.
+  size_t WriteNow(const std::deque<OutgoingFrame>& frames);
+  // Removes the first `written` bytes from `frames`.
+  static void DropWritten(size_t written, std::deque<OutgoingFrame>* frames);
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   void DoWrite();
@@ -116,6 +118,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<OutgoingFrame> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool write_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  // A caller thread is writing (write_from_caller); the strand does not.
+  bool caller_writing_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
