@@ -83,6 +83,15 @@ Command PullProcessor::NotFound(const Command& request) const {
 void PullProcessor::Resume(std::shared_ptr<const Command> request,
                            const remoting::Responder& responder,
                            WakeReason reason) {
+  if (reason == WakeReason::kArrived) {
+    // On the thread that made the message readable (the store's dispatcher):
+    // the pull asks for what just arrived, so its pages are in memory and
+    // the read does not wait; a trip through the pool would cost two thread
+    // wakeups per answer. Answered as if it had just arrived; never held a
+    // second time.
+    Process(request, responder, /*allow_suspend=*/false);
+    return;
+  }
   if (reason != WakeReason::kShutdown &&
       pool_->TrySubmit([this, request, responder] {
         // Answered as if it had just arrived; never held a second time.

@@ -24,8 +24,9 @@ absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 
 // PULL_MESSAGE. Handle() runs on an I/O thread and only queues the pull on the
 // pull pool, because reads may fault in cold pages. A pull that finds nothing
-// new is held by the LongPollingService and re-run on the pool when a message
-// arrives or its suspension ends; at shutdown held pulls are answered
+// new is held by the LongPollingService and re-run when a message arrives (on
+// the notifying thread: it reads what just arrived, which is in memory) or on
+// the pool when its suspension ends; at shutdown held pulls are answered
 // PULL_NOT_FOUND. Every answer carries a pull_message_response.
 class PullProcessor {
  public:
