@@ -58,6 +58,18 @@ PullProcessor::PullProcessor(const BrokerConfig& config,
 
 void PullProcessor::Handle(Command request, remoting::Responder responder) {
   auto shared = std::make_shared<const Command>(std::move(request));
+  // A consumer that keeps up asks for the next offset, where nothing is
+  // yet: no read, the pull is held (or answered) at once. Doing that here
+  // saves two thread wakeups per pull; reads of stored messages, which may
+  // fault in cold pages, stay on the pool.
+  if (shared->header.has_pull_message()) {
+    const proto::PullMessageRequest& pull = shared->header.pull_message();
+    if (pull.queue_offset() >=
+        store_->MaxOffsetInQueue(pull.topic(), pull.queue_id())) {
+      Process(shared, responder, /*allow_suspend=*/true);
+      return;
+    }
+  }
   if (!pool_->TrySubmit([this, shared, responder] {
         Process(shared, responder, /*allow_suspend=*/true);
       })) {

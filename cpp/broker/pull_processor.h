@@ -22,8 +22,9 @@ namespace cometmq::broker {
 // "", else the TagsHashCode of each `||`-separated tag.
 absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 
-// PULL_MESSAGE. Handle() runs on an I/O thread and only queues the pull on the
-// pull pool, because reads may fault in cold pages. A pull that finds nothing
+// PULL_MESSAGE. Handle() runs on an I/O thread and queues the pull on the
+// pull pool, because reads may fault in cold pages; a pull at the queue's end
+// (nothing to read yet) is handled on the I/O thread. A pull that finds nothing
 // new is held by the LongPollingService and re-run when a message arrives (on
 // the notifying thread: it reads what just arrived, which is in memory) or on
 // the pool when its suspension ends; at shutdown held pulls are answered
