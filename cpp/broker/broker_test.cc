@@ -439,9 +439,18 @@ TEST_F(BrokerTest, ConsumerOffsetsCommitAndQuery) {
   q = Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicO", 0));
   EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
 
-  Command stats = MakeRequest(proto::GET_CONSUME_STATS);
-  stats.header.mutable_consume_stats()->set_consumer_group("CG");
-  Command answer = Call(std::move(stats));
+  // The broker offset follows the store's dispatcher, which runs behind
+  // the append: ask until the sent message is counted.
+  Command answer;
+  auto consume_stats = [&] {
+    Command stats = MakeRequest(proto::GET_CONSUME_STATS);
+    stats.header.mutable_consume_stats()->set_consumer_group("CG");
+    answer = Call(std::move(stats));
+    const proto::ConsumeStats& cs = answer.header.consume_stats_response();
+    return answer.header.status() == proto::SUCCESS && cs.queues_size() == 4 &&
+           cs.queues(0).broker_offset() == 1;
+  };
+  EXPECT_TRUE(WaitFor(consume_stats));
   ASSERT_EQ(answer.header.status(), proto::SUCCESS);
   const proto::ConsumeStats& cs = answer.header.consume_stats_response();
   ASSERT_THAT(cs.queues(), SizeIs(4));
