@@ -42,7 +42,9 @@ void LongPollingService::Hold(absl::string_view topic, int32_t queue_id,
       id = next_id_++;
       held_[key].push_back(Held{id, offset, deadline, std::move(resume)});
       ++count_;
-      timer_cv_.Signal();
+      // Most pulls are answered by an arrival long before their deadline:
+      // wake the timer only when it would sleep past this one.
+      if (deadline < timer_wakes_at_) timer_cv_.Signal();
     }
   }
   if (id == 0) {
@@ -152,8 +154,10 @@ void LongPollingService::TimerLoop() {
       mu_.Lock();
       continue;  // the table may have changed meanwhile
     }
-    // Woken early by Hold() (maybe an earlier deadline) or Shutdown().
+    // Woken early by Hold() (an earlier deadline) or Shutdown().
+    timer_wakes_at_ = next;
     timer_cv_.WaitWithDeadline(&mu_, next);
+    timer_wakes_at_ = absl::InfinitePast();  // awake: Hold() need not signal
   }
 }
 

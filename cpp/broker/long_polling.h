@@ -68,6 +68,9 @@ class LongPollingService {
 
   mutable absl::Mutex mu_;
   absl::CondVar timer_cv_;
+  // When the sleeping timer thread wakes up by itself; InfinitePast while
+  // it is awake (it then sees every hold before sleeping again).
+  absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::flat_hash_map<std::string, std::vector<Held>> held_
       ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;

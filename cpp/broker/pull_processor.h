@@ -22,11 +22,14 @@ namespace cometmq::broker {
 // "", else the TagsHashCode of each `||`-separated tag.
 absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 
-// PULL_MESSAGE. Handle() runs on an I/O thread and only queues the pull on the
-// pull pool, because reads may fault in cold pages. A pull that finds nothing
-// new is held by the LongPollingService and re-run on the pool when a message
-// arrives or its suspension ends; at shutdown held pulls are answered
-// PULL_NOT_FOUND. Every answer carries a pull_message_response.
+// PULL_MESSAGE. Handle() runs on an I/O thread and queues the pull on the
+// pull pool, because reads may fault in cold pages. Under ASYNC_FLUSH a pull
+// at the queue's end (nothing to read yet) is handled on the I/O thread, and a
+// held pull woken by an arrival is re-run on the notifying thread (it reads
+// what just arrived, which is in memory); otherwise a held pull is re-run on
+// the pool when a message arrives or its suspension ends; at shutdown held
+// pulls are answered PULL_NOT_FOUND. Every answer carries a
+// pull_message_response.
 class PullProcessor {
  public:
   PullProcessor(const BrokerConfig& config, store::MessageStore* store,

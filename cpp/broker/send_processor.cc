@@ -94,20 +94,39 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 SendProcessor::SendProcessor(const BrokerConfig& config,
                              store::MessageStore* store,
                              TopicConfigManager* topics, ThreadPool* pool)
-    : config_(config), store_(store), topics_(topics), pool_(pool) {}
+    : config_(config),
+      store_(store),
+      topics_(topics),
+      pool_(pool),
+      inline_sends_(!config.store.sync_flush()) {}
 
 void SendProcessor::Handle(Command request, remoting::Responder responder) {
+  // Under ASYNC_FLUSH a send to an existing topic never waits: the append
+  // is a copy into the mapped segment and the answer is made at once, so it
+  // is handled right here on the I/O thread, saving two thread handoffs per
+  // request. Topic auto-creation writes the topic file (with fsync) and
+  // SYNC_FLUSH appends write through the file, so those go to the pool.
+  if (inline_sends_ && request.header.has_send_message()) {
+    std::optional<proto::TopicConfig> topic =
+        topics_->Find(request.header.send_message().topic());
+    if (topic.has_value()) {
+      Process(request, responder, std::move(topic));
+      return;
+    }
+  }
   auto shared = std::make_shared<Command>(std::move(request));
-  if (!pool_->TrySubmit(
-          [this, shared, responder] { Process(*shared, responder); })) {
+  if (!pool_->TrySubmit([this, shared, responder] {
+        Process(*shared, responder, std::nullopt);
+      })) {
     responder.Respond(MakeResponse(
         *shared, proto::SYSTEM_BUSY,
         "[TOO_MANY_REQUESTS] the broker's send queue is full; try later"));
   }
 }
 
-void SendProcessor::Process(const Command& request,
-                            const remoting::Responder& responder) {
+void SendProcessor::Process(Command& request,
+                            const remoting::Responder& responder,
+                            std::optional<proto::TopicConfig> topic) {
   if (!request.header.has_send_message()) {
     responder.Respond(
         MakeResponse(request, proto::BAD_REQUEST,
@@ -131,7 +150,7 @@ void SendProcessor::Process(const Command& request,
                 absl::StrCat("sending message to topic[", send.topic(),
                              "] is forbidden"));
   }
-  std::optional<proto::TopicConfig> topic = topics_->Find(send.topic());
+  if (!topic.has_value()) topic = topics_->Find(send.topic());
   if (!topic.has_value()) {
     if (!config_.autoCreateTopicEnable) {
       return fail(proto::TOPIC_NOT_EXIST,
@@ -167,6 +186,7 @@ void SendProcessor::Process(const Command& request,
     queue_id %= queues;  // as RocketMQ: a stale route must not lose the send
   }
 
+  const size_t body_size = request.body.size();
   std::vector<MessageToStore> messages;
   if (send.batch()) {
     absl::StatusOr<std::vector<MessageToStore>> decoded =
@@ -178,14 +198,14 @@ void SendProcessor::Process(const Command& request,
   } else {
     MessageToStore message;
     message.flag = send.flag();
-    message.body = request.body;
+    message.body = std::move(request.body);
     message.properties = send.properties();
     messages.push_back(std::move(message));
   }
-  if (request.body.size() > static_cast<size_t>(config_.store.maxMessageSize)) {
+  if (body_size > static_cast<size_t>(config_.store.maxMessageSize)) {
     return fail(
         proto::MESSAGE_ILLEGAL,
-        absl::StrCat("the message body size ", request.body.size(),
+        absl::StrCat("the message body size ", body_size,
                      " exceeds maxMessageSize ", config_.store.maxMessageSize));
   }
   uint32_t born_ip = 0, born_port = 0;
@@ -250,8 +270,12 @@ void SendProcessor::Process(const Command& request,
   }
 
   const size_t count = messages.size();
+  // The answer needs only the request's code and opaque.
+  Command request_header;
+  request_header.header.set_code(request.header.code());
+  request_header.header.set_opaque(request.header.opaque());
   store_->Put(std::move(messages),
-              [this, request_header = Command{request.header, {}}, responder,
+              [this, request_header = std::move(request_header), responder,
                queue_id, count](store::PutResult result) {
                 const proto::StatusCode code = StatusFor(result.status);
                 Command response =

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,14 +22,16 @@ namespace cometmq::broker {
 absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
     absl::string_view body);
 
-// SEND_MESSAGE and SEND_BATCH_MESSAGE. Handle() runs on an I/O thread and only
-// queues the work on the send pool (SYSTEM_BUSY when it is full); the pool
-// validates the request, auto-creates the topic, and hands the messages to
-// MessageStore::Put, whose callback answers — at once under ASYNC_FLUSH, on
-// the flush thread after group commit under SYNC_FLUSH. No thread waits for
-// the disk. A message with DELAY=N>0 is stored on SCHEDULE_TOPIC_XXXX queue
-// N-1 (N clamped to the level table) with REAL_TOPIC/REAL_QID, for the
-// ScheduleService to deliver; batches cannot be delayed.
+// SEND_MESSAGE and SEND_BATCH_MESSAGE. Handle() runs on an I/O thread. Under
+// ASYNC_FLUSH a send to an existing topic is processed there (the append
+// does not wait); otherwise the work is queued on the send pool
+// (SYSTEM_BUSY when it is full), which validates the request, auto-creates
+// the topic, and hands the messages to MessageStore::Put, whose callback
+// answers — at once under ASYNC_FLUSH, on the flush thread after group
+// commit under SYNC_FLUSH. No thread waits for the disk. A message with
+// DELAY=N>0 is stored on SCHEDULE_TOPIC_XXXX queue N-1 (N clamped to the level
+// table) with REAL_TOPIC/REAL_QID, for the ScheduleService to deliver; batches
+// cannot be delayed.
 class SendProcessor {
  public:
   SendProcessor(const BrokerConfig& config, store::MessageStore* store,
@@ -38,13 +41,17 @@ class SendProcessor {
   int64_t messages_put() const { return messages_put_.load(); }
 
  private:
-  void Process(const remoting::Command& request,
-               const remoting::Responder& responder);
+  // `topic` is the topic's config when the caller already looked it up.
+  // May take the request's body.
+  void Process(remoting::Command& request, const remoting::Responder& responder,
+               std::optional<proto::TopicConfig> topic);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;
   TopicConfigManager* const topics_;
   ThreadPool* const pool_;
+  const bool
+      inline_sends_;  // ASYNC_FLUSH: sends to known topics on the I/O thread
   std::atomic<uint32_t> next_queue_{0};
   std::atomic<int64_t> messages_put_{0};
 };

@@ -1,5 +1,7 @@
 #include "cpp/client/push_consumer.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,9 +98,22 @@ std::vector<MessageQueue> DefaultPushConsumer::OwnedQueues() const {
 void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
                                   std::vector<MessageExt> messages) {
   if (orderly_) return orderly_->Submit(pq, std::move(messages));
-  for (MessageExt& message : messages) {
-    auto shared = std::make_shared<MessageExt>(std::move(message));
-    pool_->Submit([this, pq, shared] { Consume(pq, *shared); });
+  // One task per consume thread rather than per message: the messages of a
+  // pull are still consumed one listener call at a time, by up to
+  // consume_threads threads at once, but each task wakes a thread once for
+  // its share instead of once per message.
+  const size_t n = messages.size();
+  const size_t tasks =
+      std::min(n, static_cast<size_t>(std::max(1, options_.consume_threads)));
+  for (size_t t = 0, begin = 0; t < tasks; ++t) {
+    const size_t end = begin + (n - begin) / (tasks - t);
+    auto share = std::make_shared<std::vector<MessageExt>>(
+        std::make_move_iterator(messages.begin() + begin),
+        std::make_move_iterator(messages.begin() + end));
+    pool_->Submit([this, pq, share] {
+      for (MessageExt& message : *share) Consume(pq, message);
+    });
+    begin = end;
   }
 }
 

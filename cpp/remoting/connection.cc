@@ -1,8 +1,13 @@
 #include "cpp/remoting/connection.h"
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::remoting {
@@ -33,7 +38,7 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       remote_address_(EndpointString(socket_)),
       decoder_(options.max_frame_size),
       read_buffer_(std::make_unique<char[]>(kReadChunk)),
-      last_activity_(absl::Now()) {
+      last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
@@ -64,13 +69,118 @@ absl::Status Connection::Send(Command command) {
           absl::StrCat("write queue to ", remote_address_, " is full (",
                        queued_bytes_, " bytes)"));
     }
-    queued_bytes_ += size;
-    queue_.push_back(std::move(frame));
-    if (write_scheduled_) return absl::OkStatus();
-    write_scheduled_ = true;
+    if (write_scheduled_ || caller_writing_) {
+      // A write is queued or in progress; it takes this frame too.
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      return absl::OkStatus();
+    }
+    const bool on_strand = strand_.running_in_this_thread();
+    if (on_strand && handling_read_) {
+      // Written with every other reply of this read when its loop ends.
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      write_scheduled_ = true;
+      write_after_read_ = true;
+      return absl::OkStatus();
+    }
+    if (!on_strand && options_.write_from_caller) {
+      // Nothing is queued or being written: this thread writes, and keeps
+      // writing what other callers queue meanwhile, so concurrent senders
+      // share system calls instead of waiting for each other's. The socket
+      // is used outside mu_, but CloseOnStrand waits for caller_writing_ to
+      // drop before closing it.
+      caller_writing_ = true;
+      queued_bytes_ += size;
+      std::deque<OutgoingFrame> batch;
+      batch.push_back(std::move(frame));
+      size_t batch_bytes = size;
+      while (true) {
+        mu_.Unlock();
+        const size_t written = WriteNow(batch);
+        mu_.Lock();
+        queued_bytes_ -= written;
+        if (written > 0) {
+          last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                                  std::memory_order_relaxed);
+        }
+        if (closed_) {
+          queued_bytes_ -= batch_bytes - written;
+          caller_writing_ = false;
+          return absl::OkStatus();  // dropped like every queued frame
+        }
+        if (written < batch_bytes) {
+          // The socket is full (or failing): the strand writes the rest,
+          // ahead of what was queued meanwhile, and reports any error.
+          DropWritten(written, &batch);
+          while (!batch.empty()) {
+            queue_.push_front(std::move(batch.back()));
+            batch.pop_back();
+          }
+          caller_writing_ = false;
+          write_scheduled_ = true;
+          break;
+        }
+        if (queue_.empty()) {
+          caller_writing_ = false;
+          return absl::OkStatus();
+        }
+        batch = std::move(queue_);
+        queue_.clear();
+        batch_bytes = 0;
+        for (const OutgoingFrame& f : batch) {
+          batch_bytes += f.prefix.size() + f.body.size();
+        }
+      }
+    } else {
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      write_scheduled_ = true;
+    }
   }
   boost::asio::post(strand_, [self = shared_from_this()] { self->DoWrite(); });
   return absl::OkStatus();
+}
+
+size_t Connection::WriteNow(const std::deque<OutgoingFrame>& frames) {
+  constexpr size_t kMaxIov = 256;
+  iovec iov[kMaxIov];
+  size_t count = 0;
+  for (const OutgoingFrame& f : frames) {
+    if (count + 2 > kMaxIov) break;
+    if (!f.prefix.empty()) {
+      iov[count].iov_base = const_cast<char*>(f.prefix.data());
+      iov[count++].iov_len = f.prefix.size();
+    }
+    if (!f.body.empty()) {
+      iov[count].iov_base = const_cast<char*>(f.body.data());
+      iov[count++].iov_len = f.body.size();
+    }
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  // Errors (and EAGAIN) leave the frames to the strand's write, which
+  // reports them by closing the connection.
+  return n < 0 ? 0 : static_cast<size_t>(n);
+}
+
+void Connection::DropWritten(size_t written,
+                             std::deque<OutgoingFrame>* frames) {
+  while (written > 0 && !frames->empty()) {
+    OutgoingFrame& f = frames->front();
+    const size_t from_prefix = std::min(written, f.prefix.size());
+    f.prefix.erase(0, from_prefix);
+    written -= from_prefix;
+    const size_t from_body = std::min(written, f.body.size());
+    f.body.erase(0, from_body);
+    written -= from_body;
+    if (f.prefix.empty() && f.body.empty()) frames->pop_front();
+  }
 }
 
 void Connection::DoWrite() {
@@ -112,7 +222,8 @@ void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
         absl::StrCat("write to ", remote_address_, " failed: ", ec.message())));
     return;
   }
-  last_activity_ = absl::Now();
+  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
   size_t remaining;
   {
     absl::MutexLock lock(&mu_);
@@ -145,22 +256,31 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
                                                   " failed: ", ec.message())));
     return;
   }
-  last_activity_ = absl::Now();
+  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
   decoder_.Append(absl::string_view(read_buffer_.get(), bytes));
   auto self = shared_from_this();
+  handling_read_ = true;
   while (!reading_stopped_) {
     Command command;
     FrameDecoder::Result result = decoder_.Next(&command);
     if (result == FrameDecoder::Result::kNeedMore) break;
     if (result == FrameDecoder::Result::kError) {
+      handling_read_ = false;
       spdlog::warn("closing connection from {}: {}", remote_address_,
                    decoder_.error().ToString());
       CloseOnStrand(decoder_.error());
       return;
     }
-    if (!on_frame_) return;  // closed by the handler
+    if (!on_frame_) break;  // closed by the handler
     on_frame_(self, std::move(command));
   }
+  handling_read_ = false;
+  if (write_after_read_) {
+    write_after_read_ = false;
+    DoWrite();  // clears write_scheduled_ itself when closed
+  }
+  if (!on_frame_) return;
   {
     absl::MutexLock lock(&mu_);
     if (queued_bytes_ > options_.max_write_queue_bytes / 2) read_paused_ = true;
@@ -186,8 +306,10 @@ void Connection::ArmIdleTimer() {
           absl::MutexLock lock(&self->mu_);
           writing = self->queued_bytes_ > 0;
         }
+        const absl::Time last_activity = absl::FromUnixNanos(
+            self->last_activity_ns_.load(std::memory_order_relaxed));
         if (!writing &&
-            absl::Now() - self->last_activity_ >= self->options_.idle_timeout) {
+            absl::Now() - last_activity >= self->options_.idle_timeout) {
           spdlog::info("closing idle connection {}", self->remote_address_);
           self->CloseOnStrand(absl::UnavailableError(
               absl::StrCat("connection ", self->remote_address_, " was idle")));
@@ -208,6 +330,11 @@ void Connection::CloseOnStrand(absl::Status reason) {
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
+    // A caller in the middle of a non-blocking send finishes it first.
+    auto no_caller_writing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !caller_writing_;
+    };
+    mu_.Await(absl::Condition(&no_caller_writing));
     for (const OutgoingFrame& f : queue_) {
       queued_bytes_ -= f.prefix.size() + f.body.size();
     }

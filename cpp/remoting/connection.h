@@ -1,6 +1,7 @@
 #ifndef COMETMQ_REMOTING_CONNECTION_H_
 #define COMETMQ_REMOTING_CONNECTION_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -25,11 +26,20 @@ struct ConnectionOptions {
   // A connection with no bytes read or written for this long is closed.
   // Zero disables the check.
   absl::Duration idle_timeout = absl::Seconds(120);
+  // When nothing is queued or being written, Send() called off the
+  // connection's strand writes the frame itself with a non-blocking send
+  // instead of waking an I/O thread to do it (what is not taken by the
+  // socket is queued as usual). Clients set it: their callers are the
+  // sending threads. Servers answer mostly from I/O threads, where replies
+  // are gathered per read instead.
+  bool write_from_caller = false;
 };
 
 // One TCP connection carrying frames both ways. Reads are decoded into
 // commands and handed to `on_frame` on the connection's strand; Send() may be
-// called from any thread and is queued, with a bound. `on_close` runs exactly
+// called from any thread and is queued, with a bound. Frames sent by
+// `on_frame` handlers are gathered and written once the frames of that read
+// have been handled (one writev for many replies). `on_close` runs exactly
 // once, on the strand, whatever closed the connection. The connection keeps
 // its io_context alive, so it may outlive the server or client that made it.
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -71,6 +81,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string body;
   };
 
+  // One non-blocking gathered send of (a prefix of) `frames`; returns the
+  // bytes the socket took. Only the caller that set caller_writing_.
+  size_t WriteNow(const std::deque<OutgoingFrame>& frames);
+  // Removes the first `written` bytes from `frames`.
+  static void DropWritten(size_t written, std::deque<OutgoingFrame>* frames);
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   void DoWrite();
@@ -94,13 +109,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_stopped_ = false;
   bool read_paused_ = false;
   bool close_notified_ = false;
-  std::deque<OutgoingFrame> in_flight_;  // frames handed to async_write
-  absl::Time last_activity_;
+  bool handling_read_ = false;             // inside OnRead's frame loop
+  bool write_after_read_ = false;          // a frame was queued by that loop
+  std::deque<OutgoingFrame> in_flight_;    // frames handed to async_write
+  std::atomic<int64_t> last_activity_ns_;  // absl::GetCurrentTimeNanos()
 
   mutable absl::Mutex mu_;
   std::deque<OutgoingFrame> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool write_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  // A caller thread is writing (write_from_caller); the strand does not.
+  bool caller_writing_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -20,8 +20,10 @@ struct RemotingClient::Pending {
   std::string address;
   Command request;
   ResponseCallback callback;
+  // Set before the request is registered; only the I/O thread cancels it.
   std::unique_ptr<boost::asio::steady_timer> timer;
-  std::weak_ptr<Channel> channel;
+  // The connection it was written on, once it was (guarded by mu_).
+  std::shared_ptr<Connection> connection;
 };
 
 struct RemotingClient::Channel {
@@ -65,31 +67,62 @@ void RemotingClient::InvokeAsync(const std::string& address, Command request,
   request.header.set_flags(0);
   pending->request = std::move(request);
   pending->callback = std::move(callback);
+  pending->timer = std::make_unique<boost::asio::steady_timer>(
+      *io_, absl::ToChronoNanoseconds(timeout));
+  pending->timer->async_wait([this, opaque = pending->opaque,
+                              timeout](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::shared_ptr<Pending> p = TakePending(opaque);
+    if (p == nullptr) return;
+    p->callback(absl::DeadlineExceededError(
+        absl::StrCat("request code ", p->code, " to ", p->address,
+                     " timed out after ", absl::FormatDuration(timeout))));
+  });
+  Dispatch(std::move(pending));
+}
+
+void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
+  std::shared_ptr<Connection> connection;
+  bool refused = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!shut_down_) {
-      ++pending_count_;
-      // Posted under the lock so Shutdown's cleanup runs after it.
-      boost::asio::post(*io_, [this, pending, timeout] {
-        pending->timer = std::make_unique<boost::asio::steady_timer>(
-            *io_, absl::ToChronoNanoseconds(timeout));
-        uint64_t opaque = pending->opaque;
-        pending->timer->async_wait(
-            [this, opaque, timeout](const boost::system::error_code& ec) {
-              if (ec) return;
-              auto it = pending_.find(opaque);
-              if (it == pending_.end()) return;
-              Complete(opaque, absl::DeadlineExceededError(absl::StrCat(
-                                   "request code ", it->second->code, " to ",
-                                   it->second->address, " timed out after ",
-                                   absl::FormatDuration(timeout))));
-            });
-        StartRequest(pending);
-      });
-      return;
+    if (shut_down_) {
+      refused = true;
+    } else {
+      if (!pending->oneway) pending_[pending->opaque] = pending;
+      auto it = open_.find(pending->address);
+      if (it != open_.end() && !it->second->closed()) {
+        connection = it->second;
+        pending->connection = connection;
+      } else {
+        // Not connected yet: the I/O thread connects first. Posted under
+        // the lock so Shutdown's cleanup runs after it.
+        boost::asio::post(*io_, [this, pending] { StartRequest(pending); });
+        return;
+      }
     }
   }
-  pending->callback(absl::UnavailableError("remoting client is shut down"));
+  if (refused) {
+    // Not registered, so nothing else completes it.
+    if (pending->timer) pending->timer->cancel();
+    if (pending->callback) {
+      pending->callback(absl::UnavailableError("remoting client is shut down"));
+    }
+    return;
+  }
+  const uint64_t opaque = pending->opaque;
+  const bool oneway = pending->oneway;
+  absl::Status status = connection->Send(std::move(pending->request));
+  if (status.ok()) return;
+  if (oneway) {
+    spdlog::warn("oneway request to {} dropped: {}", pending->address,
+                 status.ToString());
+    return;
+  }
+  // Callbacks run on the I/O thread.
+  boost::asio::post(*io_, [this, opaque, status = std::move(status)] {
+    Complete(opaque, status);
+  });
 }
 
 absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
@@ -104,12 +137,29 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
     absl::StatusOr<Command> value;
   };
   auto result = std::make_shared<Result>();
-  InvokeAsync(address, std::move(request), timeout,
-              [result](absl::StatusOr<Command> r) {
-                result->value = std::move(r);
-                result->done.Notify();
-              });
-  result->done.WaitForNotification();
+  auto pending = std::make_shared<Pending>();
+  const uint64_t opaque = next_opaque_.fetch_add(1);
+  pending->opaque = opaque;
+  pending->code = request.header.code();
+  pending->address = address;
+  request.header.set_opaque(opaque);
+  request.header.set_flags(0);
+  pending->request = std::move(request);
+  pending->callback = [result](absl::StatusOr<Command> r) {
+    result->value = std::move(r);
+    result->done.Notify();
+  };
+  // No timer: this thread waits for its own deadline.
+  Dispatch(std::move(pending));
+  if (!result->done.WaitForNotificationWithTimeout(timeout)) {
+    if (std::shared_ptr<Pending> p = TakePending(opaque); p != nullptr) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("request code ", p->code, " to ", address,
+                       " timed out after ", absl::FormatDuration(timeout)));
+    }
+    // Completed meanwhile: its callback is about to notify.
+    result->done.WaitForNotification();
+  }
   return std::move(result->value);
 }
 
@@ -122,16 +172,17 @@ absl::Status RemotingClient::InvokeOneway(const std::string& address,
   request.header.set_opaque(next_opaque_.fetch_add(1));
   request.header.set_flags(proto::FLAG_ONEWAY);
   pending->request = std::move(request);
-  absl::MutexLock lock(&mu_);
-  if (shut_down_) {
-    return absl::UnavailableError("remoting client is shut down");
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return absl::UnavailableError("remoting client is shut down");
+    }
   }
-  boost::asio::post(*io_, [this, pending] { StartRequest(pending); });
+  Dispatch(std::move(pending));
   return absl::OkStatus();
 }
 
 void RemotingClient::StartRequest(std::shared_ptr<Pending> pending) {
-  if (!pending->oneway) pending_[pending->opaque] = pending;
   if (closing_) {
     Complete(pending->opaque,
              absl::UnavailableError("remoting client is shut down"));
@@ -216,8 +267,11 @@ void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
     return;
   }
   std::weak_ptr<Channel> weak = channel;
+  ConnectionOptions connection_options = options_.connection;
+  // Callers write their own requests (see Dispatch).
+  connection_options.write_from_caller = true;
   channel->connection = std::make_shared<Connection>(
-      io_, std::move(socket), options_.connection,
+      io_, std::move(socket), connection_options,
       [this, weak](const std::shared_ptr<Connection>&, Command command) {
         if (auto ch = weak.lock()) OnFrame(ch, std::move(command));
       },
@@ -227,12 +281,19 @@ void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
       });
   open_connections_.fetch_add(1);
   channel->connection->Start();
+  {
+    absl::MutexLock lock(&mu_);
+    open_[channel->address] = channel->connection;
+  }
   for (auto& p : waiting) SendOnChannel(channel, std::move(p));
 }
 
 void RemotingClient::SendOnChannel(const std::shared_ptr<Channel>& channel,
                                    std::shared_ptr<Pending> pending) {
-  pending->channel = channel;
+  {
+    absl::MutexLock lock(&mu_);
+    pending->connection = channel->connection;
+  }
   absl::Status status = channel->connection->Send(std::move(pending->request));
   if (!status.ok()) {
     if (pending->oneway) {
@@ -265,24 +326,35 @@ void RemotingClient::OnChannelClosed(const std::shared_ptr<Channel>& channel,
   auto it = channels_.find(channel->address);
   if (it != channels_.end() && it->second == channel) channels_.erase(it);
   std::vector<uint64_t> lost;
-  for (const auto& [opaque, pending] : pending_) {
-    if (pending->channel.lock() == channel) lost.push_back(opaque);
+  {
+    absl::MutexLock lock(&mu_);
+    auto open = open_.find(channel->address);
+    if (open != open_.end() && open->second == channel->connection) {
+      open_.erase(open);
+    }
+    for (const auto& [opaque, pending] : pending_) {
+      if (pending->connection == channel->connection) lost.push_back(opaque);
+    }
   }
   absl::Status status = absl::UnavailableError(absl::StrCat(
       "connection to ", channel->address, " lost: ", reason.message()));
   for (uint64_t opaque : lost) Complete(opaque, status);
 }
 
-void RemotingClient::Complete(uint64_t opaque, absl::StatusOr<Command> result) {
+std::shared_ptr<RemotingClient::Pending> RemotingClient::TakePending(
+    uint64_t opaque) {
+  absl::MutexLock lock(&mu_);
   auto it = pending_.find(opaque);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) return nullptr;
   std::shared_ptr<Pending> pending = std::move(it->second);
   pending_.erase(it);
+  return pending;
+}
+
+void RemotingClient::Complete(uint64_t opaque, absl::StatusOr<Command> result) {
+  std::shared_ptr<Pending> pending = TakePending(opaque);
+  if (pending == nullptr) return;
   if (pending->timer) pending->timer->cancel();
-  {
-    absl::MutexLock lock(&mu_);
-    --pending_count_;
-  }
   pending->callback(std::move(result));
 }
 
@@ -297,7 +369,7 @@ void RemotingClient::CloseConnection(const std::string& address) {
 
 size_t RemotingClient::pending_requests() const {
   absl::MutexLock lock(&mu_);
-  return pending_count_;
+  return pending_.size();
 }
 
 void RemotingClient::Shutdown() {
@@ -321,7 +393,10 @@ void RemotingClient::Shutdown() {
         }
       }
       std::vector<uint64_t> all;
-      for (const auto& [opaque, p] : pending_) all.push_back(opaque);
+      {
+        absl::MutexLock lock(&mu_);
+        for (const auto& [opaque, p] : pending_) all.push_back(opaque);
+      }
       for (uint64_t opaque : all) {
         Complete(opaque, absl::UnavailableError("remoting client shut down"));
       }
@@ -330,6 +405,8 @@ void RemotingClient::Shutdown() {
   work_.reset();
   if (thread_.joinable()) thread_.join();
   channels_.clear();
+  absl::MutexLock lock(&mu_);
+  open_.clear();
 }
 
 }  // namespace cometmq::remoting

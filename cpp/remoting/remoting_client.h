@@ -29,7 +29,9 @@ using ServerRequestHandler =
 
 // Client side of the framed protocol: one pooled connection per address,
 // opened on first use and again after it breaks, carrying any number of
-// pipelined requests matched to responses by opaque id.
+// pipelined requests matched to responses by opaque id. Once a connection
+// is open, the calling thread writes its request itself (no handoff to the
+// I/O thread), and InvokeSync waits for its own deadline without a timer.
 //
 // Guarantee: the callback of InvokeAsync runs exactly once, on the client's
 // I/O thread, with the response, DeadlineExceeded on timeout, or Unavailable
@@ -68,6 +70,9 @@ class RemotingClient {
   struct Channel;
   struct Pending;
 
+  // Registers `pending` and sends it from the calling thread when its
+  // connection is open, else hands it to the I/O thread to connect first.
+  void Dispatch(std::shared_ptr<Pending> pending);
   void StartRequest(std::shared_ptr<Pending> pending);
   std::shared_ptr<Channel> GetOrConnect(const std::string& address);
   void OnConnected(const std::shared_ptr<Channel>& channel,
@@ -78,6 +83,9 @@ class RemotingClient {
   void OnFrame(const std::shared_ptr<Channel>& channel, Command command);
   void OnChannelClosed(const std::shared_ptr<Channel>& channel,
                        const absl::Status& reason);
+  // Takes the request out of the pending table; null when it is gone
+  // (answered, timed out or failed already).
+  std::shared_ptr<Pending> TakePending(uint64_t opaque);
   void Complete(uint64_t opaque, absl::StatusOr<Command> result);
 
   const ClientOptions options_;
@@ -94,11 +102,15 @@ class RemotingClient {
   // I/O-thread-only state.
   bool closing_ = false;
   absl::flat_hash_map<std::string, std::shared_ptr<Channel>> channels_;
-  absl::flat_hash_map<uint64_t, std::shared_ptr<Pending>> pending_;
 
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  size_t pending_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Requests waiting for their response, by opaque.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Pending>> pending_
+      ABSL_GUARDED_BY(mu_);
+  // Open connections by address, for callers to write on directly.
+  absl::flat_hash_map<std::string, std::shared_ptr<Connection>> open_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::remoting

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
@@ -58,7 +60,6 @@ const std::string& Responder::remote_address() const {
 
 RemotingServer::RemotingServer(ServerOptions options)
     : options_(std::move(options)),
-      io_(std::make_shared<boost::asio::io_context>(options_.io_threads)),
       in_flight_(std::make_shared<std::atomic<int64_t>>(0)) {}
 
 RemotingServer::~RemotingServer() { Stop(); }
@@ -80,7 +81,15 @@ absl::Status RemotingServer::Start() {
         absl::StrCat("bad bind address '", options_.bind_address, "'"));
   }
   boost::asio::ip::tcp::endpoint endpoint(address, options_.port);
-  acceptor_ = std::make_unique<boost::asio::ip::tcp::acceptor>(*io_);
+  // One io_context per I/O thread, each connection on one of them: a
+  // shared context would hand the completions of a socket from thread to
+  // thread (one wakeup each); this way a connection's reads, handlers and
+  // writes stay on its thread.
+  ios_.clear();
+  for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+    ios_.push_back(std::make_shared<boost::asio::io_context>(1));
+  }
+  acceptor_ = std::make_unique<boost::asio::ip::tcp::acceptor>(*ios_[0]);
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec)
     acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
@@ -97,15 +106,15 @@ absl::Status RemotingServer::Start() {
     absl::MutexLock lock(&mu_);
     accepting_ = true;
   }
-  work_ = std::make_unique<
-      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-      io_->get_executor());
+  for (const auto& io : ios_) {
+    work_.push_back(boost::asio::make_work_guard(*io));
+  }
   DoAccept();
-  for (int i = 0; i < options_.io_threads; ++i) {
+  for (size_t i = 0; i < ios_.size(); ++i) {
     threads_.emplace_back([this, i] {
       std::string name = absl::StrCat(options_.name.substr(0, 10), "-io", i);
       pthread_setname_np(pthread_self(), name.c_str());
-      io_->run();
+      ios_[i]->run();
     });
   }
   started_ = true;
@@ -113,15 +122,16 @@ absl::Status RemotingServer::Start() {
 }
 
 void RemotingServer::DoAccept() {
+  std::shared_ptr<boost::asio::io_context> io = ios_[next_io_++ % ios_.size()];
   acceptor_->async_accept(
-      boost::asio::make_strand(*io_),
-      [this](const boost::system::error_code& ec,
-             boost::asio::ip::tcp::socket socket) {
+      boost::asio::make_strand(*io),
+      [this, io](const boost::system::error_code& ec,
+                 boost::asio::ip::tcp::socket socket) {
         absl::MutexLock lock(&mu_);
         if (!accepting_) return;
         if (!ec) {
           auto conn = std::make_shared<Connection>(
-              io_, std::move(socket), options_.connection,
+              io, std::move(socket), options_.connection,
               [this](const std::shared_ptr<Connection>& c, Command cmd) {
                 OnFrame(c, std::move(cmd));
               },
@@ -185,7 +195,7 @@ void RemotingServer::Stop() {
     accepting_ = false;
     conns.assign(connections_.begin(), connections_.end());
   }
-  boost::asio::post(*io_, [this] {
+  boost::asio::post(*ios_[0], [this] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
   });
@@ -207,7 +217,7 @@ void RemotingServer::Stop() {
   }
   // Every socket, timer and the acceptor is closed now, so the I/O threads
   // run out of work and return once the last completion has been handled.
-  work_.reset();
+  work_.clear();
   for (auto& t : threads_) t.join();
   threads_.clear();
   {

@@ -78,9 +78,11 @@ class RemotingServer {
   void OnClose(const std::shared_ptr<Connection>& conn);
 
   const ServerOptions options_;
-  std::shared_ptr<boost::asio::io_context> io_;
+  // One per I/O thread; the acceptor runs on the first.
+  std::vector<std::shared_ptr<boost::asio::io_context>> ios_;
+  size_t next_io_ = 0;  // accept-handler only: the next connection's context
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<
+  std::vector<
       boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       work_;
   std::vector<std::thread> threads_;

@@ -101,10 +101,23 @@ bool Dispatcher::SleepUntilWoken() {
   return true;
 }
 
+bool Dispatcher::Pause() {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stop_), kBusyPollInterval);
+  return !stop_;
+}
+
 void Dispatcher::Run() {
+  bool busy = false;
   do {
-    if (DispatchAvailable()) after_batch_();
-  } while (SleepUntilWoken());
+    busy = DispatchAvailable();
+    if (busy) after_batch_();
+    // While records keep coming, look again after a short pause instead of
+    // being woken by every append (as RocketMQ's reput service does): under
+    // load this turns one wakeup per message, here and in every long-polling
+    // reader woken by after_batch_, into one per interval, with batches to
+    // match. Once a look finds nothing, sleep until the next append.
+  } while (busy ? Pause() : SleepUntilWoken());
   if (DispatchAvailable()) after_batch_();
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cpp/store/commit_log.h"
 
 namespace cometmq::store {
@@ -16,9 +17,13 @@ namespace cometmq::store {
 // entries), then calls `after_batch` (which wakes long-polling readers). It
 // reads only up to `limit()`: the written end under ASYNC_FLUSH, the flushed
 // end under SYNC_FLUSH, so a reader never sees a message a crash could take
-// back. Wakeup() is cheap when the thread is busy.
+// back. Wakeup() is cheap when the thread is busy. While records keep
+// arriving it looks every kBusyPollInterval instead of being woken by each
+// append, so a record waits at most that long to be dispatched.
 class Dispatcher {
  public:
+  static constexpr absl::Duration kBusyPollInterval = absl::Milliseconds(1);
+
   Dispatcher(const CommitLog* log, std::function<int64_t()> limit,
              std::function<void(const RecordView&)> dispatch,
              std::function<void()> after_batch);
@@ -37,6 +42,8 @@ class Dispatcher {
   bool DispatchAvailable();
   // False once stopping.
   bool SleepUntilWoken();
+  // Waits kBusyPollInterval (or until stopping); false once stopping.
+  bool Pause();
 
   const CommitLog* const log_;
   const std::function<int64_t()> limit_;

@@ -68,6 +68,8 @@ TEST(ReplicaTest, ReplicaMatchesMasterAcrossSegments) {
   EXPECT_EQ(
       master->commit_log().CountRecords(0, master->MaxPhysicalOffset(), 50),
       50);
+  // Both dispatchers run behind their appends.
+  master->WaitDispatched();
   replica->WaitDispatched();
   for (int q = 0; q < 3; ++q) {
     EXPECT_EQ(replica->MaxOffsetInQueue("T", q),

@@ -8,6 +8,8 @@
 //   bazel run //tools/benchmark:consumer -- --namesrv=127.0.0.1:9876
 //     --topic=BenchmarkTest --group=benchmark_consumer --threads=4
 //     --seconds=60 [--consumeFrom=LAST_OFFSET]
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -146,6 +148,7 @@ int Run(const Options& options) {
       consumer.OwnedQueues().size());
   std::fflush(stdout);
 
+  const double own_cpu_start = ReadCpuSeconds(getpid());
   const absl::Time start = absl::Now();
   absl::Time window_start = start;
   for (int second = options.report_interval;;
@@ -169,10 +172,19 @@ int Run(const Options& options) {
     if (second >= options.seconds) break;
   }
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  const double own_cpu = ReadCpuSeconds(getpid()) - own_cpu_start;
   consumer.Shutdown();
+  const int64_t received = stats.count();
   std::printf("total: %.0f TPS over %.1f s; %s\n",
-              static_cast<double>(stats.count()) / elapsed, elapsed,
+              static_cast<double>(received) / elapsed, elapsed,
               stats.Summary().c_str());
+  if (received > 0) {
+    std::printf(
+        "consumer CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
+        "message received\n",
+        own_cpu, 100 * own_cpu / elapsed,
+        own_cpu * 1e6 / static_cast<double>(received));
+  }
   std::fflush(stdout);
   return 0;
 }

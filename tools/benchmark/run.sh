@@ -13,7 +13,9 @@
 #
 # Environment: NAMESRV_PORT (9876), BROKER_PORT (10911; the broker's HA port
 # is BROKER_PORT+1), THREADS (16 sync, 1 async), MESSAGE_SIZE (128),
-# MAX_IN_FLIGHT (256), CONSUMER_THREADS (4), TOPIC (BenchmarkTest).
+# MAX_IN_FLIGHT (256), CONSUMER_THREADS (4), TOPIC (BenchmarkTest),
+# BROKER_ARGS (extra --key=value flags for mqbroker, e.g.
+# "--serverSelectorThreads=1").
 set -euo pipefail
 
 usage() {
@@ -107,7 +109,7 @@ pids+=($!)
 wait_for "$store/namesrv.out" "boot success" "${pids[-1]}"
 "$bin/cpp/mqbroker" -c conf/broker.conf -n "127.0.0.1:$namesrv_port" \
   --listenPort="$broker_port" --brokerIP1=127.0.0.1 --flushDiskType="$flush" \
-  --storePathRootDir="$store/store" --logDir="$store/logs" \
+  --storePathRootDir="$store/store" --logDir="$store/logs" ${BROKER_ARGS:-} \
   >"$store/broker.out" 2>&1 &
 broker_pid=$!
 pids+=("$broker_pid")
