@@ -31,9 +31,41 @@ std::string OffsetToFileName(int64_t offset) {
   return absl::StrFormat("%020d", offset);
 }
 
+namespace {
+
+// Creates `path` at its full size under a temporary name and renames it into
+// place, so a crash never leaves a segment shorter than its size under the
+// real name. Returns the open descriptor.
+absl::StatusOr<int> CreateFull(const std::string& path, int64_t size) {
+  const std::string tmp = path + ".creating";
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot create", tmp);
+  if (int err = ::posix_fallocate(fd, 0, size); err != 0) {
+    errno = err;
+    absl::Status s = ErrnoStatus("cannot reserve space for", path);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = ErrnoStatus("cannot rename into place", path);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return fd;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(
     const std::string& path, int64_t start_offset, int64_t size) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    absl::StatusOr<int> created = CreateFull(path, size);
+    if (!created.ok()) return created.status();
+    fd = *created;
+  }
   if (fd < 0) return ErrnoStatus("cannot open", path);
   struct stat st;
   if (::fstat(fd, &st) != 0) {

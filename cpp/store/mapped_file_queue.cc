@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
@@ -24,6 +25,11 @@ absl::Status MappedFileQueue::Load() {
   std::vector<std::pair<int64_t, std::string>> found;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     std::string name = entry.path().filename().string();
+    if (absl::EndsWith(name, ".creating")) {
+      // A segment whose creation a crash interrupted; never written to.
+      fs::remove(entry.path(), ec);
+      continue;
+    }
     int64_t start;
     if (name.size() != 20 || !absl::SimpleAtoi(name, &start)) continue;
     found.emplace_back(start, entry.path().string());

@@ -96,6 +96,29 @@ TEST(RecoveryTest, TornTailIsCutAndEverythingBeforeIsServed) {
   EXPECT_EQ(CountReadable(*store), 500);
 }
 
+// A crash while a segment was being created leaves only its temporary file:
+// the store opens, drops it, and the segment is created whole next time.
+TEST(RecoveryTest, InterruptedSegmentCreationIsDropped) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("creating"));
+  int64_t end;
+  WriteAndClose(config, 10, &end);
+  const std::string queue_dir = config.ConsumeQueueDir() + "/T/0";
+  const std::string leftover =
+      absl::StrCat(queue_dir, "/", OffsetToFileName(1 << 30), ".creating");
+  std::ofstream(leftover) << "short";
+  MarkCrashed(config);
+
+  absl::StatusOr<std::unique_ptr<MessageStore>> store =
+      MessageStore::Open(config);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_EQ(CountReadable(**store), 10);
+  for (const auto& entry : std::filesystem::directory_iterator(queue_dir)) {
+    EXPECT_EQ(std::filesystem::file_size(entry.path()),
+              static_cast<uintmax_t>(config.mappedFileSizeConsumeQueue));
+  }
+}
+
 TEST(RecoveryTest, CorruptedRecordInTheMiddleEndsTheLog) {
   StoreConfig config = SmallStoreConfig(MakeTempDir("corrupt"));
   int64_t end;
