@@ -52,14 +52,7 @@ struct Message {
 
 std::vector<Message> DecodeAll(const std::string& body) {
   std::vector<Message> out;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    RecordView view;
-    EXPECT_EQ(
-        DecodeRecord(body.data() + pos, static_cast<int64_t>(body.size() - pos),
-                     /*check_crc=*/true, &view),
-        DecodeResult::kRecord);
-    if (view.total_size <= 0) break;
+  for (const RecordView& view : DecodeRecords(body)) {
     Message m;
     m.topic = std::string(view.topic);
     m.body = std::string(view.body);
@@ -68,7 +61,6 @@ std::vector<Message> DecodeAll(const std::string& body) {
     m.queue_offset = view.queue_offset;
     m.physical_offset = view.physical_offset;
     out.push_back(std::move(m));
-    pos += static_cast<size_t>(view.total_size);
   }
   return out;
 }

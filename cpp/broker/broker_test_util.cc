@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/store/store_test_util.h"
+#include "gtest/gtest.h"
 
 namespace cometmq::broker {
 
@@ -24,6 +25,22 @@ BrokerConfig LoopbackBrokerConfig(const namesrv::NameServer& namesrv,
   config.store = store::SmallStoreConfig(store::MakeTempDir(tag));
   config.logDir = config.store.storePathRootDir + "/logs";
   return config;
+}
+
+std::vector<RecordView> DecodeRecords(absl::string_view body) {
+  std::vector<RecordView> out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    RecordView view;
+    if (DecodeRecord(body.data() + pos, static_cast<int64_t>(body.size() - pos),
+                     /*check_crc=*/true, &view) != DecodeResult::kRecord) {
+      ADD_FAILURE() << "bad record at byte " << pos << " of a pull answer";
+      break;
+    }
+    out.push_back(view);
+    pos += static_cast<size_t>(view.total_size);
+  }
+  return out;
 }
 
 }  // namespace cometmq::broker

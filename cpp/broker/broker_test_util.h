@@ -3,8 +3,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "cpp/broker/broker_config.h"
+#include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 
 namespace cometmq::broker {
@@ -17,6 +20,10 @@ std::unique_ptr<namesrv::NameServer> StartLoopbackNameServer();
 // `tag`, logs inside it.
 BrokerConfig LoopbackBrokerConfig(const namesrv::NameServer& namesrv,
                                   const std::string& tag);
+
+// The stored records of a pull answer's body, in order (views into `body`).
+// A record that does not decode fails the test and ends the list.
+std::vector<RecordView> DecodeRecords(absl::string_view body);
 
 }  // namespace cometmq::broker
 

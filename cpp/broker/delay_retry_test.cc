@@ -90,20 +90,11 @@ class DelayRetryTest : public ::testing::Test {
     Command response = Call(std::move(request));
     std::vector<Pulled> out;
     if (response.header.status() != proto::SUCCESS) return out;
-    size_t pos = 0;
-    while (pos < response.body.size()) {
-      RecordView view;
-      if (DecodeRecord(response.body.data() + pos,
-                       static_cast<int64_t>(response.body.size() - pos), true,
-                       &view) != DecodeResult::kRecord) {
-        ADD_FAILURE() << "bad record in pull answer";
-        break;
-      }
+    for (const RecordView& view : DecodeRecords(response.body)) {
       out.push_back({std::string(view.topic), std::string(view.body),
                      DecodeProperties(view.properties), view.physical_offset,
                      view.born_timestamp, view.store_timestamp,
                      view.reconsume_times});
-      pos += static_cast<size_t>(view.total_size);
     }
     return out;
   }

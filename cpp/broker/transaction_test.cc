@@ -343,19 +343,10 @@ class TransactionBrokerTest : public ::testing::Test {
     Command response = Call(&client_, std::move(request));
     std::vector<std::string> bodies;
     if (response.header.status() != proto::SUCCESS) return bodies;
-    size_t pos = 0;
-    while (pos < response.body.size()) {
-      RecordView view;
-      if (DecodeRecord(response.body.data() + pos,
-                       static_cast<int64_t>(response.body.size() - pos), true,
-                       &view) != DecodeResult::kRecord) {
-        ADD_FAILURE() << "bad record";
-        break;
-      }
+    for (const RecordView& view : DecodeRecords(response.body)) {
       EXPECT_EQ(FindProperty(view.properties, "TRAN_MSG"), std::nullopt);
       EXPECT_EQ(TransactionType(view.sys_flag), kTransactionCommitType);
       bodies.push_back(std::string(view.body));
-      pos += static_cast<size_t>(view.total_size);
     }
     return bodies;
   }
