@@ -28,13 +28,6 @@ constexpr int64_t kIdleTickMs = 1000;
 // A re-put that failed (disk full, store stopping) is retried after this.
 constexpr int64_t kErrorRetryMs = 1000;
 
-bool Stored(store::PutStatus status) {
-  return status == store::PutStatus::kOk ||
-         status == store::PutStatus::kFlushDiskTimeout ||
-         status == store::PutStatus::kFlushSlaveTimeout ||
-         status == store::PutStatus::kSlaveNotAvailable;
-}
-
 }  // namespace
 
 ScheduleService::ScheduleService(DelayLevels levels, std::string offset_path,
@@ -213,7 +206,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
         std::vector<MessageToStore> one;
         one.push_back(std::move(message));
         store::PutResult put = store_->PutSync(std::move(one));
-        if (!Stored(put.status)) {
+        if (!store::PutStored(put.status)) {
           if (put.status != store::PutStatus::kMessageIllegal) {
             spdlog::warn("delay level {}: re-put failed ({}); retrying", level,
                          put.error);

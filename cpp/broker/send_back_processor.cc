@@ -133,10 +133,7 @@ void SendBackProcessor::Process(const Command& request,
   one.push_back(std::move(message));
   store_->Put(std::move(one), [request_header = Command{request.header, {}},
                                responder](store::PutResult result) {
-    const bool stored = result.status == store::PutStatus::kOk ||
-                        result.status == store::PutStatus::kFlushDiskTimeout ||
-                        result.status == store::PutStatus::kFlushSlaveTimeout ||
-                        result.status == store::PutStatus::kSlaveNotAvailable;
+    const bool stored = store::PutStored(result.status);
     responder.Respond(MakeResponse(
         request_header, stored ? proto::SUCCESS : proto::SYSTEM_ERROR,
         stored ? "" : result.error));

@@ -40,14 +40,6 @@ proto::StatusCode StatusFor(store::PutStatus status) {
   return proto::SYSTEM_ERROR;
 }
 
-// Stored-but-degraded statuses still carry the send result.
-bool Stored(store::PutStatus status) {
-  return status == store::PutStatus::kOk ||
-         status == store::PutStatus::kFlushDiskTimeout ||
-         status == store::PutStatus::kFlushSlaveTimeout ||
-         status == store::PutStatus::kSlaveNotAvailable;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
@@ -280,7 +272,7 @@ void SendProcessor::Process(Command& request,
                 const proto::StatusCode code = StatusFor(result.status);
                 Command response =
                     MakeResponse(request_header, code, result.error);
-                if (Stored(result.status)) {
+                if (store::PutStored(result.status)) {
                   messages_put_.fetch_add(static_cast<int64_t>(count));
                   proto::SendMessageResponse* out =
                       response.header.mutable_send_message_response();
