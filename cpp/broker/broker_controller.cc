@@ -335,16 +335,7 @@ void BrokerController::StopReplication() {
   if (ha_master_ != nullptr) {
     // Nothing is written any more: let connected slaves take the rest, so a
     // graceful stop of an ASYNC_MASTER loses nothing it acknowledged.
-    const int64_t end = store_->MaxPhysicalOffset();
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (absl::Now() < deadline) {
-      std::vector<SlaveStatus> slaves = ha_master_->Slaves();
-      if (std::all_of(slaves.begin(), slaves.end(),
-                      [end](const auto& s) { return s.acked_offset >= end; })) {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    ha_master_->WaitForSlavesAt(store_->MaxPhysicalOffset(), absl::Seconds(5));
     ha_master_ptr_.store(nullptr);
     ha_master_->Stop();
   }

@@ -152,10 +152,9 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
   std::optional<proto::TopicConfig> topic = topics_->Find(pull.topic());
   // A slave serves what it replicated even before it copied the topic's
   // config from its master (which may be gone by now).
-  const bool replicated =
-      config_.slave() &&
-      store_->MaxOffsetInQueue(pull.topic(), pull.queue_id()) > 0;
-  if (!topic.has_value() && !replicated) {
+  if (!topic.has_value() &&
+      !(config_.slave() &&
+        store_->MaxOffsetInQueue(pull.topic(), pull.queue_id()) > 0)) {
     return fail(proto::TOPIC_NOT_EXIST,
                 absl::StrCat("topic[", pull.topic(),
                              "] not exist, apply first please!"));

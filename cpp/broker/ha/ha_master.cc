@@ -291,6 +291,16 @@ std::vector<SlaveStatus> HaMaster::Slaves() const {
   return out;
 }
 
+bool HaMaster::WaitForSlavesAt(int64_t end_offset, absl::Duration limit) {
+  auto caught_up = [this, end_offset]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::all_of(slaves_.begin(), slaves_.end(), [&](const auto& s) {
+      return s.second.acked_offset >= end_offset;
+    });
+  };
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&caught_up), limit);
+}
+
 void HaMaster::TimerLoop() {
   pthread_setname_np(pthread_self(), "ha-master");
   while (true) {

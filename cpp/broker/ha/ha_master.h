@@ -76,6 +76,9 @@ class HaMaster {
   void WaitForSlave(int64_t end_offset, Done done);
 
   std::vector<SlaveStatus> Slaves() const;
+  // Waits up to `limit` until every connected slave has acknowledged
+  // `end_offset` (at shutdown, after the last write); false on timeout.
+  bool WaitForSlavesAt(int64_t end_offset, absl::Duration limit);
 
  private:
   struct Held {

@@ -100,6 +100,10 @@ TEST_F(HaTest, SlaveCatchesUpAndFollows) {
            master_store_->MaxPhysicalOffset();
   }));
   Put(300);
+  EXPECT_TRUE(master_->WaitForSlavesAt(master_store_->MaxPhysicalOffset(),
+                                       absl::Seconds(10)));
+  EXPECT_FALSE(master_->WaitForSlavesAt(master_store_->MaxPhysicalOffset() + 1,
+                                        absl::Milliseconds(100)));
   EXPECT_EQ(Wait(master_store_->MaxPhysicalOffset()), PutStatus::kOk);
   ASSERT_TRUE(Eventually([&] {
     return slave_store->MaxPhysicalOffset() ==
