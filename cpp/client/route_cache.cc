@@ -158,26 +158,21 @@ absl::StatusOr<proto::ClusterInfo> RouteCache::FetchClusterInfo() {
 }
 
 void RouteCache::RememberBrokers(const proto::BrokerData& broker) {
-  auto master = broker.broker_addrs().find(0);
   absl::MutexLock lock(&mu_);
   brokers_[broker.broker_name()] = std::map<int64_t, std::string>(
       broker.broker_addrs().begin(), broker.broker_addrs().end());
-  if (master != broker.broker_addrs().end()) {
-    masters_[broker.broker_name()] = master->second;
-  } else {
-    masters_.erase(broker.broker_name());
-  }
 }
 
 absl::StatusOr<std::string> RouteCache::MasterAddress(
     const std::string& broker_name) const {
+  constexpr int64_t kMasterId = 0;
   absl::MutexLock lock(&mu_);
-  auto it = masters_.find(broker_name);
-  if (it == masters_.end()) {
+  auto group = brokers_.find(broker_name);
+  if (group == brokers_.end() || !group->second.contains(kMasterId)) {
     return absl::NotFoundError(
         absl::StrCat("no master address known for broker ", broker_name));
   }
-  return it->second;
+  return group->second.at(kMasterId);
 }
 
 std::vector<std::string> RouteCache::AllMasterAddresses() const {

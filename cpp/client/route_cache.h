@@ -92,7 +92,6 @@ class RouteCache {
   size_t next_namesrv_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::shared_ptr<const TopicRoute>> routes_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> masters_ ABSL_GUARDED_BY(mu_);
   // broker name -> broker id -> address, from the latest routes.
   absl::flat_hash_map<std::string, std::map<int64_t, std::string>> brokers_
       ABSL_GUARDED_BY(mu_);
