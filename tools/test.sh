@@ -28,6 +28,9 @@ venv="${HOME}/.cache/cometmq/venv"
 bazel build //cpp:mqnamesrv //cpp:mqbroker //cpp:mqadmin
 COMETMQ_BIN_DIR="$(bazel info bazel-bin 2>/dev/null)/cpp"
 export COMETMQ_BIN_DIR
+# Optimised binaries skip Abseil's lock-order check for speed; the suite
+# turns it on so a lock-order cycle anywhere aborts the run.
+export COMETMQ_CHECK_LOCK_ORDER=1
 set +e
 (cd integration_tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
 rc=$?

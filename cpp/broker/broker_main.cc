@@ -18,6 +18,7 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
 #include "cpp/common/config_binder.h"
+#include "cpp/common/lock_checking.h"
 #include "cpp/common/logging.h"
 #include "cpp/common/process.h"
 #include "cpp/namesrv/name_server.h"
@@ -134,5 +135,6 @@ int BrokerMain(int argc, char** argv) {
 }  // namespace cometmq::broker
 
 int main(int argc, char** argv) {
+  cometmq::ConfigureLockOrderChecking();
   return cometmq::broker::BrokerMain(argc, argv);
 }

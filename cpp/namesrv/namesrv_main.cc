@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/common/config_binder.h"
+#include "cpp/common/lock_checking.h"
 #include "cpp/common/logging.h"
 #include "cpp/common/process.h"
 #include "cpp/namesrv/name_server.h"
@@ -103,5 +104,6 @@ int NamesrvMain(int argc, char** argv) {
 }  // namespace cometmq::namesrv
 
 int main(int argc, char** argv) {
+  cometmq::ConfigureLockOrderChecking();
   return cometmq::namesrv::NamesrvMain(argc, argv);
 }

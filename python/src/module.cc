@@ -17,6 +17,7 @@
 #include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/transaction_producer.h"
+#include "cpp/common/lock_checking.h"
 #include "cpp/common/message_record.h"
 
 namespace py = pybind11;
@@ -610,6 +611,7 @@ void BindAdmin(py::module_& m) {
 }  // namespace cometmq::python
 
 PYBIND11_MODULE(_core, m) {
+  cometmq::ConfigureLockOrderChecking();
   using cometmq::python::ClientException;
   m.doc() = "CometMQ client core (C++)";
   m.attr("__version__") = "0.1.0";

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/common/config_binder.h"
+#include "cpp/common/lock_checking.h"
 #include "tools/bench/flags.h"
 #include "tools/bench/latency_recorder.h"
 #include "tools/benchmark/bench_common.h"
@@ -193,6 +194,7 @@ int Run(const Options& options) {
 }  // namespace cometmq::benchmark
 
 int main(int argc, char** argv) {
+  cometmq::ConfigureLockOrderChecking();
   cometmq::benchmark::Options options;
   cometmq::ConfigBinder flags;
   flags.Bind("namesrv", &options.namesrv);
