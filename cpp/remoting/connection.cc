@@ -76,6 +76,16 @@ absl::Status Connection::Send(Command command) {
       return absl::OkStatus();
     }
     const bool on_strand = strand_.running_in_this_thread();
+    if (!on_strand && dispatching_read_) {
+      // The strand is handing out the responses of one read and wakes a
+      // caller per response; their next requests go out together when it
+      // is done instead of one send each.
+      queued_bytes_ += size;
+      queue_.push_back(std::move(frame));
+      write_scheduled_ = true;
+      flush_after_read_ = true;
+      return absl::OkStatus();
+    }
     if (on_strand && handling_read_) {
       // Written with every other reply of this read when its loop ends.
       queued_bytes_ += size;
@@ -261,12 +271,20 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
   decoder_.Append(absl::string_view(read_buffer_.get(), bytes));
   auto self = shared_from_this();
   handling_read_ = true;
+  if (options_.write_from_caller) {
+    absl::MutexLock lock(&mu_);
+    dispatching_read_ = true;
+  }
   while (!reading_stopped_) {
     Command command;
     FrameDecoder::Result result = decoder_.Next(&command);
     if (result == FrameDecoder::Result::kNeedMore) break;
     if (result == FrameDecoder::Result::kError) {
       handling_read_ = false;
+      if (options_.write_from_caller) {
+        absl::MutexLock lock(&mu_);
+        dispatching_read_ = false;
+      }
       spdlog::warn("closing connection from {}: {}", remote_address_,
                    decoder_.error().ToString());
       CloseOnStrand(decoder_.error());
@@ -276,6 +294,14 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
     on_frame_(self, std::move(command));
   }
   handling_read_ = false;
+  if (options_.write_from_caller) {
+    absl::MutexLock lock(&mu_);
+    dispatching_read_ = false;
+    if (flush_after_read_) {
+      flush_after_read_ = false;
+      write_after_read_ = true;
+    }
+  }
   if (write_after_read_) {
     write_after_read_ = false;
     DoWrite();  // clears write_scheduled_ itself when closed

@@ -120,6 +120,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_scheduled_ ABSL_GUARDED_BY(mu_) = false;
   // A caller thread is writing (write_from_caller); the strand does not.
   bool caller_writing_ ABSL_GUARDED_BY(mu_) = false;
+  // write_from_caller only: the strand is handing out one read's frames;
+  // callers queue instead of writing and the strand flushes afterwards.
+  bool dispatching_read_ ABSL_GUARDED_BY(mu_) = false;
+  bool flush_after_read_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

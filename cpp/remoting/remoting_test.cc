@@ -3,6 +3,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cpp/remoting/remoting_client.h"
@@ -131,6 +132,32 @@ TEST(RemotingTest, TenThousandConcurrentRequestsAnsweredOnce) {
   EXPECT_EQ(ok.load(), kClients * kPerClient);
   for (auto& c : clients) c->Shutdown();
   for (auto& n : calls) EXPECT_EQ(n.load(), 1);
+}
+
+// Sixteen threads in a request/response loop over one connection: callers
+// woken by one read queue their next requests while the client is still
+// handing out that read's responses, and those go out together.
+TEST(RemotingTest, SyncCallersWokenByOneReadAllGetTheirOwnAnswers) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  constexpr int kThreads = 16;
+  constexpr int kCalls = 500;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        Command req = MakeRequest(kEcho);
+        req.body = absl::StrCat(t, "/", i);
+        auto resp =
+            client.InvokeSync(Addr(server.port()), req, absl::Seconds(10));
+        if (resp.ok() && resp->body == req.body) ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), kThreads * kCalls);
 }
 
 TEST(RemotingTest, TimeoutFiresOnceAndLateResponseIsIgnored) {

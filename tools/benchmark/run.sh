@@ -15,7 +15,8 @@
 # is BROKER_PORT+1), THREADS (16 sync, 1 async), MESSAGE_SIZE (128),
 # MAX_IN_FLIGHT (256), CONSUMER_THREADS (4), TOPIC (BenchmarkTest),
 # BROKER_ARGS (extra --key=value flags for mqbroker, e.g.
-# "--serverSelectorThreads=1").
+# "--serverSelectorThreads=1"), BENCH_BIN_DIR (use the binaries under this
+# directory, laid out like bazel-bin, instead of building).
 set -euo pipefail
 
 usage() {
@@ -39,10 +40,15 @@ consumer_threads=${CONSUMER_THREADS:-4}
 topic=${TOPIC:-BenchmarkTest}
 
 cd "$(dirname "$0")/../.."
-echo "== building"
-bazel build //cpp:mqnamesrv //cpp:mqbroker //tools/benchmark:producer \
-  //tools/benchmark:consumer 2>&1 | grep -E "ERROR|error:|warning:" || true
-bin="$(bazel info bazel-bin 2>/dev/null)"
+if [[ -n ${BENCH_BIN_DIR:-} ]]; then
+  # Prebuilt binaries laid out like bazel-bin, e.g. to compare two builds.
+  bin=$BENCH_BIN_DIR
+else
+  echo "== building"
+  bazel build //cpp:mqnamesrv //cpp:mqbroker //tools/benchmark:producer \
+    //tools/benchmark:consumer 2>&1 | grep -E "ERROR|error:|warning:" || true
+  bin="$(bazel info bazel-bin 2>/dev/null)"
+fi
 for b in cpp/mqnamesrv cpp/mqbroker tools/benchmark/producer tools/benchmark/consumer; do
   [[ -x "$bin/$b" ]] || { echo "build failed: $bin/$b missing" >&2; exit 1; }
 done
