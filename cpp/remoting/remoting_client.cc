@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "cpp/remoting/one_shot_event.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::remoting {
@@ -133,7 +133,7 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
         "InvokeSync called from the client's I/O thread");
   }
   struct Result {
-    absl::Notification done;
+    OneShotEvent done;
     absl::StatusOr<Command> value;
   };
   auto result = std::make_shared<Result>();
@@ -151,14 +151,14 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
   };
   // No timer: this thread waits for its own deadline.
   Dispatch(std::move(pending));
-  if (!result->done.WaitForNotificationWithTimeout(timeout)) {
+  if (!result->done.WaitUntil(absl::Now() + timeout)) {
     if (std::shared_ptr<Pending> p = TakePending(opaque); p != nullptr) {
       return absl::DeadlineExceededError(
           absl::StrCat("request code ", p->code, " to ", address,
                        " timed out after ", absl::FormatDuration(timeout)));
     }
     // Completed meanwhile: its callback is about to notify.
-    result->done.WaitForNotification();
+    result->done.Wait();
   }
   return std::move(result->value);
 }
