@@ -62,7 +62,7 @@ void PullProcessor::Handle(Command request, remoting::Responder responder) {
   // yet: no read, the pull is held (or answered) at once. Doing that here
   // saves two thread wakeups per pull; reads of stored messages, which may
   // fault in cold pages, stay on the pool.
-  if (!config_.store.sync_flush() && shared->header.has_pull_message()) {
+  if (shared->header.has_pull_message()) {
     const proto::PullMessageRequest& pull = shared->header.pull_message();
     if (pull.queue_offset() >=
         store_->MaxOffsetInQueue(pull.topic(), pull.queue_id())) {
@@ -95,12 +95,11 @@ Command PullProcessor::NotFound(const Command& request) const {
 void PullProcessor::Resume(std::shared_ptr<const Command> request,
                            const remoting::Responder& responder,
                            WakeReason reason) {
-  if (reason == WakeReason::kArrived && !config_.store.sync_flush()) {
+  if (reason == WakeReason::kArrived) {
     // Under ASYNC_FLUSH, on the thread that made the message readable (the
     // store's dispatcher): the pull asks for what just arrived, so its pages
     // are in memory and the read does not wait; a trip through the pool
-    // would cost two thread wakeups per answer. (Under SYNC_FLUSH this
-    // measured slower sends, cause not found yet, so it keeps the pool.)
+    // would cost two thread wakeups per answer.
     // Answered as if it had just arrived; never held a second time.
     Process(request, responder, /*allow_suspend=*/false);
     return;
