@@ -8,6 +8,7 @@ PACKAGES=(
   g++ clang libclang-rt-14-dev clang-format
   libabsl-dev libboost-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libjemalloc-dev
   pybind11-dev python3-dev python3-pytest python3-protobuf python3-setuptools
   python3-venv python3-wheel python3-pip python-is-python3
   procps
