@@ -106,26 +106,18 @@ void DefaultProducer::Shutdown() {
   instance->UnregisterProducer(group_);
 }
 
-absl::Status DefaultProducer::CheckRunning() const {
+absl::StatusOr<std::shared_ptr<ClientInstance>>
+DefaultProducer::RunningInstance() const {
   absl::MutexLock lock(&mu_);
   if (!running_) {
     return absl::FailedPreconditionError(
         absl::StrCat("producer ", group_, " is not started"));
   }
-  return absl::OkStatus();
+  return instance_;
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
-    const std::string& topic) {
-  std::shared_ptr<ClientInstance> instance;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!running_) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("producer ", group_, " is not started"));
-    }
-    instance = instance_;
-  }
+    ClientInstance* instance, const std::string& topic) {
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
       instance->routes()->Get(topic);
   if (route.ok()) {
@@ -137,14 +129,13 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
   }
   if (options_.auto_create_topic &&
       BrokerStatusCode(route.status()) == proto::TOPIC_NOT_EXIST) {
-    return DefaultRoute(topic);
+    return DefaultRoute(instance, topic);
   }
   return route.status();
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::DefaultRoute(
-    const std::string& topic) {
-  std::shared_ptr<ClientInstance> instance;
+    ClientInstance* instance, const std::string& topic) {
   {
     absl::MutexLock lock(&mu_);
     auto it = default_routes_.find(topic);
@@ -155,7 +146,6 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::DefaultRoute(
             options_.client.route_refresh_interval) {
       return it->second.first;
     }
-    instance = instance_;
   }
   absl::StatusOr<proto::ClusterInfo> cluster =
       instance->routes()->FetchClusterInfo();
@@ -205,36 +195,23 @@ absl::StatusOr<SendResult> DefaultProducer::ToSendResult(
   return result;
 }
 
-void DefaultProducer::RecordAttempt(const std::string& broker,
-                                    absl::Duration latency,
+void DefaultProducer::RecordAttempt(ClientInstance* instance,
+                                    const std::string& broker, absl::Time start,
                                     const absl::Status& status,
                                     const std::string& topic) {
   bool failed = !status.ok() && (IsRetriableSendError(status) ||
                                  !BrokerStatusCode(status).has_value());
-  faults_.Record(broker, latency, failed, absl::Now());
-  if (failed) {
-    std::shared_ptr<ClientInstance> instance;
-    {
-      absl::MutexLock lock(&mu_);
-      instance = instance_;
-    }
-    if (instance) instance->RequestRouteRefresh(topic);
-  }
+  const absl::Time now = absl::Now();
+  faults_.Record(broker, now - start, failed, now);
+  if (failed) instance->RequestRouteRefresh(topic);
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendOnce(
-    const PreparedSend& prepared, const MessageQueue& queue,
-    absl::Duration timeout) {
-  std::shared_ptr<ClientInstance> instance;
-  {
-    absl::MutexLock lock(&mu_);
-    instance = instance_;
-  }
-  if (!instance) return CheckRunning();
+    ClientInstance* instance, const PreparedSend& prepared,
+    const MessageQueue& queue, absl::Time start, absl::Duration timeout) {
   absl::StatusOr<std::string> addr =
       instance->routes()->MasterAddress(queue.broker_name);
   if (!addr.ok()) return addr.status();
-  const absl::Time start = absl::Now();
   absl::StatusOr<remoting::Command> response = instance->remoting()->InvokeSync(
       *addr,
       MakeSendCommand(prepared, queue.queue_id,
@@ -243,7 +220,7 @@ absl::StatusOr<SendResult> DefaultProducer::SendOnce(
   absl::StatusOr<SendResult> result =
       response.ok() ? ToSendResult(prepared, queue, *response)
                     : absl::StatusOr<SendResult>(response.status());
-  RecordAttempt(queue.broker_name, absl::Now() - start, result.status(),
+  RecordAttempt(instance, queue.broker_name, start, result.status(),
                 queue.topic);
   if (!result.ok()) {
     return Annotate(result.status(),
@@ -253,7 +230,8 @@ absl::StatusOr<SendResult> DefaultProducer::SendOnce(
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendWithRetry(
-    const PreparedSend& prepared, absl::Duration timeout) {
+    ClientInstance* instance, const PreparedSend& prepared,
+    absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string& topic = prepared.header.topic();
   std::string avoid_broker;
@@ -261,13 +239,15 @@ absl::StatusOr<SendResult> DefaultProducer::SendWithRetry(
   for (int attempt = 0; attempt <= options_.retry_times_when_send_failed;
        ++attempt) {
     absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-        PublishRoute(topic);
+        PublishRoute(instance, topic);
     if (!route.ok()) return route.status();
-    absl::Duration remaining = deadline - absl::Now();
+    const absl::Time now = absl::Now();
+    const absl::Duration remaining = deadline - now;
     if (remaining <= absl::ZeroDuration()) break;
     const MessageQueue queue =
-        selector_.Select((*route)->write_queues, avoid_broker, absl::Now());
-    absl::StatusOr<SendResult> result = SendOnce(prepared, queue, remaining);
+        selector_.Select((*route)->write_queues, avoid_broker, now);
+    absl::StatusOr<SendResult> result =
+        SendOnce(instance, prepared, queue, now, remaining);
     if (result.ok()) return result;
     last_error = result.status();
     if (last_error.code() == absl::StatusCode::kDeadlineExceeded ||
@@ -289,25 +269,28 @@ absl::StatusOr<SendResult> DefaultProducer::SendSync(const Message& message) {
 
 absl::StatusOr<SendResult> DefaultProducer::SendSync(const Message& message,
                                                      absl::Duration timeout) {
-  if (absl::Status status = CheckRunning(); !status.ok()) return status;
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return instance.status();
   absl::StatusOr<PreparedSend> prepared =
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return prepared.status();
-  return SendWithRetry(*prepared, timeout);
+  return SendWithRetry(instance->get(), *prepared, timeout);
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendBatch(
     const std::vector<Message>& messages) {
-  if (absl::Status status = CheckRunning(); !status.ok()) return status;
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return instance.status();
   absl::StatusOr<PreparedSend> prepared =
       PrepareBatch(messages, group_, options_.limits);
   if (!prepared.ok()) return prepared.status();
-  return SendWithRetry(*prepared, options_.send_timeout);
+  return SendWithRetry(instance->get(), *prepared, options_.send_timeout);
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendToQueue(
     const Message& message, const MessageQueue& queue) {
-  if (absl::Status status = CheckRunning(); !status.ok()) return status;
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return instance.status();
   if (queue.topic != message.topic) {
     return absl::InvalidArgumentError(absl::StrCat(
         "queue ", queue.ToString(), " is not of topic ", message.topic));
@@ -316,10 +299,11 @@ absl::StatusOr<SendResult> DefaultProducer::SendToQueue(
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return prepared.status();
   // Resolves the broker's address when the route is not cached yet.
-  if (auto route = PublishRoute(queue.topic); !route.ok()) {
+  if (auto route = PublishRoute(instance->get(), queue.topic); !route.ok()) {
     return route.status();
   }
-  return SendOnce(*prepared, queue, options_.send_timeout);
+  return SendOnce(instance->get(), *prepared, queue, absl::Now(),
+                  options_.send_timeout);
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendOrderly(
@@ -333,7 +317,10 @@ absl::StatusOr<SendResult> DefaultProducer::SendOrderly(
 
 absl::StatusOr<std::vector<MessageQueue>> DefaultProducer::WriteQueues(
     const std::string& topic) {
-  absl::StatusOr<std::shared_ptr<const TopicRoute>> route = PublishRoute(topic);
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return instance.status();
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+      PublishRoute(instance->get(), topic);
   if (!route.ok()) return route.status();
   return (*route)->write_queues;
 }
@@ -342,15 +329,12 @@ absl::Status DefaultProducer::SendOneway(const Message& message) {
   absl::StatusOr<PreparedSend> prepared =
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return prepared.status();
+  absl::StatusOr<std::shared_ptr<ClientInstance>> running = RunningInstance();
+  if (!running.ok()) return running.status();
+  ClientInstance* instance = running->get();
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      PublishRoute(message.topic);
+      PublishRoute(instance, message.topic);
   if (!route.ok()) return route.status();
-  std::shared_ptr<ClientInstance> instance;
-  {
-    absl::MutexLock lock(&mu_);
-    instance = instance_;
-  }
-  if (!instance) return CheckRunning();
   const MessageQueue queue =
       selector_.Select((*route)->write_queues, "", absl::Now());
   absl::StatusOr<std::string> addr =
@@ -370,8 +354,10 @@ void DefaultProducer::SendAsync(const Message& message, SendCallback callback,
   absl::StatusOr<PreparedSend> prepared =
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return callback(prepared.status());
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return callback(instance.status());
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      PublishRoute(message.topic);
+      PublishRoute(instance->get(), message.topic);
   if (!route.ok()) return callback(route.status());
   auto send = std::make_shared<AsyncSend>();
   {
@@ -418,7 +404,7 @@ void DefaultProducer::StartAsyncAttempt(std::shared_ptr<AsyncSend> send) {
         absl::StatusOr<SendResult> result =
             response.ok() ? ToSendResult(send->prepared, queue, *response)
                           : absl::StatusOr<SendResult>(response.status());
-        RecordAttempt(queue.broker_name, absl::Now() - start, result.status(),
+        RecordAttempt(send->instance, queue.broker_name, start, result.status(),
                       queue.topic);
         if (result.ok()) return FinishAsync(send, std::move(result));
         send->last_error = Annotate(

@@ -101,16 +101,21 @@ class DefaultProducer {
  private:
   struct AsyncSend;
 
-  absl::Status CheckRunning() const;
+  // The client instance while started (one lock per send: what follows
+  // uses this pointer, which stays valid while the send holds it).
+  absl::StatusOr<std::shared_ptr<ClientInstance>> RunningInstance() const;
   absl::StatusOr<std::shared_ptr<const TopicRoute>> PublishRoute(
-      const std::string& topic);
+      ClientInstance* instance, const std::string& topic);
   absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultRoute(
-      const std::string& topic);
-  absl::StatusOr<SendResult> SendWithRetry(const PreparedSend& prepared,
+      ClientInstance* instance, const std::string& topic);
+  absl::StatusOr<SendResult> SendWithRetry(ClientInstance* instance,
+                                           const PreparedSend& prepared,
                                            absl::Duration timeout);
-  absl::StatusOr<SendResult> SendOnce(const PreparedSend& prepared,
+  // One attempt, begun at `start`.
+  absl::StatusOr<SendResult> SendOnce(ClientInstance* instance,
+                                      const PreparedSend& prepared,
                                       const MessageQueue& queue,
-                                      absl::Duration timeout);
+                                      absl::Time start, absl::Duration timeout);
   void StartAsyncAttempt(std::shared_ptr<AsyncSend> send);
   void FinishAsync(const std::shared_ptr<AsyncSend>& send,
                    absl::StatusOr<SendResult> result);
@@ -118,8 +123,11 @@ class DefaultProducer {
   absl::StatusOr<SendResult> ToSendResult(const PreparedSend& prepared,
                                           const MessageQueue& queue,
                                           const remoting::Command& response);
-  void RecordAttempt(const std::string& broker, absl::Duration latency,
-                     const absl::Status& status, const std::string& topic);
+  // Feeds the attempt begun at `start` to the fault tracker; a failure also
+  // asks for a route refresh.
+  void RecordAttempt(ClientInstance* instance, const std::string& broker,
+                     absl::Time start, const absl::Status& status,
+                     const std::string& topic);
 
   const std::string group_;
   const ProducerOptions options_;

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,7 +55,9 @@ struct Options {
 };
 
 // Send outcomes of every thread: the current report window and the whole
-// run. Thread-safe (one mutex; a send takes far longer than the lock).
+// run. Thread-safe. One shard per sending thread, so senders never wait for
+// each other here (a shared sample vector growing under one lock stalled
+// all of them for milliseconds while it was copied).
 class SendStats {
  public:
   struct Window {
@@ -63,52 +66,88 @@ class SendStats {
     int64_t rt_sum_nanos = 0;
     int64_t rt_max_nanos = 0;
     std::string first_error;
+
+    void Merge(Window other) {
+      ok += other.ok;
+      failed += other.failed;
+      rt_sum_nanos += other.rt_sum_nanos;
+      rt_max_nanos = std::max(rt_max_nanos, other.rt_max_nanos);
+      if (first_error.empty()) first_error = std::move(other.first_error);
+    }
   };
 
-  void RecordOk(int64_t nanos) {
-    absl::MutexLock lock(&mu_);
-    ++window_.ok;
-    window_.rt_sum_nanos += nanos;
-    window_.rt_max_nanos = std::max(window_.rt_max_nanos, nanos);
-    all_.Add(nanos);
+  explicit SendStats(int shards) {
+    for (int i = 0; i < shards; ++i)
+      shards_.push_back(std::make_unique<Shard>());
   }
 
-  void RecordFailure(const absl::Status& status) {
-    absl::MutexLock lock(&mu_);
-    ++window_.failed;
-    ++total_failed_;
-    if (window_.first_error.empty()) window_.first_error = status.ToString();
-    ++errors_[std::string(absl::StatusCodeToString(status.code()))];
+  void RecordOk(int shard, int64_t nanos) {
+    Shard& s = *shards_[static_cast<size_t>(shard)];
+    absl::MutexLock lock(&s.mu);
+    ++s.window.ok;
+    s.window.rt_sum_nanos += nanos;
+    s.window.rt_max_nanos = std::max(s.window.rt_max_nanos, nanos);
+    s.all.Add(nanos);
+  }
+
+  void RecordFailure(int shard, const absl::Status& status) {
+    Shard& s = *shards_[static_cast<size_t>(shard)];
+    absl::MutexLock lock(&s.mu);
+    ++s.window.failed;
+    ++s.total_failed;
+    if (s.window.first_error.empty()) s.window.first_error = status.ToString();
+    ++s.errors[std::string(absl::StatusCodeToString(status.code()))];
   }
 
   Window TakeWindow() {
-    absl::MutexLock lock(&mu_);
-    Window taken = std::move(window_);
-    window_ = Window();
+    Window taken;
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      taken.Merge(std::move(s->window));
+      s->window = Window();
+    }
     return taken;
   }
 
-  // After every sender has finished.
-  bench::LatencyRecorder& all() { return all_; }
+  // Every sample of the run; call after every sender has finished.
+  bench::LatencyRecorder All() {
+    bench::LatencyRecorder all;
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      all.Merge(s->all);
+    }
+    return all;
+  }
   int64_t total_failed() {
-    absl::MutexLock lock(&mu_);
-    return total_failed_;
+    int64_t total = 0;
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      total += s->total_failed;
+    }
+    return total;
   }
   std::string ErrorSummary() {
-    absl::MutexLock lock(&mu_);
+    std::map<std::string, int64_t> errors;
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      for (const auto& [code, count] : s->errors) errors[code] += count;
+    }
     std::string out;
-    for (const auto& [code, count] : errors_) {
+    for (const auto& [code, count] : errors) {
       absl::StrAppend(&out, out.empty() ? "" : ", ", code, " x", count);
     }
     return out;
   }
 
  private:
-  absl::Mutex mu_;
-  Window window_ ABSL_GUARDED_BY(mu_);
-  bench::LatencyRecorder all_ ABSL_GUARDED_BY(mu_);
-  int64_t total_failed_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, int64_t> errors_ ABSL_GUARDED_BY(mu_);
+  struct Shard {
+    absl::Mutex mu;
+    Window window ABSL_GUARDED_BY(mu);
+    bench::LatencyRecorder all ABSL_GUARDED_BY(mu);
+    int64_t total_failed ABSL_GUARDED_BY(mu) = 0;
+    absl::flat_hash_map<std::string, int64_t> errors ABSL_GUARDED_BY(mu);
+  };
+  std::vector<std::unique_ptr<Shard>> shards_;
 };
 
 // Bounds the number of outstanding async sends. Thread-safe.
@@ -167,9 +206,9 @@ void SyncSender(int index, const Options& options,
     absl::StatusOr<client::SendResult> result = producer->SendSync(message);
     const int64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - start);
     if (result.ok()) {
-      stats->RecordOk(nanos);
+      stats->RecordOk(index, nanos);
     } else {
-      stats->RecordFailure(result.status());
+      stats->RecordFailure(index, result.status());
     }
     if (options.delay_ms > 0) {
       absl::SleepFor(absl::Milliseconds(options.delay_ms));
@@ -186,16 +225,16 @@ void AsyncSender(int index, const Options& options,
   message.body = MakeBody(options.message_size);
   while (limiter->Acquire(*stop)) {
     const absl::Time start = absl::Now();
-    producer->SendAsync(
-        message, [stats, limiter, start](absl::StatusOr<client::SendResult> r) {
-          const int64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - start);
-          if (r.ok()) {
-            stats->RecordOk(nanos);
-          } else {
-            stats->RecordFailure(r.status());
-          }
-          limiter->Release();
-        });
+    producer->SendAsync(message, [stats, limiter, start,
+                                  index](absl::StatusOr<client::SendResult> r) {
+      const int64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - start);
+      if (r.ok()) {
+        stats->RecordOk(index, nanos);
+      } else {
+        stats->RecordFailure(index, r.status());
+      }
+      limiter->Release();
+    });
     if (options.delay_ms > 0) {
       absl::SleepFor(absl::Milliseconds(options.delay_ms));
     }
@@ -263,7 +302,7 @@ int Run(Options options) {
   const double broker_cpu_start =
       broker_pid > 0 ? ReadCpuSeconds(broker_pid) : -1;
   const double own_cpu_start = ReadCpuSeconds(getpid());
-  SendStats stats;
+  SendStats stats(options.threads);
   InFlightLimiter limiter(options.max_in_flight);
   std::atomic<bool> stop{false};
   std::vector<std::thread> senders;
@@ -321,7 +360,7 @@ int Run(Options options) {
   const double own_cpu = ReadCpuSeconds(getpid()) - own_cpu_start;
   producer.Shutdown();
 
-  bench::LatencyRecorder& all = stats.all();
+  bench::LatencyRecorder all = stats.All();
   const int64_t failed = stats.total_failed();
   std::printf(
       "total: %zu sent OK, %lld failed in %.1f s: %.0f TPS; broker RssAnon "
