@@ -89,7 +89,9 @@ std::string HaMaster::CheckSlaveLog(const proto::HaTransferRequest& req) const {
                         store_->MinPhysicalOffset(),
                         " (deleted by retention); empty the slave's store");
   }
-  if (req.tail_length() > 0) {
+  // Not comparable when the master has deleted those bytes (retention).
+  if (req.tail_length() > 0 &&
+      offset - req.tail_length() >= store_->MinPhysicalOffset()) {
     store::RecordSlice tail;
     if (!store_->commit_log().Read(offset - req.tail_length(),
                                    req.tail_length(), &tail) ||

@@ -6,6 +6,8 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/ha/ha_master.h"
 #include "cpp/broker/ha/ha_slave.h"
+#include "cpp/common/byte_order.h"
+#include "cpp/common/message_record.h"
 #include "cpp/store/store_test_util.h"
 #include "gtest/gtest.h"
 
@@ -27,6 +29,24 @@ std::string Bytes(MessageStore& store) {
   std::string out;
   for (const auto& file : store.commit_log().files().Files()) {
     out.append(file->data(), static_cast<size_t>(file->wrote_position()));
+  }
+  return out;
+}
+
+// What a replica copies of the first segment of `store`: its records and
+// the head of the blank that closes it.
+std::string FirstSegment(MessageStore& store) {
+  const int64_t segment = store.config().mappedFileSizeCommitLog;
+  std::string out;
+  store::RecordSlice slice;
+  while (
+      store.ReadForReplica(static_cast<int64_t>(out.size()), segment, &slice)) {
+    out.append(slice.bytes().data(), slice.bytes().size());
+    const size_t n = out.size();
+    if (n >= kEndFileMinBlankLength &&
+        GetBig32(out.data() + n - kEndFileMinBlankLength + 4) == kBlankMagic) {
+      break;
+    }
   }
   return out;
 }
@@ -154,6 +174,44 @@ TEST_F(HaTest, DivergedSlaveIsRefused) {
   Put(200);
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(Bytes(*slave_store), before);  // nothing mixed in
+}
+
+// The slave's log ends exactly at a segment boundary (it had copied a whole
+// segment, blank included, from another master): the bytes compared are the
+// end of its previous segment.
+TEST_F(HaTest, SlaveDivergedUpToASegmentBoundaryIsRefused) {
+  Put(300);  // the master's first segments
+  auto other = Open("ha-other-master");
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(
+        other->PutSync({MakeMessage("Other", 0, std::string(400, 'z'))}).ok());
+  }
+  const int64_t segment = other->config().mappedFileSizeCommitLog;
+  auto slave_store = Open("ha-boundary");
+  ASSERT_TRUE(slave_store->AppendReplica(0, FirstSegment(*other)).ok());
+  ASSERT_EQ(slave_store->MaxPhysicalOffset(), segment);
+  const std::string before = Bytes(*slave_store);
+
+  auto slave = StartSlave(slave_store.get());
+  ASSERT_TRUE(Eventually([&] {
+    return slave->Status().last_error.find("diverged") != std::string::npos;
+  })) << slave->Status().last_error;
+  EXPECT_EQ(Bytes(*slave_store), before);
+}
+
+// The same boundary with identical bytes is in sync: replication goes on.
+TEST_F(HaTest, SlaveAtASegmentBoundaryContinues) {
+  Put(300);
+  auto slave_store = Open("ha-boundary-same");
+  ASSERT_TRUE(slave_store->AppendReplica(0, FirstSegment(*master_store_)).ok());
+  ASSERT_EQ(slave_store->MaxPhysicalOffset(),
+            master_store_->config().mappedFileSizeCommitLog);
+  auto slave = StartSlave(slave_store.get());
+  ASSERT_TRUE(Eventually([&] {
+    return slave_store->MaxPhysicalOffset() ==
+           master_store_->MaxPhysicalOffset();
+  })) << slave->Status().last_error;
+  EXPECT_EQ(Bytes(*slave_store), Bytes(*master_store_));
 }
 
 }  // namespace
