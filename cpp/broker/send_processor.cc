@@ -86,10 +86,7 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 SendProcessor::SendProcessor(const BrokerConfig& config,
                              store::MessageStore* store,
                              TopicConfigManager* topics, ThreadPool* pool)
-    : config_(config),
-      store_(store),
-      topics_(topics),
-      pool_(pool) {}
+    : config_(config), store_(store), topics_(topics), pool_(pool) {}
 
 void SendProcessor::Handle(Command request, remoting::Responder responder) {
   // A send to an existing topic never waits: the append is a copy into the
