@@ -86,16 +86,22 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 SendProcessor::SendProcessor(const BrokerConfig& config,
                              store::MessageStore* store,
                              TopicConfigManager* topics, ThreadPool* pool)
-    : config_(config), store_(store), topics_(topics), pool_(pool) {}
+    : config_(config),
+      store_(store),
+      topics_(topics),
+      pool_(pool),
+      inline_sends_(!config.store.sync_flush()) {}
 
 void SendProcessor::Handle(Command request, remoting::Responder responder) {
-  // A send to an existing topic never waits: the append is a copy into the
-  // page cache (a store into the mapped segment, or a pwrite under
-  // SYNC_FLUSH) and the answer is made at once, or by the flush callback;
-  // so it is handled right here on the I/O thread, saving two thread
-  // handoffs per request. Topic auto-creation writes the topic file (with
-  // fsync), so it goes to the pool.
-  if (request.header.has_send_message()) {
+  // Under ASYNC_FLUSH a send to an existing topic never waits: the append
+  // is a copy into the mapped segment and the answer is made at once, so it
+  // is handled right here on the I/O thread, saving two thread handoffs per
+  // request. Topic auto-creation writes the topic file (with fsync), and
+  // SYNC_FLUSH appends are pwrites that can stall behind the group commit's
+  // msync of the same file (and measured no faster inline), so those go to
+  // the pool, where a stall holds one pool thread instead of every
+  // connection of an I/O thread.
+  if (inline_sends_ && request.header.has_send_message()) {
     std::optional<proto::TopicConfig> topic =
         topics_->Find(request.header.send_message().topic());
     if (topic.has_value()) {

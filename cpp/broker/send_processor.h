@@ -50,6 +50,7 @@ class SendProcessor {
   store::MessageStore* const store_;
   TopicConfigManager* const topics_;
   ThreadPool* const pool_;
+  const bool inline_sends_;  // ASYNC_FLUSH: sends to known topics inline
   std::atomic<uint32_t> next_queue_{0};
   std::atomic<int64_t> messages_put_{0};
 };

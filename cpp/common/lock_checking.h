@@ -12,6 +12,10 @@ namespace cometmq {
 // builds and off in optimised ones, and COMETMQ_CHECK_LOCK_ORDER=1 (or 0)
 // overrides either way. The test suite sets it to 1, so the integration
 // tests abort on a lock-order cycle. Unit tests keep Abseil's default.
+// Call it before other threads take any absl::Mutex: the mode is global to
+// the process's Abseil (in Python, shared with other extensions using the
+// same libabsl), and turning the check on while a lock is held makes its
+// release look like one never taken.
 void ConfigureLockOrderChecking();
 
 // Whether ConfigureLockOrderChecking() turned the check on.

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cpp/common/config_binder.h"
+#include "cpp/common/lock_checking.h"
 #include "cpp/remoting/remoting_client.h"
 #include "cpp/remoting/remoting_server.h"
 #include "tools/bench/flags.h"
@@ -126,6 +127,7 @@ int Run(const Options& options) {
 }  // namespace cometmq::bench
 
 int main(int argc, char** argv) {
+  cometmq::ConfigureLockOrderChecking();
   cometmq::bench::Options options;
   cometmq::ConfigBinder flags;
   flags.Bind("connections", &options.connections);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cpp/common/config_binder.h"
+#include "cpp/common/lock_checking.h"
 #include "cpp/store/message_store.h"
 #include "spdlog/spdlog.h"
 #include "tools/bench/flags.h"
@@ -129,6 +130,7 @@ void RunCase(const Options& options, bool sync_flush, size_t body_size,
 }  // namespace cometmq::bench
 
 int main(int argc, char** argv) {
+  cometmq::ConfigureLockOrderChecking();
   cometmq::bench::Options options;
   cometmq::ConfigBinder flags;
   flags.Bind("seconds", &options.seconds);

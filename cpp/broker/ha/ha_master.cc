@@ -89,9 +89,7 @@ std::string HaMaster::CheckSlaveLog(const proto::HaTransferRequest& req) const {
                         store_->MinPhysicalOffset(),
                         " (deleted by retention); empty the slave's store");
   }
-  // Not comparable when the master has deleted those bytes (retention).
-  if (req.tail_length() > 0 &&
-      offset - req.tail_length() >= store_->MinPhysicalOffset()) {
+  if (req.tail_length() > 0) {
     store::RecordSlice tail;
     if (!store_->commit_log().Read(offset - req.tail_length(),
                                    req.tail_length(), &tail) ||

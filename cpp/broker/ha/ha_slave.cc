@@ -92,10 +92,7 @@ proto::HaTransferRequest HaSlave::MakeRequest() const {
   req.set_broker_id(options_.broker_id);
   req.set_slave_addr(options_.slave_addr);
   req.set_wait_millis(absl::ToInt64Milliseconds(options_.idle_wait));
-  // The bytes just before the end: in its segment, or, when the end is a
-  // segment boundary, the end of the previous (full) segment.
-  int64_t in_segment = offset % segment;
-  if (in_segment == 0 && offset > 0) in_segment = segment;
+  const int64_t in_segment = offset % segment;
   if (in_segment > 0) {
     const int64_t tail = std::min(kTailCheckBytes, in_segment);
     store::RecordSlice slice;

@@ -176,30 +176,8 @@ TEST_F(HaTest, DivergedSlaveIsRefused) {
   EXPECT_EQ(Bytes(*slave_store), before);  // nothing mixed in
 }
 
-// The slave's log ends exactly at a segment boundary (it had copied a whole
-// segment, blank included, from another master): the bytes compared are the
-// end of its previous segment.
-TEST_F(HaTest, SlaveDivergedUpToASegmentBoundaryIsRefused) {
-  Put(300);  // the master's first segments
-  auto other = Open("ha-other-master");
-  for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(
-        other->PutSync({MakeMessage("Other", 0, std::string(400, 'z'))}).ok());
-  }
-  const int64_t segment = other->config().mappedFileSizeCommitLog;
-  auto slave_store = Open("ha-boundary");
-  ASSERT_TRUE(slave_store->AppendReplica(0, FirstSegment(*other)).ok());
-  ASSERT_EQ(slave_store->MaxPhysicalOffset(), segment);
-  const std::string before = Bytes(*slave_store);
-
-  auto slave = StartSlave(slave_store.get());
-  ASSERT_TRUE(Eventually([&] {
-    return slave->Status().last_error.find("diverged") != std::string::npos;
-  })) << slave->Status().last_error;
-  EXPECT_EQ(Bytes(*slave_store), before);
-}
-
-// The same boundary with identical bytes is in sync: replication goes on.
+// A slave whose log ends exactly at a segment boundary (it copied a whole
+// segment, blank included) continues from the next segment.
 TEST_F(HaTest, SlaveAtASegmentBoundaryContinues) {
   Put(300);
   auto slave_store = Open("ha-boundary-same");
