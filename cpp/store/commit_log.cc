@@ -71,6 +71,7 @@ absl::StatusOr<int64_t> CommitLog::Recover(
         continue;
       }
       if (r == DecodeResult::kBlank) {
+        files[index]->set_data_end(pos + kEndFileMinBlankLength);
         end = file.start_offset() + file.size();
         next_file = true;
       } else if (r == DecodeResult::kCorrupt) {
@@ -138,6 +139,7 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
         !s.ok()) {
       return Refuse(PutStatus::kServiceNotAvailable, std::string(s.message()));
     }
+    full.set_data_end(pos + kEndFileMinBlankLength);
     full.set_wrote_position(full.size());
     file = files_.LastFileForWrite(0);
   }
@@ -335,9 +337,47 @@ absl::StatusOr<int64_t> CommitLog::AppendReplica(int64_t offset,
   for (const auto& [view, next] : next_queue_offsets) {
     queue_offsets_(view.topic, view.queue_id) = next;
   }
+  if (ends_segment) {
+    segment.set_data_end(pos + static_cast<int64_t>(bytes.size()));
+  }
   segment.set_wrote_position(
       ends_segment ? segment.size() : pos + static_cast<int64_t>(bytes.size()));
   return segment.start_offset() + segment.wrote_position();
+}
+
+namespace {
+
+// Hops over the record heads of a closed segment to its closing blank;
+// returns the position just past the blank's head, or -1 if the records do
+// not lead to one.
+int64_t FindClosingBlank(const MappedFile& file) {
+  int64_t pos = 0;
+  while (pos + kEndFileMinBlankLength <= file.size()) {
+    const char* at = file.data() + pos;
+    const int32_t size = GetBig32(at);
+    const int32_t magic = GetBig32(at + 4);
+    if (magic == kBlankMagic) return pos + kEndFileMinBlankLength;
+    if (magic != kMessageMagic || size <= 0 || pos + size > file.size()) {
+      return -1;
+    }
+    pos += size;
+  }
+  return -1;
+}
+
+}  // namespace
+
+int64_t CommitLog::WrittenEndBefore(int64_t offset) const {
+  if (offset <= 0 || offset % files_.file_size() != 0) return offset;
+  std::shared_ptr<MappedFile> previous = files_.FindByOffset(offset - 1);
+  if (previous == nullptr || !previous->full()) return -1;
+  if (previous->data_end() < 0) {
+    // Closed before this process and not scanned by recovery: found once,
+    // reading the segment's record heads.
+    previous->set_data_end(FindClosingBlank(*previous));
+  }
+  if (previous->data_end() < 0) return -1;
+  return previous->start_offset() + previous->data_end();
 }
 
 int64_t CommitLog::CountRecords(int64_t from, int64_t to, int64_t limit) const {

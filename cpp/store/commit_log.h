@@ -59,6 +59,12 @@ class CommitLog {
 
   // The record at `offset` of `size` bytes, if written.
   bool Read(int64_t offset, int32_t size, RecordSlice* out) const;
+
+  // Where the written bytes before `offset` end: `offset` itself, except at
+  // a segment boundary, where it is the end of the previous segment's
+  // closing blank (the padding after it was never written); -1 when that
+  // is not known.
+  int64_t WrittenEndBefore(int64_t offset) const;
   // The record at `offset`, its size read from the log.
   bool ReadRecordAt(int64_t offset, RecordSlice* out) const;
 

@@ -44,6 +44,14 @@ class MappedFile {
   void set_flushed_position(int64_t pos) {
     flushed_.store(pos, std::memory_order_release);
   }
+  // Where the bytes of a closed segment end: just past the head of the
+  // blank record that closed it (the rest is padding, never written). -1
+  // while open, or when it was closed before this process and recovery
+  // did not scan it.
+  int64_t data_end() const { return data_end_.load(std::memory_order_acquire); }
+  void set_data_end(int64_t pos) {
+    data_end_.store(pos, std::memory_order_release);
+  }
   bool full() const { return wrote_position() >= size_; }
   int64_t remaining() const { return size_ - wrote_position(); }
 
@@ -87,6 +95,7 @@ class MappedFile {
   char* const data_;
   std::atomic<int64_t> wrote_{0};
   std::atomic<int64_t> flushed_{0};
+  std::atomic<int64_t> data_end_{-1};
 };
 
 // "00000000001073741824" for 1073741824.

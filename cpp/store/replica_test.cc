@@ -82,6 +82,37 @@ TEST(ReplicaTest, ReplicaMatchesMasterAcrossSegments) {
             master->commit_log().NextQueueOffset("T", 0));
 }
 
+// At a segment boundary the written bytes end at the previous segment's
+// closing blank, wherever that segment was closed: by an append, by a
+// replica copy, or before a restart (found again by recovery).
+TEST(ReplicaTest, WrittenEndBeforeABoundaryIsThePreviousBlank) {
+  const std::string master_dir = MakeTempDir("written-end-master");
+  auto master = OpenStore(SmallStoreConfig(master_dir));
+  auto replica = OpenStore(SmallStoreConfig(MakeTempDir("written-end-slave")));
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica, nullptr);
+  // 11,000-byte bodies leave far more than 4 KiB of padding in a segment.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(
+        master->PutSync({MakeMessage("T", 0, std::string(11000, 'a'))}).ok());
+  }
+  const int64_t segment = master->config().mappedFileSizeCommitLog;
+  const CommitLog& log = master->commit_log();
+  const int64_t blank_end = log.WrittenEndBefore(segment);
+  ASSERT_GT(blank_end, 0);
+  EXPECT_LT(blank_end, segment - 4096);
+  EXPECT_EQ(log.WrittenEndBefore(segment + 100), segment + 100);
+  EXPECT_EQ(log.WrittenEndBefore(0), 0);
+
+  CatchUp(*master, replica.get(), 1 << 20);
+  EXPECT_EQ(replica->commit_log().WrittenEndBefore(segment), blank_end);
+
+  master.reset();
+  master = OpenStore(SmallStoreConfig(master_dir));
+  ASSERT_NE(master, nullptr);
+  EXPECT_EQ(master->commit_log().WrittenEndBefore(segment), blank_end);
+}
+
 TEST(ReplicaTest, RefusesGapsAndDamagedBytes) {
   auto master = OpenStore(SmallStoreConfig(MakeTempDir("refuse-master")));
   auto replica = OpenStore(SmallStoreConfig(MakeTempDir("refuse-slave")));

@@ -89,13 +89,20 @@ std::string HaMaster::CheckSlaveLog(const proto::HaTransferRequest& req) const {
                         store_->MinPhysicalOffset(),
                         " (deleted by retention); empty the slave's store");
   }
-  if (req.tail_length() > 0) {
+  const int64_t tail_end = req.tail_end() > 0 ? req.tail_end() : offset;
+  if (tail_end > offset) {
+    return absl::StrCat("bad tail end ", tail_end, " beyond the slave's end ",
+                        offset);
+  }
+  // Not comparable when the master has deleted those bytes (retention).
+  if (req.tail_length() > 0 &&
+      tail_end - req.tail_length() >= store_->MinPhysicalOffset()) {
     store::RecordSlice tail;
-    if (!store_->commit_log().Read(offset - req.tail_length(),
+    if (!store_->commit_log().Read(tail_end - req.tail_length(),
                                    req.tail_length(), &tail) ||
         Crc32(tail.bytes()) != req.tail_crc()) {
       return absl::StrCat("the slave's last ", req.tail_length(),
-                          " bytes before offset ", offset,
+                          " bytes before offset ", tail_end,
                           " differ from the master's: the logs diverged");
     }
   }

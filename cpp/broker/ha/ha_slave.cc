@@ -92,14 +92,19 @@ proto::HaTransferRequest HaSlave::MakeRequest() const {
   req.set_broker_id(options_.broker_id);
   req.set_slave_addr(options_.slave_addr);
   req.set_wait_millis(absl::ToInt64Milliseconds(options_.idle_wait));
-  const int64_t in_segment = offset % segment;
-  if (in_segment > 0) {
+  // The last written bytes: before the end, or at a segment boundary before
+  // the previous segment's closing blank (its padding is never written, so
+  // comparing it would prove nothing).
+  const int64_t tail_end = store_->commit_log().WrittenEndBefore(offset);
+  if (tail_end > 0) {
+    const int64_t in_segment = tail_end - (tail_end - 1) / segment * segment;
     const int64_t tail = std::min(kTailCheckBytes, in_segment);
     store::RecordSlice slice;
-    if (store_->commit_log().Read(offset - tail, static_cast<int32_t>(tail),
+    if (store_->commit_log().Read(tail_end - tail, static_cast<int32_t>(tail),
                                   &slice)) {
       req.set_tail_length(static_cast<int32_t>(tail));
       req.set_tail_crc(Crc32(slice.bytes()));
+      if (tail_end != offset) req.set_tail_end(tail_end);
     }
   }
   return req;

@@ -176,6 +176,33 @@ TEST_F(HaTest, DivergedSlaveIsRefused) {
   EXPECT_EQ(Bytes(*slave_store), before);  // nothing mixed in
 }
 
+// The slave's log ends exactly at a segment boundary, holding a segment
+// copied from another master. Both segments end in more than 4 KiB of
+// padding after their blanks, so only bytes before the blanks can tell them
+// apart: the slave is refused and left untouched.
+TEST_F(HaTest, SlaveDivergedUpToASegmentBoundaryIsRefused) {
+  Put(12, 11000);
+  auto other = Open("ha-other-master");
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(
+        other->PutSync({MakeMessage("Other", 0, std::string(11000, 'z'))})
+            .ok());
+  }
+  auto slave_store = Open("ha-boundary");
+  ASSERT_TRUE(slave_store->AppendReplica(0, FirstSegment(*other)).ok());
+  const int64_t segment = slave_store->config().mappedFileSizeCommitLog;
+  ASSERT_EQ(slave_store->MaxPhysicalOffset(), segment);
+  ASSERT_LT(slave_store->commit_log().WrittenEndBefore(segment),
+            segment - 4096);
+  const std::string before = Bytes(*slave_store);
+
+  auto slave = StartSlave(slave_store.get());
+  ASSERT_TRUE(Eventually([&] {
+    return slave->Status().last_error.find("diverged") != std::string::npos;
+  })) << slave->Status().last_error;
+  EXPECT_EQ(Bytes(*slave_store), before);
+}
+
 // A slave whose log ends exactly at a segment boundary (it copied a whole
 // segment, blank included) continues from the next segment.
 TEST_F(HaTest, SlaveAtASegmentBoundaryContinues) {
