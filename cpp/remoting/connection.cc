@@ -133,6 +133,14 @@ absl::Status Connection::Send(Command command) {
         }
         if (queue_.empty()) {
           caller_writing_ = false;
+          if (resume_read_on_drain_) {
+            // Reading paused on this queue; no OnWrite will follow to
+            // resume it, so ask the strand.
+            resume_read_on_drain_ = false;
+            boost::asio::post(strand_, [self = shared_from_this()] {
+              self->ResumeReading();
+            });
+          }
           return absl::OkStatus();
         }
         batch = std::move(queue_);
@@ -247,6 +255,19 @@ void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
   DoWrite();
 }
 
+void Connection::ResumeReading() {
+  if (!read_paused_) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queued_bytes_ > options_.max_write_queue_bytes / 4) {
+      resume_read_on_drain_ = true;  // the writer that drains it asks again
+      return;
+    }
+  }
+  read_paused_ = false;
+  DoRead();
+}
+
 void Connection::DoRead() {
   if (reading_stopped_ || read_paused_ || closed()) return;
   socket_.async_read_some(boost::asio::buffer(read_buffer_.get(), kReadChunk),
@@ -309,7 +330,10 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
   if (!on_frame_) return;
   {
     absl::MutexLock lock(&mu_);
-    if (queued_bytes_ > options_.max_write_queue_bytes / 2) read_paused_ = true;
+    if (queued_bytes_ > options_.max_write_queue_bytes / 2) {
+      read_paused_ = true;
+      resume_read_on_drain_ = true;
+    }
   }
   DoRead();
 }

@@ -87,6 +87,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Removes the first `written` bytes from `frames`.
   static void DropWritten(size_t written, std::deque<OutgoingFrame>* frames);
   void DoRead();
+  // Strand: reads again if reading was paused and the queue has drained.
+  void ResumeReading();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec, size_t frames,
@@ -124,6 +126,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // callers queue instead of writing and the strand flushes afterwards.
   bool dispatching_read_ ABSL_GUARDED_BY(mu_) = false;
   bool flush_after_read_ ABSL_GUARDED_BY(mu_) = false;
+  // Reading is paused for a full write queue: a caller that drains the
+  // queue (no OnWrite follows its writes) asks the strand to resume.
+  bool resume_read_on_drain_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -160,6 +160,41 @@ TEST(RemotingTest, SyncCallersWokenByOneReadAllGetTheirOwnAnswers) {
   EXPECT_EQ(ok.load(), kThreads * kCalls);
 }
 
+// Large requests from several threads keep a client's write queue above
+// half its bound while responses arrive, so reading pauses now and then;
+// whichever writer drains the queue (a calling thread or the I/O thread)
+// must resume it, or the remaining calls time out.
+TEST(RemotingTest, ReadingResumesWhenCallersDrainALargeWriteQueue) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions options;
+  // Eight 100 KiB requests never fill it, but more than five in the
+  // queue at once pause reading.
+  options.connection.max_write_queue_bytes = 1024 * 1024;
+  RemotingClient client(options);
+  constexpr int kThreads = 8;
+  constexpr int kCalls = 600;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        Command req = MakeRequest(kEcho);
+        req.body = std::string(100 * 1024, static_cast<char>('a' + t));
+        auto resp =
+            client.InvokeSync(Addr(server.port()), req, absl::Seconds(5));
+        if (!resp.ok()) {
+          ADD_FAILURE() << resp.status();
+          return;  // one failure is enough: the rest would time out too
+        }
+        if (resp->body == req.body) ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), kThreads * kCalls);
+}
+
 TEST(RemotingTest, TimeoutFiresOnceAndLateResponseIsIgnored) {
   TestServer server;
   ASSERT_TRUE(server.Start().ok());
