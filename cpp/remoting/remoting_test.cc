@@ -1,4 +1,5 @@
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -134,6 +135,33 @@ TEST(RemotingTest, TenThousandConcurrentRequestsAnsweredOnce) {
   for (auto& n : calls) EXPECT_EQ(n.load(), 1);
 }
 
+// `threads` threads each make `calls` echo calls in a row over `client`'s
+// one connection, with bodies from `body(thread, call)`; returns how many
+// came back with their own body. A thread stops at its first failed call
+// (the rest would likely fail the same way, each after `timeout`).
+int EchoFromThreads(RemotingClient& client, uint16_t port, int threads,
+                    int calls, absl::Duration timeout,
+                    const std::function<std::string(int, int)>& body) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      for (int i = 0; i < calls; ++i) {
+        Command req = MakeRequest(kEcho);
+        req.body = body(t, i);
+        auto resp = client.InvokeSync(Addr(port), req, timeout);
+        if (!resp.ok()) {
+          ADD_FAILURE() << resp.status();
+          return;
+        }
+        if (resp->body == req.body) ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : running) thread.join();
+  return ok.load();
+}
+
 // Sixteen threads in a request/response loop over one connection: callers
 // woken by one read queue their next requests while the client is still
 // handing out that read's responses, and those go out together.
@@ -141,23 +169,10 @@ TEST(RemotingTest, SyncCallersWokenByOneReadAllGetTheirOwnAnswers) {
   TestServer server;
   ASSERT_TRUE(server.Start().ok());
   RemotingClient client;
-  constexpr int kThreads = 16;
-  constexpr int kCalls = 500;
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kCalls; ++i) {
-        Command req = MakeRequest(kEcho);
-        req.body = absl::StrCat(t, "/", i);
-        auto resp =
-            client.InvokeSync(Addr(server.port()), req, absl::Seconds(10));
-        if (resp.ok() && resp->body == req.body) ok.fetch_add(1);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(ok.load(), kThreads * kCalls);
+  EXPECT_EQ(
+      EchoFromThreads(client, server.port(), 16, 500, absl::Seconds(10),
+                      [](int t, int i) { return absl::StrCat(t, "/", i); }),
+      16 * 500);
 }
 
 // Large requests from several threads keep a client's write queue above
@@ -172,27 +187,12 @@ TEST(RemotingTest, ReadingResumesWhenCallersDrainALargeWriteQueue) {
   // queue at once pause reading.
   options.connection.max_write_queue_bytes = 1024 * 1024;
   RemotingClient client(options);
-  constexpr int kThreads = 8;
-  constexpr int kCalls = 600;
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kCalls; ++i) {
-        Command req = MakeRequest(kEcho);
-        req.body = std::string(100 * 1024, static_cast<char>('a' + t));
-        auto resp =
-            client.InvokeSync(Addr(server.port()), req, absl::Seconds(5));
-        if (!resp.ok()) {
-          ADD_FAILURE() << resp.status();
-          return;  // one failure is enough: the rest would time out too
-        }
-        if (resp->body == req.body) ok.fetch_add(1);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(ok.load(), kThreads * kCalls);
+  EXPECT_EQ(EchoFromThreads(client, server.port(), 8, 600, absl::Seconds(5),
+                            [](int t, int) {
+                              return std::string(100 * 1024,
+                                                 static_cast<char>('a' + t));
+                            }),
+            8 * 600);
 }
 
 TEST(RemotingTest, TimeoutFiresOnceAndLateResponseIsIgnored) {
