@@ -96,8 +96,8 @@ void PullProcessor::Resume(std::shared_ptr<const Command> request,
                            const remoting::Responder& responder,
                            WakeReason reason) {
   if (reason == WakeReason::kArrived) {
-    // Under ASYNC_FLUSH, on the thread that made the message readable (the
-    // store's dispatcher): the pull asks for what just arrived, so its pages
+    // On the thread that made the message readable (the store's
+    // dispatcher): the pull asks for what just arrived, so its pages
     // are in memory and the read does not wait; a trip through the pool
     // would cost two thread wakeups per answer.
     // Answered as if it had just arrived; never held a second time.

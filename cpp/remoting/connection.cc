@@ -69,95 +69,88 @@ absl::Status Connection::Send(Command command) {
           absl::StrCat("write queue to ", remote_address_, " is full (",
                        queued_bytes_, " bytes)"));
     }
-    if (write_scheduled_ || caller_writing_) {
-      // A write is queued or in progress; it takes this frame too.
-      queued_bytes_ += size;
-      queue_.push_back(std::move(frame));
-      return absl::OkStatus();
-    }
+    queued_bytes_ += size;
     const bool on_strand = strand_.running_in_this_thread();
-    if (!on_strand && dispatching_read_) {
-      // The strand is handing out the responses of one read and wakes a
-      // caller per response; their next requests go out together when it
-      // is done instead of one send each.
-      queued_bytes_ += size;
-      queue_.push_back(std::move(frame));
-      write_scheduled_ = true;
-      flush_after_read_ = true;
-      return absl::OkStatus();
-    }
-    if (on_strand && handling_read_) {
-      // Written with every other reply of this read when its loop ends.
-      queued_bytes_ += size;
-      queue_.push_back(std::move(frame));
-      write_scheduled_ = true;
-      write_after_read_ = true;
-      return absl::OkStatus();
-    }
-    if (!on_strand && options_.write_from_caller) {
-      // Nothing is queued or being written: this thread writes, and keeps
-      // writing what other callers queue meanwhile, so concurrent senders
-      // share system calls instead of waiting for each other's. The socket
-      // is used outside mu_, but CloseOnStrand waits for caller_writing_ to
-      // drop before closing it.
-      caller_writing_ = true;
-      queued_bytes_ += size;
-      std::deque<OutgoingFrame> batch;
-      batch.push_back(std::move(frame));
-      size_t batch_bytes = size;
-      while (true) {
-        mu_.Unlock();
-        const size_t written = WriteNow(batch);
-        mu_.Lock();
-        queued_bytes_ -= written;
-        if (written > 0) {
-          last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                                  std::memory_order_relaxed);
-        }
-        if (closed_) {
-          queued_bytes_ -= batch_bytes - written;
-          caller_writing_ = false;
-          return absl::OkStatus();  // dropped like every queued frame
-        }
-        if (written < batch_bytes) {
-          // The socket is full (or failing): the strand writes the rest,
-          // ahead of what was queued meanwhile, and reports any error.
-          DropWritten(written, &batch);
-          while (!batch.empty()) {
-            queue_.push_front(std::move(batch.back()));
-            batch.pop_back();
-          }
-          caller_writing_ = false;
-          write_scheduled_ = true;
-          break;
-        }
-        if (queue_.empty()) {
-          caller_writing_ = false;
-          if (resume_read_on_drain_) {
-            // Reading paused on this queue; no OnWrite will follow to
-            // resume it, so ask the strand.
-            resume_read_on_drain_ = false;
-            boost::asio::post(strand_, [self = shared_from_this()] {
-              self->ResumeReading();
-            });
-          }
-          return absl::OkStatus();
-        }
-        batch = std::move(queue_);
-        queue_.clear();
-        batch_bytes = 0;
-        for (const OutgoingFrame& f : batch) {
-          batch_bytes += f.prefix.size() + f.body.size();
-        }
-      }
+    if (!write_scheduled_ && !caller_writing_ && !on_strand &&
+        !dispatching_read_ && options_.write_from_caller) {
+      // Nothing is queued or being written: this thread writes.
+      if (!WriteFromCaller(std::move(frame), size)) return absl::OkStatus();
     } else {
-      queued_bytes_ += size;
       queue_.push_back(std::move(frame));
+      // A write is queued or in progress; it takes this frame too.
+      if (write_scheduled_ || caller_writing_) return absl::OkStatus();
       write_scheduled_ = true;
+      if (!on_strand && dispatching_read_) {
+        // The strand is handing out the responses of one read and wakes a
+        // caller per response; their next requests go out together when
+        // it is done instead of one send each.
+        flush_after_read_ = true;
+        return absl::OkStatus();
+      }
+      if (on_strand && handling_read_) {
+        // Written with every other reply of this read when its loop ends.
+        write_after_read_ = true;
+        return absl::OkStatus();
+      }
     }
   }
   boost::asio::post(strand_, [self = shared_from_this()] { self->DoWrite(); });
   return absl::OkStatus();
+}
+
+bool Connection::WriteFromCaller(OutgoingFrame frame, size_t size) {
+  // This thread keeps writing what other callers queue meanwhile, so
+  // concurrent senders share system calls instead of waiting for each
+  // other's. The socket is used outside mu_, but CloseOnStrand waits for
+  // caller_writing_ to drop before closing it.
+  caller_writing_ = true;
+  std::deque<OutgoingFrame> batch;
+  batch.push_back(std::move(frame));
+  size_t batch_bytes = size;
+  while (true) {
+    mu_.Unlock();
+    const size_t written = WriteNow(batch);
+    mu_.Lock();
+    queued_bytes_ -= written;
+    if (written > 0) {
+      last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                              std::memory_order_relaxed);
+    }
+    if (closed_) {
+      queued_bytes_ -= batch_bytes - written;
+      caller_writing_ = false;
+      return false;  // dropped like every queued frame
+    }
+    if (written < batch_bytes) {
+      // The socket is full (or failing): the strand writes the rest, ahead
+      // of what was queued meanwhile, and reports any error.
+      DropWritten(written, &batch);
+      while (!batch.empty()) {
+        queue_.push_front(std::move(batch.back()));
+        batch.pop_back();
+      }
+      caller_writing_ = false;
+      write_scheduled_ = true;
+      return true;
+    }
+    if (queue_.empty()) {
+      caller_writing_ = false;
+      if (resume_read_on_drain_) {
+        // Reading paused on this queue; no OnWrite will follow to resume
+        // it, so ask the strand.
+        resume_read_on_drain_ = false;
+        boost::asio::post(
+            strand_, [self = shared_from_this()] { self->ResumeReading(); });
+      }
+      return false;
+    }
+    batch = std::move(queue_);
+    queue_.clear();
+    batch_bytes = 0;
+    for (const OutgoingFrame& f : batch) {
+      batch_bytes += f.prefix.size() + f.body.size();
+    }
+  }
 }
 
 size_t Connection::WriteNow(const std::deque<OutgoingFrame>& frames) {

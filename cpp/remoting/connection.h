@@ -81,6 +81,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string body;
   };
 
+  // Writes `frame` (already counted in queued_bytes_) from the calling
+  // thread, then whatever other callers queue meanwhile. True when the
+  // socket did not take everything and the strand must write the rest.
+  bool WriteFromCaller(OutgoingFrame frame, size_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One non-blocking gathered send of (a prefix of) `frames`; returns the
   // bytes the socket took. Only the caller that set caller_writing_.
   size_t WriteNow(const std::deque<OutgoingFrame>& frames);
