@@ -120,6 +120,16 @@ def read_everything(cluster, topic, want, timeout_s=60):
     return seen
 
 
+def send_acked(producer, topic, tag, n, acked, padding=b""):
+    """Sends `n` messages `<tag>-<i><padding>`, each must be SEND_OK; adds
+    (result, body) of each to `acked`."""
+    for i in range(n):
+        body = f"{tag}-{i}".encode() + padding
+        r = producer.send(topic, body)
+        assert r.status == "SEND_OK"
+        acked.append((r, body))
+
+
 def lost(acked, seen):
     """Acknowledged messages not at their acknowledged offset."""
     return [body for r, body in acked
@@ -176,10 +186,7 @@ def test_async_master_kill_reports_loss_and_graceful_stop_loses_none(cluster):
         with cometmq.Producer(group="ha-pg2", namesrv=cluster.namesrv_addr,
                               retry_times=0) as p:
             acked = []
-            for i in range(2000):
-                r = p.send("HaTopic2", f"g-{i}".encode())
-                assert r.status == "SEND_OK"
-                acked.append((r, f"g-{i}".encode()))
+            send_acked(p, "HaTopic2", "g", 2000, acked)
     finally:
         admin.shutdown()
     assert master.stop() == 0
@@ -294,11 +301,7 @@ def test_slaves_catch_up_from_empty_and_after_a_kill(cluster):
         with cometmq.Producer(group="cu-pg",
                               namesrv=cluster.namesrv_addr) as p:
             def send(n, tag):
-                for i in range(n):
-                    body = f"{tag}-{i}".encode() + b"x" * 1000
-                    r = p.send("CatchTopic", body)
-                    assert r.status == "SEND_OK"
-                    acked.append((r, body))
+                send_acked(p, "CatchTopic", tag, n, acked, b"x" * 1000)
             send(9000, "early")  # > one 8 MiB segment
             slave = cluster.start_broker(name="broker-a", broker_id=1,
                                          brokerRole="SLAVE", **FAST_BROKER)
@@ -378,10 +381,7 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
         wait_caught_up(admin, master, slave)  # the slave is connected
         with cometmq.Producer(group="pr-pg",
                               namesrv=cluster.namesrv_addr) as p:
-            for i in range(300):
-                r = p.send("PromoteTopic", f"old-{i}".encode())
-                assert r.status == "SEND_OK"
-                acked.append((r, f"old-{i}".encode()))
+            send_acked(p, "PromoteTopic", "old", 300, acked)
         master.kill(signal.SIGKILL)
         assert slave.stop() == 0
         promoted = cluster.start_broker(
@@ -392,10 +392,7 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
                    "the promoted master registered")
         with cometmq.Producer(group="pr-pg2",
                               namesrv=cluster.namesrv_addr) as p:
-            for i in range(100):
-                r = p.send("PromoteTopic", f"new-{i}".encode())
-                assert r.status == "SEND_OK"
-                acked.append((r, f"new-{i}".encode()))
+            send_acked(p, "PromoteTopic", "new", 100, acked)
     finally:
         admin.shutdown()
     seen = read_everything(cluster, "PromoteTopic", len(acked))
