@@ -1,6 +1,7 @@
 #include "cpp/client/batch_encoder.h"
 
 #include "cpp/common/byte_order.h"
+#include "cpp/common/crc32.h"
 #include "cpp/common/message_record.h"
 
 namespace cometmq::client {

@@ -7,6 +7,7 @@
 #include "cpp/client/compression.h"
 #include "cpp/client/send_request.h"
 #include "cpp/common/byte_order.h"
+#include "cpp/common/crc32.h"
 #include "cpp/common/message_record.h"
 #include "gtest/gtest.h"
 

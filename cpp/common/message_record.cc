@@ -1,7 +1,5 @@
 #include "cpp/common/message_record.h"
 
-#include <zlib.h>
-
 #include <cstring>
 
 #include "absl/strings/escaping.h"
@@ -9,14 +7,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "cpp/common/byte_order.h"
+#include "cpp/common/crc32.h"
 
 namespace cometmq {
-
-uint32_t Crc32(absl::string_view data) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()),
-            static_cast<uInt>(data.size())));
-}
 
 int64_t RecordSize(const MessageToStore& m) {
   return kRecordFixedSize + static_cast<int64_t>(m.body.size()) +

@@ -136,8 +136,6 @@ std::string OffsetMessageId(uint32_t store_ip, uint32_t store_port,
 // Inverse of OffsetMessageId; false if `id` is not one.
 bool ParseOffsetMessageId(absl::string_view id, int64_t* physical_offset);
 
-uint32_t Crc32(absl::string_view data);
-
 }  // namespace cometmq
 
 #endif  // COMETMQ_COMMON_MESSAGE_RECORD_H_

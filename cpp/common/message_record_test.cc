@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpp/common/byte_order.h"
+#include "cpp/common/crc32.h"
 #include "gtest/gtest.h"
 
 namespace cometmq {

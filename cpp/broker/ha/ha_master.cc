@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/common/crc32.h"
 #include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
 
