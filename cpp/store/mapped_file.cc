@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +16,14 @@ namespace cometmq::store {
 namespace {
 
 constexpr int64_t kPageSize = 4096;
+
+// Linux 5.14; older C libraries do not name them.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
   int err = errno;
@@ -134,6 +143,21 @@ absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
       return ErrnoStatus("cannot write", path_);
     }
     done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MappedFile::Prefault(int64_t from, int64_t to, bool for_writes) {
+  from = std::max<int64_t>(0, from) / kPageSize * kPageSize;
+  to = std::min(size_, to);
+  if (to <= from) return absl::OkStatus();
+  int advice = for_writes ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+  if (::madvise(data_ + from, static_cast<size_t>(to - from), advice) != 0) {
+    if (errno == EINVAL) {
+      return absl::InvalidArgumentError(
+          "this kernel cannot prefault mappings (MADV_POPULATE_*)");
+    }
+    return ErrnoStatus("cannot prefault", path_);
   }
   return absl::OkStatus();
 }

@@ -45,6 +45,10 @@ const char* GetStatusName(GetStatus status) {
 
 namespace {
 
+// How far past the commit log's end pages are kept mapped: a few hundred
+// milliseconds of appends at full speed, and a trifle of page cache.
+constexpr int64_t kPrefaultWindow = 8 << 20;
+
 StoreHooks WithDefaults(StoreHooks hooks, const StoreConfig& config) {
   if (!hooks.now_ms) {
     hooks.now_ms = [] { return absl::ToUnixMillis(absl::Now()); };
@@ -144,6 +148,10 @@ absl::Status MessageStore::Load() {
       &commit_log_.files(), flush_options,
       [this](int64_t) { dispatcher_->Wakeup(); });
   flush_->Start();
+  prefaulter_ = std::make_unique<Prefaulter>(
+      &commit_log_.files(), kPrefaultWindow,
+      /*for_writes=*/!config_.sync_flush(), absl::Milliseconds(10));
+  prefaulter_->Start();
   dispatcher_->Start(commit_log_.MaxOffset());
   retention_.RunOnce(&commit_log_.files());
   background_ = std::thread([this] {
@@ -623,6 +631,7 @@ void MessageStore::Shutdown() {
     }
     background_.join();
   }
+  if (prefaulter_) prefaulter_->Stop();
   if (flush_) flush_->Stop();
   if (dispatcher_) {
     dispatcher_->Stop();

@@ -20,6 +20,7 @@
 #include "cpp/store/dispatcher.h"
 #include "cpp/store/flush_service.h"
 #include "cpp/store/index_service.h"
+#include "cpp/store/prefaulter.h"
 #include "cpp/store/put_result.h"
 #include "cpp/store/retention.h"
 #include "cpp/store/store_config.h"
@@ -171,6 +172,7 @@ class MessageStore {
   IndexService index_;
   RetentionPolicy retention_;
   std::unique_ptr<FlushService> flush_;
+  std::unique_ptr<Prefaulter> prefaulter_;
   std::unique_ptr<Dispatcher> dispatcher_;
   int lock_fd_ = -1;
   bool recovered_from_crash_ = false;
