@@ -129,7 +129,8 @@ absl::Status BrokerController::Start() {
   // For SCHEDULE_TOPIC_XXXX the consume-queue tag field is the deliver time.
   hooks.tags_code = [levels = config_.delay_levels](const RecordView& r) {
     if (r.topic == kScheduleTopic) return levels.DeliverTimestamp(r);
-    std::optional<std::string> tags = FindProperty(r.properties, kPropertyTags);
+    std::optional<absl::string_view> tags =
+        FindProperty(r.properties, kPropertyTags);
     return tags.has_value() ? TagsHashCode(*tags) : int64_t{0};
   };
   absl::StatusOr<std::unique_ptr<store::MessageStore>> store =
@@ -215,13 +216,13 @@ void BrokerController::RegisterHandlers() {
   for (int32_t code : AdminProcessor::Codes()) codes.push_back(code);
   for (int32_t code : codes) {
     server_->RegisterHandler(
-        code, [this](Command request, remoting::Responder responder) {
+        code, [this](Command&& request, remoting::Responder responder) {
           Dispatch(std::move(request), std::move(responder));
         });
   }
 }
 
-void BrokerController::Dispatch(Command request,
+void BrokerController::Dispatch(Command&& request,
                                 remoting::Responder responder) {
   if (!serving_.load()) {
     Command refused =

@@ -67,7 +67,7 @@ class BrokerController {
 
  private:
   void RegisterHandlers();
-  void Dispatch(remoting::Command request, remoting::Responder responder);
+  void Dispatch(remoting::Command&& request, remoting::Responder responder);
   void HousekeepingLoop();
   // Sends a CHECK_TRANSACTION_STATE to a live producer of `group`.
   bool SendTransactionCheck(const std::string& group, remoting::Command check);

@@ -56,7 +56,8 @@ std::vector<Message> DecodeAll(const std::string& body) {
     Message m;
     m.topic = std::string(view.topic);
     m.body = std::string(view.body);
-    m.tags = FindProperty(view.properties, kPropertyTags).value_or("");
+    m.tags =
+        std::string(FindProperty(view.properties, kPropertyTags).value_or(""));
     m.queue_id = view.queue_id;
     m.queue_offset = view.queue_offset;
     m.physical_offset = view.physical_offset;

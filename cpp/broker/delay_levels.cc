@@ -77,7 +77,7 @@ int64_t DelayLevels::DeliverTimestamp(const RecordView& record) const {
 }
 
 int DelayLevelOf(absl::string_view properties) {
-  std::optional<std::string> value =
+  std::optional<absl::string_view> value =
       FindProperty(properties, kPropertyDelayLevel);
   int level = 0;
   if (!value.has_value() || !absl::SimpleAtoi(*value, &level) || level < 0) {

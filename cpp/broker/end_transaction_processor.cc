@@ -99,8 +99,8 @@ void EndTransactionProcessor::Process(const Command& request,
                                "offset ",
                                end.commit_log_offset()));
   }
-  const std::string group =
-      FindProperty(half.properties, kPropertyProducerGroup).value_or("");
+  const std::string group = std::string(
+      FindProperty(half.properties, kPropertyProducerGroup).value_or(""));
   if (group != end.producer_group()) {
     return answer(proto::BAD_REQUEST,
                   absl::StrCat("the half message belongs to producer group[",

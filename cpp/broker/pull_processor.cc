@@ -56,7 +56,7 @@ PullProcessor::PullProcessor(const BrokerConfig& config,
   in_memory_bytes_ = ram / 100 * config_.accessMessageInMemoryMaxRatio;
 }
 
-void PullProcessor::Handle(Command request, remoting::Responder responder) {
+void PullProcessor::Handle(Command&& request, remoting::Responder responder) {
   auto shared = std::make_shared<const Command>(std::move(request));
   // A consumer that keeps up asks for the next offset, where nothing is
   // yet: no read, the pull is held (or answered) at once. Doing that here

@@ -37,7 +37,7 @@ class PullProcessor {
                 ConsumerOffsetManager* offsets, LongPollingService* holds,
                 ThreadPool* pool);
 
-  void Handle(remoting::Command request, remoting::Responder responder);
+  void Handle(remoting::Command&& request, remoting::Responder responder);
   int64_t messages_got() const { return messages_got_.load(); }
 
  private:

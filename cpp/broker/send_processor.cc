@@ -92,7 +92,7 @@ SendProcessor::SendProcessor(const BrokerConfig& config,
       pool_(pool),
       inline_sends_(!config.store.sync_flush()) {}
 
-void SendProcessor::Handle(Command request, remoting::Responder responder) {
+void SendProcessor::Handle(Command&& request, remoting::Responder responder) {
   // Under ASYNC_FLUSH a send to an existing topic never waits: the append
   // is a copy into the mapped segment and the answer is made at once, so it
   // is handled right here on the I/O thread, saving two thread handoffs per
@@ -194,7 +194,9 @@ void SendProcessor::Process(Command& request,
     MessageToStore message;
     message.flag = send.flag();
     message.body = std::move(request.body);
-    message.properties = send.properties();
+    // The request is ours: its properties move instead of being copied.
+    message.properties =
+        std::move(*request.header.mutable_send_message()->mutable_properties());
     messages.push_back(std::move(message));
   }
   if (body_size > static_cast<size_t>(config_.store.maxMessageSize)) {
@@ -279,7 +281,11 @@ void SendProcessor::Process(Command& request,
                   messages_put_.fetch_add(static_cast<int64_t>(count));
                   proto::SendMessageResponse* out =
                       response.header.mutable_send_message_response();
-                  out->set_msg_id(absl::StrJoin(result.offset_msg_ids, ","));
+                  if (result.offset_msg_ids.size() == 1) {
+                    out->set_msg_id(std::move(result.offset_msg_ids[0]));
+                  } else {
+                    out->set_msg_id(absl::StrJoin(result.offset_msg_ids, ","));
+                  }
                   out->set_queue_id(queue_id);
                   out->set_queue_offset(result.queue_offset);
                   out->set_batch_count(result.message_count);

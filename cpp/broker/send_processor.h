@@ -37,7 +37,7 @@ class SendProcessor {
   SendProcessor(const BrokerConfig& config, store::MessageStore* store,
                 TopicConfigManager* topics, ThreadPool* pool);
 
-  void Handle(remoting::Command request, remoting::Responder responder);
+  void Handle(remoting::Command&& request, remoting::Responder responder);
   int64_t messages_put() const { return messages_put_.load(); }
 
  private:

@@ -167,8 +167,8 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
         next = half.queue_offset + 1;
         continue;
       }
-      const std::string group =
-          FindProperty(half.properties, kPropertyProducerGroup).value_or("");
+      const std::string group = std::string(
+          FindProperty(half.properties, kPropertyProducerGroup).value_or(""));
       const int times = CheckTimesOf(half);
       if (times >= options_.check_max) {
         std::vector<MessageToStore> op;

@@ -13,7 +13,7 @@ bool IsTransactionTopic(absl::string_view topic) {
 }
 
 bool IsTransactionPrepared(absl::string_view properties) {
-  std::optional<std::string> value =
+  std::optional<absl::string_view> value =
       FindProperty(properties, kPropertyTransactionPrepared);
   return value.has_value() && *value == "true";
 }
@@ -35,11 +35,12 @@ bool RestoreFromHalf(const RecordView& half, MessageToStore* out) {
 }
 
 std::string TransactionIdOf(const RecordView& half) {
-  return FindProperty(half.properties, kPropertyUniqKey).value_or("");
+  return std::string(
+      FindProperty(half.properties, kPropertyUniqKey).value_or(""));
 }
 
 int CheckTimesOf(const RecordView& half) {
-  std::optional<std::string> value =
+  std::optional<absl::string_view> value =
       FindProperty(half.properties, kPropertyCheckTimes);
   int times = 0;
   if (!value.has_value() || !absl::SimpleAtoi(*value, &times) || times < 0) {
@@ -73,8 +74,8 @@ std::optional<OpEntry> ParseOp(const RecordView& op) {
       entry.half_queue_offset < 0) {
     return std::nullopt;
   }
-  entry.transaction_id =
-      FindProperty(op.properties, kPropertyTransactionId).value_or("");
+  entry.transaction_id = std::string(
+      FindProperty(op.properties, kPropertyTransactionId).value_or(""));
   return entry;
 }
 

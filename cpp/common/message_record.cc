@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -148,14 +149,20 @@ std::map<std::string, std::string> DecodeProperties(absl::string_view encoded) {
   return props;
 }
 
-std::optional<std::string> FindProperty(absl::string_view encoded,
-                                        absl::string_view name) {
-  for (absl::string_view pair :
-       absl::StrSplit(encoded, kPropertySeparator, absl::SkipEmpty())) {
-    size_t sep = pair.find(kNameValueSeparator);
-    if (sep != absl::string_view::npos && pair.substr(0, sep) == name) {
-      return std::string(pair.substr(sep + 1));
+std::optional<absl::string_view> FindProperty(absl::string_view encoded,
+                                              absl::string_view name) {
+  // Every send and every dispatched record looks up a few properties, so
+  // this walks the pairs in place rather than splitting them out.
+  size_t pos = 0;
+  while (pos < encoded.size()) {
+    size_t end = encoded.find(kPropertySeparator, pos);
+    if (end == absl::string_view::npos) end = encoded.size();
+    absl::string_view pair = encoded.substr(pos, end - pos);
+    if (pair.size() > name.size() && pair[name.size()] == kNameValueSeparator &&
+        absl::StartsWith(pair, name)) {
+      return pair.substr(name.size() + 1);
     }
+    pos = end + 1;
   }
   return std::nullopt;
 }
@@ -177,8 +184,15 @@ std::string OffsetMessageId(uint32_t store_ip, uint32_t store_port,
   PutBig32(raw, static_cast<int32_t>(store_ip));
   PutBig32(raw + 4, static_cast<int32_t>(store_port));
   PutBig64(raw + 8, physical_offset);
-  return absl::AsciiStrToUpper(
-      absl::BytesToHexString(absl::string_view(raw, 16)));
+  // Made for every stored message: hex digits written directly.
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    const auto byte = static_cast<uint8_t>(raw[i]);
+    id[2 * i] = kDigits[byte >> 4];
+    id[2 * i + 1] = kDigits[byte & 0xF];
+  }
+  return id;
 }
 
 bool ParseOffsetMessageId(absl::string_view id, int64_t* physical_offset) {

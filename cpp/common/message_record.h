@@ -123,9 +123,10 @@ DecodeResult DecodeRecord(const char* data, int64_t available, bool check_crc,
 // name\x01value\x02 pairs.
 std::string EncodeProperties(const std::map<std::string, std::string>& props);
 std::map<std::string, std::string> DecodeProperties(absl::string_view encoded);
-// The value of one property, without decoding all of them.
-std::optional<std::string> FindProperty(absl::string_view encoded,
-                                        absl::string_view name);
+// The value of one property, without decoding all of them or copying: a
+// view into `encoded`, valid as long as it is.
+std::optional<absl::string_view> FindProperty(absl::string_view encoded,
+                                              absl::string_view name);
 
 // Java's String.hashCode of the tag, the reference system's tag hash.
 int64_t TagsHashCode(absl::string_view tags);

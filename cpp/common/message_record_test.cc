@@ -109,10 +109,30 @@ TEST(MessageRecordTest, PropertiesAndIds) {
   EXPECT_EQ(DecodeProperties(encoded), props);
   EXPECT_EQ(FindProperty(encoded, "a"), "1");
   EXPECT_FALSE(FindProperty(encoded, "b").has_value());
+  EXPECT_EQ(FindProperty(encoded, "KEYS"), "x y");
+
+  // Names are matched whole, empty pairs skipped, values may be empty or
+  // hold the name-value separator.
+  std::string tricky =
+      "ab\x01"
+      "1\x02\x02"
+      "a\x01\x02"
+      "b\x01x\x01y\x02"
+      "c\x01"
+      "3";
+  EXPECT_EQ(FindProperty(tricky, "ab"), "1");
+  EXPECT_EQ(FindProperty(tricky, "a"), "");
+  EXPECT_EQ(FindProperty(tricky, "b"), "x\x01y");
+  EXPECT_EQ(FindProperty(tricky, "c"), "3");
+  EXPECT_FALSE(FindProperty(tricky, "abc").has_value());
+  EXPECT_FALSE(FindProperty(tricky, "").has_value());
+  EXPECT_FALSE(FindProperty("", "a").has_value());
 
   std::string id = OffsetMessageId(0x7f000001, 10911, 123456789);
   EXPECT_EQ(id.size(), 32u);
-  EXPECT_EQ(id.substr(0, 16), "7F00000100002A9F");
+  EXPECT_EQ(id, "7F00000100002A9F00000000075BCD15");
+  EXPECT_EQ(OffsetMessageId(0xC0A8FFFE, 65535, INT64_MAX),
+            "C0A8FFFE0000FFFF7FFFFFFFFFFFFFFF");
   int64_t offset = 0;
   ASSERT_TRUE(ParseOffsetMessageId(id, &offset));
   EXPECT_EQ(offset, 123456789);

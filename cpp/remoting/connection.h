@@ -45,7 +45,7 @@ struct ConnectionOptions {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using FrameHandler =
-      std::function<void(const std::shared_ptr<Connection>&, Command)>;
+      std::function<void(const std::shared_ptr<Connection>&, Command&&)>;
   using CloseHandler = std::function<void(const std::shared_ptr<Connection>&,
                                           const absl::Status&)>;
 

@@ -145,7 +145,7 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
   request.header.set_opaque(opaque);
   request.header.set_flags(0);
   pending->request = std::move(request);
-  pending->callback = [result](absl::StatusOr<Command> r) {
+  pending->callback = [result](absl::StatusOr<Command>&& r) {
     result->value = std::move(r);
     result->done.Notify();
   };
@@ -272,7 +272,7 @@ void RemotingClient::OnConnected(const std::shared_ptr<Channel>& channel,
   connection_options.write_from_caller = true;
   channel->connection = std::make_shared<Connection>(
       io_, std::move(socket), connection_options,
-      [this, weak](const std::shared_ptr<Connection>&, Command command) {
+      [this, weak](const std::shared_ptr<Connection>&, Command&& command) {
         if (auto ch = weak.lock()) OnFrame(ch, std::move(command));
       },
       [this, weak](const std::shared_ptr<Connection>&,
@@ -305,7 +305,7 @@ void RemotingClient::SendOnChannel(const std::shared_ptr<Channel>& channel,
 }
 
 void RemotingClient::OnFrame(const std::shared_ptr<Channel>& channel,
-                             Command command) {
+                             Command&& command) {
   if (command.is_response()) {
     uint64_t opaque = command.header.opaque();  // read before the move
     Complete(opaque, std::move(command));
@@ -351,7 +351,8 @@ std::shared_ptr<RemotingClient::Pending> RemotingClient::TakePending(
   return pending;
 }
 
-void RemotingClient::Complete(uint64_t opaque, absl::StatusOr<Command> result) {
+void RemotingClient::Complete(uint64_t opaque,
+                              absl::StatusOr<Command>&& result) {
   std::shared_ptr<Pending> pending = TakePending(opaque);
   if (pending == nullptr) return;
   if (pending->timer) pending->timer->cancel();

@@ -22,10 +22,10 @@ struct ClientOptions {
   absl::Duration connect_timeout = absl::Seconds(3);
 };
 
-using ResponseCallback = std::function<void(absl::StatusOr<Command>)>;
+using ResponseCallback = std::function<void(absl::StatusOr<Command>&&)>;
 // A request a server sends to the client over the client's connection.
 using ServerRequestHandler =
-    std::function<void(const std::string& address, Command request)>;
+    std::function<void(const std::string& address, Command&& request)>;
 
 // Client side of the framed protocol: one pooled connection per address,
 // opened on first use and again after it breaks, carrying any number of
@@ -80,13 +80,13 @@ class RemotingClient {
                    boost::asio::ip::tcp::socket socket);
   void SendOnChannel(const std::shared_ptr<Channel>& channel,
                      std::shared_ptr<Pending> pending);
-  void OnFrame(const std::shared_ptr<Channel>& channel, Command command);
+  void OnFrame(const std::shared_ptr<Channel>& channel, Command&& command);
   void OnChannelClosed(const std::shared_ptr<Channel>& channel,
                        const absl::Status& reason);
   // Takes the request out of the pending table; null when it is gone
   // (answered, timed out or failed already).
   std::shared_ptr<Pending> TakePending(uint64_t opaque);
-  void Complete(uint64_t opaque, absl::StatusOr<Command> result);
+  void Complete(uint64_t opaque, absl::StatusOr<Command>&& result);
 
   const ClientOptions options_;
   std::shared_ptr<boost::asio::io_context> io_;

@@ -132,7 +132,7 @@ void RemotingServer::DoAccept() {
         if (!ec) {
           auto conn = std::make_shared<Connection>(
               io, std::move(socket), options_.connection,
-              [this](const std::shared_ptr<Connection>& c, Command cmd) {
+              [this](const std::shared_ptr<Connection>& c, Command&& cmd) {
                 OnFrame(c, std::move(cmd));
               },
               [this](const std::shared_ptr<Connection>& c,
@@ -147,7 +147,7 @@ void RemotingServer::DoAccept() {
 }
 
 void RemotingServer::OnFrame(const std::shared_ptr<Connection>& conn,
-                             Command command) {
+                             Command&& command) {
   if (command.is_response()) {
     spdlog::debug("{}: ignoring response from {}", options_.name,
                   conn->remote_address());

@@ -45,7 +45,7 @@ class Responder {
   std::shared_ptr<State> state_;
 };
 
-using RequestHandler = std::function<void(Command request, Responder)>;
+using RequestHandler = std::function<void(Command&& request, Responder)>;
 
 // TCP server for framed requests. Handlers run on the I/O threads and must
 // not block: a handler that waits parks its Responder and answers later.
@@ -74,7 +74,7 @@ class RemotingServer {
 
  private:
   void DoAccept();
-  void OnFrame(const std::shared_ptr<Connection>& conn, Command command);
+  void OnFrame(const std::shared_ptr<Connection>& conn, Command&& command);
   void OnClose(const std::shared_ptr<Connection>& conn);
 
   const ServerOptions options_;
