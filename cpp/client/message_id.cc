@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/common/byte_order.h"
+#include "cpp/common/hex.h"
 
 namespace cometmq::client {
 
@@ -50,8 +51,7 @@ std::string UniqueIdGenerator::Next() {
   PutBig32(raw + 8, static_cast<int32_t>(absl::ToUnixMillis(absl::Now()) -
                                          start_millis_));
   PutBig32(raw + 12, static_cast<int32_t>(counter_.fetch_add(1)));
-  return absl::AsciiStrToUpper(
-      absl::BytesToHexString(absl::string_view(raw, sizeof(raw))));
+  return UpperHex(absl::string_view(raw, sizeof(raw)));
 }
 
 UniqueIdGenerator& GlobalIdGenerator() {

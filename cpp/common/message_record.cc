@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "cpp/common/byte_order.h"
 #include "cpp/common/crc32.h"
+#include "cpp/common/hex.h"
 
 namespace cometmq {
 
@@ -184,15 +185,7 @@ std::string OffsetMessageId(uint32_t store_ip, uint32_t store_port,
   PutBig32(raw, static_cast<int32_t>(store_ip));
   PutBig32(raw + 4, static_cast<int32_t>(store_port));
   PutBig64(raw + 8, physical_offset);
-  // Made for every stored message: hex digits written directly.
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string id(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    const auto byte = static_cast<uint8_t>(raw[i]);
-    id[2 * i] = kDigits[byte >> 4];
-    id[2 * i + 1] = kDigits[byte & 0xF];
-  }
-  return id;
+  return UpperHex(absl::string_view(raw, sizeof(raw)));
 }
 
 bool ParseOffsetMessageId(absl::string_view id, int64_t* physical_offset) {
