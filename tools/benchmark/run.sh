@@ -40,58 +40,10 @@ consumer_threads=${CONSUMER_THREADS:-4}
 topic=${TOPIC:-BenchmarkTest}
 
 cd "$(dirname "$0")/../.."
-if [[ -n ${BENCH_BIN_DIR:-} ]]; then
-  # Prebuilt binaries laid out like bazel-bin, e.g. to compare two builds.
-  bin=$BENCH_BIN_DIR
-else
-  echo "== building"
-  bazel build //cpp:mqnamesrv //cpp:mqbroker //tools/benchmark:producer \
-    //tools/benchmark:consumer 2>&1 | grep -E "ERROR|error:|warning:" || true
-  bin="$(bazel info bazel-bin 2>/dev/null)"
-fi
-for b in cpp/mqnamesrv cpp/mqbroker tools/benchmark/producer tools/benchmark/consumer; do
-  [[ -x "$bin/$b" ]] || { echo "build failed: $bin/$b missing" >&2; exit 1; }
-done
-
-for port in "$namesrv_port" "$broker_port" "$((broker_port + 1))"; do
-  if ss -Hltn "sport = :$port" | grep -q .; then
-    echo "port $port is in use; set NAMESRV_PORT / BROKER_PORT" >&2
-    exit 1
-  fi
-done
-
-store="$(mktemp -d /var/tmp/cometmq-bench.XXXXXX)"
-pids=()
-cleanup() {
-  local pid
-  # Reverse start order: consumer/producer, broker, NameServer.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid=${pids[i]}
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then
-        echo "pid $pid did not stop in 30 s; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-    fi
-  done
-  rm -rf "$store"
-}
-trap cleanup EXIT
-
-# Waits for a boot line in a log, or fails with the log's tail.
-wait_for() {
-  local log=$1 pattern=$2 pid=$3
-  for _ in $(seq 300); do
-    grep -q "$pattern" "$log" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$log:" >&2
-  tail -n 20 "$log" >&2
-  return 1
-}
+source tools/benchmark/cluster_lib.sh
+bench_binaries
+check_ports
+make_store
 
 echo "== disk: synchronous 4 KiB writes in $store (dd oflag=dsync, 1000 writes)"
 # First pass appends (each write also syncs the new file size), the second
@@ -107,29 +59,11 @@ for pass in append overwrite; do
 done
 rm -f "$store/dsync.probe"
 
-mkdir -p "$store/logs"
-touch "$store/namesrv.out" "$store/broker.out" "$store/consumer.out"
-"$bin/cpp/mqnamesrv" --listenPort="$namesrv_port" --logDir="$store/logs" \
-  >"$store/namesrv.out" 2>&1 &
-pids+=($!)
-wait_for "$store/namesrv.out" "boot success" "${pids[-1]}"
-"$bin/cpp/mqbroker" -c conf/broker.conf -n "127.0.0.1:$namesrv_port" \
-  --listenPort="$broker_port" --brokerIP1=127.0.0.1 --flushDiskType="$flush" \
-  --storePathRootDir="$store/store" --logDir="$store/logs" ${BROKER_ARGS:-} \
-  >"$store/broker.out" 2>&1 &
-broker_pid=$!
-pids+=("$broker_pid")
-wait_for "$store/broker.out" "boot success" "$broker_pid"
+start_namesrv
+start_broker "$flush"
 grep -h '^The .*boot success' "$store/namesrv.out" "$store/broker.out"
 echo "== broker pid $broker_pid, flushDiskType=$flush, store $store/store"
-
-"$bin/tools/benchmark/consumer" --namesrv="127.0.0.1:$namesrv_port" \
-  --topic="$topic" --threads="$consumer_threads" --seconds=$((seconds + 10)) \
-  >"$store/consumer.out" 2>"$store/consumer.err" &
-consumer_pid=$!
-pids+=("$consumer_pid")
-wait_for "$store/consumer.out" "consumer benchmark" "$consumer_pid"
-sleep 2  # let the first rebalance settle the consumer's queues
+start_consumer $((seconds + 10)) "$consumer_threads" "$topic"
 
 echo "== producer: $mode, $threads threads, $message_size B, $seconds s"
 producer_status=0
