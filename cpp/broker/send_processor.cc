@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cpp/broker/delay_levels.h"
-#include "cpp/broker/net_address.h"
 #include "cpp/broker/transactional_message.h"
 #include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
@@ -205,8 +204,8 @@ void SendProcessor::Process(Command& request,
         absl::StrCat("the message body size ", body_size,
                      " exceeds maxMessageSize ", config_.store.maxMessageSize));
   }
-  uint32_t born_ip = 0, born_port = 0;
-  ParseIpv4Address(responder.remote_address(), &born_ip, &born_port);
+  const uint32_t born_ip = responder.remote_ipv4();
+  const uint32_t born_port = responder.remote_port();
   for (size_t i = 0; i < messages.size(); ++i) {
     MessageToStore& m = messages[i];
     if (m.body.empty()) {

@@ -40,6 +40,17 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       read_buffer_(std::make_unique<char[]>(kReadChunk)),
       last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
+  if (auto peer = socket_.remote_endpoint(ec); !ec) {
+    boost::asio::ip::address address = peer.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped,
+                                                 address.to_v6());
+    }
+    if (address.is_v4()) {
+      remote_ipv4_ = address.to_v4().to_uint();
+      remote_port_ = peer.port();
+    }
+  }
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
 

@@ -74,6 +74,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool WriteQueueEmpty() const;
   bool closed() const;
   const std::string& remote_address() const { return remote_address_; }
+  // The peer's IPv4 address (host order; IPv4-mapped IPv6 too) and port, or
+  // 0 and 0 for other peers: stamped on every stored message as its born
+  // host, so parsed once here rather than per request.
+  uint32_t remote_ipv4() const { return remote_ipv4_; }
+  uint16_t remote_port() const { return remote_port_; }
 
  private:
   struct OutgoingFrame {
@@ -109,6 +114,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameHandler on_frame_;
   CloseHandler on_close_;
   std::string remote_address_;
+  uint32_t remote_ipv4_ = 0;
+  uint16_t remote_port_ = 0;
 
   // Strand-only state.
   FrameDecoder decoder_;

@@ -15,6 +15,8 @@ struct Responder::State {
   std::weak_ptr<Connection> connection;
   std::shared_ptr<std::atomic<int64_t>> in_flight;
   std::string remote_address;
+  uint32_t remote_ipv4 = 0;
+  uint16_t remote_port = 0;
   std::atomic<bool> answered{false};
 
   ~State() {
@@ -57,6 +59,10 @@ std::weak_ptr<Connection> Responder::connection() const {
 const std::string& Responder::remote_address() const {
   return state_->remote_address;
 }
+
+uint32_t Responder::remote_ipv4() const { return state_->remote_ipv4; }
+
+uint16_t Responder::remote_port() const { return state_->remote_port; }
 
 RemotingServer::RemotingServer(ServerOptions options)
     : options_(std::move(options)),
@@ -161,6 +167,8 @@ void RemotingServer::OnFrame(const std::shared_ptr<Connection>& conn,
   state->connection = conn;
   state->in_flight = in_flight_;
   state->remote_address = conn->remote_address();
+  state->remote_ipv4 = conn->remote_ipv4();
+  state->remote_port = conn->remote_port();
   Responder responder(std::move(state));
   auto it = handlers_.find(command.header.code());
   if (it == handlers_.end()) {

@@ -37,6 +37,9 @@ class Responder {
   // Connection the request came on, to send server-initiated requests later.
   std::weak_ptr<Connection> connection() const;
   const std::string& remote_address() const;
+  // See Connection::remote_ipv4().
+  uint32_t remote_ipv4() const;
+  uint16_t remote_port() const;
 
  private:
   friend class RemotingServer;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cpp/remoting/remoting_client.h"
@@ -89,6 +90,26 @@ TEST(RemotingTest, EchoRoundTrip) {
   ASSERT_TRUE(resp.ok()) << resp.status();
   EXPECT_EQ(resp->header.status(), proto::SUCCESS);
   EXPECT_EQ(resp->body, "hello");
+}
+
+TEST(RemotingTest, ResponderKnowsThePeersIpv4Endpoint) {
+  RemotingServer server(LoopbackOptions());
+  server.RegisterHandler(kEcho, [](Command req, Responder r) {
+    Command resp = MakeResponse(req, proto::SUCCESS);
+    resp.body = absl::StrCat(r.remote_ipv4(), " ", r.remote_port(), " ",
+                             r.remote_address());
+    r.Respond(std::move(resp));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  auto resp = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                absl::Seconds(5));
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  std::vector<std::string> parts = absl::StrSplit(resp->body, ' ');
+  ASSERT_EQ(parts.size(), 3u) << resp->body;
+  EXPECT_EQ(parts[0], absl::StrCat(0x7f000001u));
+  EXPECT_NE(parts[1], "0");
+  EXPECT_EQ(parts[2], absl::StrCat("127.0.0.1:", parts[1]));
 }
 
 TEST(RemotingTest, UnknownCodeIsNotSupported) {
