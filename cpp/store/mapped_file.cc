@@ -148,7 +148,9 @@ absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
 }
 
 absl::Status MappedFile::Prefault(int64_t from, int64_t to, bool for_writes) {
-  from = std::max<int64_t>(0, from) / kPageSize * kPageSize;
+  // madvise wants the system's page alignment, whatever kPageSize assumes.
+  static const int64_t page = ::sysconf(_SC_PAGESIZE);
+  from = std::max<int64_t>(0, from) / page * page;
   to = std::min(size_, to);
   if (to <= from) return absl::OkStatus();
   int advice = for_writes ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;

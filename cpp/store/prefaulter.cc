@@ -34,11 +34,8 @@ void Prefaulter::Stop() {
 
 bool Prefaulter::AwaitReady(int64_t offset, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto ready = [this, offset]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    if (ready_ >= offset) return true;
-    std::shared_ptr<MappedFile> last = log_->LastFile();
-    return last != nullptr && ready_ >= last->start_offset() + last->size();
-  };
+  auto ready = [this, offset]()
+                   ABSL_SHARED_LOCKS_REQUIRED(mu_) { return ready_ >= offset; };
   return mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
 }
 

@@ -30,9 +30,8 @@ class Prefaulter {
   void Start();
   void Stop();
 
-  // Waits until the pages up to `offset`, or to the end of the last
-  // segment if that comes first, are ready, or `timeout` passes; true if
-  // they are.
+  // Waits until the pages up to `offset` are ready (it never prefaults past
+  // the end of the last segment), or `timeout` passes; true if they are.
   bool AwaitReady(int64_t offset, absl::Duration timeout);
 
  private:

@@ -76,7 +76,7 @@ TEST_P(PrefaulterTest, FollowsTheWriterIntoTheNextSegment) {
   std::shared_ptr<MappedFile> first = Append(kSegment - kWindow / 4, 'b');
   prefaulter.Start();
   // Ready stops at the segment's end: the next one does not exist yet.
-  ASSERT_TRUE(prefaulter.AwaitReady(2 * kSegment, absl::Seconds(10)));
+  ASSERT_TRUE(prefaulter.AwaitReady(kSegment, absl::Seconds(10)));
   EXPECT_EQ(MappedPages(*first, kSegment - kPage, kSegment), 1);
 
   first->set_wrote_position(kSegment);

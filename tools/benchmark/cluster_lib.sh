@@ -35,6 +35,7 @@ check_ports() {
 make_store() {
   store="$(mktemp -d /var/tmp/cometmq-bench.XXXXXX)"
   mkdir -p "$store/logs"
+  touch "$store/namesrv.out" "$store/broker.out" "$store/consumer.out"
   pids=()
   trap stop_all EXIT
 }

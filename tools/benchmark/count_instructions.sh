@@ -61,10 +61,20 @@ callgrind_control -i on "$measured_pid" >/dev/null
   --mode=sync --seconds="$seconds" >"$store/producer.out" 2>"$store/producer.err"
 callgrind_control -i off "$measured_pid" >/dev/null
 sent="$(sed -nE 's/^total: ([0-9]+) sent OK.*/\1/p' "$store/producer.out")"
+if [[ -z $sent || $sent -eq 0 ]]; then
+  echo "the producer acknowledged no message:" >&2
+  tail -n 5 "$store/producer.out" "$store/producer.err" >&2
+  exit 1
+fi
 # The profile is written when the process exits.
 stop_all
 trap - EXIT
-total="$(callgrind_annotate "$profile" | sed -nE 's/^ *([0-9,]+) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)"
+total="$(callgrind_annotate "$profile" 2>/dev/null |
+  sed -nE 's/^ *([0-9,]+) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)"
+if [[ -z $total ]]; then
+  echo "no instruction count in $profile (was the process killed?)" >&2
+  exit 1
+fi
 echo "$which ($flush): $total instructions for $sent messages sent: $((total / sent)) per message"
 callgrind_annotate "$profile" | sed -n '/file:function/,$p' | sed -n '3,22p' | cut -c1-160
 echo "profile: $profile"
