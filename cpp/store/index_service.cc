@@ -67,24 +67,31 @@ absl::StatusOr<IndexFile*> IndexService::Writable(int64_t timestamp_ms) {
 absl::Status IndexService::Build(const RecordView& record) {
   int32_t tx = TransactionType(record.sys_flag);
   if (tx == kTransactionRollbackType) return absl::OkStatus();
-  std::vector<std::string> keys;
-  if (auto k = FindProperty(record.properties, kPropertyKeys)) {
-    for (absl::string_view key : absl::StrSplit(*k, ' ', absl::SkipEmpty())) {
-      keys.push_back(absl::StrCat(record.topic, "#", key));
+  std::optional<absl::string_view> keys =
+      FindProperty(record.properties, kPropertyKeys);
+  std::optional<absl::string_view> unique =
+      FindProperty(record.properties, kPropertyUniqKey);
+  if (!keys.has_value() && !unique.has_value()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  if (keys.has_value()) {
+    for (absl::string_view key :
+         absl::StrSplit(*keys, ' ', absl::SkipEmpty())) {
+      if (absl::Status s = PutKey(record, key); !s.ok()) return s;
     }
   }
-  if (auto u = FindProperty(record.properties, kPropertyUniqKey)) {
-    keys.push_back(absl::StrCat(record.topic, "#", *u));
-  }
-  if (keys.empty()) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
-  for (const std::string& key : keys) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      absl::StatusOr<IndexFile*> file = Writable(record.store_timestamp);
-      if (!file.ok()) return file.status();
-      if ((*file)->Put(key, record.physical_offset, record.store_timestamp)) {
-        break;
-      }
+  if (unique.has_value()) return PutKey(record, *unique);
+  return absl::OkStatus();
+}
+
+absl::Status IndexService::PutKey(const RecordView& record,
+                                  absl::string_view key) {
+  key_.clear();
+  absl::StrAppend(&key_, record.topic, "#", key);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<IndexFile*> file = Writable(record.store_timestamp);
+    if (!file.ok()) return file.status();
+    if ((*file)->Put(key_, record.physical_offset, record.store_timestamp)) {
+      break;
     }
   }
   return absl::OkStatus();

@@ -34,12 +34,16 @@ class IndexService {
  private:
   absl::StatusOr<IndexFile*> Writable(int64_t timestamp_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Indexes `record` under "topic#key".
+  absl::Status PutKey(const RecordView& record, absl::string_view key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
   const int32_t slot_count_;
   const int32_t max_entries_;
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<IndexFile>> files_ ABSL_GUARDED_BY(mu_);
+  std::string key_ ABSL_GUARDED_BY(mu_);  // reused: one key per record or more
 };
 
 }  // namespace cometmq::store
