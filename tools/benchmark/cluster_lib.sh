@@ -1,8 +1,17 @@
 # Shared by run.sh and count_instructions.sh: finds the binaries, starts a
 # NameServer, a broker and the benchmark consumer on loopback with a fresh
 # store under /var/tmp, and stops them (SIGTERM by pid, reverse start order)
-# and removes the store on exit. Source it from a script that has cd'ed to
-# the repository root and set namesrv_port and broker_port.
+# and removes the store on exit. Source it from the repository root.
+
+# Ports (NAMESRV_PORT, BROKER_PORT), binaries, a free-port check and a fresh
+# store with its cleanup: what every benchmark script does first.
+prepare_cluster() {
+  namesrv_port=${NAMESRV_PORT:-9876}
+  broker_port=${BROKER_PORT:-10911}
+  bench_binaries
+  check_ports
+  make_store
+}
 
 # Sets `bin`: BENCH_BIN_DIR (binaries laid out like bazel-bin) or a build.
 bench_binaries() {

@@ -30,15 +30,11 @@ flush=${3:-ASYNC_FLUSH}
 [[ $flush == ASYNC_FLUSH || $flush == SYNC_FLUSH ]] || usage
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 
-namesrv_port=${NAMESRV_PORT:-9876}
-broker_port=${BROKER_PORT:-10911}
 topic=${TOPIC:-BenchmarkTest}
 
 cd "$(dirname "$0")/../.."
 source tools/benchmark/cluster_lib.sh
-bench_binaries
-check_ports
-make_store
+prepare_cluster
 
 profile="$(mktemp /var/tmp/cometmq-callgrind.$which.XXXXXX)"
 callgrind=(valgrind --tool=callgrind --instr-atstart=no

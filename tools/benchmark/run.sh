@@ -31,8 +31,6 @@ mode=${3:-sync}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || usage
 [[ $mode == sync || $mode == async ]] || usage
 
-namesrv_port=${NAMESRV_PORT:-9876}
-broker_port=${BROKER_PORT:-10911}
 if [[ $mode == async ]]; then threads=${THREADS:-1}; else threads=${THREADS:-16}; fi
 message_size=${MESSAGE_SIZE:-128}
 max_in_flight=${MAX_IN_FLIGHT:-256}
@@ -41,9 +39,7 @@ topic=${TOPIC:-BenchmarkTest}
 
 cd "$(dirname "$0")/../.."
 source tools/benchmark/cluster_lib.sh
-bench_binaries
-check_ports
-make_store
+prepare_cluster
 
 echo "== disk: synchronous 4 KiB writes in $store (dd oflag=dsync, 1000 writes)"
 # First pass appends (each write also syncs the new file size), the second
