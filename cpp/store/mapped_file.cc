@@ -17,10 +17,7 @@ namespace {
 
 constexpr int64_t kPageSize = 4096;
 
-// Linux 5.14; older C libraries do not name them.
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
+// Linux 5.14; older C libraries do not name it.
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -147,14 +144,14 @@ absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
   return absl::OkStatus();
 }
 
-absl::Status MappedFile::Prefault(int64_t from, int64_t to, bool for_writes) {
+absl::Status MappedFile::Prefault(int64_t from, int64_t to) {
   // madvise wants the system's page alignment, whatever kPageSize assumes.
   static const int64_t page = ::sysconf(_SC_PAGESIZE);
   from = std::max<int64_t>(0, from) / page * page;
   to = std::min(size_, to);
   if (to <= from) return absl::OkStatus();
-  int advice = for_writes ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-  if (::madvise(data_ + from, static_cast<size_t>(to - from), advice) != 0) {
+  if (::madvise(data_ + from, static_cast<size_t>(to - from),
+                MADV_POPULATE_WRITE) != 0) {
     if (errno == EINVAL) {
       return absl::InvalidArgumentError(
           "this kernel cannot prefault mappings (MADV_POPULATE_*)");

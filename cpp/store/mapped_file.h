@@ -63,11 +63,11 @@ class MappedFile {
   // Does not move the write position.
   absl::Status WriteAt(int64_t position, absl::string_view bytes);
 
-  // Makes the pages of [from, to) resident and mapped (writable when
-  // `for_writes`), so later stores or pwrites there take no page fault.
-  // Never changes a byte of the file, so it may run while the writer
-  // appends. Fails with InvalidArgument on kernels older than 5.14.
-  absl::Status Prefault(int64_t from, int64_t to, bool for_writes);
+  // Makes the pages of [from, to) resident and mapped writable, so later
+  // stores there take no page fault. Never changes a byte of the file, so
+  // it may run while the writer appends. Fails with InvalidArgument on
+  // kernels older than 5.14.
+  absl::Status Prefault(int64_t from, int64_t to);
 
   // Writes dirty pages up to the write position to disk when at least
   // `least_pages` pages are dirty (0: whenever anything is dirty). Returns the

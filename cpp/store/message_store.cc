@@ -148,10 +148,15 @@ absl::Status MessageStore::Load() {
       &commit_log_.files(), flush_options,
       [this](int64_t) { dispatcher_->Wakeup(); });
   flush_->Start();
-  prefaulter_ = std::make_unique<Prefaulter>(
-      &commit_log_.files(), kPrefaultWindow,
-      /*for_writes=*/!config_.sync_flush(), absl::Milliseconds(10));
-  prefaulter_->Start();
+  // Only when appends store through the mapping. SYNC_FLUSH appends with
+  // pwrite, and there pages mapped ahead made every group commit's
+  // writeback dearer (paired runs: 26.6k vs 31.7k sends/s, broker 29.7 vs
+  // 21.6 us per message).
+  if (!config_.sync_flush()) {
+    prefaulter_ = std::make_unique<Prefaulter>(
+        &commit_log_.files(), kPrefaultWindow, absl::Milliseconds(10));
+    prefaulter_->Start();
+  }
   dispatcher_->Start(commit_log_.MaxOffset());
   retention_.RunOnce(&commit_log_.files());
   background_ = std::thread([this] {

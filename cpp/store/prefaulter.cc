@@ -8,12 +8,9 @@
 
 namespace cometmq::store {
 
-Prefaulter::Prefaulter(MappedFileQueue* log, int64_t window, bool for_writes,
+Prefaulter::Prefaulter(MappedFileQueue* log, int64_t window,
                        absl::Duration interval)
-    : log_(log),
-      window_(window),
-      for_writes_(for_writes),
-      interval_(interval) {}
+    : log_(log), window_(window), interval_(interval) {}
 
 Prefaulter::~Prefaulter() { Stop(); }
 
@@ -59,7 +56,7 @@ bool Prefaulter::PrefaultAhead() {
   }
   const int64_t to = std::min(end + window_, start + file->size());
   if (from < to) {
-    absl::Status s = file->Prefault(from - start, to - start, for_writes_);
+    absl::Status s = file->Prefault(from - start, to - start);
     if (!s.ok()) {
       spdlog::warn("commit log pages are not prefaulted: {}", s.ToString());
       return false;

@@ -18,13 +18,12 @@ namespace cometmq::store {
 // prefaults the next `window` bytes of the last segment. It only changes
 // which pages are resident, never the file's bytes, so it needs no lock with
 // the writer and adds nothing to the append path. A kernel without
-// MADV_POPULATE_* (before 5.14) turns it off, with one log line.
+// MADV_POPULATE_WRITE (before 5.14) turns it off, with one log line. For a
+// log written through its mapping (ASYNC_FLUSH); a log written with pwrite
+// gains nothing from mapped pages.
 class Prefaulter {
  public:
-  // `for_writes`: the log is written through the mapping (ASYNC_FLUSH), so
-  // pages are mapped writable; otherwise (pwrite) they are only read in.
-  Prefaulter(MappedFileQueue* log, int64_t window, bool for_writes,
-             absl::Duration interval);
+  Prefaulter(MappedFileQueue* log, int64_t window, absl::Duration interval);
   ~Prefaulter();
 
   void Start();
@@ -41,7 +40,6 @@ class Prefaulter {
 
   MappedFileQueue* const log_;
   const int64_t window_;
-  const bool for_writes_;
   const absl::Duration interval_;
   std::thread thread_;
 

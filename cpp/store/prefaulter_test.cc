@@ -34,7 +34,7 @@ int64_t MappedPages(const MappedFile& file, int64_t from, int64_t to) {
   return n;
 }
 
-class PrefaulterTest : public ::testing::TestWithParam<bool> {
+class PrefaulterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     log_ = std::make_unique<MappedFileQueue>(MakeTempDir("prefault"), kSegment);
@@ -52,13 +52,12 @@ class PrefaulterTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<MappedFileQueue> log_;
 };
 
-TEST_P(PrefaulterTest, PagesAheadOfTheEndAreMappedAndStayZero) {
+TEST_F(PrefaulterTest, PagesAheadOfTheEndAreMappedAndStayZero) {
   std::shared_ptr<MappedFile> file = Append(10000, 'a');
   ASSERT_EQ(MappedPages(*file, 16 * kPage, kWindow), 0)
       << "pages past the written ones start unmapped";
 
-  Prefaulter prefaulter(log_.get(), kWindow, /*for_writes=*/GetParam(),
-                        absl::Milliseconds(1));
+  Prefaulter prefaulter(log_.get(), kWindow, absl::Milliseconds(1));
   prefaulter.Start();
   // It keeps at least half a window ready past the end.
   ASSERT_TRUE(prefaulter.AwaitReady(10000 + kWindow / 2, absl::Seconds(10)));
@@ -71,8 +70,8 @@ TEST_P(PrefaulterTest, PagesAheadOfTheEndAreMappedAndStayZero) {
   EXPECT_EQ(file->wrote_position(), 10000);
 }
 
-TEST_P(PrefaulterTest, FollowsTheWriterIntoTheNextSegment) {
-  Prefaulter prefaulter(log_.get(), kWindow, GetParam(), absl::Milliseconds(1));
+TEST_F(PrefaulterTest, FollowsTheWriterIntoTheNextSegment) {
+  Prefaulter prefaulter(log_.get(), kWindow, absl::Milliseconds(1));
   std::shared_ptr<MappedFile> first = Append(kSegment - kWindow / 4, 'b');
   prefaulter.Start();
   // Ready stops at the segment's end: the next one does not exist yet.
@@ -89,8 +88,6 @@ TEST_P(PrefaulterTest, FollowsTheWriterIntoTheNextSegment) {
       << "only a window ahead is prefaulted";
   EXPECT_EQ(std::string(second->data(), 100), std::string(100, 'c'));
 }
-
-INSTANTIATE_TEST_SUITE_P(WritesAndReads, PrefaulterTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace cometmq::store
