@@ -88,6 +88,12 @@ TEST(TopicConfigManagerTest, CreateUpdateDeleteSurviveReload) {
   EXPECT_EQ(d->read_queue_nums(), 8);
   EXPECT_EQ(d->write_queue_nums(), 6);
   EXPECT_EQ(d->perm(), 4);
+  std::optional<TopicConfigManager::WriteInfo> write =
+      reloaded.FindForWrite("D");
+  ASSERT_TRUE(write.has_value());
+  EXPECT_EQ(write->write_queue_nums, 6);
+  EXPECT_EQ(write->perm, 4);
+  EXPECT_FALSE(reloaded.FindForWrite("C").has_value());
 }
 
 TEST(TopicConfigManagerTest, CorruptFileIsAnError) {

@@ -101,8 +101,8 @@ void SendProcessor::Handle(Command&& request, remoting::Responder responder) {
   // the pool, where a stall holds one pool thread instead of every
   // connection of an I/O thread.
   if (inline_sends_ && request.header.has_send_message()) {
-    std::optional<proto::TopicConfig> topic =
-        topics_->Find(request.header.send_message().topic());
+    std::optional<TopicConfigManager::WriteInfo> topic =
+        topics_->FindForWrite(request.header.send_message().topic());
     if (topic.has_value()) {
       Process(request, responder, std::move(topic));
       return;
@@ -118,9 +118,9 @@ void SendProcessor::Handle(Command&& request, remoting::Responder responder) {
   }
 }
 
-void SendProcessor::Process(Command& request,
-                            const remoting::Responder& responder,
-                            std::optional<proto::TopicConfig> topic) {
+void SendProcessor::Process(
+    Command& request, const remoting::Responder& responder,
+    std::optional<TopicConfigManager::WriteInfo> topic) {
   if (!request.header.has_send_message()) {
     responder.Respond(
         MakeResponse(request, proto::BAD_REQUEST,
@@ -144,7 +144,7 @@ void SendProcessor::Process(Command& request,
                 absl::StrCat("sending message to topic[", send.topic(),
                              "] is forbidden"));
   }
-  if (!topic.has_value()) topic = topics_->Find(send.topic());
+  if (!topic.has_value()) topic = topics_->FindForWrite(send.topic());
   if (!topic.has_value()) {
     if (!config_.autoCreateTopicEnable) {
       return fail(proto::TOPIC_NOT_EXIST,
@@ -160,14 +160,15 @@ void SendProcessor::Process(Command& request,
     }
     spdlog::info("auto-created topic {} with {} queues", send.topic(),
                  created->write_queue_nums());
-    topic = *std::move(created);
+    topic = TopicConfigManager::WriteInfo{created->perm(),
+                                          created->write_queue_nums()};
   }
-  if ((topic->perm() & proto::PERM_WRITE) == 0) {
+  if ((topic->perm & proto::PERM_WRITE) == 0) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("the topic[", send.topic(),
                              "] sending message is forbidden"));
   }
-  const int32_t queues = topic->write_queue_nums();
+  const int32_t queues = topic->write_queue_nums;
   if (queues <= 0) {
     return fail(proto::NO_PERMISSION, absl::StrCat("the topic[", send.topic(),
                                                    "] has no write queue"));

@@ -41,10 +41,10 @@ class SendProcessor {
   int64_t messages_put() const { return messages_put_.load(); }
 
  private:
-  // `topic` is the topic's config when the caller already looked it up.
-  // May take the request's body.
+  // `topic` is set when the caller already looked the topic up. May take
+  // the request's body.
   void Process(remoting::Command& request, const remoting::Responder& responder,
-               std::optional<proto::TopicConfig> topic);
+               std::optional<TopicConfigManager::WriteInfo> topic);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;

@@ -91,10 +91,18 @@ void TopicConfigManager::SetChangeListener(std::function<void()> listener) {
 
 std::optional<proto::TopicConfig> TopicConfigManager::Find(
     absl::string_view topic) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = topics_.find(topic);
   if (it == topics_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<TopicConfigManager::WriteInfo> TopicConfigManager::FindForWrite(
+    absl::string_view topic) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return std::nullopt;
+  return WriteInfo{it->second.perm(), it->second.write_queue_nums()};
 }
 
 absl::StatusOr<proto::TopicConfig> TopicConfigManager::CreateOnSend(

@@ -31,6 +31,13 @@ absl::Status ValidateTopicName(absl::string_view topic);
 // outside the lock, once per change, so it may re-register with NameServers.
 class TopicConfigManager {
  public:
+  // What a send needs of a topic: looked up on every send, so neither the
+  // whole config is copied nor writers of the table are excluded.
+  struct WriteInfo {
+    int32_t perm = 0;
+    int32_t write_queue_nums = 0;
+  };
+
   TopicConfigManager(std::string path, int32_t default_queue_nums);
 
   // Reads the file (a missing file is an empty table) and adds the system
@@ -40,6 +47,7 @@ class TopicConfigManager {
   void SetChangeListener(std::function<void()> listener);
 
   std::optional<proto::TopicConfig> Find(absl::string_view topic) const;
+  std::optional<WriteInfo> FindForWrite(absl::string_view topic) const;
 
   // The topic, created with min(default, `requested_queue_nums` when > 0)
   // queues and read-write permission when it does not exist yet.
