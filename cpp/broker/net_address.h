@@ -7,9 +7,6 @@
 
 namespace cometmq::broker {
 
-// An IPv4 "a.b.c.d:port" split into host-order address and port, as stored
-// in records (born/store host). False for anything else.
-bool ParseIpv4Address(absl::string_view address, uint32_t* ip, uint32_t* port);
 // "a.b.c.d" in host order; false when not an IPv4 literal.
 bool ParseIpv4(absl::string_view host, uint32_t* ip);
 
