@@ -106,13 +106,15 @@ void DefaultProducer::Shutdown() {
   instance->UnregisterProducer(group_);
 }
 
+absl::Status DefaultProducer::NotStarted() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat("producer ", group_, " is not started"));
+}
+
 absl::StatusOr<std::shared_ptr<ClientInstance>>
 DefaultProducer::RunningInstance() const {
   absl::MutexLock lock(&mu_);
-  if (!running_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("producer ", group_, " is not started"));
-  }
+  if (!running_) return NotStarted();
   return instance_;
 }
 
@@ -360,15 +362,17 @@ void DefaultProducer::SendAsync(const Message& message, SendCallback callback,
       PublishRoute(instance->get(), message.topic);
   if (!route.ok()) return callback(route.status());
   auto send = std::make_shared<AsyncSend>();
+  bool running;
   {
     absl::MutexLock lock(&mu_);
-    if (!running_) {
-      return callback(absl::FailedPreconditionError(
-          absl::StrCat("producer ", group_, " is not started")));
+    running = running_;
+    if (running) {
+      ++async_in_flight_;
+      send->instance = instance_.get();
     }
-    ++async_in_flight_;
-    send->instance = instance_.get();
   }
+  // Outside the lock: the callback may call into this producer.
+  if (!running) return callback(NotStarted());
   send->prepared = *std::move(prepared);
   send->callback = std::move(callback);
   send->route = *std::move(route);

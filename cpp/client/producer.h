@@ -101,6 +101,7 @@ class DefaultProducer {
  private:
   struct AsyncSend;
 
+  absl::Status NotStarted() const;
   // The client instance while started (one lock per send: what follows
   // uses this pointer, which stays valid while the send holds it).
   absl::StatusOr<std::shared_ptr<ClientInstance>> RunningInstance() const;
