@@ -15,13 +15,6 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 
-std::string EndpointString(const boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
-  return absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
-}
-
 }  // namespace
 
 Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
@@ -35,13 +28,14 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       options_(options),
       on_frame_(std::move(on_frame)),
       on_close_(std::move(on_close)),
-      remote_address_(EndpointString(socket_)),
+      remote_address_("unknown"),
       decoder_(options.max_frame_size),
       read_buffer_(std::make_unique<char[]>(kReadChunk)),
       last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
   if (auto peer = socket_.remote_endpoint(ec); !ec) {
     boost::asio::ip::address address = peer.address();
+    remote_address_ = absl::StrCat(address.to_string(), ":", peer.port());
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
       address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped,
                                                  address.to_v6());
