@@ -14,17 +14,24 @@ namespace cometmq::bench {
 // thread-safe: keep one per thread and Merge() them at the end.
 class LatencyRecorder {
  public:
-  void Add(int64_t nanos) { samples_.push_back(nanos); }
+  void Add(int64_t nanos) {
+    samples_.push_back(nanos);
+    sorted_ = false;
+  }
   void Merge(const LatencyRecorder& other) {
     samples_.insert(samples_.end(), other.samples_.begin(),
                     other.samples_.end());
+    sorted_ = false;
   }
   size_t count() const { return samples_.size(); }
 
-  // Value at quantile q in [0, 1]; sorts in place.
+  // Value at quantile q in [0, 1]; sorts in place, once per new samples.
   int64_t Percentile(double q) {
     if (samples_.empty()) return 0;
-    std::sort(samples_.begin(), samples_.end());
+    if (!sorted_) {
+      std::sort(samples_.begin(), samples_.end());
+      sorted_ = true;
+    }
     size_t index =
         static_cast<size_t>(q * static_cast<double>(samples_.size() - 1));
     return samples_[index];
@@ -39,6 +46,7 @@ class LatencyRecorder {
 
  private:
   std::vector<int64_t> samples_;
+  bool sorted_ = true;  // samples_ is in order
 };
 
 }  // namespace cometmq::bench
