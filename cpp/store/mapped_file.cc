@@ -154,7 +154,7 @@ absl::Status MappedFile::Prefault(int64_t from, int64_t to) {
                 MADV_POPULATE_WRITE) != 0) {
     if (errno == EINVAL) {
       return absl::InvalidArgumentError(
-          "this kernel cannot prefault mappings (MADV_POPULATE_*)");
+          "this kernel cannot prefault mappings (MADV_POPULATE_WRITE)");
     }
     return ErrnoStatus("cannot prefault", path_);
   }
