@@ -352,6 +352,7 @@ Command AdminProcessor::RuntimeInfo(const Command& request) {
   (*table)["commitLogMaxOffset"] = absl::StrCat(max);
   (*table)["dispatchOffset"] = absl::StrCat(dispatched);
   (*table)["dispatchBehindBytes"] = absl::StrCat(max - dispatched);
+  (*table)["dispatchStalled"] = store_->DispatchStalled() ? "true" : "false";
   (*table)["flushedOffset"] = absl::StrCat(store_->FlushedOffset());
   (*table)["commitLogDiskRatio"] =
       absl::StrFormat("%.4f", DiskRatio(config_.store.storePathRootDir));

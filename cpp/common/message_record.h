@@ -46,6 +46,11 @@ inline constexpr int32_t kTransactionRollbackType = 0x3 << 2;
 inline constexpr int32_t TransactionType(int32_t sys_flag) {
   return sys_flag & kTransactionRollbackType;
 }
+// Prepared and rolled-back transaction halves get no consume-queue slot.
+inline constexpr bool GetsQueueOffset(int32_t sys_flag) {
+  return TransactionType(sys_flag) == kTransactionNotType ||
+         TransactionType(sys_flag) == kTransactionCommitType;
+}
 
 // Property names shared with clients.
 inline constexpr absl::string_view kPropertyKeys = "KEYS";

@@ -169,10 +169,7 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
     int64_t* next = &queue_offsets_(m.topic, m.queue_id);
     int64_t already = std::count(taken.begin(), taken.end(), next);
     StoreStamp stamp;
-    // Prepared and rolled-back transaction halves get no consume-queue slot.
-    int32_t tx = TransactionType(m.sys_flag);
-    bool gets_queue_offset =
-        tx == kTransactionNotType || tx == kTransactionCommitType;
+    const bool gets_queue_offset = GetsQueueOffset(m.sys_flag);
     stamp.queue_offset = gets_queue_offset ? *next + already : 0;
     stamp.physical_offset = segment.start_offset() + pos;
     stamp.store_timestamp = result.store_timestamp;
@@ -292,8 +289,7 @@ absl::Status CheckReplicaBytes(
           absl::StrCat("replicated bytes at offset ", offset + p,
                        " are not a valid record stamped with that offset"));
     }
-    int32_t tx = TransactionType(view.sys_flag);
-    if (tx == kTransactionNotType || tx == kTransactionCommitType) {
+    if (GetsQueueOffset(view.sys_flag)) {
       next_queue_offsets->emplace_back(view, view.queue_offset + 1);
     }
     p += view.total_size;

@@ -7,7 +7,7 @@
 namespace cometmq::store {
 
 Dispatcher::Dispatcher(const CommitLog* log, std::function<int64_t()> limit,
-                       std::function<void(const RecordView&)> dispatch,
+                       std::function<absl::Status(const RecordView&)> dispatch,
                        std::function<void()> after_batch)
     : log_(log),
       limit_(std::move(limit)),
@@ -42,10 +42,10 @@ void Dispatcher::Wakeup() {
   notified_ = true;
 }
 
-bool Dispatcher::DispatchAvailable() {
+Dispatcher::Pass Dispatcher::DispatchAvailable() {
   int64_t from = from_.load();
-  int64_t limit = limit_();
-  bool any = false;
+  const int64_t limit = limit_();
+  Pass pass;
   while (from < limit) {
     RecordSlice slice;
     if (!log_->ReadFrom(from, &slice)) {
@@ -60,28 +60,56 @@ bool Dispatcher::DispatchAvailable() {
     while (available > 0) {
       RecordView view;
       DecodeResult r = DecodeRecord(p, available, /*check_crc=*/false, &view);
-      if (r == DecodeResult::kRecord) {
-        dispatch_(view);
-        any = true;
-        p += view.total_size;
-        from += view.total_size;
-        available -= view.total_size;
-        continue;
-      }
       if (r == DecodeResult::kBlank) {
         from = log_->RollNextFile(from);
-      } else {
-        spdlog::error("dispatcher: unreadable record at commit log offset {}",
-                      from);
-        from_.store(from, std::memory_order_release);
-        return any;
+        break;
       }
-      break;
+      absl::Status s =
+          r == DecodeResult::kRecord
+              ? dispatch_(view)
+              : absl::DataLossError("unreadable record in the commit log");
+      if (!s.ok()) {
+        from_.store(from, std::memory_order_release);
+        NoteStall(from, s);
+        pass.stalled = true;
+        return pass;
+      }
+      pass.dispatched_any = true;
+      p += view.total_size;
+      from += view.total_size;
+      available -= view.total_size;
     }
     from_.store(from, std::memory_order_release);
   }
   from_.store(from, std::memory_order_release);
-  return any;
+  NoteProgress(from);
+  return pass;
+}
+
+void Dispatcher::NoteStall(int64_t offset, const absl::Status& error) {
+  const absl::Time now = absl::Now();
+  if (!stalled_.load(std::memory_order_relaxed)) {
+    stalled_.store(true, std::memory_order_release);
+    stalled_since_ = now;
+    stall_logged_ = now;
+    spdlog::error(
+        "dispatch stopped at commit log offset {}: {}; the message is stored "
+        "but no newer message reaches consumers until it can be indexed "
+        "(retrying every {})",
+        offset, error.ToString(), absl::FormatDuration(kStallRetryInterval));
+  } else if (now - stall_logged_ >= kStallLogInterval) {
+    stall_logged_ = now;
+    spdlog::error("dispatch still stopped at commit log offset {} after {}: {}",
+                  offset, absl::FormatDuration(now - stalled_since_),
+                  error.ToString());
+  }
+}
+
+void Dispatcher::NoteProgress(int64_t offset) {
+  if (!stalled_.load(std::memory_order_relaxed)) return;
+  stalled_.store(false, std::memory_order_release);
+  spdlog::warn("dispatch resumed after {}; now at commit log offset {}",
+               absl::FormatDuration(absl::Now() - stalled_since_), offset);
 }
 
 bool Dispatcher::SleepUntilWoken() {
@@ -101,24 +129,27 @@ bool Dispatcher::SleepUntilWoken() {
   return true;
 }
 
-bool Dispatcher::Pause() {
+bool Dispatcher::Pause(absl::Duration interval) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stop_), kBusyPollInterval);
+  mu_.AwaitWithTimeout(absl::Condition(&stop_), interval);
   return !stop_;
 }
 
 void Dispatcher::Run() {
-  bool busy = false;
-  do {
-    busy = DispatchAvailable();
-    if (busy) after_batch_();
+  while (true) {
+    const Pass pass = DispatchAvailable();
+    if (pass.dispatched_any) after_batch_();
     // While records keep coming, look again after a short pause instead of
     // being woken by every append (as RocketMQ's reput service does): under
     // load this turns one wakeup per message, here and in every long-polling
     // reader woken by after_batch_, into one per interval, with batches to
     // match. Once a look finds nothing, sleep until the next append.
-  } while (busy ? Pause() : SleepUntilWoken());
-  if (DispatchAvailable()) after_batch_();
+    const bool go_on = pass.stalled          ? Pause(kStallRetryInterval)
+                       : pass.dispatched_any ? Pause(kBusyPollInterval)
+                                             : SleepUntilWoken();
+    if (!go_on) break;
+  }
+  if (DispatchAvailable().dispatched_any) after_batch_();
 }
 
 }  // namespace cometmq::store

@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/store/commit_log.h"
@@ -20,12 +21,23 @@ namespace cometmq::store {
 // back. Wakeup() is cheap when the thread is busy. While records keep
 // arriving it looks every kBusyPollInterval instead of being woken by each
 // append, so a record waits at most that long to be dispatched.
+//
+// A record `dispatch` cannot take (its consume queue cannot be created or
+// written, as on a full disk) is never skipped: dispatching stops at it and
+// retries every kStallRetryInterval, logging the error when the stall
+// starts, every kStallLogInterval while it lasts, and when it ends. Readers
+// see nothing newer meanwhile, but no message is lost to a gap in a consume
+// queue, and the records still count as undispatched for recovery.
 class Dispatcher {
  public:
   static constexpr absl::Duration kBusyPollInterval = absl::Milliseconds(1);
+  static constexpr absl::Duration kStallRetryInterval = absl::Milliseconds(500);
+  static constexpr absl::Duration kStallLogInterval = absl::Seconds(30);
 
+  // `dispatch` returns an error for a record it could not take; it is
+  // offered the same record again later.
   Dispatcher(const CommitLog* log, std::function<int64_t()> limit,
-             std::function<void(const RecordView&)> dispatch,
+             std::function<absl::Status(const RecordView&)> dispatch,
              std::function<void()> after_batch);
   ~Dispatcher();
 
@@ -36,22 +48,38 @@ class Dispatcher {
 
   // Everything below this offset has been dispatched.
   int64_t dispatched() const { return from_.load(std::memory_order_acquire); }
+  // True while dispatching is stopped at a record it cannot take.
+  bool stalled() const { return stalled_.load(std::memory_order_acquire); }
 
  private:
+  struct Pass {
+    bool dispatched_any = false;
+    bool stalled = false;
+  };
+
   void Run();
-  bool DispatchAvailable();
+  Pass DispatchAvailable();
+  // Records the failure to dispatch at `offset`, logging it when the stall
+  // starts and every kStallLogInterval after.
+  void NoteStall(int64_t offset, const absl::Status& error);
+  void NoteProgress(int64_t offset);
   // False once stopping.
   bool SleepUntilWoken();
-  // Waits kBusyPollInterval (or until stopping); false once stopping.
-  bool Pause();
+  // Waits `interval` (or until stopping); false once stopping.
+  bool Pause(absl::Duration interval);
 
   const CommitLog* const log_;
   const std::function<int64_t()> limit_;
-  const std::function<void(const RecordView&)> dispatch_;
+  const std::function<absl::Status(const RecordView&)> dispatch_;
   const std::function<void()> after_batch_;
   std::atomic<int64_t> from_{0};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stalled_{false};
   std::thread thread_;
+
+  // Dispatch-thread-only stall bookkeeping.
+  absl::Time stalled_since_;
+  absl::Time stall_logged_;
 
   absl::Mutex mu_;
   bool notified_ ABSL_GUARDED_BY(mu_) = false;

@@ -127,7 +127,9 @@ absl::Status MessageStore::Load() {
 
   dispatcher_ = std::make_unique<Dispatcher>(
       &commit_log_, [this] { return DispatchLimit(); },
-      [this](const RecordView& r) { DispatchRecord(r, /*notify=*/true); },
+      [this](const RecordView& r) {
+        return DispatchRecord(r, /*notify=*/true);
+      },
       [this] {
         for (ConsumeQueue* cq : arrived_) {
           cq->set_arrival_pending(false);
@@ -157,7 +159,7 @@ absl::Status MessageStore::Load() {
         &commit_log_.files(), kPrefaultWindow, absl::Milliseconds(10));
     prefaulter_->Start();
   }
-  dispatcher_->Start(commit_log_.MaxOffset());
+  dispatcher_->Start(recovered_dispatch_end_);
   retention_.RunOnce(&commit_log_.files());
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "store-service");
@@ -210,16 +212,36 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
     if (absl::Status s = cq->TruncateDirty(*end); !s.ok()) return s;
   }
   int64_t dispatch_from = std::min(safe, *end);
+  // Records past one that cannot be dispatched are left to the dispatcher,
+  // which retries; their queue offsets still count, so appends after
+  // recovery do not reuse them.
+  recovered_dispatch_end_ = *end;
+  TopicQueueMap<int64_t> undispatched_next;
   if (dispatch_from < *end) {
     absl::StatusOr<int64_t> again = commit_log_.Recover(
         dispatch_from, dispatch_from, /*zero_tail=*/false,
-        [this](const RecordView& r) { DispatchRecord(r, /*notify=*/false); });
+        [&](const RecordView& r) {
+          if (recovered_dispatch_end_ == *end) {
+            if (DispatchRecord(r, /*notify=*/false).ok()) return;
+            recovered_dispatch_end_ = r.physical_offset;
+          }
+          if (GetsQueueOffset(r.sys_flag)) {
+            int64_t& next = undispatched_next(r.topic, r.queue_id);
+            next = std::max(next, r.queue_offset + 1);
+          }
+        });
     if (!again.ok()) return again.status();
   }
   for (auto& cq : AllQueues()) {
     commit_log_.SetNextQueueOffset(cq->topic(), cq->queue_id(),
                                    cq->max_offset());
   }
+  undispatched_next.ForEach(
+      [this](const std::string& topic, int32_t queue_id, int64_t next) {
+        if (next > commit_log_.NextQueueOffset(topic, queue_id)) {
+          commit_log_.SetNextQueueOffset(topic, queue_id, next);
+        }
+      });
   spdlog::info("store {} recovered: commit log [{}, {}), re-dispatched from {}",
                config_.storePathRootDir, min, *end, dispatch_from);
   return absl::OkStatus();
@@ -230,9 +252,9 @@ int64_t MessageStore::DispatchLimit() const {
                               : commit_log_.MaxOffset();
 }
 
-void MessageStore::DispatchRecord(const RecordView& record, bool notify) {
-  int32_t tx = TransactionType(record.sys_flag);
-  if (tx == kTransactionNotType || tx == kTransactionCommitType) {
+absl::Status MessageStore::DispatchRecord(const RecordView& record,
+                                          bool notify) {
+  if (GetsQueueOffset(record.sys_flag)) {
     absl::StatusOr<std::shared_ptr<ConsumeQueue>> cq =
         FindOrCreateQueue(record.topic, record.queue_id);
     absl::Status s = cq.status();
@@ -243,19 +265,32 @@ void MessageStore::DispatchRecord(const RecordView& record, bool notify) {
           record.queue_offset);
     }
     if (!s.ok()) {
-      spdlog::error("cannot index {}-{} offset {}: {}",
-                    std::string(record.topic), record.queue_id,
-                    record.queue_offset, s.ToString());
-    } else if (notify && !(*cq)->arrival_pending()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("cannot index ", record.topic, "-",
+                                       record.queue_id, " queue offset ",
+                                       record.queue_offset, ": ", s.message()));
+    }
+    if (notify && !(*cq)->arrival_pending()) {
       (*cq)->set_arrival_pending(true);
       arrived_.push_back(cq->get());
     }
   }
   if (config_.messageIndexEnable) {
+    // The key index only serves queries by key, so a record it cannot take
+    // is left out of it rather than holding back consumers.
     if (absl::Status s = index_.Build(record); !s.ok()) {
-      spdlog::error("cannot build index: {}", s.ToString());
+      ++index_failures_;
+      const absl::Time now = absl::Now();
+      if (now - index_failure_logged_ >= absl::Seconds(30)) {
+        index_failure_logged_ = now;
+        spdlog::error(
+            "cannot build the key index ({} records left out of it so far): "
+            "{}",
+            index_failures_, s.ToString());
+      }
     }
   }
+  return absl::OkStatus();
 }
 
 std::vector<std::shared_ptr<ConsumeQueue>> MessageStore::AllQueues() const {

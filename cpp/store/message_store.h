@@ -132,6 +132,8 @@ class MessageStore {
   int64_t MinPhysicalOffset() const { return commit_log_.MinOffset(); }
   int64_t MaxPhysicalOffset() const { return commit_log_.MaxOffset(); }
   int64_t DispatchedOffset() const { return dispatcher_->dispatched(); }
+  // Dispatching is stopped at a record whose consume queue cannot take it.
+  bool DispatchStalled() const { return dispatcher_->stalled(); }
   int64_t FlushedOffset() const { return commit_log_.files().flushed_where(); }
   bool recovered_from_crash() const { return recovered_from_crash_; }
   bool disk_full() const { return retention_.disk_full(); }
@@ -153,7 +155,9 @@ class MessageStore {
   absl::Status Load();
   absl::Status LoadConsumeQueues();
   absl::Status Recover(bool crashed, const Checkpoint& checkpoint);
-  void DispatchRecord(const RecordView& record, bool notify);
+  // Builds the record's consume queue and key index entries; an error when
+  // its consume queue cannot take it (the key index is best effort).
+  absl::Status DispatchRecord(const RecordView& record, bool notify);
   std::vector<std::shared_ptr<ConsumeQueue>> AllQueues() const;
   std::shared_ptr<ConsumeQueue> FindQueue(absl::string_view topic,
                                           int32_t queue_id) const;
@@ -181,8 +185,14 @@ class MessageStore {
   TopicQueueMap<std::shared_ptr<ConsumeQueue>> queues_
       ABSL_GUARDED_BY(queues_mu_);
 
+  // Where the dispatcher starts: the log's end after recovery, or the first
+  // record recovery could not dispatch.
+  int64_t recovered_dispatch_end_ = 0;
+
   // Dispatch-thread state: queues with new messages in this batch.
   std::vector<ConsumeQueue*> arrived_;
+  int64_t index_failures_ = 0;
+  absl::Time index_failure_logged_ = absl::InfinitePast();
 
   absl::Mutex background_mu_;
   bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
