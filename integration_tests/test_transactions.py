@@ -161,6 +161,16 @@ def test_unanswered_transaction_is_discarded_after_check_max(cluster):
                        what="the committed message")
         assert len(checks.of(b"doomed")) == 2
     assert collector.bodies() == [b"after"]
+    # The discarded half is kept, readable, on TRANS_CHECK_MAX_TIME_TOPIC.
+    discarded = Collector()
+    with _consumer(cluster, "TRANS_CHECK_MAX_TIME_TOPIC", "txmax-audit",
+                   discarded):
+        wait_until(lambda: discarded.count() >= 1, timeout_s=20,
+                   what="the discarded half")
+    [m] = discarded.messages
+    assert m.body == b"doomed"
+    assert m.properties.get("REAL_TOPIC") == "TxMax"
+    assert m.properties.get("TRANSACTION_CHECK_TIMES") == "2"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL],

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/net_address.h"
+#include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -61,8 +62,12 @@ BrokerController::BrokerController(BrokerConfig config)
               absl::Milliseconds(config_.transactionTimeOut),
               absl::Milliseconds(config_.transactionCheckInterval),
               config_.transactionCheckMax},
-          &offsets_, [this](const std::string& group, Command check) {
+          &offsets_,
+          [this](const std::string& group, Command check) {
             return SendTransactionCheck(group, std::move(check));
+          },
+          [this] {
+            return topics_.CreateOnSend(kTransCheckMaxTimeTopic, 1).status();
           }) {}
 
 BrokerController::~BrokerController() { Shutdown(); }

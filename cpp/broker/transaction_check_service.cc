@@ -73,8 +73,11 @@ OpWindow ReadOps(const store::MessageStore& store, int64_t from) {
 
 TransactionCheckService::TransactionCheckService(
     TransactionCheckOptions options, ConsumerOffsetManager* offsets,
-    CheckSender sender)
-    : options_(options), offsets_(offsets), sender_(std::move(sender)) {}
+    CheckSender sender, DiscardTopicCreator create_discard_topic)
+    : options_(options),
+      offsets_(offsets),
+      sender_(std::move(sender)),
+      create_discard_topic_(std::move(create_discard_topic)) {}
 
 TransactionCheckService::~TransactionCheckService() { Shutdown(); }
 
@@ -116,6 +119,30 @@ int64_t TransactionCheckService::Progress(absl::string_view topic) const {
   std::optional<int64_t> offset = offsets_->Query(kTransCheckGroup, topic, 0);
   const int64_t min = store_->MinOffsetInQueue(topic, 0);
   return offset.has_value() && *offset > min ? *offset : min;
+}
+
+bool TransactionCheckService::Discard(const RecordView& half,
+                                      const std::string& id) {
+  // Copy first: a crash between the two appends copies the half again on
+  // the next round rather than losing it.
+  if (absl::Status s = create_discard_topic_(); !s.ok()) {
+    spdlog::warn("transaction check: cannot create {}: {}",
+                 std::string(kTransCheckMaxTimeTopic), s.ToString());
+    return false;
+  }
+  MessageToStore appends[] = {MakeDiscardedCopy(half),
+                              MakeOpMessage(half.queue_offset, id)};
+  for (MessageToStore& m : appends) {
+    std::vector<MessageToStore> one;
+    one.push_back(std::move(m));
+    store::PutResult put = store_->PutSync(std::move(one));
+    if (!store::PutStored(put.status)) {
+      spdlog::warn("transaction check: cannot discard half {}: {}",
+                   half.queue_offset, put.error);
+      return false;
+    }
+  }
+  return true;
 }
 
 int TransactionCheckService::CheckOnce(int64_t now_ms) {
@@ -171,20 +198,16 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
           FindProperty(half.properties, kPropertyProducerGroup).value_or(""));
       const int times = CheckTimesOf(half);
       if (times >= options_.check_max) {
-        std::vector<MessageToStore> op;
-        op.push_back(MakeOpMessage(half.queue_offset, id));
-        store::PutResult put = store_->PutSync(std::move(op));
-        if (!store::PutStored(put.status)) {
-          spdlog::warn("transaction check: cannot discard half {}: {}",
-                       half.queue_offset, put.error);
+        if (!Discard(half, id)) {
           walking = false;
           break;
         }
         discarded_.fetch_add(1);
         spdlog::warn(
             "transaction {} of producer group {} discarded after {} checks "
-            "without an answer (half queue offset {})",
-            id, group, times, half.queue_offset);
+            "without an answer (half queue offset {}; copied to {})",
+            id, group, times, half.queue_offset,
+            std::string(kTransCheckMaxTimeTopic));
         next = half.queue_offset + 1;
         continue;
       }

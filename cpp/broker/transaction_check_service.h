@@ -32,8 +32,9 @@ struct TransactionCheckOptions {
 // passed, then walks the half queue from its progress offset:
 //   - a half with an op record (or whose transaction id has one: another
 //     copy of it was ended) is done;
-//   - a half checked check_max times is discarded: an op record is appended
-//     and a warning logged;
+//   - a half checked check_max times is discarded: it is copied to
+//     TRANS_CHECK_MAX_TIME_TOPIC (created on first use, one queue, as in
+//     RocketMQ), then an op record is appended and a warning logged;
 //   - the first half younger than `timeout` ends the walk;
 //   - any other half is appended again with TRANSACTION_CHECK_TIMES + 1 and
 //     the new copy is sent to a live producer of its group (PGROUP) as a
@@ -54,9 +55,13 @@ class TransactionCheckService {
   // or the send failed.
   using CheckSender =
       std::function<bool(const std::string& group, remoting::Command request)>;
+  // Makes sure TRANS_CHECK_MAX_TIME_TOPIC exists before a discarded half is
+  // copied there.
+  using DiscardTopicCreator = std::function<absl::Status()>;
 
   TransactionCheckService(TransactionCheckOptions options,
-                          ConsumerOffsetManager* offsets, CheckSender sender);
+                          ConsumerOffsetManager* offsets, CheckSender sender,
+                          DiscardTopicCreator create_discard_topic);
   ~TransactionCheckService();
 
   TransactionCheckService(const TransactionCheckService&) = delete;
@@ -78,11 +83,15 @@ class TransactionCheckService {
  private:
   void Run();
   bool Stopping() const;
+  // Copies `half` to TRANS_CHECK_MAX_TIME_TOPIC and ends it with an op
+  // record; false (logged) when either append failed.
+  bool Discard(const RecordView& half, const std::string& id);
   int64_t Progress(absl::string_view topic) const;
 
   const TransactionCheckOptions options_;
   ConsumerOffsetManager* const offsets_;
   const CheckSender sender_;
+  const DiscardTopicCreator create_discard_topic_;
   store::MessageStore* store_ = nullptr;
   std::atomic<int64_t> checks_{0};
   std::atomic<int64_t> discarded_{0};

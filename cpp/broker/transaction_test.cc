@@ -124,10 +124,16 @@ class CheckServiceTest : public ::testing::Test {
     options.timeout = absl::Seconds(6);
     options.check_max = 3;
     service_ = std::make_unique<TransactionCheckService>(
-        options, offsets_.get(), [this](const std::string& group, Command c) {
+        options, offsets_.get(),
+        [this](const std::string& group, Command c) {
           absl::MutexLock lock(&mu_);
           sent_.push_back({group, std::move(c)});
           return online_;
+        },
+        [this] {
+          absl::MutexLock lock(&mu_);
+          ++discard_topic_creations_;
+          return discard_topic_status_;
         });
     service_->SetStore(store_.get());
   }
@@ -198,6 +204,8 @@ class CheckServiceTest : public ::testing::Test {
   absl::Mutex mu_;
   std::vector<std::pair<std::string, Command>> sent_ ABSL_GUARDED_BY(mu_);
   bool online_ ABSL_GUARDED_BY(mu_) = true;
+  int discard_topic_creations_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status discard_topic_status_ ABSL_GUARDED_BY(mu_);
 };
 
 TEST_F(CheckServiceTest, ChecksOnlyOldUnendedHalves) {
@@ -230,7 +238,22 @@ TEST_F(CheckServiceTest, DiscardsAfterCheckMaxAndSkipsEndedCopies) {
     EXPECT_EQ(Round(now), 1);
     EXPECT_EQ(TakeChecked(), std::vector<std::string>{absl::StrCat("A#", i)});
   }
-  EXPECT_EQ(Round(now), 0);  // the third copy of A is discarded
+  // The third copy of A is due for discarding, but its topic cannot be
+  // made: nothing is discarded and the walk stops there.
+  {
+    absl::MutexLock lock(&mu_);
+    discard_topic_status_ = absl::InternalError("no topic today");
+  }
+  const std::optional<int64_t> progress =
+      offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0);
+  EXPECT_EQ(Round(now), 0);
+  EXPECT_EQ(service_->discarded(), 0);
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0), progress);
+  {
+    absl::MutexLock lock(&mu_);
+    discard_topic_status_ = absl::OkStatus();
+  }
+  EXPECT_EQ(Round(now), 0);  // now it is discarded
   EXPECT_EQ(service_->discarded(), 1);
   EXPECT_EQ(service_->checks(), 4);
   EXPECT_EQ(Round(now), 0);
@@ -238,6 +261,23 @@ TEST_F(CheckServiceTest, DiscardsAfterCheckMaxAndSkipsEndedCopies) {
   EXPECT_TRUE(TakeChecked().empty());
   EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0),
             store_->MaxOffsetInQueue(kTransHalfTopic, 0));
+
+  // A is readable, once, on TRANS_CHECK_MAX_TIME_TOPIC with its real topic.
+  store::GetResult got =
+      store_->Get(kTransCheckMaxTimeTopic, 0, 0, 32, 1 << 20, {});
+  ASSERT_EQ(got.status, store::GetStatus::kFound);
+  ASSERT_EQ(got.messages.size(), 1u);
+  RecordView copy;
+  ASSERT_EQ(
+      DecodeRecord(got.messages[0].data, got.messages[0].size, true, &copy),
+      DecodeResult::kRecord);
+  EXPECT_EQ(copy.body, "body-A");
+  EXPECT_EQ(TransactionIdOf(copy), "A");
+  EXPECT_EQ(CheckTimesOf(copy), 3);
+  EXPECT_EQ(FindProperty(copy.properties, kPropertyRealTopic).value_or(""),
+            "T");
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(discard_topic_creations_, 2);
 }
 
 TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {

@@ -49,6 +49,13 @@ int CheckTimesOf(const RecordView& half) {
   return times;
 }
 
+MessageToStore MakeDiscardedCopy(const RecordView& half) {
+  MessageToStore copy = CopyRecord(half);
+  copy.topic = std::string(kTransCheckMaxTimeTopic);
+  copy.queue_id = 0;
+  return copy;
+}
+
 MessageToStore MakeOpMessage(int64_t half_queue_offset,
                              absl::string_view transaction_id) {
   std::map<std::string, std::string> props = {

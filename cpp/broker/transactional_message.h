@@ -24,6 +24,10 @@ inline constexpr absl::string_view kTransOpHalfTopic =
 // check service's progress (persisted with every other group's offsets).
 inline constexpr absl::string_view kTransCheckGroup = "CID_SYS_RMQ_TRANS";
 inline constexpr absl::string_view kTransOpRemoveTag = "d";
+// Where a half nobody answered for transactionCheckMax checks is copied
+// before it is discarded, so it can still be read and acted on by hand.
+inline constexpr absl::string_view kTransCheckMaxTimeTopic =
+    "TRANS_CHECK_MAX_TIME_TOPIC";
 
 inline constexpr absl::string_view kPropertyTransactionPrepared = "TRAN_MSG";
 inline constexpr absl::string_view kPropertyProducerGroup = "PGROUP";
@@ -45,6 +49,11 @@ void RewriteForHalf(MessageToStore* message);
 // type, prepared_tx_offset = the half's commit log offset; unique id, keys,
 // tags, other properties, body and born data kept. False without REAL_TOPIC.
 bool RestoreFromHalf(const RecordView& half, MessageToStore* out);
+
+// The copy of a discarded half for TRANS_CHECK_MAX_TIME_TOPIC queue 0: the
+// half's body, properties (REAL_TOPIC, REAL_QID, PGROUP, the check count)
+// and born data, stored as an ordinary message.
+MessageToStore MakeDiscardedCopy(const RecordView& half);
 
 // The half's transaction id: its UNIQ_KEY (empty if it has none).
 std::string TransactionIdOf(const RecordView& half);
