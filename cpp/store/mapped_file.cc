@@ -15,7 +15,15 @@
 namespace cometmq::store {
 namespace {
 
+// The unit of flushCommitLogLeastPages and of zeroing, as in RocketMQ.
 constexpr int64_t kPageSize = 4096;
+
+// msync and madvise want addresses aligned to the system's page, which is
+// larger than kPageSize on some kernels (16 or 64 KiB on arm64, ppc64).
+int64_t RoundDownToSystemPage(int64_t offset) {
+  static const int64_t page = ::sysconf(_SC_PAGESIZE);
+  return offset / page * page;
+}
 
 // Linux 5.14; older C libraries do not name it.
 #ifndef MADV_POPULATE_WRITE
@@ -145,9 +153,7 @@ absl::Status MappedFile::WriteAt(int64_t position, absl::string_view bytes) {
 }
 
 absl::Status MappedFile::Prefault(int64_t from, int64_t to) {
-  // madvise wants the system's page alignment, whatever kPageSize assumes.
-  static const int64_t page = ::sysconf(_SC_PAGESIZE);
-  from = std::max<int64_t>(0, from) / page * page;
+  from = RoundDownToSystemPage(std::max<int64_t>(0, from));
   to = std::min(size_, to);
   if (to <= from) return absl::OkStatus();
   if (::madvise(data_ + from, static_cast<size_t>(to - from),
@@ -169,7 +175,7 @@ absl::StatusOr<int64_t> MappedFile::Flush(int least_pages) {
       wrote / kPageSize - flushed / kPageSize < least_pages) {
     return flushed;
   }
-  int64_t begin = flushed / kPageSize * kPageSize;
+  int64_t begin = RoundDownToSystemPage(flushed);
   if (::msync(data_ + begin, static_cast<size_t>(wrote - begin), MS_SYNC) !=
       0) {
     return ErrnoStatus("cannot flush", path_);
@@ -200,7 +206,7 @@ absl::Status MappedFile::ZeroFrom(int64_t position) {
     pos = page_end;
   }
   if (first_dirty >= 0) {
-    int64_t begin = first_dirty / kPageSize * kPageSize;
+    int64_t begin = RoundDownToSystemPage(first_dirty);
     if (::msync(data_ + begin, static_cast<size_t>(last_dirty - begin),
                 MS_SYNC) != 0) {
       return ErrnoStatus("cannot flush", path_);
