@@ -177,3 +177,63 @@ def test_admin_resends_dead_letters_to_their_topic_once(cluster):
         assert m.tags == "T" and m.keys == [f"key{i}"]
         assert m.properties.get("trace") == i
         assert "RETRY_TOPIC" not in m.properties
+
+
+def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
+        cluster):
+    """A failed message the broker cannot take back (here: paused) is handed
+    to the listener again for as long as that lasts, past
+    max_reconsume_times, and is never committed past: once the broker is
+    back it ends consumed or in the dead-letter queue, never lost."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
+    calls = []
+    lock = threading.Lock()
+    resumed = threading.Event()
+
+    consumed = threading.Event()
+
+    def listener(msg):
+        with lock:
+            calls.append(msg.reconsume_times)
+            first = len(calls) == 1
+        if first:
+            broker.pause()  # every send-back from now on times out
+        if resumed.is_set():
+            consumed.set()
+            return True
+        return False
+
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        msg_id = p.send("Flaky", b"keep-me").msg_id
+    with cometmq.PushConsumer(group="gk", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET",
+                              max_reconsume_times=1) as c:
+        c.subscribe("Flaky", "*")
+        c.register_listener(listener)
+        c.start()
+        # The first delivery, one reconsume (the limit) and one past it.
+        wait_until(lambda: len(calls) >= 3, timeout_s=60,
+                   what="redeliveries past max_reconsume_times")
+        resumed.set()
+        broker.resume()
+        admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+
+        def dead_letters():
+            try:
+                return sum(q["max_offset"]
+                           for q in admin.topic_stats("%DLQ%gk"))
+            except cometmq.MQClientError:
+                return 0  # no dead-letter topic yet
+        # A send-back still in flight when the broker resumed may land it
+        # in the dead-letter queue (it is past the limit); else the next
+        # redelivery consumes it.
+        wait_until(lambda: consumed.is_set() or dead_letters() > 0,
+                   timeout_s=60, what="the message consumed or dead-lettered")
+        dead = dead_letters()
+    with lock:
+        seen = list(calls)
+    assert seen[:3] == [0, 1, 2]
+    if dead:
+        assert admin.query_message("%DLQ%gk", msg_id).body == b"keep-me"
+    assert consumed.is_set() != (dead == 1)

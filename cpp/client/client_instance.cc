@@ -73,6 +73,7 @@ void ClientInstance::Start() {
         OnCheckTransactionState(address, std::move(request));
       });
   scheduler_ = std::make_unique<Scheduler>("client-timer");
+  deferred_ = std::make_unique<Scheduler>("client-defer");
   scheduler_->SchedulePeriodic(config_.route_refresh_interval, [this] {
     routes_->RefreshAll();
     return true;
@@ -86,6 +87,7 @@ void ClientInstance::Start() {
 ClientInstance::~ClientInstance() {
   // Timer tasks use the remoting client: stop them first.
   scheduler_->Shutdown();
+  deferred_->Shutdown();
   remoting_->Shutdown();
 }
 

@@ -54,7 +54,15 @@ class ClientInstance {
   const std::string& client_id() const { return client_id_; }
   const ClientConfig& config() const { return config_; }
   remoting::RemotingClient* remoting() { return remoting_.get(); }
+  // Maintenance that calls brokers and NameServers and may block for a
+  // request timeout: route refresh, heartbeats, rebalances, offset commits,
+  // lock renewals.
   Scheduler* scheduler() { return scheduler_.get(); }
+  // Deferred work that must not wait behind a blocked maintenance task (one
+  // unresponsive broker would otherwise delay every other queue): pulls
+  // retried later, local redeliveries, resumed orderly queues. Its tasks
+  // must not block.
+  Scheduler* deferred() { return deferred_.get(); }
   RouteCache* routes() { return routes_.get(); }
 
   // Groups in heartbeats. A group may be registered once per instance.
@@ -105,6 +113,7 @@ class ClientInstance {
   std::unique_ptr<remoting::RemotingClient> remoting_;
   std::unique_ptr<RouteCache> routes_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Scheduler> deferred_;
 
   mutable absl::Mutex mu_;
   absl::btree_set<std::string> producers_ ABSL_GUARDED_BY(mu_);

@@ -203,7 +203,7 @@ void ConsumerCore::RebalanceLocked() {
     }
     assigned = assigned_;
   }
-  bool failed = false;
+  bool not_routed = false;
   bool retry_locks = false;
   for (auto it = releasing_.begin(); it != releasing_.end();) {
     if (Release(it->second, options_.unlock_wait)) {
@@ -227,7 +227,10 @@ void ConsumerCore::RebalanceLocked() {
     } else {
       absl::StatusOr<std::vector<MessageQueue>> allocated = Allocate(topic);
       if (!allocated.ok()) {
-        failed = true;
+        // Only a route not known yet is looked at again soon; an
+        // unreachable broker waits for the periodic round, since each try
+        // holds the maintenance timer for a request timeout.
+        not_routed = not_routed || absl::IsNotFound(allocated.status());
         // Keep the current queues: an unreachable broker or NameServer must
         // not stop consumption that still works.
         spdlog::warn("consumer {}: rebalance of {} skipped: {}", group_, topic,
@@ -242,7 +245,7 @@ void ConsumerCore::RebalanceLocked() {
   // A topic created a moment ago (the retry topic, made by the broker on
   // our first heartbeat) may not be routed yet: look again soon rather than
   // at the next periodic round, a bounded number of times.
-  if (failed && quick_rebalances_ < kMaxQuickRebalances) {
+  if (not_routed && quick_rebalances_ < kMaxQuickRebalances) {
     ++quick_rebalances_;
     std::weak_ptr<ConsumerCore> weak = weak_from_this();
     instance_->scheduler()->Schedule(kQuickRebalanceDelay, [weak] {
@@ -521,7 +524,7 @@ std::vector<MessageQueue> ConsumerCore::OwnedQueues() const {
 void ConsumerCore::PullLater(const std::shared_ptr<ProcessQueue>& pq,
                              absl::Duration delay) {
   std::weak_ptr<ConsumerCore> weak = weak_from_this();
-  instance_->scheduler()->Schedule(delay, [weak, pq] {
+  instance_->deferred()->Schedule(delay, [weak, pq] {
     if (auto self = weak.lock()) self->Pull(pq);
   });
 }
@@ -627,7 +630,7 @@ void ConsumerCore::Redeliver(const std::shared_ptr<ProcessQueue>& pq,
                              MessageExt message, absl::Duration delay) {
   std::weak_ptr<ConsumerCore> weak = weak_from_this();
   auto shared = std::make_shared<MessageExt>(std::move(message));
-  instance_->scheduler()->Schedule(delay, [weak, pq, shared] {
+  instance_->deferred()->Schedule(delay, [weak, pq, shared] {
     auto self = weak.lock();
     if (!self || pq->dropped() || self->stopped()) return;
     std::vector<MessageExt> messages;

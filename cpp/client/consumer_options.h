@@ -23,7 +23,7 @@ struct ConsumerOptions {
   int consume_threads = 4;
   // Reconsumes of a failed message before it goes to %DLQ%<group> (sent to
   // the broker with each send-back; 0 or less: the first failure goes to
-  // the DLQ); also the limit of local redeliveries when a send-back fails.
+  // the DLQ).
   int max_reconsume_times = 16;
   int pull_batch_size = 32;
   int64_t pull_threshold_for_queue = 1000;             // messages

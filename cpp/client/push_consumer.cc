@@ -43,10 +43,32 @@ absl::Status DefaultPushConsumer::Start() {
   if (options_.consume_threads < 1) {
     return absl::InvalidArgumentError("consume_threads must be at least 1");
   }
-  absl::MutexLock lock(&mu_);
-  if (running_ || pool_) {
-    return absl::FailedPreconditionError("consumer can be started once");
+  ClientInstance* instance = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ || pool_) {
+      return absl::FailedPreconditionError("consumer can be started once");
+    }
+    if (absl::Status s = Prepare(); !s.ok()) return s;
+    instance = instance_.get();
   }
+  // Without mu_: the first rebalance calls brokers, a request timeout each
+  // for a slow one, while the queues it takes already deliver messages and
+  // the listener's send-backs take mu_.
+  absl::Status status = core_->Start(instance);
+  absl::MutexLock lock(&mu_);
+  if (!status.ok()) {
+    core_->Shutdown();
+    if (orderly_) orderly_->Shutdown();
+    pool_->Shutdown();
+    instance_.reset();
+    return status;
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status DefaultPushConsumer::Prepare() {
   if (options_.model == MessageModel::kClustering) {
     // Messages sent back come again through the group's retry topic.
     if (absl::Status s = core_->Subscribe(RetryTopic(group_), "*"); !s.ok()) {
@@ -61,18 +83,10 @@ absl::Status DefaultPushConsumer::Start() {
   if (options_.orderly) {
     orderly_ = std::make_shared<ConsumeOrderlyService>(
         group_, options_, core_->locking(), listener_, pool_.get(),
-        instance_->scheduler(), [this](const MessageExt& message) {
+        instance_->deferred(), [this](const MessageExt& message) {
           return SendBack(message, /*to_dlq=*/true);
         });
   }
-  if (absl::Status status = core_->Start(instance_.get()); !status.ok()) {
-    core_->Shutdown();
-    if (orderly_) orderly_->Shutdown();
-    pool_->Shutdown();
-    instance_.reset();
-    return status;
-  }
-  running_ = true;
   return absl::OkStatus();
 }
 
@@ -140,20 +154,20 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   }
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
-  } else if (options_.model == MessageModel::kClustering &&
-             SendBack(message, /*to_dlq=*/false)) {
+  } else if (options_.model != MessageModel::kClustering) {
+    spdlog::warn(
+        "consumer {}: broadcast message {} of {} at offset {} failed and is "
+        "not retried",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset);
+    pq->Remove(message.queue_offset);
+  } else if (SendBack(message, /*to_dlq=*/false)) {
     pq->Remove(message.queue_offset);  // the broker retries it now
-  } else if (options_.model == MessageModel::kClustering &&
-             message.reconsume_times < options_.max_reconsume_times) {
+  } else {
+    // Neither consumed nor taken back by the broker (busy, disk full,
+    // restarting, or this consumer shutting down): it stays uncommitted and
+    // comes again, as often as it takes, so it is never committed past.
     ++message.reconsume_times;
     core_->Redeliver(pq, std::move(message), options_.reconsume_backoff);
-  } else {
-    spdlog::error(
-        "consumer {}: giving up on message {} of {} at offset {} after {} "
-        "reconsumes",
-        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
-        message.reconsume_times);
-    pq->Remove(message.queue_offset);
   }
   pq->EndConsume();
 }

@@ -37,8 +37,9 @@ std::string RetryTopic(const std::string& group);
 // max_reconsume_times; a retried message reaches the listener with its
 // original topic and its reconsume_times. When the send-back fails the
 // message stays uncommitted and is handed to the listener again after
-// reconsume_backoff, up to max_reconsume_times, then logged and committed
-// past. In BROADCASTING failed messages are dropped, as in RocketMQ.
+// reconsume_backoff (its reconsume_times counting up), for as long as the
+// broker does not take it back, as in RocketMQ. In BROADCASTING failed
+// messages are dropped, as in RocketMQ.
 //
 // With options.orderly each queue is consumed by one thread at a time in
 // queue order (ConsumeOrderlyService); in CLUSTERING the consumer holds the
@@ -69,6 +70,9 @@ class DefaultPushConsumer {
   const std::string& client_id() const;
 
  private:
+  // Start()'s setup before the first rebalance: retry topic, client
+  // instance, consume pool, orderly service.
+  absl::Status Prepare() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::shared_ptr<ProcessQueue>& pq,
                std::vector<MessageExt> messages);
   void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
