@@ -49,6 +49,17 @@ Dispatcher::Pass Dispatcher::DispatchAvailable() {
   while (from < limit) {
     RecordSlice slice;
     if (!log_->ReadFrom(from, &slice)) {
+      if (from < log_->MinOffset()) {
+        // Retention never deletes undispatched records; if they are gone
+        // anyway (removed by hand), say so rather than skip them quietly.
+        spdlog::error(
+            "dispatch: commit log records from offset {} to {} were deleted "
+            "before they were dispatched; their messages are lost to "
+            "consumers",
+            from, log_->MinOffset());
+        from = log_->MinOffset();
+        continue;
+      }
       // Past the end of a segment that has been closed with a blank record.
       int64_t next = log_->RollNextFile(from);
       if (next > limit) break;

@@ -160,7 +160,7 @@ absl::Status MessageStore::Load() {
     prefaulter_->Start();
   }
   dispatcher_->Start(recovered_dispatch_end_);
-  retention_.RunOnce(&commit_log_.files());
+  retention_.RunOnce(&commit_log_.files(), dispatcher_->dispatched());
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "store-service");
     RunBackground();
@@ -595,7 +595,8 @@ void MessageStore::CleanBelowCommitLogMin() {
 }
 
 int MessageStore::RunRetention() {
-  int deleted = retention_.RunOnce(&commit_log_.files());
+  int deleted =
+      retention_.RunOnce(&commit_log_.files(), dispatcher_->dispatched());
   CleanBelowCommitLogMin();
   return deleted;
 }

@@ -39,7 +39,7 @@ RetentionPolicy::RetentionPolicy(const StoreConfig& config, Hooks hooks)
   delete_hours_ = hours.ok() ? *hours : std::set<int>{4};
 }
 
-int RetentionPolicy::RunOnce(MappedFileQueue* log) {
+int RetentionPolicy::RunOnce(MappedFileQueue* log, int64_t dispatched) {
   double ratio = hooks_.disk_used_ratio();
   last_ratio_.store(ratio);
   bool full = ratio > config_.diskSpaceWarningLevelRatio;
@@ -64,6 +64,15 @@ int RetentionPolicy::RunOnce(MappedFileQueue* log) {
   int64_t reserved_s = int64_t{config_.fileReservedTime} * 3600;
   int deleted = log->DeleteFromFront(
       [&](const MappedFile& f) {
+        if (f.start_offset() + f.size() > dispatched) {
+          if (forcibly) {
+            spdlog::warn(
+                "disk above the clean-forcibly ratio, but commit log segment "
+                "{} holds records not dispatched yet (from offset {}); kept",
+                f.start_offset(), dispatched);
+          }
+          return false;
+        }
         return forcibly || now_s - f.ModifiedTimeSeconds() >= reserved_s;
       },
       config_.deleteFileBatchMax);

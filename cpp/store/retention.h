@@ -34,9 +34,10 @@ class RetentionPolicy {
   RetentionPolicy(const StoreConfig& config, Hooks hooks);
 
   // One round: deletes what is due from `log` (the consume queue and index
-  // clean-up follows the log's new minimum, done by the caller). Returns the
-  // number of segments deleted.
-  int RunOnce(MappedFileQueue* log);
+  // clean-up follows the log's new minimum, done by the caller), never a
+  // segment holding bytes at or past `dispatched`: those records are not in
+  // any consume queue yet. Returns the number of segments deleted.
+  int RunOnce(MappedFileQueue* log, int64_t dispatched);
 
   bool disk_full() const { return disk_full_.load(); }
   double last_disk_ratio() const { return last_ratio_.load(); }

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/store/message_store.h"
@@ -100,6 +102,35 @@ TEST(RetentionTest, DiskAboveForciblyRatioDeletesEvenYoungSegments) {
   f.disk = 0.87;  // above the clean-forcibly ratio (85%)
   EXPECT_GT(f.store->RunRetention(), 0);
   EXPECT_LT(f.Segments(), before);
+}
+
+TEST(RetentionTest, SegmentsNotDispatchedYetAreKeptEvenWhenForced) {
+  Fixture f("undispatched");
+  f.Fill(2);
+  // A file where U's consume queue directory must go stops dispatching at
+  // U's message (see dispatch_stall_test); T's messages pile up behind it.
+  const std::string blocker = f.config.ConsumeQueueDir() + "/U";
+  std::ofstream(blocker) << "not a directory";
+  PutResult u = f.store->PutSync({MakeMessage("U", 0, "held back")});
+  ASSERT_TRUE(u.ok()) << u.error;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(
+        f.store->PutSync({MakeMessage("T", 0, std::string(1000, 'x'))}).ok());
+  }
+  ASSERT_GT(f.Segments(), 4u);
+  f.disk = 0.87;  // above the clean-forcibly ratio (85%)
+  f.store->RunRetention();
+  // Only segments wholly below U's message may go.
+  EXPECT_LE(f.store->MinPhysicalOffset(), u.physical_offset);
+  f.disk = 0.10;
+  std::filesystem::remove(blocker);
+  f.store->WaitDispatched();
+  GetResult got = f.store->Get("U", 0, 0, 1, 1 << 20, kAnyTag);
+  ASSERT_EQ(got.status, GetStatus::kFound);
+  RecordView v;
+  ASSERT_EQ(DecodeRecord(got.messages[0].data, got.messages[0].size, true, &v),
+            DecodeResult::kRecord);
+  EXPECT_EQ(v.body, "held back");
 }
 
 TEST(RetentionTest, FullDiskRefusesWritesUntilSpaceIsFreed) {
