@@ -297,6 +297,16 @@ TEST_F(BrokerTest, IllegalMessagesAreRefused) {
   EXPECT_EQ(big.header.status(), proto::MESSAGE_ILLEGAL);
   EXPECT_THAT(big.header.remark(), testing::HasSubstr("maxMessageSize"));
   EXPECT_EQ(Send("bad topic", "x").header.status(), proto::MESSAGE_ILLEGAL);
+  // A commit or rollback type is the broker's own: a sent message carrying
+  // one would be stored without a consume queue slot.
+  for (int32_t type : {kTransactionCommitType, kTransactionRollbackType}) {
+    Command request = SendRequest("TopicI", "x", "", 0, "");
+    request.header.mutable_send_message()->set_sys_flag(type);
+    Command refused = Call(std::move(request));
+    EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+    EXPECT_THAT(refused.header.remark(), testing::HasSubstr("END_TRANSACTION"));
+  }
+  EXPECT_EQ(Send("TopicI", "fine").header.status(), proto::SUCCESS);
 }
 
 TEST_F(BrokerTest, BatchSendStoresEveryMessage) {

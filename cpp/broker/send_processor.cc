@@ -144,6 +144,14 @@ void SendProcessor::Process(
                 absl::StrCat("sending message to topic[", send.topic(),
                              "] is forbidden"));
   }
+  if (const int32_t tx = TransactionType(send.sys_flag());
+      tx == kTransactionCommitType || tx == kTransactionRollbackType) {
+    // Those types are the broker's own, for a half a producer ended: a sent
+    // message carrying one would be stored where no consumer reads it.
+    return fail(proto::MESSAGE_ILLEGAL,
+                "sysFlag carries a transaction commit or rollback type; "
+                "transactions are ended with END_TRANSACTION");
+  }
   if (!topic.has_value()) topic = topics_->FindForWrite(send.topic());
   if (!topic.has_value()) {
     if (!config_.autoCreateTopicEnable) {
