@@ -186,6 +186,12 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
     }
     int64_t next = offset;
     for (const store::RecordSlice& slice : got.messages) {
+      {
+        // Each re-put may wait up to syncFlushTimeout: look for a stop
+        // between them.
+        absl::MutexLock lock(&mu_);
+        if (stop_) return kNever;
+      }
       RecordView record;
       if (DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &record) !=
           DecodeResult::kRecord) {

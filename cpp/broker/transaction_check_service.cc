@@ -176,6 +176,11 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
       break;
     }
     for (const store::RecordSlice& slice : got.messages) {
+      // Each append may wait up to syncFlushTimeout: look for a stop between.
+      if (Stopping()) {
+        walking = false;
+        break;
+      }
       RecordView half;
       if (DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &half) !=
           DecodeResult::kRecord) {
