@@ -174,6 +174,33 @@ TEST_F(DelayRetryTest, DelayedMessageAppearsOnlyWhenDue) {
   EXPECT_EQ(all[1].body, "marker");
 }
 
+TEST_F(DelayRetryTest, ShortenedLevelTableStillDeliversItsQueues) {
+  config_.delay_levels = *DelayLevels::Parse("1s 30s");
+  StartBroker();
+  ASSERT_EQ(Send("T", "parked on level 2", {{"DELAY", "2"}}).header.status(),
+            proto::SUCCESS);
+  broker_->Shutdown();
+  // Level 2 is gone from the table: its queue is still delivered, with the
+  // last remaining level's delay, and exactly once across a restart.
+  config_.delay_levels = *DelayLevels::Parse("1s");
+  StartBroker();
+  std::vector<Pulled> got = AwaitMessages("T", absl::Seconds(10));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "parked on level 2");
+  broker_->Shutdown();
+  config_.delay_levels = *DelayLevels::Parse("1s 1s");
+  StartBroker();
+  ASSERT_EQ(Send("T", "marker", {{"DELAY", "2"}}).header.status(),
+            proto::SUCCESS);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Pull("T").size() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::vector<Pulled> all = Pull("T");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].body, "marker");
+}
+
 TEST_F(DelayRetryTest, OutOfRangeLevelIsClampedToTheLast) {
   StartBroker();
   const absl::Time sent_at = absl::Now();

@@ -27,6 +27,8 @@ constexpr int64_t kBatchBytes = 4 << 20;
 constexpr int64_t kIdleTickMs = 1000;
 // A re-put that failed (disk full, store stopping) is retried after this.
 constexpr int64_t kErrorRetryMs = 1000;
+// Bound on levels read from the progress file or found in the store.
+constexpr int kMaxLevels = 1024;
 
 }  // namespace
 
@@ -71,8 +73,13 @@ absl::Status ScheduleService::Load() {
       return absl::DataLossError(
           absl::StrCat(offset_path_, ": bad entry '", pair, "'"));
     }
-    // Levels beyond today's table (it was shortened) keep no progress.
-    if (level >= 1 && level <= levels_.count()) {
+    // Levels beyond today's table (it was shortened) keep their progress:
+    // their queues are still delivered (see Start) and the table may grow
+    // again.
+    if (level >= 1 && level <= kMaxLevels) {
+      if (static_cast<size_t>(level) > offsets_.size()) {
+        offsets_.resize(static_cast<size_t>(level), 0);
+      }
       offsets_[static_cast<size_t>(level - 1)] = offset;
     }
   }
@@ -102,7 +109,41 @@ absl::Status ScheduleService::Persist() {
 
 int64_t ScheduleService::Offset(int level) const {
   absl::MutexLock lock(&mu_);
-  return offsets_[static_cast<size_t>(levels_.Clamp(level) - 1)];
+  if (level < 1 || static_cast<size_t>(level) > offsets_.size()) return 0;
+  return offsets_[static_cast<size_t>(level - 1)];
+}
+
+int ScheduleService::WalkedLevels() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(offsets_.size());
+}
+
+void ScheduleService::AdoptStrandedLevels() {
+  // Queues of levels a shortened messageDelayLevel no longer names: their
+  // messages are delivered with the longest configured delay rather than
+  // never.
+  int highest = 0;
+  for (const auto& [topic, queue_ids] : store_->Queues()) {
+    if (topic != kScheduleTopic) continue;
+    for (int32_t id : queue_ids) highest = std::max(highest, id + 1);
+  }
+  highest = std::min(highest, kMaxLevels);
+  absl::MutexLock lock(&mu_);
+  if (static_cast<size_t>(highest) > offsets_.size()) {
+    offsets_.resize(static_cast<size_t>(highest), 0);
+  }
+  for (size_t level = levels_.count() + 1; level <= offsets_.size(); ++level) {
+    const int64_t waiting =
+        store_->MaxOffsetInQueue(kScheduleTopic,
+                                 static_cast<int32_t>(level - 1)) -
+        offsets_[level - 1];
+    if (waiting <= 0) continue;
+    spdlog::warn(
+        "delay level {} is not in messageDelayLevel ({} levels) but {} "
+        "message(s) wait on its queue; they are delivered {} ms after they "
+        "were stored (the last level's delay)",
+        level, levels_.count(), waiting, levels_.DelayMs(levels_.count()));
+  }
 }
 
 void ScheduleService::SetOffset(int level, int64_t offset) {
@@ -113,6 +154,7 @@ void ScheduleService::SetOffset(int level, int64_t offset) {
 
 void ScheduleService::Start(store::MessageStore* store) {
   store_ = store;
+  AdoptStrandedLevels();
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -139,7 +181,7 @@ void ScheduleService::Run() {
   while (true) {
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     int64_t next_ms = now_ms + kIdleTickMs;
-    for (int level = 1; level <= levels_.count(); ++level) {
+    for (int level = 1; level <= WalkedLevels(); ++level) {
       next_ms = std::min(next_ms, DeliverLevel(level, now_ms));
     }
     if (absl::Now() - last_persist >= persist_interval_) {

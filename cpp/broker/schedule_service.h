@@ -53,6 +53,12 @@ class ScheduleService {
 
  private:
   void Run();
+  // Levels walked: the configured ones, and any beyond them that still
+  // have a queue or progress (messageDelayLevel was shortened).
+  int WalkedLevels() const;
+  // Extends the walk to stranded levels and says how many messages wait
+  // there.
+  void AdoptStrandedLevels();
   // Re-puts the due messages of `level`; returns when the next one is due
   // (ms since the epoch), or INT64_MAX when the queue is drained.
   int64_t DeliverLevel(int level, int64_t now_ms);
@@ -65,7 +71,8 @@ class ScheduleService {
   std::atomic<int64_t> delivered_{0};
 
   mutable absl::Mutex mu_;
-  std::vector<int64_t> offsets_ ABSL_GUARDED_BY(mu_);  // index level - 1
+  // Progress per level (index level - 1), at least levels_.count() long.
+  std::vector<int64_t> offsets_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
