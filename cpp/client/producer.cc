@@ -95,6 +95,15 @@ void DefaultProducer::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
+    if (instance_->remoting()->InIoThread()) {
+      // A SendAsync callback: waiting here for the async sends would wait
+      // for the thread that completes them, this one.
+      spdlog::error(
+          "producer {}: Shutdown() called from a SendAsync callback is "
+          "ignored; call it from another thread",
+          group_);
+      return;
+    }
     running_ = false;
     auto drained = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return async_in_flight_ == 0;

@@ -63,7 +63,9 @@ using SendCallback = std::function<void(absl::StatusOr<SendResult>)>;
 // Guarantees: every call ends within its timeout; SendAsync's callback runs
 // exactly once (on the remoting I/O thread, or on the caller's thread when
 // the message is refused before sending); Shutdown waits for outstanding
-// async sends.
+// async sends. Shutdown from a callback on the I/O thread is refused with an
+// error log (it would wait for its own thread); a callback must not destroy
+// the producer.
 class DefaultProducer {
  public:
   DefaultProducer(std::string group, ProducerOptions options);

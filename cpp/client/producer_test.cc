@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
@@ -146,6 +147,27 @@ TEST_F(ProducerTest, AsyncCallbacksRunExactlyOnce) {
   EXPECT_EQ(ok, kCount);
   EXPECT_EQ(failed, 1);
   EXPECT_EQ(good.sends(), kCount);
+}
+
+TEST_F(ProducerTest, ShutdownFromAnAsyncCallbackDoesNotHangTheClient) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  absl::Notification called;
+  producer.SendAsync(Msg("TopicA", "first"),
+                     [&](absl::StatusOr<SendResult> result) {
+                       EXPECT_TRUE(result.ok()) << result.status();
+                       producer.Shutdown();  // refused: on the I/O thread
+                       called.Notify();
+                     });
+  ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The client's I/O thread is free: the producer still sends, and shuts
+  // down from here.
+  EXPECT_TRUE(producer.SendSync(Msg("TopicA", "second")).ok());
+  producer.Shutdown();
+  EXPECT_FALSE(producer.SendSync(Msg("TopicA", "third")).ok());
+  EXPECT_EQ(good.sends(), 2);
 }
 
 TEST_F(ProducerTest, OrderlySendsOfOneKeyShareAQueue) {

@@ -63,6 +63,10 @@ class RemotingClient {
   void Shutdown();
 
   size_t pending_requests() const;
+  // True on the client's I/O thread (where callbacks run).
+  bool InIoThread() const {
+    return std::this_thread::get_id() == io_thread_id_;
+  }
   // Connections currently open (not counting ones being made).
   size_t open_connections() const { return open_connections_.load(); }
 
