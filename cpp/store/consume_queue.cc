@@ -1,5 +1,7 @@
 #include "cpp/store/consume_queue.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
@@ -59,7 +61,7 @@ int64_t ConsumeQueue::max_offset() const {
 absl::Status ConsumeQueue::Put(const Entry& entry, int64_t queue_offset) {
   int64_t expected = max_offset();
   bool empty = files_.LastFile() == nullptr;
-  if (!empty && queue_offset < expected) return absl::OkStatus();
+  if (!empty && queue_offset < expected) return FillHole(entry, queue_offset);
   int64_t byte_offset = queue_offset * kConsumeQueueEntrySize;
   absl::StatusOr<std::shared_ptr<MappedFile>> file =
       files_.LastFileForWrite(byte_offset);
@@ -93,6 +95,27 @@ absl::Status ConsumeQueue::Put(const Entry& entry, int64_t queue_offset) {
   }
   max_physical_end_.store(entry.commit_log_offset + entry.size);
   return absl::OkStatus();
+}
+
+absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
+  if (queue_offset < min_offset()) return absl::OkStatus();
+  const int64_t byte_offset = queue_offset * kConsumeQueueEntrySize;
+  std::shared_ptr<MappedFile> file = files_.FindByOffset(byte_offset);
+  if (file == nullptr) return absl::OkStatus();
+  const int64_t pos = byte_offset - file->start_offset();
+  char* slot = file->data() + pos;
+  if (GetBig32(slot + 8) > 0) return absl::OkStatus();  // already there
+  spdlog::warn(
+      "consume queue {}-{}: entry {} was missing below the queue's end; "
+      "written again from the commit log",
+      topic_, queue_id_, queue_offset);
+  PutBig64(slot, entry.commit_log_offset);
+  PutBig64(slot + 12, entry.tags_code);
+  // Readers take a slot with a size as written: the size goes last.
+  std::atomic_thread_fence(std::memory_order_release);
+  PutBig32(slot + 8, entry.size);
+  // Below the flushed position, so no periodic flush would write it.
+  return file->SyncRange(pos, kConsumeQueueEntrySize);
 }
 
 bool ConsumeQueue::ReadEntry(int64_t queue_offset, Entry* entry) const {

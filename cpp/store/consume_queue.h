@@ -34,7 +34,9 @@ class ConsumeQueue {
   int64_t Recover();
 
   // Writes the entry for `queue_offset`. An entry below the next offset is
-  // already there (re-dispatch after a crash) and is skipped.
+  // offered again by re-dispatch after a crash: it is skipped when its slot
+  // holds an entry, and written (and synced) when the slot is empty, as when
+  // its page was lost while a later one reached the disk.
   absl::Status Put(const Entry& entry, int64_t queue_offset);
 
   // Up to `max` entries from `queue_offset`, within one file.
@@ -69,6 +71,8 @@ class ConsumeQueue {
 
  private:
   bool ReadEntry(int64_t queue_offset, Entry* entry) const;
+  // Put() below the next offset: fills the slot if it is empty.
+  absl::Status FillHole(const Entry& entry, int64_t queue_offset);
 
   const std::string topic_;
   const int32_t queue_id_;

@@ -184,6 +184,15 @@ absl::StatusOr<int64_t> MappedFile::Flush(int least_pages) {
   return wrote;
 }
 
+absl::Status MappedFile::SyncRange(int64_t position, int64_t size) {
+  const int64_t begin = RoundDownToSystemPage(position);
+  if (::msync(data_ + begin, static_cast<size_t>(position + size - begin),
+              MS_SYNC) != 0) {
+    return ErrnoStatus("cannot flush", path_);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MappedFile::SyncAll() {
   if (::msync(data_, static_cast<size_t>(size_), MS_SYNC) != 0) {
     return ErrnoStatus("cannot flush", path_);

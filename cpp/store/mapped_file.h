@@ -74,6 +74,10 @@ class MappedFile {
   // new flushed position.
   absl::StatusOr<int64_t> Flush(int least_pages);
 
+  // Writes the pages holding [position, position + size) to disk, wherever
+  // the flushed position is (an entry rewritten below it).
+  absl::Status SyncRange(int64_t position, int64_t size);
+
   // Writes every dirty page of the whole mapping to disk (files written at
   // random places, like index files).
   absl::Status SyncAll();
