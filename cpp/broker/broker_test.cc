@@ -297,8 +297,8 @@ TEST_F(BrokerTest, IllegalMessagesAreRefused) {
   EXPECT_EQ(big.header.status(), proto::MESSAGE_ILLEGAL);
   EXPECT_THAT(big.header.remark(), testing::HasSubstr("maxMessageSize"));
   EXPECT_EQ(Send("bad topic", "x").header.status(), proto::MESSAGE_ILLEGAL);
-  // A commit or rollback type is the broker's own: a sent message carrying
-  // one would be stored without a consume queue slot.
+  // A commit or rollback type is the broker's own (a rollback-typed message
+  // would be stored without a consume queue slot).
   for (int32_t type : {kTransactionCommitType, kTransactionRollbackType}) {
     Command request = SendRequest("TopicI", "x", "", 0, "");
     request.header.mutable_send_message()->set_sys_flag(type);

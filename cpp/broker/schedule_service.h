@@ -22,12 +22,17 @@ namespace cometmq::broker {
 // to its real topic and queue (RestoreFromDelay), then sleeps until the
 // earliest next due time, a Wake() or an idle tick, whichever comes first.
 //
+// Levels past a shortened messageDelayLevel keep being walked while their
+// queues hold messages, with the last configured level's delay.
+//
 // Guarantees: a message is never re-put before its deliver time (store time
-// plus its level's delay); a level's progress only passes a message after
-// its re-put was stored; progress is written to `offset_path` atomically
+// plus its level's delay, or the last level's for a level past the table);
+// a level's progress only passes a message after its re-put was stored;
+// progress (of every level walked) is written to `offset_path` atomically
 // every `persist_interval` and at Shutdown(), so a restart resumes from the
 // last written progress: nothing is lost, and at most the messages re-put
-// since that write are delivered again (at least once).
+// since that write are delivered again (at least once). A level with a
+// queue but no written progress starts from its queue's beginning.
 class ScheduleService {
  public:
   ScheduleService(DelayLevels levels, std::string offset_path,

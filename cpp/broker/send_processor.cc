@@ -147,7 +147,9 @@ void SendProcessor::Process(
   if (const int32_t tx = TransactionType(send.sys_flag());
       tx == kTransactionCommitType || tx == kTransactionRollbackType) {
     // Those types are the broker's own, for a half a producer ended: a sent
-    // message carrying one would be stored where no consumer reads it.
+    // rollback-typed message would be stored where no consumer reads it,
+    // and a commit-typed one would claim an END_TRANSACTION that never
+    // happened.
     return fail(proto::MESSAGE_ILLEGAL,
                 "sysFlag carries a transaction commit or rollback type; "
                 "transactions are ended with END_TRANSACTION");

@@ -227,10 +227,12 @@ void ConsumerCore::RebalanceLocked() {
     } else {
       absl::StatusOr<std::vector<MessageQueue>> allocated = Allocate(topic);
       if (!allocated.ok()) {
-        // Only a route not known yet is looked at again soon; an
-        // unreachable broker waits for the periodic round, since each try
-        // holds the maintenance timer for a request timeout.
-        not_routed = not_routed || absl::IsNotFound(allocated.status());
+        // Only a route not known yet, or a broker that has not had our
+        // heartbeat yet, is looked at again soon; an unreachable broker
+        // waits for the periodic round, since each try holds the
+        // maintenance timer for a request timeout.
+        not_routed = not_routed || absl::IsNotFound(allocated.status()) ||
+                     absl::IsFailedPrecondition(allocated.status());
         // Keep the current queues: an unreachable broker or NameServer must
         // not stop consumption that still works.
         spdlog::warn("consumer {}: rebalance of {} skipped: {}", group_, topic,
@@ -296,7 +298,7 @@ absl::StatusOr<std::vector<MessageQueue>> ConsumerCore::Allocate(
       // consumer started) would wait for the next periodic round: send
       // them now, for the next quick rebalance to find us listed.
       instance_->SendHeartbeats();
-      last_error = absl::UnavailableError(
+      last_error = absl::FailedPreconditionError(
           absl::StrCat("broker ", broker.broker_name(), " does not list ",
                        instance_->client_id(), " in group ", group_));
       continue;

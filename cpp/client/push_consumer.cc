@@ -165,9 +165,15 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   } else {
     // Neither consumed nor taken back by the broker (busy, disk full,
     // restarting, or this consumer shutting down): it stays uncommitted and
-    // comes again, as often as it takes, so it is never committed past.
+    // comes again, as often as it takes, so it is never committed past;
+    // the wait doubles up to a minute so a lasting failure is not retried
+    // (and logged) every second.
+    const absl::Duration delay =
+        std::min(options_.reconsume_backoff *
+                     (int64_t{1} << std::min(message.reconsume_times, 6)),
+                 std::max(options_.reconsume_backoff, absl::Minutes(1)));
     ++message.reconsume_times;
-    core_->Redeliver(pq, std::move(message), options_.reconsume_backoff);
+    core_->Redeliver(pq, std::move(message), delay);
   }
   pq->EndConsume();
 }

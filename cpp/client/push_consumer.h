@@ -36,10 +36,10 @@ std::string RetryTopic(const std::string& group);
 // after a growing delay and moves it to %DLQ%<group> after
 // max_reconsume_times; a retried message reaches the listener with its
 // original topic and its reconsume_times. When the send-back fails the
-// message stays uncommitted and is handed to the listener again after
-// reconsume_backoff (its reconsume_times counting up), for as long as the
-// broker does not take it back, as in RocketMQ. In BROADCASTING failed
-// messages are dropped, as in RocketMQ.
+// message stays uncommitted and is handed to the listener again, for as
+// long as the broker does not take it back, after reconsume_backoff doubled
+// per reconsume (at most a minute); its reconsume_times counts up. In
+// BROADCASTING failed messages are dropped, as in RocketMQ.
 //
 // With options.orderly each queue is consumed by one thread at a time in
 // queue order (ConsumeOrderlyService); in CLUSTERING the consumer holds the

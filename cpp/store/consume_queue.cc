@@ -98,7 +98,6 @@ absl::Status ConsumeQueue::Put(const Entry& entry, int64_t queue_offset) {
 }
 
 absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
-  if (queue_offset < min_offset()) return absl::OkStatus();
   const int64_t byte_offset = queue_offset * kConsumeQueueEntrySize;
   std::shared_ptr<MappedFile> file = files_.FindByOffset(byte_offset);
   if (file == nullptr) return absl::OkStatus();
@@ -114,6 +113,9 @@ absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
   // Readers take a slot with a size as written: the size goes last.
   std::atomic_thread_fence(std::memory_order_release);
   PutBig32(slot + 8, entry.size);
+  // Recovery took the first entry it found for the minimum; the record is
+  // in the commit log, so the queue starts at it.
+  if (queue_offset < min_offset()) min_offset_.store(queue_offset);
   // Below the flushed position, so no periodic flush would write it.
   return file->SyncRange(pos, kConsumeQueueEntrySize);
 }

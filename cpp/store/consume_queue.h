@@ -36,7 +36,8 @@ class ConsumeQueue {
   // Writes the entry for `queue_offset`. An entry below the next offset is
   // offered again by re-dispatch after a crash: it is skipped when its slot
   // holds an entry, and written (and synced) when the slot is empty, as when
-  // its page was lost while a later one reached the disk.
+  // its page was lost while a later one reached the disk; min_offset() moves
+  // down to it if recovery had started the queue after it.
   absl::Status Put(const Entry& entry, int64_t queue_offset);
 
   // Up to `max` entries from `queue_offset`, within one file.

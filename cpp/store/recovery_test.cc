@@ -186,21 +186,25 @@ TEST(RecoveryTest, EmptyConsumeQueueSlotBelowItsEndIsRefilled) {
   StoreConfig config = SmallStoreConfig(MakeTempDir("cqhole"));
   int64_t end;
   WriteAndClose(config, 50, &end);
-  // Entry 10 lost while later ones reached the disk (pages written back out
-  // of order before a power cut); recovery re-dispatches everything.
+  // Entries 0 and 10 lost while later ones reached the disk (pages written
+  // back out of order before a power cut); recovery re-dispatches
+  // everything, and must not take entry 1 for the queue's start.
   std::filesystem::remove(config.CheckpointPath());
   const std::string cq =
       config.ConsumeQueueDir() + "/T/0/" + OffsetToFileName(0);
   int fd = ::open(cq.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
   const std::string zeros(kConsumeQueueEntrySize, '\0');
-  ASSERT_EQ(
-      ::pwrite(fd, zeros.data(), zeros.size(), 10 * kConsumeQueueEntrySize),
-      static_cast<ssize_t>(zeros.size()));
+  for (int slot : {0, 10}) {
+    ASSERT_EQ(
+        ::pwrite(fd, zeros.data(), zeros.size(), slot * kConsumeQueueEntrySize),
+        static_cast<ssize_t>(zeros.size()));
+  }
   ::close(fd);
   MarkCrashed(config);
   auto store = *MessageStore::Open(config);
   EXPECT_EQ(store->MaxOffsetInQueue("T", 0), 50);
+  EXPECT_EQ(store->MinOffsetInQueue("T", 0), 0);
   EXPECT_EQ(CountReadable(*store), 50);
 }
 
