@@ -32,6 +32,15 @@ def _warm_consumer(cluster, topic, group, listener):
     return c
 
 
+def _consumer_from_first(cluster, topic, group, listener, **options):
+    """A consumer of `topic` from its first offset, not started yet."""
+    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
+                             consume_from="FIRST_OFFSET", **options)
+    c.subscribe(topic, "*")
+    c.register_listener(listener)
+    return c
+
+
 def test_delay_levels_are_never_early_and_not_late(cluster):
     cluster.start_namesrv()
     cluster.start_broker()
@@ -94,11 +103,8 @@ def test_always_failing_listener_ends_in_dlq(cluster):
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Doomed", b"poison").msg_id
-    with cometmq.PushConsumer(group="gf", namesrv=cluster.namesrv_addr,
-                              consume_from="FIRST_OFFSET",
+    with _consumer_from_first(cluster, "Doomed", "gf", always_fail,
                               max_reconsume_times=2) as c:
-        c.subscribe("Doomed", "*")
-        c.register_listener(always_fail)
         c.start()
         dead = read_dlq(cluster, "gf", count=1)
         with lock:
@@ -206,11 +212,8 @@ def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Flaky", b"keep-me").msg_id
-    with cometmq.PushConsumer(group="gk", namesrv=cluster.namesrv_addr,
-                              consume_from="FIRST_OFFSET",
+    with _consumer_from_first(cluster, "Flaky", "gk", listener,
                               max_reconsume_times=1) as c:
-        c.subscribe("Flaky", "*")
-        c.register_listener(listener)
         c.start()
         # The first delivery, one reconsume (the limit) and one past it.
         wait_until(lambda: len(calls) >= 3, timeout_s=60,

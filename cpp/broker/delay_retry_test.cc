@@ -99,16 +99,17 @@ class DelayRetryTest : public ::testing::Test {
     return out;
   }
 
-  // Waits (bounded) until queue 0 of `topic` has a message.
+  // Waits (bounded) until queue 0 of `topic` has `count` messages; returns
+  // what it has then.
   std::vector<Pulled> AwaitMessages(const std::string& topic,
-                                    absl::Duration limit) {
+                                    absl::Duration limit, size_t count = 1) {
     const absl::Time deadline = absl::Now() + limit;
-    while (absl::Now() < deadline) {
-      std::vector<Pulled> got = Pull(topic);
-      if (!got.empty()) return got;
+    std::vector<Pulled> got = Pull(topic);
+    while (got.size() < count && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(20));
+      got = Pull(topic);
     }
-    return {};
+    return got;
   }
 
   Command SendBack(const std::string& group, int64_t commit_log_offset,
@@ -164,11 +165,7 @@ TEST_F(DelayRetryTest, DelayedMessageAppearsOnlyWhenDue) {
   StartBroker();
   ASSERT_EQ(Send("T", "marker", {{"DELAY", "1"}}).header.status(),
             proto::SUCCESS);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Pull("T").size() < 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  std::vector<Pulled> all = Pull("T");
+  std::vector<Pulled> all = AwaitMessages("T", absl::Seconds(10), 2);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].body, "later");
   EXPECT_EQ(all[1].body, "marker");
@@ -192,11 +189,7 @@ TEST_F(DelayRetryTest, ShortenedLevelTableStillDeliversItsQueues) {
   StartBroker();
   ASSERT_EQ(Send("T", "marker", {{"DELAY", "2"}}).header.status(),
             proto::SUCCESS);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Pull("T").size() < 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  std::vector<Pulled> all = Pull("T");
+  std::vector<Pulled> all = AwaitMessages("T", absl::Seconds(10), 2);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1].body, "marker");
 }
