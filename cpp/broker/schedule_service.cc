@@ -113,6 +113,11 @@ int64_t ScheduleService::Offset(int level) const {
   return offsets_[static_cast<size_t>(level - 1)];
 }
 
+bool ScheduleService::Stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
 int ScheduleService::WalkedLevels() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(offsets_.size());
@@ -204,10 +209,7 @@ void ScheduleService::Run() {
 int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
   const int32_t queue_id = level - 1;
   while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_) return kNever;
-    }
+    if (Stopping()) return kNever;
     const int64_t offset = Offset(level);
     store::GetResult got =
         store_->Get(kScheduleTopic, queue_id, offset, kBatch, kBatchBytes, {});
@@ -228,12 +230,9 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
     }
     int64_t next = offset;
     for (const store::RecordSlice& slice : got.messages) {
-      {
-        // Each re-put may wait up to syncFlushTimeout: look for a stop
-        // between them.
-        absl::MutexLock lock(&mu_);
-        if (stop_) return kNever;
-      }
+      // Each re-put may wait up to syncFlushTimeout: look for a stop
+      // between them.
+      if (Stopping()) return kNever;
       RecordView record;
       if (DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &record) !=
           DecodeResult::kRecord) {
@@ -251,9 +250,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
         spdlog::error("delay level {}: message at queue offset {} has no {}",
                       level, record.queue_offset, kPropertyRealTopic.data());
       } else {
-        std::vector<MessageToStore> one;
-        one.push_back(std::move(message));
-        store::PutResult put = store_->PutSync(std::move(one));
+        store::PutResult put = store_->PutOneSync(std::move(message));
         if (!store::PutStored(put.status)) {
           if (put.status != store::PutStatus::kMessageIllegal) {
             spdlog::warn("delay level {}: re-put failed ({}); retrying", level,

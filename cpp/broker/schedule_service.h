@@ -58,6 +58,7 @@ class ScheduleService {
 
  private:
   void Run();
+  bool Stopping() const;
   // Levels walked: the configured ones, and any beyond them that still
   // have a queue or progress (messageDelayLevel was shortened).
   int WalkedLevels() const;

@@ -133,9 +133,7 @@ bool TransactionCheckService::Discard(const RecordView& half,
   MessageToStore appends[] = {MakeDiscardedCopy(half),
                               MakeOpMessage(half.queue_offset, id)};
   for (MessageToStore& m : appends) {
-    std::vector<MessageToStore> one;
-    one.push_back(std::move(m));
-    store::PutResult put = store_->PutSync(std::move(one));
+    store::PutResult put = store_->PutOneSync(std::move(m));
     if (!store::PutStored(put.status)) {
       spdlog::warn("transaction check: cannot discard half {}: {}",
                    half.queue_offset, put.error);
@@ -226,9 +224,7 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
           DecodeProperties(copy.properties);
       props[std::string(kPropertyCheckTimes)] = absl::StrCat(times + 1);
       copy.properties = EncodeProperties(props);
-      std::vector<MessageToStore> one;
-      one.push_back(std::move(copy));
-      store::PutResult put = store_->PutSync(std::move(one));
+      store::PutResult put = store_->PutOneSync(std::move(copy));
       if (!store::PutStored(put.status)) {
         spdlog::warn("transaction check: cannot append half {} again: {}",
                      half.queue_offset, put.error);

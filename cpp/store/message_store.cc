@@ -432,6 +432,12 @@ PutResult MessageStore::PutSync(std::vector<MessageToStore> messages) {
   return out;
 }
 
+PutResult MessageStore::PutOneSync(MessageToStore message) {
+  std::vector<MessageToStore> one;
+  one.push_back(std::move(message));
+  return PutSync(std::move(one));
+}
+
 GetResult MessageStore::Get(
     absl::string_view topic, int32_t queue_id, int64_t offset, int max_count,
     int64_t max_bytes, const absl::flat_hash_set<int64_t>& tag_codes) const {

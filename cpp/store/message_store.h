@@ -97,8 +97,11 @@ class MessageStore {
   // `wait_for_replicas` set, only after a slave has them (or could not).
   // A slave's store refuses every Put: it only takes its master's bytes.
   void Put(std::vector<MessageToStore> messages, PutCallback done);
-  // Blocking form, for tools and tests.
+  // Blocking form, for tools, tests and the broker's own background
+  // services.
   PutResult PutSync(std::vector<MessageToStore> messages);
+  // PutSync of one message.
+  PutResult PutOneSync(MessageToStore message);
 
   // Up to `max_count` messages / about `max_bytes` from `offset`. When
   // `tag_codes` is not empty, only entries whose tag hash is in it.
