@@ -240,3 +240,50 @@ def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
     if dead:
         assert admin.query_message("%DLQ%gk", msg_id).body == b"keep-me"
     assert consumed.is_set() != (dead == 1)
+
+
+def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
+    """When the broker a failed message came from cannot take it back, the
+    consumer sends a copy to its retry topic on another broker, so the
+    message is retried while its own broker is still down."""
+    cluster.start_namesrv()
+    levels = "1s 1s 1s 1s 1s"
+    brokers = {b.name.rsplit("-", 1)[0]: b for b in (
+        cluster.start_broker("broker-a", messageDelayLevel=levels),
+        cluster.start_broker("broker-b", messageDelayLevel=levels))}
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Fallback", read_queues=1, write_queues=1)
+    calls = []
+    lock = threading.Lock()
+
+    def listener(msg):
+        with lock:
+            calls.append(msg)
+            first = len(calls) == 1
+        if first:
+            brokers[msg.broker_name].pause()  # the send-back times out
+            return False
+        return True
+
+    with _consumer_from_first(cluster, "Fallback", "gf", listener) as c:
+        c.start()
+        # Both brokers' retry queues are pulled before anything fails.
+        wait_until(lambda: sum(q.startswith("%RETRY%gf@")
+                               for q in c.owned_queues()) == 2,
+                   timeout_s=60, what="the retry queues of both brokers")
+        with cometmq.Producer(group="pf", namesrv=cluster.namesrv_addr) as p:
+            sent = p.send("Fallback", b"move-me", tags="T1", keys=["k1"])
+        try:
+            wait_until(lambda: len(calls) >= 2, timeout_s=60,
+                       what="the retried copy from the other broker")
+            with lock:
+                first, retried = calls[0], calls[1]
+            assert first.broker_name == sent.broker_name
+            assert retried.broker_name != sent.broker_name
+            assert retried.topic == "Fallback"
+            assert retried.body == b"move-me"
+            assert retried.msg_id == sent.msg_id
+            assert (retried.tags, retried.keys) == ("T1", ["k1"])
+            assert retried.reconsume_times == 1
+        finally:
+            brokers[sent.broker_name].resume()

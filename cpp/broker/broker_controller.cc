@@ -174,7 +174,7 @@ absl::Status BrokerController::Start() {
   admin_pool_ =
       std::make_unique<ThreadPool>("broker-admin", 1, kAdminQueueCapacity);
   send_ = std::make_unique<SendProcessor>(config_, store_.get(), &topics_,
-                                          send_pool_.get());
+                                          &groups_, send_pool_.get());
   send_back_ = std::make_unique<SendBackProcessor>(
       config_, store_.get(), &topics_, &groups_, send_pool_.get());
   end_transaction_ = std::make_unique<EndTransactionProcessor>(

@@ -15,11 +15,6 @@ inline constexpr absl::string_view kDefaultMessageDelayLevel =
     "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 inline constexpr int kMaxDelayLevel = 18;
 
-// Properties of retried messages (RocketMQ's MessageConst names).
-inline constexpr absl::string_view kPropertyRetryTopic = "RETRY_TOPIC";
-inline constexpr absl::string_view kPropertyOriginMessageId =
-    "ORIGIN_MESSAGE_ID";
-
 // The broker's delay levels (RocketMQ's messageDelayLevel): level N (1-based)
 // delays a message by delays_ms()[N-1]. Guarantees: a parsed table has 1..18
 // positive delays; Clamp() always yields a level the table has.

@@ -63,7 +63,8 @@ class DelayRetryTest : public ::testing::Test {
   }
 
   Command Send(const std::string& topic, const std::string& body,
-               std::map<std::string, std::string> props) {
+               std::map<std::string, std::string> props,
+               int32_t reconsume_times = 0, int32_t max_reconsume_times = 0) {
     Command request = MakeRequest(proto::SEND_MESSAGE);
     proto::SendMessageRequest* send = request.header.mutable_send_message();
     send->set_producer_group("PG");
@@ -71,6 +72,8 @@ class DelayRetryTest : public ::testing::Test {
     send->set_queue_id(0);
     send->set_born_timestamp(12345);
     send->set_properties(EncodeProperties(props));
+    send->set_reconsume_times(reconsume_times);
+    send->set_max_reconsume_times(max_reconsume_times);
     request.body = body;
     return Call(std::move(request));
   }
@@ -234,6 +237,55 @@ TEST_F(DelayRetryTest, SendBackRetriesThenDeadLetters) {
   EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
   EXPECT_EQ(dlq[0].body, "failing");
   EXPECT_EQ(Pull("%RETRY%CG", 1).size(), 0u);
+}
+
+// A consumer whose send-back failed sends a copy to the retry topic itself;
+// the broker applies the send-back's rule to it.
+TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
+  config_.autoCreateTopicEnable = false;  // retry and DLQ topics still made
+  StartBroker();
+  const std::map<std::string, std::string> props = {
+      {"UNIQ_KEY", "UNIQ-1"}, {"RETRY_TOPIC", "T"}, {"DELAY", "1"}};
+
+  // Within the consumer's limit: a delayed retry.
+  const absl::Time sent_at = absl::Now();
+  Command sent = Send("%RETRY%CG", "again", props, /*reconsume_times=*/2,
+                      /*max_reconsume_times=*/2);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_GE(absl::Now() - sent_at, absl::Seconds(1));
+  EXPECT_EQ(retry[0].body, "again");
+  EXPECT_EQ(retry[0].reconsume_times, 2);
+  EXPECT_EQ(retry[0].props["RETRY_TOPIC"], "T");
+  EXPECT_EQ(retry[0].props["UNIQ_KEY"], "UNIQ-1");
+
+  // Past it: the dead-letter queue, at once and not delayed.
+  sent = Send("%RETRY%CG", "dead", props, 3, 2);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  // No limit of its own: the group's retryMaxTimes (16).
+  sent = Send("%RETRY%CG", "retried", props, 3, 0);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  // A negative limit: no retries.
+  sent = Send("%RETRY%CG", "orderly", props, 1, -1);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5), 2);
+  ASSERT_EQ(dlq.size(), 2u);
+  EXPECT_EQ(dlq[0].body, "dead");
+  EXPECT_EQ(dlq[0].reconsume_times, 3);
+  EXPECT_EQ(dlq[0].props.count("DELAY"), 0u);
+  EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
+  EXPECT_EQ(dlq[1].body, "orderly");
+  retry = AwaitMessages("%RETRY%CG", absl::Seconds(10), 2);
+  ASSERT_EQ(retry.size(), 2u);
+  EXPECT_EQ(retry[1].body, "retried");
+
+  Command batch = MakeRequest(proto::SEND_BATCH_MESSAGE);
+  proto::SendMessageRequest* send = batch.header.mutable_send_message();
+  send->set_topic("%RETRY%CG");
+  send->set_batch(true);
+  batch.body = "x";
+  EXPECT_EQ(Call(std::move(batch)).header.status(), proto::MESSAGE_ILLEGAL);
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {

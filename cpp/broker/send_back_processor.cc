@@ -16,16 +16,7 @@ namespace {
 using remoting::Command;
 using remoting::MakeResponse;
 
-constexpr absl::string_view kPropertyReconsumeTime = "RECONSUME_TIME";
-
 }  // namespace
-
-std::string RetryTopic(absl::string_view group) {
-  return absl::StrCat(kRetryGroupTopicPrefix, group);
-}
-std::string DlqTopic(absl::string_view group) {
-  return absl::StrCat(kDlqGroupTopicPrefix, group);
-}
 
 SendBackProcessor::SendBackProcessor(const BrokerConfig& config,
                                      store::MessageStore* store,
@@ -65,12 +56,6 @@ void SendBackProcessor::Process(const Command& request,
                 absl::StrCat("the broker[", config_.brokerName,
                              "] sending message is forbidden"));
   }
-  std::optional<SubscriptionGroup> group = groups_->FindOrCreate(back.group());
-  if (!group.has_value()) {
-    return fail(
-        proto::SUBSCRIPTION_GROUP_NOT_EXIST,
-        absl::StrCat("subscription group[", back.group(), "] does not exist"));
-  }
   store::RecordSlice slice;
   RecordView record;
   if (!store_->ReadRecord(back.commit_log_offset(), &slice) ||
@@ -81,18 +66,16 @@ void SendBackProcessor::Process(const Command& request,
                              back.commit_log_offset()));
   }
   const int32_t reconsume_times = record.reconsume_times + 1;
-  const int32_t max_times = back.max_reconsume_times() > 0
-                                ? back.max_reconsume_times()
-                                : group->retry_max_times;
-  const bool to_dlq = back.delay_level() < 0 || reconsume_times > max_times;
-  const std::string topic =
-      to_dlq ? DlqTopic(back.group()) : RetryTopic(back.group());
-  absl::StatusOr<proto::TopicConfig> created = topics_->CreateOnSend(topic, 1);
-  if (!created.ok()) {
-    return fail(proto::SYSTEM_ERROR,
-                absl::StrCat("cannot create topic[", topic,
-                             "]: ", created.status().message()));
+  absl::StatusOr<RetryDestination> destination =
+      ResolveRetry(groups_, topics_, back.group(), reconsume_times,
+                   back.max_reconsume_times(), back.delay_level() < 0);
+  if (!destination.ok()) {
+    return fail(destination.status().code() == absl::StatusCode::kNotFound
+                    ? proto::SUBSCRIPTION_GROUP_NOT_EXIST
+                    : proto::SYSTEM_ERROR,
+                destination.status().message());
   }
+  const bool to_dlq = destination->dead_letter;
 
   std::map<std::string, std::string> props =
       DecodeProperties(record.properties);
@@ -110,7 +93,7 @@ void SendBackProcessor::Process(const Command& request,
   props.erase(std::string(kPropertyRealQueueId));
 
   MessageToStore message;
-  message.topic = topic;
+  message.topic = destination->topic;
   message.queue_id = 0;
   message.flag = record.flag;
   message.sys_flag = record.sys_flag;
@@ -126,7 +109,7 @@ void SendBackProcessor::Process(const Command& request,
     RewriteForDelay(config_.delay_levels, level, &message);
   } else {
     spdlog::info("group {}: message {} goes to {} after {} reconsumes",
-                 back.group(), back.original_msg_id(), topic,
+                 back.group(), back.original_msg_id(), destination->topic,
                  record.reconsume_times);
   }
   std::vector<MessageToStore> one;

@@ -1,11 +1,14 @@
 #include "cpp/broker/send_processor.h"
 
+#include <map>
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cpp/broker/delay_levels.h"
+#include "cpp/broker/retry_policy.h"
 #include "cpp/broker/transactional_message.h"
 #include "cpp/common/byte_order.h"
 #include "spdlog/spdlog.h"
@@ -84,10 +87,12 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 
 SendProcessor::SendProcessor(const BrokerConfig& config,
                              store::MessageStore* store,
-                             TopicConfigManager* topics, ThreadPool* pool)
+                             TopicConfigManager* topics,
+                             SubscriptionGroupManager* groups, ThreadPool* pool)
     : config_(config),
       store_(store),
       topics_(topics),
+      groups_(groups),
       pool_(pool),
       inline_sends_(!config.store.sync_flush()) {}
 
@@ -99,8 +104,11 @@ void SendProcessor::Handle(Command&& request, remoting::Responder responder) {
   // SYNC_FLUSH appends are pwrites that can stall behind the group commit's
   // msync of the same file (and measured no faster inline), so those go to
   // the pool, where a stall holds one pool thread instead of every
-  // connection of an I/O thread.
-  if (inline_sends_ && request.header.has_send_message()) {
+  // connection of an I/O thread. So do sends to retry topics, which may
+  // create the group's dead-letter topic.
+  if (inline_sends_ && request.header.has_send_message() &&
+      !absl::StartsWith(request.header.send_message().topic(),
+                        kRetryGroupTopicPrefix)) {
     std::optional<TopicConfigManager::WriteInfo> topic =
         topics_->FindForWrite(request.header.send_message().topic());
     if (topic.has_value()) {
@@ -153,6 +161,26 @@ void SendProcessor::Process(
     return fail(proto::MESSAGE_ILLEGAL,
                 "sysFlag carries a transaction commit or rollback type; "
                 "transactions are ended with END_TRANSACTION");
+  }
+  // A consumer's copy of a message it failed (RocketMQ's handleRetryAndDLQ).
+  std::optional<RetryDestination> retry;
+  if (absl::StartsWith(send.topic(), kRetryGroupTopicPrefix)) {
+    if (send.batch()) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  "batch messages cannot be sent to a retry topic");
+    }
+    absl::StatusOr<RetryDestination> destination = ResolveRetry(
+        groups_, topics_, send.topic().substr(kRetryGroupTopicPrefix.size()),
+        send.reconsume_times(), send.max_reconsume_times(),
+        send.max_reconsume_times() < 0);
+    if (!destination.ok()) {
+      return fail(destination.status().code() == absl::StatusCode::kNotFound
+                      ? proto::SUBSCRIPTION_GROUP_NOT_EXIST
+                      : proto::SYSTEM_ERROR,
+                  destination.status().message());
+    }
+    topic = destination->write_info;
+    retry = *std::move(destination);
   }
   if (!topic.has_value()) topic = topics_->FindForWrite(send.topic());
   if (!topic.has_value()) {
@@ -226,7 +254,7 @@ void SendProcessor::Process(
               ? std::string("the message body is empty")
               : absl::StrCat("batch message ", i, " has an empty body"));
     }
-    m.topic = send.topic();
+    m.topic = retry.has_value() ? retry->topic : send.topic();
     m.queue_id = queue_id;
     m.sys_flag = send.sys_flag();
     m.born_timestamp = send.born_timestamp();
@@ -238,6 +266,17 @@ void SendProcessor::Process(
   // A prepared transactional message waits as a half on
   // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
   // (RocketMQ's prepareMessage); the answer still names the real queue.
+  if (retry.has_value() && retry->dead_letter) {
+    spdlog::info("message {} goes to {} after {} reconsumes",
+                 std::string(FindProperty(messages.front().properties,
+                                          kPropertyOriginMessageId)
+                                 .value_or("")),
+                 retry->topic, send.reconsume_times());
+    std::map<std::string, std::string> props =
+        DecodeProperties(messages.front().properties);
+    props.erase(std::string(kPropertyDelayLevel));  // dead letters wait no more
+    messages.front().properties = EncodeProperties(props);
+  }
   const bool prepared =
       IsTransactionPrepared(messages.front().properties) ||
       TransactionType(send.sys_flag()) == kTransactionPreparedType;

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cpp/broker/broker_config.h"
+#include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/common/message_record.h"
@@ -31,11 +32,13 @@ absl::StatusOr<std::vector<MessageToStore>> DecodeBatchBody(
 // commit under SYNC_FLUSH. No thread waits for the disk. A message with
 // DELAY=N>0 is stored on SCHEDULE_TOPIC_XXXX queue N-1 (N clamped to the level
 // table) with REAL_TOPIC/REAL_QID, for the ScheduleService to deliver; batches
-// cannot be delayed.
+// cannot be delayed. A send to %RETRY%<group> goes where ResolveRetry says:
+// to %DLQ%<group> once its reconsume times exceed the allowed ones.
 class SendProcessor {
  public:
   SendProcessor(const BrokerConfig& config, store::MessageStore* store,
-                TopicConfigManager* topics, ThreadPool* pool);
+                TopicConfigManager* topics, SubscriptionGroupManager* groups,
+                ThreadPool* pool);
 
   void Handle(remoting::Command&& request, remoting::Responder responder);
   int64_t messages_put() const { return messages_put_.load(); }
@@ -49,6 +52,7 @@ class SendProcessor {
   const BrokerConfig& config_;
   store::MessageStore* const store_;
   TopicConfigManager* const topics_;
+  SubscriptionGroupManager* const groups_;
   ThreadPool* const pool_;
   const bool inline_sends_;  // ASYNC_FLUSH: sends to known topics inline
   std::atomic<uint32_t> next_queue_{0};

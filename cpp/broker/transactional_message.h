@@ -29,7 +29,6 @@ inline constexpr absl::string_view kTransOpRemoveTag = "d";
 inline constexpr absl::string_view kTransCheckMaxTimeTopic =
     "TRANS_CHECK_MAX_TIME_TOPIC";
 
-inline constexpr absl::string_view kPropertyTransactionPrepared = "TRAN_MSG";
 inline constexpr absl::string_view kPropertyProducerGroup = "PGROUP";
 inline constexpr absl::string_view kPropertyCheckTimes =
     "TRANSACTION_CHECK_TIMES";

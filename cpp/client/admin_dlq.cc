@@ -13,12 +13,12 @@ namespace cometmq::client {
 namespace {
 
 constexpr int32_t kPullBatch = 32;
-constexpr char kResendProducerGroup[] = "CLIENT_INNER_PRODUCER";
 
 // Bookkeeping of the retry path, not part of the message the user sent.
 constexpr absl::string_view kBookkeeping[] = {
-    "RETRY_TOPIC",         "ORIGIN_MESSAGE_ID", "RECONSUME_TIME",
-    "MAX_RECONSUME_TIMES", kPropertyRealTopic,  kPropertyRealQueueId,
+    kPropertyRetryTopic,    kPropertyOriginMessageId,
+    kPropertyReconsumeTime, kPropertyMaxReconsumeTimes,
+    kPropertyRealTopic,     kPropertyRealQueueId,
     kPropertyDelayLevel};
 
 // The message as its producer sent it to `topic`.
@@ -34,7 +34,8 @@ Message Original(const MessageExt& dead, const std::string& topic) {
   }
   message.properties.erase(std::string(kPropertyTags));
   message.properties.erase(std::string(kPropertyKeys));
-  message.properties.erase(std::string(kPropertyUniqKey));
+  // It keeps its id, so it can be traced through its failures.
+  message.properties[std::string(kPropertyUniqKey)] = dead.msg_id;
   return message;
 }
 
@@ -49,7 +50,7 @@ absl::StatusOr<std::vector<ResentMessage>> Admin::ResendDlq(
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
   RouteCache* routes = (*instance)->routes();
-  const std::string dlq = absl::StrCat("%DLQ%", group);
+  const std::string dlq = absl::StrCat(kDlqGroupTopicPrefix, group);
   auto route = routes->Refresh(dlq);
   if (!route.ok()) {
     if (BrokerStatusCode(route.status()) == proto::TOPIC_NOT_EXIST) {
@@ -155,13 +156,8 @@ absl::StatusOr<ResentMessage> Admin::Resend(ClientInstance* instance,
   }
   const MessageQueue& queue = queues[sequence % queues.size()];
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(Original(dead, topic), kResendProducerGroup, SendLimits{});
+      PrepareSend(Original(dead, topic), kInnerProducerGroup, SendLimits{});
   if (!prepared.ok()) return prepared.status();
-  // The message keeps its id, so it can be traced through its failures.
-  std::map<std::string, std::string> props =
-      DecodeProperties(prepared->header.properties());
-  props[std::string(kPropertyUniqKey)] = dead.msg_id;
-  prepared->header.set_properties(EncodeProperties(props));
   absl::StatusOr<std::string> addr =
       instance->routes()->MasterAddress(queue.broker_name);
   if (!addr.ok()) return addr.status();

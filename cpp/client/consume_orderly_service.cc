@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -12,8 +13,6 @@ namespace {
 // How soon a queue whose broker lock is not fresh looks again; the lock is
 // renewed by the consumer's rebalance and renewal rounds.
 constexpr absl::Duration kNotLockedDelay = absl::Milliseconds(200);
-
-constexpr char kPropertyRetryTopic[] = "RETRY_TOPIC";
 
 }  // namespace
 
@@ -92,7 +91,7 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
   }
   // A message sent back earlier is presented as it was first consumed.
   MessageExt presented = message;
-  if (auto it = presented.properties.find(kPropertyRetryTopic);
+  if (auto it = presented.properties.find(std::string(kPropertyRetryTopic));
       it != presented.properties.end() && !it->second.empty()) {
     presented.topic = it->second;
   }

@@ -113,6 +113,35 @@ TEST(SendRequestTest, CompressesOnlyOverThreshold) {
   EXPECT_NE(compressed->msg_id, plain->msg_id);
 }
 
+TEST(SendRequestTest, MessageSentAgainKeepsItsUniqKey) {
+  Message again{"T", "b", "", {}, {{"UNIQ_KEY", "ABC"}}, 0};
+  auto prepared = PrepareSend(again, "g", SendLimits{});
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ(prepared->msg_id, "ABC");
+  EXPECT_EQ(DecodeProperties(prepared->header.properties())["UNIQ_KEY"], "ABC");
+}
+
+TEST(SendRequestTest, RetryCopyCarriesItsCountsInTheHeader) {
+  const std::map<std::string, std::string> counts = {
+      {"RECONSUME_TIME", "4"}, {"MAX_RECONSUME_TIMES", "-1"}};
+  auto copy = PrepareSend(Message{"%RETRY%G", "b", "", {}, counts, 0}, "g",
+                          SendLimits{});
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->header.reconsume_times(), 4);
+  EXPECT_EQ(copy->header.max_reconsume_times(), -1);
+  auto props = DecodeProperties(copy->header.properties());
+  EXPECT_EQ(props.count("RECONSUME_TIME"), 0u);
+  EXPECT_EQ(props.count("MAX_RECONSUME_TIMES"), 0u);
+
+  // Only sends to a retry topic read them.
+  auto plain =
+      PrepareSend(Message{"T", "b", "", {}, counts, 0}, "g", SendLimits{});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->header.reconsume_times(), 0);
+  EXPECT_EQ(DecodeProperties(plain->header.properties())["RECONSUME_TIME"],
+            "4");
+}
+
 TEST(SendRequestTest, RefusesEmptyAndOversizedBodies) {
   SendLimits limits;
   auto empty = PrepareSend(Message{"T", "", "", {}, {}, 0}, "g", limits);

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
+#include "cpp/client/send_request.h"
+#include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -183,7 +186,7 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
 namespace cometmq::client {
 
 std::string RetryTopic(const std::string& group) {
-  return absl::StrCat("%RETRY%", group);
+  return absl::StrCat(kRetryGroupTopicPrefix, group);
 }
 
 bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
@@ -201,9 +204,7 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   back->set_commit_log_offset(message.commit_log_offset);
   // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
   back->set_delay_level(!to_dlq && options_.max_reconsume_times > 0 ? 0 : -1);
-  auto origin = message.properties.find(std::string(kPropertyOriginMessageId));
-  back->set_original_msg_id(
-      origin != message.properties.end() ? origin->second : message.msg_id);
+  back->set_original_msg_id(OriginMessageId(message));
   back->set_original_topic(message.topic);
   back->set_max_reconsume_times(options_.max_reconsume_times);
   absl::StatusOr<remoting::Command> response =
@@ -211,14 +212,101 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
                            instance->config().request_timeout);
   absl::Status status =
       response.ok() ? ResponseStatus(*response) : response.status();
-  if (!status.ok()) {
-    spdlog::warn(
-        "consumer {}: cannot send message {} back to {}: {}; redelivering "
-        "locally",
-        group_, message.msg_id, message.broker_name, status.ToString());
-    return false;
+  if (status.ok()) return true;
+  // A broker that did not answer is not asked again; one that refused (its
+  // record gone, say) may still take a copy.
+  absl::Status resent = SendRetryCopy(*instance, message, to_dlq,
+                                      /*origin_may_take_it=*/response.ok());
+  if (resent.ok()) {
+    spdlog::info(
+        "consumer {}: cannot send message {} back to {} ({}); sent a copy to "
+        "{} instead",
+        group_, message.msg_id, message.broker_name, status.ToString(),
+        RetryTopic(group_));
+    return true;
   }
-  return true;
+  spdlog::warn(
+      "consumer {}: cannot send message {} back to {}: {}; nor a copy to {}: "
+      "{}; redelivering locally",
+      group_, message.msg_id, message.broker_name, status.ToString(),
+      RetryTopic(group_), resent.ToString());
+  return false;
+}
+
+absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,
+                                                const MessageExt& message,
+                                                bool to_dlq,
+                                                bool origin_may_take_it) {
+  const std::string topic = RetryTopic(group_);
+  // Fresh, as the failed broker may have left the route; the cached one
+  // while no NameServer answers.
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+      instance.routes()->Refresh(topic);
+  if (!route.ok()) route = instance.routes()->Get(topic);
+  if (!route.ok()) return route.status();
+  SendLimits limits;  // the broker that stored it already checked its size
+  limits.max_message_size = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<PreparedSend> prepared =
+      PrepareSend(RetryCopy(message, to_dlq), kInnerProducerGroup, limits);
+  if (!prepared.ok()) return prepared.status();
+  // One queue per broker (a retry topic has one), the message's own broker
+  // last.
+  std::vector<MessageQueue> targets;
+  for (const MessageQueue& queue : (*route)->write_queues) {
+    const bool seen =
+        std::any_of(targets.begin(), targets.end(), [&](const MessageQueue& t) {
+          return t.broker_name == queue.broker_name;
+        });
+    if (seen) continue;
+    if (queue.broker_name != message.broker_name || origin_may_take_it) {
+      targets.push_back(queue);
+    }
+  }
+  std::stable_partition(targets.begin(), targets.end(),
+                        [&](const MessageQueue& queue) {
+                          return queue.broker_name != message.broker_name;
+                        });
+  absl::Status status = absl::UnavailableError(
+      absl::StrCat("no other broker has a writable ", topic));
+  for (const MessageQueue& queue : targets) {
+    absl::StatusOr<remoting::Command> response = instance.CallBroker(
+        queue.broker_name, MakeSendCommand(*prepared, queue.queue_id, 1),
+        instance.config().request_timeout);
+    status = response.ok() ? ResponseStatus(*response) : response.status();
+    if (status.ok()) return status;
+  }
+  return status;
+}
+
+std::string DefaultPushConsumer::OriginMessageId(const MessageExt& message) {
+  auto origin = message.properties.find(std::string(kPropertyOriginMessageId));
+  return origin != message.properties.end() ? origin->second : message.msg_id;
+}
+
+Message DefaultPushConsumer::RetryCopy(const MessageExt& message,
+                                       bool to_dlq) const {
+  Message copy;
+  copy.topic = RetryTopic(group_);
+  copy.body = message.body;
+  copy.tags = message.tags;
+  copy.keys = message.keys;
+  copy.properties = message.properties;
+  auto& props = copy.properties;
+  props[std::string(kPropertyUniqKey)] = message.msg_id;  // the same msg id
+  // `message.topic` is already the first topic of a retried message.
+  props.emplace(std::string(kPropertyRetryTopic), message.topic);
+  props[std::string(kPropertyOriginMessageId)] = OriginMessageId(message);
+  props[std::string(kPropertyReconsumeTime)] =
+      absl::StrCat(message.reconsume_times + 1);
+  props[std::string(kPropertyMaxReconsumeTimes)] =
+      absl::StrCat(to_dlq || options_.max_reconsume_times <= 0
+                       ? -1
+                       : options_.max_reconsume_times);
+  props.erase(std::string(kPropertyTransactionPrepared));
+  props.erase(std::string(kPropertyRealTopic));
+  props.erase(std::string(kPropertyRealQueueId));
+  if (!to_dlq) copy.delay_level = 3 + message.reconsume_times;
+  return copy;
 }
 
 }  // namespace cometmq::client

@@ -18,9 +18,6 @@
 
 namespace cometmq::client {
 
-inline constexpr char kPropertyRetryTopic[] = "RETRY_TOPIC";
-inline constexpr char kPropertyOriginMessageId[] = "ORIGIN_MESSAGE_ID";
-
 // The topic a clustering group's sent-back messages come again from.
 std::string RetryTopic(const std::string& group);
 
@@ -35,9 +32,11 @@ std::string RetryTopic(const std::string& group);
 // (CONSUMER_SEND_MSG_BACK), which redelivers it through the retry topic
 // after a growing delay and moves it to %DLQ%<group> after
 // max_reconsume_times; a retried message reaches the listener with its
-// original topic and its reconsume_times. When the send-back fails the
-// message stays uncommitted and is handed to the listener again, for as
-// long as the broker does not take it back, after reconsume_backoff doubled
+// original topic and its reconsume_times. When the send-back fails, a copy
+// is sent to the retry topic through another broker (or the same one, if
+// it answered), which applies the same retry and DLQ rule. When that fails
+// too, the message stays uncommitted and is handed to the listener again,
+// for as long as no broker takes it back, after reconsume_backoff doubled
 // per reconsume (at most a minute); its reconsume_times counts up. In
 // BROADCASTING failed messages are dropped, as in RocketMQ.
 //
@@ -77,8 +76,17 @@ class DefaultPushConsumer {
                std::vector<MessageExt> messages);
   void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
   // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
-  // straight to the DLQ; false if it did not succeed.
+  // straight to the DLQ, else SendRetryCopy; false if neither succeeded.
   bool SendBack(const MessageExt& message, bool to_dlq);
+  // Sends a copy of `message` to %RETRY%<group> on another broker, and on
+  // its own broker last when `origin_may_take_it`; the broker moves it on
+  // to the DLQ when to_dlq or past max_reconsume_times (RocketMQ's
+  // fallback through its internal producer).
+  absl::Status SendRetryCopy(ClientInstance& instance,
+                             const MessageExt& message, bool to_dlq,
+                             bool origin_may_take_it);
+  static std::string OriginMessageId(const MessageExt& message);
+  Message RetryCopy(const MessageExt& message, bool to_dlq) const;
 
   const std::string group_;
   const ConsumerOptions options_;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -36,6 +38,36 @@ absl::Status Validate(const Message& message, const SendLimits& limits) {
   return absl::OkStatus();
 }
 
+// A message sent again (a received one, or a consumer's retry copy) keeps
+// its UNIQ_KEY, so it keeps its msg id, as in RocketMQ.
+std::string UniqKeyFor(const Message& message) {
+  auto it = message.properties.find(std::string(kPropertyUniqKey));
+  if (it != message.properties.end() && !it->second.empty()) return it->second;
+  return GlobalIdGenerator().Next();
+}
+
+// A consumer's copy to %RETRY%<group> carries its reconsume counts as
+// properties; they travel in the send header (RocketMQ's sendKernelImpl).
+void MoveRetryCounts(std::map<std::string, std::string>* props,
+                     proto::SendMessageRequest* header) {
+  if (!absl::StartsWith(header->topic(), kRetryGroupTopicPrefix)) return;
+  int32_t value = 0;
+  if (auto it = props->find(std::string(kPropertyReconsumeTime));
+      it != props->end()) {
+    if (absl::SimpleAtoi(it->second, &value)) {
+      header->set_reconsume_times(value);
+    }
+    props->erase(it);
+  }
+  if (auto it = props->find(std::string(kPropertyMaxReconsumeTimes));
+      it != props->end()) {
+    if (absl::SimpleAtoi(it->second, &value)) {
+      header->set_max_reconsume_times(value);
+    }
+    props->erase(it);
+  }
+}
+
 std::map<std::string, std::string> Properties(const Message& message,
                                               const std::string& uniq_key) {
   std::map<std::string, std::string> props = message.properties;
@@ -60,12 +92,15 @@ absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
   }
   PreparedSend prepared;
   prepared.code = proto::SEND_MESSAGE;
-  prepared.msg_id = GlobalIdGenerator().Next();
+  prepared.msg_id = UniqKeyFor(message);
   proto::SendMessageRequest& header = prepared.header;
   header.set_producer_group(producer_group);
   header.set_topic(message.topic);
   header.set_born_timestamp(absl::ToUnixMillis(absl::Now()));
-  header.set_properties(EncodeProperties(Properties(message, prepared.msg_id)));
+  std::map<std::string, std::string> props =
+      Properties(message, prepared.msg_id);
+  MoveRetryCounts(&props, &header);
+  header.set_properties(EncodeProperties(props));
   if (static_cast<int64_t>(message.body.size()) > limits.compress_over) {
     prepared.body = Compress(message.body);
   }
@@ -99,7 +134,7 @@ absl::StatusOr<PreparedSend> PrepareBatch(const std::vector<Message>& messages,
     if (message.delay_level > 0) {
       return absl::InvalidArgumentError("batch messages cannot be delayed");
     }
-    ids.push_back(GlobalIdGenerator().Next());
+    ids.push_back(UniqKeyFor(message));
     entries.push_back(
         {message.body, EncodeProperties(Properties(message, ids.back())), 0});
   }

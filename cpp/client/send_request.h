@@ -12,6 +12,10 @@
 
 namespace cometmq::client {
 
+// The producer group of messages the client sends on its own behalf: a
+// consumer's copy of a failed message, an admin's re-send of dead letters.
+inline constexpr char kInnerProducerGroup[] = "CLIENT_INNER_PRODUCER";
+
 struct SendLimits {
   int64_t compress_over = 4096;                // compressMsgBodyOverHowmuch
   int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize

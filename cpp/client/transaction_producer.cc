@@ -13,7 +13,6 @@
 namespace cometmq::client {
 namespace {
 
-constexpr absl::string_view kPropertyTransactionPrepared = "TRAN_MSG";
 constexpr absl::string_view kPropertyProducerGroup = "PGROUP";
 
 int32_t TransactionType(TransactionState state) {

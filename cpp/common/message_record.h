@@ -59,6 +59,19 @@ inline constexpr absl::string_view kPropertyUniqKey = "UNIQ_KEY";
 inline constexpr absl::string_view kPropertyDelayLevel = "DELAY";
 inline constexpr absl::string_view kPropertyRealTopic = "REAL_TOPIC";
 inline constexpr absl::string_view kPropertyRealQueueId = "REAL_QID";
+inline constexpr absl::string_view kPropertyTransactionPrepared = "TRAN_MSG";
+// A consumer group's retry and dead-letter topics are these plus the group.
+inline constexpr absl::string_view kRetryGroupTopicPrefix = "%RETRY%";
+inline constexpr absl::string_view kDlqGroupTopicPrefix = "%DLQ%";
+// Properties of retried messages.
+inline constexpr absl::string_view kPropertyRetryTopic = "RETRY_TOPIC";
+inline constexpr absl::string_view kPropertyOriginMessageId =
+    "ORIGIN_MESSAGE_ID";
+inline constexpr absl::string_view kPropertyReconsumeTime = "RECONSUME_TIME";
+// Carried by a consumer's own copy to %RETRY%<group> only until the
+// producer moves them into the send header.
+inline constexpr absl::string_view kPropertyMaxReconsumeTimes =
+    "MAX_RECONSUME_TIMES";
 
 // What a producer hands to the store; the store assigns the rest.
 struct MessageToStore {
