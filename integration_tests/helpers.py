@@ -3,6 +3,8 @@
 import threading
 import time
 
+import cometmq
+
 
 def wait_until(predicate, timeout_s=60, what="condition"):
     """Polls `predicate` until true; fails the test after `timeout_s`."""
@@ -33,3 +35,18 @@ class Collector:
     def count(self):
         with self.lock:
             return len(self.messages)
+
+
+def push_consumer(cluster, group, topic, listener, expression="*",
+                  start=True, **options):
+    """A push consumer of `topic` (from its first offset unless
+    `consume_from` says otherwise), started unless `start` is False;
+    `options` are PushConsumer arguments."""
+    options.setdefault("consume_from", "FIRST_OFFSET")
+    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
+                             **options)
+    c.subscribe(topic, expression)
+    c.register_listener(listener)
+    if start:
+        c.start()
+    return c

@@ -6,7 +6,7 @@ import time
 
 import cometmq
 
-from helpers import Collector, wait_until
+from helpers import Collector, push_consumer, wait_until
 
 
 class Timed(Collector):
@@ -22,25 +22,6 @@ class Timed(Collector):
         return super().__call__(msg)
 
 
-def _warm_consumer(cluster, topic, group, listener):
-    """A started consumer that has already received one plain message, so
-    later deliveries are not delayed by the first rebalance."""
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from="FIRST_OFFSET")
-    c.subscribe(topic, "*")
-    c.register_listener(listener)
-    return c
-
-
-def _consumer_from_first(cluster, topic, group, listener, **options):
-    """A consumer of `topic` from its first offset, not started yet."""
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from="FIRST_OFFSET", **options)
-    c.subscribe(topic, "*")
-    c.register_listener(listener)
-    return c
-
-
 def test_delay_levels_are_never_early_and_not_late(cluster):
     cluster.start_namesrv()
     cluster.start_broker()
@@ -48,7 +29,8 @@ def test_delay_levels_are_never_early_and_not_late(cluster):
     delays = {1: 1.0, 2: 5.0}
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         p.send("Delayed", b"warm")
-        with _warm_consumer(cluster, "Delayed", "gd", timed) as c:
+        with push_consumer(cluster, "gd", "Delayed", timed,
+                           start=False) as c:
             c.start()
             wait_until(lambda: b"warm" in timed.bodies(), what="warm-up")
             sent = {}
@@ -103,8 +85,8 @@ def test_always_failing_listener_ends_in_dlq(cluster):
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Doomed", b"poison").msg_id
-    with _consumer_from_first(cluster, "Doomed", "gf", always_fail,
-                              max_reconsume_times=2) as c:
+    with push_consumer(cluster, "gf", "Doomed", always_fail, start=False,
+                       max_reconsume_times=2) as c:
         c.start()
         dead = read_dlq(cluster, "gf", count=1)
         with lock:
@@ -212,8 +194,8 @@ def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Flaky", b"keep-me").msg_id
-    with _consumer_from_first(cluster, "Flaky", "gk", listener,
-                              max_reconsume_times=1) as c:
+    with push_consumer(cluster, "gk", "Flaky", listener, start=False,
+                       max_reconsume_times=1) as c:
         c.start()
         # The first delivery, one reconsume (the limit) and one past it.
         wait_until(lambda: len(calls) >= 3, timeout_s=60,
@@ -269,7 +251,7 @@ def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
             return False
         return True
 
-    with _consumer_from_first(cluster, "Fallback", "gf", listener) as c:
+    with push_consumer(cluster, "gf", "Fallback", listener, start=False) as c:
         c.start()
         # Both brokers' retry queues are pulled before anything fails.
         wait_until(lambda: sum(q.startswith("%RETRY%gf@")
@@ -291,3 +273,25 @@ def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
             assert retried.reconsume_times == 1
         finally:
             brokers[sent.broker_name].resume()
+
+
+
+def test_retry_queue_is_read_from_its_start_by_a_new_consumer(cluster):
+    """A group consuming from the last offset still gets the retries that
+    reached its retry queue before it committed an offset there (a copy
+    sent through another broker, a consumer killed before its commit): a
+    retry queue without a committed offset is read from its first message."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    with cometmq.Producer(group="pl", namesrv=cluster.namesrv_addr) as p:
+        # What a consumer's copy of a failed message looks like.
+        p.send("%RETRY%gl", b"retry-me",
+               properties={"RETRY_TOPIC": "Later", "RECONSUME_TIME": "1"})
+    got = Collector()
+    with push_consumer(cluster, "gl", "Later", got,
+                       consume_from="LAST_OFFSET"):
+        wait_until(lambda: got.count() >= 1, timeout_s=30,
+                   what="the retried message")
+    assert got.bodies() == [b"retry-me"]
+    assert got.messages[0].topic == "Later"
+    assert got.messages[0].reconsume_times == 1

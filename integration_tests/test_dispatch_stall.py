@@ -12,7 +12,7 @@ import os
 
 import cometmq
 
-from helpers import Collector, wait_until
+from helpers import Collector, push_consumer, wait_until
 
 
 def dispatch_stalled(admin, broker):
@@ -21,11 +21,7 @@ def dispatch_stalled(admin, broker):
 
 def consume(cluster, group, topic, count):
     got = Collector(group)
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from="FIRST_OFFSET")
-    c.subscribe(topic, "*")
-    c.register_listener(got)
-    c.start()
+    c = push_consumer(cluster, group, topic, got)
     try:
         wait_until(lambda: got.count() >= count, what=f"{count} from {topic}")
     finally:

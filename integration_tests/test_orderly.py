@@ -10,7 +10,7 @@ import time
 
 import cometmq
 
-from helpers import wait_until
+from helpers import push_consumer, wait_until
 
 KEYS = 100
 PER_KEY = 100
@@ -76,14 +76,9 @@ def test_order_checker_rejects_skips_and_accepts_replays():
     assert order_violations([0, 1, 0, 2]) == [3]         # replay skipped 1
 
 
-def orderly_consumer(cluster, group, topic, listener, **kwargs):
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from="FIRST_OFFSET", orderly=True,
-                             **kwargs)
-    c.subscribe(topic, "*")
-    c.register_listener(listener)
-    c.start()
-    return c
+def orderly_consumer(cluster, group, topic, listener, **options):
+    return push_consumer(cluster, group, topic, listener, orderly=True,
+                         **options)
 
 
 def owned(consumers, topic):

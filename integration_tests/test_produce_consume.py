@@ -8,17 +8,7 @@ import time
 import cometmq
 import pytest
 
-from helpers import Collector, wait_until
-
-
-def make_consumer(cluster, group, topic, collector, expression="*",
-                  consume_from="FIRST_OFFSET"):
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from=consume_from)
-    c.subscribe(topic, expression)
-    c.register_listener(collector)
-    c.start()
-    return c
+from helpers import Collector, push_consumer, wait_until
 
 
 def test_quickstart_round_trip_keeps_every_field(cluster):
@@ -30,7 +20,7 @@ def test_quickstart_round_trip_keeps_every_field(cluster):
         assert r.status == "SEND_OK"
         assert len(r.offset_msg_id) == 32 and r.msg_id
         got = Collector()
-        c = make_consumer(cluster, "cg", "TopicTest", got)
+        c = push_consumer(cluster, "cg", "TopicTest", got)
         try:
             wait_until(lambda: got.count() >= 1, what="the message")
         finally:
@@ -52,7 +42,7 @@ def test_ten_thousand_messages_consumed_exactly_once_by_three_consumers(cluster)
     admin.create_topic("Orders", cluster="DefaultCluster", read_queues=8,
                        write_queues=8)
     collectors = [Collector(f"c{i}") for i in range(3)]
-    consumers = [make_consumer(cluster, "g3", "Orders", col)
+    consumers = [push_consumer(cluster, "g3", "Orders", col)
                  for col in collectors]
     try:
         # Produce only once the group has settled: every queue owned once.
@@ -99,8 +89,8 @@ def test_consumer_joining_and_leaving_mid_stream_loses_nothing(cluster):
     admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
     admin.create_topic("Stream", read_queues=8, write_queues=8)
     got = Collector()
-    first = make_consumer(cluster, "gj", "Stream", got)
-    second = make_consumer(cluster, "gj", "Stream", got)
+    first = push_consumer(cluster, "gj", "Stream", got)
+    second = push_consumer(cluster, "gj", "Stream", got)
     third = None
     sent = []
     try:
@@ -109,7 +99,7 @@ def test_consumer_joining_and_leaving_mid_stream_loses_nothing(cluster):
                 p.send("Stream", f"s{i}".encode())
                 sent.append(f"s{i}".encode())
                 if i == 1000:
-                    third = make_consumer(cluster, "gj", "Stream", got)
+                    third = push_consumer(cluster, "gj", "Stream", got)
                 if i == 2000:
                     first.shutdown()
         wait_until(lambda: set(got.bodies()) >= set(sent), timeout_s=120,
@@ -128,7 +118,7 @@ def test_restart_with_sigterm_keeps_messages_and_committed_offsets(cluster):
         for i in range(500):
             p.send("Durable", f"d{i}".encode())
     first = Collector()
-    c = make_consumer(cluster, "gd", "Durable", first)
+    c = push_consumer(cluster, "gd", "Durable", first)
     wait_until(lambda: first.count() >= 500, what="first 500")
     c.shutdown()  # commits its offsets
     assert broker.stop() == 0
@@ -137,7 +127,7 @@ def test_restart_with_sigterm_keeps_messages_and_committed_offsets(cluster):
         for i in range(500, 600):
             p.send("Durable", f"d{i}".encode())
     second = Collector()
-    c = make_consumer(cluster, "gd", "Durable", second)
+    c = push_consumer(cluster, "gd", "Durable", second)
     try:
         wait_until(lambda: second.count() >= 100, what="the next 100")
     finally:
@@ -180,7 +170,7 @@ def test_sigkill_with_sync_flush_loses_no_acknowledged_message(cluster):
         expected = set(acked)
     broker.start()
     got = Collector()
-    c = make_consumer(cluster, "gs", "Sync", got)
+    c = push_consumer(cluster, "gs", "Sync", got)
     try:
         wait_until(lambda: set(got.bodies()) >= expected, timeout_s=90,
                    what="every acknowledged message after SIGKILL")
@@ -207,7 +197,7 @@ def test_clients_keep_working_when_one_of_two_namesrvs_dies(cluster):
     got = Collector()
     with cometmq.Producer(group="pg2", namesrv=cluster.namesrv_addr) as p:
         p.send("TwoNs", b"after")
-        c = make_consumer(cluster, "gn", "TwoNs", got)
+        c = push_consumer(cluster, "gn", "TwoNs", got)
         try:
             wait_until(lambda: {b"before", b"after"} <= set(got.bodies()),
                        what="both messages via the surviving NameServer")
@@ -233,7 +223,7 @@ def test_body_sizes_binary_and_unicode(cluster):
         # The client's own limit (4 MiB) is checked before anything is sent.
         with pytest.raises(cometmq.MessageIllegalError):
             p.send("Sizes", b"z" * (4 * 1024 * 1024 + 1))
-        c = make_consumer(cluster, "gz", "Sizes", got)
+        c = push_consumer(cluster, "gz", "Sizes", got)
         try:
             wait_until(lambda: got.count() >= 4, what="four bodies")
         finally:

@@ -1,7 +1,6 @@
 """The cometmq Python API beyond plain produce/consume: failing listeners,
 pull consumers, admin, shutdown behaviour."""
 
-import os
 import subprocess
 import sys
 import textwrap

@@ -12,7 +12,7 @@ import pytest
 import cometmq
 from cometmq import TransactionState
 
-from helpers import Collector, wait_until
+from helpers import Collector, push_consumer, wait_until
 
 # Checks come quickly in tests; RocketMQ's defaults are 60 s and 6 s.
 FAST_CHECKS = {"transactionCheckInterval": 300, "transactionTimeOut": 500}
@@ -41,15 +41,6 @@ class Checks:
     def of(self, body, since=0):
         with self.lock:
             return [c for c in self.calls[since:] if c[0] == body]
-
-
-def _consumer(cluster, topic, group, collector):
-    c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
-                             consume_from="FIRST_OFFSET")
-    c.subscribe(topic, "*")
-    c.register_listener(collector)
-    c.start()
-    return c
 
 
 def _producer(cluster, checks, group="txg"):
@@ -99,7 +90,7 @@ def test_commit_rollback_and_unknown_resolved_by_check(cluster):
         assert commit.transaction_id == commit.msg_id != ""
         assert seen_args[:2] == [(b"commit", "Tx", 1), (b"rollback", "Tx", 2)]
 
-        with _consumer(cluster, "Tx", "txc", collector):
+        with push_consumer(cluster, "txc", "Tx", collector):
             wait_until(lambda: b"commit" in collector.bodies(), timeout_s=20,
                        what="the committed message")
             # UNKNOWN stays invisible while the checks answer UNKNOWN.
@@ -156,15 +147,15 @@ def test_unanswered_transaction_is_discarded_after_check_max(cluster):
         # A late commit is no longer possible; later transactions still work.
         p.send_in_transaction("TxMax", b"after",
                               lambda m, a: TransactionState.COMMIT)
-        with _consumer(cluster, "TxMax", "txmax", collector):
+        with push_consumer(cluster, "txmax", "TxMax", collector):
             wait_until(lambda: b"after" in collector.bodies(), timeout_s=20,
                        what="the committed message")
         assert len(checks.of(b"doomed")) == 2
     assert collector.bodies() == [b"after"]
     # The discarded half is kept, readable, on TRANS_CHECK_MAX_TIME_TOPIC.
     discarded = Collector()
-    with _consumer(cluster, "TRANS_CHECK_MAX_TIME_TOPIC", "txmax-audit",
-                   discarded):
+    with push_consumer(cluster, "txmax-audit", "TRANS_CHECK_MAX_TIME_TOPIC",
+                       discarded):
         wait_until(lambda: discarded.count() >= 1, timeout_s=20,
                    what="the discarded half")
     [m] = discarded.messages
@@ -188,7 +179,7 @@ def test_restarted_broker_resolves_open_transaction(cluster, sig):
         broker.kill(sig)
         broker.start()
         since = checks.answer(b"open", TransactionState.COMMIT)
-        with _consumer(cluster, "TxRestart", "txr", collector):
+        with push_consumer(cluster, "txr", "TxRestart", collector):
             wait_until(lambda: b"open" in collector.bodies(), timeout_s=30,
                        what="the transaction committed after the restart")
         # Resolved by a check of the restarted broker.

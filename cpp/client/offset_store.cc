@@ -3,11 +3,13 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/local_offset_file.h"
 #include "cpp/client/message_id.h"
+#include "cpp/common/message_record.h"
 
 namespace cometmq::client {
 
@@ -101,6 +103,13 @@ absl::StatusOr<int64_t> OffsetStore::QueueOffset(int32_t code,
 
 absl::StatusOr<int64_t> OffsetStore::ConsumeFromOffset(
     const MessageQueue& queue) {
+  // Everything in a group's retry queue is the group's own failed messages,
+  // so where a new group starts reading its topics does not apply: a retry
+  // that arrived before the group committed there (a copy sent through
+  // another broker, a consumer killed before its commit) is still consumed.
+  if (absl::StartsWith(queue.topic, kRetryGroupTopicPrefix)) {
+    return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
+  }
   switch (options_.consume_from) {
     case ConsumeFrom::kFirstOffset:
       return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);

@@ -139,7 +139,11 @@ std::vector<ConsumeQueue::Entry> ConsumeQueue::Read(int64_t queue_offset,
          static_cast<int>(entries.size()) < max;
        pos += kConsumeQueueEntrySize) {
     const char* p = file->data() + pos;
-    entries.push_back(Entry{GetBig64(p), GetBig32(p + 8), GetBig64(p + 12)});
+    const int32_t size = GetBig32(p + 8);
+    // Pairs with FillHole's release: a slot read with its size is read
+    // with its offset and tags (a compiler barrier only, on x86).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    entries.push_back(Entry{GetBig64(p), size, GetBig64(p + 12)});
   }
   return entries;
 }
