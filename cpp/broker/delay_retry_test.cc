@@ -10,6 +10,8 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
 #include "cpp/broker/broker_test_util.h"
+#include "cpp/broker/send_processor.h"
+#include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
@@ -79,12 +81,13 @@ class DelayRetryTest : public ::testing::Test {
   }
 
   // Messages of queue 0 of `topic` from `offset`, without waiting.
-  std::vector<Pulled> Pull(const std::string& topic, int64_t offset = 0) {
+  std::vector<Pulled> Pull(const std::string& topic, int64_t offset = 0,
+                           int32_t queue_id = 0) {
     Command request = MakeRequest(proto::PULL_MESSAGE);
     proto::PullMessageRequest* pull = request.header.mutable_pull_message();
     pull->set_consumer_group("CG");
     pull->set_topic(topic);
-    pull->set_queue_id(0);
+    pull->set_queue_id(queue_id);
     pull->set_queue_offset(offset);
     pull->set_max_msg_nums(32);
     pull->set_suspend_timeout_millis(0);
@@ -244,7 +247,7 @@ TEST_F(DelayRetryTest, SendBackRetriesThenDeadLetters) {
 TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
   config_.autoCreateTopicEnable = false;  // retry and DLQ topics still made
   StartBroker();
-  const std::map<std::string, std::string> props = {
+  std::map<std::string, std::string> props = {
       {"UNIQ_KEY", "UNIQ-1"}, {"RETRY_TOPIC", "T"}, {"DELAY", "1"}};
 
   // Within the consumer's limit: a delayed retry.
@@ -260,13 +263,15 @@ TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
   EXPECT_EQ(retry[0].props["RETRY_TOPIC"], "T");
   EXPECT_EQ(retry[0].props["UNIQ_KEY"], "UNIQ-1");
 
-  // Past it: the dead-letter queue, at once and not delayed.
-  sent = Send("%RETRY%CG", "dead", props, 3, 2);
-  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
   // No limit of its own: the group's retryMaxTimes (16).
   sent = Send("%RETRY%CG", "retried", props, 3, 0);
   ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
-  // A negative limit: no retries.
+  // Past the limit, or a negative one: the dead-letter queue, not delayed
+  // (level 2 would hold it on its own schedule queue).
+  props["DELAY"] = "2";
+  props["REAL_TOPIC"] = "T";
+  sent = Send("%RETRY%CG", "dead", props, 3, 2);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
   sent = Send("%RETRY%CG", "orderly", props, 1, -1);
   ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
   std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5), 2);
@@ -274,18 +279,34 @@ TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
   EXPECT_EQ(dlq[0].body, "dead");
   EXPECT_EQ(dlq[0].reconsume_times, 3);
   EXPECT_EQ(dlq[0].props.count("DELAY"), 0u);
+  EXPECT_EQ(dlq[0].props.count("REAL_TOPIC"), 0u);
   EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
   EXPECT_EQ(dlq[1].body, "orderly");
+  EXPECT_TRUE(Pull("SCHEDULE_TOPIC_XXXX", 0, /*queue_id=*/1).empty());
   retry = AwaitMessages("%RETRY%CG", absl::Seconds(10), 2);
   ASSERT_EQ(retry.size(), 2u);
   EXPECT_EQ(retry[1].body, "retried");
 
+  // A well-formed batch is still refused: each message has its own count.
+  std::string entry;
+  const std::string body = "x";
+  for (int32_t field : {22 + static_cast<int32_t>(body.size()), 0, 0, 0,
+                        static_cast<int32_t>(body.size())}) {
+    char word[4];
+    PutBig32(word, field);
+    entry.append(word, 4);
+  }
+  entry += body;
+  entry.append("\0\0", 2);  // no properties
+  ASSERT_TRUE(DecodeBatchBody(entry).ok());
   Command batch = MakeRequest(proto::SEND_BATCH_MESSAGE);
   proto::SendMessageRequest* send = batch.header.mutable_send_message();
   send->set_topic("%RETRY%CG");
   send->set_batch(true);
-  batch.body = "x";
-  EXPECT_EQ(Call(std::move(batch)).header.status(), proto::MESSAGE_ILLEGAL);
+  batch.body = entry;
+  Command refused = Call(std::move(batch));
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(refused.header.remark(), ::testing::HasSubstr("retry topic"));
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {

@@ -162,6 +162,17 @@ void SendProcessor::Process(
                 "sysFlag carries a transaction commit or rollback type; "
                 "transactions are ended with END_TRANSACTION");
   }
+  // Checked before anything is created for the request.
+  const size_t body_size = request.body.size();
+  if (body_size == 0) {
+    return fail(proto::MESSAGE_ILLEGAL, "the message body is empty");
+  }
+  if (body_size > static_cast<size_t>(config_.store.maxMessageSize)) {
+    return fail(
+        proto::MESSAGE_ILLEGAL,
+        absl::StrCat("the message body size ", body_size,
+                     " exceeds maxMessageSize ", config_.store.maxMessageSize));
+  }
   // A consumer's copy of a message it failed (RocketMQ's handleRetryAndDLQ).
   std::optional<RetryDestination> retry;
   if (absl::StartsWith(send.topic(), kRetryGroupTopicPrefix)) {
@@ -219,7 +230,6 @@ void SendProcessor::Process(
     queue_id %= queues;  // as RocketMQ: a stale route must not lose the send
   }
 
-  const size_t body_size = request.body.size();
   std::vector<MessageToStore> messages;
   if (send.batch()) {
     absl::StatusOr<std::vector<MessageToStore>> decoded =
@@ -236,12 +246,6 @@ void SendProcessor::Process(
     message.properties =
         std::move(*request.header.mutable_send_message()->mutable_properties());
     messages.push_back(std::move(message));
-  }
-  if (body_size > static_cast<size_t>(config_.store.maxMessageSize)) {
-    return fail(
-        proto::MESSAGE_ILLEGAL,
-        absl::StrCat("the message body size ", body_size,
-                     " exceeds maxMessageSize ", config_.store.maxMessageSize));
   }
   const uint32_t born_ip = responder.remote_ipv4();
   const uint32_t born_port = responder.remote_port();
@@ -274,7 +278,11 @@ void SendProcessor::Process(
                  retry->topic, send.reconsume_times());
     std::map<std::string, std::string> props =
         DecodeProperties(messages.front().properties);
-    props.erase(std::string(kPropertyDelayLevel));  // dead letters wait no more
+    // Dead letters wait no more.
+    for (absl::string_view name :
+         {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId}) {
+      props.erase(std::string(name));
+    }
     messages.front().properties = EncodeProperties(props);
   }
   const bool prepared =

@@ -114,7 +114,7 @@ absl::StatusOr<std::vector<ResentMessage>> Admin::ResendDlq(
         auto messages = DecodeMessages(pulled->body, queues.broker_name());
         if (!messages.ok()) return messages.status();
         for (const MessageExt& dead : *messages) {
-          auto topic = dead.properties.find("RETRY_TOPIC");
+          auto topic = dead.properties.find(std::string(kPropertyRetryTopic));
           if (topic == dead.properties.end() || topic->second.empty()) {
             return absl::DataLossError(absl::StrCat(
                 "dead letter ", dead.msg_id, " at ", dlq, " offset ",

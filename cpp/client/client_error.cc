@@ -52,6 +52,12 @@ absl::Status BrokerError(int32_t code, absl::string_view remark) {
   return status;
 }
 
+bool IsStored(int32_t status) {
+  return status == proto::SUCCESS || status == proto::FLUSH_DISK_TIMEOUT ||
+         status == proto::FLUSH_SLAVE_TIMEOUT ||
+         status == proto::SLAVE_NOT_AVAILABLE;
+}
+
 absl::Status ResponseStatus(const remoting::Command& response) {
   if (response.header.status() == proto::SUCCESS) return absl::OkStatus();
   return BrokerError(response.header.status(), response.header.remark());

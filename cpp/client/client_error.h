@@ -26,6 +26,10 @@ absl::Status BrokerError(int32_t code, absl::string_view remark);
 // OK when `response` has status SUCCESS, else BrokerError(status, remark).
 absl::Status ResponseStatus(const remoting::Command& response);
 
+// True for the send answers that mean "stored": SUCCESS, and the flush and
+// slave timeouts that still stored the message.
+bool IsStored(int32_t status);
+
 // The broker status code `status` carries, if it came from an answer.
 std::optional<int32_t> BrokerStatusCode(const absl::Status& status);
 

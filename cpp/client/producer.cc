@@ -24,12 +24,6 @@ const char* SendStatusName(int32_t status) {
   }
 }
 
-bool IsStored(int32_t status) {
-  return status == proto::SUCCESS || status == proto::FLUSH_DISK_TIMEOUT ||
-         status == proto::FLUSH_SLAVE_TIMEOUT ||
-         status == proto::SLAVE_NOT_AVAILABLE;
-}
-
 }  // namespace
 
 bool IsRetriableSendError(const absl::Status& status) {

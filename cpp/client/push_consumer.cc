@@ -185,10 +185,6 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
 
 namespace cometmq::client {
 
-std::string RetryTopic(const std::string& group) {
-  return absl::StrCat(kRetryGroupTopicPrefix, group);
-}
-
 bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   std::shared_ptr<ClientInstance> instance;
   {
@@ -238,75 +234,39 @@ absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,
                                                 bool to_dlq,
                                                 bool origin_may_take_it) {
   const std::string topic = RetryTopic(group_);
-  // Fresh, as the failed broker may have left the route; the cached one
-  // while no NameServer answers.
-  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      instance.routes()->Refresh(topic);
-  if (!route.ok()) route = instance.routes()->Get(topic);
-  if (!route.ok()) return route.status();
+  std::shared_ptr<const TopicRoute> route = instance.routes()->Cached(topic);
+  std::vector<MessageQueue> targets;
+  if (route != nullptr) {
+    targets = RetryCopyTargets(*route, message.broker_name, origin_may_take_it);
+  }
+  if (targets.empty()) {
+    // The failed broker may be the only one the cached route names; a
+    // NameServer call here could block this thread for a timeout per
+    // NameServer, so the next try (a local redelivery) uses the new route.
+    instance.RequestRouteRefresh(topic);
+    return absl::UnavailableError(
+        absl::StrCat("no other broker of ", topic, " is known yet"));
+  }
   SendLimits limits;  // the broker that stored it already checked its size
   limits.max_message_size = std::numeric_limits<int64_t>::max();
-  absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(RetryCopy(message, to_dlq), kInnerProducerGroup, limits);
+  absl::StatusOr<PreparedSend> prepared = PrepareSend(
+      MakeRetryCopy(group_, message, to_dlq, options_.max_reconsume_times),
+      kInnerProducerGroup, limits);
   if (!prepared.ok()) return prepared.status();
-  // One queue per broker (a retry topic has one), the message's own broker
-  // last.
-  std::vector<MessageQueue> targets;
-  for (const MessageQueue& queue : (*route)->write_queues) {
-    const bool seen =
-        std::any_of(targets.begin(), targets.end(), [&](const MessageQueue& t) {
-          return t.broker_name == queue.broker_name;
-        });
-    if (seen) continue;
-    if (queue.broker_name != message.broker_name || origin_may_take_it) {
-      targets.push_back(queue);
-    }
-  }
-  std::stable_partition(targets.begin(), targets.end(),
-                        [&](const MessageQueue& queue) {
-                          return queue.broker_name != message.broker_name;
-                        });
-  absl::Status status = absl::UnavailableError(
-      absl::StrCat("no other broker has a writable ", topic));
+  const absl::Time deadline = absl::Now() + instance.config().request_timeout;
+  absl::Status status = absl::DeadlineExceededError(
+      absl::StrCat("no time left to send a copy to ", topic));
   for (const MessageQueue& queue : targets) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
     absl::StatusOr<remoting::Command> response = instance.CallBroker(
-        queue.broker_name, MakeSendCommand(*prepared, queue.queue_id, 1),
-        instance.config().request_timeout);
+        queue.broker_name, MakeSendCommand(*prepared, queue.queue_id, 1), left);
+    if (response.ok() && IsStored(response->header.status())) {
+      return absl::OkStatus();
+    }
     status = response.ok() ? ResponseStatus(*response) : response.status();
-    if (status.ok()) return status;
   }
   return status;
-}
-
-std::string DefaultPushConsumer::OriginMessageId(const MessageExt& message) {
-  auto origin = message.properties.find(std::string(kPropertyOriginMessageId));
-  return origin != message.properties.end() ? origin->second : message.msg_id;
-}
-
-Message DefaultPushConsumer::RetryCopy(const MessageExt& message,
-                                       bool to_dlq) const {
-  Message copy;
-  copy.topic = RetryTopic(group_);
-  copy.body = message.body;
-  copy.tags = message.tags;
-  copy.keys = message.keys;
-  copy.properties = message.properties;
-  auto& props = copy.properties;
-  props[std::string(kPropertyUniqKey)] = message.msg_id;  // the same msg id
-  // `message.topic` is already the first topic of a retried message.
-  props.emplace(std::string(kPropertyRetryTopic), message.topic);
-  props[std::string(kPropertyOriginMessageId)] = OriginMessageId(message);
-  props[std::string(kPropertyReconsumeTime)] =
-      absl::StrCat(message.reconsume_times + 1);
-  props[std::string(kPropertyMaxReconsumeTimes)] =
-      absl::StrCat(to_dlq || options_.max_reconsume_times <= 0
-                       ? -1
-                       : options_.max_reconsume_times);
-  props.erase(std::string(kPropertyTransactionPrepared));
-  props.erase(std::string(kPropertyRealTopic));
-  props.erase(std::string(kPropertyRealQueueId));
-  if (!to_dlq) copy.delay_level = 3 + message.reconsume_times;
-  return copy;
 }
 
 }  // namespace cometmq::client

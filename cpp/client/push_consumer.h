@@ -14,12 +14,10 @@
 #include "cpp/client/consumer_options.h"
 #include "cpp/client/message.h"
 #include "cpp/client/message_listener.h"
+#include "cpp/client/retry_copy.h"
 #include "cpp/client/thread_pool.h"
 
 namespace cometmq::client {
-
-// The topic a clustering group's sent-back messages come again from.
-std::string RetryTopic(const std::string& group);
 
 // Delivers a group's messages to a listener on consume_threads threads
 // (RocketMQ's DefaultMQPushConsumer, concurrent mode), pulling with long
@@ -78,15 +76,12 @@ class DefaultPushConsumer {
   // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
   // straight to the DLQ, else SendRetryCopy; false if neither succeeded.
   bool SendBack(const MessageExt& message, bool to_dlq);
-  // Sends a copy of `message` to %RETRY%<group> on another broker, and on
-  // its own broker last when `origin_may_take_it`; the broker moves it on
-  // to the DLQ when to_dlq or past max_reconsume_times (RocketMQ's
-  // fallback through its internal producer).
+  // Sends MakeRetryCopy of `message` to RetryCopyTargets, within one
+  // request timeout in all. With no target in the cached route it asks
+  // for a fresh route (for the next try) instead of waiting for one.
   absl::Status SendRetryCopy(ClientInstance& instance,
                              const MessageExt& message, bool to_dlq,
                              bool origin_may_take_it);
-  static std::string OriginMessageId(const MessageExt& message);
-  Message RetryCopy(const MessageExt& message, bool to_dlq) const;
 
   const std::string group_;
   const ConsumerOptions options_;

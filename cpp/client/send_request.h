@@ -32,9 +32,12 @@ struct PreparedSend {
 };
 
 // Validates `message` and encodes it: properties (user ones plus TAGS, KEYS,
-// DELAY, a fresh UNIQ_KEY), born timestamp, and a zlib body with
-// kSysFlagCompressed when the body is over `compress_over`. InvalidArgument
-// for an empty topic or body or a body over max_message_size.
+// DELAY, and a fresh UNIQ_KEY unless the properties carry one: a message
+// sent again keeps its id), born timestamp, and a zlib body with
+// kSysFlagCompressed when the body is over `compress_over`. For a %RETRY%
+// topic, RECONSUME_TIME and MAX_RECONSUME_TIMES move into the header.
+// InvalidArgument for an empty topic or body or a body over
+// max_message_size.
 absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
                                          const std::string& producer_group,
                                          const SendLimits& limits);
