@@ -133,7 +133,31 @@ class Node:
         return None
 
     def pause(self):
-        self.send_signal(signal.SIGSTOP)
+        """SIGSTOP, returning once every thread has stopped: a signal is
+        delivered asynchronously, and a thread still running could answer
+        a request sent right after this returns."""
+        if not self.running:
+            return
+        self.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not self._all_threads_stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not stop on SIGSTOP")
+            time.sleep(0.001)
+
+    def _all_threads_stopped(self):
+        task_dir = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/stat") as f:
+                    # The state follows the command name, which is in
+                    # parentheses and may itself hold spaces.
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # the thread exited
+            if state not in ("T", "t"):
+                return False
+        return True
 
     def resume(self):
         self.send_signal(signal.SIGCONT)
