@@ -295,3 +295,61 @@ def test_retry_queue_is_read_from_its_start_by_a_new_consumer(cluster):
     assert got.bodies() == [b"retry-me"]
     assert got.messages[0].topic == "Later"
     assert got.messages[0].reconsume_times == 1
+
+
+
+def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
+        cluster):
+    """Every message fails its first delivery, and broker-a is paused while
+    its messages are failing: their send-backs time out and become copies
+    on broker-b, consumed while broker-a is still paused. After broker-a is
+    back, every message sent has been consumed."""
+    cluster.start_namesrv()
+    levels = "1s 1s 1s 1s 1s"
+    brokers = {b.name.rsplit("-", 1)[0]: b for b in (
+        cluster.start_broker("broker-a", messageDelayLevel=levels),
+        cluster.start_broker("broker-b", messageDelayLevel=levels))}
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Mixed", read_queues=2, write_queues=2)
+    admin.create_topic("%RETRY%gm", read_queues=1, write_queues=1)
+    lock = threading.Lock()
+    stored_on = {}     # body -> broker of its first delivery
+    consumed = set()
+    moved = set()      # broker-a's messages consumed from broker-b
+    holding = [0]      # broker-a first deliveries waiting for the pause
+    paused = threading.Event()
+
+    def listener(msg):
+        with lock:
+            if msg.body in stored_on:
+                consumed.add(msg.body)
+                if (stored_on[msg.body], msg.broker_name) == ("broker-a",
+                                                             "broker-b"):
+                    moved.add(msg.body)
+                return True
+            stored_on[msg.body] = msg.broker_name
+            if msg.broker_name != "broker-a":
+                return False
+            holding[0] += 1
+        paused.wait(60)  # fail it only once its broker is paused
+        return False
+
+    with push_consumer(cluster, "gm", "Mixed", listener) as c:
+        wait_until(lambda: sum(q.startswith("%RETRY%gm@")
+                               for q in c.owned_queues()) == 2,
+                   what="the retry queues of both brokers")
+        sent = set()
+        with cometmq.Producer(group="pm", namesrv=cluster.namesrv_addr) as p:
+            for i in range(100):
+                p.send("Mixed", f"m{i}".encode())
+                sent.add(f"m{i}".encode())
+        wait_until(lambda: holding[0] >= 1, what="a broker-a failure held")
+        brokers["broker-a"].pause()
+        paused.set()
+        try:
+            wait_until(lambda: len(moved) >= 1, timeout_s=60,
+                       what="a broker-a message consumed from broker-b")
+        finally:
+            brokers["broker-a"].resume()
+        wait_until(lambda: consumed >= sent, timeout_s=120,
+                   what="every message consumed")
