@@ -187,32 +187,34 @@ namespace cometmq::client {
 
 bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   std::shared_ptr<ClientInstance> instance;
+  bool origin_silent = false;
   {
     absl::MutexLock lock(&mu_);
     instance = instance_;
+    auto it = silent_brokers_.find(message.broker_name);
+    origin_silent = it != silent_brokers_.end() && absl::Now() < it->second;
   }
   if (instance == nullptr) return false;
-  remoting::Command request =
-      remoting::MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
-  proto::ConsumerSendMsgBackRequest* back =
-      request.header.mutable_consumer_send_msg_back();
-  back->set_group(group_);
-  back->set_commit_log_offset(message.commit_log_offset);
-  // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
-  back->set_delay_level(!to_dlq && options_.max_reconsume_times > 0 ? 0 : -1);
-  back->set_original_msg_id(OriginMessageId(message));
-  back->set_original_topic(message.topic);
-  back->set_max_reconsume_times(options_.max_reconsume_times);
-  absl::StatusOr<remoting::Command> response =
-      instance->CallBroker(message.broker_name, std::move(request),
-                           instance->config().request_timeout);
-  absl::Status status =
-      response.ok() ? ResponseStatus(*response) : response.status();
-  if (status.ok()) return true;
+  absl::Status status = absl::UnavailableError(
+      "it did not answer a send-back moments ago; not asked again yet");
+  bool answered = false;
+  if (!origin_silent) {
+    absl::StatusOr<remoting::Command> response =
+        RequestSendBack(*instance, message, to_dlq);
+    answered = response.ok();
+    status = answered ? ResponseStatus(*response) : response.status();
+    if (status.ok()) return true;
+    if (!answered) {
+      // Each send-back to it would hold a consume thread for a request
+      // timeout; its failed messages go straight to other brokers for now.
+      absl::MutexLock lock(&mu_);
+      silent_brokers_[message.broker_name] = absl::Now() + kSilentBrokerSkip;
+    }
+  }
   // A broker that did not answer is not asked again; one that refused (its
   // record gone, say) may still take a copy.
   absl::Status resent = SendRetryCopy(*instance, message, to_dlq,
-                                      /*origin_may_take_it=*/response.ok());
+                                      /*origin_may_take_it=*/answered);
   if (resent.ok()) {
     spdlog::info(
         "consumer {}: cannot send message {} back to {} ({}); sent a copy to "
@@ -227,6 +229,23 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
       group_, message.msg_id, message.broker_name, status.ToString(),
       RetryTopic(group_), resent.ToString());
   return false;
+}
+
+absl::StatusOr<remoting::Command> DefaultPushConsumer::RequestSendBack(
+    ClientInstance& instance, const MessageExt& message, bool to_dlq) {
+  remoting::Command request =
+      remoting::MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
+  proto::ConsumerSendMsgBackRequest* back =
+      request.header.mutable_consumer_send_msg_back();
+  back->set_group(group_);
+  back->set_commit_log_offset(message.commit_log_offset);
+  // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
+  back->set_delay_level(!to_dlq && options_.max_reconsume_times > 0 ? 0 : -1);
+  back->set_original_msg_id(OriginMessageId(message));
+  back->set_original_topic(message.topic);
+  back->set_max_reconsume_times(options_.max_reconsume_times);
+  return instance.CallBroker(message.broker_name, std::move(request),
+                             instance.config().request_timeout);
 }
 
 absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,

@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
 #include "cpp/client/consume_orderly_service.h"
 #include "cpp/client/consumer_core.h"
@@ -32,7 +35,10 @@ namespace cometmq::client {
 // max_reconsume_times; a retried message reaches the listener with its
 // original topic and its reconsume_times. When the send-back fails, a copy
 // is sent to the retry topic through another broker (or the same one, if
-// it answered), which applies the same retry and DLQ rule. When that fails
+// it answered), which applies the same retry and DLQ rule; a broker that
+// did not answer is not sent messages back for kSilentBrokerSkip, so a hung
+// broker costs one request timeout per consume thread, not one per failed
+// message. When that fails
 // too, the message stays uncommitted and is handed to the listener again,
 // for as long as no broker takes it back, after reconsume_backoff doubled
 // per reconsume (at most a minute); its reconsume_times counts up. In
@@ -47,6 +53,8 @@ namespace cometmq::client {
 // max_reconsume_times retries.
 class DefaultPushConsumer {
  public:
+  static constexpr absl::Duration kSilentBrokerSkip = absl::Seconds(10);
+
   DefaultPushConsumer(std::string group, ConsumerOptions options = {});
   ~DefaultPushConsumer();
 
@@ -75,7 +83,12 @@ class DefaultPushConsumer {
   void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
   // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
   // straight to the DLQ, else SendRetryCopy; false if neither succeeded.
+  // A broker that did not answer a send-back is skipped for
+  // kSilentBrokerSkip: its failed messages go to SendRetryCopy at once.
   bool SendBack(const MessageExt& message, bool to_dlq);
+  absl::StatusOr<remoting::Command> RequestSendBack(ClientInstance& instance,
+                                                    const MessageExt& message,
+                                                    bool to_dlq);
   // Sends MakeRetryCopy of `message` to RetryCopyTargets, within one
   // request timeout in all. With no target in the cached route it asks
   // for a fresh route (for the next try) instead of waiting for one.
@@ -93,6 +106,9 @@ class DefaultPushConsumer {
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  // Brokers whose last send-back got no answer, until when they are skipped.
+  absl::flat_hash_map<std::string, absl::Time> silent_brokers_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::client
