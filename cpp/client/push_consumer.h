@@ -38,11 +38,11 @@ namespace cometmq::client {
 // it answered), which applies the same retry and DLQ rule; a broker that
 // did not answer is not sent messages back for kSilentBrokerSkip, so a hung
 // broker costs one request timeout per consume thread, not one per failed
-// message. When that fails
-// too, the message stays uncommitted and is handed to the listener again,
-// for as long as no broker takes it back, after reconsume_backoff doubled
-// per reconsume (at most a minute); its reconsume_times counts up. In
-// BROADCASTING failed messages are dropped, as in RocketMQ.
+// message. When the copy fails too, the message stays uncommitted and is
+// handed to the listener again, for as long as no broker takes it back,
+// after reconsume_backoff doubled per reconsume (at most a minute); its
+// reconsume_times counts up. In BROADCASTING failed messages are dropped,
+// as in RocketMQ.
 //
 // With options.orderly each queue is consumed by one thread at a time in
 // queue order (ConsumeOrderlyService); in CLUSTERING the consumer holds the
