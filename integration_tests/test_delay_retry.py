@@ -271,6 +271,7 @@ def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
             assert retried.msg_id == sent.msg_id
             assert (retried.tags, retried.keys) == ("T1", ["k1"])
             assert retried.reconsume_times == 1
+            assert retried.born_timestamp == first.born_timestamp
         finally:
             brokers[sent.broker_name].resume()
 

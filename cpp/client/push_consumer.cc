@@ -272,6 +272,8 @@ absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,
       MakeRetryCopy(group_, message, to_dlq, options_.max_reconsume_times),
       kInnerProducerGroup, limits);
   if (!prepared.ok()) return prepared.status();
+  // As a send-back's copy: born when the message was, not now.
+  prepared->header.set_born_timestamp(message.born_timestamp);
   const absl::Time deadline = absl::Now() + instance.config().request_timeout;
   absl::Status status = absl::DeadlineExceededError(
       absl::StrCat("no time left to send a copy to ", topic));
