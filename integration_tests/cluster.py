@@ -141,13 +141,19 @@ class Node:
         self.proc.send_signal(signal.SIGSTOP)
         deadline = time.monotonic() + 10
         while not self._all_threads_stopped():
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited instead of stopping")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not stop on SIGSTOP")
             time.sleep(0.001)
 
     def _all_threads_stopped(self):
         task_dir = f"/proc/{self.proc.pid}/task"
-        for tid in os.listdir(task_dir):
+        try:
+            tids = os.listdir(task_dir)
+        except FileNotFoundError:
+            return False  # reaped: running says so
+        for tid in tids:
             try:
                 with open(f"{task_dir}/{tid}/stat") as f:
                     # The state follows the command name, which is in

@@ -1,6 +1,7 @@
 """Delay levels, delayed messages across a broker crash, and retry to the
 dead-letter queue, with real nameserver and broker processes."""
 
+import re
 import threading
 import time
 
@@ -300,11 +301,13 @@ def test_retry_queue_is_read_from_its_start_by_a_new_consumer(cluster):
 
 
 def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
-        cluster):
+        cluster, capfd):
     """Every message fails its first delivery, and broker-a is paused while
     its messages are failing: their send-backs time out and become copies
     on broker-b, consumed while broker-a is still paused. After broker-a is
-    back, every message sent has been consumed."""
+    back, every message sent has been consumed. Once a send-back has timed
+    out, broker-a is not asked again for a while: at most one timeout per
+    consume thread."""
     cluster.start_namesrv()
     levels = "1s 1s 1s 1s 1s"
     brokers = {b.name.rsplit("-", 1)[0]: b for b in (
@@ -354,3 +357,7 @@ def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
             brokers["broker-a"].resume()
         wait_until(lambda: consumed >= sent, timeout_s=120,
                    what="every message consumed")
+    log = capfd.readouterr().out
+    timed_out = len(re.findall(r"back to broker-a[ :(]+DEADLINE_EXCEEDED", log))
+    assert 1 <= timed_out <= 4, log  # 4 consume threads
+    assert "not asked again yet" in log

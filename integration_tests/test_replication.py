@@ -179,10 +179,11 @@ def test_sync_master_loses_nothing_acknowledged_when_killed(cluster):
 
 def test_async_master_kill_reports_loss_and_graceful_stop_loses_none(cluster):
     # The slave may lack the last messages: reading stops once it has
-    # given everything it has (6 empty polls, 3 s) instead of waiting out
-    # the timeout for messages that are not there.
+    # given everything it has (12 empty polls, 6 s: longer than a failed
+    # pull's 3 s back-off) instead of waiting out the timeout for messages
+    # that are not there.
     sender, seen = kill_master_mid_stream(cluster, "ASYNC_MASTER",
-                                          total=12000, idle_polls=6)
+                                          total=12000, idle_polls=12)
     missing = lost(sender.acked, seen)
     # Not asserted: ASYNC_MASTER answers before the slave has the message.
     print(f"\nASYNC_MASTER SIGKILL: {len(sender.acked)} acknowledged, "

@@ -107,7 +107,10 @@ absl::StatusOr<int64_t> OffsetStore::ConsumeFromOffset(
   // so where a new group starts reading its topics does not apply: a retry
   // that arrived before the group committed there (a copy sent through
   // another broker, a consumer killed before its commit) is still consumed.
-  if (absl::StartsWith(queue.topic, kRetryGroupTopicPrefix)) {
+  if (options_.model == MessageModel::kClustering &&
+      queue.topic.size() == kRetryGroupTopicPrefix.size() + group_.size() &&
+      absl::StartsWith(queue.topic, kRetryGroupTopicPrefix) &&
+      absl::EndsWith(queue.topic, group_)) {
     return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
   }
   switch (options_.consume_from) {

@@ -195,6 +195,16 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
     origin_silent = it != silent_brokers_.end() && absl::Now() < it->second;
   }
   if (instance == nullptr) return false;
+  if (origin_silent) {
+    // Skipped only while another broker can take a copy: with none, the
+    // origin is the only way on, and a failed message waiting locally
+    // would only count reconsumes up.
+    std::shared_ptr<const TopicRoute> route =
+        instance->routes()->Cached(RetryTopic(group_));
+    origin_silent =
+        route != nullptr &&
+        !RetryCopyTargets(*route, message.broker_name, false).empty();
+  }
   absl::Status status = absl::UnavailableError(
       "it did not answer a send-back moments ago; not asked again yet");
   bool answered = false;
@@ -204,7 +214,7 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
     answered = response.ok();
     status = answered ? ResponseStatus(*response) : response.status();
     if (status.ok()) return true;
-    if (!answered) {
+    if (absl::IsDeadlineExceeded(status) || absl::IsUnavailable(status)) {
       // Each send-back to it would hold a consume thread for a request
       // timeout; its failed messages go straight to other brokers for now.
       absl::MutexLock lock(&mu_);

@@ -36,13 +36,13 @@ namespace cometmq::client {
 // original topic and its reconsume_times. When the send-back fails, a copy
 // is sent to the retry topic through another broker (or the same one, if
 // it answered), which applies the same retry and DLQ rule; a broker that
-// did not answer is not sent messages back for kSilentBrokerSkip, so a hung
-// broker costs one request timeout per consume thread, not one per failed
-// message. When the copy fails too, the message stays uncommitted and is
-// handed to the listener again, for as long as no broker takes it back,
-// after reconsume_backoff doubled per reconsume (at most a minute); its
-// reconsume_times counts up. In BROADCASTING failed messages are dropped,
-// as in RocketMQ.
+// did not answer is not sent messages back for kSilentBrokerSkip while
+// another broker can take them, so a hung broker costs one request timeout
+// per consume thread, not one per failed message. When the copy fails too, the
+// message stays uncommitted and is handed to the listener again, for as long as
+// no broker takes it back, after reconsume_backoff doubled per reconsume (at
+// most a minute); its reconsume_times counts up. In BROADCASTING failed
+// messages are dropped, as in RocketMQ.
 //
 // With options.orderly each queue is consumed by one thread at a time in
 // queue order (ConsumeOrderlyService); in CLUSTERING the consumer holds the
@@ -84,7 +84,8 @@ class DefaultPushConsumer {
   // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
   // straight to the DLQ, else SendRetryCopy; false if neither succeeded.
   // A broker that did not answer a send-back is skipped for
-  // kSilentBrokerSkip: its failed messages go to SendRetryCopy at once.
+  // kSilentBrokerSkip while the cached route has another broker: its
+  // failed messages go to SendRetryCopy at once.
   bool SendBack(const MessageExt& message, bool to_dlq);
   absl::StatusOr<remoting::Command> RequestSendBack(ClientInstance& instance,
                                                     const MessageExt& message,
