@@ -225,21 +225,34 @@ def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
     assert consumed.is_set() != (dead == 1)
 
 
-def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
-    """When the broker a failed message came from cannot take it back, the
-    consumer sends a copy to its retry topic on another broker, so the
-    message is retried while its own broker is still down."""
+def _two_brokers(cluster, topic, group, queues=1):
+    """A NameServer and brokers a and b (1 s delay levels) by name, with
+    `topic` and the group's retry topic on both. The retry topic is made
+    now rather than by the consumer's first heartbeat, so the consumer's
+    first route already names it on both brokers (else it waits for a
+    rebalance round to pull the second one)."""
     cluster.start_namesrv()
     levels = "1s 1s 1s 1s 1s"
     brokers = {b.name.rsplit("-", 1)[0]: b for b in (
         cluster.start_broker("broker-a", messageDelayLevel=levels),
         cluster.start_broker("broker-b", messageDelayLevel=levels))}
     admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
-    admin.create_topic("Fallback", read_queues=1, write_queues=1)
-    # Made now rather than by the consumer's first heartbeat, so the
-    # consumer's first route already names it on both brokers (else it
-    # waits for a rebalance round to pull the second one).
-    admin.create_topic("%RETRY%gf", read_queues=1, write_queues=1)
+    admin.create_topic(topic, read_queues=queues, write_queues=queues)
+    admin.create_topic(f"%RETRY%{group}", read_queues=1, write_queues=1)
+    return brokers
+
+
+def _await_both_retry_queues(consumer, group):
+    wait_until(lambda: sum(q.startswith(f"%RETRY%{group}@")
+                           for q in consumer.owned_queues()) == 2,
+               what="the retry queues of both brokers")
+
+
+def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
+    """When the broker a failed message came from cannot take it back, the
+    consumer sends a copy to its retry topic on another broker, so the
+    message is retried while its own broker is still down."""
+    brokers = _two_brokers(cluster, "Fallback", "gf")
     calls = []
     lock = threading.Lock()
 
@@ -255,9 +268,7 @@ def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
     with push_consumer(cluster, "gf", "Fallback", listener, start=False) as c:
         c.start()
         # Both brokers' retry queues are pulled before anything fails.
-        wait_until(lambda: sum(q.startswith("%RETRY%gf@")
-                               for q in c.owned_queues()) == 2,
-                   timeout_s=60, what="the retry queues of both brokers")
+        _await_both_retry_queues(c, "gf")
         with cometmq.Producer(group="pf", namesrv=cluster.namesrv_addr) as p:
             sent = p.send("Fallback", b"move-me", tags="T1", keys=["k1"])
         try:
@@ -308,14 +319,7 @@ def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
     back, every message sent has been consumed. Once a send-back has timed
     out, broker-a is not asked again for a while: at most one timeout per
     consume thread."""
-    cluster.start_namesrv()
-    levels = "1s 1s 1s 1s 1s"
-    brokers = {b.name.rsplit("-", 1)[0]: b for b in (
-        cluster.start_broker("broker-a", messageDelayLevel=levels),
-        cluster.start_broker("broker-b", messageDelayLevel=levels))}
-    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
-    admin.create_topic("Mixed", read_queues=2, write_queues=2)
-    admin.create_topic("%RETRY%gm", read_queues=1, write_queues=1)
+    brokers = _two_brokers(cluster, "Mixed", "gm", queues=2)
     lock = threading.Lock()
     stored_on = {}     # body -> broker of its first delivery
     consumed = set()
@@ -339,9 +343,7 @@ def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
         return False
 
     with push_consumer(cluster, "gm", "Mixed", listener) as c:
-        wait_until(lambda: sum(q.startswith("%RETRY%gm@")
-                               for q in c.owned_queues()) == 2,
-                   what="the retry queues of both brokers")
+        _await_both_retry_queues(c, "gm")
         sent = set()
         with cometmq.Producer(group="pm", namesrv=cluster.namesrv_addr) as p:
             for i in range(100):
