@@ -94,6 +94,13 @@ void RewriteForDelay(const DelayLevels& levels, int level,
                     message);
 }
 
+void EraseDelayBookkeeping(std::map<std::string, std::string>* props) {
+  for (absl::string_view name :
+       {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId}) {
+    props->erase(std::string(name));
+  }
+}
+
 bool RestoreFromDelay(const RecordView& record, MessageToStore* out) {
   return RestoreRealQueue(record, {kPropertyDelayLevel}, out);
 }

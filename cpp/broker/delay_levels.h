@@ -2,6 +2,7 @@
 #define COMETMQ_BROKER_DELAY_LEVELS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ int DelayLevelOf(absl::string_view properties);
 // `level`, and the message moves to SCHEDULE_TOPIC_XXXX queue level-1.
 void RewriteForDelay(const DelayLevels& levels, int level,
                      MessageToStore* message);
+
+// Removes what the delay path adds (DELAY, REAL_TOPIC, REAL_QID), from a
+// message that is to be stored again without that delay: a retry sent back
+// or a dead letter.
+void EraseDelayBookkeeping(std::map<std::string, std::string>* props);
 
 // The message a due delayed record becomes: its real topic and queue, DELAY
 // and REAL_* removed, everything else (body, flag, sys_flag, born

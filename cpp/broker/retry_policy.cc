@@ -42,4 +42,9 @@ absl::StatusOr<RetryDestination> ResolveRetry(SubscriptionGroupManager* groups,
   return destination;
 }
 
+proto::StatusCode RetryErrorCode(const absl::Status& error) {
+  return absl::IsNotFound(error) ? proto::SUBSCRIPTION_GROUP_NOT_EXIST
+                                 : proto::SYSTEM_ERROR;
+}
+
 }  // namespace cometmq::broker

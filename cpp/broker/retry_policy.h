@@ -9,6 +9,7 @@
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/common/message_record.h"
+#include "proto/remoting.pb.h"
 
 namespace cometmq::broker {
 
@@ -37,6 +38,10 @@ absl::StatusOr<RetryDestination> ResolveRetry(SubscriptionGroupManager* groups,
                                               int32_t reconsume_times,
                                               int32_t requested_max,
                                               bool to_dlq);
+
+// The answer for a ResolveRetry error: SUBSCRIPTION_GROUP_NOT_EXIST for
+// NotFound, else SYSTEM_ERROR.
+proto::StatusCode RetryErrorCode(const absl::Status& error);
 
 }  // namespace cometmq::broker
 

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <memory>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -70,9 +69,7 @@ void SendBackProcessor::Process(const Command& request,
       ResolveRetry(groups_, topics_, back.group(), reconsume_times,
                    back.max_reconsume_times(), back.delay_level() < 0);
   if (!destination.ok()) {
-    return fail(destination.status().code() == absl::StatusCode::kNotFound
-                    ? proto::SUBSCRIPTION_GROUP_NOT_EXIST
-                    : proto::SYSTEM_ERROR,
+    return fail(RetryErrorCode(destination.status()),
                 destination.status().message());
   }
   const bool to_dlq = destination->dead_letter;
@@ -88,9 +85,7 @@ void SendBackProcessor::Process(const Command& request,
                   back.original_msg_id());
   }
   props[std::string(kPropertyReconsumeTime)] = absl::StrCat(reconsume_times);
-  props.erase(std::string(kPropertyDelayLevel));
-  props.erase(std::string(kPropertyRealTopic));
-  props.erase(std::string(kPropertyRealQueueId));
+  EraseDelayBookkeeping(&props);
 
   MessageToStore message;
   message.topic = destination->topic;

@@ -185,9 +185,7 @@ void SendProcessor::Process(
         send.reconsume_times(), send.max_reconsume_times(),
         send.max_reconsume_times() < 0);
     if (!destination.ok()) {
-      return fail(destination.status().code() == absl::StatusCode::kNotFound
-                      ? proto::SUBSCRIPTION_GROUP_NOT_EXIST
-                      : proto::SYSTEM_ERROR,
+      return fail(RetryErrorCode(destination.status()),
                   destination.status().message());
     }
     topic = destination->write_info;
@@ -267,9 +265,6 @@ void SendProcessor::Process(
     m.reconsume_times = send.reconsume_times();
   }
 
-  // A prepared transactional message waits as a half on
-  // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
-  // (RocketMQ's prepareMessage); the answer still names the real queue.
   if (retry.has_value() && retry->dead_letter) {
     spdlog::info("message {} goes to {} after {} reconsumes",
                  std::string(FindProperty(messages.front().properties,
@@ -278,13 +273,12 @@ void SendProcessor::Process(
                  retry->topic, send.reconsume_times());
     std::map<std::string, std::string> props =
         DecodeProperties(messages.front().properties);
-    // Dead letters wait no more.
-    for (absl::string_view name :
-         {kPropertyDelayLevel, kPropertyRealTopic, kPropertyRealQueueId}) {
-      props.erase(std::string(name));
-    }
+    EraseDelayBookkeeping(&props);  // dead letters wait no more
     messages.front().properties = EncodeProperties(props);
   }
+  // A prepared transactional message waits as a half on
+  // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
+  // (RocketMQ's prepareMessage); the answer still names the real queue.
   const bool prepared =
       IsTransactionPrepared(messages.front().properties) ||
       TransactionType(send.sys_flag()) == kTransactionPreparedType;

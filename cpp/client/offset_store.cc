@@ -3,13 +3,12 @@
 #include <cstdlib>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/local_offset_file.h"
 #include "cpp/client/message_id.h"
-#include "cpp/common/message_record.h"
+#include "cpp/client/retry_copy.h"
 
 namespace cometmq::client {
 
@@ -108,9 +107,7 @@ absl::StatusOr<int64_t> OffsetStore::ConsumeFromOffset(
   // that arrived before the group committed there (a copy sent through
   // another broker, a consumer killed before its commit) is still consumed.
   if (options_.model == MessageModel::kClustering &&
-      queue.topic.size() == kRetryGroupTopicPrefix.size() + group_.size() &&
-      absl::StartsWith(queue.topic, kRetryGroupTopicPrefix) &&
-      absl::EndsWith(queue.topic, group_)) {
+      queue.topic == RetryTopic(group_)) {
     return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
   }
   switch (options_.consume_from) {

@@ -1,5 +1,6 @@
 #include "cpp/client/send_request.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -51,20 +52,18 @@ std::string UniqKeyFor(const Message& message) {
 void MoveRetryCounts(std::map<std::string, std::string>* props,
                      proto::SendMessageRequest* header) {
   if (!absl::StartsWith(header->topic(), kRetryGroupTopicPrefix)) return;
-  int32_t value = 0;
-  if (auto it = props->find(std::string(kPropertyReconsumeTime));
-      it != props->end()) {
-    if (absl::SimpleAtoi(it->second, &value)) {
-      header->set_reconsume_times(value);
-    }
+  // Removes the property; its value when it is a number.
+  auto take = [props](absl::string_view name) -> std::optional<int32_t> {
+    auto it = props->find(std::string(name));
+    if (it == props->end()) return std::nullopt;
+    int32_t value = 0;
+    const bool parsed = absl::SimpleAtoi(it->second, &value);
     props->erase(it);
-  }
-  if (auto it = props->find(std::string(kPropertyMaxReconsumeTimes));
-      it != props->end()) {
-    if (absl::SimpleAtoi(it->second, &value)) {
-      header->set_max_reconsume_times(value);
-    }
-    props->erase(it);
+    return parsed ? std::optional<int32_t>(value) : std::nullopt;
+  };
+  if (auto n = take(kPropertyReconsumeTime)) header->set_reconsume_times(*n);
+  if (auto n = take(kPropertyMaxReconsumeTimes)) {
+    header->set_max_reconsume_times(*n);
   }
 }
 
