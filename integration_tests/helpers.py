@@ -38,15 +38,13 @@ class Collector:
 
 
 def push_consumer(cluster, group, topic, listener, expression="*",
-                  start=True, **options):
-    """A push consumer of `topic` (from its first offset unless
-    `consume_from` says otherwise), started unless `start` is False;
-    `options` are PushConsumer arguments."""
+                  **options):
+    """A started push consumer of `topic` (from its first offset unless
+    `consume_from` says otherwise); `options` are PushConsumer arguments."""
     options.setdefault("consume_from", "FIRST_OFFSET")
     c = cometmq.PushConsumer(group=group, namesrv=cluster.namesrv_addr,
                              **options)
     c.subscribe(topic, expression)
     c.register_listener(listener)
-    if start:
-        c.start()
+    c.start()
     return c

@@ -30,9 +30,7 @@ def test_delay_levels_are_never_early_and_not_late(cluster):
     delays = {1: 1.0, 2: 5.0}
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         p.send("Delayed", b"warm")
-        with push_consumer(cluster, "gd", "Delayed", timed,
-                           start=False) as c:
-            c.start()
+        with push_consumer(cluster, "gd", "Delayed", timed):
             wait_until(lambda: b"warm" in timed.bodies(), what="warm-up")
             sent = {}
             for i in range(3):
@@ -60,11 +58,7 @@ def test_delayed_message_survives_broker_kill(cluster):
     broker.kill()
     broker.restart()
     collector = Collector()
-    with cometmq.PushConsumer(group="gs", namesrv=cluster.namesrv_addr,
-                              consume_from="FIRST_OFFSET") as c:
-        c.subscribe("Survive", "*")
-        c.register_listener(collector)
-        c.start()
+    with push_consumer(cluster, "gs", "Survive", collector):
         wait_until(lambda: collector.count() >= 1, timeout_s=60,
                    what="the delayed message after the restart")
         arrived = time.time()
@@ -86,9 +80,8 @@ def test_always_failing_listener_ends_in_dlq(cluster):
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Doomed", b"poison").msg_id
-    with push_consumer(cluster, "gf", "Doomed", always_fail, start=False,
-                       max_reconsume_times=2) as c:
-        c.start()
+    with push_consumer(cluster, "gf", "Doomed", always_fail,
+                       max_reconsume_times=2):
         dead = read_dlq(cluster, "gf", count=1)
         with lock:
             seen = list(calls)
@@ -137,12 +130,8 @@ def test_admin_resends_dead_letters_to_their_topic_once(cluster):
         sent = {p.send("Fragile", f"f{i}".encode(), tags="T",
                        keys=[f"key{i}"], properties={"trace": str(i)}).msg_id
                 for i in range(3)}
-    with cometmq.PushConsumer(group="gx", namesrv=cluster.namesrv_addr,
-                              consume_from="FIRST_OFFSET",
-                              max_reconsume_times=1) as c:
-        c.subscribe("Fragile", "*")
-        c.register_listener(fail_while_broken)
-        c.start()
+    with push_consumer(cluster, "gx", "Fragile", fail_while_broken,
+                       max_reconsume_times=1):
         dead = read_dlq(cluster, "gx", count=3)
         assert {m.msg_id for m in dead} == sent
         failing.clear()  # the consumer is fixed: re-drive the dead letters
@@ -195,9 +184,8 @@ def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Flaky", b"keep-me").msg_id
-    with push_consumer(cluster, "gk", "Flaky", listener, start=False,
-                       max_reconsume_times=1) as c:
-        c.start()
+    with push_consumer(cluster, "gk", "Flaky", listener,
+                       max_reconsume_times=1):
         # The first delivery, one reconsume (the limit) and one past it.
         wait_until(lambda: len(calls) >= 3, timeout_s=60,
                    what="redeliveries past max_reconsume_times")
@@ -265,8 +253,7 @@ def test_failed_message_goes_to_another_broker_when_its_own_is_down(cluster):
             return False
         return True
 
-    with push_consumer(cluster, "gf", "Fallback", listener, start=False) as c:
-        c.start()
+    with push_consumer(cluster, "gf", "Fallback", listener) as c:
         # Both brokers' retry queues are pulled before anything fails.
         _await_both_retry_queues(c, "gf")
         with cometmq.Producer(group="pf", namesrv=cluster.namesrv_addr) as p:
