@@ -354,6 +354,7 @@ Command AdminProcessor::RuntimeInfo(const Command& request) {
   (*table)["dispatchBehindBytes"] = absl::StrCat(max - dispatched);
   (*table)["dispatchStalled"] = store_->DispatchStalled() ? "true" : "false";
   (*table)["flushedOffset"] = absl::StrCat(store_->FlushedOffset());
+  (*table)["commitLogFlushes"] = absl::StrCat(store_->CommitLogFlushes());
   (*table)["commitLogDiskRatio"] =
       absl::StrFormat("%.4f", DiskRatio(config_.store.storePathRootDir));
   (*table)["diskFull"] = store_->disk_full() ? "true" : "false";

@@ -44,11 +44,13 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
 }
 
 int64_t FlushService::FlushNow(int least_pages) {
+  const int64_t before = log_->flushed_where();
   absl::StatusOr<int64_t> flushed = log_->Flush(least_pages);
   if (!flushed.ok()) {
     spdlog::error("commit log flush failed: {}", flushed.status().ToString());
     return log_->flushed_where();
   }
+  if (*flushed > before) flushes_.fetch_add(1, std::memory_order_relaxed);
   on_flushed_(*flushed);
   return *flushed;
 }

@@ -1,6 +1,7 @@
 #ifndef COMETMQ_STORE_FLUSH_SERVICE_H_
 #define COMETMQ_STORE_FLUSH_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <thread>
@@ -41,6 +42,10 @@ class FlushService {
   // SYNC_FLUSH: `done` runs on the flush thread (or inline after Stop).
   void WaitForFlush(int64_t end_offset, Done done);
 
+  // Flushes that put new bytes on disk since Start(): under SYNC_FLUSH, the
+  // group commits, so sends per flush tell how well commits are grouped.
+  int64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }
+
  private:
   struct Waiter {
     int64_t end_offset;
@@ -57,6 +62,7 @@ class FlushService {
   const FlushOptions options_;
   const std::function<void(int64_t)> on_flushed_;
   std::thread thread_;
+  std::atomic<int64_t> flushes_{0};
 
   absl::Mutex mu_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);

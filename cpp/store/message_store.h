@@ -138,6 +138,8 @@ class MessageStore {
   // Dispatching is stopped at a record whose consume queue cannot take it.
   bool DispatchStalled() const { return dispatcher_->stalled(); }
   int64_t FlushedOffset() const { return commit_log_.files().flushed_where(); }
+  // Commit log flushes that wrote something, since the store opened.
+  int64_t CommitLogFlushes() const { return flush_ ? flush_->flushes() : 0; }
   bool recovered_from_crash() const { return recovered_from_crash_; }
   bool disk_full() const { return retention_.disk_full(); }
 

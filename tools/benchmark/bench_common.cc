@@ -73,6 +73,23 @@ std::vector<pid_t> FindProcessesByComm(absl::string_view comm) {
   return pids;
 }
 
+absl::StatusOr<int64_t> ReadCommitLogFlushes(const client::ClientConfig& config,
+                                             const std::string& broker_addr) {
+  client::Admin admin(config);
+  if (absl::Status s = admin.Start(); !s.ok()) return s;
+  absl::StatusOr<proto::BrokerRuntimeInfo> info =
+      admin.BrokerRuntimeInfo(broker_addr);
+  admin.Shutdown();
+  if (!info.ok()) return info.status();
+  auto it = info->table().find("commitLogFlushes");
+  int64_t flushes = 0;
+  if (it == info->table().end() || !absl::SimpleAtoi(it->second, &flushes)) {
+    return absl::NotFoundError(
+        absl::StrCat("broker ", broker_addr, " reports no commitLogFlushes"));
+  }
+  return flushes;
+}
+
 absl::Status CreateTopicAndWaitForRoute(const client::ClientConfig& config,
                                         const std::string& topic,
                                         const std::string& cluster,

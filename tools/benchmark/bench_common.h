@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
@@ -36,6 +37,11 @@ absl::Status CreateTopicAndWaitForRoute(const client::ClientConfig& config,
                                         const std::string& cluster,
                                         int32_t queues,
                                         absl::Duration route_timeout);
+
+// The broker's count of commit log flushes (`commitLogFlushes` of its
+// runtime info), asked at `broker_addr`.
+absl::StatusOr<int64_t> ReadCommitLogFlushes(const client::ClientConfig& config,
+                                             const std::string& broker_addr);
 
 // Wall-clock milliseconds, the unit of born and store timestamps.
 int64_t NowMillis();

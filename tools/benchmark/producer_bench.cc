@@ -8,6 +8,7 @@
 //   bazel run //tools/benchmark:producer -- --namesrv=127.0.0.1:9876
 //     --topic=BenchmarkTest --threads=16 --messageSize=128 --mode=sync
 //     --seconds=60 [--maxInFlight=256] [--delayMs=0] [--brokerPid=PID]
+//     [--brokerAddr=HOST:PORT]
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ struct Options {
   int32_t seconds = 60;
   int32_t delay_ms = 0;
   int32_t broker_pid = 0;        // 0: look for a process named mqbroker
+  std::string broker_addr;       // empty: no commit log flush figures
   int32_t report_interval = 10;  // seconds
 };
 
@@ -245,6 +247,20 @@ std::string RssText(int64_t kb) {
   return kb < 0 ? "n/a" : absl::StrFormat("%.1f MiB", kb / 1024.0);
 }
 
+// The broker's commit log flush count, or -1 (with a warning) when there is
+// no address or the broker does not answer.
+int64_t CommitLogFlushes(const client::ClientConfig& config,
+                         const std::string& broker_addr) {
+  if (broker_addr.empty()) return -1;
+  absl::StatusOr<int64_t> flushes = ReadCommitLogFlushes(config, broker_addr);
+  if (!flushes.ok()) {
+    std::fprintf(stderr, "no commit log flush count: %s\n",
+                 flushes.status().ToString().c_str());
+    return -1;
+  }
+  return *flushes;
+}
+
 int Run(Options options) {
   if (options.threads < 1 || options.message_size < 1 || options.seconds < 1 ||
       options.max_in_flight < 1 || options.report_interval < 1) {
@@ -299,6 +315,7 @@ int Run(Options options) {
       broker_pid > 0 ? absl::StrCat(broker_pid).c_str() : "unknown");
   std::fflush(stdout);
 
+  const int64_t flushes_start = CommitLogFlushes(config, options.broker_addr);
   const double broker_cpu_start =
       broker_pid > 0 ? ReadCpuSeconds(broker_pid) : -1;
   const double own_cpu_start = ReadCpuSeconds(getpid());
@@ -359,6 +376,7 @@ int Run(Options options) {
                                 : -1;
   const double own_cpu = ReadCpuSeconds(getpid()) - own_cpu_start;
   producer.Shutdown();
+  const int64_t flushes_end = CommitLogFlushes(config, options.broker_addr);
 
   bench::LatencyRecorder all = stats.All();
   const int64_t failed = stats.total_failed();
@@ -381,6 +399,14 @@ int Run(Options options) {
         "message sent\n",
         own_cpu, 100 * own_cpu / elapsed,
         own_cpu * 1e6 / static_cast<double>(all.count()));
+  }
+  if (flushes_start >= 0 && flushes_end >= flushes_start) {
+    const int64_t flushes = flushes_end - flushes_start;
+    std::printf(
+        "commit log flushes: %lld (%.0f per s), %.1f messages sent per "
+        "flush\n",
+        static_cast<long long>(flushes), static_cast<double>(flushes) / elapsed,
+        flushes > 0 ? static_cast<double>(all.count()) / flushes : 0.0);
   }
   if (failed > 0) {
     std::printf("failures by status: %s\n", stats.ErrorSummary().c_str());
@@ -411,6 +437,7 @@ int main(int argc, char** argv) {
   flags.Bind("seconds", &options.seconds);
   flags.Bind("delayMs", &options.delay_ms);
   flags.Bind("brokerPid", &options.broker_pid);
+  flags.Bind("brokerAddr", &options.broker_addr);
   flags.Bind("reportInterval", &options.report_interval);
   if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::benchmark::Run(options);

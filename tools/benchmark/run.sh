@@ -66,7 +66,7 @@ producer_status=0
 "$bin/tools/benchmark/producer" --namesrv="127.0.0.1:$namesrv_port" \
   --topic="$topic" --threads="$threads" --messageSize="$message_size" \
   --mode="$mode" --maxInFlight="$max_in_flight" --seconds="$seconds" \
-  --brokerPid="$broker_pid" 2>"$store/producer.err" || producer_status=$?
+  --brokerPid="$broker_pid" --brokerAddr="127.0.0.1:$broker_port" 2>"$store/producer.err" || producer_status=$?
 if [[ -s "$store/producer.err" ]]; then
   echo "-- producer stderr (last 20 lines):"
   tail -n 20 "$store/producer.err"
