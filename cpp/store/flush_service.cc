@@ -35,7 +35,8 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (running_) {
-      waiters_.push_back(Waiter{end_offset, absl::Now() + options_.sync_timeout,
+      const absl::Time now = absl::Now();
+      waiters_.push_back(Waiter{end_offset, now, now + options_.sync_timeout,
                                 std::move(done)});
       return;
     }
@@ -64,26 +65,49 @@ void FlushService::Run() {
   FlushNow(0);
 }
 
+bool FlushService::TakeWaiters(std::vector<Waiter>* batch) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return !waiters_.empty() || stop_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(10));
+  if (!waiters_.empty() && !stop_) {
+    if (std::optional<GroupCommitPacer::Hold> hold = pacer_.HoldFor(
+            absl::Now(), static_cast<int64_t>(waiters_.size()))) {
+      auto enough = [this, &hold]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return static_cast<int64_t>(waiters_.size()) >= hold->waiters || stop_;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&enough), hold->deadline);
+    }
+  }
+  if (!waiters_.empty()) {
+    pacer_.OnBatch(static_cast<int64_t>(waiters_.size()),
+                   waiters_.front().arrived, waiters_.back().arrived);
+  }
+  for (Waiter& w : waiters_) batch->push_back(std::move(w));
+  waiters_.clear();
+  return stop_;
+}
+
 void FlushService::RunGroupCommit() {
   std::vector<Waiter> batch;
   while (true) {
-    bool stopping;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return !waiters_.empty() || stop_;
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(10));
-      for (Waiter& w : waiters_) batch.push_back(std::move(w));
-      waiters_.clear();
-      stopping = stop_;
-    }
+    const bool stopping = TakeWaiters(&batch);
+    const absl::Time start = absl::Now();
     int64_t flushed = FlushNow(0);
     absl::Time now = absl::Now();
+    int64_t pending;  // arrived during the flush, counted before any
+                      // released append can come back
+    {
+      absl::MutexLock lock(&mu_);
+      pending = static_cast<int64_t>(waiters_.size());
+    }
     std::vector<Waiter> still_waiting;
+    int64_t released = 0;
     for (Waiter& w : batch) {
       if (w.end_offset <= flushed) {
         w.done(true);
+        ++released;
       } else if (now >= w.deadline || stopping) {
         w.done(false);
       } else {
@@ -92,6 +116,7 @@ void FlushService::RunGroupCommit() {
     }
     batch = std::move(still_waiting);
     if (stopping) break;
+    if (released > 0) pacer_.OnFlushed(now, now - start, released, pending);
   }
 }
 

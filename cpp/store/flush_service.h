@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cpp/store/group_commit_pacer.h"
 #include "cpp/store/mapped_file_queue.h"
 
 namespace cometmq::store {
@@ -25,7 +26,9 @@ struct FlushOptions {
 // SYNC_FLUSH is group commit: callers register the offset their append ended
 // at; each pass flushes everything written so far with one msync and then
 // completes every waiter it covered, so one disk flush acknowledges many
-// appends. A waiter not covered within sync_timeout completes with false.
+// appends. When flushes are slow, a pass may first wait a little for more
+// appends (see GroupCommitPacer). A waiter not covered within sync_timeout
+// completes with false.
 // ASYNC_FLUSH flushes every `interval` once `least_pages` pages are dirty,
 // and everything at least every `thorough_interval`. Stop() flushes all.
 class FlushService {
@@ -49,12 +52,16 @@ class FlushService {
  private:
   struct Waiter {
     int64_t end_offset;
+    absl::Time arrived;
     absl::Time deadline;
     Done done;
   };
 
   void Run();
   void RunGroupCommit();
+  // Waits for appends to flush (holding for more when the pacer says so),
+  // moves them to `batch`, and returns whether the service is stopping.
+  bool TakeWaiters(std::vector<Waiter>* batch);
   void RunPeriodic();
   int64_t FlushNow(int least_pages);
 
@@ -63,6 +70,7 @@ class FlushService {
   const std::function<void(int64_t)> on_flushed_;
   std::thread thread_;
   std::atomic<int64_t> flushes_{0};
+  GroupCommitPacer pacer_;  // flush thread only
 
   absl::Mutex mu_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
