@@ -200,6 +200,17 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
   int64_t min = commit_log_.MinOffset();
   int64_t last_start = last ? last->start_offset() : 0;
   int64_t safe = std::max(min, checkpoint.dispatch_flushed_offset);
+  if (safe > min && AllQueues().empty()) {
+    // The checkpoint vouches for consume queues that are not there (their
+    // directory was removed, as RocketMQ users do to have them rebuilt):
+    // trusting it would leave every stored message unreadable, and new
+    // messages would take queue offsets the log already holds.
+    spdlog::warn(
+        "store {}: no consume queue on disk, but the checkpoint says the "
+        "commit log was dispatched up to {}; rebuilding them from {}",
+        config_.storePathRootDir, safe, min);
+    safe = min;
+  }
   int64_t scan_from = crashed ? safe : std::min(safe, last_start);
   if (crashed) {
     spdlog::warn(
