@@ -51,6 +51,9 @@ namespace {
 // milliseconds of appends at full speed, and a trifle of page cache.
 constexpr int64_t kPrefaultWindow = 8 << 20;
 
+// One page: room for a small record and the blank that closes a segment.
+constexpr int64_t kMinCommitLogFileSize = 4096;
+
 StoreHooks WithDefaults(StoreHooks hooks, const StoreConfig& config) {
   if (!hooks.now_ms) {
     hooks.now_ms = [] { return absl::ToUnixMillis(absl::Now()); };
@@ -94,6 +97,18 @@ absl::StatusOr<std::unique_ptr<MessageStore>> MessageStore::Open(
   if (absl::StatusOr<std::set<int>> hours = ParseDeleteWhen(config.deleteWhen);
       !hours.ok()) {
     return hours.status();
+  }
+  // Smaller segments cannot hold a record (or a consume queue entry); the
+  // store would divide by a zero file size at the first message.
+  if (config.mappedFileSizeCommitLog < kMinCommitLogFileSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mappedFileSizeCommitLog ", config.mappedFileSizeCommitLog,
+                     " is smaller than ", kMinCommitLogFileSize, " bytes"));
+  }
+  if (config.mappedFileSizeConsumeQueue < kConsumeQueueEntrySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mappedFileSizeConsumeQueue ", config.mappedFileSizeConsumeQueue,
+        " is smaller than one ", kConsumeQueueEntrySize, "-byte entry"));
   }
   std::unique_ptr<MessageStore> store(
       new MessageStore(config, std::move(hooks)));

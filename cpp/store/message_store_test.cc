@@ -274,6 +274,24 @@ TEST(MessageStoreTest, ConsumeQueuesRebuiltWhenOnlyTheirDirectoryIsGone) {
   }
 }
 
+TEST(MessageStoreTest, SegmentSizesTooSmallForAnEntryAreRefused) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("tiny"));
+  config.mappedFileSizeConsumeQueue = 10;
+  absl::StatusOr<std::unique_ptr<MessageStore>> store =
+      MessageStore::Open(config);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("mappedFileSizeConsumeQueue"),
+            absl::string_view::npos)
+      << store.status();
+  config = SmallStoreConfig(MakeTempDir("tiny"));
+  config.mappedFileSizeCommitLog = 0;
+  store = MessageStore::Open(config);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("mappedFileSizeCommitLog"),
+            absl::string_view::npos)
+      << store.status();
+}
+
 TEST(MessageStoreTest, SecondOpenOfSameDirectoryIsRefused) {
   StoreConfig config = SmallStoreConfig(MakeTempDir("lock"));
   auto first = OpenStore(config);
