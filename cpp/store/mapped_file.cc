@@ -171,7 +171,9 @@ absl::StatusOr<int64_t> MappedFile::Flush(int least_pages) {
   int64_t wrote = wrote_position();
   int64_t flushed = flushed_position();
   if (wrote <= flushed) return flushed;
-  if (least_pages > 0 &&
+  // A full segment gets no more dirty pages: its last ones go now, as in
+  // RocketMQ, or they would hold back the flush of the next segment.
+  if (least_pages > 0 && wrote < size_ &&
       wrote / kPageSize - flushed / kPageSize < least_pages) {
     return flushed;
   }

@@ -70,8 +70,8 @@ class MappedFile {
   absl::Status Prefault(int64_t from, int64_t to);
 
   // Writes dirty pages up to the write position to disk when at least
-  // `least_pages` pages are dirty (0: whenever anything is dirty). Returns the
-  // new flushed position.
+  // `least_pages` pages are dirty (0: whenever anything is dirty), or when
+  // the file is full. Returns the new flushed position.
   absl::StatusOr<int64_t> Flush(int least_pages);
 
   // Writes the pages holding [position, position + size) to disk, wherever

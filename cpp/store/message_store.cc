@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -48,6 +50,9 @@ namespace {
 // How far past the commit log's end pages are kept mapped: a few hundred
 // milliseconds of appends at full speed, and a trifle of page cache.
 constexpr int64_t kPrefaultWindow = 8 << 20;
+
+// One page: room for a small record and the blank that closes a segment.
+constexpr int64_t kMinCommitLogFileSize = 4096;
 
 StoreHooks WithDefaults(StoreHooks hooks, const StoreConfig& config) {
   if (!hooks.now_ms) {
@@ -92,6 +97,18 @@ absl::StatusOr<std::unique_ptr<MessageStore>> MessageStore::Open(
   if (absl::StatusOr<std::set<int>> hours = ParseDeleteWhen(config.deleteWhen);
       !hours.ok()) {
     return hours.status();
+  }
+  // Smaller segments cannot hold a record (or a consume queue entry); the
+  // store would divide by a zero file size at the first message.
+  if (config.mappedFileSizeCommitLog < kMinCommitLogFileSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mappedFileSizeCommitLog ", config.mappedFileSizeCommitLog,
+                     " is smaller than ", kMinCommitLogFileSize, " bytes"));
+  }
+  if (config.mappedFileSizeConsumeQueue < kConsumeQueueEntrySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mappedFileSizeConsumeQueue ", config.mappedFileSizeConsumeQueue,
+        " is smaller than one ", kConsumeQueueEntrySize, "-byte entry"));
   }
   std::unique_ptr<MessageStore> store(
       new MessageStore(config, std::move(hooks)));
@@ -198,6 +215,17 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
   int64_t min = commit_log_.MinOffset();
   int64_t last_start = last ? last->start_offset() : 0;
   int64_t safe = std::max(min, checkpoint.dispatch_flushed_offset);
+  if (safe > min && AllQueues().empty()) {
+    // The checkpoint vouches for consume queues that are not there (their
+    // directory was removed, as RocketMQ users do to have them rebuilt):
+    // trusting it would leave every stored message unreadable, and new
+    // messages would take queue offsets the log already holds.
+    spdlog::warn(
+        "store {}: no consume queue on disk, but the checkpoint says the "
+        "commit log was dispatched up to {}; rebuilding them from {}",
+        config_.storePathRootDir, safe, min);
+    safe = min;
+  }
   int64_t scan_from = crashed ? safe : std::min(safe, last_start);
   if (crashed) {
     spdlog::warn(
@@ -242,8 +270,37 @@ absl::Status MessageStore::Recover(bool crashed, const Checkpoint& checkpoint) {
           commit_log_.SetNextQueueOffset(topic, queue_id, next);
         }
       });
+  if (crashed) {
+    if (absl::Status s = SyncRecoveredFiles(); !s.ok()) return s;
+  }
   spdlog::info("store {} recovered: commit log [{}, {}), re-dispatched from {}",
                config_.storePathRootDir, min, *end, dispatch_from);
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::SyncRecoveredFiles() {
+  // Recovery keeps what the crashed process wrote, but part of it may only
+  // be in the page cache, and the flushed positions now say otherwise: no
+  // later flush would write it out. Without this, a power cut could still
+  // take those bytes back after the store acknowledged a SYNC_FLUSH append
+  // behind them (the cut ends the log before the acknowledged record), or
+  // after the checkpoint vouched for consume queue entries never written
+  // out. syncfs also makes the segments recovery removed stay removed. Only
+  // after a crash, so the cost of flushing the whole filesystem is rare.
+  for (const std::string& dir :
+       {config_.CommitLogDir(), config_.ConsumeQueueDir(), config_.IndexDir(),
+        config_.storePathRootDir}) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;  // not created: nothing of it to put on disk
+    const bool ok = ::syncfs(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!ok) {
+      return absl::InternalError(
+          absl::StrCat("cannot put the recovered store on disk (syncfs ", dir,
+                       "): ", std::strerror(err)));
+    }
+  }
   return absl::OkStatus();
 }
 

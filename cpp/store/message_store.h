@@ -160,6 +160,9 @@ class MessageStore {
   absl::Status Load();
   absl::Status LoadConsumeQueues();
   absl::Status Recover(bool crashed, const Checkpoint& checkpoint);
+  // After crash recovery: puts on disk whatever of the store the crashed
+  // process left only in the page cache.
+  absl::Status SyncRecoveredFiles();
   // Builds the record's consume queue and key index entries; an error when
   // its consume queue cannot take it (the key index is best effort).
   absl::Status DispatchRecord(const RecordView& record, bool notify);

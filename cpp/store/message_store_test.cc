@@ -1,6 +1,7 @@
 #include "cpp/store/message_store.h"
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -250,6 +251,53 @@ TEST(MessageStoreTest, ConsumeQueuesRebuiltFromCommitLogAlone) {
     for (int i = 0; i < 30; ++i) EXPECT_EQ(bodies[i], Body(i * 4 + q, 900));
   }
   EXPECT_EQ(store->QueryByKey("T", "key77", 10, 0, INT64_MAX).size(), 1u);
+}
+
+// Removing only the consume queue directory, as RocketMQ users do to have
+// the queues rebuilt, must not leave the messages unreadable behind a
+// checkpoint that still vouches for them, nor let new messages reuse their
+// queue offsets.
+TEST(MessageStoreTest, ConsumeQueuesRebuiltWhenOnlyTheirDirectoryIsGone) {
+  for (bool crashed : {false, true}) {
+    SCOPED_TRACE(crashed ? "after a crash" : "after a clean shutdown");
+    StoreConfig config = SmallStoreConfig(MakeTempDir("cqgone"));
+    {
+      auto store = OpenStore(config);
+      for (int i = 0; i < 120; ++i) {
+        ASSERT_TRUE(
+            store->PutSync({MakeMessage("T", i % 2, Body(i, 900))}).ok());
+      }
+      store->Shutdown();
+    }
+    std::filesystem::remove_all(config.ConsumeQueueDir());
+    if (crashed) std::ofstream(config.AbortPath()).flush();
+    auto store = OpenStore(config);
+    store->WaitDispatched();
+    for (int q = 0; q < 2; ++q) {
+      std::vector<std::string> bodies = ReadAll(*store, "T", q);
+      ASSERT_EQ(bodies.size(), 60u);
+      for (int i = 0; i < 60; ++i) EXPECT_EQ(bodies[i], Body(i * 2 + q, 900));
+    }
+    EXPECT_EQ(store->PutSync({MakeMessage("T", 0, "next")}).queue_offset, 60);
+  }
+}
+
+TEST(MessageStoreTest, SegmentSizesTooSmallForAnEntryAreRefused) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("tiny"));
+  config.mappedFileSizeConsumeQueue = 10;
+  absl::StatusOr<std::unique_ptr<MessageStore>> store =
+      MessageStore::Open(config);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("mappedFileSizeConsumeQueue"),
+            absl::string_view::npos)
+      << store.status();
+  config = SmallStoreConfig(MakeTempDir("tiny"));
+  config.mappedFileSizeCommitLog = 0;
+  store = MessageStore::Open(config);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("mappedFileSizeCommitLog"),
+            absl::string_view::npos)
+      << store.status();
 }
 
 TEST(MessageStoreTest, SecondOpenOfSameDirectoryIsRefused) {

@@ -2,12 +2,16 @@
 // must be cut off, everything before it served, and the consume queues must
 // never point past the cut.
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "cpp/store/message_store.h"
 #include "cpp/store/store_test_util.h"
 #include "gtest/gtest.h"
@@ -206,6 +210,92 @@ TEST(RecoveryTest, EmptyConsumeQueueSlotBelowItsEndIsRefilled) {
   EXPECT_EQ(store->MaxOffsetInQueue("T", 0), 50);
   EXPECT_EQ(store->MinOffsetInQueue("T", 0), 0);
   EXPECT_EQ(CountReadable(*store), 50);
+}
+
+// Pages of [offset, offset + length) of `path` that are dirty in the page
+// cache: written, but not on disk yet. -1 where the kernel cannot tell
+// (cachestat(2) came with Linux 6.5).
+int64_t DirtyPages(const std::string& path, int64_t offset, int64_t length) {
+#ifdef __x86_64__
+  constexpr long kCachestat = 451;
+  struct {
+    uint64_t off, len;
+  } range{static_cast<uint64_t>(offset), static_cast<uint64_t>(length)};
+  struct {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  } stat{};
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return -1;
+  long rc = ::syscall(kCachestat, fd, &range, &stat, 0);
+  ::close(fd);
+  if (rc != 0) return -1;
+  return static_cast<int64_t>(stat.nr_dirty + stat.nr_writeback);
+#else
+  (void)path, (void)offset, (void)length;
+  return -1;
+#endif
+}
+
+// A process that stored messages and died before any of it was flushed
+// leaves it all in the page cache: recovery keeps it, so recovery must also
+// put it on disk. Otherwise a later SYNC_FLUSH acknowledgement stands on
+// bytes a power cut can still take back (the cut would end the log before
+// the acknowledged record), and the checkpoint would soon vouch for consume
+// queue entries that were never written out.
+TEST(RecoveryTest, CrashRecoveryPutsWhatItKeepsOnDisk) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("unsynced"));
+  config.mappedFileSizeConsumeQueue = 20 * 1000;
+  const std::string probe = config.storePathRootDir + "/probe";
+  std::ofstream(probe) << "probe";
+  if (DirtyPages(probe, 0, 1) < 0) {
+    GTEST_SKIP() << "cachestat(2) is not available";
+  }
+  constexpr int kMessages = 600;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The crashed process: ASYNC_FLUSH, and it dies before any flush.
+    StoreConfig child = config;
+    child.flushIntervalCommitLog = 3600 * 1000;
+    child.flushIntervalConsumeQueue = 3600 * 1000;
+    auto store = *MessageStore::Open(child);
+    for (int i = 0; i < kMessages; ++i) {
+      if (!store->PutSync({MakeMessage("T", 0, Body(i))}).ok()) ::_exit(1);
+    }
+    store->WaitDispatched();
+    ::_exit(0);  // no destructor: nothing is flushed, as under SIGKILL
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  config.flushDiskType = "SYNC_FLUSH";
+  auto store = *MessageStore::Open(config);
+  ASSERT_TRUE(store->recovered_from_crash());
+  ASSERT_EQ(CountReadable(*store), kMessages);
+  PutResult r = store->PutSync({MakeMessage("T", 0, Body(kMessages))});
+  ASSERT_TRUE(r.ok());
+  const int64_t size = config.mappedFileSizeCommitLog;
+  for (int64_t start = 0; start < r.physical_offset; start += size) {
+    const std::string path =
+        absl::StrCat(config.CommitLogDir(), "/", OffsetToFileName(start));
+    const int64_t length = std::min(size, r.physical_offset - start);
+    EXPECT_EQ(DirtyPages(path, 0, length), 0)
+        << "commit log bytes below acknowledged offset " << r.physical_offset
+        << " are not on disk, in " << path;
+  }
+  // Once the checkpoint covers every record, no consume queue page may be
+  // dirty.
+  const int64_t end = store->MaxPhysicalOffset();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Checkpoint::Load(config.CheckpointPath())->dispatch_flushed_offset <
+         end) {
+    ASSERT_LT(absl::Now(), deadline) << "no checkpoint covers " << end;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const std::string cq =
+      absl::StrCat(config.ConsumeQueueDir(), "/T/0/", OffsetToFileName(0));
+  EXPECT_EQ(DirtyPages(cq, 0, config.mappedFileSizeConsumeQueue), 0)
+      << "consume queue entries the checkpoint covers are not on disk";
 }
 
 }  // namespace
