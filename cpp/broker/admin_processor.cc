@@ -355,6 +355,9 @@ Command AdminProcessor::RuntimeInfo(const Command& request) {
   (*table)["dispatchStalled"] = store_->DispatchStalled() ? "true" : "false";
   (*table)["flushedOffset"] = absl::StrCat(store_->FlushedOffset());
   (*table)["commitLogFlushes"] = absl::StrCat(store_->CommitLogFlushes());
+  const absl::Status flush_failure = store_->FlushFailure();
+  (*table)["commitLogFlushError"] =
+      flush_failure.ok() ? "none" : std::string(flush_failure.message());
   (*table)["commitLogDiskRatio"] =
       absl::StrFormat("%.4f", DiskRatio(config_.store.storePathRootDir));
   (*table)["diskFull"] = store_->disk_full() ? "true" : "false";

@@ -44,12 +44,25 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
   done(FlushNow(0) >= end_offset);
 }
 
+absl::Status FlushService::failure() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
 int64_t FlushService::FlushNow(int least_pages) {
   const int64_t before = log_->flushed_where();
-  absl::StatusOr<int64_t> flushed = log_->Flush(least_pages);
+  if (!failure().ok()) return before;
+  absl::Status fault = options_.fault ? options_.fault() : absl::OkStatus();
+  absl::StatusOr<int64_t> flushed =
+      fault.ok() ? log_->Flush(least_pages) : absl::StatusOr<int64_t>(fault);
   if (!flushed.ok()) {
-    spdlog::error("commit log flush failed: {}", flushed.status().ToString());
-    return log_->flushed_where();
+    spdlog::critical(
+        "commit log flush failed, the store takes no more messages until "
+        "the broker restarts: {}",
+        flushed.status().ToString());
+    absl::MutexLock lock(&mu_);
+    if (failure_.ok()) failure_ = flushed.status();
+    return before;
   }
   if (*flushed > before) flushes_.fetch_add(1, std::memory_order_relaxed);
   on_flushed_(*flushed);
@@ -102,13 +115,14 @@ void FlushService::RunGroupCommit() {
       absl::MutexLock lock(&mu_);
       pending = static_cast<int64_t>(waiters_.size());
     }
+    const bool failed = !failure().ok();
     std::vector<Waiter> still_waiting;
     int64_t released = 0;
     for (Waiter& w : batch) {
       if (w.end_offset <= flushed) {
         w.done(true);
         ++released;
-      } else if (now >= w.deadline || stopping) {
+      } else if (now >= w.deadline || stopping || failed) {
         w.done(false);
       } else {
         still_waiting.push_back(std::move(w));

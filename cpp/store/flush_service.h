@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/store/group_commit_pacer.h"
@@ -20,6 +21,9 @@ struct FlushOptions {
   int least_pages = 4;                                // ASYNC_FLUSH
   absl::Duration thorough_interval = absl::Seconds(10);
   absl::Duration sync_timeout = absl::Seconds(5);  // SYNC_FLUSH
+  // Fault injection for tests: an error it returns fails that flush as a
+  // device error would.
+  std::function<absl::Status()> fault;
 };
 
 // Puts the commit log on disk, on one thread ("store-flush").
@@ -29,6 +33,11 @@ struct FlushOptions {
 // appends. When flushes are slow, a pass may first wait a little for more
 // appends (see GroupCommitPacer). A waiter not covered within sync_timeout
 // completes with false.
+// A failed flush is final: the kernel may have dropped the pages it could
+// not write, so a later flush that succeeds proves nothing about them, and
+// the log could end at that hole after a power cut, taking every later
+// acknowledged append with it. failure() reports it, the store refuses
+// appends from then on, and waiters complete with false at once.
 // ASYNC_FLUSH flushes every `interval` once `least_pages` pages are dirty,
 // and everything at least every `thorough_interval`. Stop() flushes all.
 class FlushService {
@@ -48,6 +57,9 @@ class FlushService {
   // Flushes that put new bytes on disk since Start(): under SYNC_FLUSH, the
   // group commits, so sends per flush tell how well commits are grouped.
   int64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }
+
+  // The first flush error, or OK.
+  absl::Status failure() const;
 
  private:
   struct Waiter {
@@ -72,10 +84,11 @@ class FlushService {
   std::atomic<int64_t> flushes_{0};
   GroupCommitPacer pacer_;  // flush thread only
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::store

@@ -163,6 +163,7 @@ absl::Status MessageStore::Load() {
   flush_options.thorough_interval =
       absl::Milliseconds(config_.flushCommitLogThoroughInterval);
   flush_options.sync_timeout = absl::Milliseconds(config_.syncFlushTimeout);
+  flush_options.fault = hooks_.flush_fault;
   flush_ = std::make_unique<FlushService>(
       &commit_log_.files(), flush_options,
       [this](int64_t) { dispatcher_->Wakeup(); });
@@ -380,11 +381,24 @@ absl::StatusOr<std::shared_ptr<ConsumeQueue>> MessageStore::FindOrCreateQueue(
   return slot;
 }
 
+std::string MessageStore::FlushFailureText(const absl::Status& failure) {
+  return absl::StrCat(
+      "the commit log could not be flushed to disk (", failure.message(),
+      "); the store takes no more messages until the broker restarts");
+}
+
 void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
   if (shut_down_) {
     PutResult r;
     r.status = PutStatus::kServiceNotAvailable;
     r.error = "message store is shut down";
+    done(std::move(r));
+    return;
+  }
+  if (absl::Status failed = flush_->failure(); !failed.ok()) {
+    PutResult r;
+    r.status = PutStatus::kServiceNotAvailable;
+    r.error = FlushFailureText(failed);
     done(std::move(r));
     return;
   }
@@ -423,8 +437,11 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
             timeout = config_.syncFlushTimeout](bool flushed) mutable {
         if (!flushed) {
           result.status = PutStatus::kFlushDiskTimeout;
-          result.error = absl::StrCat("not flushed to disk within ", timeout,
-                                      " ms (syncFlushTimeout)");
+          absl::Status failed = flush_->failure();
+          result.error = failed.ok()
+                             ? absl::StrCat("not flushed to disk within ",
+                                            timeout, " ms (syncFlushTimeout)")
+                             : FlushFailureText(failed);
           done(std::move(result));
           return;
         }
@@ -461,6 +478,9 @@ absl::StatusOr<int64_t> MessageStore::AppendReplica(int64_t offset,
                                                     absl::string_view bytes) {
   if (shut_down_) {
     return absl::UnavailableError("message store is shut down");
+  }
+  if (absl::Status failed = flush_->failure(); !failed.ok()) {
+    return absl::UnavailableError(FlushFailureText(failed));
   }
   if (retention_.disk_full()) {
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -740,10 +760,19 @@ void MessageStore::Shutdown() {
   if (dispatcher_) {
     dispatcher_->Stop();
     FlushQueuesAndCheckpoint();
-    std::error_code ec;
-    fs::remove(config_.AbortPath(), ec);
-    spdlog::info("store {} shut down cleanly at commit log offset {}",
-                 config_.storePathRootDir, commit_log_.MaxOffset());
+    if (absl::Status failed = FlushFailure(); !failed.ok()) {
+      // Keeps the abort marker: the next start checks the log record by
+      // record and puts it on disk, as after a crash.
+      spdlog::error(
+          "store {} shut down after a failed commit log flush ({}); it will "
+          "be recovered as after a crash",
+          config_.storePathRootDir, std::string(failed.message()));
+    } else {
+      std::error_code ec;
+      fs::remove(config_.AbortPath(), ec);
+      spdlog::info("store {} shut down cleanly at commit log offset {}",
+                   config_.storePathRootDir, commit_log_.MaxOffset());
+    }
   }
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);

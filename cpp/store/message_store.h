@@ -54,6 +54,9 @@ struct StoreHooks {
   std::function<int64_t()> now_ms;
   std::function<double()> disk_used_ratio;
   std::function<int()> local_hour;
+  // Fault injection for tests: an error fails that commit log flush as a
+  // device error would.
+  std::function<absl::Status()> flush_fault;
   // Called on the dispatch thread when messages arrive on a queue (after
   // they became readable), for long polling.
   std::function<void(const std::string& topic, int32_t queue_id,
@@ -140,6 +143,10 @@ class MessageStore {
   int64_t FlushedOffset() const { return commit_log_.files().flushed_where(); }
   // Commit log flushes that wrote something, since the store opened.
   int64_t CommitLogFlushes() const { return flush_ ? flush_->flushes() : 0; }
+  // The first failed commit log flush, after which appends are refused.
+  absl::Status FlushFailure() const {
+    return flush_ ? flush_->failure() : absl::OkStatus();
+  }
   bool recovered_from_crash() const { return recovered_from_crash_; }
   bool disk_full() const { return retention_.disk_full(); }
 
@@ -163,6 +170,7 @@ class MessageStore {
   // After crash recovery: puts on disk whatever of the store the crashed
   // process left only in the page cache.
   absl::Status SyncRecoveredFiles();
+  static std::string FlushFailureText(const absl::Status& failure);
   // Builds the record's consume queue and key index entries; an error when
   // its consume queue cannot take it (the key index is best effort).
   absl::Status DispatchRecord(const RecordView& record, bool notify);

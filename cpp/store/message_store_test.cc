@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/store/store_test_util.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::store {
@@ -206,6 +207,42 @@ TEST(MessageStoreTest, SyncFlushAcknowledgesConcurrentWriters) {
   store->WaitDispatched();
   EXPECT_EQ(ReadAll(*store, "T", 0).size(), 51u);
   for (int t = 1; t < 8; ++t) EXPECT_EQ(ReadAll(*store, "T", t).size(), 50u);
+}
+
+TEST(MessageStoreTest, FailedFlushStopsAppendsUntilRestart) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("flushfail"));
+  config.flushDiskType = "SYNC_FLUSH";
+  std::atomic<bool> device_error{false};
+  StoreHooks hooks;
+  hooks.flush_fault = [&device_error] {
+    return device_error.load() ? absl::DataLossError("injected EIO")
+                               : absl::OkStatus();
+  };
+  {
+    auto store = OpenStore(config, hooks);
+    ASSERT_TRUE(store->PutSync({MakeMessage("T", 0, "before")}).ok());
+    device_error = true;
+    PutResult unflushed = store->PutSync({MakeMessage("T", 0, "during")});
+    EXPECT_EQ(unflushed.status, PutStatus::kFlushDiskTimeout);
+    EXPECT_THAT(unflushed.error, testing::HasSubstr("injected EIO"));
+    // The device works again, but what it dropped is unknown: nothing more
+    // is taken, so nothing later is acknowledged past a possible hole.
+    device_error = false;
+    PutResult refused = store->PutSync({MakeMessage("T", 0, "after")});
+    EXPECT_EQ(refused.status, PutStatus::kServiceNotAvailable);
+    EXPECT_THAT(refused.error, testing::HasSubstr("until the broker restarts"));
+    EXPECT_FALSE(store->FlushFailure().ok());
+    store->Shutdown();
+  }
+  // The marker stays, so the restart checks and syncs the log as after a
+  // crash; then the store takes messages again.
+  EXPECT_TRUE(std::filesystem::exists(config.AbortPath()));
+  auto store = OpenStore(config);
+  EXPECT_TRUE(store->recovered_from_crash());
+  EXPECT_TRUE(store->FlushFailure().ok());
+  EXPECT_THAT(ReadAll(*store, "T", 0),
+              testing::ElementsAre("before", "during"));
+  EXPECT_TRUE(store->PutSync({MakeMessage("T", 0, "again")}).ok());
 }
 
 TEST(MessageStoreTest, CleanRestartKeepsEverything) {
