@@ -47,9 +47,25 @@ std::string OffsetToFileName(int64_t offset) {
 
 namespace {
 
+// Puts the entries of `path`'s directory on disk.
+absl::Status SyncParentDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open directory", dir);
+  const bool ok = ::fsync(fd) == 0;
+  absl::Status s = ok ? absl::OkStatus() : ErrnoStatus("cannot sync", dir);
+  ::close(fd);
+  return s;
+}
+
 // Creates `path` at its full size under a temporary name and renames it into
 // place, so a crash never leaves a segment shorter than its size under the
-// real name. Returns the open descriptor.
+// real name. The rename is put on disk before the file is used: otherwise a
+// power cut could leave flushed records under the temporary name, which the
+// next start deletes. Returns the open descriptor.
 absl::StatusOr<int> CreateFull(const std::string& path, int64_t size) {
   const std::string tmp = path + ".creating";
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -65,6 +81,11 @@ absl::StatusOr<int> CreateFull(const std::string& path, int64_t size) {
     absl::Status s = ErrnoStatus("cannot rename into place", path);
     ::close(fd);
     ::unlink(tmp.c_str());
+    return s;
+  }
+  if (absl::Status s = SyncParentDirectory(path); !s.ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
     return s;
   }
   return fd;

@@ -133,7 +133,7 @@ absl::Status MessageStore::Load() {
                      " is in use by another process"));
   }
   bool crashed = fs::exists(config_.AbortPath());
-  std::ofstream(config_.AbortPath()).flush();
+  if (absl::Status s = CreateAbortMarker(); !s.ok()) return s;
   absl::StatusOr<Checkpoint> checkpoint =
       Checkpoint::Load(config_.CheckpointPath());
   if (!checkpoint.ok()) return checkpoint.status();
@@ -379,6 +379,26 @@ absl::StatusOr<std::shared_ptr<ConsumeQueue>> MessageStore::FindOrCreateQueue(
   std::shared_ptr<ConsumeQueue>& slot = queues_(topic, queue_id);
   if (slot == nullptr) slot = std::move(cq);
   return slot;
+}
+
+absl::Status MessageStore::CreateAbortMarker() {
+  // On disk before anything is acknowledged: a power cut must not make the
+  // next start take an unclean stop for a clean one and trust the log's
+  // tail without checking it.
+  const std::string path = config_.AbortPath();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int dir = fd < 0 ? -1
+                   : ::open(config_.storePathRootDir.c_str(),
+                            O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool ok = dir >= 0 && ::fsync(dir) == 0;
+  const int err = errno;
+  if (dir >= 0) ::close(dir);
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
+    return absl::InternalError(absl::StrCat("cannot create the abort marker ",
+                                            path, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
 }
 
 std::string MessageStore::FlushFailureText(const absl::Status& failure) {

@@ -171,6 +171,7 @@ class MessageStore {
   // process left only in the page cache.
   absl::Status SyncRecoveredFiles();
   static std::string FlushFailureText(const absl::Status& failure);
+  absl::Status CreateAbortMarker();
   // Builds the record's consume queue and key index entries; an error when
   // its consume queue cannot take it (the key index is best effort).
   absl::Status DispatchRecord(const RecordView& record, bool notify);
