@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -24,7 +25,13 @@ absl::Status IndexService::Load() {
   fs::create_directories(dir_, ec);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    names.push_back(entry.path().filename().string());
+    std::string name = entry.path().filename().string();
+    if (absl::EndsWith(name, ".creating")) {
+      // An index file whose creation a crash interrupted; never written to.
+      fs::remove(entry.path(), ec);
+      continue;
+    }
+    names.push_back(std::move(name));
   }
   std::sort(names.begin(), names.end());
   absl::MutexLock lock(&mu_);

@@ -110,12 +110,25 @@ TEST(RecoveryTest, InterruptedSegmentCreationIsDropped) {
   const std::string leftover =
       absl::StrCat(queue_dir, "/", OffsetToFileName(1 << 30), ".creating");
   std::ofstream(leftover) << "short";
+  // An index file's, at the size of a finished one.
+  const std::string index_leftover =
+      absl::StrCat(config.IndexDir(), "/20991231235959999.creating");
+  {
+    std::ofstream index_file(index_leftover);
+    for (const auto& entry :
+         std::filesystem::directory_iterator(config.IndexDir())) {
+      if (entry.path().string() == index_leftover) continue;
+      index_file << std::string(std::filesystem::file_size(entry.path()), '\0');
+      break;
+    }
+  }
   MarkCrashed(config);
 
   absl::StatusOr<std::unique_ptr<MessageStore>> store =
       MessageStore::Open(config);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_FALSE(std::filesystem::exists(index_leftover));
   EXPECT_EQ(CountReadable(**store), 10);
   for (const auto& entry : std::filesystem::directory_iterator(queue_dir)) {
     EXPECT_EQ(std::filesystem::file_size(entry.path()),
