@@ -9,6 +9,7 @@
 #include "cpp/client/local_offset_file.h"
 #include "cpp/client/message_id.h"
 #include "cpp/client/retry_copy.h"
+#include "spdlog/spdlog.h"
 
 namespace cometmq::client {
 
@@ -141,12 +142,26 @@ absl::StatusOr<int64_t> OffsetStore::StartOffset(const MessageQueue& queue) {
   body->set_consumer_group(group_);
   body->set_topic(queue.topic);
   body->set_queue_id(queue.queue_id);
+  std::string asked;
   absl::StatusOr<remoting::Command> response =
       instance_->CallBrokerForRead(queue.broker_name, std::move(request),
-                                   instance_->config().request_timeout);
+                                   instance_->config().request_timeout, &asked);
   if (!response.ok()) return response.status();
   if (response->header.status() == proto::QUERY_NOT_FOUND) {
-    return ConsumeFromOffset(queue);
+    absl::StatusOr<std::string> master =
+        instance_->routes()->MasterAddress(queue.broker_name);
+    if (master.ok() && *master == asked) return ConsumeFromOffset(queue);
+    // Only the master knows the group never committed here: a slave copies
+    // offsets every slaveSyncIntervalMillis, and one whose master died
+    // before it copied a group's first commits knows none of them. Starting
+    // where a new group would (the end of the queue, for LAST_OFFSET) could
+    // skip what was sent after those commits; the queue's first message
+    // redelivers instead of skipping.
+    spdlog::warn(
+        "consumer {}: slave {} knows no offset of {}; starting at the "
+        "queue's first message rather than risk skipping any",
+        group_, asked, queue.ToString());
+    return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
   }
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
     return Annotate(status, queue.ToString());
