@@ -413,6 +413,14 @@ void ConsumerCore::RenewLocks() {
       queues.push_back(queue);
     }
   }
+  // A queue given up whose message is still being consumed stays ours
+  // until Release() ends it, as in RocketMQ (whose lockAll renews every
+  // process queue not yet removed): left to expire, the next owner would
+  // start on it, and on that very message, while it is still running here.
+  for (const auto& [queue, pq] : releasing_) {
+    pqs.push_back(pq);
+    queues.push_back(queue);
+  }
   if (queues.empty()) return;
   std::set<std::string> answered;
   std::set<MessageQueue> locked =
