@@ -284,5 +284,35 @@ TEST_F(ProducerTest, BrokerWhoseMasterLeftIsSkippedBeforeTheRouteCatchesUp) {
   EXPECT_EQ(slave_a.sends(), 0);
 }
 
+TEST(ProducerRouteTest, KeepsItsRouteWhileARestartedNameServerForgotTheTopic) {
+  FakeBroker good(proto::SUCCESS);
+  auto first = std::make_unique<testing::TestNameServer>();
+  first->RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  // The other NameServer was restarted: the broker has not registered with
+  // it again yet (it does every registerBrokerIntervalMillis).
+  testing::TestNameServer restarted;
+  ProducerOptions options;
+  options.client.namesrv_addr =
+      absl::StrCat(first->address(), ";", restarted.address());
+  options.client.route_refresh_interval = absl::Milliseconds(100);
+  DefaultProducer producer("PG", options);
+  ASSERT_TRUE(producer.Start().ok());
+  ASSERT_TRUE(producer.SendSync(Msg("TopicA", "before")).ok());
+
+  first.reset();  // the NameServer that knows the route goes down
+  // Route refreshes now reach only the restarted NameServer, which answers
+  // TOPIC_NOT_EXIST; the broker is still there and takes every send.
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  int sent = 0;
+  while (absl::Now() < end) {
+    auto result = producer.SendSync(Msg("TopicA", absl::StrCat("m-", sent)));
+    ASSERT_TRUE(result.ok()) << "send " << sent << ": " << result.status();
+    ++sent;
+    absl::SleepFor(absl::Milliseconds(20));  // pacing, not synchronisation
+  }
+  EXPECT_EQ(good.sends(), sent + 1);
+  producer.Shutdown();
+}
+
 }  // namespace
 }  // namespace cometmq::client

@@ -110,11 +110,11 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(
   request.header.mutable_topic_route()->set_topic(topic);
   absl::StatusOr<remoting::Command> response = CallNamesrv(request, deadline);
   if (!response.ok()) return response.status();
+  // An error, TOPIC_NOT_EXIST included, keeps the cached route: a
+  // NameServer just restarted knows no topic until the brokers register
+  // with it again, while the brokers still serve them (RocketMQ, too, keeps
+  // its route when an update fails).
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
-    if (BrokerStatusCode(status) == proto::TOPIC_NOT_EXIST) {
-      absl::MutexLock lock(&mu_);
-      routes_.erase(topic);
-    }
     return status;
   }
   for (const proto::BrokerData& broker :

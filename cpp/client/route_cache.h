@@ -47,8 +47,9 @@ class RouteCache {
       const std::string& topic, absl::Time deadline = absl::InfiniteFuture());
   // The cached route or nullptr; never blocks on the network.
   std::shared_ptr<const TopicRoute> Cached(const std::string& topic) const;
-  // Fetches the route now and caches it; a topic gone from the NameServers
-  // is dropped from the cache.
+  // Fetches the route now and caches it. On an error (TOPIC_NOT_EXIST
+  // included: a restarted NameServer has not heard from the brokers yet) the
+  // cached route stays.
   absl::StatusOr<std::shared_ptr<const TopicRoute>> Refresh(
       const std::string& topic, absl::Time deadline = absl::InfiniteFuture());
   // Refreshes every cached topic (transport failures keep the old route).
