@@ -255,9 +255,10 @@ absl::StatusOr<remoting::Command> ClientInstance::CallBroker(
 
 absl::StatusOr<remoting::Command> ClientInstance::CallBrokerForRead(
     const std::string& broker_name, remoting::Command request,
-    absl::Duration timeout) {
+    absl::Duration timeout, std::string* address) {
   absl::StatusOr<std::string> addr = routes_->ReadAddress(broker_name);
   if (!addr.ok()) return addr.status();
+  if (address != nullptr) *address = *addr;
   absl::StatusOr<remoting::Command> response =
       remoting_->InvokeSync(*addr, std::move(request), timeout);
   if (!response.ok()) routes_->MarkUnreachable(*addr);

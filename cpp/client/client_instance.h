@@ -92,10 +92,11 @@ class ClientInstance {
                                                remoting::Command request,
                                                absl::Duration timeout);
   // A read or offset request by broker name: to the master, or to a slave
-  // while the master is gone or unreachable.
+  // while the master is gone or unreachable. `address`, if given, is set to
+  // the address asked.
   absl::StatusOr<remoting::Command> CallBrokerForRead(
       const std::string& broker_name, remoting::Command request,
-      absl::Duration timeout);
+      absl::Duration timeout, std::string* address = nullptr);
 
  private:
   explicit ClientInstance(ClientConfig config);

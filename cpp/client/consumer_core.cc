@@ -364,7 +364,8 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   }
   const absl::Time locked_at = absl::Now();
   for (const MessageQueue& queue : added) {
-    absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
+    bool committed = false;
+    absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue, &committed);
     if (!offset.ok()) {
       spdlog::warn("consumer {}: cannot start {} (next rebalance retries): {}",
                    group_, queue.ToString(), offset.status().ToString());
@@ -372,7 +373,10 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(queue, *offset);
-    pq->set_last_committed(*offset);
+    // A start the group never committed is committed by the next round,
+    // even if the queue stays idle: a restart then continues there, and
+    // StartOffset sees the group consumes the topic.
+    pq->set_last_committed(committed ? *offset : -1);
     if (locking()) pq->SetLocked(true, locked_at);
     {
       absl::MutexLock lock(&mu_);
@@ -412,6 +416,14 @@ void ConsumerCore::RenewLocks() {
       pqs.push_back(pq);
       queues.push_back(queue);
     }
+  }
+  // A queue given up whose message is still being consumed stays ours
+  // until Release() ends it, as in RocketMQ (whose lockAll renews every
+  // process queue not yet removed): left to expire, the next owner would
+  // start on it, and on that very message, while it is still running here.
+  for (const auto& [queue, pq] : releasing_) {
+    pqs.push_back(pq);
+    queues.push_back(queue);
   }
   if (queues.empty()) return;
   std::set<std::string> answered;

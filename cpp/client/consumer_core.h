@@ -44,7 +44,8 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // pulled only while the lock is held, and renewed every lock_interval. A
 // queue given up is released only after its in-flight message finished
 // (the process queue's consume lock, waited for unlock_wait, else retried a
-// moment later) and its offset was committed; so the next owner, which locks
+// moment later, its broker lock renewed meanwhile) and its offset was
+// committed; so the next owner, which locks
 // before it reads the committed offset, continues exactly where this one
 // stopped. A queue whose lock a renewal finds lost (not renewed within the
 // broker's expiry) pauses and commits nothing until it is locked again; it
@@ -107,7 +108,8 @@ class ConsumerCore : public ConsumerMember,
   // message did not finish in time (nothing was committed or released).
   bool Release(const std::shared_ptr<ProcessQueue>& pq, absl::Duration wait)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
-  // Renews the broker locks of every owned queue.
+  // Renews the broker locks of every owned queue, and of those given up
+  // but still releasing.
   void RenewLocks();
   // A rebalance soon, at most one pending.
   void ScheduleLockRetry() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);

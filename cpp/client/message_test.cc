@@ -154,6 +154,40 @@ TEST(SendRequestTest, RefusesEmptyAndOversizedBodies) {
             absl::string_view::npos);
 }
 
+TEST(SendRequestTest, RefusesTextThatIsNotUtf8OrHoldsSeparators) {
+  auto send = [](Message message) {
+    message.topic = message.topic.empty() ? "T" : message.topic;
+    message.body = "b";
+    return PrepareSend(message, "g", SendLimits{}).status();
+  };
+  const std::string gbk = "\xd6\xd0\xce\xc4";  // GBK, not UTF-8
+  Message tags;
+  tags.tags = gbk;
+  EXPECT_EQ(send(tags).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(send(tags).message().find("tags is not valid UTF-8"),
+            absl::string_view::npos);
+  Message key;
+  key.keys = {"ok", gbk};
+  EXPECT_EQ(send(key).code(), absl::StatusCode::kInvalidArgument);
+  Message value;
+  value.properties["city"] = "\xb1\xb1\xbe\xa9";
+  EXPECT_EQ(send(value).code(), absl::StatusCode::kInvalidArgument);
+  Message separator;
+  separator.properties["a"] = std::string("x\x02y\x01z");
+  EXPECT_EQ(send(separator).code(), absl::StatusCode::kInvalidArgument);
+  for (const char* bad :
+       {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe4\xb8"}) {
+    Message message;
+    message.tags = bad;  // overlong, surrogate, past U+10FFFF, truncated
+    EXPECT_EQ(send(message).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  Message fine;
+  fine.tags = "\xe4\xb8\xad\xe6\x96\x87";  // "Chinese" in UTF-8
+  fine.keys = {"k\xc3\xa9"};
+  fine.properties["emoji"] = "\xf0\x9f\x98\x80";
+  EXPECT_TRUE(send(fine).ok()) << send(fine);
+}
+
 TEST(BatchTest, EncodesEntriesBackToBack) {
   std::vector<BatchEntry> entries = {{"ab", "P1", 0}, {"cde", "", 7}};
   std::string body = EncodeBatch(entries);

@@ -122,9 +122,9 @@ DefaultProducer::RunningInstance() const {
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
-    ClientInstance* instance, const std::string& topic) {
+    ClientInstance* instance, const std::string& topic, absl::Time deadline) {
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      instance->routes()->Get(topic);
+      instance->routes()->Get(topic, deadline);
   if (route.ok()) {
     if ((*route)->write_queues.empty()) {
       return absl::UnavailableError(
@@ -134,13 +134,13 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
   }
   if (options_.auto_create_topic &&
       BrokerStatusCode(route.status()) == proto::TOPIC_NOT_EXIST) {
-    return DefaultRoute(instance, topic);
+    return DefaultRoute(instance, topic, deadline);
   }
   return route.status();
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::DefaultRoute(
-    ClientInstance* instance, const std::string& topic) {
+    ClientInstance* instance, const std::string& topic, absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     auto it = default_routes_.find(topic);
@@ -153,7 +153,7 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::DefaultRoute(
     }
   }
   absl::StatusOr<proto::ClusterInfo> cluster =
-      instance->routes()->FetchClusterInfo();
+      instance->routes()->FetchClusterInfo(deadline);
   if (!cluster.ok()) return cluster.status();
   proto::TopicRouteData data;
   for (const auto& [name, broker] : cluster->broker_table()) {
@@ -216,7 +216,14 @@ absl::StatusOr<SendResult> DefaultProducer::SendOnce(
     const MessageQueue& queue, absl::Time start, absl::Duration timeout) {
   absl::StatusOr<std::string> addr =
       instance->routes()->MasterAddress(queue.broker_name);
-  if (!addr.ok()) return addr.status();
+  if (!addr.ok()) {
+    // The master left (another topic's route showed it first) while this
+    // topic's cached route still lists its queues: another broker may take
+    // the message, and the route is refreshed.
+    absl::Status status = absl::UnavailableError(addr.status().message());
+    RecordAttempt(instance, queue.broker_name, start, status, queue.topic);
+    return status;
+  }
   absl::StatusOr<remoting::Command> response = instance->remoting()->InvokeSync(
       *addr,
       MakeSendCommand(prepared, queue.queue_id,
@@ -244,7 +251,7 @@ absl::StatusOr<SendResult> DefaultProducer::SendWithRetry(
   for (int attempt = 0; attempt <= options_.retry_times_when_send_failed;
        ++attempt) {
     absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-        PublishRoute(instance, topic);
+        PublishRoute(instance, topic, deadline);
     if (!route.ok()) return route.status();
     const absl::Time now = absl::Now();
     const absl::Duration remaining = deadline - now;
@@ -300,24 +307,41 @@ absl::StatusOr<SendResult> DefaultProducer::SendToQueue(
     return absl::InvalidArgumentError(absl::StrCat(
         "queue ", queue.ToString(), " is not of topic ", message.topic));
   }
+  return SendToQueueBefore(instance->get(), message, queue,
+                           absl::Now() + options_.send_timeout);
+}
+
+absl::StatusOr<SendResult> DefaultProducer::SendToQueueBefore(
+    ClientInstance* instance, const Message& message, const MessageQueue& queue,
+    absl::Time deadline) {
   absl::StatusOr<PreparedSend> prepared =
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return prepared.status();
   // Resolves the broker's address when the route is not cached yet.
-  if (auto route = PublishRoute(instance->get(), queue.topic); !route.ok()) {
+  if (auto route = PublishRoute(instance, queue.topic, deadline); !route.ok()) {
     return route.status();
   }
-  return SendOnce(instance->get(), *prepared, queue, absl::Now(),
-                  options_.send_timeout);
+  const absl::Time now = absl::Now();
+  if (now >= deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("send to ", queue.ToString(), " timed out"));
+  }
+  return SendOnce(instance, *prepared, queue, now, deadline - now);
 }
 
 absl::StatusOr<SendResult> DefaultProducer::SendOrderly(
     const Message& message, const std::string& sharding_key) {
-  absl::StatusOr<std::vector<MessageQueue>> queues = WriteQueues(message.topic);
-  if (!queues.ok()) return queues.status();
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
+  if (!instance.ok()) return instance.status();
+  const absl::Time deadline = absl::Now() + options_.send_timeout;
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+      PublishRoute(instance->get(), message.topic, deadline);
+  if (!route.ok()) return route.status();
+  const std::vector<MessageQueue>& queues = (*route)->write_queues;
   const int32_t index =
-      ShardingIndex(sharding_key, static_cast<int32_t>(queues->size()));
-  return SendToQueue(message, (*queues)[static_cast<size_t>(index)]);
+      ShardingIndex(sharding_key, static_cast<int32_t>(queues.size()));
+  return SendToQueueBefore(instance->get(), message,
+                           queues[static_cast<size_t>(index)], deadline);
 }
 
 absl::StatusOr<std::vector<MessageQueue>> DefaultProducer::WriteQueues(
@@ -325,7 +349,7 @@ absl::StatusOr<std::vector<MessageQueue>> DefaultProducer::WriteQueues(
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
   if (!instance.ok()) return instance.status();
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      PublishRoute(instance->get(), topic);
+      PublishRoute(instance->get(), topic, absl::Now() + options_.send_timeout);
   if (!route.ok()) return route.status();
   return (*route)->write_queues;
 }
@@ -337,8 +361,8 @@ absl::Status DefaultProducer::SendOneway(const Message& message) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> running = RunningInstance();
   if (!running.ok()) return running.status();
   ClientInstance* instance = running->get();
-  absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      PublishRoute(instance, message.topic);
+  absl::StatusOr<std::shared_ptr<const TopicRoute>> route = PublishRoute(
+      instance, message.topic, absl::Now() + options_.send_timeout);
   if (!route.ok()) return route.status();
   const MessageQueue queue =
       selector_.Select((*route)->write_queues, "", absl::Now());
@@ -356,13 +380,14 @@ void DefaultProducer::SendAsync(const Message& message, SendCallback callback) {
 
 void DefaultProducer::SendAsync(const Message& message, SendCallback callback,
                                 absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<PreparedSend> prepared =
       PrepareSend(message, group_, options_.limits);
   if (!prepared.ok()) return callback(prepared.status());
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
   if (!instance.ok()) return callback(instance.status());
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
-      PublishRoute(instance->get(), message.topic);
+      PublishRoute(instance->get(), message.topic, deadline);
   if (!route.ok()) return callback(route.status());
   auto send = std::make_shared<AsyncSend>();
   bool running;
@@ -379,7 +404,7 @@ void DefaultProducer::SendAsync(const Message& message, SendCallback callback,
   send->prepared = *std::move(prepared);
   send->callback = std::move(callback);
   send->route = *std::move(route);
-  send->deadline = absl::Now() + timeout;
+  send->deadline = deadline;
   send->attempts_left = 1 + options_.retry_times_when_send_failed;
   StartAsyncAttempt(std::move(send));
 }
@@ -397,12 +422,19 @@ void DefaultProducer::StartAsyncAttempt(std::shared_ptr<AsyncSend> send) {
   }
   const MessageQueue queue = selector_.Select(send->route->write_queues,
                                               send->avoid_broker, absl::Now());
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::string> addr =
       send->instance->routes()->MasterAddress(queue.broker_name);
-  if (!addr.ok()) return FinishAsync(send, addr.status());
+  if (!addr.ok()) {
+    // As SendOnce: the master left, another broker may take it.
+    send->last_error = absl::UnavailableError(addr.status().message());
+    RecordAttempt(send->instance, queue.broker_name, start, send->last_error,
+                  queue.topic);
+    send->avoid_broker = queue.broker_name;
+    return StartAsyncAttempt(std::move(send));
+  }
   remoting::Command request = MakeSendCommand(
       send->prepared, queue.queue_id, options_.default_topic_queue_nums);
-  const absl::Time start = absl::Now();
   const std::string address = *addr;
   send->instance->remoting()->InvokeAsync(
       address, std::move(request), remaining,

@@ -60,9 +60,14 @@ using SendCallback = std::function<void(absl::StatusOr<SendResult>)>;
 // duplicate the caller did not choose. SendToQueue / SendOrderly never move
 // to another queue, to keep order.
 //
-// Guarantees: every call ends within its timeout; SendAsync's callback runs
-// exactly once (on the remoting I/O thread, or on the caller's thread when
-// the message is refused before sending); Shutdown waits for outstanding
+// A broker whose master address is gone (the master left and another
+// topic's route showed it before this topic's did) counts as a failed
+// attempt: the send moves to another broker and the route is refreshed.
+//
+// Guarantees: every call ends within its timeout, a NameServer lookup of a
+// route not cached yet included; SendAsync's callback runs exactly once (on
+// the remoting I/O thread, or on the caller's thread when the message is
+// refused before sending); Shutdown waits for outstanding
 // async sends. Shutdown from a callback on the I/O thread is refused with an
 // error log (it would wait for its own thread); a callback must not destroy
 // the producer.
@@ -107,13 +112,19 @@ class DefaultProducer {
   // The client instance while started (one lock per send: what follows
   // uses this pointer, which stays valid while the send holds it).
   absl::StatusOr<std::shared_ptr<ClientInstance>> RunningInstance() const;
+  // A route lookup not cached yet asks the NameServers until `deadline`.
   absl::StatusOr<std::shared_ptr<const TopicRoute>> PublishRoute(
-      ClientInstance* instance, const std::string& topic);
+      ClientInstance* instance, const std::string& topic, absl::Time deadline);
   absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultRoute(
-      ClientInstance* instance, const std::string& topic);
+      ClientInstance* instance, const std::string& topic, absl::Time deadline);
   absl::StatusOr<SendResult> SendWithRetry(ClientInstance* instance,
                                            const PreparedSend& prepared,
                                            absl::Duration timeout);
+  // One attempt on `queue`, ending by `deadline`.
+  absl::StatusOr<SendResult> SendToQueueBefore(ClientInstance* instance,
+                                               const Message& message,
+                                               const MessageQueue& queue,
+                                               absl::Time deadline);
   // One attempt, begun at `start`.
   absl::StatusOr<SendResult> SendOnce(ClientInstance* instance,
                                       const PreparedSend& prepared,

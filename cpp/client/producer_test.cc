@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -183,6 +184,134 @@ TEST_F(ProducerTest, OrderlySendsOfOneKeyShareAQueue) {
     ASSERT_TRUE(next.ok());
     EXPECT_EQ(next->queue_id, first->queue_id);
   }
+}
+
+// A NameServer that accepts route requests and never answers them.
+class SilentNameServer {
+ public:
+  SilentNameServer() {
+    remoting::ServerOptions options;
+    options.bind_address = "127.0.0.1";
+    server_ = std::make_unique<remoting::RemotingServer>(options);
+    for (int code :
+         {proto::GET_ROUTEINFO_BY_TOPIC, proto::GET_BROKER_CLUSTER_INFO}) {
+      server_->RegisterHandler(
+          code, [this](remoting::Command, remoting::Responder responder) {
+            absl::MutexLock lock(&mu_);
+            parked_.push_back(std::move(responder));
+          });
+    }
+    EXPECT_TRUE(server_->Start().ok());
+  }
+  ~SilentNameServer() { server_->Stop(); }
+
+  std::string address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<remoting::Responder> parked_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<remoting::RemotingServer> server_;
+};
+
+TEST(ProducerTimeoutTest, SendTimeoutAlsoBoundsTheRouteLookup) {
+  SilentNameServer namesrv;
+  ProducerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.request_timeout = absl::Seconds(5);
+  DefaultProducer producer("PG", options);
+  ASSERT_TRUE(producer.Start().ok());
+
+  absl::Time start = absl::Now();
+  auto result = producer.SendSync(Msg("TopicA", "hello"), absl::Seconds(1));
+  EXPECT_FALSE(result.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << result.status();
+
+  absl::Notification done;
+  absl::Duration callback_after;
+  start = absl::Now();
+  producer.SendAsync(
+      Msg("TopicA", "hello"),
+      [&](absl::StatusOr<SendResult> async_result) {
+        EXPECT_FALSE(async_result.ok());
+        callback_after = absl::Now() - start;
+        done.Notify();
+      },
+      absl::Seconds(1));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_LT(callback_after, absl::Seconds(3));
+  producer.Shutdown();
+}
+
+TEST_F(ProducerTest, BrokerWhoseMasterLeftIsSkippedBeforeTheRouteCatchesUp) {
+  FakeBroker master_a(proto::SUCCESS);
+  FakeBroker slave_a(proto::SUCCESS);
+  FakeBroker master_b(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", master_a.address(), {"TopicA", "TopicB"},
+                          4);
+  namesrv_.RegisterBroker("broker-a", slave_a.address(), {"TopicA", "TopicB"},
+                          4, /*broker_id=*/1);
+  namesrv_.RegisterBroker("broker-b", master_b.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  ASSERT_TRUE(producer.SendSync(Msg("TopicA", "first")).ok());
+
+  // broker-a's master goes away. Another topic's route shows it first; the
+  // cached route of TopicA still lists broker-a's write queues.
+  namesrv_.UnregisterBroker("broker-a", master_a.address(), 0);
+  auto queues_b = producer.WriteQueues("TopicB");
+  EXPECT_FALSE(queues_b.ok());  // no master: no writable queue
+
+  for (int i = 0; i < 8; ++i) {
+    auto result = producer.SendSync(Msg("TopicA", absl::StrCat("sync-", i)));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->broker_name, "broker-b");
+  }
+  absl::Mutex mu;
+  int ok = 0, failed = 0;
+  for (int i = 0; i < 8; ++i) {
+    producer.SendAsync(Msg("TopicA", absl::StrCat("async-", i)),
+                       [&](absl::StatusOr<SendResult> result) {
+                         absl::MutexLock lock(&mu);
+                         ++(result.ok() ? ok : failed);
+                       });
+  }
+  producer.Shutdown();  // waits for the async sends
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(ok, 8);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(slave_a.sends(), 0);
+}
+
+TEST(ProducerRouteTest, KeepsItsRouteWhileARestartedNameServerForgotTheTopic) {
+  FakeBroker good(proto::SUCCESS);
+  auto first = std::make_unique<testing::TestNameServer>();
+  first->RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  // The other NameServer was restarted: the broker has not registered with
+  // it again yet (it does every registerBrokerIntervalMillis).
+  testing::TestNameServer restarted;
+  ProducerOptions options;
+  options.client.namesrv_addr =
+      absl::StrCat(first->address(), ";", restarted.address());
+  options.client.route_refresh_interval = absl::Milliseconds(100);
+  DefaultProducer producer("PG", options);
+  ASSERT_TRUE(producer.Start().ok());
+  ASSERT_TRUE(producer.SendSync(Msg("TopicA", "before")).ok());
+
+  first.reset();  // the NameServer that knows the route goes down
+  // Route refreshes now reach only the restarted NameServer, which answers
+  // TOPIC_NOT_EXIST; the broker is still there and takes every send.
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  int sent = 0;
+  while (absl::Now() < end) {
+    auto result = producer.SendSync(Msg("TopicA", absl::StrCat("m-", sent)));
+    ASSERT_TRUE(result.ok()) << "send " << sent << ": " << result.status();
+    ++sent;
+    absl::SleepFor(absl::Milliseconds(20));  // pacing, not synchronisation
+  }
+  EXPECT_EQ(good.sends(), sent + 1);
+  producer.Shutdown();
 }
 
 }  // namespace

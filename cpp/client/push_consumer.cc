@@ -98,6 +98,16 @@ void DefaultPushConsumer::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
+    if (pool_->InWorkerThread()) {
+      // Waiting for running listener calls and joining the consume threads
+      // would wait for this very call; the client instance released here
+      // would also be gone under the listener's own send-back.
+      spdlog::error(
+          "consumer {}: Shutdown() called from the listener is ignored; call "
+          "it from another thread",
+          group_);
+      return;
+    }
     running_ = false;
     instance = std::move(instance_);
   }

@@ -68,7 +68,8 @@ class DefaultPushConsumer {
 
   absl::Status Start();
   // Stops delivery, waits for running listener calls, commits offsets and
-  // leaves the group. Must not be called from the listener.
+  // leaves the group. Called from the listener it would wait for itself:
+  // it is refused there with an error log.
   void Shutdown();
 
   std::vector<MessageQueue> OwnedQueues() const;

@@ -55,7 +55,7 @@ RouteCache::RouteCache(remoting::RemotingClient* client,
       timeout_(timeout) {}
 
 absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
-    const remoting::Command& request) {
+    const remoting::Command& request, absl::Time deadline) {
   if (namesrv_addrs_.empty()) {
     return absl::FailedPreconditionError("no NameServer address configured");
   }
@@ -68,8 +68,14 @@ absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
   for (size_t i = 0; i < namesrv_addrs_.size(); ++i) {
     size_t index = (start + i) % namesrv_addrs_.size();
     const std::string& addr = namesrv_addrs_[index];
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      failures.push_back("no time left");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no NameServer answered in time: ", absl::StrJoin(failures, "; ")));
+    }
     absl::StatusOr<remoting::Command> response =
-        client_->InvokeSync(addr, request, timeout_);
+        client_->InvokeSync(addr, request, std::min(timeout_, left));
     if (response.ok()) {
       absl::MutexLock lock(&mu_);
       next_namesrv_ = index;  // stay with a NameServer that answers
@@ -98,17 +104,17 @@ absl::Status RouteCache::CallEveryNamesrv(const remoting::Command& request) {
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(
-    const std::string& topic) {
+    const std::string& topic, absl::Time deadline) {
   remoting::Command request =
       remoting::MakeRequest(proto::GET_ROUTEINFO_BY_TOPIC);
   request.header.mutable_topic_route()->set_topic(topic);
-  absl::StatusOr<remoting::Command> response = CallNamesrv(request);
+  absl::StatusOr<remoting::Command> response = CallNamesrv(request, deadline);
   if (!response.ok()) return response.status();
+  // An error, TOPIC_NOT_EXIST included, keeps the cached route: a
+  // NameServer just restarted knows no topic until the brokers register
+  // with it again, while the brokers still serve them (RocketMQ, too, keeps
+  // its route when an update fails).
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
-    if (BrokerStatusCode(status) == proto::TOPIC_NOT_EXIST) {
-      absl::MutexLock lock(&mu_);
-      routes_.erase(topic);
-    }
     return status;
   }
   for (const proto::BrokerData& broker :
@@ -123,9 +129,9 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Get(
-    const std::string& topic) {
+    const std::string& topic, absl::Time deadline) {
   if (std::shared_ptr<const TopicRoute> route = Cached(topic)) return route;
-  return Refresh(topic);
+  return Refresh(topic, deadline);
 }
 
 std::shared_ptr<const TopicRoute> RouteCache::Cached(
@@ -143,9 +149,10 @@ void RouteCache::RefreshAll() {
   }
 }
 
-absl::StatusOr<proto::ClusterInfo> RouteCache::FetchClusterInfo() {
-  absl::StatusOr<remoting::Command> response =
-      CallNamesrv(remoting::MakeRequest(proto::GET_BROKER_CLUSTER_INFO));
+absl::StatusOr<proto::ClusterInfo> RouteCache::FetchClusterInfo(
+    absl::Time deadline) {
+  absl::StatusOr<remoting::Command> response = CallNamesrv(
+      remoting::MakeRequest(proto::GET_BROKER_CLUSTER_INFO), deadline);
   if (!response.ok()) return response.status();
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
     return status;

@@ -33,8 +33,10 @@ std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr);
 // Topic routes from the NameServers, cached. A request goes to one
 // NameServer (rotating start) and on a transport failure to the next; an
 // answer such as TOPIC_NOT_EXIST is final and comes back with its remark.
-// Also resolves broker names to master addresses from every route and
-// cluster answer seen. Thread-safe; blocking (not for the I/O thread).
+// A `deadline` bounds the whole request, every NameServer tried included
+// (a send's timeout covers its route lookup). Also resolves broker names to
+// master addresses from every route and cluster answer seen. Thread-safe;
+// blocking (not for the I/O thread).
 class RouteCache {
  public:
   RouteCache(remoting::RemotingClient* client,
@@ -42,21 +44,24 @@ class RouteCache {
 
   // The cached route, fetched first if absent.
   absl::StatusOr<std::shared_ptr<const TopicRoute>> Get(
-      const std::string& topic);
+      const std::string& topic, absl::Time deadline = absl::InfiniteFuture());
   // The cached route or nullptr; never blocks on the network.
   std::shared_ptr<const TopicRoute> Cached(const std::string& topic) const;
-  // Fetches the route now and caches it; a topic gone from the NameServers
-  // is dropped from the cache.
+  // Fetches the route now and caches it. On an error (TOPIC_NOT_EXIST
+  // included: a restarted NameServer has not heard from the brokers yet) the
+  // cached route stays.
   absl::StatusOr<std::shared_ptr<const TopicRoute>> Refresh(
-      const std::string& topic);
+      const std::string& topic, absl::Time deadline = absl::InfiniteFuture());
   // Refreshes every cached topic (transport failures keep the old route).
   void RefreshAll();
 
-  absl::StatusOr<proto::ClusterInfo> FetchClusterInfo();
+  absl::StatusOr<proto::ClusterInfo> FetchClusterInfo(
+      absl::Time deadline = absl::InfiniteFuture());
 
   // A request to the NameServers, answered by the first that answers.
   absl::StatusOr<remoting::Command> CallNamesrv(
-      const remoting::Command& request);
+      const remoting::Command& request,
+      absl::Time deadline = absl::InfiniteFuture());
   // The same request to every NameServer; the first failure, if any.
   absl::Status CallEveryNamesrv(const remoting::Command& request);
 

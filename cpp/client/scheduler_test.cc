@@ -1,6 +1,7 @@
 #include "cpp/client/scheduler.h"
 
 #include "absl/synchronization/notification.h"
+#include "cpp/client/thread_pool.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -55,6 +56,23 @@ TEST(SchedulerTest, PeriodicTaskStopsWhenItReturnsFalse) {
   third.WaitForNotification();
   scheduler.Shutdown();
   EXPECT_EQ(runs.load(), 3);
+}
+
+TEST(ThreadPoolTest, KnowsItsOwnThreads) {
+  ThreadPool pool("test-pool", 2);
+  ThreadPool other("test-other", 1);
+  EXPECT_FALSE(pool.InWorkerThread());
+  absl::Notification ran;
+  bool in_pool = false;
+  bool in_other = true;
+  ASSERT_TRUE(pool.Submit([&] {
+    in_pool = pool.InWorkerThread();
+    in_other = other.InWorkerThread();
+    ran.Notify();
+  }));
+  ran.WaitForNotification();
+  EXPECT_TRUE(in_pool);
+  EXPECT_FALSE(in_other);
 }
 
 }  // namespace

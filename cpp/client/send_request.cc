@@ -1,5 +1,6 @@
 #include "cpp/client/send_request.h"
 
+#include <cstdint>
 #include <optional>
 #include <utility>
 
@@ -15,6 +16,79 @@
 
 namespace cometmq::client {
 namespace {
+
+bool IsUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    int extra;
+    uint32_t code;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (text.size() - i <= static_cast<size_t>(extra)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMin[extra] || code > 0x10FFFF ||
+        (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;  // overlong, out of range, or a surrogate
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+// Topic, tags, keys and properties travel in protobuf string fields of the
+// send header, which must be UTF-8: a broker cannot parse the frame
+// otherwise and closes the connection, failing every request on it. The
+// property separators would split one property into others.
+absl::Status ValidateText(absl::string_view what, absl::string_view text) {
+  if (!IsUtf8(text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message ", what, " is not valid UTF-8"));
+  }
+  if (text.find_first_of(absl::string_view("\x01\x02", 2)) !=
+      absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message ", what, " contains a \\x01 or \\x02 (property separators)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTexts(const Message& message) {
+  if (absl::Status s = ValidateText("topic", message.topic); !s.ok()) return s;
+  if (absl::Status s = ValidateText("tags", message.tags); !s.ok()) return s;
+  for (const std::string& key : message.keys) {
+    if (absl::Status s = ValidateText("key", key); !s.ok()) return s;
+  }
+  for (const auto& [name, value] : message.properties) {
+    if (absl::Status s = ValidateText("property name", name); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            ValidateText(absl::StrCat("property ", name, "'s value"), value);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Validate(const Message& message, const SendLimits& limits) {
   if (message.topic.empty()) {
@@ -36,7 +110,7 @@ absl::Status Validate(const Message& message, const SendLimits& limits) {
   if (message.delay_level < 0) {
     return absl::InvalidArgumentError("delay_level must not be negative");
   }
-  return absl::OkStatus();
+  return ValidateTexts(message);
 }
 
 // A message sent again (a received one, or a consumer's retry copy) keeps

@@ -1,6 +1,7 @@
 #ifndef COMETMQ_CLIENT_TEST_CLUSTER_H_
 #define COMETMQ_CLIENT_TEST_CLUSTER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,17 +34,19 @@ class TestNameServer {
     return absl::StrCat("127.0.0.1:", server_->port());
   }
 
-  // Registers `broker_name` (master at `broker_addr`) holding `topics`, each
-  // with `queues` read and write queues.
+  // Registers `broker_name` (master at `broker_addr`, or the slave
+  // `broker_id` there) holding `topics`, each with `queues` read and write
+  // queues.
   void RegisterBroker(const std::string& broker_name,
                       const std::string& broker_addr,
-                      const std::vector<std::string>& topics, int queues) {
+                      const std::vector<std::string>& topics, int queues,
+                      int64_t broker_id = 0) {
     remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
     proto::RegisterBrokerRequest* broker =
         request.header.mutable_register_broker();
     broker->set_cluster("DefaultCluster");
     broker->set_broker_name(broker_name);
-    broker->set_broker_id(0);
+    broker->set_broker_id(broker_id);
     broker->set_broker_addr(broker_addr);
     for (const std::string& topic : topics) {
       proto::TopicConfig* config = broker->add_topic_configs();
@@ -52,6 +55,24 @@ class TestNameServer {
       config->set_write_queue_nums(queues);
       config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
     }
+    auto response =
+        registrar_.InvokeSync(address(), std::move(request), absl::Seconds(5));
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->header.status(), proto::SUCCESS)
+        << response->header.remark();
+  }
+
+  // Removes one broker (`broker_id` of `broker_name` at `broker_addr`), as
+  // a broker shutting down does.
+  void UnregisterBroker(const std::string& broker_name,
+                        const std::string& broker_addr, int64_t broker_id) {
+    remoting::Command request = remoting::MakeRequest(proto::UNREGISTER_BROKER);
+    proto::UnregisterBrokerRequest* broker =
+        request.header.mutable_unregister_broker();
+    broker->set_cluster("DefaultCluster");
+    broker->set_broker_name(broker_name);
+    broker->set_broker_id(broker_id);
+    broker->set_broker_addr(broker_addr);
     auto response =
         registrar_.InvokeSync(address(), std::move(request), absl::Seconds(5));
     ASSERT_TRUE(response.ok()) << response.status();

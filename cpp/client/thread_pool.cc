@@ -7,6 +7,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace cometmq::client {
+namespace {
+
+thread_local const ThreadPool* current_pool = nullptr;
+
+}  // namespace
 
 ThreadPool::ThreadPool(const std::string& name, int threads) {
   absl::MutexLock lock(&join_mu_);
@@ -39,7 +44,10 @@ void ThreadPool::Shutdown() {
   }
 }
 
+bool ThreadPool::InWorkerThread() const { return current_pool == this; }
+
 void ThreadPool::Work() {
+  current_pool = this;
   while (true) {
     std::function<void()> task;
     {

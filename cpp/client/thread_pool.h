@@ -25,7 +25,10 @@ class ThreadPool {
 
   // False (and the task dropped) after Shutdown() began.
   bool Submit(std::function<void()> task);
+  // Must not run on one of this pool's threads (it would wait for itself).
   void Shutdown();
+  // Whether the caller is one of this pool's threads (a task).
+  bool InWorkerThread() const;
 
  private:
   void Work();

@@ -3,6 +3,7 @@ own teardown, so no client thread calls into a finalizing interpreter."""
 
 import atexit
 import functools
+import threading
 import weakref
 
 from cometmq import _core
@@ -43,6 +44,8 @@ class Lifecycle:
     def __init__(self):
         self._started = False
         self._closed = False
+        self._starting = False
+        self._start_done = threading.Event()
 
     def _start(self):
         raise NotImplementedError
@@ -53,12 +56,22 @@ class Lifecycle:
     def start(self):
         if self._started:
             return self
-        self._start()
-        self._started = True
-        track(self)
+        self._starting = True
+        try:
+            self._start()
+            self._started = True
+            track(self)
+        finally:
+            self._starting = False
+            self._start_done.set()
         return self
 
     def shutdown(self):
+        # A consumer delivers messages before start() returns: a shutdown
+        # from its listener (or another thread) meanwhile waits for the start
+        # to end, instead of finding nothing started and doing nothing.
+        if self._starting:
+            self._start_done.wait()
         if self._started and not self._closed:
             self._closed = True
             self._shutdown()

@@ -3,6 +3,7 @@
 import itertools
 import logging
 import os
+import threading
 
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, translate
@@ -10,6 +11,8 @@ from cometmq.message import Message
 
 _log = logging.getLogger("cometmq")
 _instances = itertools.count()
+# Set on a consume thread while it runs a listener.
+_in_listener = threading.local()
 
 
 def _instance_name(given):
@@ -39,7 +42,8 @@ class PushConsumer(Lifecycle):
     rebalanceLockMaxLiveTime (60 s).
 
     Subscribe and register the listener, then start(); a `with` block
-    shuts the consumer down when it ends."""
+    shuts the consumer down when it ends. shutdown() from a listener returns
+    at once; the consumer stops (and commits) once that listener returned."""
 
     _start_on_enter = False
 
@@ -63,12 +67,15 @@ class PushConsumer(Lifecycle):
     def register_listener(self, fn):
         def listener(raw):
             msg = Message.from_core(raw)
+            _in_listener.active = True
             try:
                 return bool(fn(msg))
             except Exception:  # pylint: disable=broad-except
                 _log.exception("listener failed on %s; it will be retried",
                                msg.msg_id)
                 return False
+            finally:
+                _in_listener.active = False
 
         self._core.register_listener(listener)
 
@@ -77,6 +84,13 @@ class PushConsumer(Lifecycle):
         self._core.start()
 
     def _shutdown(self):
+        if getattr(_in_listener, "active", False):
+            # On a consume thread the shutdown would wait for this very
+            # listener call: another (non-daemon, so exit waits for it)
+            # thread does it once the listener returned.
+            threading.Thread(target=self._core.shutdown,
+                             name="cometmq-consumer-shutdown").start()
+            return
         self._core.shutdown()
 
     def owned_queues(self):
