@@ -152,7 +152,7 @@ absl::Status BrokerController::Start() {
     HaMasterOptions ha;
     ha.bind_address = config_.bindAddress;
     ha.port = static_cast<uint16_t>(ha_port);
-    ha.slave_ack_timeout = absl::Milliseconds(config_.store.syncFlushTimeout);
+    ha.slave_ack_timeout = absl::Milliseconds(config_.store.slaveTimeout);
     ha.max_gap_not_in_sync = config_.haMaxGapNotInSync;
     ha.slave_expiry = absl::Milliseconds(config_.haHousekeepingInterval);
     ha.segment_size = config_.store.mappedFileSizeCommitLog;
