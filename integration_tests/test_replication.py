@@ -411,36 +411,3 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
     seen = read_everything(cluster, "PromoteTopic", len(acked))
     assert lost(acked, seen) == []
     assert len(seen) == 400  # queue offsets continued, none reused
-
-
-def test_sync_master_answers_flush_slave_timeout_while_its_slave_is_paused(
-        cluster):
-    """A stalled slave gives SYNC_MASTER producers a status within their
-    default send timeout, not a timeout of their own; once it resumes it
-    takes everything and sends are SEND_OK again."""
-    cluster.start_namesrv(**FAST_NAMESRV)
-    master, slave = start_group(cluster, role="SYNC_MASTER")
-    admin = cometmq.Admin(cluster.namesrv_addr)
-    admin.start()
-    acked = []
-    try:
-        create_topic(admin, "StallTopic")
-        wait_caught_up(admin, master, slave)
-        with cometmq.Producer(group="st-pg", namesrv=cluster.namesrv_addr,
-                              retry_times=0) as p:
-            send_acked(p, "StallTopic", "before", 10, acked)
-            slave.pause()
-            try:
-                for i in range(3):
-                    r = p.send("StallTopic", f"stalled-{i}".encode())
-                    assert r.status == "FLUSH_SLAVE_TIMEOUT"
-                    acked.append((r, f"stalled-{i}".encode()))
-            finally:
-                slave.resume()
-            wait_caught_up(admin, master, slave)
-            send_acked(p, "StallTopic", "after", 10, acked)
-    finally:
-        admin.shutdown()
-    master.kill(signal.SIGKILL)
-    seen = read_everything(cluster, "StallTopic", len(acked))
-    assert lost(acked, seen) == []

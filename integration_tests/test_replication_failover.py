@@ -1,7 +1,7 @@
-"""What a slave copies from its master besides the commit log: the
-subscription groups and the delay levels' progress, so consumers that fail
-over to the slave, and a slave restarted as the master, behave as the
-master did."""
+"""Replication beyond the stream of records: what a slave copies from its
+master besides the commit log (consumer groups, delay progress), a slave
+that stalls under SYNC_MASTER, and a topic deleted and created again on the
+master. Kept apart from test_replication.py so each file stays short."""
 
 import signal
 import time
@@ -10,8 +10,9 @@ import cometmq
 
 from helpers import wait_until
 from test_mqadmin import mqadmin
-from test_replication import (FAST_BROKER, FAST_NAMESRV, create_topic,
-                              start_group, status, wait_caught_up)
+from test_replication import (FAST_BROKER, FAST_NAMESRV, create_topic, lost,
+                              read_everything, send_acked, start_group, status,
+                              wait_caught_up)
 
 
 def wait_synced(admin, slave):
@@ -92,3 +93,65 @@ def test_a_promoted_slave_does_not_deliver_delayed_messages_again(cluster):
         assert status(admin, promoted)["delayedDelivered"] == "1"
     finally:
         admin.shutdown()
+
+
+def test_sync_master_answers_flush_slave_timeout_while_its_slave_is_paused(
+        cluster):
+    """A stalled slave gives SYNC_MASTER producers a status within their
+    default send timeout, not a timeout of their own; once it resumes it
+    takes everything and sends are SEND_OK again."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    acked = []
+    try:
+        create_topic(admin, "StallTopic")
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="st-pg", namesrv=cluster.namesrv_addr,
+                              retry_times=0) as p:
+            send_acked(p, "StallTopic", "before", 10, acked)
+            slave.pause()
+            try:
+                for i in range(3):
+                    r = p.send("StallTopic", f"stalled-{i}".encode())
+                    assert r.status == "FLUSH_SLAVE_TIMEOUT"
+                    acked.append((r, f"stalled-{i}".encode()))
+            finally:
+                slave.resume()
+            wait_caught_up(admin, master, slave)
+            send_acked(p, "StallTopic", "after", 10, acked)
+    finally:
+        admin.shutdown()
+    master.kill(signal.SIGKILL)
+    seen = read_everything(cluster, "StallTopic", len(acked))
+    assert lost(acked, seen) == []
+
+
+def test_a_topic_created_again_on_the_master_is_served_anew_by_the_slave(
+        cluster):
+    """The slave learns of a deleted and re-created topic only from the new
+    records, whose queue offsets start again at 0: once the master is down
+    it must serve those, not the deleted topic's messages."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    acked = []
+    try:
+        create_topic(admin, "AgainTopic", queues=1)
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="ag-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            send_acked(p, "AgainTopic", "old", 10, [])
+            wait_caught_up(admin, master, slave)
+            mqadmin("deleteTopic", "-n", cluster.namesrv_addr, "-c",
+                    "DefaultCluster", "-t", "AgainTopic", check=0)
+            create_topic(admin, "AgainTopic", queues=1)
+            send_acked(p, "AgainTopic", "new", 10, acked)
+        wait_caught_up(admin, master, slave)
+    finally:
+        admin.shutdown()
+    master.kill(signal.SIGKILL)
+    seen = read_everything(cluster, "AgainTopic", len(acked))
+    assert lost(acked, seen) == []
