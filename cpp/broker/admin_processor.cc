@@ -51,13 +51,15 @@ std::string ProcStatus(absl::string_view field) {
 AdminProcessor::AdminProcessor(
     const BrokerConfig& config, store::MessageStore* store,
     TopicConfigManager* topics, ConsumerOffsetManager* offsets,
-    SubscriptionGroupManager* groups, ClientManager* clients, ThreadPool* pool,
-    RuntimeFigures figures, std::function<void()> register_now)
+    SubscriptionGroupManager* groups, const ScheduleService* schedule,
+    ClientManager* clients, ThreadPool* pool, RuntimeFigures figures,
+    std::function<void()> register_now)
     : config_(config),
       store_(store),
       topics_(topics),
       offsets_(offsets),
       groups_(groups),
+      schedule_(schedule),
       clients_(clients),
       pool_(pool),
       figures_(std::move(figures)),
@@ -72,6 +74,8 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
           proto::GET_ALL_TOPIC_CONFIG,
           proto::GET_ALL_CONSUMER_OFFSET,
+          proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+          proto::GET_ALL_DELAY_OFFSET,
           proto::GET_TOPIC_STATS_INFO,
           proto::GET_CONSUME_STATS,
           proto::VIEW_MESSAGE_BY_ID,
@@ -105,6 +109,16 @@ Command AdminProcessor::Process(const Command& request) {
     case proto::GET_ALL_CONSUMER_OFFSET: {
       Command response = MakeResponse(request, proto::SUCCESS);
       response.body = offsets_->Encode();
+      return response;
+    }
+    case proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG: {
+      Command response = MakeResponse(request, proto::SUCCESS);
+      response.body = groups_->Encode();
+      return response;
+    }
+    case proto::GET_ALL_DELAY_OFFSET: {
+      Command response = MakeResponse(request, proto::SUCCESS);
+      response.body = schedule_->Encode();
       return response;
     }
     case proto::GET_TOPIC_STATS_INFO:

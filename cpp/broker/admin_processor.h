@@ -10,6 +10,7 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/schedule_service.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
@@ -29,7 +30,8 @@ class AdminProcessor {
 
   AdminProcessor(const BrokerConfig& config, store::MessageStore* store,
                  TopicConfigManager* topics, ConsumerOffsetManager* offsets,
-                 SubscriptionGroupManager* groups, ClientManager* clients,
+                 SubscriptionGroupManager* groups,
+                 const ScheduleService* schedule, ClientManager* clients,
                  ThreadPool* pool, RuntimeFigures figures,
                  std::function<void()> register_now);
 
@@ -54,6 +56,7 @@ class AdminProcessor {
   TopicConfigManager* const topics_;
   ConsumerOffsetManager* const offsets_;
   SubscriptionGroupManager* const groups_;
+  const ScheduleService* const schedule_;
   ClientManager* const clients_;
   ThreadPool* const pool_;
   const RuntimeFigures figures_;

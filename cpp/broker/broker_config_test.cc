@@ -65,6 +65,17 @@ TEST(BrokerConfigTest, DefaultsFollowTheIssue) {
   EXPECT_EQ(config.ha_port(), 20000);
 }
 
+TEST(BrokerConfigTest, SlaveTimeoutAnswersBeforeTheProducerGivesUp) {
+  BrokerConfig config;
+  // The producer's default sendMsgTimeout is 3000 ms: a SYNC_MASTER wait
+  // for a stalled slave must end first, or producers see only a timeout.
+  EXPECT_LT(config.store.slaveTimeout, 3000);
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config, "slaveTimeout = 1500\n", &warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(config.store.slaveTimeout, 1500);
+}
+
 TEST(BrokerConfigTest, NonNumericBrokerIdNamesFileLineAndKey) {
   BrokerConfig config;
   std::vector<std::string> warnings;

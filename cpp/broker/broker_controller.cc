@@ -152,7 +152,7 @@ absl::Status BrokerController::Start() {
     HaMasterOptions ha;
     ha.bind_address = config_.bindAddress;
     ha.port = static_cast<uint16_t>(ha_port);
-    ha.slave_ack_timeout = absl::Milliseconds(config_.store.syncFlushTimeout);
+    ha.slave_ack_timeout = absl::Milliseconds(config_.store.slaveTimeout);
     ha.max_gap_not_in_sync = config_.haMaxGapNotInSync;
     ha.slave_expiry = absl::Milliseconds(config_.haHousekeepingInterval);
     ha.segment_size = config_.store.mappedFileSizeCommitLog;
@@ -185,8 +185,8 @@ absl::Status BrokerController::Start() {
   client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
                                               &topics_, &locks_);
   admin_ = std::make_unique<AdminProcessor>(
-      config_, store_.get(), &topics_, &offsets_, &groups_, &clients_,
-      admin_pool_.get(), [this] { return RuntimeInfo(); },
+      config_, store_.get(), &topics_, &offsets_, &groups_, &schedule_,
+      &clients_, admin_pool_.get(), [this] { return RuntimeInfo(); },
       [this] {
         if (registrar_) registrar_->RegisterAll();
       });
@@ -330,7 +330,8 @@ absl::Status BrokerController::StartReplication() {
   ha_slave_->Start();
   slave_sync_ = std::make_unique<SlaveSync>(
       absl::Milliseconds(config_.slaveSyncIntervalMillis),
-      [this] { return registrar_->master_addr(); }, &topics_, &offsets_);
+      [this] { return registrar_->master_addr(); }, &topics_, &offsets_,
+      &groups_, &schedule_);
   slave_sync_->Start();
   return absl::OkStatus();
 }

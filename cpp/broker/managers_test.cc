@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/broker/config_file.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/delay_levels.h"
+#include "cpp/broker/schedule_service.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "gmock/gmock.h"
@@ -127,6 +129,62 @@ TEST(SubscriptionGroupManagerTest, AutoCreateAndReload) {
   EXPECT_EQ(g2->retry_max_times, 3);
   // Auto-create off: unknown groups stay unknown.
   EXPECT_FALSE(reloaded.FindOrCreate("G3").has_value());
+}
+
+TEST(SubscriptionGroupManagerTest, SlaveTakesTheMastersGroupsInPlaceOfItsOwn) {
+  SubscriptionGroupManager master(TempPath("master_groups"),
+                                  /*auto_create=*/false);
+  SubscriptionGroup made;
+  made.name = "made";
+  made.consume_enable = false;
+  made.retry_max_times = 5;
+  made.retry_queue_nums = 2;
+  master.Update(made);
+
+  const std::string path = TempPath("slave_groups");
+  {
+    SubscriptionGroupManager slave(path, /*auto_create=*/true);
+    ASSERT_TRUE(slave.FindOrCreate("only-on-slave").has_value());
+    ASSERT_TRUE(slave.Replace(master.Encode()).ok());
+    EXPECT_THAT(slave.Names(), ElementsAre("made"));
+    EXPECT_TRUE(slave.Find("made") == made);
+    // A malformed table changes nothing.
+    absl::Status bad = slave.Replace("made=1,x,2\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_THAT(bad.message(), HasSubstr("master's groups"));
+    EXPECT_THAT(slave.Names(), ElementsAre("made"));
+    ASSERT_TRUE(slave.Persist().ok());
+  }
+  SubscriptionGroupManager reloaded(path, /*auto_create=*/false);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_TRUE(reloaded.Find("made") == made);
+}
+
+TEST(ScheduleServiceTest, SlaveWritesTheMastersDelayProgress) {
+  DelayLevels levels = DelayLevels::Default();
+  ScheduleService master(levels, TempPath("master_delay"), absl::Seconds(1));
+  ASSERT_TRUE(master.Replace(R"({"offsetTable":{"1":12,"3":7}})").ok());
+  EXPECT_EQ(master.Offset(1), 12);
+  EXPECT_EQ(master.Offset(3), 7);
+
+  const std::string path = TempPath("slave_delay");
+  {
+    ScheduleService slave(levels, path, absl::Seconds(1));
+    ASSERT_TRUE(slave.Load().ok());
+    ASSERT_TRUE(slave.Replace(master.Encode()).ok());
+    EXPECT_EQ(slave.Offset(1), 12);
+    // A malformed table changes nothing.
+    absl::Status bad = slave.Replace(R"({"offsetTable":{"1":99,"2":-1}})");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_THAT(bad.message(), HasSubstr("master's delay offsets"));
+    EXPECT_EQ(slave.Offset(1), 12);
+  }
+  // Written at once: a slave restarted as the master starts from there.
+  ScheduleService promoted(levels, path, absl::Seconds(1));
+  ASSERT_TRUE(promoted.Load().ok());
+  EXPECT_EQ(promoted.Offset(1), 12);
+  EXPECT_EQ(promoted.Offset(2), 0);
+  EXPECT_EQ(promoted.Offset(3), 7);
 }
 
 TEST(ConsumerOffsetManagerTest, CommitQueryAndReload) {

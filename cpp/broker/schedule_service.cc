@@ -46,8 +46,33 @@ absl::Status ScheduleService::Load() {
       ReadFileIfExists(offset_path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
+  return Apply(**text, offset_path_);
+}
+
+absl::Status ScheduleService::Replace(absl::string_view encoded) {
+  if (absl::Status s = Apply(encoded, "master's delay offsets"); !s.ok()) {
+    return s;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    dirty_ = true;
+  }
+  return Persist();
+}
+
+std::string ScheduleService::Encode() const {
+  std::vector<std::string> entries;
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < offsets_.size(); ++i) {
+    entries.push_back(absl::StrCat("\"", i + 1, "\":", offsets_[i]));
+  }
+  return absl::StrCat("{\"offsetTable\":{", absl::StrJoin(entries, ","),
+                      "}}\n");
+}
+
+absl::Status ScheduleService::Apply(absl::string_view all,
+                                    absl::string_view source) {
   // {"offsetTable":{"1":12,"2":0}}
-  absl::string_view all = **text;
   const size_t table = all.find("\"offsetTable\"");
   const size_t open =
       all.find('{', table == absl::string_view::npos ? 0 : table);
@@ -55,10 +80,10 @@ absl::Status ScheduleService::Load() {
       all.find('}', open == absl::string_view::npos ? 0 : open);
   if (table == absl::string_view::npos || open == absl::string_view::npos ||
       close == absl::string_view::npos) {
-    return absl::DataLossError(
-        absl::StrCat(offset_path_, ": no offsetTable object"));
+    return absl::DataLossError(absl::StrCat(source, ": no offsetTable object"));
   }
-  absl::MutexLock lock(&mu_);
+  // Checked whole before any of it is applied.
+  std::vector<std::pair<int, int64_t>> parsed;
   for (absl::string_view pair :
        absl::StrSplit(all.substr(open + 1, close - open - 1), ',',
                       absl::SkipWhitespace())) {
@@ -71,8 +96,12 @@ absl::Status ScheduleService::Load() {
         !absl::ConsumeSuffix(&key, "\"") || !absl::SimpleAtoi(key, &level) ||
         !absl::SimpleAtoi(kv[1], &offset) || offset < 0) {
       return absl::DataLossError(
-          absl::StrCat(offset_path_, ": bad entry '", pair, "'"));
+          absl::StrCat(source, ": bad entry '", pair, "'"));
     }
+    parsed.emplace_back(level, offset);
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& [level, offset] : parsed) {
     // Levels beyond today's table (it was shortened) keep their progress:
     // their queues are still delivered (see Start) and the table may grow
     // again.
@@ -88,18 +117,12 @@ absl::Status ScheduleService::Load() {
 
 absl::Status ScheduleService::Persist() {
   absl::MutexLock persist(&persist_mu_);
-  std::vector<std::string> entries;
   {
     absl::MutexLock lock(&mu_);
     if (!dirty_) return absl::OkStatus();
     dirty_ = false;
-    for (size_t i = 0; i < offsets_.size(); ++i) {
-      entries.push_back(absl::StrCat("\"", i + 1, "\":", offsets_[i]));
-    }
   }
-  absl::Status s = WriteFileAtomically(
-      offset_path_,
-      absl::StrCat("{\"offsetTable\":{", absl::StrJoin(entries, ","), "}}\n"));
+  absl::Status s = WriteFileAtomically(offset_path_, Encode());
   if (!s.ok()) {
     absl::MutexLock lock(&mu_);
     dirty_ = true;

@@ -52,12 +52,20 @@ class ScheduleService {
   void Shutdown();
 
   absl::Status Persist();
+  // The progress in the file's format (for a slave's copy), and, on a
+  // slave, the master's progress taken over and written, so a slave
+  // restarted as the master does not deliver again what its master did.
+  std::string Encode() const;
+  absl::Status Replace(absl::string_view encoded);
   int64_t delivered() const { return delivered_.load(); }
   // Progress offset of a 1-based level.
   int64_t Offset(int level) const;
 
  private:
   void Run();
+  // Sets the progress of every level in `encoded` (file format); nothing
+  // when it is malformed (the error names `source`).
+  absl::Status Apply(absl::string_view encoded, absl::string_view source);
   bool Stopping() const;
   // Levels walked: the configured ones, and any beyond them that still
   // have a queue or progress (messageDelayLevel was shortened).

@@ -29,11 +29,15 @@ absl::StatusOr<remoting::Command> Call(remoting::RemotingClient* client,
 
 SlaveSync::SlaveSync(absl::Duration interval,
                      std::function<std::string()> master_addr,
-                     TopicConfigManager* topics, ConsumerOffsetManager* offsets)
+                     TopicConfigManager* topics, ConsumerOffsetManager* offsets,
+                     SubscriptionGroupManager* groups,
+                     ScheduleService* schedule)
     : interval_(interval),
       master_addr_(std::move(master_addr)),
       topics_(topics),
-      offsets_(offsets) {}
+      offsets_(offsets),
+      groups_(groups),
+      schedule_(schedule) {}
 
 SlaveSync::~SlaveSync() { Stop(); }
 
@@ -71,10 +75,13 @@ absl::Status SlaveSync::SyncOnce() {
   if (master.empty()) {
     return absl::UnavailableError("no master registered for this broker");
   }
-  absl::Status topics = SyncTopics(master);
-  absl::Status offsets = SyncOffsets(master);
-  if (topics.ok() && offsets.ok()) rounds_.fetch_add(1);
-  return topics.ok() ? offsets : topics;
+  absl::Status first_error;
+  for (absl::Status s : {SyncTopics(master), SyncOffsets(master),
+                         SyncGroups(master), SyncDelayOffsets(master)}) {
+    if (first_error.ok()) first_error = s;
+  }
+  if (first_error.ok()) rounds_.fetch_add(1);
+  return first_error;
 }
 
 absl::Status SlaveSync::SyncTopics(const std::string& master) {
@@ -99,6 +106,20 @@ absl::Status SlaveSync::SyncOffsets(const std::string& master) {
       Call(&client_, master, proto::GET_ALL_CONSUMER_OFFSET);
   if (!response.ok()) return response.status();
   return offsets_->Replace(response->body);
+}
+
+absl::Status SlaveSync::SyncGroups(const std::string& master) {
+  absl::StatusOr<remoting::Command> response =
+      Call(&client_, master, proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+  if (!response.ok()) return response.status();
+  return groups_->Replace(response->body);
+}
+
+absl::Status SlaveSync::SyncDelayOffsets(const std::string& master) {
+  absl::StatusOr<remoting::Command> response =
+      Call(&client_, master, proto::GET_ALL_DELAY_OFFSET);
+  if (!response.ok()) return response.status();
+  return schedule_->Replace(response->body);
 }
 
 }  // namespace cometmq::broker

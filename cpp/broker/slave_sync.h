@@ -12,20 +12,25 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/schedule_service.h"
+#include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/remoting/remoting_client.h"
 
 namespace cometmq::broker {
 
 // A slave's copy of its master's metadata: topic configs (so the slave can
-// serve pulls and register routes) and consumer offsets (so a consumer that
-// fails over to the slave resumes where it was). Runs on one thread
+// serve pulls and register routes), consumer offsets (so a consumer that
+// fails over to the slave resumes where it was), consumer groups (so it is
+// let in) and the delay levels' progress (so a slave restarted as the
+// master does not deliver delayed messages again). Runs on one thread
 // ("slave-sync") every `interval` while the master's address is known; a
 // master that does not answer leaves the slave's tables as they are.
 class SlaveSync {
  public:
   SlaveSync(absl::Duration interval, std::function<std::string()> master_addr,
-            TopicConfigManager* topics, ConsumerOffsetManager* offsets);
+            TopicConfigManager* topics, ConsumerOffsetManager* offsets,
+            SubscriptionGroupManager* groups, ScheduleService* schedule);
   ~SlaveSync();
   SlaveSync(const SlaveSync&) = delete;
   SlaveSync& operator=(const SlaveSync&) = delete;
@@ -34,18 +39,22 @@ class SlaveSync {
   void Stop();
   // One round now; the error of the first request that failed.
   absl::Status SyncOnce();
-  // Rounds that copied both tables.
+  // Rounds that copied every table.
   int64_t rounds() const { return rounds_.load(); }
 
  private:
   void Loop();
   absl::Status SyncTopics(const std::string& master);
   absl::Status SyncOffsets(const std::string& master);
+  absl::Status SyncGroups(const std::string& master);
+  absl::Status SyncDelayOffsets(const std::string& master);
 
   const absl::Duration interval_;
   const std::function<std::string()> master_addr_;
   TopicConfigManager* const topics_;
   ConsumerOffsetManager* const offsets_;
+  SubscriptionGroupManager* const groups_;
+  ScheduleService* const schedule_;
   remoting::RemotingClient client_;
   std::thread thread_;
   std::atomic<int64_t> rounds_{0};

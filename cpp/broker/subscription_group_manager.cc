@@ -19,8 +19,28 @@ absl::Status SubscriptionGroupManager::Load() {
   absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<Table> table = Parse(**text, path_);
+  if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  for (const PropertyEntry& entry : ParseProperties(**text, path_)) {
+  groups_ = *std::move(table);
+  return absl::OkStatus();
+}
+
+absl::Status SubscriptionGroupManager::Replace(absl::string_view encoded) {
+  absl::StatusOr<Table> table = Parse(encoded, "master's groups");
+  if (!table.ok()) return table.status();
+  absl::MutexLock lock(&mu_);
+  if (*table != groups_) {
+    groups_ = *std::move(table);
+    dirty_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SubscriptionGroupManager::Table> SubscriptionGroupManager::Parse(
+    absl::string_view text, absl::string_view source) {
+  Table groups;
+  for (const PropertyEntry& entry : ParseProperties(text, source)) {
     std::vector<absl::string_view> parts = absl::StrSplit(entry.value, ',');
     SubscriptionGroup group;
     group.name = entry.key;
@@ -28,14 +48,14 @@ absl::Status SubscriptionGroupManager::Load() {
     if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &enable) ||
         !absl::SimpleAtoi(parts[1], &group.retry_max_times) ||
         !absl::SimpleAtoi(parts[2], &group.retry_queue_nums)) {
-      return absl::DataLossError(absl::StrCat(path_, ":", entry.line,
+      return absl::DataLossError(absl::StrCat(source, ":", entry.line,
                                               ": bad group entry '", entry.key,
                                               "=", entry.value, "'"));
     }
     group.consume_enable = enable != 0;
-    groups_[group.name] = std::move(group);
+    groups[group.name] = std::move(group);
   }
-  return absl::OkStatus();
+  return groups;
 }
 
 std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
@@ -71,22 +91,33 @@ std::vector<std::string> SubscriptionGroupManager::Names() const {
   return names;
 }
 
-absl::Status SubscriptionGroupManager::Persist() {
-  absl::MutexLock persist_lock(&persist_mu_);
+std::string SubscriptionGroupManager::EncodeLocked() const {
   std::string text =
       "# CometMQ consumer groups: group=consumeEnable,retryMaxTimes,"
       "retryQueueNums\n";
+  std::vector<const SubscriptionGroup*> sorted;
+  for (const auto& [name, group] : groups_) sorted.push_back(&group);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->name < b->name; });
+  for (const SubscriptionGroup* g : sorted) {
+    absl::StrAppend(&text, g->name, "=", g->consume_enable ? 1 : 0, ",",
+                    g->retry_max_times, ",", g->retry_queue_nums, "\n");
+  }
+  return text;
+}
+
+std::string SubscriptionGroupManager::Encode() const {
+  absl::MutexLock lock(&mu_);
+  return EncodeLocked();
+}
+
+absl::Status SubscriptionGroupManager::Persist() {
+  absl::MutexLock persist_lock(&persist_mu_);
+  std::string text;
   {
     absl::MutexLock lock(&mu_);
     if (!dirty_) return absl::OkStatus();
-    std::vector<const SubscriptionGroup*> sorted;
-    for (const auto& [name, group] : groups_) sorted.push_back(&group);
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto* a, const auto* b) { return a->name < b->name; });
-    for (const SubscriptionGroup* g : sorted) {
-      absl::StrAppend(&text, g->name, "=", g->consume_enable ? 1 : 0, ",",
-                      g->retry_max_times, ",", g->retry_queue_nums, "\n");
-    }
+    text = EncodeLocked();
     dirty_ = false;
   }
   absl::Status written = WriteFileAtomically(path_, text);

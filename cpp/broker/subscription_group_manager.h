@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -21,6 +22,13 @@ struct SubscriptionGroup {
   bool consume_enable = true;
   int32_t retry_max_times = 16;
   int32_t retry_queue_nums = 1;
+
+  bool operator==(const SubscriptionGroup& o) const {
+    return name == o.name && consume_enable == o.consume_enable &&
+           retry_max_times == o.retry_max_times &&
+           retry_queue_nums == o.retry_queue_nums;
+  }
+  bool operator!=(const SubscriptionGroup& o) const { return !(*this == o); }
 };
 
 // Consumer groups, auto-created on first use when enabled, persisted as
@@ -39,14 +47,23 @@ class SubscriptionGroupManager {
   std::vector<std::string> Names() const;
   // Writes the table if it changed since the last write.
   absl::Status Persist();
+  // The table in its file format, and (on a slave) the master's table in
+  // place of this one, so consumers that fail over find their groups.
+  std::string Encode() const;
+  absl::Status Replace(absl::string_view encoded);
 
  private:
+  using Table = absl::flat_hash_map<std::string, SubscriptionGroup>;
+
+  static absl::StatusOr<Table> Parse(absl::string_view text,
+                                     absl::string_view source);
+  std::string EncodeLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
   const std::string path_;
   const bool auto_create_;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, SubscriptionGroup> groups_
-      ABSL_GUARDED_BY(mu_);
+  Table groups_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex persist_mu_;  // serializes writers of the file
 };

@@ -103,7 +103,12 @@ absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
   if (file == nullptr) return absl::OkStatus();
   const int64_t pos = byte_offset - file->start_offset();
   char* slot = file->data() + pos;
-  if (GetBig32(slot + 8) > 0) return absl::OkStatus();  // already there
+  if (GetBig32(slot + 8) > 0) {
+    if (GetBig64(slot) == entry.commit_log_offset) {
+      return absl::OkStatus();  // already there
+    }
+    return Restart(entry, queue_offset, GetBig64(slot));
+  }
   spdlog::warn(
       "consume queue {}-{}: entry {} was missing below the queue's end; "
       "written again from the commit log",
@@ -118,6 +123,28 @@ absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
   if (queue_offset < min_offset()) min_offset_.store(queue_offset);
   // Below the flushed position, so no periodic flush would write it.
   return file->SyncRange(pos, kConsumeQueueEntrySize);
+}
+
+absl::Status ConsumeQueue::Restart(const Entry& entry, int64_t queue_offset,
+                                   int64_t stale_commit_log_offset) {
+  spdlog::warn(
+      "consume queue {}-{}: entry {} points at commit log offset {} but the "
+      "record with that queue offset is at {}: the queue is left from a "
+      "deleted topic of the same name; entries from {} on are dropped",
+      topic_, queue_id_, queue_offset, stale_commit_log_offset,
+      entry.commit_log_offset, queue_offset);
+  if (absl::Status s = files_.TruncateTo(queue_offset * kConsumeQueueEntrySize,
+                                         /*zero_tail=*/true);
+      !s.ok()) {
+    return s;
+  }
+  if (queue_offset < min_offset()) min_offset_.store(queue_offset);
+  Entry last;
+  max_physical_end_.store(queue_offset > min_offset() &&
+                                  ReadEntry(queue_offset - 1, &last)
+                              ? last.commit_log_offset + last.size
+                              : 0);
+  return Put(entry, queue_offset);
 }
 
 bool ConsumeQueue::ReadEntry(int64_t queue_offset, Entry* entry) const {

@@ -35,9 +35,10 @@ class ConsumeQueue {
 
   // Writes the entry for `queue_offset`. An entry below the next offset is
   // offered again by re-dispatch after a crash: it is skipped when its slot
-  // holds an entry, and written (and synced) when the slot is empty, as when
+  // holds it, and written (and synced) when the slot is empty, as when
   // its page was lost while a later one reached the disk; min_offset() moves
-  // down to it if recovery had started the queue after it.
+  // down to it if recovery had started the queue after it. A slot holding
+  // another record's entry means the queue is stale (see Restart()).
   absl::Status Put(const Entry& entry, int64_t queue_offset);
 
   // Up to `max` entries from `queue_offset`, within one file.
@@ -72,8 +73,15 @@ class ConsumeQueue {
 
  private:
   bool ReadEntry(int64_t queue_offset, Entry* entry) const;
-  // Put() below the next offset: fills the slot if it is empty.
+  // Put() below the next offset: fills the slot if it is empty, restarts
+  // the queue there if it holds another record's entry.
   absl::Status FillHole(const Entry& entry, int64_t queue_offset);
+  // The slot at `queue_offset` holds an entry for another record: the queue
+  // outlived its topic (a slave is not told when its master deletes a topic
+  // and creates it again), so the commit log wins: the queue is cut at
+  // `queue_offset` and the entry written there.
+  absl::Status Restart(const Entry& entry, int64_t queue_offset,
+                       int64_t stale_commit_log_offset);
 
   const std::string topic_;
   const int32_t queue_id_;

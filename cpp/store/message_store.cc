@@ -477,10 +477,10 @@ void MessageStore::Replicate(PutResult result, PutCallback done) {
   const int64_t end = result.end_offset;
   hooks_.wait_for_replicas(
       end, [result = std::move(result), done = std::move(done),
-            timeout = config_.syncFlushTimeout](PutStatus status) mutable {
+            timeout = config_.slaveTimeout](PutStatus status) mutable {
         if (status == PutStatus::kFlushSlaveTimeout) {
           result.error = absl::StrCat("no slave acknowledged within ", timeout,
-                                      " ms (syncFlushTimeout)");
+                                      " ms (slaveTimeout)");
         } else if (status == PutStatus::kSlaveNotAvailable) {
           result.error = "no slave is connected and in sync";
         }

@@ -82,6 +82,50 @@ TEST(ReplicaTest, ReplicaMatchesMasterAcrossSegments) {
             master->commit_log().NextQueueOffset("T", 0));
 }
 
+// Records of one queue as the store serves them, concatenated.
+std::string QueueBytes(const MessageStore& store, const std::string& topic,
+                       int32_t queue_id) {
+  std::string out;
+  GetResult r = store.Get(topic, queue_id, 0, 1000, 1 << 30, kAnyTag);
+  for (const RecordSlice& slice : r.messages) {
+    out.append(slice.bytes().data(), slice.bytes().size());
+  }
+  return out;
+}
+
+// A replica is not told when its master deletes a topic, only given the
+// records of the topic created again under the same name, which restart at
+// queue offset 0: it serves those, not the deleted topic's records.
+TEST(ReplicaTest, TopicDeletedAndCreatedAgainOnTheMasterIsServedAnew) {
+  auto master = OpenStore(SmallStoreConfig(MakeTempDir("recreated-master")));
+  auto replica = OpenStore(SmallStoreConfig(MakeTempDir("recreated-slave")));
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        master->PutSync({MakeMessage("T", 0, absl::StrCat("old-", i))}).ok());
+  }
+  CatchUp(*master, replica.get(), 4096);
+  replica->WaitDispatched();
+  ASSERT_EQ(replica->MaxOffsetInQueue("T", 0), 5);
+
+  master->DeleteTopics({"T"});
+  for (int i = 0; i < 3; ++i) {
+    PutResult put =
+        master->PutSync({MakeMessage("T", 0, absl::StrCat("new-", i))});
+    ASSERT_TRUE(put.ok());
+    EXPECT_EQ(put.queue_offset, i);
+  }
+  CatchUp(*master, replica.get(), 4096);
+  master->WaitDispatched();
+  replica->WaitDispatched();
+  EXPECT_FALSE(replica->DispatchStalled());
+  EXPECT_EQ(replica->MaxOffsetInQueue("T", 0), 3);
+  EXPECT_EQ(master->MaxOffsetInQueue("T", 0), 3);
+  EXPECT_EQ(QueueBytes(*replica, "T", 0), QueueBytes(*master, "T", 0));
+  EXPECT_NE(QueueBytes(*replica, "T", 0).find("new-2"), std::string::npos);
+}
+
 // At a segment boundary the written bytes end at the previous segment's
 // closing blank, wherever that segment was closed: by an append, by a
 // replica copy, or before a restart (found again by recovery).

@@ -49,6 +49,7 @@ void StoreConfig::Bind(ConfigBinder* b) {
   b->Bind("flushCommitLogThoroughInterval", &flushCommitLogThoroughInterval);
   b->Bind("flushIntervalConsumeQueue", &flushIntervalConsumeQueue);
   b->Bind("syncFlushTimeout", &syncFlushTimeout);
+  b->Bind("slaveTimeout", &slaveTimeout);
   b->Bind("deleteWhen", &deleteWhen);
   b->Bind("fileReservedTime", &fileReservedTime);
   b->Bind("cleanResourceInterval", &cleanResourceInterval);

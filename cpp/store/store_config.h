@@ -22,9 +22,14 @@ struct StoreConfig {
   int32_t flushCommitLogThoroughInterval = 10000;  // ms
   int32_t flushIntervalConsumeQueue = 1000;        // ms
   int32_t syncFlushTimeout = 5000;                 // ms
-  std::string deleteWhen = "04";                   // hours, ';'-separated
-  int32_t fileReservedTime = 72;                   // hours
-  int32_t cleanResourceInterval = 10000;           // ms
+  // SYNC_MASTER: how long a send waits for a slave before it is answered
+  // FLUSH_SLAVE_TIMEOUT. Below the producer's default 3 s send timeout, so
+  // a producer whose slave stalls gets that status rather than timing out
+  // itself (RocketMQ's 3000 ties with that timeout and loses the race).
+  int32_t slaveTimeout = 2000;               // ms
+  std::string deleteWhen = "04";             // hours, ';'-separated
+  int32_t fileReservedTime = 72;             // hours
+  int32_t cleanResourceInterval = 10000;     // ms
   int32_t diskMaxUsedSpaceRatio = 75;        // percent, as in the reference
   double diskSpaceWarningLevelRatio = 0.90;  // writes refused above this
   double diskSpaceCleanForciblyRatio = 0.85;

@@ -25,8 +25,8 @@ struct HaMasterOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 0;
   // A SYNC_MASTER send not on a slave within this is FLUSH_SLAVE_TIMEOUT
-  // (RocketMQ uses syncFlushTimeout for both waits; so do we).
-  absl::Duration slave_ack_timeout = absl::Seconds(5);
+  // (slaveTimeout).
+  absl::Duration slave_ack_timeout = absl::Seconds(2);
   // A slave further behind than this does not count as in sync: sends get
   // SLAVE_NOT_AVAILABLE at once instead of waiting for it (haMaxGapNotInSync).
   int64_t max_gap_not_in_sync = int64_t{256} << 20;

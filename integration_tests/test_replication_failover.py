@@ -1,0 +1,157 @@
+"""Replication beyond the stream of records: what a slave copies from its
+master besides the commit log (consumer groups, delay progress), a slave
+that stalls under SYNC_MASTER, and a topic deleted and created again on the
+master. Kept apart from test_replication.py so each file stays short."""
+
+import signal
+import time
+
+import cometmq
+
+from helpers import wait_until
+from test_mqadmin import mqadmin
+from test_replication import (FAST_BROKER, FAST_NAMESRV, create_topic, lost,
+                              read_everything, send_acked, start_group, status,
+                              wait_caught_up)
+
+
+def wait_synced(admin, slave):
+    """Until the slave finished a metadata sync that began after now."""
+    rounds = int(status(admin, slave)["slaveSyncRounds"])
+    wait_until(lambda: int(status(admin, slave)["slaveSyncRounds"]) >=
+               rounds + 2, 30, "a slave sync")
+
+
+def test_consumer_group_created_on_the_master_reads_from_the_slave(cluster):
+    """Without auto-created groups, a group made on the master with
+    updateSubGroup must be known to the slave once the master is down."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="ASYNC_MASTER",
+                                autoCreateSubscriptionGroup="false")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    try:
+        create_topic(admin, "GroupTopic")
+        mqadmin("updateSubGroup", "-n", cluster.namesrv_addr, "-c",
+                "DefaultCluster", "-g", "made-cg", check=0)
+        with cometmq.Producer(group="sg-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            for i in range(100):
+                assert p.send("GroupTopic",
+                              f"m-{i}".encode()).status == "SEND_OK"
+        wait_caught_up(admin, master, slave)
+        wait_synced(admin, slave)
+        master.kill(signal.SIGKILL)
+    finally:
+        admin.shutdown()
+    seen = set()
+    with cometmq.PullConsumer(group="made-cg", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET") as c:
+        c.subscribe("GroupTopic")
+        c.start()
+        deadline = time.monotonic() + 30
+        while len(seen) < 100 and time.monotonic() < deadline:
+            seen.update(m.body for m in c.poll(500))
+    assert seen == {f"m-{i}".encode() for i in range(100)}
+
+
+def test_a_promoted_slave_does_not_deliver_delayed_messages_again(cluster):
+    """Delay progress reaches the slave, so a slave restarted as the master
+    does not re-put delayed messages its master already delivered."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    try:
+        create_topic(admin, "DelayTopic")
+        wait_caught_up(admin, master, slave)  # the slave is connected
+        with cometmq.Producer(group="dl-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            for i in range(20):
+                assert p.send("DelayTopic", f"d-{i}".encode(),
+                              delay_level=1).status == "SEND_OK"
+            wait_until(lambda: status(admin, master)["delayedDelivered"] ==
+                       "20", 30, "the master to deliver the delayed messages")
+        wait_caught_up(admin, master, slave)
+        wait_synced(admin, slave)
+        master.kill(signal.SIGKILL)
+        assert slave.stop() == 0
+        promoted = cluster.start_broker(
+            name="broker-a", broker_id=0, brokerRole="ASYNC_MASTER",
+            storePathRootDir=slave.store, **FAST_BROKER)
+        wait_until(lambda: admin.cluster_list()["brokers"]["broker-a"]
+                   ["broker_addrs"].get(0) == promoted.addr, 30,
+                   "the promoted master registered")
+        with cometmq.Producer(group="dl-pg2",
+                              namesrv=cluster.namesrv_addr) as p:
+            assert p.send("DelayTopic", b"new", delay_level=1).status == \
+                "SEND_OK"
+        # A level's queue is delivered in order: the new message comes
+        # after any old one delivered again.
+        wait_until(lambda: status(admin, promoted)["delayedDelivered"] != "0",
+                   30, "the promoted master to deliver the new message")
+        assert status(admin, promoted)["delayedDelivered"] == "1"
+    finally:
+        admin.shutdown()
+
+
+def test_sync_master_answers_flush_slave_timeout_while_its_slave_is_paused(
+        cluster):
+    """A stalled slave gives SYNC_MASTER producers a status within their
+    default send timeout, not a timeout of their own; once it resumes it
+    takes everything and sends are SEND_OK again."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    acked = []
+    try:
+        create_topic(admin, "StallTopic")
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="st-pg", namesrv=cluster.namesrv_addr,
+                              retry_times=0) as p:
+            send_acked(p, "StallTopic", "before", 10, acked)
+            slave.pause()
+            try:
+                for i in range(3):
+                    r = p.send("StallTopic", f"stalled-{i}".encode())
+                    assert r.status == "FLUSH_SLAVE_TIMEOUT"
+                    acked.append((r, f"stalled-{i}".encode()))
+            finally:
+                slave.resume()
+            wait_caught_up(admin, master, slave)
+            send_acked(p, "StallTopic", "after", 10, acked)
+    finally:
+        admin.shutdown()
+    master.kill(signal.SIGKILL)
+    seen = read_everything(cluster, "StallTopic", len(acked))
+    assert lost(acked, seen) == []
+
+
+def test_a_topic_created_again_on_the_master_is_served_anew_by_the_slave(
+        cluster):
+    """The slave learns of a deleted and re-created topic only from the new
+    records, whose queue offsets start again at 0: once the master is down
+    it must serve those, not the deleted topic's messages."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    acked = []
+    try:
+        create_topic(admin, "AgainTopic", queues=1)
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="ag-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            send_acked(p, "AgainTopic", "old", 10, [])
+            wait_caught_up(admin, master, slave)
+            mqadmin("deleteTopic", "-n", cluster.namesrv_addr, "-c",
+                    "DefaultCluster", "-t", "AgainTopic", check=0)
+            create_topic(admin, "AgainTopic", queues=1)
+            send_acked(p, "AgainTopic", "new", 10, acked)
+        wait_caught_up(admin, master, slave)
+    finally:
+        admin.shutdown()
+    master.kill(signal.SIGKILL)
+    seen = read_everything(cluster, "AgainTopic", len(acked))
+    assert lost(acked, seen) == []
