@@ -148,7 +148,7 @@ absl::Status MessageStore::Load() {
         return DispatchRecord(r, /*notify=*/true);
       },
       [this] {
-        for (ConsumeQueue* cq : arrived_) {
+        for (const std::shared_ptr<ConsumeQueue>& cq : arrived_) {
           cq->set_arrival_pending(false);
           if (hooks_.on_arrival) {
             hooks_.on_arrival(cq->topic(), cq->queue_id(), cq->max_offset());
@@ -330,7 +330,7 @@ absl::Status MessageStore::DispatchRecord(const RecordView& record,
     }
     if (notify && !(*cq)->arrival_pending()) {
       (*cq)->set_arrival_pending(true);
-      arrived_.push_back(cq->get());
+      arrived_.push_back(*cq);
     }
   }
   if (config_.messageIndexEnable) {

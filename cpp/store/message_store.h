@@ -207,7 +207,8 @@ class MessageStore {
   int64_t recovered_dispatch_end_ = 0;
 
   // Dispatch-thread state: queues with new messages in this batch.
-  std::vector<ConsumeQueue*> arrived_;
+  // Shared, so a topic deleted meanwhile does not free a queue in the list.
+  std::vector<std::shared_ptr<ConsumeQueue>> arrived_;
   int64_t index_failures_ = 0;
   absl::Time index_failure_logged_ = absl::InfinitePast();
 
