@@ -45,13 +45,14 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
 }
 
 absl::Status FlushService::failure() const {
+  if (!failed()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   return failure_;
 }
 
 int64_t FlushService::FlushNow(int least_pages) {
   const int64_t before = log_->flushed_where();
-  if (!failure().ok()) return before;
+  if (failed()) return before;
   absl::Status fault = options_.fault ? options_.fault() : absl::OkStatus();
   absl::StatusOr<int64_t> flushed =
       fault.ok() ? log_->Flush(least_pages) : absl::StatusOr<int64_t>(fault);
@@ -62,6 +63,7 @@ int64_t FlushService::FlushNow(int least_pages) {
         flushed.status().ToString());
     absl::MutexLock lock(&mu_);
     if (failure_.ok()) failure_ = flushed.status();
+    failed_.store(true, std::memory_order_release);
     return before;
   }
   if (*flushed > before) flushes_.fetch_add(1, std::memory_order_relaxed);
@@ -115,14 +117,14 @@ void FlushService::RunGroupCommit() {
       absl::MutexLock lock(&mu_);
       pending = static_cast<int64_t>(waiters_.size());
     }
-    const bool failed = !failure().ok();
+    const bool flush_failed = failed();
     std::vector<Waiter> still_waiting;
     int64_t released = 0;
     for (Waiter& w : batch) {
       if (w.end_offset <= flushed) {
         w.done(true);
         ++released;
-      } else if (now >= w.deadline || stopping || failed) {
+      } else if (now >= w.deadline || stopping || flush_failed) {
         w.done(false);
       } else {
         still_waiting.push_back(std::move(w));

@@ -58,6 +58,8 @@ class FlushService {
   // group commits, so sends per flush tell how well commits are grouped.
   int64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }
 
+  // Whether a flush failed; lock-free, for every append to check.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   // The first flush error, or OK.
   absl::Status failure() const;
 
@@ -82,7 +84,8 @@ class FlushService {
   const std::function<void(int64_t)> on_flushed_;
   std::thread thread_;
   std::atomic<int64_t> flushes_{0};
-  GroupCommitPacer pacer_;  // flush thread only
+  std::atomic<bool> failed_{false};  // set once failure_ is
+  GroupCommitPacer pacer_;           // flush thread only
 
   mutable absl::Mutex mu_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);

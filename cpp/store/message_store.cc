@@ -415,10 +415,10 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
     done(std::move(r));
     return;
   }
-  if (absl::Status failed = flush_->failure(); !failed.ok()) {
+  if (flush_->failed()) {
     PutResult r;
     r.status = PutStatus::kServiceNotAvailable;
-    r.error = FlushFailureText(failed);
+    r.error = FlushFailureText(flush_->failure());
     done(std::move(r));
     return;
   }
