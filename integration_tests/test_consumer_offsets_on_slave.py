@@ -9,7 +9,7 @@ import signal
 import cometmq
 
 from helpers import Collector, wait_until
-from test_replication import FAST_NAMESRV, create_topic, start_group, status
+from test_replication import FAST_NAMESRV, create_topic, start_group
 from test_replication import wait_caught_up
 
 

@@ -37,6 +37,21 @@ def status(admin, broker):
     return admin.broker_status(broker.addr)
 
 
+def promote_slave(cluster, admin, master, slave):
+    """The manual failover: SIGKILL the master, stop its slave, and start
+    the slave's store again as broker-a's master; returns the new master
+    once the NameServer routes to it."""
+    master.kill(signal.SIGKILL)
+    assert slave.stop() == 0
+    promoted = cluster.start_broker(
+        name="broker-a", broker_id=0, brokerRole="ASYNC_MASTER",
+        storePathRootDir=slave.store, **FAST_BROKER)
+    wait_until(lambda: admin.cluster_list()["brokers"]["broker-a"]
+               ["broker_addrs"].get(0) == promoted.addr, 30,
+               "the promoted master registered")
+    return promoted
+
+
 def wait_caught_up(admin, master, slave, timeout_s=60):
     """Until the slave has everything the master has written."""
     def caught_up():
@@ -395,14 +410,7 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
         with cometmq.Producer(group="pr-pg",
                               namesrv=cluster.namesrv_addr) as p:
             send_acked(p, "PromoteTopic", "old", 300, acked)
-        master.kill(signal.SIGKILL)
-        assert slave.stop() == 0
-        promoted = cluster.start_broker(
-            name="broker-a", broker_id=0, brokerRole="ASYNC_MASTER",
-            storePathRootDir=slave.store, **FAST_BROKER)
-        wait_until(lambda: admin.cluster_list()["brokers"]["broker-a"]
-                   ["broker_addrs"].get(0) == promoted.addr, 30,
-                   "the promoted master registered")
+        promote_slave(cluster, admin, master, slave)
         with cometmq.Producer(group="pr-pg2",
                               namesrv=cluster.namesrv_addr) as p:
             send_acked(p, "PromoteTopic", "new", 100, acked)

@@ -10,9 +10,9 @@ import cometmq
 
 from helpers import wait_until
 from test_mqadmin import mqadmin
-from test_replication import (FAST_BROKER, FAST_NAMESRV, create_topic, lost,
-                              read_everything, send_acked, start_group, status,
-                              wait_caught_up)
+from test_replication import (FAST_NAMESRV, create_topic, lost,
+                              promote_slave, read_everything, send_acked,
+                              start_group, status, wait_caught_up)
 
 
 def wait_synced(admin, slave):
@@ -74,14 +74,7 @@ def test_a_promoted_slave_does_not_deliver_delayed_messages_again(cluster):
                        "20", 30, "the master to deliver the delayed messages")
         wait_caught_up(admin, master, slave)
         wait_synced(admin, slave)
-        master.kill(signal.SIGKILL)
-        assert slave.stop() == 0
-        promoted = cluster.start_broker(
-            name="broker-a", broker_id=0, brokerRole="ASYNC_MASTER",
-            storePathRootDir=slave.store, **FAST_BROKER)
-        wait_until(lambda: admin.cluster_list()["brokers"]["broker-a"]
-                   ["broker_addrs"].get(0) == promoted.addr, 30,
-                   "the promoted master registered")
+        promoted = promote_slave(cluster, admin, master, slave)
         with cometmq.Producer(group="dl-pg2",
                               namesrv=cluster.namesrv_addr) as p:
             assert p.send("DelayTopic", b"new", delay_level=1).status == \
