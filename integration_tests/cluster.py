@@ -214,6 +214,9 @@ class Cluster:
 
         Files are small (8 MiB commit log segments) so tests stay light;
         `overrides` are broker.conf keys, e.g. flushDiskType="SYNC_FLUSH".
+        The disk-usage limits are raised near 100%: how full the machine's
+        disk is must not make retention delete a test's messages or the
+        store refuse writes (tests of those limits set their own).
         """
         port = free_port(pairs=2)
         node_name = f"{name}-{broker_id}"
@@ -229,6 +232,9 @@ class Cluster:
             "maxHashSlotNum": 10000,
             "maxIndexNum": 40000,
             "namesrvAddr": self.namesrv_addr,
+            "diskMaxUsedSpaceRatio": 99,
+            "diskSpaceCleanForciblyRatio": 0.99,
+            "diskSpaceWarningLevelRatio": 0.995,
         }
         conf.update(overrides)
         conf_path = os.path.join(self.root, node_name + ".conf")
