@@ -111,6 +111,37 @@ def test_pull_consumer_poll_commit_and_resume(cluster):
     assert len(rest) < 50
 
 
+def test_pull_consumer_seek_reads_a_queue_again(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker()
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        sent = [p.send("Sought", f"s{i}".encode()) for i in range(20)]
+    broker, queue_id = sent[0].broker_name, sent[0].queue_id
+    in_queue = sorted((r.queue_offset, f"s{i}".encode())
+                      for i, r in enumerate(sent)
+                      if (r.broker_name, r.queue_id) == (broker, queue_id))
+    with cometmq.PullConsumer(group="sg", namesrv=cluster.namesrv_addr,
+                              consume_from="FIRST_OFFSET") as pc:
+        pc.subscribe("Sought", "*")
+        pc.start()
+        seen = []
+        deadline = time.monotonic() + 60
+        while len(seen) < 20 and time.monotonic() < deadline:
+            seen += pc.poll(timeout_ms=1000)
+        assert sorted(m.body for m in seen) == \
+            sorted(f"s{i}".encode() for i in range(20))
+        # Back to the queue's second message: it and the ones after it come
+        # again, and nothing of the other queues.
+        pc.seek("Sought", broker, queue_id, in_queue[1][0])
+        again = []
+        deadline = time.monotonic() + 60
+        while len(again) < len(in_queue) - 1 and time.monotonic() < deadline:
+            again += pc.poll(timeout_ms=1000)
+        assert [(m.queue_offset, m.body) for m in again] == in_queue[1:]
+        with pytest.raises(cometmq.MQClientError, match="offsets start at 0"):
+            pc.seek("Sought", broker, queue_id, -1)
+
+
 def test_admin_operations(cluster):
     cluster.start_namesrv()
     cluster.start_broker()

@@ -510,6 +510,11 @@ void ConsumerCore::CommitOffsets(bool sync) {
 }
 
 absl::Status ConsumerCore::Seek(const MessageQueue& queue, int64_t offset) {
+  if (offset < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot seek ", queue.ToString(), " to offset ", offset,
+                     ": offsets start at 0"));
+  }
   absl::MutexLock rebalance_lock(&rebalance_mu_);
   std::shared_ptr<ProcessQueue> old;
   auto pq = std::make_shared<ProcessQueue>(queue, offset);
