@@ -364,8 +364,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   }
   const absl::Time locked_at = absl::Now();
   for (const MessageQueue& queue : added) {
-    bool committed = false;
-    absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue, &committed);
+    absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
     if (!offset.ok()) {
       spdlog::warn("consumer {}: cannot start {} (next rebalance retries): {}",
                    group_, queue.ToString(), offset.status().ToString());
@@ -373,10 +372,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
       continue;
     }
     auto pq = std::make_shared<ProcessQueue>(queue, *offset);
-    // A start the group never committed is committed by the next round,
-    // even if the queue stays idle: a restart then continues there, and
-    // StartOffset sees the group consumes the topic.
-    pq->set_last_committed(committed ? *offset : -1);
+    pq->set_last_committed(*offset);
     if (locking()) pq->SetLocked(true, locked_at);
     {
       absl::MutexLock lock(&mu_);

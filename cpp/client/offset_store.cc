@@ -1,8 +1,6 @@
 #include "cpp/client/offset_store.h"
 
 #include <cstdlib>
-#include <optional>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -129,108 +127,46 @@ absl::StatusOr<int64_t> OffsetStore::ConsumeFromOffset(
   return absl::InternalError("unknown consume_from");
 }
 
-absl::StatusOr<std::optional<int64_t>> OffsetStore::QueryCommitted(
-    const MessageQueue& queue, std::string* asked) {
+absl::StatusOr<int64_t> OffsetStore::StartOffset(const MessageQueue& queue) {
+  if (options_.model == MessageModel::kBroadcasting) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = local_.find(queue);
+      if (it != local_.end()) return it->second;
+    }
+    return ConsumeFromOffset(queue);
+  }
   remoting::Command request =
       remoting::MakeRequest(proto::QUERY_CONSUMER_OFFSET);
   proto::ConsumerOffsetRequest* body = request.header.mutable_consumer_offset();
   body->set_consumer_group(group_);
   body->set_topic(queue.topic);
   body->set_queue_id(queue.queue_id);
+  std::string asked;
   absl::StatusOr<remoting::Command> response =
       instance_->CallBrokerForRead(queue.broker_name, std::move(request),
-                                   instance_->config().request_timeout, asked);
+                                   instance_->config().request_timeout, &asked);
   if (!response.ok()) return response.status();
   if (response->header.status() == proto::QUERY_NOT_FOUND) {
-    return std::optional<int64_t>();
+    absl::StatusOr<std::string> master =
+        instance_->routes()->MasterAddress(queue.broker_name);
+    if (master.ok() && *master == asked) return ConsumeFromOffset(queue);
+    // Only the master knows the group never committed here: a slave copies
+    // offsets every slaveSyncIntervalMillis, and one whose master died
+    // before it copied a group's first commits knows none of them. Starting
+    // where a new group would (the end of the queue, for LAST_OFFSET) could
+    // skip what was sent after those commits; the queue's first message
+    // redelivers instead of skipping.
+    spdlog::warn(
+        "consumer {}: slave {} knows no offset of {}; starting at the "
+        "queue's first message rather than risk skipping any",
+        group_, asked, queue.ToString());
+    return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
   }
   if (absl::Status status = ResponseStatus(*response); !status.ok()) {
     return Annotate(status, queue.ToString());
   }
-  return std::optional<int64_t>(
-      response->header.consumer_offset_response().offset());
-}
-
-bool OffsetStore::GroupConsumesTopic(const MessageQueue& queue) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (consumed_topics_.count(queue.topic)) return true;
-    if (options_.model == MessageModel::kBroadcasting) {
-      for (const auto& [known, offset] : local_) {
-        if (known.topic == queue.topic) return true;
-      }
-      return false;
-    }
-  }
-  std::shared_ptr<const TopicRoute> route =
-      instance_->routes()->Cached(queue.topic);
-  if (route == nullptr) return false;
-  std::set<std::string> failed;  // one timeout per broker at most
-  for (const MessageQueue& other : route->read_queues) {
-    if (other == queue || failed.count(other.broker_name)) continue;
-    absl::StatusOr<std::optional<int64_t>> committed =
-        QueryCommitted(other, nullptr);
-    if (!committed.ok()) {
-      failed.insert(other.broker_name);
-    } else if (committed->has_value()) {
-      absl::MutexLock lock(&mu_);
-      consumed_topics_.insert(queue.topic);
-      return true;
-    }
-  }
-  return false;
-}
-
-absl::StatusOr<int64_t> OffsetStore::StartOffset(const MessageQueue& queue,
-                                                 bool* committed) {
-  if (committed != nullptr) *committed = false;
-  std::string asked;
-  std::optional<int64_t> offset;
-  if (options_.model == MessageModel::kBroadcasting) {
-    absl::MutexLock lock(&mu_);
-    auto it = local_.find(queue);
-    if (it != local_.end()) offset = it->second;
-  } else {
-    absl::StatusOr<std::optional<int64_t>> answer =
-        QueryCommitted(queue, &asked);
-    if (!answer.ok()) return answer.status();
-    offset = *answer;
-  }
-  if (offset.has_value()) {
-    if (committed != nullptr) *committed = true;
-    absl::MutexLock lock(&mu_);
-    consumed_topics_.insert(queue.topic);
-    return *offset;
-  }
-  if (options_.model == MessageModel::kClustering) {
-    absl::StatusOr<std::string> master =
-        instance_->routes()->MasterAddress(queue.broker_name);
-    if (!master.ok() || *master != asked) {
-      // Only the master knows the group never committed here: a slave
-      // copies offsets every slaveSyncIntervalMillis, and one whose master
-      // died before it copied a group's first commits knows none of them.
-      // Starting where a new group would (the end of the queue, for
-      // LAST_OFFSET) could skip what was sent after those commits; the
-      // queue's first message redelivers instead of skipping.
-      spdlog::warn(
-          "consumer {}: slave {} knows no offset of {}; starting at the "
-          "queue's first message rather than risk skipping any",
-          group_, asked, queue.ToString());
-      return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
-    }
-  }
-  // consume_from is for a group new to the topic. A queue added to a topic
-  // the group already consumes (the topic grew, perhaps while the group was
-  // down) has had messages for the group from its start.
-  if (options_.consume_from != ConsumeFrom::kFirstOffset &&
-      queue.topic != RetryTopic(group_) && GroupConsumesTopic(queue)) {
-    spdlog::info(
-        "consumer {}: {} is new to a topic the group consumes; starting at "
-        "its first message",
-        group_, queue.ToString());
-    return QueueOffset(proto::GET_MIN_OFFSET, queue, 0);
-  }
-  return ConsumeFromOffset(queue);
+  return response->header.consumer_offset_response().offset();
 }
 
 remoting::Command OffsetStore::UpdateRequest(const MessageQueue& queue,

@@ -3,8 +3,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
-#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,12 +32,8 @@ class OffsetStore {
   // write. Clustering: nothing (commits go to the broker).
   absl::Status Persist();
 
-  // The committed offset (`committed` set), or where to start a queue with
-  // none: for a group new to the topic where consume_from says, for a queue
-  // new to a topic the group already consumes (the topic grew) at its first
-  // message.
-  absl::StatusOr<int64_t> StartOffset(const MessageQueue& queue,
-                                      bool* committed = nullptr);
+  // The committed offset, or where consume_from says to start.
+  absl::StatusOr<int64_t> StartOffset(const MessageQueue& queue);
   absl::Status CommitSync(const MessageQueue& queue, int64_t offset);
   // Oneway; for the periodic commit, which the next one supersedes.
   // False when the commit did not reach the master (sent to a slave while
@@ -54,12 +48,6 @@ class OffsetStore {
 
  private:
   absl::StatusOr<int64_t> ConsumeFromOffset(const MessageQueue& queue);
-  // The offset committed for `queue` (nullopt if none), asking its master or
-  // a slave (`asked`, if given, says which address).
-  absl::StatusOr<std::optional<int64_t>> QueryCommitted(
-      const MessageQueue& queue, std::string* asked);
-  // Whether the group committed an offset on another queue of the topic.
-  bool GroupConsumesTopic(const MessageQueue& queue);
   remoting::Command UpdateRequest(const MessageQueue& queue,
                                   int64_t offset) const;
 
@@ -70,8 +58,6 @@ class OffsetStore {
   absl::Mutex mu_;
   std::map<MessageQueue, int64_t> local_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
-  // Topics the group is known to have committed offsets for.
-  std::set<std::string> consumed_topics_ ABSL_GUARDED_BY(mu_);
   absl::Mutex persist_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one writer at a time
 };
 
