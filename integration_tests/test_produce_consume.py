@@ -232,3 +232,54 @@ def test_body_sizes_binary_and_unicode(cluster):
     assert {m.tags for m in got.messages} == {"标签"}
     assert all(m.keys == ["ключ"] and m.properties.get("名") == "値"
                for m in got.messages)
+
+
+def test_new_group_from_last_offset_does_not_replay_history(cluster):
+    """LAST_OFFSET means what it says for a new group, also on a young
+    topic whose first message is still in memory (RocketMQ's broker answers
+    offset 0 there, so its consumers replay the topic's history)."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    got = Collector()
+    with cometmq.Producer(group="hist-pg", namesrv=cluster.namesrv_addr) as p:
+        for i in range(40):
+            p.send("History", f"old-{i}".encode())
+        # Queues are readable once dispatched, a moment after the sends were
+        # acknowledged; the group starts after all of them.
+        admin = cometmq.Admin(cluster.namesrv_addr)
+        admin.start()
+        try:
+            wait_until(lambda: sum(q["max_offset"] for q in
+                                   admin.topic_stats("History")) == 40,
+                       30, "the old messages to be dispatched")
+        finally:
+            admin.shutdown()
+        consumer = push_consumer(cluster, "hist-new", "History", got,
+                                 consume_from="LAST_OFFSET")
+        try:
+            queues = {r.queue_id for r in [p.send("History", b"new-0")]}
+            queues |= {p.send("History", f"new-{i}".encode()).queue_id
+                       for i in range(1, 8)}
+
+            def fresh_from_every_queue():
+                with got.lock:
+                    seen = {m.queue_id for m in got.messages
+                            if m.body.startswith(b"new-")}
+                return seen >= queues
+
+            # New messages keep coming until every queue delivered one;
+            # those sent before the consumer took its start offsets are
+            # rightly skipped.
+            deadline = time.monotonic() + 60
+            i = 8
+            while not fresh_from_every_queue():
+                assert time.monotonic() < deadline, "no new message consumed"
+                p.send("History", f"new-{i}".encode())
+                i += 1
+                wait_until(lambda: got.count() > 0 or
+                           time.monotonic() > deadline, 61, "a delivery")
+        finally:
+            consumer.shutdown()
+    # A queue is consumed in order, so any replayed old message came before
+    # that queue's first new one.
+    assert [b for b in got.bodies() if b.startswith(b"old-")] == []
