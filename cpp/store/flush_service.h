@@ -58,9 +58,8 @@ class FlushService {
   // group commits, so sends per flush tell how well commits are grouped.
   int64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }
 
-  // Whether a flush failed; lock-free, for every append to check.
-  bool failed() const { return failed_.load(std::memory_order_acquire); }
-  // The first flush error, or OK.
+  // The first flush error, or OK. Lock-free until a flush fails, so every
+  // append can check it.
   absl::Status failure() const;
 
  private:
@@ -71,6 +70,7 @@ class FlushService {
     Done done;
   };
 
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   void Run();
   void RunGroupCommit();
   // Waits for appends to flush (holding for more when the pacer says so),

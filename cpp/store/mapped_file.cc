@@ -45,9 +45,6 @@ std::string OffsetToFileName(int64_t offset) {
   return absl::StrFormat("%020d", offset);
 }
 
-namespace {
-
-// Puts the entries of `path`'s directory on disk.
 absl::Status SyncParentDirectory(const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "."
@@ -60,6 +57,8 @@ absl::Status SyncParentDirectory(const std::string& path) {
   ::close(fd);
   return s;
 }
+
+namespace {
 
 // Creates `path` at its full size under a temporary name and renames it into
 // place, so a crash never leaves a segment shorter than its size under the

@@ -111,6 +111,10 @@ class MappedFile {
 // "00000000001073741824" for 1073741824.
 std::string OffsetToFileName(int64_t offset);
 
+// Puts the entries of `path`'s directory on disk (a new or renamed name is
+// only durable once its directory is).
+absl::Status SyncParentDirectory(const std::string& path);
+
 }  // namespace cometmq::store
 
 #endif  // COMETMQ_STORE_MAPPED_FILE_H_

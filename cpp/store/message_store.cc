@@ -387,18 +387,12 @@ absl::Status MessageStore::CreateAbortMarker() {
   // tail without checking it.
   const std::string path = config_.AbortPath();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  int dir = fd < 0 ? -1
-                   : ::open(config_.storePathRootDir.c_str(),
-                            O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool ok = dir >= 0 && ::fsync(dir) == 0;
-  const int err = errno;
-  if (dir >= 0) ::close(dir);
-  if (fd >= 0) ::close(fd);
-  if (!ok) {
+  if (fd < 0) {
     return absl::InternalError(absl::StrCat("cannot create the abort marker ",
-                                            path, ": ", std::strerror(err)));
+                                            path, ": ", std::strerror(errno)));
   }
-  return absl::OkStatus();
+  ::close(fd);
+  return SyncParentDirectory(path);
 }
 
 std::string MessageStore::FlushFailureText(const absl::Status& failure) {
@@ -415,10 +409,10 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
     done(std::move(r));
     return;
   }
-  if (flush_->failed()) {
+  if (absl::Status failed = FlushFailure(); !failed.ok()) {
     PutResult r;
     r.status = PutStatus::kServiceNotAvailable;
-    r.error = FlushFailureText(flush_->failure());
+    r.error = FlushFailureText(failed);
     done(std::move(r));
     return;
   }
@@ -457,7 +451,7 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
             timeout = config_.syncFlushTimeout](bool flushed) mutable {
         if (!flushed) {
           result.status = PutStatus::kFlushDiskTimeout;
-          absl::Status failed = flush_->failure();
+          absl::Status failed = FlushFailure();
           result.error = failed.ok()
                              ? absl::StrCat("not flushed to disk within ",
                                             timeout, " ms (syncFlushTimeout)")
@@ -499,7 +493,7 @@ absl::StatusOr<int64_t> MessageStore::AppendReplica(int64_t offset,
   if (shut_down_) {
     return absl::UnavailableError("message store is shut down");
   }
-  if (absl::Status failed = flush_->failure(); !failed.ok()) {
+  if (absl::Status failed = FlushFailure(); !failed.ok()) {
     return absl::UnavailableError(FlushFailureText(failed));
   }
   if (retention_.disk_full()) {
