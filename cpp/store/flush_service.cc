@@ -44,8 +44,7 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
   done(FlushNow(0) >= end_offset);
 }
 
-absl::Status FlushService::failure() const {
-  if (!failed()) return absl::OkStatus();
+absl::Status FlushService::RecordedFailure() const {
   absl::MutexLock lock(&mu_);
   return failure_;
 }

@@ -60,7 +60,9 @@ class FlushService {
 
   // The first flush error, or OK. Lock-free until a flush fails, so every
   // append can check it.
-  absl::Status failure() const;
+  absl::Status failure() const {
+    return failed() ? RecordedFailure() : absl::OkStatus();
+  }
 
  private:
   struct Waiter {
@@ -71,6 +73,7 @@ class FlushService {
   };
 
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  absl::Status RecordedFailure() const;
   void Run();
   void RunGroupCommit();
   // Waits for appends to flush (holding for more when the pacer says so),
