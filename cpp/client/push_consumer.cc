@@ -98,13 +98,19 @@ void DefaultPushConsumer::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
+    // No listener call starts after this, even for messages already handed
+    // to a consume thread: they stay uncommitted and go to the group's next
+    // consumer.
+    stopping_.store(true, std::memory_order_release);
+    if (orderly_) orderly_->Shutdown();
     if (pool_->InWorkerThread()) {
       // Waiting for running listener calls and joining the consume threads
       // would wait for this very call; the client instance released here
       // would also be gone under the listener's own send-back.
-      spdlog::error(
-          "consumer {}: Shutdown() called from the listener is ignored; call "
-          "it from another thread",
+      spdlog::warn(
+          "consumer {}: Shutdown() called from the listener stops delivery "
+          "only; call it again from another thread (or destroy the "
+          "consumer) to commit and leave the group",
           group_);
       return;
     }
@@ -149,7 +155,7 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   pq->BeginConsume();
   // Checked after BeginConsume: a drop either sees this call running and
   // waits for it, or this call sees the drop.
-  if (pq->dropped()) {
+  if (pq->dropped() || stopping_.load(std::memory_order_acquire)) {
     pq->EndConsume();
     return;
   }

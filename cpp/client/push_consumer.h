@@ -1,6 +1,7 @@
 #ifndef COMETMQ_CLIENT_PUSH_CONSUMER_H_
 #define COMETMQ_CLIENT_PUSH_CONSUMER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -69,7 +70,8 @@ class DefaultPushConsumer {
   absl::Status Start();
   // Stops delivery, waits for running listener calls, commits offsets and
   // leaves the group. Called from the listener it would wait for itself:
-  // it is refused there with an error log.
+  // there it only stops delivery (no further listener call starts), and a
+  // second call from another thread, or the destructor, finishes it.
   void Shutdown();
 
   std::vector<MessageQueue> OwnedQueues() const;
@@ -108,6 +110,8 @@ class DefaultPushConsumer {
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once Shutdown() began; read by the consume threads without mu_.
+  std::atomic<bool> stopping_{false};
   // Brokers whose last send-back got no answer, until when they are skipped.
   absl::flat_hash_map<std::string, absl::Time> silent_brokers_
       ABSL_GUARDED_BY(mu_);

@@ -43,7 +43,8 @@ class PushConsumer(Lifecycle):
 
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends. shutdown() from a listener returns
-    at once; the consumer stops (and commits) once that listener returned."""
+    at once and no further listener call starts; the consumer commits and
+    leaves the group once that listener returned."""
 
     _start_on_enter = False
 
@@ -86,8 +87,10 @@ class PushConsumer(Lifecycle):
     def _shutdown(self):
         if getattr(_in_listener, "active", False):
             # On a consume thread the shutdown would wait for this very
-            # listener call: another (non-daemon, so exit waits for it)
-            # thread does it once the listener returned.
+            # listener call: here it only stops delivery, and another
+            # (non-daemon, so exit waits for it) thread finishes it once the
+            # listener returned.
+            self._core.shutdown()
             threading.Thread(target=self._core.shutdown,
                              name="cometmq-consumer-shutdown").start()
             return
