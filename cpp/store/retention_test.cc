@@ -24,6 +24,7 @@ struct Fixture {
   explicit Fixture(const std::string& name,
                    const std::string& delete_when = "04") {
     config = SmallStoreConfig(MakeTempDir(name));
+    DefaultDiskThresholds(&config);
     config.deleteWhen = delete_when;
     config.fileReservedTime = 48;
     StoreHooks hooks;

@@ -32,6 +32,7 @@ class Model {
     config_.mappedFileSizeConsumeQueue = 20 * 3;
     config_.maxMessageSize = kMaxBody;
     config_.cleanResourceInterval = 3600 * 1000;
+    DefaultDiskThresholds(&config_);
     if (sync_flush) config_.flushDiskType = "SYNC_FLUSH";
     hooks_.disk_used_ratio = [this] { return disk_; };
     hooks_.local_hour = [] { return 12; };  // never a deleteWhen hour

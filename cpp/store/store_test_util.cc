@@ -30,7 +30,17 @@ StoreConfig SmallStoreConfig(const std::string& root) {
   c.maxIndexNum = 4000;
   c.flushIntervalCommitLog = 50;
   c.flushIntervalConsumeQueue = 50;
+  c.diskMaxUsedSpaceRatio = 99;
+  c.diskSpaceCleanForciblyRatio = 0.99;
+  c.diskSpaceWarningLevelRatio = 0.995;
   return c;
+}
+
+void DefaultDiskThresholds(StoreConfig* config) {
+  const StoreConfig defaults;
+  config->diskMaxUsedSpaceRatio = defaults.diskMaxUsedSpaceRatio;
+  config->diskSpaceCleanForciblyRatio = defaults.diskSpaceCleanForciblyRatio;
+  config->diskSpaceWarningLevelRatio = defaults.diskSpaceWarningLevelRatio;
 }
 
 MessageToStore MakeMessage(const std::string& topic, int32_t queue_id,
