@@ -136,17 +136,23 @@ void ConsumerCore::Shutdown() {
     stopped_ = true;
     queues.swap(queues_);
   }
-  queues.merge(releasing_);
+  for (const auto& [queue, releasing] : releasing_) {
+    queues.emplace(queue, releasing.pq);
+  }
   releasing_.clear();
   for (const auto& [queue, pq] : queues) pq->Drop();
+  // One wait for all queues: their listener calls run side by side.
+  const absl::Time deadline = absl::Now() + options_.drop_wait;
   std::vector<MessageQueue> unlock;
   for (const auto& [queue, pq] : queues) {
+    const absl::Duration wait =
+        std::max(deadline - absl::Now(), absl::ZeroDuration());
     if (!options_.orderly) {
-      pq->WaitConsumeIdle(options_.drop_wait);
+      pq->WaitConsumeIdle(wait);
       CommitOne(pq, /*sync=*/true);
       continue;
     }
-    const bool idle = pq->TryLockConsume(options_.drop_wait);
+    const bool idle = pq->TryLockConsume(wait);
     // A queue whose lock was lost is another client's now: its offset is
     // not ours to commit. One whose message is still being consumed, or
     // whose offset did not reach the broker, keeps its lock until it
@@ -337,12 +343,13 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   }
   for (const auto& pq : dropped) {
     spdlog::info("consumer {}: dropping {}", group_, pq->queue().ToString());
-    if (!options_.orderly) {
-      DropAndCommit(pq);
-    } else if (!Release(pq, options_.unlock_wait)) {
+    Releasing releasing{pq, options_.orderly
+                                ? absl::InfiniteFuture()
+                                : absl::Now() + options_.drop_wait};
+    if (!Release(releasing, options_.unlock_wait)) {
       spdlog::info("consumer {}: {} is still consuming; releasing it later",
                    group_, pq->queue().ToString());
-      releasing_[pq->queue()] = pq;
+      releasing_.emplace(pq->queue(), std::move(releasing));
       complete = false;
     }
   }
@@ -386,9 +393,24 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   return complete;
 }
 
-bool ConsumerCore::Release(const std::shared_ptr<ProcessQueue>& pq,
-                           absl::Duration wait) {
+bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
+  const std::shared_ptr<ProcessQueue>& pq = releasing.pq;
   pq->Drop();
+  if (!options_.orderly) {
+    // Only the consumed messages are committed (the lowest unconsumed one
+    // bounds the offset), so committing with a call still running loses
+    // nothing: the next owner gets that message again.
+    if (!pq->WaitConsumeIdle(wait)) {
+      if (absl::Now() < releasing.commit_anyway_at) return false;
+      spdlog::warn(
+          "consumer {}: {} still consuming {} after it was given up; "
+          "committing anyway",
+          group_, pq->queue().ToString(),
+          absl::FormatDuration(options_.drop_wait));
+    }
+    CommitOne(pq, /*sync=*/true);
+    return true;
+  }
   if (!pq->TryLockConsume(wait)) return false;
   // A lost lock leaves nothing to commit or release (see Shutdown). An
   // offset that did not reach the broker keeps the lock until it expires
@@ -417,8 +439,8 @@ void ConsumerCore::RenewLocks() {
   // until Release() ends it, as in RocketMQ (whose lockAll renews every
   // process queue not yet removed): left to expire, the next owner would
   // start on it, and on that very message, while it is still running here.
-  for (const auto& [queue, pq] : releasing_) {
-    pqs.push_back(pq);
+  for (const auto& [queue, releasing] : releasing_) {
+    pqs.push_back(releasing.pq);
     queues.push_back(queue);
   }
   if (queues.empty()) return;
@@ -454,16 +476,6 @@ void ConsumerCore::RetryLocks() {
   absl::MutexLock lock(&rebalance_mu_);
   lock_retry_pending_ = false;
   RebalanceLocked();
-}
-
-void ConsumerCore::DropAndCommit(const std::shared_ptr<ProcessQueue>& pq) {
-  pq->Drop();
-  if (!pq->WaitConsumeIdle(options_.drop_wait)) {
-    spdlog::warn("consumer {}: {} still consuming after {}; committing anyway",
-                 group_, pq->queue().ToString(),
-                 absl::FormatDuration(options_.drop_wait));
-  }
-  CommitOne(pq, /*sync=*/true);
 }
 
 bool ConsumerCore::CommitOne(const std::shared_ptr<ProcessQueue>& pq,

@@ -99,14 +99,23 @@ class ConsumerCore : public ConsumerMember,
   bool UpdateQueues(const std::string& topic,
                     const std::vector<MessageQueue>& owned)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
-  void DropAndCommit(const std::shared_ptr<ProcessQueue>& pq);
   // False when the commit failed.
   bool CommitOne(const std::shared_ptr<ProcessQueue>& pq, bool sync);
 
-  // Orderly: gives `pq` up. Drops it, waits up to `wait` for its in-flight
-  // message, commits its offset and releases its broker lock. False if the
-  // message did not finish in time (nothing was committed or released).
-  bool Release(const std::shared_ptr<ProcessQueue>& pq, absl::Duration wait)
+  // A queue given up whose listener calls may still be running.
+  struct Releasing {
+    std::shared_ptr<ProcessQueue> pq;
+    // Concurrent queues only: the final commit is made then even if a
+    // listener call is still running (orderly ones keep their lock instead).
+    absl::Time commit_anyway_at;
+  };
+
+  // Gives a queue up: drops it, waits up to `wait` for its listener calls
+  // to finish, commits its offset and (orderly) releases its broker lock.
+  // False if they did not finish in time and nothing was committed or
+  // released: a later rebalance round tries again, so a slow listener never
+  // holds the client's timer thread for longer than `wait`.
+  bool Release(const Releasing& releasing, absl::Duration wait)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   // Renews the broker locks of every owned queue, and of those given up
   // but still releasing.
@@ -143,10 +152,9 @@ class ConsumerCore : public ConsumerMember,
       ABSL_GUARDED_BY(mu_);
   // Extra rebalances scheduled after a topic could not be allocated.
   int quick_rebalances_ ABSL_GUARDED_BY(rebalance_mu_) = 0;
-  // Orderly queues given up whose in-flight message has not finished yet:
-  // not owned any more, not yet committed and unlocked.
-  std::map<MessageQueue, std::shared_ptr<ProcessQueue>> releasing_
-      ABSL_GUARDED_BY(rebalance_mu_);
+  // Queues given up whose listener calls have not finished yet: not owned
+  // any more, not yet committed (and, orderly, unlocked).
+  std::map<MessageQueue, Releasing> releasing_ ABSL_GUARDED_BY(rebalance_mu_);
   bool lock_retry_pending_ ABSL_GUARDED_BY(rebalance_mu_) = false;
 };
 

@@ -36,7 +36,8 @@ struct ConsumerOptions {
   absl::Duration pull_error_delay = absl::Seconds(3);
   absl::Duration flow_control_delay = absl::Milliseconds(50);
   absl::Duration reconsume_backoff = absl::Seconds(1);
-  // How long dropping a queue waits for its running listener calls.
+  // How long a queue given up (or a shutdown) waits for its running
+  // listener calls before committing what they have not finished yet.
   absl::Duration drop_wait = absl::Seconds(30);
 
   // Orderly push consumption: each queue is consumed by one thread at a
@@ -55,8 +56,9 @@ struct ConsumerOptions {
   absl::Duration suspend_time = absl::Seconds(1);
   // One queue is consumed at most this long before its thread yields.
   absl::Duration max_consume_continuously = absl::Seconds(60);
-  // A rebalance giving an orderly queue up waits this long for the message
-  // being consumed, else it tries again shortly (keeping the lock meanwhile).
+  // A rebalance giving a queue up waits this long for the messages being
+  // consumed, else it tries again shortly (an orderly queue keeping its lock
+  // meanwhile), so a slow listener does not hold the client's timer thread.
   absl::Duration unlock_wait = absl::Seconds(1);
 
   // Broadcasting: offsets live in the file
