@@ -72,8 +72,8 @@ class Dispatcher {
 
   void Run();
   Pass DispatchAvailable();
-  // Calls the WhenDispatched() callbacks whose offset is reached, and all
-  // of them (with false) when `give_up`.
+  // Calls the WhenDispatched() callbacks whose offset is reached; when
+  // `give_up`, all of them (false for those not reached).
   void RunWaiters(bool give_up);
   // Records the failure to dispatch at `offset`, logging it when the stall
   // starts and every kStallLogInterval after.
