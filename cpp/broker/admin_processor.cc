@@ -83,13 +83,45 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::GET_BROKER_RUNTIME_INFO};
 }
 
+namespace {
+
+// Codes whose answers are read from what the dispatcher builds.
+bool ReadsDispatchedState(int32_t code) {
+  switch (code) {
+    case proto::GET_MAX_OFFSET:
+    case proto::SEARCH_OFFSET_BY_TIMESTAMP:
+    case proto::GET_TOPIC_STATS_INFO:
+    case proto::GET_CONSUME_STATS:
+    case proto::QUERY_MESSAGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void AdminProcessor::Handle(Command request, remoting::Responder responder) {
   auto shared = std::make_shared<const Command>(std::move(request));
-  if (!pool_->TrySubmit(
-          [this, shared, responder] { responder.Respond(Process(*shared)); })) {
-    responder.Respond(MakeResponse(*shared, proto::SYSTEM_BUSY,
-                                   "the broker's admin queue is full"));
+  auto queue = [this, shared, responder] {
+    if (!pool_->TrySubmit([this, shared, responder] {
+          responder.Respond(Process(*shared));
+        })) {
+      responder.Respond(MakeResponse(*shared, proto::SYSTEM_BUSY,
+                                     "the broker's admin queue is full"));
+    }
+  };
+  if (!ReadsDispatchedState(shared->header.code())) {
+    queue();
+    return;
   }
+  // Acknowledged messages reach their consume queues a moment later, longer
+  // for a new queue, whose files are created first (several ms each). No
+  // thread waits: the dispatcher queues the request once it is there. When
+  // dispatching is stalled (a queue that cannot be written) the answer is
+  // what the queues hold; the stall is logged by the store.
+  store_->WhenAcknowledgedDispatched(
+      [queue = std::move(queue)](bool) { queue(); });
 }
 
 Command AdminProcessor::Process(const Command& request) {

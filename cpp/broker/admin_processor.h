@@ -23,6 +23,13 @@ namespace cometmq::broker {
 // broker codes of PROTOCOL.md that are not send, pull or client bookkeeping.
 // They may write config files or read cold records, so Handle() queues them
 // on the single admin thread (SYSTEM_BUSY when its queue is full).
+//
+// Answers read from consume queues or the key index (a queue's max offset,
+// the offset for a time, topic and consume stats, lookups by key) count
+// every message acknowledged before the request arrived: such a request is
+// parked until the store has dispatched them, as a new consumer group that
+// starts at LAST_OFFSET right after sends would otherwise start before
+// them and consume them again.
 class AdminProcessor {
  public:
   // Extra runtime figures (counters owned by other processors).

@@ -416,6 +416,40 @@ TEST_F(BrokerTest, ShutdownAnswersHeldPulls) {
   EXPECT_EQ(result->header.status(), proto::PULL_NOT_FOUND);
 }
 
+// A new consumer group at LAST_OFFSET asks for each queue's max offset
+// right after sends to a new topic: the answer must count every
+// acknowledged send although they reach their consume queues later (each
+// new queue's files are created first), or the group replays them.
+TEST_F(BrokerTest, MaxOffsetCountsAcknowledgedSendsToANewTopic) {
+  StartBroker();
+  constexpr int kQueues = 16;
+  constexpr int kPerQueue = 4;
+  ASSERT_EQ(CreateTopic("Fresh", kQueues).header.status(), proto::SUCCESS);
+  for (int i = 0; i < kQueues * kPerQueue; ++i) {
+    Command sent = Send("Fresh", absl::StrCat("m", i), "", i % kQueues);
+    ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  }
+  std::vector<int64_t> max_offsets;
+  for (int q = 0; q < kQueues; ++q) {
+    Command max = MakeRequest(proto::GET_MAX_OFFSET);
+    max.header.mutable_queue_offset()->set_topic("Fresh");
+    max.header.mutable_queue_offset()->set_queue_id(q);
+    Command answer = Call(std::move(max));
+    ASSERT_EQ(answer.header.status(), proto::SUCCESS);
+    max_offsets.push_back(answer.header.queue_offset_response().offset());
+  }
+  EXPECT_EQ(max_offsets, std::vector<int64_t>(kQueues, kPerQueue));
+
+  // The same for the queue offset of a time (here: after every message).
+  ASSERT_EQ(Send("Fresh2", "late", "", 0).header.status(), proto::SUCCESS);
+  Command by_time = MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
+  by_time.header.mutable_queue_offset()->set_topic("Fresh2");
+  by_time.header.mutable_queue_offset()->set_timestamp(
+      absl::ToUnixMillis(absl::Now() + absl::Hours(1)));
+  EXPECT_EQ(Call(std::move(by_time)).header.queue_offset_response().offset(),
+            1);
+}
+
 TEST_F(BrokerTest, TagFiltering) {
   StartBroker();
   ASSERT_EQ(Send("TopicF", "a", "TagA").header.status(), proto::SUCCESS);

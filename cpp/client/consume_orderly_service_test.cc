@@ -194,5 +194,28 @@ TEST_F(ConsumeOrderlyServiceTest, DroppedUnderTheConsumeLockStopsDelivery) {
   EXPECT_EQ(pq->CommittableOffset(), 0);
 }
 
+// The message a consume task took while a rebalance held the consume lock
+// (the task waits for it in ConsumeOne) is not consumed once the lock is
+// free: whoever takes the consume lock away from the task (Release(),
+// Shutdown()) drops the queue first, and the queue is the next owner's,
+// however fresh its broker lock looked when the task took the message.
+TEST_F(ConsumeOrderlyServiceTest,
+       MessageTakenBeforeARebalanceIsNotConsumedAfterIt) {
+  Make(/*check_locks=*/true);
+  auto pq = Queue(0);
+  pq->SetLocked(true, absl::Now());
+  ASSERT_TRUE(pq->TryLockConsume(absl::Seconds(1)));
+  Pull(pq, 0, 1);
+  // Lets the task take the message and wait for the consume lock; had it
+  // not got there yet, it would stop at the dropped queue all the same.
+  absl::SleepFor(absl::Milliseconds(100));
+  pq->Drop();
+  pq->SetLocked(false, absl::Now());
+  pq->UnlockConsume();
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(recorder_.calls().empty());
+  EXPECT_EQ(pq->CommittableOffset(), 0);
+}
+
 }  // namespace
 }  // namespace cometmq::client

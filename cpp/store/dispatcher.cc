@@ -2,6 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "spdlog/spdlog.h"
 
 namespace cometmq::store {
@@ -40,6 +43,51 @@ void Dispatcher::Wakeup() {
   if (!sleeping_.load()) return;
   absl::MutexLock lock(&mu_);
   notified_ = true;
+}
+
+void Dispatcher::WhenDispatched(int64_t offset,
+                                std::function<void(bool)> done) {
+  if (dispatched() >= offset) {
+    done(true);
+    return;
+  }
+  if (stalled()) {
+    done(false);
+    return;
+  }
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    waiters_.push_back(Waiter{offset, std::move(done)});
+    has_waiters_.store(true, std::memory_order_release);
+  }
+  bool stopped;
+  {
+    // Woken even when not asleep: the pass that reached `offset` may have
+    // looked for waiters before this one was added, and the thread may be
+    // about to sleep; it now makes one more pass, which sees it.
+    absl::MutexLock lock(&mu_);
+    notified_ = true;
+    stopped = stop_;
+  }
+  // Stopping (or stopped): its last pass may be over, and no pass follows.
+  if (stopped) RunWaiters(/*give_up=*/true);
+}
+
+void Dispatcher::RunWaiters(bool give_up) {
+  const int64_t reached = dispatched();
+  std::vector<Waiter> due;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    auto first_due = std::partition(
+        waiters_.begin(), waiters_.end(),
+        [&](const Waiter& w) { return !give_up && w.offset > reached; });
+    due.assign(std::make_move_iterator(first_due),
+               std::make_move_iterator(waiters_.end()));
+    waiters_.erase(first_due, waiters_.end());
+    has_waiters_.store(!waiters_.empty(), std::memory_order_relaxed);
+  }
+  // Outside the lock: a callback may register again.
+  for (Waiter& w : due) w.done(w.offset <= reached);
 }
 
 Dispatcher::Pass Dispatcher::DispatchAvailable() {
@@ -150,6 +198,9 @@ void Dispatcher::Run() {
   while (true) {
     const Pass pass = DispatchAvailable();
     if (pass.dispatched_any) after_batch_();
+    if (has_waiters_.load(std::memory_order_acquire)) {
+      RunWaiters(/*give_up=*/pass.stalled);
+    }
     // While records keep coming, look again after a short pause instead of
     // being woken by every append (as RocketMQ's reput service does): under
     // load this turns one wakeup per message, here and in every long-polling
@@ -161,6 +212,7 @@ void Dispatcher::Run() {
     if (!go_on) break;
   }
   if (DispatchAvailable().dispatched_any) after_batch_();
+  RunWaiters(/*give_up=*/true);
 }
 
 }  // namespace cometmq::store

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -28,6 +29,11 @@ namespace cometmq::store {
 // starts, every kStallLogInterval while it lasts, and when it ends. Readers
 // see nothing newer meanwhile, but no message is lost to a gap in a consume
 // queue, and the records still count as undispatched for recovery.
+//
+// WhenDispatched() parks a caller until the records below an offset are
+// dispatched, without a thread waiting for it: answers that count queue
+// offsets can then include every acknowledged message (a message is
+// acknowledged once appended, before it is dispatched).
 class Dispatcher {
  public:
   static constexpr absl::Duration kBusyPollInterval = absl::Milliseconds(1);
@@ -46,6 +52,13 @@ class Dispatcher {
   void Stop();
   void Wakeup();
 
+  // Calls `done(true)` once everything below `offset` has been dispatched:
+  // at once on the calling thread when it already has, else on the
+  // dispatch thread after the pass that got there. Calls `done(false)`
+  // instead when dispatching is (or becomes) stalled first, or stops.
+  // `offset` must not exceed the limit: a pass would never reach it.
+  void WhenDispatched(int64_t offset, std::function<void(bool)> done);
+
   // Everything below this offset has been dispatched.
   int64_t dispatched() const { return from_.load(std::memory_order_acquire); }
   // True while dispatching is stopped at a record it cannot take.
@@ -59,6 +72,9 @@ class Dispatcher {
 
   void Run();
   Pass DispatchAvailable();
+  // Calls the WhenDispatched() callbacks whose offset is reached; when
+  // `give_up`, all of them (false for those not reached).
+  void RunWaiters(bool give_up);
   // Records the failure to dispatch at `offset`, logging it when the stall
   // starts and every kStallLogInterval after.
   void NoteStall(int64_t offset, const absl::Status& error);
@@ -80,6 +96,17 @@ class Dispatcher {
   // Dispatch-thread-only stall bookkeeping.
   absl::Time stalled_since_;
   absl::Time stall_logged_;
+
+  struct Waiter {
+    int64_t offset;
+    std::function<void(bool)> done;
+  };
+  // Lets the dispatch thread skip waiters_mu_ when nobody waits. Set under
+  // waiters_mu_ before the registering thread wakes the dispatch thread,
+  // so the pass that the wakeup causes sees it.
+  std::atomic<bool> has_waiters_{false};
+  absl::Mutex waiters_mu_;
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(waiters_mu_);
 
   absl::Mutex mu_;
   bool notified_ ABSL_GUARDED_BY(mu_) = false;

@@ -759,6 +759,10 @@ void MessageStore::WaitDispatched() const {
   }
 }
 
+void MessageStore::WhenAcknowledgedDispatched(std::function<void(bool)> done) {
+  dispatcher_->WhenDispatched(DispatchLimit(), std::move(done));
+}
+
 void MessageStore::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;

@@ -154,6 +154,14 @@ class MessageStore {
   int RunRetention();
   // Waits until everything appended so far has been dispatched.
   void WaitDispatched() const;
+  // Calls `done` once every message acknowledged before the call is in its
+  // consume queue, so queue offsets read then count all of them: a put is
+  // acknowledged when appended (under SYNC_FLUSH, flushed), and dispatched
+  // a moment later (longer when its queue's files are being created).
+  // Runs `done` at once when nothing is pending, else on the dispatch
+  // thread, so `done` must be quick. Its argument is false when
+  // dispatching is stalled or stopped first: the queues then hold less.
+  void WhenAcknowledgedDispatched(std::function<void(bool)> done);
 
   // Flushes everything, writes the checkpoint and removes the abort marker.
   void Shutdown();
