@@ -42,7 +42,13 @@ void Dispatcher::Wakeup() {
   notified_ = true;
 }
 
+void Dispatcher::RunBetweenPasses(const std::function<void()>& fn) {
+  absl::MutexLock lock(&pass_mu_);
+  fn();
+}
+
 Dispatcher::Pass Dispatcher::DispatchAvailable() {
+  absl::MutexLock lock(&pass_mu_);
   int64_t from = from_.load();
   const int64_t limit = limit_();
   Pass pass;
