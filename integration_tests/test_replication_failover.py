@@ -1,18 +1,30 @@
 """Replication beyond the stream of records: what a slave copies from its
-master besides the commit log (consumer groups, delay progress), a slave
-that stalls under SYNC_MASTER, and a topic deleted and created again on the
-master. Kept apart from test_replication.py so each file stays short."""
+master besides the commit log (consumer groups, delay progress, deleted
+topics), a slave that stalls under SYNC_MASTER, and a topic deleted and
+created again on the master, also over a slave queue trimmed by retention.
+Kept apart from test_replication.py so each file stays short."""
 
+import os
 import signal
 import time
 
 import cometmq
+import pytest
 
 from helpers import wait_until
 from test_mqadmin import mqadmin
-from test_replication import (FAST_NAMESRV, create_topic, lost,
+from test_replication import (FAST_BROKER, FAST_NAMESRV, create_topic, lost,
                               promote_slave, read_everything, send_acked,
                               start_group, status, wait_caught_up)
+
+
+def failed_syncs(node):
+    """How many times the node logged a failed slave sync round."""
+    count = 0
+    for name in os.listdir(node.log_dir):
+        with open(os.path.join(node.log_dir, name), errors="replace") as f:
+            count += f.read().count("slave sync: ")
+    return count
 
 
 def wait_synced(admin, slave):
@@ -148,3 +160,94 @@ def test_a_topic_created_again_on_the_master_is_served_anew_by_the_slave(
     master.kill(signal.SIGKILL)
     seen = read_everything(cluster, "AgainTopic", len(acked))
     assert lost(acked, seen) == []
+
+
+def test_a_topic_deleted_on_the_master_is_deleted_on_the_slave(cluster):
+    """The slave mirrors its master's topic table: a topic deleted on the
+    master goes on the slave too, consume queues included, so the slave
+    restarted as the master neither routes the topic nor keeps its queues.
+    A master that stops answering deletes nothing."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    master, slave = start_group(cluster, role="SYNC_MASTER")
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    queues = os.path.join(slave.store, "consumequeue")
+    kept = []
+    try:
+        create_topic(admin, "GoneTopic", queues=1)
+        create_topic(admin, "KeptTopic", queues=1)
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="gt-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            send_acked(p, "GoneTopic", "gone", 10, [])
+            send_acked(p, "KeptTopic", "kept", 10, kept)
+        wait_caught_up(admin, master, slave)
+        wait_until(lambda: os.path.isdir(os.path.join(queues, "GoneTopic")),
+                   30, "the slave's queue of GoneTopic")
+        mqadmin("deleteTopic", "-n", cluster.namesrv_addr, "-c",
+                "DefaultCluster", "-t", "GoneTopic", check=0)
+        wait_until(lambda: not os.path.exists(os.path.join(queues,
+                                                           "GoneTopic")),
+                   30, "the slave to delete GoneTopic's queues")
+        failed = failed_syncs(slave)
+        master.kill(signal.SIGKILL)
+        wait_until(lambda: failed_syncs(slave) > failed, 30,
+                   "a slave sync that fails")
+        assert os.path.isdir(os.path.join(queues, "KeptTopic"))
+        promoted = promote_slave(cluster, admin, master, slave)
+        assert promoted.running
+        with pytest.raises(cometmq.TopicNotExistError):
+            admin.topic_route("GoneTopic")
+    finally:
+        admin.shutdown()
+    seen = read_everything(cluster, "KeptTopic", len(kept))
+    assert lost(kept, seen) == []
+
+
+def test_a_topic_created_again_over_a_trimmed_slave_queue(cluster):
+    """Retention on the slave removed the first files of the deleted
+    topic's queue, where the re-created topic's first offsets fall: the
+    slave must still serve the new messages, and none of the old ones."""
+    cluster.start_namesrv(**FAST_NAMESRV)
+    small = {"mappedFileSizeCommitLog": 64 * 1024,
+             "mappedFileSizeConsumeQueue": 20 * 50}
+    hour = time.localtime().tm_hour
+    master, _ = start_group(cluster, role="SYNC_MASTER", slave=False,
+                            **small)
+    # A slave that deletes every commit log segment but the newest.
+    slave = cluster.start_broker(
+        name="broker-a", broker_id=1, brokerRole="SLAVE", fileReservedTime=0,
+        deleteWhen=f"{hour:02d};{(hour + 1) % 24:02d}",
+        cleanResourceInterval=200, **dict(FAST_BROKER, **small))
+    admin = cometmq.Admin(cluster.namesrv_addr)
+    admin.start()
+    first_file = os.path.join(slave.store, "consumequeue", "TrimTopic", "0",
+                              "0" * 20)
+    acked = []
+    try:
+        create_topic(admin, "TrimTopic", queues=1)
+        wait_caught_up(admin, master, slave)
+        with cometmq.Producer(group="tt-pg",
+                              namesrv=cluster.namesrv_addr) as p:
+            send_acked(p, "TrimTopic", "old", 200, [], padding=b"." * 1000)
+            wait_caught_up(admin, master, slave)
+            wait_until(lambda: not os.path.exists(first_file), 30,
+                       "retention to trim the slave's queue")
+            # The slave is down while the topic is deleted and created
+            # again, so it learns of it only from the new records.
+            assert slave.stop() == 0
+            mqadmin("deleteTopic", "-n", cluster.namesrv_addr, "-c",
+                    "DefaultCluster", "-t", "TrimTopic", check=0)
+            create_topic(admin, "TrimTopic", queues=1)
+            slave = cluster.start_broker(
+                name="broker-a", broker_id=1, brokerRole="SLAVE",
+                storePathRootDir=slave.store, **dict(FAST_BROKER, **small))
+            wait_caught_up(admin, master, slave)
+            send_acked(p, "TrimTopic", "new", 10, acked)
+        wait_caught_up(admin, master, slave)
+    finally:
+        admin.shutdown()
+    master.kill(signal.SIGKILL)
+    seen = read_everything(cluster, "TrimTopic", len(acked), timeout_s=20)
+    assert lost(acked, seen) == []
+    assert sorted(seen.values()) == sorted(body for _, body in acked)

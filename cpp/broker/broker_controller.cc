@@ -331,7 +331,7 @@ absl::Status BrokerController::StartReplication() {
   slave_sync_ = std::make_unique<SlaveSync>(
       absl::Milliseconds(config_.slaveSyncIntervalMillis),
       [this] { return registrar_->master_addr(); }, &topics_, &offsets_,
-      &groups_, &schedule_);
+      &groups_, &schedule_, store_.get());
   slave_sync_->Start();
   return absl::OkStatus();
 }

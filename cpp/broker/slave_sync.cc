@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -31,13 +32,14 @@ SlaveSync::SlaveSync(absl::Duration interval,
                      std::function<std::string()> master_addr,
                      TopicConfigManager* topics, ConsumerOffsetManager* offsets,
                      SubscriptionGroupManager* groups,
-                     ScheduleService* schedule)
+                     ScheduleService* schedule, store::MessageStore* store)
     : interval_(interval),
       master_addr_(std::move(master_addr)),
       topics_(topics),
       offsets_(offsets),
       groups_(groups),
-      schedule_(schedule) {}
+      schedule_(schedule),
+      store_(store) {}
 
 SlaveSync::~SlaveSync() { Stop(); }
 
@@ -85,11 +87,15 @@ absl::Status SlaveSync::SyncOnce() {
 }
 
 absl::Status SlaveSync::SyncTopics(const std::string& master) {
+  // Taken before asking: a record past it may be newer than the table.
+  const int64_t log_end = store_->MaxPhysicalOffset();
   absl::StatusOr<remoting::Command> response =
       Call(&client_, master, proto::GET_ALL_TOPIC_CONFIG);
   if (!response.ok()) return response.status();
+  absl::flat_hash_set<std::string> on_master;
   for (const proto::TopicConfig& config :
        response->header.topic_list_response().configs()) {
+    on_master.insert(config.topic_name());
     std::optional<proto::TopicConfig> local =
         topics_->Find(config.topic_name());
     if (local.has_value() &&
@@ -97,6 +103,40 @@ absl::Status SlaveSync::SyncTopics(const std::string& master) {
       continue;
     }
     if (absl::Status s = topics_->Update(config); !s.ok()) return s;
+  }
+  if (!on_master.contains(kScheduleTopic)) {
+    return absl::DataLossError(
+        absl::StrCat("master ", master, " answered a topic table without ",
+                     kScheduleTopic, " (", on_master.size(),
+                     " topics): not its full table, so no topic is deleted"));
+  }
+  return DeleteTopicsGoneFromMaster(on_master, log_end);
+}
+
+absl::Status SlaveSync::DeleteTopicsGoneFromMaster(
+    const absl::flat_hash_set<std::string>& on_master, int64_t log_end) {
+  absl::flat_hash_set<std::string> gone;
+  for (const proto::TopicConfig& local : topics_->All()) {
+    const std::string& topic = local.topic_name();
+    // The master refuses to delete these, and creates some only when used.
+    if (topic == kScheduleTopic || IsTransactionTopic(topic)) continue;
+    if (!on_master.contains(topic)) gone.insert(topic);
+  }
+  if (gone.empty()) return absl::OkStatus();
+  const absl::flat_hash_set<std::string> deleted =
+      store_->DeleteTopicsBefore(gone, log_end);
+  for (const std::string& topic : gone) {
+    if (!deleted.contains(topic)) {
+      spdlog::info(
+          "topic {} is gone from the master's table but has records newer "
+          "than it here; it is deleted once a later table still lacks it",
+          topic);
+      continue;
+    }
+    absl::Status s = topics_->Delete(topic);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    offsets_->RemoveTopic(topic);
+    spdlog::info("topic {} deleted: the master no longer has it", topic);
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -16,6 +17,7 @@
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/remoting/remoting_client.h"
+#include "cpp/store/message_store.h"
 
 namespace cometmq::broker {
 
@@ -26,11 +28,19 @@ namespace cometmq::broker {
 // master does not deliver delayed messages again). Runs on one thread
 // ("slave-sync") every `interval` while the master's address is known; a
 // master that does not answer leaves the slave's tables as they are.
+//
+// A topic the master's table no longer has was deleted there: the slave
+// deletes it too, with its consume queues and consumer offsets, as the
+// master did. Only a successful answer holding the master's full table
+// (which always has the schedule topic) deletes anything, and never a
+// system topic or a topic whose queues hold records newer than the table
+// (see MessageStore::DeleteTopicsBefore).
 class SlaveSync {
  public:
   SlaveSync(absl::Duration interval, std::function<std::string()> master_addr,
             TopicConfigManager* topics, ConsumerOffsetManager* offsets,
-            SubscriptionGroupManager* groups, ScheduleService* schedule);
+            SubscriptionGroupManager* groups, ScheduleService* schedule,
+            store::MessageStore* store);
   ~SlaveSync();
   SlaveSync(const SlaveSync&) = delete;
   SlaveSync& operator=(const SlaveSync&) = delete;
@@ -45,6 +55,10 @@ class SlaveSync {
  private:
   void Loop();
   absl::Status SyncTopics(const std::string& master);
+  // Deletes the slave's topics missing from the master's table `on_master`,
+  // fetched when the slave's commit log ended at `log_end`.
+  absl::Status DeleteTopicsGoneFromMaster(
+      const absl::flat_hash_set<std::string>& on_master, int64_t log_end);
   absl::Status SyncOffsets(const std::string& master);
   absl::Status SyncGroups(const std::string& master);
   absl::Status SyncDelayOffsets(const std::string& master);
@@ -55,6 +69,7 @@ class SlaveSync {
   ConsumerOffsetManager* const offsets_;
   SubscriptionGroupManager* const groups_;
   ScheduleService* const schedule_;
+  store::MessageStore* const store_;
   remoting::RemotingClient client_;
   std::thread thread_;
   std::atomic<int64_t> rounds_{0};

@@ -61,7 +61,14 @@ int64_t ConsumeQueue::max_offset() const {
 absl::Status ConsumeQueue::Put(const Entry& entry, int64_t queue_offset) {
   int64_t expected = max_offset();
   bool empty = files_.LastFile() == nullptr;
-  if (!empty && queue_offset < expected) return FillHole(entry, queue_offset);
+  if (!empty && queue_offset < expected) {
+    Entry last;
+    if (ReadEntry(expected - 1, &last) && last.size > 0 &&
+        entry.commit_log_offset >= last.commit_log_offset + last.size) {
+      return Reset(entry, queue_offset);
+    }
+    return FillHole(entry, queue_offset);
+  }
   int64_t byte_offset = queue_offset * kConsumeQueueEntrySize;
   absl::StatusOr<std::shared_ptr<MappedFile>> file =
       files_.LastFileForWrite(byte_offset);
@@ -144,6 +151,25 @@ absl::Status ConsumeQueue::Restart(const Entry& entry, int64_t queue_offset,
                                   ReadEntry(queue_offset - 1, &last)
                               ? last.commit_log_offset + last.size
                               : 0);
+  return Put(entry, queue_offset);
+}
+
+absl::Status ConsumeQueue::Reset(const Entry& entry, int64_t queue_offset) {
+  spdlog::warn(
+      "consume queue {}-{}: the record at commit log offset {} has queue "
+      "offset {}, below the queue's end {}, yet every entry points before it: "
+      "the queue is left from a deleted topic of the same name and starts "
+      "again at {}",
+      topic_, queue_id_, entry.commit_log_offset, queue_offset, max_offset(),
+      queue_offset);
+  // Every file goes but one starting at 0, which is left empty.
+  if (absl::Status s = files_.TruncateTo(0, /*zero_tail=*/true); !s.ok()) {
+    return s;
+  }
+  min_offset_.store(queue_offset);
+  max_physical_end_.store(0);
+  // Either the empty path of Put() or, over the file left at 0, a run of
+  // empty slots below the new minimum.
   return Put(entry, queue_offset);
 }
 

@@ -38,7 +38,8 @@ class ConsumeQueue {
   // holds it, and written (and synced) when the slot is empty, as when
   // its page was lost while a later one reached the disk; min_offset() moves
   // down to it if recovery had started the queue after it. A slot holding
-  // another record's entry means the queue is stale (see Restart()).
+  // another record's entry means the queue is stale (see Restart()), and so
+  // does a queue whose entries all point before the record (see Reset()).
   absl::Status Put(const Entry& entry, int64_t queue_offset);
 
   // Up to `max` entries from `queue_offset`, within one file.
@@ -82,6 +83,12 @@ class ConsumeQueue {
   // `queue_offset` and the entry written there.
   absl::Status Restart(const Entry& entry, int64_t queue_offset,
                        int64_t stale_commit_log_offset);
+  // A record below the queue's end that is newer than every entry cannot
+  // be offered again by re-dispatch (entries of one queue follow the commit
+  // log's order): the queue is left from a deleted topic, maybe with files
+  // retention removed or slots never written before its minimum, so none of
+  // it is kept and the queue starts again at `queue_offset`.
+  absl::Status Reset(const Entry& entry, int64_t queue_offset);
 
   const std::string topic_;
   const int32_t queue_id_;

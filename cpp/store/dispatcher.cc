@@ -90,7 +90,13 @@ void Dispatcher::RunWaiters(bool give_up) {
   for (Waiter& w : due) w.done(w.offset <= reached);
 }
 
+void Dispatcher::RunBetweenPasses(const std::function<void()>& fn) {
+  absl::MutexLock lock(&pass_mu_);
+  fn();
+}
+
 Dispatcher::Pass Dispatcher::DispatchAvailable() {
+  absl::MutexLock lock(&pass_mu_);
   int64_t from = from_.load();
   const int64_t limit = limit_();
   Pass pass;

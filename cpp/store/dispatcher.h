@@ -63,6 +63,11 @@ class Dispatcher {
   int64_t dispatched() const { return from_.load(std::memory_order_acquire); }
   // True while dispatching is stopped at a record it cannot take.
   bool stalled() const { return stalled_.load(std::memory_order_acquire); }
+  // Runs `fn` between two passes over the log, never while a record is
+  // being dispatched, so `fn` may change what dispatching writes to (as
+  // deleting a topic's consume queues does). dispatched() holds still
+  // meanwhile.
+  void RunBetweenPasses(const std::function<void()>& fn);
 
  private:
   struct Pass {
@@ -92,6 +97,8 @@ class Dispatcher {
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> stalled_{false};
   std::thread thread_;
+  // Held by the dispatch thread for each pass; see RunBetweenPasses().
+  absl::Mutex pass_mu_;
 
   // Dispatch-thread-only stall bookkeeping.
   absl::Time stalled_since_;

@@ -666,6 +666,35 @@ absl::flat_hash_map<std::string, std::vector<int32_t>> MessageStore::Queues()
 
 void MessageStore::DeleteTopics(
     const absl::flat_hash_set<std::string>& topics) {
+  dispatcher_->RunBetweenPasses([&] { DropTopics(topics); });
+}
+
+absl::flat_hash_set<std::string> MessageStore::DeleteTopicsBefore(
+    const absl::flat_hash_set<std::string>& topics, int64_t log_end) {
+  absl::flat_hash_set<std::string> deleted;
+  dispatcher_->RunBetweenPasses([&] {
+    // A record below `log_end` not in its queue yet would build the queue
+    // again once dispatched.
+    if (dispatcher_->dispatched() < log_end) return;
+    absl::flat_hash_set<std::string> newer;
+    {
+      absl::ReaderMutexLock lock(&queues_mu_);
+      queues_.ForEach([&](const std::string& topic, int32_t,
+                          const std::shared_ptr<ConsumeQueue>& cq) {
+        if (topics.contains(topic) && cq->max_physical_end() > log_end) {
+          newer.insert(topic);
+        }
+      });
+    }
+    for (const std::string& topic : topics) {
+      if (!newer.contains(topic)) deleted.insert(topic);
+    }
+    DropTopics(deleted);
+  });
+  return deleted;
+}
+
+void MessageStore::DropTopics(const absl::flat_hash_set<std::string>& topics) {
   std::vector<std::shared_ptr<ConsumeQueue>> doomed;
   {
     absl::MutexLock lock(&queues_mu_);

@@ -133,7 +133,19 @@ class MessageStore {
 
   // Queue ids with a consume queue, per topic.
   absl::flat_hash_map<std::string, std::vector<int32_t>> Queues() const;
+  // Removes the topics' consume queues (files included) and their next
+  // queue offsets, so a topic created again starts at offset 0. Never runs
+  // while a record is being dispatched: a queue is not written after it is
+  // deleted. Records of the topics still in the commit log are not touched.
   void DeleteTopics(const absl::flat_hash_set<std::string>& topics);
+  // DeleteTopics of those `topics` none of whose queues holds a record at
+  // or past `log_end`, provided every record below it has been dispatched
+  // (else none); returns the topics deleted. A slave deletes the topics its
+  // master's table no longer has this way, with `log_end` its commit log end
+  // when it asked for the table: a record past it may belong to the topic
+  // created again after the master answered, and must stay.
+  absl::flat_hash_set<std::string> DeleteTopicsBefore(
+      const absl::flat_hash_set<std::string>& topics, int64_t log_end);
 
   int64_t MinPhysicalOffset() const { return commit_log_.MinOffset(); }
   int64_t MaxPhysicalOffset() const { return commit_log_.MaxOffset(); }
@@ -194,6 +206,8 @@ class MessageStore {
   void RunBackground();
   int64_t DispatchLimit() const;
   void CleanBelowCommitLogMin();
+  // DeleteTopics() on the dispatch thread's terms (see RunBetweenPasses).
+  void DropTopics(const absl::flat_hash_set<std::string>& topics);
 
   const StoreConfig config_;
   StoreHooks hooks_;

@@ -1,5 +1,6 @@
 #include "cpp/store/message_store.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -360,6 +361,75 @@ TEST(MessageStoreTest, ArrivalListenerSeesNewMessages) {
   ASSERT_FALSE(arrivals.empty());
   EXPECT_EQ(arrivals.back().first, "T");
   EXPECT_EQ(arrivals.back().second, 1);
+}
+
+bool QueueDirExists(const StoreConfig& config, const std::string& topic) {
+  return std::filesystem::exists(
+      absl::StrCat(config.ConsumeQueueDir(), "/", topic));
+}
+
+TEST(MessageStoreTest, DeleteTopicsBeforeKeepsTopicsWithNewerRecords) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("delete-before"));
+  auto store = OpenStore(config);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store->PutSync({MakeMessage("Old", i % 2, Body(i))}).ok());
+    ASSERT_TRUE(store->PutSync({MakeMessage("Newer", 0, Body(i))}).ok());
+  }
+  store->WaitDispatched();
+  const int64_t log_end = store->MaxPhysicalOffset();
+  ASSERT_TRUE(store->PutSync({MakeMessage("Newer", 0, Body(9))}).ok());
+
+  // Nothing while records below `log_end` may still be undispatched.
+  EXPECT_TRUE(
+      store
+          ->DeleteTopicsBefore({"Old", "Newer"}, store->MaxPhysicalOffset() + 1)
+          .empty());
+  EXPECT_EQ(store->MaxOffsetInQueue("Old", 1), 1);
+
+  store->WaitDispatched();
+  EXPECT_EQ(store->DeleteTopicsBefore({"Old", "Newer", "Unknown"}, log_end),
+            (absl::flat_hash_set<std::string>{"Old", "Unknown"}));
+  EXPECT_EQ(store->MaxOffsetInQueue("Old", 0), 0);
+  EXPECT_EQ(store->MaxOffsetInQueue("Old", 1), 0);
+  EXPECT_FALSE(store->Queues().contains("Old"));
+  EXPECT_FALSE(QueueDirExists(config, "Old"));
+  EXPECT_EQ(ReadAll(*store, "Newer", 0).size(), 4u);
+  // The deleted topic starts again at offset 0.
+  PutResult again = store->PutSync({MakeMessage("Old", 0, Body(10))});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.queue_offset, 0);
+}
+
+// A delete that lands while the topic's records are being dispatched never
+// has the dispatcher write to (or stall on) the queue it removed.
+TEST(MessageStoreTest, DeletingATopicWhileItIsDispatchedNeverStalls) {
+  StoreConfig config = SmallStoreConfig(MakeTempDir("delete-dispatching"));
+  auto store = OpenStore(config);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 4000; ++i) {
+      EXPECT_TRUE(store->PutSync({MakeMessage("T", 0, Body(i, 20))}).ok());
+    }
+    done = true;
+  });
+  bool stalled = false;
+  int deletes = 0;
+  while (!done) {
+    store->DeleteTopics({"T"});
+    ++deletes;
+    stalled = stalled || store->DispatchStalled();
+  }
+  writer.join();
+  store->WaitDispatched();
+  stalled = stalled || store->DispatchStalled();
+  EXPECT_FALSE(stalled) << "after " << deletes << " deletes";
+  store->DeleteTopics({"T"});
+  EXPECT_FALSE(QueueDirExists(config, "T"));
+  ASSERT_TRUE(store->PutSync({MakeMessage("T", 0, "again")}).ok());
+  store->WaitDispatched();
+  EXPECT_EQ(store->MinOffsetInQueue("T", 0), 0);
+  EXPECT_EQ(store->MaxOffsetInQueue("T", 0), 1);
+  EXPECT_EQ(ReadAll(*store, "T", 0), std::vector<std::string>{"again"});
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Replication at the store level: a replica built from ReadForReplica /
 // AppendReplica holds exactly the master's bytes and serves the same queues.
 
+#include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -13,9 +14,10 @@ namespace {
 
 const absl::flat_hash_set<int64_t> kAnyTag;
 
-std::unique_ptr<MessageStore> OpenStore(const StoreConfig& config) {
+std::unique_ptr<MessageStore> OpenStore(const StoreConfig& config,
+                                        StoreHooks hooks = {}) {
   absl::StatusOr<std::unique_ptr<MessageStore>> store =
-      MessageStore::Open(config);
+      MessageStore::Open(config, std::move(hooks));
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
 }
@@ -124,6 +126,98 @@ TEST(ReplicaTest, TopicDeletedAndCreatedAgainOnTheMasterIsServedAnew) {
   EXPECT_EQ(master->MaxOffsetInQueue("T", 0), 3);
   EXPECT_EQ(QueueBytes(*replica, "T", 0), QueueBytes(*master, "T", 0));
   EXPECT_NE(QueueBytes(*replica, "T", 0).find("new-2"), std::string::npos);
+}
+
+// A store whose clock and hour of day the test moves, so retention runs when
+// the test asks.
+struct AgedStore {
+  std::atomic<int64_t> now_ms{absl::ToUnixMillis(absl::Now())};
+  std::unique_ptr<MessageStore> store;
+
+  explicit AgedStore(const std::string& name) {
+    StoreConfig config = SmallStoreConfig(MakeTempDir(name));
+    config.deleteWhen = "04";
+    config.fileReservedTime = 48;
+    StoreHooks hooks;
+    hooks.now_ms = [this] { return now_ms.load(); };
+    hooks.local_hour = [] { return 4; };
+    hooks.disk_used_ratio = [] { return 0.10; };
+    store = OpenStore(config, hooks);
+  }
+
+  // Deletes every commit log segment but the last, and what points into
+  // them from the consume queues.
+  void Trim() {
+    store->WaitDispatched();
+    now_ms += int64_t{49} * 3600 * 1000;
+    ASSERT_GT(store->RunRetention(), 0);
+  }
+};
+
+// Puts `n` messages "<prefix>-<i>" of about 1 KiB into T-0 of `store`.
+void PutMany(MessageStore* store, const std::string& prefix, int n) {
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(
+        store
+            ->PutSync({MakeMessage(
+                "T", 0, absl::StrCat(prefix, "-", i, std::string(1000, '.')))})
+            .ok());
+  }
+}
+
+// Deletes T on the master, puts "new-0".."new-2" and checks that the replica
+// serves exactly the master's new queue: nothing of the deleted topic.
+void ExpectNewTopicServed(MessageStore* master, MessageStore* replica) {
+  master->DeleteTopics({"T"});
+  PutMany(master, "new", 3);
+  CatchUp(*master, replica, 1 << 20);
+  master->WaitDispatched();
+  replica->WaitDispatched();
+  EXPECT_FALSE(replica->DispatchStalled());
+  EXPECT_EQ(replica->MinOffsetInQueue("T", 0), 0);
+  EXPECT_EQ(replica->MaxOffsetInQueue("T", 0), 3);
+  const std::string served = QueueBytes(*replica, "T", 0);
+  EXPECT_TRUE(served == QueueBytes(*master, "T", 0))
+      << "the replica serves " << served.size() << " bytes";
+  EXPECT_NE(served.find("new-2"), std::string::npos);
+  EXPECT_EQ(served.find("old-"), std::string::npos);
+  // Later messages keep coming.
+  PutMany(master, "next", 1);
+  CatchUp(*master, replica, 1 << 20);
+  replica->WaitDispatched();
+  EXPECT_EQ(replica->MaxOffsetInQueue("T", 0), 4);
+}
+
+// The replica's queue of the deleted topic was trimmed by retention: the
+// slots of the new topic's first offsets are in files that no longer exist.
+TEST(ReplicaTest, TopicCreatedAgainOverATrimmedQueueIsServedAnew) {
+  auto master = OpenStore(SmallStoreConfig(MakeTempDir("trimmed-master")));
+  AgedStore replica("trimmed-slave");
+  ASSERT_NE(master, nullptr);
+  ASSERT_NE(replica.store, nullptr);
+  PutMany(master.get(), "old", 300);  // 3 queue files, 5 log segments
+  CatchUp(*master, replica.store.get(), 1 << 20);
+  replica.Trim();
+  ASSERT_GT(replica.store->MinOffsetInQueue("T", 0), 200);
+  ASSERT_EQ(replica.store->MaxOffsetInQueue("T", 0), 300);
+  ExpectNewTopicServed(master.get(), replica.store.get());
+}
+
+// The replica started from a master whose log was trimmed, so its queue of
+// the deleted topic starts inside its first file, after empty slots.
+TEST(ReplicaTest, TopicCreatedAgainOverAQueueStartedMidFileIsServedAnew) {
+  AgedStore master("midfile-master");
+  auto replica = OpenStore(SmallStoreConfig(MakeTempDir("midfile-slave")));
+  ASSERT_NE(master.store, nullptr);
+  ASSERT_NE(replica, nullptr);
+  PutMany(master.store.get(), "old", 90);  // 2 log segments
+  master.Trim();
+  CatchUp(*master.store, replica.get(), 1 << 20);
+  replica->WaitDispatched();
+  ASSERT_GT(replica->MinOffsetInQueue("T", 0), 0);
+  ASSERT_LT(replica->MinOffsetInQueue("T", 0), 90);
+  ASSERT_EQ(replica->MaxOffsetInQueue("T", 0), 90);
+  ExpectNewTopicServed(master.store.get(), replica.get());
 }
 
 // At a segment boundary the written bytes end at the previous segment's
