@@ -258,11 +258,27 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
     }
   }
 
-  // Ops of halves now behind the progress are done too.
+  // Ops of halves now behind the progress are done too, but an op also ends
+  // copies of its transaction elsewhere in the queue (by id), and it must
+  // stay in the window until they are behind the progress as well. Every
+  // copy was appended before the first round that saw the op began (that
+  // round and later ones skip the transaction), so once the progress has
+  // reached that round's half_end, none is left ahead. Op records not seen
+  // by an earlier round of this process count as first seen now.
+  const int64_t window_end =
+      ops.from + static_cast<int64_t>(ops.half_offsets.size());
+  if (first_seen_.empty() || window_end > first_seen_.back().first) {
+    first_seen_.emplace_back(window_end, half_end);
+  }
   int64_t op_next = ops.from;
+  auto seen = first_seen_.begin();
   for (int64_t half_offset : ops.half_offsets) {
-    if (half_offset >= next) break;
+    while (seen->first <= op_next) ++seen;
+    if (half_offset >= next || seen->second > next) break;
     ++op_next;
+  }
+  while (!first_seen_.empty() && first_seen_.front().first <= op_next) {
+    first_seen_.pop_front();
   }
   if (next != half_start || op_next != op_start) {
     offsets_->Commit(kTransCheckGroup, kTransHalfTopic, 0, next);

@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -41,7 +43,9 @@ struct TransactionCheckOptions {
 //     oneway CHECK_TRANSACTION_STATE with the record as body. With no
 //     producer online the check still counts, as in RocketMQ.
 // Only halves present when the round began are walked, so copies appended by
-// the round wait for the next one.
+// the round wait for the next one. An op record is passed once its half is
+// behind the progress and so is every half present when a round first saw
+// it (copies of its transaction may be among those, never after them).
 //
 // Guarantees: a half is never passed before it is done, discarded or copied
 // (a failed append ends the round without moving on); the progress offsets
@@ -99,6 +103,11 @@ class TransactionCheckService {
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex round_mu_;  // one round at a time (thread and tests)
+  // (end of a round's op window, end of the half queue when it began), for
+  // the rounds since the op progress: an op record below the first end was
+  // first seen by the round with the second.
+  std::deque<std::pair<int64_t, int64_t>> first_seen_
+      ABSL_GUARDED_BY(round_mu_);
   std::thread thread_;
 };
 
