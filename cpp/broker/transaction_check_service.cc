@@ -225,6 +225,23 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
       props[std::string(kPropertyCheckTimes)] = absl::StrCat(times + 1);
       copy.properties = EncodeProperties(props);
       store::PutResult put = store_->PutOneSync(std::move(copy));
+      if (put.status == store::PutStatus::kMessageIllegal) {
+        // Never appendable with its count (its properties leave no room):
+        // discarded now, or every later half would wait behind it for good.
+        if (!Discard(half, id)) {
+          walking = false;
+          break;
+        }
+        discarded_.fetch_add(1);
+        spdlog::error(
+            "transaction {} of producer group {} discarded unchecked: it "
+            "cannot be appended again for a check ({}); half queue offset "
+            "{}, copied to {}",
+            id, group, put.error, half.queue_offset,
+            std::string(kTransCheckMaxTimeTopic));
+        next = half.queue_offset + 1;
+        continue;
+      }
       if (!store::PutStored(put.status)) {
         spdlog::warn("transaction check: cannot append half {} again: {}",
                      half.queue_offset, put.error);

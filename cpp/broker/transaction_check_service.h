@@ -38,6 +38,8 @@ struct TransactionCheckOptions {
 //     TRANS_CHECK_MAX_TIME_TOPIC (created on first use, one queue, as in
 //     RocketMQ), then an op record is appended and a warning logged;
 //   - the first half younger than `timeout` ends the walk;
+//   - a half that cannot be appended again (kMessageIllegal: its properties
+//     leave no room for the count) is discarded as above, unchecked;
 //   - any other half is appended again with TRANSACTION_CHECK_TIMES + 1 and
 //     the new copy is sent to a live producer of its group (PGROUP) as a
 //     oneway CHECK_TRANSACTION_STATE with the record as body. With no

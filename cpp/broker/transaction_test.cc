@@ -1,6 +1,7 @@
 // Transactional messages: the half/op record helpers, the check service on a
 // real store, and the broker over the wire (half invisible until committed,
 // commit, rollback, check-back, restart).
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -306,6 +307,45 @@ TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
   }
   EXPECT_EQ(Round(now), 1);
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#2"});
+}
+
+// A half whose properties leave no room for the check count cannot be
+// appended again for a check. It is discarded (its copy needs no count)
+// instead of stopping every round at it, which left every later half
+// unchecked for good.
+TEST_F(CheckServiceTest, HalfThatCannotBeCopiedIsDiscardedNotInTheWay) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  MessageToStore big = Prepared("body-BIG", "BIG");
+  big.born_timestamp = now - 60000;
+  RewriteForHalf(&big);
+  std::map<std::string, std::string> props = DecodeProperties(big.properties);
+  const std::string encoded = EncodeProperties(props);
+  // Room left for 4 bytes: the count ("TRANSACTION_CHECK_TIMES", "1") takes
+  // more.
+  props["PAD"] = std::string(
+      32767 - kCrcPropertySize - encoded.size() - std::strlen("PAD") - 2 - 4,
+      'p');
+  big.properties = EncodeProperties(props);
+  std::vector<MessageToStore> one;
+  one.push_back(std::move(big));
+  ASSERT_TRUE(store_->PutSync(std::move(one)).ok());
+  PutHalf("AFTER", now - 60000);
+
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"AFTER#1"});
+  EXPECT_EQ(service_->discarded(), 1);
+  store::GetResult got =
+      store_->Get(kTransCheckMaxTimeTopic, 0, 0, 32, 1 << 20, {});
+  ASSERT_EQ(got.status, store::GetStatus::kFound);
+  ASSERT_EQ(got.messages.size(), 1u);
+  RecordView copy;
+  ASSERT_EQ(
+      DecodeRecord(got.messages[0].data, got.messages[0].size, true, &copy),
+      DecodeResult::kRecord);
+  EXPECT_EQ(copy.body, "body-BIG");
+  // Not asked about again.
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"AFTER#2"});
 }
 
 // END_TRANSACTION served over the wire on the check service's store, so a
