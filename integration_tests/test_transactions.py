@@ -195,7 +195,7 @@ def test_half_not_safely_stored_is_rolled_back_without_running_executor(
     # RocketMQ, the local transaction must not run and the half is rolled
     # back (else a committed local transaction could lose its message).
     cluster.start_namesrv()
-    broker = cluster.start_broker(brokerRole="SYNC_MASTER", **FAST_CHECKS)
+    broker = cluster.start_broker(brokerRole="SYNC_MASTER")
     checks = Checks()
     executed = []
 
