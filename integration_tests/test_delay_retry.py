@@ -350,3 +350,41 @@ def test_every_message_is_consumed_when_failures_meet_a_paused_broker(
     timed_out = len(re.findall(r"back to broker-a[ :(]+DEADLINE_EXCEEDED", log))
     assert 1 <= timed_out <= 4, log  # 4 consume threads
     assert "not asked again yet" in log
+
+
+def test_sync_flush_delays_retries_and_commits(cluster):
+    # Under SYNC_FLUSH the broker's own re-puts (delayed delivery, the
+    # send-back, a committed half and its op record) wait for the group
+    # commit like sends do; none of them may hang or be lost.
+    cluster.start_namesrv()
+    cluster.start_broker(flushDiskType="SYNC_FLUSH",
+                         messageDelayLevel="1s 1s 1s 1s 1s",
+                         transactionCheckInterval=300, transactionTimeOut=500)
+    collector = Collector()
+
+    def listener(msg):
+        return msg.body != b"poison" and collector(msg)
+
+    with cometmq.TransactionProducer(
+            "sfx", cluster.namesrv_addr,
+            lambda m: cometmq.TransactionState.COMMIT,
+            heartbeat_interval_ms=300) as tx:
+        states = [tx.send_in_transaction("SyncFlush", body, lambda m, a, s=s: s)
+                  for body, s in ((b"commit", cometmq.TransactionState.COMMIT),
+                                  (b"rollback",
+                                   cometmq.TransactionState.ROLLBACK),
+                                  (b"checked",
+                                   cometmq.TransactionState.UNKNOWN))]
+        assert all(r.status == "SEND_OK" and r.end_error == ""
+                   for r in states)
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+            p.send("SyncFlush", b"delayed", delay_level=2)
+            p.send("SyncFlush", b"poison")
+        with push_consumer(cluster, "gsf", "SyncFlush", listener,
+                           max_reconsume_times=1):
+            wait_until(lambda: sorted(collector.bodies()) == [
+                b"checked", b"commit", b"delayed"], timeout_s=30,
+                       what="the committed, checked and delayed messages")
+            dead = read_dlq(cluster, "gsf", count=1)
+    assert dead[0].body == b"poison"
+    assert sorted(collector.bodies()) == [b"checked", b"commit", b"delayed"]

@@ -186,3 +186,31 @@ def test_restarted_broker_resolves_open_transaction(cluster, sig):
         assert checks.of(b"open", since)
     assert collector.bodies() == [b"open"]
     assert collector.messages[0].msg_id == result.msg_id
+
+
+def test_half_not_safely_stored_is_rolled_back_without_running_executor(
+        cluster):
+    # A SYNC_MASTER without a slave stores the half but answers
+    # SLAVE_NOT_AVAILABLE: the half may not survive the master, so, as in
+    # RocketMQ, the local transaction must not run and the half is rolled
+    # back (else a committed local transaction could lose its message).
+    cluster.start_namesrv()
+    broker = cluster.start_broker(brokerRole="SYNC_MASTER")
+    checks = Checks()
+    executed = []
+
+    def execute(msg, arg):
+        executed.append(msg.body)
+        return TransactionState.COMMIT
+
+    with _producer(cluster, checks) as p:
+        result = p.send_in_transaction("TxSyncMaster", b"unsafe", execute)
+    assert result.status == "SLAVE_NOT_AVAILABLE"
+    assert executed == []
+    assert result.local_state == TransactionState.ROLLBACK
+    assert result.end_error == ""
+    with cometmq.Admin(cluster.namesrv_addr) as admin:
+        status = admin.broker_status(broker.addr)
+    assert status["transactionRolledBack"] == "1"
+    assert status["transactionCommitted"] == "0"
+    assert checks.calls == []

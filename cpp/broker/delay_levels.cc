@@ -86,6 +86,19 @@ int DelayLevelOf(absl::string_view properties) {
   return level;
 }
 
+absl::StatusOr<int> RequestedDelayLevel(absl::string_view properties) {
+  std::optional<absl::string_view> value =
+      FindProperty(properties, kPropertyDelayLevel);
+  if (!value.has_value()) return 0;
+  int level = 0;
+  if (!absl::SimpleAtoi(*value, &level)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kPropertyDelayLevel, " '", *value,
+        "' is not a delay level (an integer from 1 to ", kMaxDelayLevel, ")"));
+  }
+  return std::max(level, 0);
+}
+
 void RewriteForDelay(const DelayLevels& levels, int level,
                      MessageToStore* message) {
   const int clamped = levels.Clamp(level);

@@ -48,6 +48,12 @@ class DelayLevels {
 // not a positive integer.
 int DelayLevelOf(absl::string_view properties);
 
+// The delay level a client asked for in encoded `properties`: 0 without a
+// DELAY or for one of 0 or below (no delay, as in RocketMQ); InvalidArgument
+// for a DELAY that is not an integer, which RocketMQ's broker fails to parse
+// too, rather than delivering at once a message meant to wait.
+absl::StatusOr<int> RequestedDelayLevel(absl::string_view properties);
+
 // Rewrites `message` for delayed delivery as RocketMQ does on put: the real
 // topic and queue go to REAL_TOPIC / REAL_QID, DELAY becomes the clamped
 // `level`, and the message moves to SCHEDULE_TOPIC_XXXX queue level-1.

@@ -67,6 +67,20 @@ TEST(DelayLevelsTest, DeliverTimeIsStoreTimePlusDelay) {
   EXPECT_EQ(levels.DeliverTimestamp(record), 2000000);
 }
 
+TEST(DelayLevelsTest, RequestedLevelRefusesWhatIsNotANumber) {
+  auto requested = [](const std::string& value) {
+    return RequestedDelayLevel(EncodeProperties({{"DELAY", value}}));
+  };
+  EXPECT_EQ(*RequestedDelayLevel(EncodeProperties({{"KEYS", "k"}})), 0);
+  EXPECT_EQ(*requested("3"), 3);
+  EXPECT_EQ(*requested("40"), 40);  // clamped when the message is rewritten
+  EXPECT_EQ(*requested("0"), 0);
+  EXPECT_EQ(*requested("-2"), 0);
+  for (const char* bad : {"", "5s", "x", "1.5", "99999999999"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(requested(bad).status())) << bad;
+  }
+}
+
 TEST(DelayLevelsTest, RewriteAndRestoreRoundTrip) {
   DelayLevels levels = DelayLevels::Default();
   MessageToStore message;

@@ -208,6 +208,25 @@ TEST_F(DelayRetryTest, OutOfRangeLevelIsClampedToTheLast) {
   EXPECT_GE(absl::Now() - sent_at, absl::Seconds(2));
 }
 
+// A DELAY that is not a number is refused, as RocketMQ's broker fails to
+// parse it, rather than read as "no delay" and delivered at once. A level of
+// 0 or below means no delay, as in RocketMQ.
+TEST_F(DelayRetryTest, MalformedLevelIsRefused) {
+  StartBroker();
+  for (const char* level : {"5s", "abc", "", "1.5", "99999999999"}) {
+    SCOPED_TRACE(level);
+    Command sent = Send("T", "early", {{"DELAY", level}});
+    EXPECT_EQ(sent.header.status(), proto::MESSAGE_ILLEGAL);
+    EXPECT_NE(sent.header.remark().find("DELAY"), std::string::npos)
+        << sent.header.remark();
+  }
+  ASSERT_EQ(Send("T", "now", {{"DELAY", "-1"}}).header.status(),
+            proto::SUCCESS);
+  std::vector<Pulled> got = AwaitMessages("T", absl::Seconds(10));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, "now");
+}
+
 TEST_F(DelayRetryTest, SendBackRetriesThenDeadLetters) {
   StartBroker();
   ASSERT_EQ(Send("T", "failing", {{"UNIQ_KEY", "UNIQ-1"}, {"TAGS", "A"}})

@@ -276,6 +276,10 @@ void SendProcessor::Process(
     EraseDelayBookkeeping(&props);  // dead letters wait no more
     messages.front().properties = EncodeProperties(props);
   }
+  absl::StatusOr<int> level = RequestedDelayLevel(messages.front().properties);
+  if (!level.ok()) {
+    return fail(proto::MESSAGE_ILLEGAL, level.status().message());
+  }
   // A prepared transactional message waits as a half on
   // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
   // (RocketMQ's prepareMessage); the answer still names the real queue.
@@ -287,7 +291,7 @@ void SendProcessor::Process(
       return fail(proto::MESSAGE_ILLEGAL,
                   "batch messages cannot be transactional");
     }
-    if (DelayLevelOf(messages.front().properties) > 0) {
+    if (*level > 0) {
       return fail(proto::MESSAGE_ILLEGAL,
                   "transactional messages cannot have a delay level");
     }
@@ -299,18 +303,23 @@ void SendProcessor::Process(
                                " property (its producer group)"));
     }
     RewriteForHalf(&messages.front());
-  } else if (const int level = DelayLevelOf(messages.front().properties);
-             level > 0) {
+  } else if (*level > 0) {
     // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
     // transformDelayLevelMessage); the answer still names the real queue.
     if (messages.size() > 1) {
       return fail(proto::MESSAGE_ILLEGAL,
                   "batch messages cannot have a delay level");
     }
-    RewriteForDelay(config_.delay_levels, level, &messages.front());
+    RewriteForDelay(config_.delay_levels, *level, &messages.front());
   } else if (send.batch()) {
-    for (const MessageToStore& m : messages) {
-      if (DelayLevelOf(m.properties) > 0) {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      absl::StatusOr<int> each = RequestedDelayLevel(messages[i].properties);
+      if (!each.ok()) {
+        return fail(
+            proto::MESSAGE_ILLEGAL,
+            absl::StrCat("batch message ", i, ": ", each.status().message()));
+      }
+      if (*each > 0) {
         return fail(proto::MESSAGE_ILLEGAL,
                     "batch messages cannot have a delay level");
       }

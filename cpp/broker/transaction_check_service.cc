@@ -225,6 +225,23 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
       props[std::string(kPropertyCheckTimes)] = absl::StrCat(times + 1);
       copy.properties = EncodeProperties(props);
       store::PutResult put = store_->PutOneSync(std::move(copy));
+      if (put.status == store::PutStatus::kMessageIllegal) {
+        // Never appendable with its count (its properties leave no room):
+        // discarded now, or every later half would wait behind it for good.
+        if (!Discard(half, id)) {
+          walking = false;
+          break;
+        }
+        discarded_.fetch_add(1);
+        spdlog::error(
+            "transaction {} of producer group {} discarded unchecked: it "
+            "cannot be appended again for a check ({}); half queue offset "
+            "{}, copied to {}",
+            id, group, put.error, half.queue_offset,
+            std::string(kTransCheckMaxTimeTopic));
+        next = half.queue_offset + 1;
+        continue;
+      }
       if (!store::PutStored(put.status)) {
         spdlog::warn("transaction check: cannot append half {} again: {}",
                      half.queue_offset, put.error);
@@ -258,11 +275,27 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
     }
   }
 
-  // Ops of halves now behind the progress are done too.
+  // Ops of halves now behind the progress are done too, but an op also ends
+  // copies of its transaction elsewhere in the queue (by id), and it must
+  // stay in the window until they are behind the progress as well. Every
+  // copy was appended before the first round that saw the op began (that
+  // round and later ones skip the transaction), so once the progress has
+  // reached that round's half_end, none is left ahead. Op records not seen
+  // by an earlier round of this process count as first seen now.
+  const int64_t window_end =
+      ops.from + static_cast<int64_t>(ops.half_offsets.size());
+  if (first_seen_.empty() || window_end > first_seen_.back().first) {
+    first_seen_.emplace_back(window_end, half_end);
+  }
   int64_t op_next = ops.from;
+  auto seen = first_seen_.begin();
   for (int64_t half_offset : ops.half_offsets) {
-    if (half_offset >= next) break;
+    while (seen->first <= op_next) ++seen;
+    if (half_offset >= next || seen->second > next) break;
     ++op_next;
+  }
+  while (!first_seen_.empty() && first_seen_.front().first <= op_next) {
+    first_seen_.pop_front();
   }
   if (next != half_start || op_next != op_start) {
     offsets_->Commit(kTransCheckGroup, kTransHalfTopic, 0, next);

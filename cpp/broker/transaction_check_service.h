@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -36,12 +38,16 @@ struct TransactionCheckOptions {
 //     TRANS_CHECK_MAX_TIME_TOPIC (created on first use, one queue, as in
 //     RocketMQ), then an op record is appended and a warning logged;
 //   - the first half younger than `timeout` ends the walk;
+//   - a half that cannot be appended again (kMessageIllegal: its properties
+//     leave no room for the count) is discarded as above, unchecked;
 //   - any other half is appended again with TRANSACTION_CHECK_TIMES + 1 and
 //     the new copy is sent to a live producer of its group (PGROUP) as a
 //     oneway CHECK_TRANSACTION_STATE with the record as body. With no
 //     producer online the check still counts, as in RocketMQ.
 // Only halves present when the round began are walked, so copies appended by
-// the round wait for the next one.
+// the round wait for the next one. An op record is passed once its half is
+// behind the progress and so is every half present when a round first saw
+// it (copies of its transaction may be among those, never after them).
 //
 // Guarantees: a half is never passed before it is done, discarded or copied
 // (a failed append ends the round without moving on); the progress offsets
@@ -99,6 +105,11 @@ class TransactionCheckService {
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex round_mu_;  // one round at a time (thread and tests)
+  // (end of a round's op window, end of the half queue when it began), for
+  // the rounds since the op progress: an op record below the first end was
+  // first seen by the round with the second.
+  std::deque<std::pair<int64_t, int64_t>> first_seen_
+      ABSL_GUARDED_BY(round_mu_);
   std::thread thread_;
 };
 

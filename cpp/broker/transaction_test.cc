@@ -1,6 +1,7 @@
 // Transactional messages: the half/op record helpers, the check service on a
 // real store, and the broker over the wire (half invisible until committed,
 // commit, rollback, check-back, restart).
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,11 +14,14 @@
 #include "cpp/broker/broker_controller.h"
 #include "cpp/broker/broker_test_util.h"
 #include "cpp/broker/consumer_offset_manager.h"
+#include "cpp/broker/end_transaction_processor.h"
+#include "cpp/broker/thread_pool.h"
 #include "cpp/broker/transaction_check_service.h"
 #include "cpp/broker/transactional_message.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
+#include "cpp/remoting/remoting_server.h"
 #include "cpp/store/message_store.h"
 #include "cpp/store/store_test_util.h"
 #include "gtest/gtest.h"
@@ -217,13 +221,17 @@ TEST_F(CheckServiceTest, ChecksOnlyOldUnendedHalves) {
 
   EXPECT_EQ(Round(now), 1);
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"OPEN#1"});
-  // Progress stops at the young half; the op of ENDED is passed.
+  // Progress stops at the young half; the op of ENDED stays until the
+  // progress has passed every half this round saw (copies of ENDED could be
+  // among them).
   EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0), 2);
-  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransOpHalfTopic, 0), 1);
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransOpHalfTopic, 0), 0);
 
-  // Six seconds later both are due; OPEN's copy is checked again.
+  // Six seconds later both are due; OPEN's copy is checked again, and the
+  // op of ENDED is passed.
   EXPECT_EQ(Round(now + 6000), 2);
   EXPECT_EQ(TakeChecked(), (std::vector<std::string>{"YOUNG#1", "OPEN#2"}));
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransOpHalfTopic, 0), 1);
 }
 
 TEST_F(CheckServiceTest, DiscardsAfterCheckMaxAndSkipsEndedCopies) {
@@ -299,6 +307,188 @@ TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
   }
   EXPECT_EQ(Round(now), 1);
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#2"});
+}
+
+// A half whose properties leave no room for the check count cannot be
+// appended again for a check. It is discarded (its copy needs no count)
+// instead of stopping every round at it, which left every later half
+// unchecked for good.
+TEST_F(CheckServiceTest, HalfThatCannotBeCopiedIsDiscardedNotInTheWay) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  MessageToStore big = Prepared("body-BIG", "BIG");
+  big.born_timestamp = now - 60000;
+  RewriteForHalf(&big);
+  std::map<std::string, std::string> props = DecodeProperties(big.properties);
+  const std::string encoded = EncodeProperties(props);
+  // Room left for 4 bytes: the count ("TRANSACTION_CHECK_TIMES", "1") takes
+  // more.
+  props["PAD"] = std::string(
+      32767 - kCrcPropertySize - encoded.size() - std::strlen("PAD") - 2 - 4,
+      'p');
+  big.properties = EncodeProperties(props);
+  std::vector<MessageToStore> one;
+  one.push_back(std::move(big));
+  ASSERT_TRUE(store_->PutSync(std::move(one)).ok());
+  PutHalf("AFTER", now - 60000);
+
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"AFTER#1"});
+  EXPECT_EQ(service_->discarded(), 1);
+  store::GetResult got =
+      store_->Get(kTransCheckMaxTimeTopic, 0, 0, 32, 1 << 20, {});
+  ASSERT_EQ(got.status, store::GetStatus::kFound);
+  ASSERT_EQ(got.messages.size(), 1u);
+  RecordView copy;
+  ASSERT_EQ(
+      DecodeRecord(got.messages[0].data, got.messages[0].size, true, &copy),
+      DecodeResult::kRecord);
+  EXPECT_EQ(copy.body, "body-BIG");
+  // Not asked about again.
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"AFTER#2"});
+}
+
+// END_TRANSACTION served over the wire on the check service's store, so a
+// test decides exactly when rounds run and answers arrive.
+class EndAndCheckTest : public CheckServiceTest {
+ protected:
+  void SetUp() override {
+    CheckServiceTest::SetUp();
+    StartEnd();
+    server_ =
+        std::make_unique<remoting::RemotingServer>(remoting::ServerOptions{});
+    server_->RegisterHandler(
+        proto::END_TRANSACTION,
+        [this](Command&& request, remoting::Responder responder) {
+          end_->Handle(std::move(request), std::move(responder));
+        });
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  void TearDown() override {
+    client_.Shutdown();
+    server_->Stop();
+    pool_->Shutdown();
+  }
+
+  void StartEnd() {
+    pool_ = std::make_unique<ThreadPool>("test-end", 1, 16);
+    end_ = std::make_unique<EndTransactionProcessor>(config_, store_.get(),
+                                                     pool_.get());
+  }
+
+  // A broker restart: the store, the check service and END_TRANSACTION
+  // start again from what is on disk.
+  void Restart() {
+    pool_->Shutdown();
+    end_.reset();
+    Reopen();
+    StartEnd();
+  }
+
+  // Bodies stored on the real topic T.
+  std::vector<std::string> Delivered() {
+    std::vector<std::string> bodies;
+    for (int32_t queue = 0; queue < 4; ++queue) {
+      store::GetResult got = store_->Get("T", queue, 0, 32, 1 << 20, {});
+      for (const store::RecordSlice& slice : got.messages) {
+        RecordView view;
+        EXPECT_EQ(DecodeRecord(slice.data, slice.size, true, &view),
+                  DecodeResult::kRecord);
+        bodies.push_back(std::string(view.body));
+      }
+    }
+    return bodies;
+  }
+
+  // Ends the half at `queue_offset` (found in the store) with `type`.
+  Command End(int64_t queue_offset, int32_t type) {
+    store::GetResult got =
+        store_->Get(kTransHalfTopic, 0, queue_offset, 1, 1 << 20, {});
+    EXPECT_EQ(got.status, store::GetStatus::kFound);
+    RecordView half;
+    EXPECT_EQ(DecodeRecord(got.messages.at(0).data, got.messages.at(0).size,
+                           true, &half),
+              DecodeResult::kRecord);
+    Command request = MakeRequest(proto::END_TRANSACTION);
+    proto::EndTransactionRequest* end =
+        request.header.mutable_end_transaction();
+    end->set_producer_group("PG");
+    end->set_tran_state_table_offset(half.queue_offset);
+    end->set_commit_log_offset(half.physical_offset);
+    end->set_commit_or_rollback(type);
+    absl::StatusOr<Command> response =
+        client_.InvokeSync(absl::StrCat("127.0.0.1:", server_->port()),
+                           std::move(request), kTimeout);
+    EXPECT_TRUE(response.ok()) << response.status();
+    store_->WaitDispatched();
+    return response.ok() ? *std::move(response) : Command{};
+  }
+
+  BrokerConfig config_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<EndTransactionProcessor> end_;
+  std::unique_ptr<remoting::RemotingServer> server_;
+  remoting::RemotingClient client_;
+};
+
+// The producer ends a transaction on its first half while a check of a copy
+// is under way, and a younger half holds the walk back. The op record must
+// not be passed before the copy is: it used to be, and the copy was then
+// checked on every round until transactionCheckMax and discarded, though
+// the transaction was ended (the answers to those checks only met
+// END_TRANSACTION's memory of it).
+TEST_F(EndAndCheckTest, CopyOfATransactionEndedMeanwhileIsNotCheckedAgain) {
+  for (const int32_t type :
+       {kTransactionCommitType, kTransactionRollbackType}) {
+    SCOPED_TRACE(type);
+    const std::string id = absl::StrCat("A", type);
+    const int64_t now = absl::ToUnixMillis(absl::Now());
+    const int64_t first = PutHalf(id, now - 60000);
+    PutHalf(absl::StrCat("Y", type), now - 1000);
+    EXPECT_EQ(Round(now), 1);
+    EXPECT_EQ(TakeChecked(), std::vector<std::string>{id + "#1"});
+    const int64_t copy = store_->MaxOffsetInQueue(kTransHalfTopic, 0) - 1;
+
+    ASSERT_EQ(End(first, type).header.status(), proto::SUCCESS);
+    EXPECT_EQ(Round(now), 0);  // the young half still holds the walk
+    ASSERT_EQ(End(copy, type).header.status(), proto::SUCCESS);
+
+    // Once the young half is due, only it is checked; again and again.
+    for (int i = 1; i <= 2; ++i) {
+      EXPECT_EQ(Round(now + 6000), 1);
+      EXPECT_EQ(TakeChecked(),
+                std::vector<std::string>{absl::StrCat("Y", type, "#", i)});
+    }
+    // Y is ended too, so the next transaction starts from a clean queue.
+    End(store_->MaxOffsetInQueue(kTransHalfTopic, 0) - 1, type);
+    EXPECT_EQ(Round(now + 6000), 0);
+  }
+  EXPECT_EQ(service_->discarded(), 0);
+  // A and Y of each round, each ended once.
+  EXPECT_EQ(end_->committed(), 2);
+  EXPECT_EQ(end_->rolled_back(), 2);
+}
+
+// As above, with a broker restart before the young half is due: what
+// END_TRANSACTION remembered is gone, so a check of the copy answered
+// COMMIT would deliver the message a second time.
+TEST_F(EndAndCheckTest, EndedTransactionIsNotAskedAgainAfterRestart) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  const int64_t first = PutHalf("A", now - 60000);
+  PutHalf("Y", now - 1000);
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#1"});
+  ASSERT_EQ(End(first, kTransactionCommitType).header.status(), proto::SUCCESS);
+  EXPECT_EQ(Round(now), 0);
+  EXPECT_EQ(Delivered(), std::vector<std::string>{"body-A"});
+
+  Restart();
+  EXPECT_EQ(Round(now + 6000), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"Y#1"});
+  EXPECT_EQ(Round(now + 6000), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"Y#2"});
+  EXPECT_EQ(Delivered(), std::vector<std::string>{"body-A"});
 }
 
 // The broker in-process, driven over the wire; transactionTimeOut 0 and a

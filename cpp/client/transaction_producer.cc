@@ -239,13 +239,22 @@ absl::StatusOr<TransactionSendResult> TransactionProducer::SendInTransaction(
   TransactionSendResult result;
   result.send = *std::move(sent);
   result.transaction_id = result.send.msg_id;
-  MessageExt local;
-  static_cast<Message&>(local) = message;
-  local.msg_id = result.send.msg_id;
-  local.offset_msg_id = result.send.offset_msg_id;
-  local.broker_name = result.send.broker_name;
-  local.queue_id = result.send.queue_id;
-  result.local_state = executor ? executor(local) : TransactionState::kUnknown;
+  if (result.send.status != "SEND_OK") {
+    // The broker stored the half but could not flush or replicate it in
+    // time, so it may not survive the broker: as in RocketMQ, the local
+    // transaction does not run and the half is rolled back, rather than
+    // committing locally a transaction whose message could be lost.
+    result.local_state = TransactionState::kRollback;
+  } else {
+    MessageExt local;
+    static_cast<Message&>(local) = message;
+    local.msg_id = result.send.msg_id;
+    local.offset_msg_id = result.send.offset_msg_id;
+    local.broker_name = result.send.broker_name;
+    local.queue_id = result.send.queue_id;
+    result.local_state =
+        executor ? executor(local) : TransactionState::kUnknown;
+  }
 
   int64_t commit_log_offset = 0;
   if (!ParseOffsetMessageId(result.send.offset_msg_id, &commit_log_offset)) {

@@ -46,8 +46,10 @@ struct TransactionSendResult {
 // brokers holding this producer's halves get heartbeats from the first half
 // on (see ClientInstance::AddHeartbeatTarget).
 //
-// Guarantees: the executor runs only after the half was stored, on the
-// caller's thread; the listener never runs on an I/O thread; after
+// Guarantees: the executor runs only after the half was stored with
+// SEND_OK, on the caller's thread (a half answered FLUSH_DISK_TIMEOUT,
+// FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE is rolled back instead, as in
+// RocketMQ); the listener never runs on an I/O thread; after
 // Shutdown() returns, no check is running or will run.
 class TransactionProducer {
  public:

@@ -115,7 +115,10 @@ class TransactionProducer(Lifecycle):
     def send_in_transaction(self, topic, body, local_executor, tags="",
                             keys=None, properties=None, arg=None):
         """Returns a TransactionSendResult; raises MQClientError when the
-        half message could not be stored (the executor does not run then)."""
+        half message could not be stored (the executor does not run then).
+        A half stored with a status other than SEND_OK (not flushed or not
+        replicated in time) is rolled back without running the executor, as
+        in RocketMQ: local_state is then ROLLBACK."""
 
         def execute(raw):
             msg = Message.from_core(raw)
