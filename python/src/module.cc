@@ -70,6 +70,20 @@ class PyCallable {
   std::shared_ptr<py::object> fn_;
 };
 
+// Holds a client for its Python object. The client's destructor shuts it
+// down, which waits for running listener calls and async send callbacks;
+// they take the GIL, so the destructor runs with the GIL released (a client
+// dropped while running would otherwise deadlock its interpreter).
+template <typename T>
+struct DeleteWithoutGil {
+  void operator()(T* client) const {
+    py::gil_scoped_release release;
+    delete client;
+  }
+};
+template <typename T>
+using Holder = std::unique_ptr<T, DeleteWithoutGil<T>>;
+
 Message MakeMessage(const std::string& topic, py::bytes body,
                     const std::string& tags, std::vector<std::string> keys,
                     std::map<std::string, std::string> properties,
@@ -201,14 +215,14 @@ py::dict ClusterToDict(const proto::ClusterInfo& info) {
 
 void BindProducer(py::module_& m) {
   using client::DefaultProducer;
-  py::class_<DefaultProducer>(m, "Producer")
+  py::class_<DefaultProducer, Holder<DefaultProducer>>(m, "Producer")
       .def(py::init([](const std::string& group, const std::string& namesrv,
                        int64_t send_timeout_ms, int retry_times) {
              client::ProducerOptions o;
              o.client = MakeClientConfig(namesrv);
              o.send_timeout = absl::Milliseconds(send_timeout_ms);
              o.retry_times_when_send_failed = retry_times;
-             return std::make_unique<DefaultProducer>(group, o);
+             return Holder<DefaultProducer>(new DefaultProducer(group, o));
            }),
            py::arg("group"), py::arg("namesrv"), py::arg("send_timeout_ms"),
            py::arg("retry_times"))
@@ -326,7 +340,8 @@ std::function<client::TransactionState(const MessageExt&)> StateCallback(
 
 void BindTransactionProducer(py::module_& m) {
   using client::TransactionProducer;
-  py::class_<TransactionProducer>(m, "TransactionProducer")
+  py::class_<TransactionProducer, Holder<TransactionProducer>>(
+      m, "TransactionProducer")
       .def(
           py::init([](const std::string& group, const std::string& namesrv,
                       const std::string& instance_name, int64_t send_timeout_ms,
@@ -338,10 +353,10 @@ void BindTransactionProducer(py::module_& m) {
                 absl::Milliseconds(heartbeat_interval_ms);
             o.send_timeout = absl::Milliseconds(send_timeout_ms);
             o.retry_times_when_send_failed = retry_times;
-            return std::make_unique<TransactionProducer>(
+            return Holder<TransactionProducer>(new TransactionProducer(
                 group, o,
                 StateCallback(std::move(check_listener),
-                              "cometmq transaction check listener"));
+                              "cometmq transaction check listener")));
           }),
           py::arg("group"), py::arg("namesrv"), py::arg("instance_name"),
           py::arg("send_timeout_ms"), py::arg("retry_times"),
@@ -376,7 +391,8 @@ void BindTransactionProducer(py::module_& m) {
 
 void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
-  py::class_<DefaultPushConsumer>(m, "PushConsumer")
+  py::class_<DefaultPushConsumer, Holder<DefaultPushConsumer>>(m,
+                                                               "PushConsumer")
       .def(py::init(
           [](const std::string& group, const std::string& namesrv,
              const std::string& instance_name, const std::string& model,
@@ -393,8 +409,8 @@ void BindPushConsumer(py::module_& m) {
             // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
             options.lock_interval = absl::Milliseconds(lock_interval_ms);
             options.lock_ttl = options.lock_interval * 3 / 2;
-            return std::make_unique<DefaultPushConsumer>(group,
-                                                         std::move(options));
+            return Holder<DefaultPushConsumer>(
+                new DefaultPushConsumer(group, std::move(options)));
           }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
@@ -430,13 +446,14 @@ void BindPushConsumer(py::module_& m) {
 
 void BindPullConsumer(py::module_& m) {
   using client::DefaultLitePullConsumer;
-  py::class_<DefaultLitePullConsumer>(m, "PullConsumer")
+  py::class_<DefaultLitePullConsumer, Holder<DefaultLitePullConsumer>>(
+      m, "PullConsumer")
       .def(py::init([](const std::string& group, const std::string& namesrv,
                        const std::string& instance_name,
                        const std::string& from, int64_t timestamp_ms) {
-        return std::make_unique<DefaultLitePullConsumer>(
+        return Holder<DefaultLitePullConsumer>(new DefaultLitePullConsumer(
             group, MakeConsumerOptions(namesrv, instance_name, "CLUSTERING",
-                                       from, timestamp_ms, 16, 1));
+                                       from, timestamp_ms, 16, 1)));
       }))
       .def("subscribe",
            [](DefaultLitePullConsumer& c, const std::string& topic,
@@ -472,9 +489,9 @@ void BindPullConsumer(py::module_& m) {
 
 void BindAdmin(py::module_& m) {
   using client::Admin;
-  py::class_<Admin>(m, "Admin")
+  py::class_<Admin, Holder<Admin>>(m, "Admin")
       .def(py::init([](const std::string& namesrv) {
-        return std::make_unique<Admin>(MakeClientConfig(namesrv));
+        return Holder<Admin>(new Admin(MakeClientConfig(namesrv)));
       }))
       .def(
           "start", [](Admin& a) { Check(a.Start()); },

@@ -1,0 +1,58 @@
+"""The cometmq Python package under misuse: clients dropped while running,
+calls in the wrong lifecycle state, arguments of the wrong type, callbacks
+that shut their own client down. Each must end in a clear exception or a
+clean shutdown, never a hang, a crash or a silent no-op."""
+
+import subprocess
+import sys
+import textwrap
+
+import cometmq
+import pytest
+
+from helpers import Collector, push_consumer, wait_until
+
+
+def run_script(script, timeout=30):
+    """Runs `script` in a fresh interpreter; a hang fails the test."""
+    try:
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                              capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the script hung; its output: {e.stdout}{e.stderr}")
+
+
+def test_dropping_a_running_client_shuts_it_down_without_deadlock(cluster):
+    """The last reference to a producer with async sends in flight, or to a
+    consumer inside its listener, is dropped: the destructor shuts the
+    client down. It used to run with the GIL held and wait for callbacks
+    that need the GIL: the process hung for good."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    result = run_script(f"""
+        import threading, cometmq
+        ns = "{cluster.namesrv_addr}"
+        p = cometmq.Producer("PGDrop", ns).start()
+        p.send("TopicDrop", b"route")
+        futures = [p.send_async("TopicDrop", b"m%d" % i) for i in range(100)]
+        del p
+        print("async", sum(f.done() for f in futures), flush=True)
+
+        entered, release = threading.Event(), threading.Event()
+        def listener(msg):
+            entered.set()
+            release.wait(10)
+            return True
+        c = cometmq.PushConsumer("CGDrop", ns, consume_from="FIRST_OFFSET")
+        c.subscribe("TopicDrop")
+        c.register_listener(listener)
+        c.start()
+        assert entered.wait(20)
+        release.set()
+        del c
+        print("consumer dropped", flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "async 100" in result.stdout
+    assert "consumer dropped" in result.stdout
