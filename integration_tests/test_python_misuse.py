@@ -56,3 +56,37 @@ def test_dropping_a_running_client_shuts_it_down_without_deadlock(cluster):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "async 100" in result.stdout
     assert "consumer dropped" in result.stdout
+
+
+def test_pull_consumer_used_outside_start_and_shutdown_raises(cluster):
+    """commit() before start() dereferenced the offset store that start()
+    creates: the interpreter died of a segmentation fault. poll() before
+    start() or after shutdown() returned [] at once, so a poll loop spun."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    result = run_script(f"""
+        import cometmq
+        c = cometmq.PullConsumer("CGPullIdle", "{cluster.namesrv_addr}")
+        for call in (c.commit, c.poll):
+            try:
+                call()
+            except cometmq.MQClientError as e:
+                print(call.__name__, "refused:", e, flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "commit refused: consumer CGPullIdle is not running" \
+        in result.stdout
+    assert "poll refused: consumer CGPullIdle is not running" in result.stdout
+    with cometmq.Producer("PGPullIdle", cluster.namesrv_addr) as p:
+        p.send("TopicPullIdle", b"m")
+    c = cometmq.PullConsumer("CGPullIdle", cluster.namesrv_addr)
+    c.subscribe("TopicPullIdle")
+    c.start()
+    got = []
+    wait_until(lambda: got.extend(c.poll(100)) or got, what="the message")
+    c.commit()
+    c.shutdown()
+    with pytest.raises(cometmq.MQClientError, match="not running"):
+        c.poll(100)
+    with pytest.raises(cometmq.MQClientError, match="not running"):
+        c.commit()

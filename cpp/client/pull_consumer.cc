@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace cometmq::client {
 
 DefaultLitePullConsumer::DefaultLitePullConsumer(std::string group,
@@ -71,9 +73,16 @@ void DefaultLitePullConsumer::Buffer(const std::shared_ptr<ProcessQueue>& pq,
   }
 }
 
-std::vector<MessageExt> DefaultLitePullConsumer::Poll(absl::Duration timeout) {
+absl::Status DefaultLitePullConsumer::NotRunning() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat("consumer ", group_, " is not running"));
+}
+
+absl::StatusOr<std::vector<MessageExt>> DefaultLitePullConsumer::Poll(
+    absl::Duration timeout) {
   std::vector<MessageExt> polled;
   absl::MutexLock lock(&mu_);
+  if (!running_ && !starting_) return NotRunning();
   auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return !running_ || !buffer_.empty();
   };
@@ -89,7 +98,14 @@ std::vector<MessageExt> DefaultLitePullConsumer::Poll(absl::Duration timeout) {
   return polled;
 }
 
-void DefaultLitePullConsumer::Commit() { core_->CommitOffsets(/*sync=*/true); }
+absl::Status DefaultLitePullConsumer::Commit() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return NotRunning();
+  }
+  core_->CommitOffsets(/*sync=*/true);
+  return absl::OkStatus();
+}
 
 absl::Status DefaultLitePullConsumer::Seek(const MessageQueue& queue,
                                            int64_t offset) {

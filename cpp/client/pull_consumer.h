@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
@@ -40,9 +41,12 @@ class DefaultLitePullConsumer {
   void Shutdown();
 
   // Up to pull_batch_size messages; waits up to `timeout` for the first.
-  std::vector<MessageExt> Poll(absl::Duration timeout);
-  // Commits the polled offsets of every owned queue now.
-  void Commit();
+  // FailedPrecondition unless started and not shut down (a poll loop would
+  // otherwise spin on empty results).
+  absl::StatusOr<std::vector<MessageExt>> Poll(absl::Duration timeout);
+  // Commits the polled offsets of every owned queue now; FailedPrecondition
+  // unless running (before Start() there is no offset store).
+  absl::Status Commit();
   // The next Poll of `queue` starts at `offset`.
   absl::Status Seek(const MessageQueue& queue, int64_t offset);
   std::vector<MessageQueue> OwnedQueues() const;
@@ -50,6 +54,7 @@ class DefaultLitePullConsumer {
  private:
   void Buffer(const std::shared_ptr<ProcessQueue>& pq,
               std::vector<MessageExt> messages);
+  absl::Status NotRunning() const;
 
   const std::string group_;
   const ConsumerOptions options_;

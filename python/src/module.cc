@@ -467,17 +467,22 @@ void BindPullConsumer(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("poll",
            [](DefaultLitePullConsumer& c, int64_t timeout_ms) {
-             std::vector<MessageExt> msgs;
+             absl::StatusOr<std::vector<MessageExt>> msgs;
              {
                py::gil_scoped_release release;
                msgs = c.Poll(absl::Milliseconds(timeout_ms));
              }
              py::list out;
-             for (const auto& msg : msgs) out.append(MessageToDict(msg));
+             for (const auto& msg : Unwrap(std::move(msgs))) {
+               out.append(MessageToDict(msg));
+             }
              return out;
            })
-      .def("commit", &DefaultLitePullConsumer::Commit,
-           py::call_guard<py::gil_scoped_release>())
+      .def("commit",
+           [](DefaultLitePullConsumer& c) {
+             py::gil_scoped_release release;
+             Check(c.Commit());
+           })
       .def("seek", [](DefaultLitePullConsumer& c, const std::string& topic,
                       const std::string& broker_name, int32_t queue_id,
                       int64_t offset) {
