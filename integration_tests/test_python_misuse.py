@@ -90,3 +90,35 @@ def test_pull_consumer_used_outside_start_and_shutdown_raises(cluster):
         c.poll(100)
     with pytest.raises(cometmq.MQClientError, match="not running"):
         c.commit()
+
+
+def test_a_body_that_is_not_bytes_is_refused(cluster):
+    """bytes(5) is five zero bytes: an int body used to be sent as such,
+    and a list of ints as the bytes it spells, without a word."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    with cometmq.Producer("PGBody", cluster.namesrv_addr) as p:
+        for body in (5, "text", None, [104, 105]):
+            with pytest.raises(TypeError, match="body must be bytes"):
+                p.send("TopicBody", body)
+            with pytest.raises(TypeError, match="body must be bytes"):
+                p.send_async("TopicBody", body)
+            with pytest.raises(TypeError, match="body must be bytes"):
+                p.send_oneway("TopicBody", body)
+            with pytest.raises(TypeError, match="body must be bytes"):
+                p.send_orderly("TopicBody", body, sharding_key="k")
+            with pytest.raises(TypeError, match="body must be bytes"):
+                p.send_batch("TopicBody", [b"ok", body])
+        for body in (b"b", bytearray(b"ba"), memoryview(b"mv")):
+            assert p.send("TopicBody", body).status == "SEND_OK"
+    with cometmq.TransactionProducer("PGBodyTx", cluster.namesrv_addr,
+                                     lambda msg: "COMMIT") as tp:
+        with pytest.raises(TypeError, match="body must be bytes"):
+            tp.send_in_transaction("TopicBody", 7, lambda msg, arg: "COMMIT")
+    got = Collector()
+    c = push_consumer(cluster, "CGBody", "TopicBody", got)
+    try:
+        wait_until(lambda: got.count() >= 3, what="the three good sends")
+    finally:
+        c.shutdown()
+    assert sorted(got.bodies()) == [b"b", b"ba", b"mv"]

@@ -8,6 +8,16 @@ from cometmq.errors import from_core
 from cometmq.message import SendResult
 
 
+def _body(body):
+    """`body` as bytes. Only bytes-like objects: bytes(5) would be five zero
+    bytes, and bytes(["a"]) a puzzling error."""
+    try:
+        return bytes(memoryview(body))
+    except TypeError:
+        raise TypeError("message body must be bytes, bytearray or memoryview, "
+                        f"not {type(body).__name__}") from None
+
+
 def _keys(keys):
     if keys is None:
         return []
@@ -39,7 +49,7 @@ class Producer(Lifecycle):
         """Sends and waits; timeout_ms (default: the producer's
         send_timeout_ms) bounds the whole call, retries included."""
         return SendResult.from_core(self._core.send(
-            topic, bytes(body), tags or "", _keys(keys), properties or {},
+            topic, _body(body), tags or "", _keys(keys), properties or {},
             delay_level, timeout_ms or self.send_timeout_ms))
 
     def send_async(self, topic, body, tags="", keys=None, properties=None,
@@ -55,7 +65,7 @@ class Producer(Lifecycle):
                 future.set_exception(from_core(_core.ClientError(*error)))
 
         try:
-            self._core.send_async(topic, bytes(body), tags or "", _keys(keys),
+            self._core.send_async(topic, _body(body), tags or "", _keys(keys),
                                   properties or {}, delay_level,
                                   timeout_ms or self.send_timeout_ms, done)
         except _core.ClientError as e:
@@ -64,7 +74,7 @@ class Producer(Lifecycle):
 
     @translate
     def send_oneway(self, topic, body, tags="", keys=None, properties=None):
-        self._core.send_oneway(topic, bytes(body), tags or "", _keys(keys),
+        self._core.send_oneway(topic, _body(body), tags or "", _keys(keys),
                                properties or {})
 
     @translate
@@ -72,10 +82,10 @@ class Producer(Lifecycle):
                      properties=None):
         """Messages with the same sharding_key go to the same queue, in order."""
         return SendResult.from_core(self._core.send_orderly(
-            topic, bytes(body), str(sharding_key), tags or "", _keys(keys),
+            topic, _body(body), str(sharding_key), tags or "", _keys(keys),
             properties or {}))
 
     @translate
     def send_batch(self, topic, bodies, tags=""):
         return SendResult.from_core(self._core.send_batch(
-            topic, [bytes(b) for b in bodies], tags or ""))
+            topic, [_body(b) for b in bodies], tags or ""))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, translate
 from cometmq.message import Message, SendResult
-from cometmq.producer import _keys
+from cometmq.producer import _body, _keys
 
 _log = logging.getLogger("cometmq")
 _instances = itertools.count()
@@ -131,5 +131,5 @@ class TransactionProducer(Lifecycle):
             return _state(state, "local executor").value
 
         return TransactionSendResult.from_core(self._core.send_in_transaction(
-            topic, bytes(body), tags or "", _keys(keys), properties or {},
+            topic, _body(body), tags or "", _keys(keys), properties or {},
             execute))
