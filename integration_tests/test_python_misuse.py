@@ -122,3 +122,22 @@ def test_a_body_that_is_not_bytes_is_refused(cluster):
     finally:
         c.shutdown()
     assert sorted(got.bodies()) == [b"b", b"ba", b"mv"]
+
+
+def test_an_async_send_cannot_be_cancelled(cluster):
+    """A send_async future is running from the start: cancel() used to
+    answer True while the message went out anyway, and the callback then
+    failed with InvalidStateError on the cancelled future."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    result = run_script(f"""
+        import cometmq
+        with cometmq.Producer("PGCancel", "{cluster.namesrv_addr}") as p:
+            f = p.send_async("TopicCancel", b"m")
+            print("cancelled:", f.cancel(), flush=True)
+            print("status:", f.result(10).status, flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cancelled: False" in result.stdout
+    assert "status: SEND_OK" in result.stdout
+    assert "InvalidStateError" not in result.stderr

@@ -55,8 +55,10 @@ class Producer(Lifecycle):
     def send_async(self, topic, body, tags="", keys=None, properties=None,
                    delay_level=0, timeout_ms=None):
         """Returns a concurrent.futures.Future resolving to a SendResult
-        within timeout_ms (default: the producer's send_timeout_ms)."""
+        within timeout_ms (default: the producer's send_timeout_ms). The
+        send cannot be cancelled: the future is running from the start."""
         future = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
 
         def done(result, error):
             if error is None:
