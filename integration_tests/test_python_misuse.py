@@ -141,3 +141,67 @@ def test_an_async_send_cannot_be_cancelled(cluster):
     assert "cancelled: False" in result.stdout
     assert "status: SEND_OK" in result.stdout
     assert "InvalidStateError" not in result.stderr
+
+
+def test_lifecycle_misuse_raises(cluster):
+    """start() after shutdown() used to return as if started (later calls
+    then failed with "not started", and a consumer silently delivered
+    nothing); register_listener() on a running consumer replaced the
+    listener under the consume threads calling it."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+    clients = [cometmq.Producer("PGLife2", ns),
+               cometmq.TransactionProducer("PGLifeTx", ns, lambda m: "COMMIT"),
+               cometmq.Admin(ns)]
+    for client in clients:
+        client.start()
+        client.start()  # a second start() of a running client is harmless
+        client.shutdown()
+        client.shutdown()
+        with pytest.raises(cometmq.MQClientError, match="was shut down"):
+            client.start()
+    c = cometmq.PushConsumer("CGLife2", ns)
+    c.subscribe("TopicLife2")
+    with pytest.raises(TypeError, match="listener must be callable"):
+        c.register_listener("not a function")
+    c.register_listener(lambda msg: True)
+    c.start()
+    with pytest.raises(cometmq.MQClientError, match="before start"):
+        c.register_listener(lambda msg: False)
+    c.shutdown()
+    with pytest.raises(cometmq.MQClientError, match="was shut down"):
+        c.start()
+    pc = cometmq.PullConsumer("CGLife2Pull", ns)
+    pc.subscribe("TopicLife2")
+    pc.start()
+    pc.shutdown()
+    with pytest.raises(cometmq.MQClientError, match="was shut down"):
+        pc.start()
+
+
+def test_shutdown_from_a_send_async_callback_takes_effect(cluster):
+    """A future's done callback runs on the client's I/O thread, where the
+    C++ Shutdown() refuses to wait for the async sends (its own among
+    them) and only logs. The package still marked the producer closed, so
+    it stayed running for good: later shutdown() calls did nothing."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    p = cometmq.Producer("PGCbShut", cluster.namesrv_addr).start()
+    p.send("TopicCbShut", b"route")
+    broker.pause()  # the callback attaches before the answer comes
+    try:
+        f = p.send_async("TopicCbShut", b"m")
+        f.add_done_callback(lambda _: p.shutdown())
+    finally:
+        broker.resume()
+    assert f.result(10).status == "SEND_OK"
+
+    def stopped():
+        try:
+            p.send("TopicCbShut", b"after")
+        except cometmq.MQClientError as e:
+            return "not started" in str(e)
+        return False
+
+    wait_until(stopped, timeout_s=10, what="the producer shut down")

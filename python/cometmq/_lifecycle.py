@@ -7,7 +7,7 @@ import threading
 import weakref
 
 from cometmq import _core
-from cometmq.errors import from_core
+from cometmq.errors import MQClientError, from_core
 
 _live = weakref.WeakSet()
 
@@ -54,6 +54,10 @@ class Lifecycle:
         raise NotImplementedError
 
     def start(self):
+        if self._closed:
+            raise MQClientError(
+                f"this {type(self).__name__} was shut down; create a new one",
+                -1, "FAILED_PRECONDITION")
         if self._started:
             return self
         self._starting = True

@@ -7,6 +7,7 @@ import threading
 
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, translate
+from cometmq.errors import MQClientError
 from cometmq.message import Message
 
 _log = logging.getLogger("cometmq")
@@ -66,6 +67,13 @@ class PushConsumer(Lifecycle):
         self._core.subscribe(topic, expression or "*")
 
     def register_listener(self, fn):
+        if not callable(fn):
+            raise TypeError("listener must be callable: fn(msg) -> bool")
+        if self._started or self._starting or self._closed:
+            # The consume threads call the listener without a lock.
+            raise MQClientError("register_listener() must come before start()",
+                                -1, "FAILED_PRECONDITION")
+
         def listener(raw):
             msg = Message.from_core(raw)
             _in_listener.active = True

@@ -1,11 +1,16 @@
 """Producer: sync, async, oneway, orderly and batch sends."""
 
 import concurrent.futures
+import threading
 
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, translate
 from cometmq.errors import from_core
 from cometmq.message import SendResult
+
+# Set on the client's I/O thread while it completes a send_async future (and
+# so runs the future's done callbacks).
+_in_callback = threading.local()
 
 
 def _body(body):
@@ -41,6 +46,13 @@ class Producer(Lifecycle):
         self._core.start()
 
     def _shutdown(self):
+        if getattr(_in_callback, "active", False):
+            # On the I/O thread the shutdown would wait for this very
+            # callback, and the core refuses it: another (non-daemon, so exit
+            # waits for it) thread does it once the callback returned.
+            threading.Thread(target=self._core.shutdown,
+                             name="cometmq-producer-shutdown").start()
+            return
         self._core.shutdown()
 
     @translate
@@ -61,10 +73,14 @@ class Producer(Lifecycle):
         future.set_running_or_notify_cancel()
 
         def done(result, error):
-            if error is None:
-                future.set_result(SendResult.from_core(result))
-            else:
-                future.set_exception(from_core(_core.ClientError(*error)))
+            _in_callback.active = True
+            try:
+                if error is None:
+                    future.set_result(SendResult.from_core(result))
+                else:
+                    future.set_exception(from_core(_core.ClientError(*error)))
+            finally:
+                _in_callback.active = False
 
         try:
             self._core.send_async(topic, _body(body), tags or "", _keys(keys),
