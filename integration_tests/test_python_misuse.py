@@ -3,9 +3,11 @@ calls in the wrong lifecycle state, arguments of the wrong type, callbacks
 that shut their own client down. Each must end in a clear exception or a
 clean shutdown, never a hang, a crash or a silent no-op."""
 
+import gc
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import cometmq
 import pytest
@@ -205,3 +207,36 @@ def test_shutdown_from_a_send_async_callback_takes_effect(cluster):
         return False
 
     wait_until(stopped, timeout_s=10, what="the producer shut down")
+
+
+def test_a_client_shut_down_does_not_keep_its_callbacks_alive(cluster):
+    """The C++ core's reference to a listener is invisible to the garbage
+    collector: an object holding a client whose listener is one of its
+    bound methods (and every TransactionProducer, whose core called back a
+    bound method of its own) was never freed, even after shutdown()."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+
+    class App:
+        def __init__(self):
+            self.consumer = cometmq.PushConsumer("CGCycle", ns)
+            self.consumer.subscribe("TopicCycle")
+            self.consumer.register_listener(self.on_message)
+            self.tx = cometmq.TransactionProducer("PGCycle", ns, self.check)
+
+        def on_message(self, msg):
+            return True
+
+        def check(self, msg):
+            return cometmq.TransactionState.COMMIT
+
+    app = App()
+    app.consumer.start()
+    app.tx.start()
+    app.consumer.shutdown()
+    app.tx.shutdown()
+    refs = [weakref.ref(app), weakref.ref(app.consumer), weakref.ref(app.tx)]
+    del app
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]

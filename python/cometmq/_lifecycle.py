@@ -38,6 +38,25 @@ def translate(fn):
     return wrapper
 
 
+class Callback:
+    """A Python callable the C++ core calls back, until drop(). The core's
+    reference is invisible to the garbage collector: a callable that leads
+    back to its client (a bound method of an object holding the client)
+    would keep both alive for good, so clients drop theirs at shutdown."""
+
+    def __init__(self, fn=None):
+        self.fn = fn
+
+    def __call__(self, *args):
+        fn = self.fn
+        if fn is None:
+            raise RuntimeError("the client was shut down")
+        return fn(*args)
+
+    def drop(self):
+        self.fn = None
+
+
 class Lifecycle:
     """start()/shutdown() once each; usable as a context manager."""
 

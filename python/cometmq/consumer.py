@@ -6,7 +6,7 @@ import os
 import threading
 
 from cometmq import _core
-from cometmq._lifecycle import Lifecycle, translate
+from cometmq._lifecycle import Callback, Lifecycle, translate
 from cometmq.errors import MQClientError
 from cometmq.message import Message
 
@@ -56,6 +56,7 @@ class PushConsumer(Lifecycle):
                  lock_interval_ms=20000):
         super().__init__()
         self.group = group
+        self._listener = Callback()
         self._core = _core.PushConsumer(
             group, namesrv, _instance_name(instance_name), model,
             consume_from, consume_timestamp_ms, max_reconsume_times,
@@ -73,12 +74,13 @@ class PushConsumer(Lifecycle):
             # The consume threads call the listener without a lock.
             raise MQClientError("register_listener() must come before start()",
                                 -1, "FAILED_PRECONDITION")
+        self._listener = user = Callback(fn)
 
         def listener(raw):
             msg = Message.from_core(raw)
             _in_listener.active = True
             try:
-                return bool(fn(msg))
+                return bool(user(msg))
             except Exception:  # pylint: disable=broad-except
                 _log.exception("listener failed on %s; it will be retried",
                                msg.msg_id)
@@ -99,10 +101,14 @@ class PushConsumer(Lifecycle):
             # (non-daemon, so exit waits for it) thread finishes it once the
             # listener returned.
             self._core.shutdown()
-            threading.Thread(target=self._core.shutdown,
+            threading.Thread(target=self._finish_shutdown,
                              name="cometmq-consumer-shutdown").start()
             return
+        self._finish_shutdown()
+
+    def _finish_shutdown(self):
         self._core.shutdown()
+        self._listener.drop()
 
     def owned_queues(self):
         """Queues this consumer pulls now, as "topic@broker:queue"."""

@@ -14,13 +14,14 @@ transaction commits.
 """
 
 import enum
+import functools
 import itertools
 import logging
 import os
 from dataclasses import dataclass
 
 from cometmq import _core
-from cometmq._lifecycle import Lifecycle, translate
+from cometmq._lifecycle import Callback, Lifecycle, translate
 from cometmq.message import Message, SendResult
 from cometmq.producer import _body, _keys
 
@@ -44,6 +45,17 @@ def _state(value, what):
         _log.warning("%s returned %r, not a TransactionState; taken as "
                      "UNKNOWN", what, value)
         return TransactionState.UNKNOWN
+
+
+def _check(check_listener, raw):
+    msg = Message.from_core(raw)
+    try:
+        state = check_listener(msg)
+    except Exception:  # pylint: disable=broad-except
+        _log.exception("check listener failed on transaction %s; "
+                       "answered UNKNOWN", msg.msg_id)
+        return TransactionState.UNKNOWN.value
+    return _state(state, "check listener").value
 
 
 @dataclass
@@ -88,21 +100,13 @@ class TransactionProducer(Lifecycle):
             raise TypeError("check_listener must be callable: "
                             "fn(msg) -> TransactionState")
         self.group = group
-        self._check_listener = check_listener
+        # Not a bound method: the core's reference would keep this object.
+        self._check_listener = Callback(check_listener)
         self._core = _core.TransactionProducer(
             group, namesrv,
             instance_name or f"pytx{os.getpid()}-{next(_instances)}",
-            send_timeout_ms, retry_times, heartbeat_interval_ms, self._check)
-
-    def _check(self, raw):
-        msg = Message.from_core(raw)
-        try:
-            state = self._check_listener(msg)
-        except Exception:  # pylint: disable=broad-except
-            _log.exception("check listener failed on transaction %s; "
-                           "answered UNKNOWN", msg.msg_id)
-            return TransactionState.UNKNOWN.value
-        return _state(state, "check listener").value
+            send_timeout_ms, retry_times, heartbeat_interval_ms,
+            functools.partial(_check, self._check_listener))
 
     @translate
     def _start(self):
@@ -110,6 +114,7 @@ class TransactionProducer(Lifecycle):
 
     def _shutdown(self):
         self._core.shutdown()
+        self._check_listener.drop()
 
     @translate
     def send_in_transaction(self, topic, body, local_executor, tags="",
