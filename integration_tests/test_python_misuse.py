@@ -240,3 +240,43 @@ def test_a_client_shut_down_does_not_keep_its_callbacks_alive(cluster):
     del app
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
+
+
+def test_shutdown_from_the_transaction_check_listener(cluster):
+    """The check listener runs on the producer's check thread: shutdown()
+    there joined that thread from itself and raised RuntimeError('Resource
+    deadlock avoided') into the listener, half done (the producer kept
+    running, and the package had marked it closed). Now it is finished by
+    another thread once the listener returned."""
+    cluster.start_namesrv()
+    cluster.start_broker(transactionCheckInterval=300, transactionTimeOut=500)
+    holder, outcome = {}, {}
+
+    def check(msg):
+        if "error" not in outcome:
+            try:
+                holder["producer"].shutdown()
+                outcome["error"] = None
+            except BaseException as e:  # pylint: disable=broad-except
+                outcome["error"] = e
+        return cometmq.TransactionState.COMMIT
+
+    p = cometmq.TransactionProducer("PGTxShut", cluster.namesrv_addr, check,
+                                    heartbeat_interval_ms=300)
+    holder["producer"] = p
+    p.start()
+    r = p.send_in_transaction("TopicTxShut", b"m",
+                              lambda msg, arg: cometmq.TransactionState.UNKNOWN)
+    assert r.local_state == cometmq.TransactionState.UNKNOWN
+    wait_until(lambda: "error" in outcome, timeout_s=20, what="a check")
+    assert outcome["error"] is None
+
+    def stopped():
+        try:
+            p.send_in_transaction("TopicTxShut", b"after",
+                                  lambda msg, arg: "ROLLBACK")
+        except cometmq.MQClientError as e:
+            return "not started" in str(e)
+        return False
+
+    wait_until(stopped, timeout_s=10, what="the producer shut down")

@@ -110,6 +110,7 @@ class TransactionProducer::Checker {
 
   // Runs the checks already queued, then stops.
   void Shutdown() { pool_.Shutdown(); }
+  bool InCheckThread() const { return pool_.InWorkerThread(); }
 
  private:
   void Check(const std::string& broker_addr, const remoting::Command& request) {
@@ -194,6 +195,14 @@ void TransactionProducer::Shutdown() {
   std::shared_ptr<Checker> checker;
   {
     absl::MutexLock lock(&mu_);
+    if (checker_ != nullptr && checker_->InCheckThread()) {
+      // Stopping the checker joins its thread, this one.
+      spdlog::error(
+          "producer {}: Shutdown() called from the check listener is "
+          "ignored; call it from another thread",
+          group());
+      return;
+    }
     instance = std::move(instance_);
     checker = std::move(checker_);
   }

@@ -50,7 +50,9 @@ struct TransactionSendResult {
 // SEND_OK, on the caller's thread (a half answered FLUSH_DISK_TIMEOUT,
 // FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE is rolled back instead, as in
 // RocketMQ); the listener never runs on an I/O thread; after
-// Shutdown() returns, no check is running or will run.
+// Shutdown() returns, no check is running or will run. Shutdown from the
+// check listener is refused with an error log (it would join its own
+// thread).
 class TransactionProducer {
  public:
   TransactionProducer(std::string group, ProducerOptions options,

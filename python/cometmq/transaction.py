@@ -18,6 +18,7 @@ import functools
 import itertools
 import logging
 import os
+import threading
 from dataclasses import dataclass
 
 from cometmq import _core
@@ -27,6 +28,8 @@ from cometmq.producer import _body, _keys
 
 _log = logging.getLogger("cometmq")
 _instances = itertools.count()
+# Set on a producer's check thread while it runs the check listener.
+_in_check = threading.local()
 
 
 class TransactionState(str, enum.Enum):
@@ -49,12 +52,15 @@ def _state(value, what):
 
 def _check(check_listener, raw):
     msg = Message.from_core(raw)
+    _in_check.active = True
     try:
         state = check_listener(msg)
     except Exception:  # pylint: disable=broad-except
         _log.exception("check listener failed on transaction %s; "
                        "answered UNKNOWN", msg.msg_id)
         return TransactionState.UNKNOWN.value
+    finally:
+        _in_check.active = False
     return _state(state, "check listener").value
 
 
@@ -113,6 +119,16 @@ class TransactionProducer(Lifecycle):
         self._core.start()
 
     def _shutdown(self):
+        if getattr(_in_check, "active", False):
+            # On the check thread the core refuses to shut down (it would
+            # join this thread): another (non-daemon, so exit waits for it)
+            # thread does it once the check listener returned.
+            threading.Thread(target=self._finish_shutdown,
+                             name="cometmq-producer-shutdown").start()
+            return
+        self._finish_shutdown()
+
+    def _finish_shutdown(self):
         self._core.shutdown()
         self._check_listener.drop()
 
