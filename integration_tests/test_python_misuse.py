@@ -280,3 +280,28 @@ def test_shutdown_from_the_transaction_check_listener(cluster):
         return False
 
     wait_until(stopped, timeout_s=10, what="the producer shut down")
+
+
+def test_ctrl_c_in_the_local_transaction_reaches_the_caller(cluster):
+    """The local executor runs on the caller's thread: KeyboardInterrupt or
+    SystemExit there used to be printed as "Exception ignored" and
+    swallowed, so Ctrl-C did not stop the program. The broker is told
+    UNKNOWN (it asks the check listener later), then the exception goes
+    on."""
+    cluster.start_namesrv()
+    cluster.start_broker(transactionCheckInterval=300, transactionTimeOut=500)
+    checked = []
+
+    def check(msg):
+        checked.append(msg.body)
+        return cometmq.TransactionState.ROLLBACK
+
+    def interrupted(msg, arg):
+        raise KeyboardInterrupt
+
+    with cometmq.TransactionProducer("PGTxCtrlC", cluster.namesrv_addr, check,
+                                     heartbeat_interval_ms=300) as p:
+        with pytest.raises(KeyboardInterrupt):
+            p.send_in_transaction("TopicTxCtrlC", b"interrupted", interrupted)
+        wait_until(lambda: b"interrupted" in checked, timeout_s=20,
+                   what="the broker asking back the open transaction")

@@ -139,7 +139,11 @@ class TransactionProducer(Lifecycle):
         half message could not be stored (the executor does not run then).
         A half stored with a status other than SEND_OK (not flushed or not
         replicated in time) is rolled back without running the executor, as
-        in RocketMQ: local_state is then ROLLBACK."""
+        in RocketMQ: local_state is then ROLLBACK. A KeyboardInterrupt or
+        SystemExit from the executor is raised here once the broker was
+        told UNKNOWN."""
+
+        interrupted = []
 
         def execute(raw):
             msg = Message.from_core(raw)
@@ -149,8 +153,17 @@ class TransactionProducer(Lifecycle):
                 _log.exception("local transaction executor failed on %s; "
                                "its state is UNKNOWN", msg.msg_id)
                 return TransactionState.UNKNOWN.value
+            except BaseException as e:  # pylint: disable=broad-except
+                # Ctrl-C or sys.exit() on the caller's thread: the broker is
+                # told UNKNOWN, then the exception goes on to the caller.
+                interrupted.append(e)
+                return TransactionState.UNKNOWN.value
             return _state(state, "local executor").value
 
-        return TransactionSendResult.from_core(self._core.send_in_transaction(
-            topic, _body(body), tags or "", _keys(keys), properties or {},
-            execute))
+        result = TransactionSendResult.from_core(
+            self._core.send_in_transaction(topic, _body(body), tags or "",
+                                           _keys(keys), properties or {},
+                                           execute))
+        if interrupted:
+            raise interrupted[0]
+        return result
