@@ -305,3 +305,64 @@ def test_ctrl_c_in_the_local_transaction_reaches_the_caller(cluster):
             p.send_in_transaction("TopicTxCtrlC", b"interrupted", interrupted)
         wait_until(lambda: b"interrupted" in checked, timeout_s=20,
                    what="the broker asking back the open transaction")
+
+
+def test_exit_right_after_a_shutdown_from_a_callback_is_clean(cluster):
+    """shutdown() from a listener, a send_async callback or a check listener
+    is finished by a thread the package starts, meant to be non-daemon so
+    that exit waits for it. Started from a client thread (which Python sees
+    as a daemon thread) it was a daemon too: an interpreter exiting right
+    away could tear down under it, and the process died of std::terminate."""
+    cluster.start_namesrv()
+    cluster.start_broker(transactionCheckInterval=300, transactionTimeOut=500)
+    result = run_script(f"""
+        import threading, cometmq
+        ns = "{cluster.namesrv_addr}"
+
+        def shut(client):
+            client.shutdown()
+            for t in threading.enumerate():
+                if t.name.startswith("cometmq-"):
+                    print(t.name, "daemon" if t.daemon else "joined at exit",
+                          flush=True)
+
+        p = cometmq.Producer("PGExitCb", ns).start()
+        for i in range(4):
+            p.send_orderly("TopicExitCb", b"m%d" % i, "k")
+        called = threading.Event()
+        holder = {{}}
+        def listener(msg):
+            if not called.is_set():
+                shut(holder["consumer"])
+                called.set()
+            return True
+        c = cometmq.PushConsumer("CGExitCb", ns, consume_from="FIRST_OFFSET")
+        holder["consumer"] = c
+        c.subscribe("TopicExitCb")
+        c.register_listener(listener)
+        c.start()
+        assert called.wait(20)
+        checked = threading.Event()
+        def check(msg):
+            if not checked.is_set():
+                shut(tx)
+                checked.set()
+            return "ROLLBACK"
+        tx = cometmq.TransactionProducer("PGExitTx", ns, check,
+                                         heartbeat_interval_ms=300).start()
+        tx.send_in_transaction("TopicExitCb", b"t", lambda m, a: "UNKNOWN")
+        assert checked.wait(20)
+        sent = threading.Event()
+        def done(future):
+            shut(p)
+            sent.set()
+        p.send_async("TopicExitCb", b"last").add_done_callback(done)
+        assert sent.wait(20)
+        print("exiting", flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "exiting" in result.stdout
+    assert "terminate" not in result.stderr
+    assert "cometmq-consumer-shutdown joined at exit" in result.stdout
+    assert "cometmq-producer-shutdown joined at exit" in result.stdout
+    assert "daemon" not in result.stdout

@@ -99,10 +99,12 @@ class PushConsumer(Lifecycle):
             # On a consume thread the shutdown would wait for this very
             # listener call: here it only stops delivery, and another
             # (non-daemon, so exit waits for it) thread finishes it once the
-            # listener returned.
+            # listener returned. daemon=False is explicit: a thread inherits
+            # it from this consume thread, which Python counts as a daemon.
             self._core.shutdown()
             threading.Thread(target=self._finish_shutdown,
-                             name="cometmq-consumer-shutdown").start()
+                             name="cometmq-consumer-shutdown",
+                             daemon=False).start()
             return
         self._finish_shutdown()
 

@@ -51,7 +51,8 @@ class Producer(Lifecycle):
             # callback, and the core refuses it: another (non-daemon, so exit
             # waits for it) thread does it once the callback returned.
             threading.Thread(target=self._core.shutdown,
-                             name="cometmq-producer-shutdown").start()
+                             name="cometmq-producer-shutdown",
+                             daemon=False).start()
             return
         self._core.shutdown()
 

@@ -124,7 +124,8 @@ class TransactionProducer(Lifecycle):
             # join this thread): another (non-daemon, so exit waits for it)
             # thread does it once the check listener returned.
             threading.Thread(target=self._finish_shutdown,
-                             name="cometmq-producer-shutdown").start()
+                             name="cometmq-producer-shutdown",
+                             daemon=False).start()
             return
         self._finish_shutdown()
 
