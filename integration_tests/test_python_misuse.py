@@ -366,3 +366,22 @@ def test_exit_right_after_a_shutdown_from_a_callback_is_clean(cluster):
     assert "cometmq-consumer-shutdown joined at exit" in result.stdout
     assert "cometmq-producer-shutdown joined at exit" in result.stdout
     assert "daemon" not in result.stdout
+
+
+def test_a_consumer_group_the_broker_would_refuse_fails_start(cluster):
+    """A group name with a character the broker refuses ("orders.v2") used
+    to start fine and then fail every pull, offset commit and heartbeat
+    with a log line each, consuming nothing."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    push = cometmq.PushConsumer("orders.v2", cluster.namesrv_addr)
+    push.subscribe("TopicGroup")
+    push.register_listener(lambda msg: True)
+    with pytest.raises(cometmq.MQClientError,
+                       match=r"group\[orders.v2\] may contain only"):
+        push.start()
+    pull = cometmq.PullConsumer("orders v2", cluster.namesrv_addr)
+    pull.subscribe("TopicGroup")
+    with pytest.raises(cometmq.MQClientError,
+                       match=r"group\[orders v2\] may contain only"):
+        pull.start()

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/client/subscription.h"
 
 namespace cometmq::client {
 
@@ -29,8 +30,7 @@ void DefaultLitePullConsumer::Assign(std::vector<MessageQueue> queues) {
 }
 
 absl::Status DefaultLitePullConsumer::Start() {
-  if (group_.empty())
-    return absl::InvalidArgumentError("consumer group is empty");
+  if (absl::Status s = ValidateConsumerGroup(group_); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
     if (running_ || starting_) {

@@ -1,5 +1,9 @@
 #include "cpp/client/pull_consumer.h"
 
+#include <string>
+#include <vector>
+
+#include "cpp/client/subscription.h"
 #include "cpp/client/test_cluster.h"
 #include "gtest/gtest.h"
 
@@ -31,6 +35,21 @@ TEST(PullConsumerTest, PollAndCommitNeedARunningConsumer) {
   EXPECT_EQ(consumer.Commit().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(consumer.Poll(absl::Milliseconds(10)).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PullConsumerTest, StartRefusesAGroupTheBrokerWouldRefuse) {
+  testing::TestNameServer namesrv;
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  for (const std::string& group : std::vector<std::string>{
+           "", "orders.v2", "orders v2", std::string(128, 'g')}) {
+    DefaultLitePullConsumer consumer(group, options);
+    ASSERT_TRUE(consumer.Subscribe("TopicGroup", "*").ok());
+    EXPECT_EQ(consumer.Start().code(), absl::StatusCode::kInvalidArgument)
+        << group;
+  }
+  EXPECT_TRUE(ValidateConsumerGroup("Orders_v2-%|").ok());
+  EXPECT_TRUE(ValidateConsumerGroup(std::string(127, 'g')).ok());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/send_request.h"
+#include "cpp/client/subscription.h"
 #include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
 
@@ -38,8 +39,7 @@ void DefaultPushConsumer::RegisterListener(MessageListener listener) {
 }
 
 absl::Status DefaultPushConsumer::Start() {
-  if (group_.empty())
-    return absl::InvalidArgumentError("consumer group is empty");
+  if (absl::Status s = ValidateConsumerGroup(group_); !s.ok()) return s;
   if (!listener_) {
     return absl::FailedPreconditionError("RegisterListener before Start()");
   }

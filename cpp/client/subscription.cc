@@ -1,5 +1,6 @@
 #include "cpp/client/subscription.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -29,6 +30,25 @@ absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
   }
   subscription.expression = std::string(trimmed);
   return subscription;
+}
+
+absl::Status ValidateConsumerGroup(const std::string& group) {
+  // The broker checks groups as topic names (ValidateTopicName).
+  constexpr size_t kMaxLength = 127;
+  if (group.empty())
+    return absl::InvalidArgumentError("consumer group is empty");
+  if (group.size() > kMaxLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consumer group is longer than ", kMaxLength, " characters"));
+  }
+  for (char c : group) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '%' && c != '|' && c != '-') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "consumer group[", group, "] may contain only A-Z a-z 0-9 _ % | -"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cometmq::client

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace cometmq::client {
@@ -24,6 +25,11 @@ struct Subscription {
 
 absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
                                                const std::string& expression);
+
+// InvalidArgument for a consumer group the broker would refuse in every
+// pull, commit and heartbeat: empty, over 127 characters, or a character
+// outside A-Z a-z 0-9 _ % | - (a group names its %RETRY% topic).
+absl::Status ValidateConsumerGroup(const std::string& group);
 
 }  // namespace cometmq::client
 
