@@ -385,3 +385,29 @@ def test_a_consumer_group_the_broker_would_refuse_fails_start(cluster):
     with pytest.raises(cometmq.MQClientError,
                        match=r"group\[orders v2\] may contain only"):
         pull.start()
+
+
+def test_timeouts_and_retry_counts_out_of_range_are_refused(cluster):
+    """send_timeout_ms=0 used to fail every send with "no NameServer
+    answered in time", retry_times=-1 every send at once with "timed out
+    after 3s", and a negative per-call timeout_ms as a timeout."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+    for options in ({"send_timeout_ms": 0}, {"send_timeout_ms": -1},
+                    {"retry_times": -1}):
+        with pytest.raises(ValueError, match=next(iter(options))):
+            cometmq.Producer("PGRange", ns, **options)
+        with pytest.raises(ValueError, match=next(iter(options))):
+            cometmq.TransactionProducer("PGRangeTx", ns, lambda m: "COMMIT",
+                                        **options)
+    with pytest.raises(ValueError, match="heartbeat_interval_ms"):
+        cometmq.TransactionProducer("PGRangeTx", ns, lambda m: "COMMIT",
+                                    heartbeat_interval_ms=0)
+    with cometmq.Producer("PGRange", ns) as p:
+        with pytest.raises(ValueError, match="timeout_ms"):
+            p.send("TopicRange", b"m", timeout_ms=-5)
+        with pytest.raises(ValueError, match="timeout_ms"):
+            p.send_async("TopicRange", b"m", timeout_ms=0)
+        assert p.send("TopicRange", b"m", timeout_ms=5000).status == "SEND_OK"
+        assert p.send_async("TopicRange", b"m").result(10).status == "SEND_OK"

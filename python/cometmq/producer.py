@@ -23,6 +23,18 @@ def _body(body):
                         f"not {type(body).__name__}") from None
 
 
+def _positive(name, value):
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _check_options(send_timeout_ms, retry_times):
+    _positive("send_timeout_ms", send_timeout_ms)
+    if retry_times < 0:
+        raise ValueError(f"retry_times must not be negative, not {retry_times}")
+
+
 def _keys(keys):
     if keys is None:
         return []
@@ -36,6 +48,7 @@ class Producer(Lifecycle):
 
     def __init__(self, group, namesrv, send_timeout_ms=3000, retry_times=2):
         super().__init__()
+        _check_options(send_timeout_ms, retry_times)
         self.group = group
         self.send_timeout_ms = send_timeout_ms
         self._core = _core.Producer(group, namesrv, send_timeout_ms,
@@ -63,13 +76,19 @@ class Producer(Lifecycle):
         send_timeout_ms) bounds the whole call, retries included."""
         return SendResult.from_core(self._core.send(
             topic, _body(body), tags or "", _keys(keys), properties or {},
-            delay_level, timeout_ms or self.send_timeout_ms))
+            delay_level, self._timeout(timeout_ms)))
+
+    def _timeout(self, timeout_ms):
+        if timeout_ms is None:
+            return self.send_timeout_ms
+        return _positive("timeout_ms", timeout_ms)
 
     def send_async(self, topic, body, tags="", keys=None, properties=None,
                    delay_level=0, timeout_ms=None):
         """Returns a concurrent.futures.Future resolving to a SendResult
         within timeout_ms (default: the producer's send_timeout_ms). The
         send cannot be cancelled: the future is running from the start."""
+        timeout_ms = self._timeout(timeout_ms)
         future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
 
@@ -85,8 +104,8 @@ class Producer(Lifecycle):
 
         try:
             self._core.send_async(topic, _body(body), tags or "", _keys(keys),
-                                  properties or {}, delay_level,
-                                  timeout_ms or self.send_timeout_ms, done)
+                                  properties or {}, delay_level, timeout_ms,
+                                  done)
         except _core.ClientError as e:
             future.set_exception(from_core(e))
         return future

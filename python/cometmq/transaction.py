@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from cometmq import _core
 from cometmq._lifecycle import Callback, Lifecycle, translate
 from cometmq.message import Message, SendResult
-from cometmq.producer import _body, _keys
+from cometmq.producer import _body, _check_options, _keys, _positive
 
 _log = logging.getLogger("cometmq")
 _instances = itertools.count()
@@ -105,6 +105,8 @@ class TransactionProducer(Lifecycle):
         if not callable(check_listener):
             raise TypeError("check_listener must be callable: "
                             "fn(msg) -> TransactionState")
+        _check_options(send_timeout_ms, retry_times)
+        _positive("heartbeat_interval_ms", heartbeat_interval_ms)
         self.group = group
         # Not a bound method: the core's reference would keep this object.
         self._check_listener = Callback(check_listener)
