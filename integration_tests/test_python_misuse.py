@@ -7,6 +7,7 @@ import gc
 import subprocess
 import sys
 import textwrap
+import threading
 import weakref
 
 import cometmq
@@ -411,3 +412,36 @@ def test_timeouts_and_retry_counts_out_of_range_are_refused(cluster):
             p.send_async("TopicRange", b"m", timeout_ms=0)
         assert p.send("TopicRange", b"m", timeout_ms=5000).status == "SEND_OK"
         assert p.send_async("TopicRange", b"m").result(10).status == "SEND_OK"
+
+
+def test_a_send_to_a_stalled_broker_does_not_hold_the_gil(cluster):
+    """Blocking calls release the GIL: while a send waits out its timeout
+    against a broker that stopped answering, other Python threads run."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    ticks = [0]
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks[0] += 1
+            stop.wait(0.01)
+
+    with cometmq.Producer("PGStall", cluster.namesrv_addr,
+                          send_timeout_ms=1500) as p:
+        p.send("TopicStall", b"route")
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        broker.pause()
+        try:
+            for send in (lambda: p.send("TopicStall", b"m"),
+                         lambda: p.send_orderly("TopicStall", b"m", "k")):
+                before = ticks[0]
+                with pytest.raises(cometmq.TimeoutError):
+                    send()
+                # 150 ticks of 10 ms fit in 1.5 s; a held GIL allows none.
+                assert ticks[0] - before > 50
+        finally:
+            broker.resume()
+            stop.set()
+            thread.join()
