@@ -266,8 +266,7 @@ def test_shutdown_from_the_transaction_check_listener(cluster):
                                     heartbeat_interval_ms=300)
     holder["producer"] = p
     p.start()
-    r = p.send_in_transaction("TopicTxShut", b"m",
-                              lambda msg, arg: cometmq.TransactionState.UNKNOWN)
+    r = p.send_in_transaction("TopicTxShut", b"m", lambda msg, arg: "UNKNOWN")
     assert r.local_state == cometmq.TransactionState.UNKNOWN
     wait_until(lambda: "error" in outcome, timeout_s=20, what="a check")
     assert outcome["error"] is None

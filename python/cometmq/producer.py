@@ -32,7 +32,8 @@ def _positive(name, value):
 def _check_options(send_timeout_ms, retry_times):
     _positive("send_timeout_ms", send_timeout_ms)
     if retry_times < 0:
-        raise ValueError(f"retry_times must not be negative, not {retry_times}")
+        raise ValueError(
+            f"retry_times must not be negative, not {retry_times}")
 
 
 def _keys(keys):
