@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cpp/remoting/frame_codec.h"
 #include "cpp/remoting/remoting_client.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
@@ -53,6 +54,8 @@ class TestServer {
       parked_.push_back({std::move(req), std::move(r)});
     });
   }
+  // Stops the server before parked_ goes: its handlers may still run.
+  ~TestServer() { server_->Stop(); }
   absl::Status Start() { return server_->Start(); }
   uint16_t port() const { return server_->port(); }
   RemotingServer& server() { return *server_; }
@@ -388,6 +391,37 @@ TEST(RemotingTest, IdleConnectionsAreClosed) {
       client
           .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
           .ok());
+}
+
+// A peer that sends requests and never reads the answers: the server stops
+// reading it once its write queue is half full, and must then close it when
+// nothing has moved either way for the idle timeout (as RocketMQ's all-idle
+// check does), not hold the queued answers for as long as the peer lives.
+TEST(RemotingTest, PeerThatNeverReadsIsClosedWhenIdle) {
+  ServerOptions options;
+  options.connection.idle_timeout = absl::Milliseconds(300);
+  options.connection.max_write_queue_bytes = 1024 * 1024;
+  TestServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket raw(io);
+  raw.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  // Small socket buffers, so the server's queue fills after a few MiB.
+  raw.set_option(boost::asio::socket_base::receive_buffer_size(64 * 1024));
+  Command request = MakeRequest(kEcho);
+  request.body.assign(256 * 1024, 'x');
+  const std::string frame = EncodeFrame(request);
+  // Writes until the server closes: once it stops reading, this blocks
+  // until the close fails it.
+  std::thread writer([&] {
+    boost::system::error_code ec;
+    while (!ec) boost::asio::write(raw, boost::asio::buffer(frame), ec);
+  });
+  EXPECT_TRUE(WaitFor([&] { return server.server().connection_count() == 0; },
+                      absl::Seconds(20)));
+  server.server().Stop();  // in case it did not close: unblocks the writer
+  writer.join();
 }
 
 TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
