@@ -20,8 +20,10 @@ struct RemotingClient::Pending {
   std::string address;
   Command request;
   ResponseCallback callback;
-  // Set before the request is registered; only the I/O thread cancels it.
+  // InvokeAsync's: made before the request is registered, armed when it is
+  // (ArmTimeout); only the I/O thread cancels it.
   std::unique_ptr<boost::asio::steady_timer> timer;
+  absl::Duration timeout;
   // The connection it was written on, once it was (guarded by mu_).
   std::shared_ptr<Connection> connection;
 };
@@ -67,18 +69,23 @@ void RemotingClient::InvokeAsync(const std::string& address, Command request,
   request.header.set_flags(0);
   pending->request = std::move(request);
   pending->callback = std::move(callback);
+  pending->timeout = timeout;
   pending->timer = std::make_unique<boost::asio::steady_timer>(
       *io_, absl::ToChronoNanoseconds(timeout));
-  pending->timer->async_wait([this, opaque = pending->opaque,
-                              timeout](const boost::system::error_code& ec) {
-    if (ec) return;
-    std::shared_ptr<Pending> p = TakePending(opaque);
-    if (p == nullptr) return;
-    p->callback(absl::DeadlineExceededError(
-        absl::StrCat("request code ", p->code, " to ", p->address,
-                     " timed out after ", absl::FormatDuration(timeout))));
-  });
   Dispatch(std::move(pending));
+}
+
+void RemotingClient::ArmTimeout(const Pending& pending) {
+  pending.timer->async_wait(
+      [this, opaque = pending.opaque,
+       timeout = pending.timeout](const boost::system::error_code& ec) {
+        if (ec) return;
+        std::shared_ptr<Pending> p = TakePending(opaque);
+        if (p == nullptr) return;
+        p->callback(absl::DeadlineExceededError(
+            absl::StrCat("request code ", p->code, " to ", p->address,
+                         " timed out after ", absl::FormatDuration(timeout))));
+      });
 }
 
 void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
@@ -89,7 +96,14 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
     if (shut_down_) {
       refused = true;
     } else {
-      if (!pending->oneway) pending_[pending->opaque] = pending;
+      if (!pending->oneway) {
+        pending_[pending->opaque] = pending;
+        // Armed once registered, or a timer that fired first would find
+        // nothing to fail and the callback would never run. Under mu_, so
+        // the I/O thread cannot complete the request (and cancel the timer)
+        // before it is armed.
+        if (pending->timer) ArmTimeout(*pending);
+      }
       auto it = open_.find(pending->address);
       if (it != open_.end() && !it->second->closed()) {
         connection = it->second;
@@ -103,8 +117,7 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
     }
   }
   if (refused) {
-    // Not registered, so nothing else completes it.
-    if (pending->timer) pending->timer->cancel();
+    // Not registered (nor its timer armed), so nothing else completes it.
     if (pending->callback) {
       pending->callback(absl::UnavailableError("remoting client is shut down"));
     }

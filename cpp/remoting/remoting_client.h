@@ -77,6 +77,8 @@ class RemotingClient {
   // Registers `pending` and sends it from the calling thread when its
   // connection is open, else hands it to the I/O thread to connect first.
   void Dispatch(std::shared_ptr<Pending> pending);
+  // Starts `pending`'s timeout; it fails the request if still registered.
+  void ArmTimeout(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartRequest(std::shared_ptr<Pending> pending);
   std::shared_ptr<Channel> GetOrConnect(const std::string& address);
   void OnConnected(const std::shared_ptr<Channel>& channel,

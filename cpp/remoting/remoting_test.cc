@@ -424,6 +424,45 @@ TEST(RemotingTest, PeerThatNeverReadsIsClosedWhenIdle) {
   writer.join();
 }
 
+// The timeout timer is armed before the request is registered; a timer that
+// fires in between must still fail the request, or its callback never runs.
+TEST(RemotingTest, ExpiredAsyncRequestsAlwaysCallBack) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  ASSERT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5000;
+  std::atomic<int> done{0}, expired{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        client.InvokeAsync(Addr(server.port()), MakeRequest(kPark),
+                           absl::ZeroDuration(),
+                           [&](absl::StatusOr<Command> r) {
+                             if (absl::IsDeadlineExceeded(r.status())) {
+                               expired.fetch_add(1);
+                             }
+                             done.fetch_add(1);
+                           });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(WaitFor([&] { return done.load() == kThreads * kPerThread; }))
+      << done.load() << " of " << kThreads * kPerThread << " called back";
+  EXPECT_EQ(expired.load(), done.load());
+  EXPECT_EQ(client.pending_requests(), 0u);
+  // Expired requests are still sent; let them all arrive before answering.
+  EXPECT_TRUE(WaitFor(
+      [&] { return server.parked() == size_t{kThreads * kPerThread}; }));
+  server.DropParked();
+}
+
 TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
   RemotingClient client;
   auto refused =
