@@ -463,6 +463,49 @@ TEST(RemotingTest, ExpiredAsyncRequestsAlwaysCallBack) {
   server.DropParked();
 }
 
+// Shutdown() while other threads are calling, some answered, some parked,
+// some still connecting: every async callback runs exactly once and every
+// sync call returns.
+TEST(RemotingTest, ShutdownDuringCallsCompletesEachCallOnce) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::atomic<int>> calls(kThreads * kPerThread);
+  std::atomic<int> issued{0}, sync_returned{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int id = t * kPerThread + i;
+        if (i % 10 == 0) {
+          auto r = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                     absl::Seconds(10));
+          calls[id].fetch_add(1);
+          sync_returned.fetch_add(1);
+        } else {
+          client.InvokeAsync(
+              Addr(server.port()), MakeRequest(i % 2 == 0 ? kEcho : kPark),
+              absl::Seconds(10),
+              [&, id](absl::StatusOr<Command>) { calls[id].fetch_add(1); });
+        }
+        issued.fetch_add(1);
+      }
+    });
+  }
+  ASSERT_TRUE(
+      WaitFor([&] { return issued.load() >= kThreads * kPerThread / 4; }));
+  client.Shutdown();
+  for (auto& thread : threads) thread.join();
+  // Calls made after Shutdown() were refused at once, also counted.
+  for (int id = 0; id < kThreads * kPerThread; ++id) {
+    ASSERT_EQ(calls[id].load(), 1) << "call " << id;
+  }
+  EXPECT_EQ(client.pending_requests(), 0u);
+  server.DropParked();
+}
+
 TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
   RemotingClient client;
   auto refused =
