@@ -218,3 +218,25 @@ def test_peer_that_never_reads_its_answers_is_closed_when_idle(cluster):
     other = connect(broker)
     assert call(other, UNKNOWN_CODE, 1)[0] == REQUEST_CODE_NOT_SUPPORTED
     other.close()
+
+
+def test_idle_connections_cost_little_memory(cluster):
+    """400 connections that each made one small call and then idle: the
+    broker must not hold a 64 KiB read buffer (zeroed, so resident) for
+    every one of them, as that makes 10,000 clients cost 640 MiB."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    warm = connect(broker)
+    assert call(warm, UNKNOWN_CODE, 1)[0] == REQUEST_CODE_NOT_SUPPORTED
+    before = rss_bytes(broker.proc.pid)
+    held = []
+    for i in range(400):
+        sock = connect(broker)
+        assert call(sock, UNKNOWN_CODE, i)[0] == REQUEST_CODE_NOT_SUPPORTED
+        held.append(sock)
+    grown = rss_bytes(broker.proc.pid) - before
+    per_connection = grown // len(held)
+    assert per_connection < 16 * 1024, \
+        f"each idle connection costs the broker {per_connection >> 10} KiB"
+    for sock in held + [warm]:
+        sock.close()

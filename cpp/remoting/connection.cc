@@ -30,7 +30,9 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       on_close_(std::move(on_close)),
       remote_address_("unknown"),
       decoder_(options.max_frame_size),
-      read_buffer_(std::make_unique<char[]>(kReadChunk)),
+      // Not zeroed (make_unique would): untouched pages cost no memory, so
+      // an idle connection holds only what its reads have filled.
+      read_buffer_(new char[kReadChunk]),
       last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
   if (auto peer = socket_.remote_endpoint(ec); !ec) {
