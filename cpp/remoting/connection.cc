@@ -64,6 +64,13 @@ absl::Status Connection::Send(Command command) {
   EncodeFramePrefix(command, &frame.prefix);
   frame.body = std::move(command.body);
   size_t size = frame.prefix.size() + frame.body.size();
+  if (size - 4 > options_.max_frame_size) {
+    // The peer (with the same limit) would drop the connection on it, and
+    // every other request on it with no word of why.
+    return absl::InvalidArgumentError(
+        absl::StrCat("frame of ", size - 4, " bytes to ", remote_address_,
+                     " exceeds maxFrameSize ", options_.max_frame_size));
+  }
   {
     absl::MutexLock lock(&mu_);
     if (closed_) {

@@ -62,7 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start();
 
   // Queues `command` for writing. Unavailable when closed, ResourceExhausted
-  // when the write queue is full.
+  // when the write queue is full, InvalidArgument for a frame over
+  // max_frame_size.
   absl::Status Send(Command command);
 
   // Stops decoding further requests (used while a server drains).

@@ -18,6 +18,8 @@ namespace {
 
 constexpr int32_t kEcho = proto::SEND_MESSAGE;
 constexpr int32_t kPark = proto::PULL_MESSAGE;
+// Answered with a 100 KiB body.
+constexpr int32_t kBig = proto::QUERY_MESSAGE;
 
 std::string Addr(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -370,6 +372,52 @@ TEST(RemotingTest, OversizedFrameClosesOnlyThatConnection) {
   big.body.assign(4096, 'x');
   auto rejected = client.InvokeSync(Addr(server.port()), big, absl::Seconds(5));
   EXPECT_EQ(rejected.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A frame over maxFrameSize would make the peer drop the connection, and
+// with it every other request on it, with no word of why. The sender refuses
+// it instead: a request fails alone, a response becomes SYSTEM_ERROR.
+TEST(RemotingTest, FramesOverMaxFrameSizeFailAloneWithAClearError) {
+  ServerOptions server_options;
+  server_options.connection.max_frame_size = 64 * 1024;
+  TestServer server(server_options);
+  server.server().RegisterHandler(kBig, [](Command req, Responder r) {
+    Command resp = MakeResponse(req, proto::SUCCESS);
+    resp.body.assign(100 * 1024, 'b');
+    r.Respond(std::move(resp));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions client_options;
+  client_options.connection.max_frame_size = 64 * 1024;
+  RemotingClient client(client_options);
+  absl::Notification parked_done;
+  absl::StatusOr<Command> parked_result;
+  client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
+                     [&](absl::StatusOr<Command> r) {
+                       parked_result = std::move(r);
+                       parked_done.Notify();
+                     });
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
+
+  Command big = MakeRequest(kEcho);
+  big.body.assign(100 * 1024, 'x');
+  auto refused = client.InvokeSync(Addr(server.port()), big, absl::Seconds(5));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("maxFrameSize"), std::string::npos);
+
+  auto too_big = client.InvokeSync(Addr(server.port()), MakeRequest(kBig),
+                                   absl::Seconds(5));
+  ASSERT_TRUE(too_big.ok()) << too_big.status();
+  EXPECT_EQ(too_big->header.status(), proto::SYSTEM_ERROR);
+  EXPECT_NE(too_big->header.remark().find("maxFrameSize"), std::string::npos)
+      << too_big->header.remark();
+
+  // The connection, and the request parked on it, are unaffected.
+  server.AnswerParked();
+  parked_done.WaitForNotification();
+  ASSERT_TRUE(parked_result.ok()) << parked_result.status();
+  EXPECT_EQ(parked_result->header.status(), proto::SUCCESS);
 }
 
 TEST(RemotingTest, IdleConnectionsAreClosed) {
