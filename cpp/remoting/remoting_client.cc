@@ -72,7 +72,8 @@ void RemotingClient::InvokeAsync(const std::string& address, Command request,
   pending->timeout = timeout;
   pending->timer = std::make_unique<boost::asio::steady_timer>(
       *io_, absl::ToChronoNanoseconds(timeout));
-  Dispatch(std::move(pending));
+  // A refusal has run the callback already.
+  Dispatch(std::move(pending)).IgnoreError();
 }
 
 void RemotingClient::ArmTimeout(const Pending& pending) {
@@ -88,7 +89,7 @@ void RemotingClient::ArmTimeout(const Pending& pending) {
       });
 }
 
-void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
+absl::Status RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
   std::shared_ptr<Connection> connection;
   bool refused = false;
   {
@@ -112,7 +113,7 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
         // Not connected yet: the I/O thread connects first. Posted under
         // the lock so Shutdown's cleanup runs after it.
         boost::asio::post(*io_, [this, pending] { StartRequest(pending); });
-        return;
+        return absl::OkStatus();
       }
     }
   }
@@ -121,21 +122,17 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
     if (pending->callback) {
       pending->callback(absl::UnavailableError("remoting client is shut down"));
     }
-    return;
+    return absl::UnavailableError("remoting client is shut down");
   }
   const uint64_t opaque = pending->opaque;
   const bool oneway = pending->oneway;
   absl::Status status = connection->Send(std::move(pending->request));
-  if (status.ok()) return;
-  if (oneway) {
-    spdlog::warn("oneway request to {} dropped: {}", pending->address,
-                 status.ToString());
-    return;
-  }
+  if (status.ok() || oneway) return status;
   // Callbacks run on the I/O thread.
   boost::asio::post(*io_, [this, opaque, status = std::move(status)] {
     Complete(opaque, status);
   });
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
@@ -162,8 +159,9 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
     result->value = std::move(r);
     result->done.Notify();
   };
-  // No timer: this thread waits for its own deadline.
-  Dispatch(std::move(pending));
+  // No timer: this thread waits for its own deadline. A refusal has run
+  // the callback already.
+  Dispatch(std::move(pending)).IgnoreError();
   if (!result->done.WaitUntil(absl::Now() + timeout)) {
     if (std::shared_ptr<Pending> p = TakePending(opaque); p != nullptr) {
       return absl::DeadlineExceededError(
@@ -185,14 +183,7 @@ absl::Status RemotingClient::InvokeOneway(const std::string& address,
   request.header.set_opaque(next_opaque_.fetch_add(1));
   request.header.set_flags(proto::FLAG_ONEWAY);
   pending->request = std::move(request);
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) {
-      return absl::UnavailableError("remoting client is shut down");
-    }
-  }
-  Dispatch(std::move(pending));
-  return absl::OkStatus();
+  return Dispatch(std::move(pending));
 }
 
 void RemotingClient::StartRequest(std::shared_ptr<Pending> pending) {

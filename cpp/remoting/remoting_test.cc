@@ -420,6 +420,27 @@ TEST(RemotingTest, FramesOverMaxFrameSizeFailAloneWithAClearError) {
   EXPECT_EQ(parked_result->header.status(), proto::SUCCESS);
 }
 
+// A oneway request its open connection refuses at once is reported to the
+// caller (as RocketMQ's invokeOneway throws when it cannot send), not
+// dropped behind an OK.
+TEST(RemotingTest, OnewayRefusedByItsConnectionFails) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions options;
+  options.connection.max_frame_size = 1024;
+  RemotingClient client(options);
+  ASSERT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
+  Command big = MakeRequest(kEcho);
+  big.body.assign(4096, 'x');
+  absl::Status status = client.InvokeOneway(Addr(server.port()), big);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(
+      client.InvokeOneway(Addr(server.port()), MakeRequest(kEcho)).ok());
+}
+
 TEST(RemotingTest, IdleConnectionsAreClosed) {
   ServerOptions options;
   options.connection.idle_timeout = absl::Milliseconds(200);
