@@ -71,6 +71,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("sendMessageThreadPoolNums", &sendMessageThreadPoolNums);
   b->Bind("pullMessageThreadPoolNums", &pullMessageThreadPoolNums);
   b->Bind("serverSelectorThreads", &serverSelectorThreads);
+  b->Bind("serverChannelMaxIdleTimeSeconds", &serverChannelMaxIdleTimeSeconds);
   b->Bind("registerBrokerIntervalMillis", &registerBrokerIntervalMillis);
   b->Alias("registerNameServerPeriod", "registerBrokerIntervalMillis");
   b->Bind("longPollingEnable", &longPollingEnable);
@@ -133,6 +134,9 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (serverSelectorThreads < 1) {
     return bad("serverSelectorThreads", "must be at least 1");
+  }
+  if (serverChannelMaxIdleTimeSeconds < 0) {
+    return bad("serverChannelMaxIdleTimeSeconds", "must not be negative");
   }
   if (store.slave() && brokerId == 0) {
     return bad("brokerId",

@@ -31,6 +31,9 @@ struct BrokerConfig {
   int32_t sendMessageThreadPoolNums = 1;
   int32_t pullMessageThreadPoolNums = 4;
   int32_t serverSelectorThreads = 2;
+  // A connection with nothing read or written for this long is closed,
+  // also one whose peer stops reading our answers; 0 never closes.
+  int32_t serverChannelMaxIdleTimeSeconds = 120;
   int64_t registerBrokerIntervalMillis = 30000;
   bool longPollingEnable = true;
   int64_t shortPollingTimeMills = 1000;

@@ -134,6 +134,21 @@ TEST(BrokerConfigTest, ValidateRefusesUnusableValues) {
   EXPECT_THAT(config.Validate().message(), HasSubstr("defaultTopicQueueNums"));
 }
 
+TEST(BrokerConfigTest, IdleTimeKeyHasRocketMqDefaultAndBinds) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  EXPECT_EQ(config.serverChannelMaxIdleTimeSeconds, 120);
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(
+      Apply(&config, "serverChannelMaxIdleTimeSeconds = 30\n", &warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(config.serverChannelMaxIdleTimeSeconds, 30);
+  EXPECT_TRUE(config.Validate().ok());
+  config.serverChannelMaxIdleTimeSeconds = -1;
+  EXPECT_THAT(config.Validate().message(),
+              HasSubstr("serverChannelMaxIdleTimeSeconds"));
+}
+
 TEST(BrokerConfigTest, TransactionKeysHaveRocketMqDefaultsAndBind) {
   BrokerConfig config;
   EXPECT_EQ(config.transactionTimeOut, 6000);

@@ -94,6 +94,8 @@ absl::Status BrokerController::Start() {
   options.bind_address = config_.bindAddress;
   options.port = static_cast<uint16_t>(config_.listenPort);
   options.io_threads = config_.serverSelectorThreads;
+  options.connection.idle_timeout =
+      absl::Seconds(config_.serverChannelMaxIdleTimeSeconds);
   server_ = std::make_unique<remoting::RemotingServer>(options);
   RegisterHandlers();
   server_->SetCloseListener([this](const std::string& remote) {

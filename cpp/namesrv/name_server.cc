@@ -19,6 +19,8 @@ remoting::ServerOptions ServerOptionsFor(const NamesrvConfig& config) {
   options.bind_address = config.bindAddress;
   options.port = static_cast<uint16_t>(config.listenPort);
   options.io_threads = config.serverSelectorThreads;
+  options.connection.idle_timeout =
+      absl::Seconds(config.serverChannelMaxIdleTimeSeconds);
   return options;
 }
 

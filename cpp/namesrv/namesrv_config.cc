@@ -16,6 +16,8 @@ void NamesrvConfig::Bind(ConfigBinder* binder) {
   binder->Bind("listenPort", &listenPort);
   binder->Bind("bindAddress", &bindAddress);
   binder->Bind("serverSelectorThreads", &serverSelectorThreads);
+  binder->Bind("serverChannelMaxIdleTimeSeconds",
+               &serverChannelMaxIdleTimeSeconds);
   binder->Bind("brokerExpiredMillis", &brokerExpiredMillis);
   binder->Bind("scanNotActiveBrokerInterval",
                &scanNotActiveBrokerIntervalMillis);
@@ -33,6 +35,12 @@ absl::Status NamesrvConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("serverSelectorThreads must be at least 1, got ",
                      serverSelectorThreads));
+  }
+  if (serverChannelMaxIdleTimeSeconds < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("serverChannelMaxIdleTimeSeconds must not be negative, "
+                     "got ",
+                     serverChannelMaxIdleTimeSeconds));
   }
   if (brokerExpiredMillis <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(

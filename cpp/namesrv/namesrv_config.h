@@ -18,6 +18,9 @@ struct NamesrvConfig {
   std::string bindAddress = "0.0.0.0";
   int32_t serverSelectorThreads =
       2;  // I/O threads; the work per request is tiny
+  // A connection with nothing read or written for this long is closed,
+  // also one whose peer stops reading our answers; 0 never closes.
+  int32_t serverChannelMaxIdleTimeSeconds = 120;
   // RocketMQ hard-codes this (DEFAULT_BROKER_CHANNEL_EXPIRED_TIME); it is a
   // key here so tests can expire brokers quickly.
   int64_t brokerExpiredMillis = 120000;

@@ -30,7 +30,9 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       on_close_(std::move(on_close)),
       remote_address_("unknown"),
       decoder_(options.max_frame_size),
-      read_buffer_(std::make_unique<char[]>(kReadChunk)),
+      // Not zeroed (make_unique would): untouched pages cost no memory, so
+      // an idle connection holds only what its reads have filled.
+      read_buffer_(new char[kReadChunk]),
       last_activity_ns_(absl::GetCurrentTimeNanos()) {
   boost::system::error_code ec;
   if (auto peer = socket_.remote_endpoint(ec); !ec) {
@@ -62,6 +64,13 @@ absl::Status Connection::Send(Command command) {
   EncodeFramePrefix(command, &frame.prefix);
   frame.body = std::move(command.body);
   size_t size = frame.prefix.size() + frame.body.size();
+  if (size - 4 > options_.max_frame_size) {
+    // The peer (with the same limit) would drop the connection on it, and
+    // every other request on it with no word of why.
+    return absl::InvalidArgumentError(
+        absl::StrCat("frame of ", size - 4, " bytes to ", remote_address_,
+                     " exceeds maxFrameSize ", options_.max_frame_size));
+  }
   {
     absl::MutexLock lock(&mu_);
     if (closed_) {
@@ -223,6 +232,16 @@ void Connection::DoWrite() {
   size_t frames = in_flight_.size();
   boost::asio::async_write(
       socket_, buffers,
+      // Called before each partial write: progress on a long write (to a
+      // slow reader) keeps the connection from looking idle; one that makes
+      // none is idle, however much is queued.
+      [this](const boost::system::error_code& ec, size_t written) {
+        if (written > 0) {
+          last_activity_ns_.store(absl::GetCurrentTimeNanos(),
+                                  std::memory_order_relaxed);
+        }
+        return boost::asio::transfer_all()(ec, written);
+      },
       boost::asio::bind_executor(
           strand_, [self = shared_from_this(), frames, bytes](
                        const boost::system::error_code& ec, size_t) {
@@ -346,25 +365,32 @@ void Connection::ArmIdleTimer() {
   absl::Duration period =
       std::max(options_.idle_timeout / 4, absl::Milliseconds(10));
   idle_timer_.expires_after(absl::ToChronoMilliseconds(period));
-  idle_timer_.async_wait(
-      [self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec) return;
-        bool writing;
-        {
-          absl::MutexLock lock(&self->mu_);
-          writing = self->queued_bytes_ > 0;
-        }
-        const absl::Time last_activity = absl::FromUnixNanos(
-            self->last_activity_ns_.load(std::memory_order_relaxed));
-        if (!writing &&
-            absl::Now() - last_activity >= self->options_.idle_timeout) {
-          spdlog::info("closing idle connection {}", self->remote_address_);
-          self->CloseOnStrand(absl::UnavailableError(
-              absl::StrCat("connection ", self->remote_address_, " was idle")));
-          return;
-        }
-        self->ArmIdleTimer();
-      });
+  idle_timer_.async_wait([self = shared_from_this()](
+                             const boost::system::error_code& ec) {
+    if (ec) return;
+    // Queued frames do not count: a peer that stopped reading (and so
+    // made us stop reading it) holds them for as long as it lives.
+    const absl::Time last_activity = absl::FromUnixNanos(
+        self->last_activity_ns_.load(std::memory_order_relaxed));
+    if (absl::Now() - last_activity >= self->options_.idle_timeout) {
+      size_t queued;
+      {
+        absl::MutexLock lock(&self->mu_);
+        queued = self->queued_bytes_;
+      }
+      std::string reason =
+          queued == 0
+              ? absl::StrCat("connection ", self->remote_address_, " was idle")
+              : absl::StrCat("connection ", self->remote_address_,
+                             " took none of the ", queued,
+                             " bytes queued for it in ",
+                             absl::FormatDuration(self->options_.idle_timeout));
+      spdlog::info("closing {}", reason);
+      self->CloseOnStrand(absl::UnavailableError(reason));
+      return;
+    }
+    self->ArmIdleTimer();
+  });
 }
 
 void Connection::Close(absl::Status reason) {

@@ -23,8 +23,9 @@ struct ConnectionOptions {
   // pauses at half of it, so a peer that does not read its responses stops
   // being read from instead of growing our memory.
   size_t max_write_queue_bytes = 64 * 1024 * 1024;
-  // A connection with no bytes read or written for this long is closed.
-  // Zero disables the check.
+  // A connection with no bytes read or written for this long is closed,
+  // also when frames are queued that the peer does not read (as RocketMQ's
+  // all-idle check does). Zero disables the check.
   absl::Duration idle_timeout = absl::Seconds(120);
   // When nothing is queued or being written, Send() called off the
   // connection's strand writes the frame itself with a non-blocking send
@@ -61,7 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start();
 
   // Queues `command` for writing. Unavailable when closed, ResourceExhausted
-  // when the write queue is full.
+  // when the write queue is full, InvalidArgument for a frame over
+  // max_frame_size.
   absl::Status Send(Command command);
 
   // Stops decoding further requests (used while a server drains).

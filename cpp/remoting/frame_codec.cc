@@ -12,6 +12,10 @@ void PutU32(uint32_t v, char* out) {
   out[3] = static_cast<char>(v);
 }
 
+// Larger than the frames of small messages read 64 KiB at a time, so only a
+// large frame makes the decoder free its buffer afterwards.
+constexpr size_t kMaxIdleBufferCapacity = 256 * 1024;
+
 uint32_t GetU32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) |
@@ -62,7 +66,16 @@ FrameDecoder::Result FrameDecoder::Fail(absl::Status status) {
 FrameDecoder::Result FrameDecoder::Next(Command* command) {
   if (!error_.ok()) return Result::kError;
   size_t available = buffer_.size() - consumed_;
-  if (available < 4) return Result::kNeedMore;
+  if (available < 4) {
+    if (available == 0 && buffer_.capacity() > kMaxIdleBufferCapacity) {
+      // Everything is decoded: free the room a large frame needed rather
+      // than hold it for as long as the connection lives (Netty frees its
+      // cumulation buffer once it has been read, too).
+      std::string().swap(buffer_);
+      consumed_ = 0;
+    }
+    return Result::kNeedMore;
+  }
   const char* p = buffer_.data() + consumed_;
   uint32_t frame_length = GetU32(p);
   if (frame_length > max_frame_size_) {

@@ -27,7 +27,8 @@ std::string EncodeFrame(const Command& command);
 // arrive; complete frames are taken out one at a time. It never reserves memory
 // for a length it has not received: a peer claiming a 4 GiB frame costs
 // nothing until it sends 4 GiB, and any frame over `max_frame_size` is an error
-// as soon as its length is read. After an error the decoder stays failed.
+// as soon as its length is read. Once all it received is decoded it frees a
+// buffer grown large for a big frame. After an error the decoder stays failed.
 class FrameDecoder {
  public:
   explicit FrameDecoder(uint32_t max_frame_size = kDefaultMaxFrameSize);
@@ -40,6 +41,8 @@ class FrameDecoder {
 
   const absl::Status& error() const { return error_; }
   size_t buffered() const { return buffer_.size() - consumed_; }
+  // Bytes of memory the buffer holds (its capacity), whatever is buffered.
+  size_t memory_held() const { return buffer_.capacity(); }
 
  private:
   Result Fail(absl::Status status);

@@ -92,6 +92,26 @@ TEST(FrameCodecTest, OversizedLengthFailsWithoutAllocating) {
   EXPECT_EQ(decoder.Next(&out), FrameDecoder::Result::kError);
 }
 
+// A connection that once carried a 4 MiB message must not keep a 4 MiB
+// buffer for the rest of its life: with a thousand producers that each sent
+// one large message, that was gigabytes of resident memory doing nothing.
+TEST(FrameCodecTest, LargeFrameBufferIsReleasedOnceDecoded) {
+  FrameDecoder decoder;
+  const std::string frame = EncodeFrame(Sample(1, 4 * 1024 * 1024));
+  Command out;
+  for (size_t i = 0; i < frame.size(); i += 64 * 1024) {
+    decoder.Append(absl::string_view(frame).substr(i, 64 * 1024));
+  }
+  ASSERT_EQ(decoder.Next(&out), FrameDecoder::Result::kFrame);
+  EXPECT_EQ(out.body.size(), 4u * 1024 * 1024);
+  EXPECT_EQ(decoder.Next(&out), FrameDecoder::Result::kNeedMore);
+  EXPECT_LE(decoder.memory_held(), 256u * 1024);
+  // Small frames after it still decode, and keep their small buffer.
+  decoder.Append(EncodeFrame(Sample(2, 100)));
+  ASSERT_EQ(decoder.Next(&out), FrameDecoder::Result::kFrame);
+  ExpectSame(out, Sample(2, 100));
+}
+
 TEST(FrameCodecTest, FrameJustOverLimitFails) {
   Command big = Sample(1, 2000);
   FrameDecoder decoder(1000);

@@ -20,8 +20,10 @@ struct RemotingClient::Pending {
   std::string address;
   Command request;
   ResponseCallback callback;
-  // Set before the request is registered; only the I/O thread cancels it.
+  // InvokeAsync's: made before the request is registered, armed when it is
+  // (ArmTimeout); only the I/O thread cancels it.
   std::unique_ptr<boost::asio::steady_timer> timer;
+  absl::Duration timeout;
   // The connection it was written on, once it was (guarded by mu_).
   std::shared_ptr<Connection> connection;
 };
@@ -67,21 +69,27 @@ void RemotingClient::InvokeAsync(const std::string& address, Command request,
   request.header.set_flags(0);
   pending->request = std::move(request);
   pending->callback = std::move(callback);
+  pending->timeout = timeout;
   pending->timer = std::make_unique<boost::asio::steady_timer>(
       *io_, absl::ToChronoNanoseconds(timeout));
-  pending->timer->async_wait([this, opaque = pending->opaque,
-                              timeout](const boost::system::error_code& ec) {
-    if (ec) return;
-    std::shared_ptr<Pending> p = TakePending(opaque);
-    if (p == nullptr) return;
-    p->callback(absl::DeadlineExceededError(
-        absl::StrCat("request code ", p->code, " to ", p->address,
-                     " timed out after ", absl::FormatDuration(timeout))));
-  });
-  Dispatch(std::move(pending));
+  // A refusal has run the callback already.
+  Dispatch(std::move(pending)).IgnoreError();
 }
 
-void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
+void RemotingClient::ArmTimeout(const Pending& pending) {
+  pending.timer->async_wait(
+      [this, opaque = pending.opaque,
+       timeout = pending.timeout](const boost::system::error_code& ec) {
+        if (ec) return;
+        std::shared_ptr<Pending> p = TakePending(opaque);
+        if (p == nullptr) return;
+        p->callback(absl::DeadlineExceededError(
+            absl::StrCat("request code ", p->code, " to ", p->address,
+                         " timed out after ", absl::FormatDuration(timeout))));
+      });
+}
+
+absl::Status RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
   std::shared_ptr<Connection> connection;
   bool refused = false;
   {
@@ -89,7 +97,14 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
     if (shut_down_) {
       refused = true;
     } else {
-      if (!pending->oneway) pending_[pending->opaque] = pending;
+      if (!pending->oneway) {
+        pending_[pending->opaque] = pending;
+        // Armed once registered, or a timer that fired first would find
+        // nothing to fail and the callback would never run. Under mu_, so
+        // the I/O thread cannot complete the request (and cancel the timer)
+        // before it is armed.
+        if (pending->timer) ArmTimeout(*pending);
+      }
       auto it = open_.find(pending->address);
       if (it != open_.end() && !it->second->closed()) {
         connection = it->second;
@@ -98,31 +113,26 @@ void RemotingClient::Dispatch(std::shared_ptr<Pending> pending) {
         // Not connected yet: the I/O thread connects first. Posted under
         // the lock so Shutdown's cleanup runs after it.
         boost::asio::post(*io_, [this, pending] { StartRequest(pending); });
-        return;
+        return absl::OkStatus();
       }
     }
   }
   if (refused) {
-    // Not registered, so nothing else completes it.
-    if (pending->timer) pending->timer->cancel();
+    // Not registered (nor its timer armed), so nothing else completes it.
     if (pending->callback) {
       pending->callback(absl::UnavailableError("remoting client is shut down"));
     }
-    return;
+    return absl::UnavailableError("remoting client is shut down");
   }
   const uint64_t opaque = pending->opaque;
   const bool oneway = pending->oneway;
   absl::Status status = connection->Send(std::move(pending->request));
-  if (status.ok()) return;
-  if (oneway) {
-    spdlog::warn("oneway request to {} dropped: {}", pending->address,
-                 status.ToString());
-    return;
-  }
+  if (status.ok() || oneway) return status;
   // Callbacks run on the I/O thread.
   boost::asio::post(*io_, [this, opaque, status = std::move(status)] {
     Complete(opaque, status);
   });
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
@@ -149,8 +159,9 @@ absl::StatusOr<Command> RemotingClient::InvokeSync(const std::string& address,
     result->value = std::move(r);
     result->done.Notify();
   };
-  // No timer: this thread waits for its own deadline.
-  Dispatch(std::move(pending));
+  // No timer: this thread waits for its own deadline. A refusal has run
+  // the callback already.
+  Dispatch(std::move(pending)).IgnoreError();
   if (!result->done.WaitUntil(absl::Now() + timeout)) {
     if (std::shared_ptr<Pending> p = TakePending(opaque); p != nullptr) {
       return absl::DeadlineExceededError(
@@ -172,14 +183,7 @@ absl::Status RemotingClient::InvokeOneway(const std::string& address,
   request.header.set_opaque(next_opaque_.fetch_add(1));
   request.header.set_flags(proto::FLAG_ONEWAY);
   pending->request = std::move(request);
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) {
-      return absl::UnavailableError("remoting client is shut down");
-    }
-  }
-  Dispatch(std::move(pending));
-  return absl::OkStatus();
+  return Dispatch(std::move(pending));
 }
 
 void RemotingClient::StartRequest(std::shared_ptr<Pending> pending) {

@@ -50,7 +50,8 @@ class RemotingClient {
   absl::StatusOr<Command> InvokeSync(const std::string& address,
                                      Command request, absl::Duration timeout);
   // Queues the request; no response is expected and delivery is best
-  // effort. Fails only after Shutdown().
+  // effort. Fails after Shutdown(), and when the open connection refuses
+  // it at once (over maxFrameSize, write queue full).
   absl::Status InvokeOneway(const std::string& address, Command request);
 
   // Handlers for requests servers push to us. Register before first use.
@@ -76,7 +77,10 @@ class RemotingClient {
 
   // Registers `pending` and sends it from the calling thread when its
   // connection is open, else hands it to the I/O thread to connect first.
-  void Dispatch(std::shared_ptr<Pending> pending);
+  // For a oneway request, returns the open connection's refusal.
+  absl::Status Dispatch(std::shared_ptr<Pending> pending);
+  // Starts `pending`'s timeout; it fails the request if still registered.
+  void ArmTimeout(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartRequest(std::shared_ptr<Pending> pending);
   std::shared_ptr<Channel> GetOrConnect(const std::string& address);
   void OnConnected(const std::shared_ptr<Channel>& channel,

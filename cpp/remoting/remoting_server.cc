@@ -39,6 +39,15 @@ struct Responder::State {
         if (!st.ok() && absl::IsResourceExhausted(st)) {
           spdlog::warn("closing {}: {}", remote_address, st.ToString());
           conn->Close(st);
+        } else if (absl::IsInvalidArgument(st)) {
+          // Too large for one frame: say so rather than leave the client
+          // waiting for its timeout.
+          spdlog::warn("answering request code {} from {}: {}",
+                       request_header_only.header.code(), remote_address,
+                       st.ToString());
+          conn->Send(MakeResponse(request_header_only, proto::SYSTEM_ERROR,
+                                  absl::StrCat("response: ", st.message())))
+              .IgnoreError();
         }
       }
     }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cpp/remoting/frame_codec.h"
 #include "cpp/remoting/remoting_client.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
@@ -17,6 +18,8 @@ namespace {
 
 constexpr int32_t kEcho = proto::SEND_MESSAGE;
 constexpr int32_t kPark = proto::PULL_MESSAGE;
+// Answered with a 100 KiB body.
+constexpr int32_t kBig = proto::QUERY_MESSAGE;
 
 std::string Addr(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -53,6 +56,8 @@ class TestServer {
       parked_.push_back({std::move(req), std::move(r)});
     });
   }
+  // Stops the server before parked_ goes: its handlers may still run.
+  ~TestServer() { server_->Stop(); }
   absl::Status Start() { return server_->Start(); }
   uint16_t port() const { return server_->port(); }
   RemotingServer& server() { return *server_; }
@@ -369,6 +374,73 @@ TEST(RemotingTest, OversizedFrameClosesOnlyThatConnection) {
   EXPECT_EQ(rejected.status().code(), absl::StatusCode::kUnavailable);
 }
 
+// A frame over maxFrameSize would make the peer drop the connection, and
+// with it every other request on it, with no word of why. The sender refuses
+// it instead: a request fails alone, a response becomes SYSTEM_ERROR.
+TEST(RemotingTest, FramesOverMaxFrameSizeFailAloneWithAClearError) {
+  ServerOptions server_options;
+  server_options.connection.max_frame_size = 64 * 1024;
+  TestServer server(server_options);
+  server.server().RegisterHandler(kBig, [](Command req, Responder r) {
+    Command resp = MakeResponse(req, proto::SUCCESS);
+    resp.body.assign(100 * 1024, 'b');
+    r.Respond(std::move(resp));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions client_options;
+  client_options.connection.max_frame_size = 64 * 1024;
+  RemotingClient client(client_options);
+  absl::Notification parked_done;
+  absl::StatusOr<Command> parked_result;
+  client.InvokeAsync(Addr(server.port()), MakeRequest(kPark), absl::Seconds(30),
+                     [&](absl::StatusOr<Command> r) {
+                       parked_result = std::move(r);
+                       parked_done.Notify();
+                     });
+  ASSERT_TRUE(WaitFor([&] { return server.parked() == 1; }));
+
+  Command big = MakeRequest(kEcho);
+  big.body.assign(100 * 1024, 'x');
+  auto refused = client.InvokeSync(Addr(server.port()), big, absl::Seconds(5));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("maxFrameSize"), std::string::npos);
+
+  auto too_big = client.InvokeSync(Addr(server.port()), MakeRequest(kBig),
+                                   absl::Seconds(5));
+  ASSERT_TRUE(too_big.ok()) << too_big.status();
+  EXPECT_EQ(too_big->header.status(), proto::SYSTEM_ERROR);
+  EXPECT_NE(too_big->header.remark().find("maxFrameSize"), std::string::npos)
+      << too_big->header.remark();
+
+  // The connection, and the request parked on it, are unaffected.
+  server.AnswerParked();
+  parked_done.WaitForNotification();
+  ASSERT_TRUE(parked_result.ok()) << parked_result.status();
+  EXPECT_EQ(parked_result->header.status(), proto::SUCCESS);
+}
+
+// A oneway request its open connection refuses at once is reported to the
+// caller (as RocketMQ's invokeOneway throws when it cannot send), not
+// dropped behind an OK.
+TEST(RemotingTest, OnewayRefusedByItsConnectionFails) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  ClientOptions options;
+  options.connection.max_frame_size = 1024;
+  RemotingClient client(options);
+  ASSERT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
+  Command big = MakeRequest(kEcho);
+  big.body.assign(4096, 'x');
+  absl::Status status = client.InvokeOneway(Addr(server.port()), big);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(
+      client.InvokeOneway(Addr(server.port()), MakeRequest(kEcho)).ok());
+}
+
 TEST(RemotingTest, IdleConnectionsAreClosed) {
   ServerOptions options;
   options.connection.idle_timeout = absl::Milliseconds(200);
@@ -388,6 +460,119 @@ TEST(RemotingTest, IdleConnectionsAreClosed) {
       client
           .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
           .ok());
+}
+
+// A peer that sends requests and never reads the answers: the server stops
+// reading it once its write queue is half full, and must then close it when
+// nothing has moved either way for the idle timeout (as RocketMQ's all-idle
+// check does), not hold the queued answers for as long as the peer lives.
+TEST(RemotingTest, PeerThatNeverReadsIsClosedWhenIdle) {
+  ServerOptions options;
+  options.connection.idle_timeout = absl::Milliseconds(300);
+  options.connection.max_write_queue_bytes = 1024 * 1024;
+  TestServer server(options);
+  ASSERT_TRUE(server.Start().ok());
+
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket raw(io);
+  raw.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  // Small socket buffers, so the server's queue fills after a few MiB.
+  raw.set_option(boost::asio::socket_base::receive_buffer_size(64 * 1024));
+  Command request = MakeRequest(kEcho);
+  request.body.assign(256 * 1024, 'x');
+  const std::string frame = EncodeFrame(request);
+  // Writes until the server closes: once it stops reading, this blocks
+  // until the close fails it.
+  std::thread writer([&] {
+    boost::system::error_code ec;
+    while (!ec) boost::asio::write(raw, boost::asio::buffer(frame), ec);
+  });
+  EXPECT_TRUE(WaitFor([&] { return server.server().connection_count() == 0; },
+                      absl::Seconds(20)));
+  server.server().Stop();  // in case it did not close: unblocks the writer
+  writer.join();
+}
+
+// The timeout timer is armed before the request is registered; a timer that
+// fires in between must still fail the request, or its callback never runs.
+TEST(RemotingTest, ExpiredAsyncRequestsAlwaysCallBack) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  ASSERT_TRUE(
+      client
+          .InvokeSync(Addr(server.port()), MakeRequest(kEcho), absl::Seconds(5))
+          .ok());
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5000;
+  std::atomic<int> done{0}, expired{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        client.InvokeAsync(Addr(server.port()), MakeRequest(kPark),
+                           absl::ZeroDuration(),
+                           [&](absl::StatusOr<Command> r) {
+                             if (absl::IsDeadlineExceeded(r.status())) {
+                               expired.fetch_add(1);
+                             }
+                             done.fetch_add(1);
+                           });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(WaitFor([&] { return done.load() == kThreads * kPerThread; }))
+      << done.load() << " of " << kThreads * kPerThread << " called back";
+  EXPECT_EQ(expired.load(), done.load());
+  EXPECT_EQ(client.pending_requests(), 0u);
+  // Expired requests are still sent; let them all arrive before answering.
+  EXPECT_TRUE(WaitFor(
+      [&] { return server.parked() == size_t{kThreads * kPerThread}; }));
+  server.DropParked();
+}
+
+// Shutdown() while other threads are calling, some answered, some parked,
+// some still connecting: every async callback runs exactly once and every
+// sync call returns.
+TEST(RemotingTest, ShutdownDuringCallsCompletesEachCallOnce) {
+  TestServer server;
+  ASSERT_TRUE(server.Start().ok());
+  RemotingClient client;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::atomic<int>> calls(kThreads * kPerThread);
+  std::atomic<int> issued{0}, sync_returned{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int id = t * kPerThread + i;
+        if (i % 10 == 0) {
+          auto r = client.InvokeSync(Addr(server.port()), MakeRequest(kEcho),
+                                     absl::Seconds(10));
+          calls[id].fetch_add(1);
+          sync_returned.fetch_add(1);
+        } else {
+          client.InvokeAsync(
+              Addr(server.port()), MakeRequest(i % 2 == 0 ? kEcho : kPark),
+              absl::Seconds(10),
+              [&, id](absl::StatusOr<Command>) { calls[id].fetch_add(1); });
+        }
+        issued.fetch_add(1);
+      }
+    });
+  }
+  ASSERT_TRUE(
+      WaitFor([&] { return issued.load() >= kThreads * kPerThread / 4; }));
+  client.Shutdown();
+  for (auto& thread : threads) thread.join();
+  // Calls made after Shutdown() were refused at once, also counted.
+  for (int id = 0; id < kThreads * kPerThread; ++id) {
+    ASSERT_EQ(calls[id].load(), 1) << "call " << id;
+  }
+  EXPECT_EQ(client.pending_requests(), 0u);
+  server.DropParked();
 }
 
 TEST(RemotingTest, ConnectFailuresAndBadAddresses) {
