@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <chrono>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,14 @@ namespace cometmq::remoting {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+
+// Idle time is measured on the monotonic clock: a step of the wall clock
+// must not close (or keep open) every connection at once.
+int64_t MonotonicNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -32,8 +41,8 @@ Connection::Connection(std::shared_ptr<boost::asio::io_context> io,
       decoder_(options.max_frame_size),
       // Not zeroed (make_unique would): untouched pages cost no memory, so
       // an idle connection holds only what its reads have filled.
-      read_buffer_(new char[kReadChunk]),
-      last_activity_ns_(absl::GetCurrentTimeNanos()) {
+      read_buffer_(std::make_unique_for_overwrite<char[]>(kReadChunk)),
+      last_activity_ns_(MonotonicNanos()) {
   boost::system::error_code ec;
   if (auto peer = socket_.remote_endpoint(ec); !ec) {
     boost::asio::ip::address address = peer.address();
@@ -127,8 +136,7 @@ bool Connection::WriteFromCaller(OutgoingFrame frame, size_t size) {
     mu_.Lock();
     queued_bytes_ -= written;
     if (written > 0) {
-      last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                              std::memory_order_relaxed);
+      last_activity_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
     }
     if (closed_) {
       queued_bytes_ -= batch_bytes - written;
@@ -237,8 +245,7 @@ void Connection::DoWrite() {
       // none is idle, however much is queued.
       [this](const boost::system::error_code& ec, size_t written) {
         if (written > 0) {
-          last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                                  std::memory_order_relaxed);
+          last_activity_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
         }
         return boost::asio::transfer_all()(ec, written);
       },
@@ -257,8 +264,7 @@ void Connection::OnWrite(const boost::system::error_code& ec, size_t frames,
         absl::StrCat("write to ", remote_address_, " failed: ", ec.message())));
     return;
   }
-  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                          std::memory_order_relaxed);
+  last_activity_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
   size_t remaining;
   {
     absl::MutexLock lock(&mu_);
@@ -304,8 +310,7 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t bytes) {
                                                   " failed: ", ec.message())));
     return;
   }
-  last_activity_ns_.store(absl::GetCurrentTimeNanos(),
-                          std::memory_order_relaxed);
+  last_activity_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
   decoder_.Append(absl::string_view(read_buffer_.get(), bytes));
   auto self = shared_from_this();
   handling_read_ = true;
@@ -370,9 +375,10 @@ void Connection::ArmIdleTimer() {
     if (ec) return;
     // Queued frames do not count: a peer that stopped reading (and so
     // made us stop reading it) holds them for as long as it lives.
-    const absl::Time last_activity = absl::FromUnixNanos(
-        self->last_activity_ns_.load(std::memory_order_relaxed));
-    if (absl::Now() - last_activity >= self->options_.idle_timeout) {
+    const absl::Duration idle =
+        absl::Nanoseconds(MonotonicNanos() - self->last_activity_ns_.load(
+                                                 std::memory_order_relaxed));
+    if (idle >= self->options_.idle_timeout) {
       size_t queued;
       {
         absl::MutexLock lock(&self->mu_);

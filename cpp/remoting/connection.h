@@ -128,7 +128,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool handling_read_ = false;             // inside OnRead's frame loop
   bool write_after_read_ = false;          // a frame was queued by that loop
   std::deque<OutgoingFrame> in_flight_;    // frames handed to async_write
-  std::atomic<int64_t> last_activity_ns_;  // absl::GetCurrentTimeNanos()
+  std::atomic<int64_t> last_activity_ns_;  // MonotonicNanos()
 
   mutable absl::Mutex mu_;
   std::deque<OutgoingFrame> queue_ ABSL_GUARDED_BY(mu_);
