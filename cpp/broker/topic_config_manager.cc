@@ -8,16 +8,10 @@
 #include "absl/strings/str_split.h"
 #include "cpp/broker/config_file.h"
 #include "cpp/common/properties.h"
+#include "cpp/common/resource_name.h"
 
 namespace cometmq::broker {
 namespace {
-
-constexpr size_t kMaxTopicLength = 127;
-
-bool TopicChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '%' || c == '|' || c == '-';
-}
 
 proto::TopicConfig MakeTopic(absl::string_view name, int32_t queues,
                              int32_t perm) {
@@ -50,16 +44,7 @@ absl::StatusOr<proto::TopicConfig> ParseLine(const PropertyEntry& entry) {
 }  // namespace
 
 absl::Status ValidateTopicName(absl::string_view topic) {
-  if (topic.empty()) return absl::InvalidArgumentError("the topic is empty");
-  if (topic.size() > kMaxTopicLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the topic is longer than ", kMaxTopicLength, " characters"));
-  }
-  if (!std::all_of(topic.begin(), topic.end(), TopicChar)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the topic[", topic, "] may contain only A-Z a-z 0-9 _ % | -"));
-  }
-  return absl::OkStatus();
+  return ValidateResourceName("the topic", topic);
 }
 
 TopicConfigManager::TopicConfigManager(std::string path,

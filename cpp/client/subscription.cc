@@ -1,9 +1,9 @@
 #include "cpp/client/subscription.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "cpp/common/resource_name.h"
 
 namespace cometmq::client {
 
@@ -33,22 +33,8 @@ absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
 }
 
 absl::Status ValidateConsumerGroup(const std::string& group) {
-  // The broker checks groups as topic names (ValidateTopicName).
-  constexpr size_t kMaxLength = 127;
-  if (group.empty())
-    return absl::InvalidArgumentError("consumer group is empty");
-  if (group.size() > kMaxLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consumer group is longer than ", kMaxLength, " characters"));
-  }
-  for (char c : group) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
-        c != '%' && c != '|' && c != '-') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "consumer group[", group, "] may contain only A-Z a-z 0-9 _ % | -"));
-    }
-  }
-  return absl::OkStatus();
+  // The broker checks groups by the same rule as topics.
+  return ValidateResourceName("consumer group", group);
 }
 
 }  // namespace cometmq::client
