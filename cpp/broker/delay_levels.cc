@@ -77,13 +77,8 @@ int64_t DelayLevels::DeliverTimestamp(const RecordView& record) const {
 }
 
 int DelayLevelOf(absl::string_view properties) {
-  std::optional<absl::string_view> value =
-      FindProperty(properties, kPropertyDelayLevel);
-  int level = 0;
-  if (!value.has_value() || !absl::SimpleAtoi(*value, &level) || level < 0) {
-    return 0;
-  }
-  return level;
+  absl::StatusOr<int> level = RequestedDelayLevel(properties);
+  return level.ok() ? *level : 0;
 }
 
 absl::StatusOr<int> RequestedDelayLevel(absl::string_view properties) {

@@ -25,6 +25,15 @@ def _shutdown_all():
             pass
 
 
+def shut_down_elsewhere(shutdown, name):
+    """Runs `shutdown` on a new thread named `name`, for a shutdown asked
+    for on a client thread (listener, send callback, check), which the
+    shutdown would wait for. The thread is non-daemon so that exit waits for
+    it; daemon=False is explicit because a thread started from a client
+    thread, which Python counts as a daemon, would inherit daemon=True."""
+    threading.Thread(target=shutdown, name=name, daemon=False).start()
+
+
 def translate(fn):
     """Re-raises _core.ClientError as the matching MQClientError."""
 

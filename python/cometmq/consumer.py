@@ -6,7 +6,8 @@ import os
 import threading
 
 from cometmq import _core
-from cometmq._lifecycle import Callback, Lifecycle, translate
+from cometmq._lifecycle import (Callback, Lifecycle, shut_down_elsewhere,
+                                 translate)
 from cometmq.errors import MQClientError
 from cometmq.message import Message
 
@@ -97,14 +98,11 @@ class PushConsumer(Lifecycle):
     def _shutdown(self):
         if getattr(_in_listener, "active", False):
             # On a consume thread the shutdown would wait for this very
-            # listener call: here it only stops delivery, and another
-            # (non-daemon, so exit waits for it) thread finishes it once the
-            # listener returned. daemon=False is explicit: a thread inherits
-            # it from this consume thread, which Python counts as a daemon.
+            # listener call: here it only stops delivery, and another thread
+            # finishes it once the listener returned.
             self._core.shutdown()
-            threading.Thread(target=self._finish_shutdown,
-                             name="cometmq-consumer-shutdown",
-                             daemon=False).start()
+            shut_down_elsewhere(self._finish_shutdown,
+                                "cometmq-consumer-shutdown")
             return
         self._finish_shutdown()
 

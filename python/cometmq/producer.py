@@ -4,7 +4,7 @@ import concurrent.futures
 import threading
 
 from cometmq import _core
-from cometmq._lifecycle import Lifecycle, translate
+from cometmq._lifecycle import Lifecycle, shut_down_elsewhere, translate
 from cometmq.errors import from_core
 from cometmq.message import SendResult
 
@@ -62,11 +62,10 @@ class Producer(Lifecycle):
     def _shutdown(self):
         if getattr(_in_callback, "active", False):
             # On the I/O thread the shutdown would wait for this very
-            # callback, and the core refuses it: another (non-daemon, so exit
-            # waits for it) thread does it once the callback returned.
-            threading.Thread(target=self._core.shutdown,
-                             name="cometmq-producer-shutdown",
-                             daemon=False).start()
+            # callback, and the core refuses it: another thread does it once
+            # the callback returned.
+            shut_down_elsewhere(self._core.shutdown,
+                                "cometmq-producer-shutdown")
             return
         self._core.shutdown()
 

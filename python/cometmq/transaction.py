@@ -22,7 +22,8 @@ import threading
 from dataclasses import dataclass
 
 from cometmq import _core
-from cometmq._lifecycle import Callback, Lifecycle, translate
+from cometmq._lifecycle import (Callback, Lifecycle, shut_down_elsewhere,
+                                 translate)
 from cometmq.message import Message, SendResult
 from cometmq.producer import _body, _check_options, _keys, _positive
 
@@ -123,11 +124,10 @@ class TransactionProducer(Lifecycle):
     def _shutdown(self):
         if getattr(_in_check, "active", False):
             # On the check thread the core refuses to shut down (it would
-            # join this thread): another (non-daemon, so exit waits for it)
-            # thread does it once the check listener returned.
-            threading.Thread(target=self._finish_shutdown,
-                             name="cometmq-producer-shutdown",
-                             daemon=False).start()
+            # join this thread): another thread does it once the check
+            # listener returned.
+            shut_down_elsewhere(self._finish_shutdown,
+                                "cometmq-producer-shutdown")
             return
         self._finish_shutdown()
 
