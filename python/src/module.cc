@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_split.h"
 #include "cpp/client/admin.h"
@@ -83,6 +84,10 @@ struct DeleteWithoutGil {
 };
 template <typename T>
 using Holder = std::unique_ptr<T, DeleteWithoutGil<T>>;
+template <typename T, typename... Args>
+Holder<T> MakeHolder(Args&&... args) {
+  return Holder<T>(new T(std::forward<Args>(args)...));
+}
 
 Message MakeMessage(const std::string& topic, py::bytes body,
                     const std::string& tags, std::vector<std::string> keys,
@@ -222,7 +227,7 @@ void BindProducer(py::module_& m) {
              o.client = MakeClientConfig(namesrv);
              o.send_timeout = absl::Milliseconds(send_timeout_ms);
              o.retry_times_when_send_failed = retry_times;
-             return Holder<DefaultProducer>(new DefaultProducer(group, o));
+             return MakeHolder<DefaultProducer>(group, o);
            }),
            py::arg("group"), py::arg("namesrv"), py::arg("send_timeout_ms"),
            py::arg("retry_times"))
@@ -353,10 +358,10 @@ void BindTransactionProducer(py::module_& m) {
                 absl::Milliseconds(heartbeat_interval_ms);
             o.send_timeout = absl::Milliseconds(send_timeout_ms);
             o.retry_times_when_send_failed = retry_times;
-            return Holder<TransactionProducer>(new TransactionProducer(
+            return MakeHolder<TransactionProducer>(
                 group, o,
                 StateCallback(std::move(check_listener),
-                              "cometmq transaction check listener")));
+                              "cometmq transaction check listener"));
           }),
           py::arg("group"), py::arg("namesrv"), py::arg("instance_name"),
           py::arg("send_timeout_ms"), py::arg("retry_times"),
@@ -409,8 +414,7 @@ void BindPushConsumer(py::module_& m) {
             // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
             options.lock_interval = absl::Milliseconds(lock_interval_ms);
             options.lock_ttl = options.lock_interval * 3 / 2;
-            return Holder<DefaultPushConsumer>(
-                new DefaultPushConsumer(group, std::move(options)));
+            return MakeHolder<DefaultPushConsumer>(group, std::move(options));
           }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
@@ -451,9 +455,9 @@ void BindPullConsumer(py::module_& m) {
       .def(py::init([](const std::string& group, const std::string& namesrv,
                        const std::string& instance_name,
                        const std::string& from, int64_t timestamp_ms) {
-        return Holder<DefaultLitePullConsumer>(new DefaultLitePullConsumer(
+        return MakeHolder<DefaultLitePullConsumer>(
             group, MakeConsumerOptions(namesrv, instance_name, "CLUSTERING",
-                                       from, timestamp_ms, 16, 1)));
+                                       from, timestamp_ms, 16, 1));
       }))
       .def("subscribe",
            [](DefaultLitePullConsumer& c, const std::string& topic,
@@ -496,7 +500,7 @@ void BindAdmin(py::module_& m) {
   using client::Admin;
   py::class_<Admin, Holder<Admin>>(m, "Admin")
       .def(py::init([](const std::string& namesrv) {
-        return Holder<Admin>(new Admin(MakeClientConfig(namesrv)));
+        return MakeHolder<Admin>(MakeClientConfig(namesrv));
       }))
       .def(
           "start", [](Admin& a) { Check(a.Start()); },
