@@ -444,3 +444,51 @@ def test_a_send_to_a_stalled_broker_does_not_hold_the_gil(cluster):
             broker.resume()
             stop.set()
             thread.join()
+
+
+def test_ctrl_c_interrupts_a_long_poll(cluster):
+    """poll(60000) on a queue with nothing new held off Ctrl-C for the whole
+    minute: the wait ran with no chance for Python's signal handler. Now
+    KeyboardInterrupt ends it at once; a shutdown() from another thread
+    still ends a poll with [] as before."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    result = run_script(f"""
+        import os, signal, threading, time, cometmq
+        ns = "{cluster.namesrv_addr}"
+        p = cometmq.Producer("PGPollInt", ns).start()
+        p.send("TopicPollInt", b"first")
+        c = cometmq.PullConsumer("CGPollInt", ns)
+        c.subscribe("TopicPollInt")
+        c.start()
+        got = []
+        deadline = time.monotonic() + 20
+        while not got and time.monotonic() < deadline:
+            got = c.poll(1000)
+        print("first", len(got), flush=True)
+
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.monotonic()
+        try:
+            c.poll(60000)
+            print("poll returned", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted after %.1f s" % (time.monotonic() - start),
+                  flush=True)
+
+        threading.Timer(0.5, c.shutdown).start()
+        start = time.monotonic()
+        left = c.poll(60000)
+        print("shut down: %r after %.1f s" % (left, time.monotonic() - start),
+              flush=True)
+        p.shutdown()
+    """, timeout=50)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "first 1" in result.stdout, result.stdout
+    interrupted = [line for line in result.stdout.splitlines()
+                   if line.startswith("interrupted after")]
+    assert interrupted, result.stdout
+    assert float(interrupted[0].split()[2]) < 5, result.stdout
+    shut = [line for line in result.stdout.splitlines()
+            if line.startswith("shut down: []")]
+    assert shut and float(shut[0].split()[4]) < 5, result.stdout

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -50,6 +51,31 @@ T Unwrap(absl::StatusOr<T> result) {
 
 void Check(const absl::Status& status) {
   if (!status.ok()) Throw(status);
+}
+
+// Poll() for up to `timeout`, in slices short enough that Ctrl-C (or any
+// signal with a Python handler) interrupts a long poll within a tenth of a
+// second: the handler runs between slices, with the GIL, and its exception
+// ends the call. Poll() returns as soon as a message is there, so slicing
+// adds no latency; a slice that ends early with nothing (a shutdown woke
+// it) ends the call as one long Poll() would.
+absl::StatusOr<std::vector<client::MessageExt>> PollInterruptibly(
+    client::DefaultLitePullConsumer& consumer, absl::Duration timeout) {
+  constexpr absl::Duration kSlice = absl::Milliseconds(100);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const absl::Time slice_end = std::min(absl::Now() + kSlice, deadline);
+    absl::StatusOr<std::vector<client::MessageExt>> msgs;
+    {
+      py::gil_scoped_release release;
+      msgs = consumer.Poll(slice_end - absl::Now());
+    }
+    if (!msgs.ok() || !msgs->empty() || absl::Now() < slice_end ||
+        absl::Now() >= deadline) {
+      return msgs;
+    }
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
 }
 
 // A Python callable that may be called and dropped on any thread: it takes
@@ -471,11 +497,8 @@ void BindPullConsumer(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("poll",
            [](DefaultLitePullConsumer& c, int64_t timeout_ms) {
-             absl::StatusOr<std::vector<MessageExt>> msgs;
-             {
-               py::gil_scoped_release release;
-               msgs = c.Poll(absl::Milliseconds(timeout_ms));
-             }
+             absl::StatusOr<std::vector<MessageExt>> msgs =
+                 PollInterruptibly(c, absl::Milliseconds(timeout_ms));
              py::list out;
              for (const auto& msg : Unwrap(std::move(msgs))) {
                out.append(MessageToDict(msg));
