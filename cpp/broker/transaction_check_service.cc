@@ -24,16 +24,19 @@ constexpr size_t kMaxOpsPerRound = 100000;
 // One round walks for at most this long (as RocketMQ's MAX_PROCESS_TIME).
 constexpr absl::Duration kMaxRoundTime = absl::Seconds(60);
 
+}  // namespace
+
 // Op records from `from` on, in queue order: their half offsets (-1 for a
 // malformed op) and the transaction ids they end.
-struct OpWindow {
+struct TransactionCheckService::OpWindow {
   int64_t from = 0;
   std::vector<int64_t> half_offsets;  // index i: op queue offset from + i
   absl::flat_hash_set<int64_t> removed;
   absl::flat_hash_set<std::string> ended_ids;
 };
 
-OpWindow ReadOps(const store::MessageStore& store, int64_t from) {
+TransactionCheckService::OpWindow TransactionCheckService::ReadOps(
+    const store::MessageStore& store, int64_t from) {
   OpWindow window;
   window.from = from;
   int64_t offset = from;
@@ -68,8 +71,6 @@ OpWindow ReadOps(const store::MessageStore& store, int64_t from) {
   }
   return window;
 }
-
-}  // namespace
 
 TransactionCheckService::TransactionCheckService(
     TransactionCheckOptions options, ConsumerOffsetManager* offsets,
@@ -143,138 +144,162 @@ bool TransactionCheckService::Discard(const RecordView& half,
   return true;
 }
 
-int TransactionCheckService::CheckOnce(int64_t now_ms) {
-  absl::MutexLock round(&round_mu_);
-  const absl::Time round_start = absl::Now();
-  const int64_t half_start = Progress(kTransHalfTopic);
-  const int64_t half_end = store_->MaxOffsetInQueue(kTransHalfTopic, 0);
-  const int64_t op_start = Progress(kTransOpHalfTopic);
-  const OpWindow ops = ReadOps(*store_, op_start);
-  const int64_t timeout_ms = absl::ToInt64Milliseconds(options_.timeout);
-
+// One round's view: what it reads at its start and how far it got.
+struct TransactionCheckService::Round {
+  int64_t now_ms = 0;
+  absl::Time start;
+  int64_t half_end = 0;  // halves from here on wait for the next round
+  OpWindow ops;
+  int64_t next = 0;  // every half below it is done or copied
   int sent = 0;
-  int64_t next = half_start;  // every half below it is done or copied
-  bool walking = true;
-  while (walking && next < half_end) {
-    if (Stopping() || absl::Now() - round_start > kMaxRoundTime) break;
-    if (ops.removed.contains(next)) {
-      ++next;
+};
+
+int TransactionCheckService::CheckOnce(int64_t now_ms) {
+  absl::MutexLock lock(&round_mu_);
+  Round round;
+  round.now_ms = now_ms;
+  round.start = absl::Now();
+  const int64_t half_start = Progress(kTransHalfTopic);
+  round.half_end = store_->MaxOffsetInQueue(kTransHalfTopic, 0);
+  const int64_t op_start = Progress(kTransOpHalfTopic);
+  round.ops = ReadOps(*store_, op_start);
+  round.next = half_start;
+  WalkHalves(&round);
+  const int64_t op_next = PassOps(round.ops, round.half_end, round.next);
+  if (round.next != half_start || op_next != op_start) {
+    SaveProgress(round.next, op_next);
+  }
+  return round.sent;
+}
+
+void TransactionCheckService::WalkHalves(Round* round) {
+  while (round->next < round->half_end) {
+    if (Stopping() || absl::Now() - round->start > kMaxRoundTime) return;
+    if (round->ops.removed.contains(round->next)) {
+      ++round->next;
       continue;
     }
     store::GetResult got =
-        store_->Get(kTransHalfTopic, 0, next, kBatch, kBatchBytes, {});
+        store_->Get(kTransHalfTopic, 0, round->next, kBatch, kBatchBytes, {});
     if (got.status != store::GetStatus::kFound) {
-      if (got.next_begin_offset > next) {
-        spdlog::warn("transaction check: half progress {} moved to {} ({})",
-                     next, got.next_begin_offset,
-                     store::GetStatusName(got.status));
-        next = got.next_begin_offset;
-        continue;
-      }
-      break;
+      if (got.next_begin_offset <= round->next) return;
+      spdlog::warn("transaction check: half progress {} moved to {} ({})",
+                   round->next, got.next_begin_offset,
+                   store::GetStatusName(got.status));
+      round->next = got.next_begin_offset;
+      continue;
     }
     for (const store::RecordSlice& slice : got.messages) {
       // Each append may wait up to syncFlushTimeout: look for a stop between.
-      if (Stopping()) {
-        walking = false;
-        break;
-      }
+      if (Stopping()) return;
       RecordView half;
       if (DecodeRecord(slice.data, slice.size, /*check_crc=*/false, &half) !=
           DecodeResult::kRecord) {
         spdlog::error("transaction check: unreadable half at queue offset {}",
-                      next);
-        ++next;
+                      round->next);
+        ++round->next;
         continue;
       }
-      if (half.queue_offset >= half_end) {
-        walking = false;
-        break;
-      }
-      const std::string id = TransactionIdOf(half);
-      if (ops.removed.contains(half.queue_offset) ||
-          (!id.empty() && ops.ended_ids.contains(id))) {
-        next = half.queue_offset + 1;
-        continue;
-      }
-      const std::string group = std::string(
-          FindProperty(half.properties, kPropertyProducerGroup).value_or(""));
-      const int times = CheckTimesOf(half);
-      if (times >= options_.check_max) {
-        if (!Discard(half, id)) {
-          walking = false;
-          break;
-        }
-        discarded_.fetch_add(1);
-        spdlog::warn(
-            "transaction {} of producer group {} discarded after {} checks "
-            "without an answer (half queue offset {}; copied to {})",
-            id, group, times, half.queue_offset,
-            std::string(kTransCheckMaxTimeTopic));
-        next = half.queue_offset + 1;
-        continue;
-      }
-      if (now_ms - half.born_timestamp < timeout_ms) {
-        walking = false;  // later halves are younger still
-        break;
-      }
-      // The copy carries the new count, so the count survives a restart.
-      MessageToStore copy = CopyRecord(half);
-      std::map<std::string, std::string> props =
-          DecodeProperties(copy.properties);
-      props[std::string(kPropertyCheckTimes)] = absl::StrCat(times + 1);
-      copy.properties = EncodeProperties(props);
-      store::PutResult put = store_->PutOneSync(std::move(copy));
-      if (put.status == store::PutStatus::kMessageIllegal) {
-        // Never appendable with its count (its properties leave no room):
-        // discarded now, or every later half would wait behind it for good.
-        if (!Discard(half, id)) {
-          walking = false;
-          break;
-        }
-        discarded_.fetch_add(1);
-        spdlog::error(
-            "transaction {} of producer group {} discarded unchecked: it "
-            "cannot be appended again for a check ({}); half queue offset "
-            "{}, copied to {}",
-            id, group, put.error, half.queue_offset,
-            std::string(kTransCheckMaxTimeTopic));
-        next = half.queue_offset + 1;
-        continue;
-      }
-      if (!store::PutStored(put.status)) {
-        spdlog::warn("transaction check: cannot append half {} again: {}",
-                     half.queue_offset, put.error);
-        walking = false;
-        break;
-      }
-      next = half.queue_offset + 1;
-      checks_.fetch_add(1);
-      store::RecordSlice copied;
-      if (!store_->ReadRecord(put.physical_offset, &copied)) continue;
-      remoting::Command check =
-          remoting::MakeRequest(proto::CHECK_TRANSACTION_STATE);
-      check.header.set_flags(proto::FLAG_ONEWAY);
-      proto::CheckTransactionStateRequest* request =
-          check.header.mutable_check_transaction_state();
-      request->set_tran_state_table_offset(put.queue_offset);
-      request->set_commit_log_offset(put.physical_offset);
-      request->set_msg_id(put.offset_msg_ids.empty() ? std::string()
-                                                     : put.offset_msg_ids[0]);
-      request->set_transaction_id(id);
-      request->set_producer_group(group);
-      check.body = std::string(copied.bytes());
-      if (sender_(group, std::move(check))) {
-        ++sent;
-      } else {
-        spdlog::info(
-            "transaction {}: no producer of group {} online to check "
-            "(check {} of {})",
-            id, group, times + 1, options_.check_max);
-      }
+      if (half.queue_offset >= round->half_end) return;
+      if (!CheckHalf(half, round)) return;
     }
   }
+}
 
+bool TransactionCheckService::CheckHalf(const RecordView& half, Round* round) {
+  const std::string id = TransactionIdOf(half);
+  if (round->ops.removed.contains(half.queue_offset) ||
+      (!id.empty() && round->ops.ended_ids.contains(id))) {
+    round->next = half.queue_offset + 1;
+    return true;
+  }
+  const std::string group = std::string(
+      FindProperty(half.properties, kPropertyProducerGroup).value_or(""));
+  const int times = CheckTimesOf(half);
+  if (times >= options_.check_max) {
+    if (!Discard(half, id)) return false;
+    discarded_.fetch_add(1);
+    spdlog::warn(
+        "transaction {} of producer group {} discarded after {} checks "
+        "without an answer (half queue offset {}; copied to {})",
+        id, group, times, half.queue_offset,
+        std::string(kTransCheckMaxTimeTopic));
+    round->next = half.queue_offset + 1;
+    return true;
+  }
+  // Later halves are younger still.
+  if (round->now_ms - half.born_timestamp <
+      absl::ToInt64Milliseconds(options_.timeout)) {
+    return false;
+  }
+  return AppendAndCheck(half, id, group, times, round);
+}
+
+bool TransactionCheckService::AppendAndCheck(const RecordView& half,
+                                             const std::string& id,
+                                             const std::string& group,
+                                             int times, Round* round) {
+  // The copy carries the new count, so the count survives a restart.
+  MessageToStore copy = CopyRecord(half);
+  std::map<std::string, std::string> props = DecodeProperties(copy.properties);
+  props[std::string(kPropertyCheckTimes)] = absl::StrCat(times + 1);
+  copy.properties = EncodeProperties(props);
+  store::PutResult put = store_->PutOneSync(std::move(copy));
+  if (put.status == store::PutStatus::kMessageIllegal) {
+    // Never appendable with its count (its properties leave no room):
+    // discarded now, or every later half would wait behind it for good.
+    if (!Discard(half, id)) return false;
+    discarded_.fetch_add(1);
+    spdlog::error(
+        "transaction {} of producer group {} discarded unchecked: it "
+        "cannot be appended again for a check ({}); half queue offset "
+        "{}, copied to {}",
+        id, group, put.error, half.queue_offset,
+        std::string(kTransCheckMaxTimeTopic));
+    round->next = half.queue_offset + 1;
+    return true;
+  }
+  if (!store::PutStored(put.status)) {
+    spdlog::warn("transaction check: cannot append half {} again: {}",
+                 half.queue_offset, put.error);
+    return false;
+  }
+  round->next = half.queue_offset + 1;
+  checks_.fetch_add(1);
+  store::RecordSlice copied;
+  if (!store_->ReadRecord(put.physical_offset, &copied)) return true;
+  if (SendCheck(put, copied, id, group)) {
+    ++round->sent;
+  } else {
+    spdlog::info(
+        "transaction {}: no producer of group {} online to check "
+        "(check {} of {})",
+        id, group, times + 1, options_.check_max);
+  }
+  return true;
+}
+
+bool TransactionCheckService::SendCheck(const store::PutResult& put,
+                                        const store::RecordSlice& copied,
+                                        const std::string& id,
+                                        const std::string& group) {
+  remoting::Command check =
+      remoting::MakeRequest(proto::CHECK_TRANSACTION_STATE);
+  check.header.set_flags(proto::FLAG_ONEWAY);
+  proto::CheckTransactionStateRequest* request =
+      check.header.mutable_check_transaction_state();
+  request->set_tran_state_table_offset(put.queue_offset);
+  request->set_commit_log_offset(put.physical_offset);
+  request->set_msg_id(put.offset_msg_ids.empty() ? std::string()
+                                                 : put.offset_msg_ids[0]);
+  request->set_transaction_id(id);
+  request->set_producer_group(group);
+  check.body = std::string(copied.bytes());
+  return sender_(group, std::move(check));
+}
+
+int64_t TransactionCheckService::PassOps(const OpWindow& ops, int64_t half_end,
+                                         int64_t next) {
   // Ops of halves now behind the progress are done too, but an op also ends
   // copies of its transaction elsewhere in the queue (by id), and it must
   // stay in the window until they are behind the progress as well. Every
@@ -297,15 +322,16 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
   while (!first_seen_.empty() && first_seen_.front().first <= op_next) {
     first_seen_.pop_front();
   }
-  if (next != half_start || op_next != op_start) {
-    offsets_->Commit(kTransCheckGroup, kTransHalfTopic, 0, next);
-    offsets_->Commit(kTransCheckGroup, kTransOpHalfTopic, 0, op_next);
-    if (absl::Status s = offsets_->Persist(); !s.ok()) {
-      spdlog::error("cannot persist transaction check progress: {}",
-                    s.ToString());
-    }
+  return op_next;
+}
+
+void TransactionCheckService::SaveProgress(int64_t half_next, int64_t op_next) {
+  offsets_->Commit(kTransCheckGroup, kTransHalfTopic, 0, half_next);
+  offsets_->Commit(kTransCheckGroup, kTransOpHalfTopic, 0, op_next);
+  if (absl::Status s = offsets_->Persist(); !s.ok()) {
+    spdlog::error("cannot persist transaction check progress: {}",
+                  s.ToString());
   }
-  return sent;
 }
 
 }  // namespace cometmq::broker

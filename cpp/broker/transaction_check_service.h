@@ -94,6 +94,30 @@ class TransactionCheckService {
   bool Discard(const RecordView& half, const std::string& id);
   int64_t Progress(absl::string_view topic) const;
 
+  struct OpWindow;
+  struct Round;
+  // The op records from `from` on, up to a round's worth.
+  static OpWindow ReadOps(const store::MessageStore& store, int64_t from);
+  // Walks the half queue from round->next up to round->half_end, stopping
+  // early at a young half, a failed append, a stop or kMaxRoundTime.
+  void WalkHalves(Round* round) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Skips, discards or checks one half; false ends the walk.
+  bool CheckHalf(const RecordView& half, Round* round)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Appends `half` again with its next check count and asks its producer
+  // group about the copy; false (logged) when the append failed.
+  bool AppendAndCheck(const RecordView& half, const std::string& id,
+                      const std::string& group, int times, Round* round)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Sends CHECK_TRANSACTION_STATE for the copy `copied` appended at `put`;
+  // false when no producer of `group` took it.
+  bool SendCheck(const store::PutResult& put, const store::RecordSlice& copied,
+                 const std::string& id, const std::string& group);
+  // The op progress once the half progress is at `next`.
+  int64_t PassOps(const OpWindow& ops, int64_t half_end, int64_t next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  void SaveProgress(int64_t half_next, int64_t op_next);
+
   const TransactionCheckOptions options_;
   ConsumerOffsetManager* const offsets_;
   const CheckSender sender_;
