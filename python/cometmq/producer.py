@@ -8,8 +8,9 @@ from cometmq._lifecycle import Lifecycle, shut_down_elsewhere, translate
 from cometmq.errors import from_core
 from cometmq.message import SendResult
 
-# Set on the client's I/O thread while it completes a send_async future (and
-# so runs the future's done callbacks).
+# Set while a send_async future is completed (and so its done callbacks
+# run): on the client's callback thread, or on the caller's thread when the
+# message is refused before sending.
 _in_callback = threading.local()
 
 
@@ -60,14 +61,14 @@ class Producer(Lifecycle):
         self._core.start()
 
     def _shutdown(self):
+        # Sends stop at once, also from a done callback. There the core
+        # cannot wait for the callbacks still queued behind this one (they
+        # run on this thread once it returns), so a second shutdown on
+        # another thread waits for them, and exit waits for that thread.
+        self._core.shutdown()
         if getattr(_in_callback, "active", False):
-            # On the I/O thread the shutdown would wait for this very
-            # callback, and the core refuses it: another thread does it once
-            # the callback returned.
             shut_down_elsewhere(self._core.shutdown,
                                 "cometmq-producer-shutdown")
-            return
-        self._core.shutdown()
 
     @translate
     def send(self, topic, body, tags="", keys=None, properties=None,
@@ -87,7 +88,14 @@ class Producer(Lifecycle):
                    delay_level=0, timeout_ms=None):
         """Returns a concurrent.futures.Future resolving to a SendResult
         within timeout_ms (default: the producer's send_timeout_ms). The
-        send cannot be cancelled: the future is running from the start."""
+        send cannot be cancelled: the future is running from the start.
+
+        The future is resolved, and its done callbacks run, on the client's
+        callback thread, one send at a time in completion order (on the
+        caller's thread when the message is refused before sending). A done
+        callback may block, send(), or shutdown() the producer; while it
+        runs, later callbacks of the client wait, but its network I/O goes
+        on."""
         timeout_ms = self._timeout(timeout_ms)
         future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
