@@ -27,6 +27,38 @@ def attach_while_paused(broker, producer, topic, body, callback):
     return future
 
 
+def run_paused(broker, script):
+    """Runs `script` in a fresh interpreter, with `broker` paused from its
+    line "ready" to its line "attached" (it reads a line from stdin once
+    the broker is paused). Returns the exit code, stdout and stderr."""
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    # A script hung before its next line would block readline() for good.
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        broker.pause()
+        try:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "attached"
+        finally:
+            broker.resume()
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the script hung; its output: {out}{err}")
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
+
+
 def test_a_done_callback_may_send_synchronously(cluster):
     cluster.start_namesrv()
     broker = cluster.start_broker()
@@ -87,7 +119,7 @@ def test_shutdown_from_a_done_callback_then_a_clean_exit(cluster):
     interpreter exits right after without waiting for anything itself."""
     cluster.start_namesrv()
     broker = cluster.start_broker()
-    script = textwrap.dedent(f"""
+    script = f"""
         import atexit, sys, threading, cometmq
         ns = "{cluster.namesrv_addr}"
         p = cometmq.Producer("PGCbExit", ns).start()
@@ -112,37 +144,48 @@ def test_shutdown_from_a_done_callback_then_a_clean_exit(cluster):
         atexit.register(lambda: print(
             "resolved at exit", sum(f.done() for f in futures), flush=True))
         print("exiting", flush=True)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    # A script hung before its next line would block readline() for good.
-    watchdog = threading.Timer(60, proc.kill)
-    watchdog.start()
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        broker.pause()
-        try:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-            assert proc.stdout.readline().strip() == "attached"
-        finally:
-            broker.resume()
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f"the script hung; its output: {out}{err}")
-    finally:
-        watchdog.cancel()
-        broker.resume()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err[-2000:]
+    """
+    returncode, out, err = run_paused(broker, script)
+    assert returncode == 0, err[-2000:]
     assert "nested SEND_OK" in out
     assert "after shutdown:" in out and "not started" in out
     assert "resolved at exit 50" in out
     assert "exiting" in out
+    for word in ("terminate", "Abort", "abort", "Fatal Python error"):
+        assert word not in err, err[-2000:]
+
+
+def test_a_producer_freed_by_its_done_callback_exits_cleanly(cluster):
+    """The last reference to a producer, with sends still in flight, is a
+    done callback's: the producer is freed on the callback thread, where
+    its shutdown cannot wait for the callbacks queued behind. The process
+    used to die of std::terminate."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    returncode, out, err = run_paused(broker, f"""
+        import sys, time, weakref, cometmq
+        ns = "{cluster.namesrv_addr}"
+        def fire():
+            p = cometmq.Producer("PGCbFreed", ns).start()
+            p.send("TopicCbFreed", b"route")
+            print("ready", flush=True)
+            sys.stdin.readline()  # the broker is paused now
+            futures = [p.send_async("TopicCbFreed", b"m%d" % i)
+                       for i in range(50)]
+            futures[0].add_done_callback(lambda f: p)
+            return weakref.ref(p), futures[1:]
+        producer, others = fire()
+        print("attached", flush=True)
+        deadline = time.monotonic() + 20
+        while producer() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("freed", producer() is None, flush=True)
+        print("sent", sum(f.result(10).status == "SEND_OK" for f in others),
+              flush=True)
+    """)
+    assert returncode == 0, err[-2000:]
+    assert "freed True" in out
+    assert "sent 49" in out
+    assert "must not destroy its producer" not in out
     for word in ("terminate", "Abort", "abort", "Fatal Python error"):
         assert word not in err, err[-2000:]

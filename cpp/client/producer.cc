@@ -8,6 +8,7 @@
 #include "cpp/client/callback_executor.h"
 #include "cpp/client/client_error.h"
 #include "cpp/common/message_record.h"
+#include "spdlog/spdlog.h"
 
 namespace cometmq::client {
 namespace {
@@ -64,7 +65,20 @@ DefaultProducer::DefaultProducer(std::string group, ProducerOptions options)
       faults_(options_.slow_broker_latency, options_.broker_isolation),
       selector_(&faults_) {}
 
-DefaultProducer::~DefaultProducer() { Shutdown(); }
+DefaultProducer::~DefaultProducer() {
+  if (CallbackExecutor::InCallbackThread()) {
+    absl::MutexLock lock(&mu_);
+    if (async_in_flight_ > 0) {
+      // Shutdown cannot wait here: the callbacks run on this thread.
+      spdlog::error(
+          "producer {}: destroyed on the client's callback thread with {} "
+          "async sends outstanding, whose callbacks will use it; a callback "
+          "must not destroy its producer",
+          group_, async_in_flight_);
+    }
+  }
+  Shutdown();
+}
 
 absl::Status DefaultProducer::Start() {
   if (group_.empty()) {
