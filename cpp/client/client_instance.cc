@@ -74,6 +74,7 @@ void ClientInstance::Start() {
       });
   scheduler_ = std::make_unique<Scheduler>("client-timer");
   deferred_ = std::make_unique<Scheduler>("client-defer");
+  callbacks_ = std::make_unique<CallbackExecutor>("client-callback");
   scheduler_->SchedulePeriodic(config_.route_refresh_interval, [this] {
     routes_->RefreshAll();
     return true;
@@ -89,6 +90,8 @@ ClientInstance::~ClientInstance() {
   scheduler_->Shutdown();
   deferred_->Shutdown();
   remoting_->Shutdown();
+  // Last: the requests the remoting shutdown failed post their callbacks.
+  callbacks_->Shutdown();
 }
 
 absl::Status ClientInstance::RegisterProducer(const std::string& group) {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cpp/client/callback_executor.h"
 #include "cpp/client/consumer_member.h"
 #include "cpp/client/route_cache.h"
 #include "cpp/client/scheduler.h"
@@ -36,12 +37,13 @@ struct ClientConfig {
 // The per-process client state shared by every producer, consumer and admin
 // using one NameServer list: one RemotingClient, the route cache, the client
 // id (`ip@pid@counter`), one timer thread ("client-timer") refreshing routes
-// and sending heartbeats to every master broker of the cached routes, and
-// the handlers for NOTIFY_CONSUMER_IDS_CHANGED and CHECK_TRANSACTION_STATE
-// (passed to the producer group named in the request). Instances come from
-// Get(),
-// which hands out the live instance for a NameServer list (the first
-// caller's config wins); the last owner's release shuts it down.
+// and sending heartbeats to every master broker of the cached routes, one
+// callback thread ("client-callback") running the user callbacks of async
+// sends off the I/O thread, and the handlers for NOTIFY_CONSUMER_IDS_CHANGED
+// and CHECK_TRANSACTION_STATE (passed to the producer group named in the
+// request). Instances come from Get(), which hands out the live instance for
+// a NameServer list (the first caller's config wins); the last owner's
+// release shuts it down.
 class ClientInstance {
  public:
   static absl::StatusOr<std::shared_ptr<ClientInstance>> Get(
@@ -64,6 +66,11 @@ class ClientInstance {
   // must not block.
   Scheduler* deferred() { return deferred_.get(); }
   RouteCache* routes() { return routes_.get(); }
+  // Runs user callbacks (SendAsync's) in completion order, off the I/O
+  // thread: they may block and make synchronous requests, delaying only the
+  // callbacks after them. One thread, so callbacks never run concurrently
+  // with each other and keep the order their sends completed in.
+  CallbackExecutor* callbacks() { return callbacks_.get(); }
 
   // Groups in heartbeats. A group may be registered once per instance.
   absl::Status RegisterProducer(const std::string& group);
@@ -115,6 +122,7 @@ class ClientInstance {
   std::unique_ptr<RouteCache> routes_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Scheduler> deferred_;
+  std::unique_ptr<CallbackExecutor> callbacks_;
 
   mutable absl::Mutex mu_;
   absl::btree_set<std::string> producers_ ABSL_GUARDED_BY(mu_);

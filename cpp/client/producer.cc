@@ -1,9 +1,11 @@
 #include "cpp/client/producer.h"
 
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cpp/client/callback_executor.h"
 #include "cpp/client/client_error.h"
 #include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
@@ -63,7 +65,20 @@ DefaultProducer::DefaultProducer(std::string group, ProducerOptions options)
       faults_(options_.slow_broker_latency, options_.broker_isolation),
       selector_(&faults_) {}
 
-DefaultProducer::~DefaultProducer() { Shutdown(); }
+DefaultProducer::~DefaultProducer() {
+  if (CallbackExecutor::InCallbackThread()) {
+    absl::MutexLock lock(&mu_);
+    if (async_in_flight_ > 0) {
+      // Shutdown cannot wait here: the callbacks run on this thread.
+      spdlog::error(
+          "producer {}: destroyed on the client's callback thread with {} "
+          "async sends outstanding, whose callbacks will use it; a callback "
+          "must not destroy its producer",
+          group_, async_in_flight_);
+    }
+  }
+  Shutdown();
+}
 
 absl::Status DefaultProducer::Start() {
   if (group_.empty()) {
@@ -72,6 +87,12 @@ absl::Status DefaultProducer::Start() {
   absl::MutexLock lock(&mu_);
   if (running_)
     return absl::FailedPreconditionError("producer already started");
+  if (instance_ != nullptr) {
+    // Shut down from a callback; the callbacks have not all run yet.
+    return absl::FailedPreconditionError(
+        "producer is still shutting down: call Shutdown() outside the send "
+        "callbacks before starting it again");
+  }
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
       ClientInstance::Get(options_.client);
   if (!instance.ok()) return instance.status();
@@ -86,27 +107,28 @@ absl::Status DefaultProducer::Start() {
 
 void DefaultProducer::Shutdown() {
   std::shared_ptr<ClientInstance> instance;
+  bool unregister = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!running_) return;
-    if (instance_->remoting()->InIoThread()) {
-      // A SendAsync callback: waiting here for the async sends would wait
-      // for the thread that completes them, this one.
-      spdlog::error(
-          "producer {}: Shutdown() called from a SendAsync callback is "
-          "ignored; call it from another thread",
-          group_);
-      return;
-    }
+    if (instance_ == nullptr) return;
+    instance = instance_;
+    unregister = running_;
     running_ = false;
-    auto drained = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return async_in_flight_ == 0;
-    };
-    // Async sends end within their timeout, so this wait is bounded.
-    mu_.Await(absl::Condition(&drained));
-    instance = std::move(instance_);
+    // On a callback thread (this producer's callback or another's) the
+    // callbacks still to run, this one among them, run on this thread after
+    // it returns: waiting would never end. Sends stop now; a later
+    // Shutdown() from another thread, or the destructor, waits for the
+    // callbacks and lets the instance go.
+    if (!CallbackExecutor::InCallbackThread()) {
+      auto drained = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return async_in_flight_ == 0;
+      };
+      // Async sends end within their timeout, so this wait is bounded.
+      mu_.Await(absl::Condition(&drained));
+      instance_.reset();
+    }
   }
-  instance->UnregisterProducer(group_);
+  if (unregister) instance->UnregisterProducer(group_);
 }
 
 absl::Status DefaultProducer::NotStarted() const {
@@ -460,10 +482,23 @@ void DefaultProducer::StartAsyncAttempt(std::shared_ptr<AsyncSend> send) {
 
 void DefaultProducer::FinishAsync(const std::shared_ptr<AsyncSend>& send,
                                   absl::StatusOr<SendResult> result) {
-  SendCallback callback = std::move(send->callback);
-  callback(std::move(result));
-  absl::MutexLock lock(&mu_);
-  --async_in_flight_;
+  // Usually on the I/O thread: the user's callback runs on the client's
+  // callback thread instead, where it may block and send synchronously.
+  std::function<void()> run = [this, send,
+                               result = std::move(result)]() mutable {
+    {
+      SendCallback callback = std::move(send->callback);
+      callback(std::move(result));
+      // The callback is destroyed here, before Shutdown() may return: what
+      // it holds (a Python callable) must not outlive the producer's
+      // shutdown.
+    }
+    absl::MutexLock lock(&mu_);
+    --async_in_flight_;
+  };
+  // The executor only stops when the instance is destroyed, which waits for
+  // this producer's sends (it holds the instance until they drained).
+  if (!send->instance->callbacks()->Post(std::move(run))) run();
 }
 
 }  // namespace cometmq::client

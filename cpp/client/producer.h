@@ -65,12 +65,16 @@ using SendCallback = std::function<void(absl::StatusOr<SendResult>)>;
 // attempt: the send moves to another broker and the route is refreshed.
 //
 // Guarantees: every call ends within its timeout, a NameServer lookup of a
-// route not cached yet included; SendAsync's callback runs exactly once (on
-// the remoting I/O thread, or on the caller's thread when the message is
-// refused before sending); Shutdown waits for outstanding
-// async sends. Shutdown from a callback on the I/O thread is refused with an
-// error log (it would wait for its own thread); a callback must not destroy
-// the producer.
+// route not cached yet included; SendAsync's callback runs exactly once: on
+// the client instance's callback thread ("client-callback", never the
+// remoting I/O thread) in the order the sends completed, or on the caller's
+// thread when the message is refused before sending (invalid, producer not
+// started, no route). A callback may block and may call SendSync; it only
+// delays the callbacks after it, not the client's I/O. Shutdown waits for
+// outstanding async sends and for their callbacks to have run (and been
+// destroyed). Shutdown from a callback stops sends at once but cannot wait
+// for the callbacks queued behind its own: a later Shutdown from another
+// thread, or the destructor, does. A callback must not destroy the producer.
 class DefaultProducer {
  public:
   DefaultProducer(std::string group, ProducerOptions options);
@@ -151,6 +155,8 @@ class DefaultProducer {
   mutable absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  // Async sends whose callback has not run yet. instance_ is kept until it
+  // drops to 0, also after a Shutdown from a callback.
   int async_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // Auto-create routes built from the cluster list, with their build time.
   absl::flat_hash_map<std::string,

@@ -3,11 +3,14 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
@@ -150,25 +153,109 @@ TEST_F(ProducerTest, AsyncCallbacksRunExactlyOnce) {
   EXPECT_EQ(good.sends(), kCount);
 }
 
-TEST_F(ProducerTest, ShutdownFromAnAsyncCallbackDoesNotHangTheClient) {
+TEST_F(ProducerTest, ShutdownFromAnAsyncCallbackStopsSendsAndALaterOneWaits) {
   FakeBroker good(proto::SUCCESS);
   namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
   DefaultProducer producer("PG", Options());
   ASSERT_TRUE(producer.Start().ok());
+  absl::Mutex mu;
+  int callbacks = 0;
   absl::Notification called;
-  producer.SendAsync(Msg("TopicA", "first"),
-                     [&](absl::StatusOr<SendResult> result) {
-                       EXPECT_TRUE(result.ok()) << result.status();
-                       producer.Shutdown();  // refused: on the I/O thread
-                       called.Notify();
-                     });
+  producer.SendAsync(
+      Msg("TopicA", "first"), [&](absl::StatusOr<SendResult> result) {
+        EXPECT_TRUE(result.ok()) << result.status();
+        producer.Shutdown();  // must not wait for itself
+        // Effective at once.
+        auto after = producer.SendSync(Msg("TopicA", "after"));
+        EXPECT_TRUE(
+            absl::StrContains(after.status().message(), "is not started"))
+            << after.status();
+        absl::MutexLock lock(&mu);
+        ++callbacks;
+        called.Notify();
+      });
+  producer.SendAsync(Msg("TopicA", "second"), [&](absl::StatusOr<SendResult>) {
+    absl::MutexLock lock(&mu);
+    ++callbacks;
+  });
   ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  // The client's I/O thread is free: the producer still sends, and shuts
-  // down from here.
-  EXPECT_TRUE(producer.SendSync(Msg("TopicA", "second")).ok());
+  // Waits for the callbacks the one in the callback could not wait for.
   producer.Shutdown();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(callbacks, 2);
+  }
   EXPECT_FALSE(producer.SendSync(Msg("TopicA", "third")).ok());
   EXPECT_EQ(good.sends(), 2);
+}
+
+TEST_F(ProducerTest, ACallbackMaySendSynchronously) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  absl::Notification done;
+  absl::StatusOr<SendResult> nested;
+  producer.SendAsync(Msg("TopicA", "outer"),
+                     [&](absl::StatusOr<SendResult> result) {
+                       EXPECT_TRUE(result.ok()) << result.status();
+                       nested = producer.SendSync(Msg("TopicA", "nested"));
+                       done.Notify();
+                     });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(nested.ok()) << nested.status();
+  producer.Shutdown();
+  EXPECT_EQ(good.sends(), 2);
+}
+
+TEST_F(ProducerTest, ABlockedCallbackDoesNotStallTheClientsOtherRequests) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  absl::Notification entered, release;
+  producer.SendAsync(Msg("TopicA", "blocks"), [&](absl::StatusOr<SendResult>) {
+    entered.Notify();
+    release.WaitForNotification();
+  });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The answer is read while the callback is still blocked.
+  auto other = producer.SendSync(Msg("TopicA", "other"), absl::Seconds(2));
+  release.Notify();
+  EXPECT_TRUE(other.ok()) << other.status();
+  producer.Shutdown();
+}
+
+TEST_F(ProducerTest, ShutdownWaitsForTheCallbacksToHaveRun) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  absl::Notification entered, release;
+  std::atomic<bool> finished{false};
+  absl::StatusOr<SendResult> nested;
+  producer.SendAsync(Msg("TopicA", "blocks"), [&](absl::StatusOr<SendResult>) {
+    nested = producer.SendSync(Msg("TopicA", "nested"));
+    entered.Notify();
+    release.WaitForNotification();
+    finished = true;
+  });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  std::atomic<bool> finished_when_shutdown_returned{false};
+  std::thread closer([&] {
+    producer.Shutdown();
+    finished_when_shutdown_returned = finished.load();
+  });
+  // Shutdown has begun (sends are refused) while the callback still runs.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (producer.SendSync(Msg("TopicA", "probe")).ok() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  release.Notify();
+  closer.join();
+  EXPECT_TRUE(finished_when_shutdown_returned);
+  EXPECT_TRUE(nested.ok()) << nested.status();
 }
 
 TEST_F(ProducerTest, OrderlySendsOfOneKeyShareAQueue) {

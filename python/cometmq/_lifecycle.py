@@ -27,10 +27,11 @@ def _shutdown_all():
 
 def shut_down_elsewhere(shutdown, name):
     """Runs `shutdown` on a new thread named `name`, for a shutdown asked
-    for on a client thread (listener, send callback, check), which the
-    shutdown would wait for. The thread is non-daemon so that exit waits for
-    it; daemon=False is explicit because a thread started from a client
-    thread, which Python counts as a daemon, would inherit daemon=True."""
+    for (or a producer freed) on a client thread (listener, send callback,
+    check), which the shutdown would wait for. The thread is non-daemon so
+    that exit waits for it; daemon=False is explicit because a thread
+    started from a client thread, which Python counts as a daemon, would
+    inherit daemon=True."""
     threading.Thread(target=shutdown, name=name, daemon=False).start()
 
 

@@ -1,16 +1,11 @@
 """Producer: sync, async, oneway, orderly and batch sends."""
 
 import concurrent.futures
-import threading
 
 from cometmq import _core
 from cometmq._lifecycle import Lifecycle, shut_down_elsewhere, translate
 from cometmq.errors import from_core
 from cometmq.message import SendResult
-
-# Set on the client's I/O thread while it completes a send_async future (and
-# so runs the future's done callbacks).
-_in_callback = threading.local()
 
 
 def _body(body):
@@ -60,14 +55,23 @@ class Producer(Lifecycle):
         self._core.start()
 
     def _shutdown(self):
-        if getattr(_in_callback, "active", False):
-            # On the I/O thread the shutdown would wait for this very
-            # callback, and the core refuses it: another thread does it once
-            # the callback returned.
+        # Sends stop at once, also on the client's callback thread (in a done
+        # callback). There the core cannot wait for the callbacks still
+        # queued behind this one (they run on this thread once it returns),
+        # so a second shutdown on another thread waits for them, and exit
+        # waits for that thread.
+        self._core.shutdown()
+        if _core.in_callback_thread():
             shut_down_elsewhere(self._core.shutdown,
                                 "cometmq-producer-shutdown")
-            return
-        self._core.shutdown()
+
+    def __del__(self):
+        # Freed on the callback thread (a done callback held the last
+        # reference): the core's destructor would wait there for the
+        # callbacks queued behind this one, so another thread lets it go.
+        core = self.__dict__.get("_core")
+        if core is not None and _core.in_callback_thread():
+            shut_down_elsewhere(core.shutdown, "cometmq-producer-release")
 
     @translate
     def send(self, topic, body, tags="", keys=None, properties=None,
@@ -87,20 +91,23 @@ class Producer(Lifecycle):
                    delay_level=0, timeout_ms=None):
         """Returns a concurrent.futures.Future resolving to a SendResult
         within timeout_ms (default: the producer's send_timeout_ms). The
-        send cannot be cancelled: the future is running from the start."""
+        send cannot be cancelled: the future is running from the start.
+
+        The future is resolved, and its done callbacks run, on the client's
+        callback thread, one send at a time in completion order (on the
+        caller's thread when the message is refused before sending). A done
+        callback may block, send(), or shutdown() the producer; while it
+        runs, later callbacks of the client wait, but its network I/O goes
+        on."""
         timeout_ms = self._timeout(timeout_ms)
         future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
 
         def done(result, error):
-            _in_callback.active = True
-            try:
-                if error is None:
-                    future.set_result(SendResult.from_core(result))
-                else:
-                    future.set_exception(from_core(_core.ClientError(*error)))
-            finally:
-                _in_callback.active = False
+            if error is None:
+                future.set_result(SendResult.from_core(result))
+            else:
+                future.set_exception(from_core(_core.ClientError(*error)))
 
         try:
             self._core.send_async(topic, _body(body), tags or "", _keys(keys),

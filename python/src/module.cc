@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cpp/client/admin.h"
+#include "cpp/client/callback_executor.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/message.h"
 #include "cpp/client/producer.h"
@@ -673,6 +674,10 @@ PYBIND11_MODULE(_core, m) {
                       py::make_tuple(e.message, e.broker_code, e.kind).ptr());
     }
   });
+  m.def("in_callback_thread",
+        &cometmq::client::CallbackExecutor::InCallbackThread,
+        "True on a client's callback thread, where send_async futures are "
+        "resolved: a shutdown there cannot wait for the callbacks.");
   cometmq::python::BindProducer(m);
   cometmq::python::BindTransactionProducer(m);
   cometmq::python::BindPushConsumer(m);
