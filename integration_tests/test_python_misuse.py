@@ -492,3 +492,65 @@ def test_ctrl_c_interrupts_a_long_poll(cluster):
     shut = [line for line in result.stdout.splitlines()
             if line.startswith("shut down: []")]
     assert shut and float(shut[0].split()[4]) < 5, result.stdout
+
+
+def test_a_consumer_freed_inside_its_own_listener_exits_cleanly(cluster):
+    """A listener drops the last reference to its own consumer, and the
+    garbage collector frees it there (the consumer sits in reference cycles,
+    so it is freed by a collection, on whatever thread runs one): the core's
+    destructor ran on that consume thread and waited for the consume pool
+    it runs on, and the process died of std::terminate. Now the release
+    happens on another thread once the listener returned."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    result = run_script(f"""
+        import gc, threading, cometmq
+        ns = "{cluster.namesrv_addr}"
+        p = cometmq.Producer("PGFreeInListener", ns).start()
+        p.send("TopicFreeInListener", b"one")
+        dropped = threading.Event()
+        c = cometmq.PushConsumer("CGFreeInListener", ns,
+                                 consume_from="FIRST_OFFSET")
+        c.subscribe("TopicFreeInListener")
+        def listener(msg):
+            global c
+            c = None
+            gc.collect()
+            dropped.set()
+            return True
+        c.register_listener(listener)
+        c.start()
+        assert dropped.wait(20)
+        p.shutdown()
+        print("dropped", flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dropped" in result.stdout
+    assert "terminate" not in result.stderr, result.stderr[-2000:]
+
+
+def test_a_transaction_producer_freed_in_its_check_listener_exits_cleanly(
+        cluster):
+    """The same for a transaction producer whose check listener drops its
+    last reference: its destructor joined the check thread from itself."""
+    cluster.start_namesrv()
+    cluster.start_broker(transactionCheckInterval=300, transactionTimeOut=500)
+    result = run_script(f"""
+        import gc, threading, cometmq
+        checked = threading.Event()
+        def check(msg):
+            global p
+            p = None
+            gc.collect()
+            checked.set()
+            return cometmq.TransactionState.COMMIT
+        p = cometmq.TransactionProducer("PGTxFree", "{cluster.namesrv_addr}",
+                                        check, heartbeat_interval_ms=300)
+        p.start()
+        p.send_in_transaction("TopicTxFree", b"m", lambda msg, arg: "UNKNOWN")
+        assert checked.wait(20)
+        print("freed", flush=True)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "freed" in result.stdout
+    assert "terminate" not in result.stderr, result.stderr[-2000:]

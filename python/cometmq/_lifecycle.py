@@ -35,6 +35,21 @@ def shut_down_elsewhere(shutdown, name):
     threading.Thread(target=shutdown, name=name, daemon=False).start()
 
 
+def release_elsewhere(core, callback, name):
+    """For a client's __del__ on one of its own threads (a listener, send
+    callback or check dropped the last reference, or the garbage collector
+    ran there): the core's destructor would wait on that thread for itself.
+    Shuts `core` down and drops `callback` (a Callback, or None) on another
+    thread instead, which keeps `core` alive until then."""
+
+    def release():
+        core.shutdown()
+        if callback is not None:
+            callback.drop()
+
+    shut_down_elsewhere(release, name)
+
+
 def translate(fn):
     """Re-raises _core.ClientError as the matching MQClientError."""
 

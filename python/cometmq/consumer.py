@@ -6,8 +6,8 @@ import os
 import threading
 
 from cometmq import _core
-from cometmq._lifecycle import (Callback, Lifecycle, shut_down_elsewhere,
-                                 translate)
+from cometmq._lifecycle import (Callback, Lifecycle, release_elsewhere,
+                                 shut_down_elsewhere, translate)
 from cometmq.errors import MQClientError
 from cometmq.message import Message
 
@@ -109,6 +109,15 @@ class PushConsumer(Lifecycle):
     def _finish_shutdown(self):
         self._core.shutdown()
         self._listener.drop()
+
+    def __del__(self):
+        # Freed on a consume thread (a listener dropped the last reference,
+        # or the garbage collector ran there): the core's destructor would
+        # wait there for the consume threads, this one among them.
+        core = self.__dict__.get("_core")
+        if core is not None and getattr(_in_listener, "active", False):
+            release_elsewhere(core, self.__dict__.get("_listener"),
+                              "cometmq-consumer-release")
 
     def owned_queues(self):
         """Queues this consumer pulls now, as "topic@broker:queue"."""

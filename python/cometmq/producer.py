@@ -3,7 +3,8 @@
 import concurrent.futures
 
 from cometmq import _core
-from cometmq._lifecycle import Lifecycle, shut_down_elsewhere, translate
+from cometmq._lifecycle import (Lifecycle, release_elsewhere,
+                                 shut_down_elsewhere, translate)
 from cometmq.errors import from_core
 from cometmq.message import SendResult
 
@@ -68,10 +69,10 @@ class Producer(Lifecycle):
     def __del__(self):
         # Freed on the callback thread (a done callback held the last
         # reference): the core's destructor would wait there for the
-        # callbacks queued behind this one, so another thread lets it go.
+        # callbacks queued behind this one.
         core = self.__dict__.get("_core")
         if core is not None and _core.in_callback_thread():
-            shut_down_elsewhere(core.shutdown, "cometmq-producer-release")
+            release_elsewhere(core, None, "cometmq-producer-release")
 
     @translate
     def send(self, topic, body, tags="", keys=None, properties=None,

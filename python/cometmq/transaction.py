@@ -22,8 +22,8 @@ import threading
 from dataclasses import dataclass
 
 from cometmq import _core
-from cometmq._lifecycle import (Callback, Lifecycle, shut_down_elsewhere,
-                                 translate)
+from cometmq._lifecycle import (Callback, Lifecycle, release_elsewhere,
+                                 shut_down_elsewhere, translate)
 from cometmq.message import Message, SendResult
 from cometmq.producer import _body, _check_options, _keys, _positive
 
@@ -134,6 +134,15 @@ class TransactionProducer(Lifecycle):
     def _finish_shutdown(self):
         self._core.shutdown()
         self._check_listener.drop()
+
+    def __del__(self):
+        # Freed on the check thread (the check listener dropped the last
+        # reference, or the garbage collector ran there): the core's
+        # destructor would join that thread from itself.
+        core = self.__dict__.get("_core")
+        if core is not None and getattr(_in_check, "active", False):
+            release_elsewhere(core, self.__dict__.get("_check_listener"),
+                              "cometmq-producer-release")
 
     @translate
     def send_in_transaction(self, topic, body, local_executor, tags="",
