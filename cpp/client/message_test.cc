@@ -142,6 +142,26 @@ TEST(SendRequestTest, RetryCopyCarriesItsCountsInTheHeader) {
             "4");
 }
 
+TEST(SendRequestTest, RefusesTopicsTheBrokerWouldRefuse) {
+  for (const std::string& topic : std::vector<std::string>{
+           "", "orders.v2", "a b", "t\xc3\xa9", std::string(128, 't')}) {
+    auto prepared =
+        PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g", SendLimits{});
+    EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument)
+        << topic;
+    EXPECT_NE(prepared.status().message().find("message topic"),
+              std::string::npos)
+        << prepared.status();
+  }
+  for (const std::string& topic :
+       std::vector<std::string>{"T", "%RETRY%group", "%DLQ%group", "a|b-c_d",
+                                std::string(127, 't')}) {
+    EXPECT_TRUE(
+        PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g", SendLimits{}).ok())
+        << topic;
+  }
+}
+
 TEST(SendRequestTest, RefusesEmptyAndOversizedBodies) {
   SendLimits limits;
   auto empty = PrepareSend(Message{"T", "", "", {}, {}, 0}, "g", limits);

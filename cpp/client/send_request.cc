@@ -13,6 +13,7 @@
 #include "cpp/client/compression.h"
 #include "cpp/client/message_id.h"
 #include "cpp/common/message_record.h"
+#include "cpp/common/resource_name.h"
 
 namespace cometmq::client {
 namespace {
@@ -91,12 +92,11 @@ absl::Status ValidateTexts(const Message& message) {
 }
 
 absl::Status Validate(const Message& message, const SendLimits& limits) {
-  if (message.topic.empty()) {
-    return absl::InvalidArgumentError("message topic is empty");
-  }
-  if (message.topic.size() > 127) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("topic longer than 127 chars: ", message.topic));
+  // Refused here, as RocketMQ's client does, rather than by the broker
+  // after a round trip (and a route lookup that cannot succeed).
+  if (absl::Status s = ValidateResourceName("message topic", message.topic);
+      !s.ok()) {
+    return s;
   }
   if (message.body.empty()) {
     return absl::InvalidArgumentError(
