@@ -744,5 +744,42 @@ TEST_F(BrokerTest, RestartKeepsMessagesAndOffsets) {
   EXPECT_EQ(Send("TopicR", "third").header.status(), proto::SUCCESS);
 }
 
+// The offsets and groups files are `key=value` lines: a name with a line
+// break, '=' or ':' must be refused when it arrives, or the broker writes a
+// file it cannot read back and does not start again.
+TEST_F(BrokerTest, NamesTheStateFilesCannotHoldAreRefused) {
+  StartBroker();
+  ASSERT_EQ(Send("TopicN", "x").header.status(), proto::SUCCESS);
+  for (const std::string topic : {"T=0:1", "T:9", "T\nG@T=0:5", ""}) {
+    Command commit =
+        Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", topic, 0, 5));
+    EXPECT_EQ(commit.header.status(), proto::BAD_REQUEST) << topic;
+  }
+  for (const std::string group : {"G=1", "G:1", "G#x", "G@H"}) {
+    Command request = MakeRequest(proto::HEART_BEAT);
+    proto::HeartbeatData* hb = request.header.mutable_heartbeat();
+    hb->set_client_id("client-1");
+    proto::ConsumerData* c = hb->add_consumers();
+    c->set_group(group);
+    c->set_consume_type("CONSUME_ACTIVELY");
+    c->set_message_model("CLUSTERING");
+    Command answer = Call(std::move(request));
+    EXPECT_EQ(answer.header.status(), proto::BAD_REQUEST) << group;
+    EXPECT_THAT(answer.header.remark(), testing::HasSubstr("consumer group"));
+  }
+  ASSERT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", "TopicN", 0, 1))
+          .header.status(),
+      proto::SUCCESS);
+  broker_->Shutdown();
+  client_.CloseConnection(addr_);
+  broker_.reset();
+
+  StartBroker();  // fails the test if the state files cannot be read
+  Command q =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicN", 0));
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
+}
+
 }  // namespace
 }  // namespace cometmq::broker

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "cpp/broker/config_file.h"
 #include "cpp/common/properties.h"
+#include "cpp/common/resource_name.h"
 
 namespace cometmq::broker {
 
@@ -62,7 +63,11 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
     absl::string_view group) {
   absl::MutexLock lock(&mu_);
   if (auto it = groups_.find(group); it != groups_.end()) return it->second;
-  if (!auto_create_ || group.empty()) return std::nullopt;
+  // A name outside the resource name rule could hold a line break, '=' or
+  // ',' and make the file unreadable at the next start.
+  if (!auto_create_ || !ValidateResourceName("consumer group", group).ok()) {
+    return std::nullopt;
+  }
   SubscriptionGroup created;
   created.name = std::string(group);
   groups_[created.name] = created;
