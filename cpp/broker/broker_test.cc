@@ -781,5 +781,28 @@ TEST_F(BrokerTest, NamesTheStateFilesCannotHoldAreRefused) {
   EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
 }
 
+// As RocketMQ: past the end of a queue that still starts at 0 the consumer
+// starts over at 0, so it does not skip what the queue holds (the topic was
+// created again, the store emptied); at its end it waits there.
+TEST_F(BrokerTest, PullPastTheEndOfAQueueFromZeroStartsOver) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicM", 1).header.status(), proto::SUCCESS);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("TopicM", absl::StrCat("m", i)).header.status(),
+              proto::SUCCESS);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return Call(PullRequest("TopicM", 0, 3, 0)).header.status() ==
+           proto::PULL_NOT_FOUND;
+  }));
+  Command past = Call(PullRequest("TopicM", 0, 10, 1000));
+  EXPECT_EQ(past.header.status(), proto::PULL_OFFSET_MOVED);
+  EXPECT_EQ(past.header.pull_message_response().next_begin_offset(), 0);
+  EXPECT_EQ(past.header.pull_message_response().max_offset(), 3);
+  Command at_end = Call(PullRequest("TopicM", 0, 3, 0));
+  EXPECT_EQ(at_end.header.status(), proto::PULL_NOT_FOUND);
+  EXPECT_EQ(at_end.header.pull_message_response().next_begin_offset(), 3);
+}
+
 }  // namespace
 }  // namespace cometmq::broker

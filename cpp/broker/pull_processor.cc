@@ -203,8 +203,15 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
       code = pull.queue_offset() != 0 ? proto::PULL_OFFSET_MOVED
                                       : proto::PULL_NOT_FOUND;
       break;
-    case store::GetStatus::kOffsetTooSmall:
     case store::GetStatus::kOffsetOverflowBadly:
+      // As RocketMQ: past the end of a queue that still starts at 0 (the
+      // topic was deleted and created again, the store was emptied, a crash
+      // took back the log's tail) the consumer starts over at 0. The queue
+      // holds nothing it consumed, and jumping to the end would skip every
+      // message stored since.
+      if (got.min_offset == 0) got.next_begin_offset = 0;
+      [[fallthrough]];
+    case store::GetStatus::kOffsetTooSmall:
       code = proto::PULL_OFFSET_MOVED;
       remark = absl::StrCat("offset ", pull.queue_offset(), " is outside [",
                             got.min_offset, ", ", got.max_offset,
