@@ -76,3 +76,63 @@ def test_consumer_past_the_end_of_an_emptied_store_gets_new_messages(cluster):
     finally:
         c.shutdown()
     assert sorted(fresh.bodies()) == [b"new-0", b"new-1", b"new-2"]
+
+
+def test_tag_filter_with_a_hash_collision_delivers_only_the_named_tags(cluster):
+    # "Aa" and "BB" share a tag hash: the broker's filter lets both through
+    # and the client drops "BB" by its exact tag. The offset still moves past
+    # every filtered message, so the group's progress reaches the queue end.
+    cluster.start_namesrv()
+    cluster.start_broker()
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Tagged", read_queues=1, write_queues=1)
+    got = Collector()
+    c = push_consumer(cluster, "cg-tags", "Tagged", got,
+                      expression="Aa || TagC")
+    try:
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+            for tag in ["Aa", "BB", "TagC", "TagD", "Aa", "BB"]:
+                assert p.send("Tagged", tag.encode(), tags=tag).status == \
+                    "SEND_OK"
+        wait_until(lambda: got.count() >= 3, timeout_s=20,
+                   what="the three matching messages")
+        wait_until(lambda: [q["consumer_offset"] for q in
+                            admin.consumer_progress("cg-tags", "Tagged")]
+                   == [6], timeout_s=20, what="the group's offset at 6")
+    finally:
+        c.shutdown()
+        admin.shutdown()
+    assert sorted(got.bodies()) == [b"Aa", b"Aa", b"TagC"]
+    assert all(m.tags in ("Aa", "TagC") for m in got.messages)
+
+
+def test_held_pulls_on_200_queues_are_woken_by_arrivals_and_at_sigterm(
+        cluster):
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Wide", read_queues=200, write_queues=200)
+    got = Collector()
+    c = push_consumer(cluster, "cg-wide", "Wide", got)
+    try:
+        def held():
+            return int(admin.broker_status(broker.addr).get(
+                "heldPullRequests", "0"))
+        # 200 queues of the topic, and the group's retry topic.
+        wait_until(lambda: held() >= 200, timeout_s=30,
+                   what="a held pull on every queue")
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+            futures = [p.send_async("Wide", b"%d" % i) for i in range(400)]
+            results = [f.result(timeout=30) for f in futures]
+        assert {r.queue_id for r in results} == set(range(200))
+        # Well within the 15 s suspension: arrivals answered the held pulls.
+        wait_until(lambda: got.count() >= 400, timeout_s=10,
+                   what="400 messages on 200 queues")
+        wait_until(lambda: held() >= 200, timeout_s=30,
+                   what="the pulls held again")
+        # SIGTERM answers every held pull and the broker exits cleanly.
+        assert broker.stop(timeout=20) == 0
+    finally:
+        c.shutdown()
+        admin.shutdown()
+    assert len(set(got.bodies())) == 400
