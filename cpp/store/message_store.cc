@@ -178,7 +178,9 @@ absl::Status MessageStore::Load() {
     prefaulter_->Start();
   }
   dispatcher_->Start(recovered_dispatch_end_);
-  retention_.RunOnce(&commit_log_.files(), dispatcher_->dispatched());
+  // Also before serving: recovery starts each consume queue at its first
+  // file's first entry, which may point below the commit log's start.
+  RunRetention();
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "store-service");
     RunBackground();
