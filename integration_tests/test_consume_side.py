@@ -5,6 +5,7 @@ import os
 import shutil
 
 import cometmq
+import pytest
 
 from helpers import Collector, push_consumer, wait_until
 
@@ -136,3 +137,51 @@ def test_held_pulls_on_200_queues_are_woken_by_arrivals_and_at_sigterm(
         c.shutdown()
         admin.shutdown()
     assert len(set(got.bodies())) == 400
+
+
+def test_offsets_survive_sigterm_and_a_cut_offsets_file_stops_the_start(
+        cluster):
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Kept", read_queues=2, write_queues=2)
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        for i in range(20):
+            assert p.send("Kept", b"%d" % i).status == "SEND_OK"
+    got = Collector()
+    c = push_consumer(cluster, "cg-kept", "Kept", got)
+    try:
+        wait_until(lambda: got.count() >= 20, timeout_s=20, what="20 messages")
+    finally:
+        c.shutdown()
+
+    def offsets():
+        return sorted(q["consumer_offset"] for q in
+                      admin.consumer_progress("cg-kept", "Kept"))
+    wait_until(lambda: offsets() == [10, 10], timeout_s=20,
+               what="offsets 10 and 10 on the broker")
+    admin.shutdown()
+    assert broker.stop() == 0  # SIGTERM persists the offsets
+
+    path = os.path.join(broker.store, "config", "consumerOffset.json")
+    with open(path, "rb") as f:
+        whole = f.read()
+    assert b"cg-kept@Kept=0:10,1:10\n" in whole
+    # Cut short (as by a full disk while the file was copied back): the
+    # broker says so and does not start, rather than forget the offsets.
+    with open(path, "wb") as f:
+        f.write(whole[:len(whole) - 4])
+    with pytest.raises(RuntimeError, match="exited"):
+        broker.start()
+    with open(broker.log_path, errors="replace") as f:
+        assert "consumerOffset.json is truncated" in f.read()
+
+    with open(path, "wb") as f:
+        f.write(whole)
+    broker.start()
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    try:
+        wait_until(lambda: offsets() == [10, 10], timeout_s=20,
+                   what="the offsets after the restart")
+    finally:
+        admin.shutdown()
