@@ -185,3 +185,50 @@ def test_offsets_survive_sigterm_and_a_cut_offsets_file_stops_the_start(
                    what="the offsets after the restart")
     finally:
         admin.shutdown()
+
+
+def _set_conf(broker, key, value):
+    with open(broker.conf_path) as f:
+        lines = [l for l in f if not l.startswith(f"{key} ")]
+    lines.append(f"{key} = {value}\n")
+    with open(broker.conf_path, "w") as f:
+        f.writelines(lines)
+
+
+def test_full_disk_refuses_sends_and_stored_messages_stay_readable(cluster):
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Full", read_queues=1, write_queues=1)
+    admin.shutdown()
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        for i in range(5):
+            assert p.send("Full", b"kept-%d" % i).status == "SEND_OK"
+    assert broker.stop() == 0
+
+    # "Full" by the broker's measure: the warning level just below what the
+    # disk holding the store uses now.
+    st = os.statvfs(broker.store)
+    used = 1 - st.f_bavail / st.f_blocks
+    if used < 0.1:
+        pytest.skip(f"the disk is only {used:.0%} used")
+    _set_conf(broker, "diskSpaceWarningLevelRatio", round(used - 0.05, 3))
+    broker.start()
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        with pytest.raises(cometmq.ServiceNotAvailableError,
+                           match="disk is full"):
+            p.send("Full", b"refused")
+    got = Collector()
+    c = push_consumer(cluster, "cg-full", "Full", got)
+    try:
+        wait_until(lambda: got.count() >= 5, timeout_s=20,
+                   what="the 5 stored messages")
+    finally:
+        c.shutdown()
+    assert sorted(got.bodies()) == [b"kept-%d" % i for i in range(5)]
+    assert broker.stop() == 0
+
+    _set_conf(broker, "diskSpaceWarningLevelRatio", 0.995)
+    broker.start()
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        assert p.send("Full", b"accepted").status == "SEND_OK"
