@@ -3,6 +3,7 @@ consumer offsets across restarts, and what a consumer sees at the edges."""
 
 import os
 import shutil
+import time
 
 import cometmq
 import pytest
@@ -232,3 +233,61 @@ def test_full_disk_refuses_sends_and_stored_messages_stay_readable(cluster):
     broker.start()
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         assert p.send("Full", b"accepted").status == "SEND_OK"
+
+
+def test_retention_at_the_delete_hour_and_consumers_continue_from_the_first_kept(
+        cluster):
+    # deleteWhen is this hour (and the next, should it turn meanwhile) and
+    # fileReservedTime 0: every commit log segment but the newest expires.
+    hour = time.localtime().tm_hour
+    cluster.start_namesrv()
+    broker = cluster.start_broker(
+        deleteWhen=f"{hour:02d};{(hour + 1) % 24:02d}", fileReservedTime=0,
+        cleanResourceInterval=200)
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("Aged", read_queues=1, write_queues=1)
+    body = os.urandom(100 * 1024)  # random: the producer cannot compress it
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        # About 20 MiB: three 8 MiB segments.
+        for i in range(200):
+            r = p.send("Aged", b"%05d" % i + body)
+            assert r.status == "SEND_OK" and r.queue_offset == i
+
+    def queue():
+        return admin.topic_stats("Aged")[0]
+    wait_until(lambda: queue()["min_offset"] > 0, timeout_s=20,
+               what="retention to delete the oldest segments")
+    first_kept = queue()["min_offset"]
+    assert queue()["max_offset"] == 200
+    with open(broker.log_path, errors="replace") as f:
+        assert "retention deleted" in f.read()
+
+    # A new group starts from the first kept message.
+    got = Collector()
+    c = push_consumer(cluster, "cg-aged", "Aged", got)
+    try:
+        wait_until(lambda: got.count() >= 200 - first_kept, timeout_s=20,
+                   what="every kept message")
+    finally:
+        c.shutdown()
+    offsets = sorted(m.queue_offset for m in got.messages)
+    assert offsets[0] >= first_kept and offsets[-1] == 199
+    assert set(range(queue()["min_offset"], 200)) <= set(offsets)
+
+    # A consumer at an offset in the deleted data is moved to the first
+    # kept message.
+    pull = cometmq.PullConsumer(group="cg-seek", namesrv=cluster.namesrv_addr)
+    pull.subscribe("Aged")
+    pull.start()
+    try:
+        polled = []
+        wait_until(lambda: polled.extend(pull.poll(200)) or polled,
+                   timeout_s=20, what="a polled message")
+        pull.seek("Aged", "broker-a", 0, 0)
+        again = []
+        wait_until(lambda: again.extend(pull.poll(200)) or again,
+                   timeout_s=20, what="a message after the seek to 0")
+        assert again[0].queue_offset == queue()["min_offset"]
+    finally:
+        pull.shutdown()
+        admin.shutdown()
