@@ -389,6 +389,55 @@ TEST_F(BrokerTest, ResumedPullDoesNotReapplyItsOlderCommit) {
   EXPECT_EQ(q.header.consumer_offset_response().offset(), 5);
 }
 
+// As RocketMQ: a held pull is answered when a message its tags match
+// arrives, not by every arrival on the queue (each would cost the consumer
+// an empty answer and a new pull).
+TEST_F(BrokerTest, HeldTagPullWaitsForAMatchingArrival) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicH", 1).header.status(), proto::SUCCESS);
+  absl::Notification done;
+  absl::StatusOr<Command> result;
+  client_.InvokeAsync(addr_, PullRequest("TopicH", 0, 0, 20000, "TagA || TagC"),
+                      kTimeout * 3, [&](absl::StatusOr<Command> r) {
+                        result = std::move(r);
+                        done.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("TopicH", absl::StrCat("b", i), "TagB").header.status(),
+              proto::SUCCESS);
+  }
+  // Still held: no answer within a second (an arrival answers in ms).
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  EXPECT_EQ(RuntimeValue("heldPullRequests"), "1");
+  ASSERT_EQ(Send("TopicH", "c", "TagC").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->header.status(), proto::SUCCESS);
+  std::vector<Message> messages = DecodeAll(result->body);
+  ASSERT_THAT(messages, SizeIs(1));
+  EXPECT_EQ(messages[0].body, "c");
+  EXPECT_EQ(result->header.pull_message_response().next_begin_offset(), 4);
+
+  // With no match before the suspension ends, the answer says where to go
+  // on from: past what was scanned.
+  absl::Notification timed_out;
+  absl::StatusOr<Command> late;
+  const absl::Time start = absl::Now();
+  client_.InvokeAsync(addr_, PullRequest("TopicH", 0, 4, 1000, "TagA"),
+                      kTimeout * 3, [&](absl::StatusOr<Command> r) {
+                        late = std::move(r);
+                        timed_out.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  ASSERT_EQ(Send("TopicH", "b3", "TagB").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(timed_out.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1000));
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->header.status(), proto::PULL_RETRY_IMMEDIATELY);
+  EXPECT_EQ(late->header.pull_message_response().next_begin_offset(), 5);
+}
+
 TEST_F(BrokerTest, LongPollTimesOutWithPullNotFound) {
   StartBroker();
   ASSERT_EQ(CreateTopic("TopicT", 1).header.status(), proto::SUCCESS);
