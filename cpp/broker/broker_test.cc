@@ -389,6 +389,55 @@ TEST_F(BrokerTest, ResumedPullDoesNotReapplyItsOlderCommit) {
   EXPECT_EQ(q.header.consumer_offset_response().offset(), 5);
 }
 
+// As RocketMQ: a held pull is answered when a message its tags match
+// arrives, not by every arrival on the queue (each would cost the consumer
+// an empty answer and a new pull).
+TEST_F(BrokerTest, HeldTagPullWaitsForAMatchingArrival) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicH", 1).header.status(), proto::SUCCESS);
+  absl::Notification done;
+  absl::StatusOr<Command> result;
+  client_.InvokeAsync(addr_, PullRequest("TopicH", 0, 0, 20000, "TagA || TagC"),
+                      kTimeout * 3, [&](absl::StatusOr<Command> r) {
+                        result = std::move(r);
+                        done.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("TopicH", absl::StrCat("b", i), "TagB").header.status(),
+              proto::SUCCESS);
+  }
+  // Still held: no answer within a second (an arrival answers in ms).
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  EXPECT_EQ(RuntimeValue("heldPullRequests"), "1");
+  ASSERT_EQ(Send("TopicH", "c", "TagC").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->header.status(), proto::SUCCESS);
+  std::vector<Message> messages = DecodeAll(result->body);
+  ASSERT_THAT(messages, SizeIs(1));
+  EXPECT_EQ(messages[0].body, "c");
+  EXPECT_EQ(result->header.pull_message_response().next_begin_offset(), 4);
+
+  // With no match before the suspension ends, the answer says where to go
+  // on from: past what was scanned.
+  absl::Notification timed_out;
+  absl::StatusOr<Command> late;
+  const absl::Time start = absl::Now();
+  client_.InvokeAsync(addr_, PullRequest("TopicH", 0, 4, 1000, "TagA"),
+                      kTimeout * 3, [&](absl::StatusOr<Command> r) {
+                        late = std::move(r);
+                        timed_out.Notify();
+                      });
+  ASSERT_TRUE(WaitFor([&] { return RuntimeValue("heldPullRequests") == "1"; }));
+  ASSERT_EQ(Send("TopicH", "b3", "TagB").header.status(), proto::SUCCESS);
+  ASSERT_TRUE(timed_out.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1000));
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->header.status(), proto::PULL_RETRY_IMMEDIATELY);
+  EXPECT_EQ(late->header.pull_message_response().next_begin_offset(), 5);
+}
+
 TEST_F(BrokerTest, LongPollTimesOutWithPullNotFound) {
   StartBroker();
   ASSERT_EQ(CreateTopic("TopicT", 1).header.status(), proto::SUCCESS);
@@ -742,6 +791,66 @@ TEST_F(BrokerTest, RestartKeepsMessagesAndOffsets) {
   EXPECT_EQ(messages[1].body, "second");
   // The topic came back from config/topics.json, so sends need no auto-create.
   EXPECT_EQ(Send("TopicR", "third").header.status(), proto::SUCCESS);
+}
+
+// The offsets and groups files are `key=value` lines: a name with a line
+// break, '=' or ':' must be refused when it arrives, or the broker writes a
+// file it cannot read back and does not start again.
+TEST_F(BrokerTest, NamesTheStateFilesCannotHoldAreRefused) {
+  StartBroker();
+  ASSERT_EQ(Send("TopicN", "x").header.status(), proto::SUCCESS);
+  for (const std::string topic : {"T=0:1", "T:9", "T\nG@T=0:5", ""}) {
+    Command commit =
+        Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", topic, 0, 5));
+    EXPECT_EQ(commit.header.status(), proto::BAD_REQUEST) << topic;
+  }
+  for (const std::string group : {"G=1", "G:1", "G#x", "G@H"}) {
+    Command request = MakeRequest(proto::HEART_BEAT);
+    proto::HeartbeatData* hb = request.header.mutable_heartbeat();
+    hb->set_client_id("client-1");
+    proto::ConsumerData* c = hb->add_consumers();
+    c->set_group(group);
+    c->set_consume_type("CONSUME_ACTIVELY");
+    c->set_message_model("CLUSTERING");
+    Command answer = Call(std::move(request));
+    EXPECT_EQ(answer.header.status(), proto::BAD_REQUEST) << group;
+    EXPECT_THAT(answer.header.remark(), testing::HasSubstr("consumer group"));
+  }
+  ASSERT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "CG", "TopicN", 0, 1))
+          .header.status(),
+      proto::SUCCESS);
+  broker_->Shutdown();
+  client_.CloseConnection(addr_);
+  broker_.reset();
+
+  StartBroker();  // fails the test if the state files cannot be read
+  Command q =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "CG", "TopicN", 0));
+  EXPECT_EQ(q.header.consumer_offset_response().offset(), 1);
+}
+
+// As RocketMQ: past the end of a queue that still starts at 0 the consumer
+// starts over at 0, so it does not skip what the queue holds (the topic was
+// created again, the store emptied); at its end it waits there.
+TEST_F(BrokerTest, PullPastTheEndOfAQueueFromZeroStartsOver) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicM", 1).header.status(), proto::SUCCESS);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Send("TopicM", absl::StrCat("m", i)).header.status(),
+              proto::SUCCESS);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return Call(PullRequest("TopicM", 0, 3, 0)).header.status() ==
+           proto::PULL_NOT_FOUND;
+  }));
+  Command past = Call(PullRequest("TopicM", 0, 10, 1000));
+  EXPECT_EQ(past.header.status(), proto::PULL_OFFSET_MOVED);
+  EXPECT_EQ(past.header.pull_message_response().next_begin_offset(), 0);
+  EXPECT_EQ(past.header.pull_message_response().max_offset(), 3);
+  Command at_end = Call(PullRequest("TopicM", 0, 3, 0));
+  EXPECT_EQ(at_end.header.status(), proto::PULL_NOT_FOUND);
+  EXPECT_EQ(at_end.header.pull_message_response().next_begin_offset(), 3);
 }
 
 }  // namespace

@@ -107,6 +107,10 @@ Command ClientProcessor::Heartbeat(const Command& request,
                         "the heartbeat has no client_id");
   }
   for (const proto::ConsumerData& consumer : heartbeat.consumers()) {
+    if (absl::Status s = ValidateTopicName(consumer.group()); !s.ok()) {
+      return MakeResponse(request, proto::BAD_REQUEST,
+                          absl::StrCat("bad consumer group: ", s.message()));
+    }
     if (!groups_->FindOrCreate(consumer.group()).has_value()) {
       return MakeResponse(request, proto::SUBSCRIPTION_GROUP_NOT_EXIST,
                           absl::StrCat("subscription group[", consumer.group(),
@@ -190,6 +194,13 @@ Command ClientProcessor::UpdateOffset(const Command& request) {
   if (absl::Status s = ValidateTopicName(u.consumer_group()); !s.ok()) {
     return MakeResponse(request, proto::BAD_REQUEST,
                         absl::StrCat("bad consumer group: ", s.message()));
+  }
+  // The offsets file is written as `group@topic=...` lines: a topic with a
+  // line break, '=' or ':' would make it unreadable, and the broker would
+  // not start again.
+  if (absl::Status s = ValidateTopicName(u.topic()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        absl::StrCat("bad topic: ", s.message()));
   }
   offsets_->Commit(u.consumer_group(), u.topic(), u.queue_id(),
                    u.commit_offset());

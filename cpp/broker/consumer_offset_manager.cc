@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "cpp/broker/config_file.h"
 #include "cpp/common/properties.h"
+#include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
 namespace {
@@ -26,8 +27,21 @@ absl::Status ConsumerOffsetManager::Load() {
   absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
+  // Persist() always ends the file with a line break (its header line
+  // included): a file without one was cut short, and loading what is left
+  // would silently send the groups it lost back to their consume_from.
+  if ((*text)->empty() || (*text)->back() != '\n') {
+    return absl::DataLossError(absl::StrCat(
+        path_, " is truncated (", (*text)->size(),
+        " bytes, no line break at the end); restore it, or remove it to "
+        "start with no committed offsets"));
+  }
   absl::StatusOr<Table> table = Parse(**text, path_);
   if (!table.ok()) return table.status();
+  size_t queues = 0;
+  for (const auto& [key, offsets] : *table) queues += offsets.size();
+  spdlog::info("loaded {} committed offsets of {} group@topic pairs from {}",
+               queues, table->size(), path_);
   absl::MutexLock lock(&mu_);
   offsets_ = *std::move(table);
   return absl::OkStatus();

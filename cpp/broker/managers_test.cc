@@ -220,5 +220,49 @@ TEST(ConsumerOffsetManagerTest, CommitQueryAndReload) {
   EXPECT_THAT(again.TopicsOf("G"), ElementsAre("U"));
 }
 
+// A state file cut short (empty, or ending inside a line) is refused with a
+// clear error instead of loading what is left, which would silently send
+// the lost groups back to their consume_from; a whole file still loads.
+TEST(ConsumerOffsetManagerTest, TruncatedFileIsAnError) {
+  const std::string path = TempPath("truncated_offsets");
+  {
+    ConsumerOffsetManager offsets(path);
+    offsets.Commit("G", "T", 0, 1234);
+    offsets.Commit("H", "T", 0, 5);
+    ASSERT_TRUE(offsets.Persist().ok());
+  }
+  absl::StatusOr<std::optional<std::string>> whole = ReadFileIfExists(path);
+  ASSERT_TRUE(whole.ok() && whole->has_value());
+  const std::string text = **whole;
+  ASSERT_TRUE(ConsumerOffsetManager(path).Load().ok());
+  for (size_t size : {size_t{0}, text.size() - 1, text.size() - 3}) {
+    ASSERT_TRUE(WriteFileAtomically(path, text.substr(0, size)).ok());
+    ConsumerOffsetManager cut(path);
+    absl::Status loaded = cut.Load();
+    EXPECT_EQ(loaded.code(), absl::StatusCode::kDataLoss) << size;
+    EXPECT_THAT(loaded.message(), HasSubstr("truncated"));
+    EXPECT_THAT(loaded.message(), HasSubstr(path));
+  }
+}
+
+TEST(SubscriptionGroupManagerTest, TruncatedFileIsAnError) {
+  const std::string path = TempPath("truncated_groups");
+  {
+    SubscriptionGroupManager groups(path, /*auto_create=*/true);
+    ASSERT_TRUE(groups.FindOrCreate("G1").has_value());
+    ASSERT_TRUE(groups.Persist().ok());
+  }
+  absl::StatusOr<std::optional<std::string>> whole = ReadFileIfExists(path);
+  ASSERT_TRUE(whole.ok() && whole->has_value());
+  const std::string text = **whole;
+  for (size_t size : {size_t{0}, text.size() - 1}) {
+    ASSERT_TRUE(WriteFileAtomically(path, text.substr(0, size)).ok());
+    SubscriptionGroupManager cut(path, /*auto_create=*/true);
+    absl::Status loaded = cut.Load();
+    EXPECT_EQ(loaded.code(), absl::StatusCode::kDataLoss) << size;
+    EXPECT_THAT(loaded.message(), HasSubstr("truncated"));
+  }
+}
+
 }  // namespace
 }  // namespace cometmq::broker

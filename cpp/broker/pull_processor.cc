@@ -92,16 +92,26 @@ Command PullProcessor::NotFound(const Command& request) const {
   return response;
 }
 
+void PullProcessor::Hold(std::shared_ptr<const Command> request,
+                         const remoting::Responder& responder, int64_t offset,
+                         absl::Time deadline) {
+  const proto::PullMessageRequest& pull = request->header.pull_message();
+  holds_->Hold(pull.topic(), pull.queue_id(), offset, deadline,
+               [this, request, responder, deadline](WakeReason reason) {
+                 Resume(request, responder, reason, deadline);
+               });
+}
+
 void PullProcessor::Resume(std::shared_ptr<const Command> request,
                            const remoting::Responder& responder,
-                           WakeReason reason) {
+                           WakeReason reason, absl::Time deadline) {
   if (reason == WakeReason::kArrived) {
     // On the thread that made the message readable (the store's
     // dispatcher): the pull asks for what just arrived, so its pages
     // are in memory and the read does not wait; a trip through the pool
     // would cost two thread wakeups per answer.
-    // Answered as if it had just arrived; never held a second time.
-    Process(request, responder, /*allow_suspend=*/false);
+    // Answered as if it had just arrived, unless nothing matched its tags.
+    Process(request, responder, /*allow_suspend=*/false, deadline);
     return;
   }
   if (reason != WakeReason::kShutdown &&
@@ -116,7 +126,7 @@ void PullProcessor::Resume(std::shared_ptr<const Command> request,
 
 void PullProcessor::Process(std::shared_ptr<const Command> request,
                             const remoting::Responder& responder,
-                            bool allow_suspend) {
+                            bool allow_suspend, absl::Time deadline) {
   auto fail = [&](proto::StatusCode code, absl::string_view remark) {
     Command response = MakeResponse(*request, code, remark);
     response.header.mutable_pull_message_response();
@@ -203,8 +213,15 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
       code = pull.queue_offset() != 0 ? proto::PULL_OFFSET_MOVED
                                       : proto::PULL_NOT_FOUND;
       break;
-    case store::GetStatus::kOffsetTooSmall:
     case store::GetStatus::kOffsetOverflowBadly:
+      // As RocketMQ: past the end of a queue that still starts at 0 (the
+      // topic was deleted and created again, the store was emptied, a crash
+      // took back the log's tail) the consumer starts over at 0. The queue
+      // holds nothing it consumed, and jumping to the end would skip every
+      // message stored since.
+      if (got.min_offset == 0) got.next_begin_offset = 0;
+      [[fallthrough]];
+    case store::GetStatus::kOffsetTooSmall:
       code = proto::PULL_OFFSET_MOVED;
       remark = absl::StrCat("offset ", pull.queue_offset(), " is outside [",
                             got.min_offset, ", ", got.max_offset,
@@ -233,11 +250,16 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
                                 ? pull.suspend_timeout_millis()
                                 : std::min(pull.suspend_timeout_millis(),
                                            config_.shortPollingTimeMills);
-    holds_->Hold(pull.topic(), pull.queue_id(), pull.queue_offset(),
-                 absl::Now() + absl::Milliseconds(hold_ms),
-                 [this, request, responder](WakeReason reason) {
-                   Resume(request, responder, reason);
-                 });
+    Hold(request, responder, pull.queue_offset(),
+         absl::Now() + absl::Milliseconds(hold_ms));
+    return;
+  }
+  // Woken by arrivals its tags do not match, with all of them scanned: held
+  // again past them (a re-run reads from the pull's offset, so a scan cut
+  // short by its limit is answered instead, else it would wake at once).
+  if (code == proto::PULL_RETRY_IMMEDIATELY && !allow_suspend &&
+      got.next_begin_offset >= got.max_offset && absl::Now() < deadline) {
+    Hold(request, responder, got.next_begin_offset, deadline);
     return;
   }
 

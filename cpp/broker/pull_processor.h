@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/long_polling.h"
@@ -28,8 +29,9 @@ absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 // held pull woken by an arrival is re-run on the notifying thread (it reads
 // what just arrived, which is in memory); otherwise a held pull is re-run on
 // the pool when a message arrives or its suspension ends; at shutdown held
-// pulls are answered PULL_NOT_FOUND. Every answer carries a
-// pull_message_response.
+// pulls are answered PULL_NOT_FOUND. A held pull woken by arrivals none of
+// which its tags match is held again until its deadline, as RocketMQ does.
+// Every answer carries a pull_message_response.
 class PullProcessor {
  public:
   PullProcessor(const BrokerConfig& config, store::MessageStore* store,
@@ -41,10 +43,19 @@ class PullProcessor {
   int64_t messages_got() const { return messages_got_.load(); }
 
  private:
+  // `allow_suspend`: a first run, which may hold the pull. A held pull
+  // re-run before `deadline` (its hold's) is held again when nothing it
+  // scanned matched its tags.
   void Process(std::shared_ptr<const remoting::Command> request,
-               const remoting::Responder& responder, bool allow_suspend);
+               const remoting::Responder& responder, bool allow_suspend,
+               absl::Time deadline = absl::InfinitePast());
   void Resume(std::shared_ptr<const remoting::Command> request,
-              const remoting::Responder& responder, WakeReason reason);
+              const remoting::Responder& responder, WakeReason reason,
+              absl::Time deadline);
+  // Holds the pull at `offset` until `deadline`.
+  void Hold(std::shared_ptr<const remoting::Command> request,
+            const remoting::Responder& responder, int64_t offset,
+            absl::Time deadline);
   remoting::Command NotFound(const remoting::Command& request) const;
   // Which broker of the group the consumer should pull from next: a slave
   // when this master's answer came from data too old to be in memory (with

@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "cpp/broker/config_file.h"
 #include "cpp/common/properties.h"
+#include "cpp/common/resource_name.h"
+#include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
 
@@ -19,8 +21,17 @@ absl::Status SubscriptionGroupManager::Load() {
   absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
+  // Persist() always ends the file with a line break (its header line
+  // included): a file without one was cut short.
+  if ((*text)->empty() || (*text)->back() != '\n') {
+    return absl::DataLossError(
+        absl::StrCat(path_, " is truncated (", (*text)->size(),
+                     " bytes, no line break at the end); restore it, or "
+                     "remove it to start with default group settings"));
+  }
   absl::StatusOr<Table> table = Parse(**text, path_);
   if (!table.ok()) return table.status();
+  spdlog::info("loaded {} subscription groups from {}", table->size(), path_);
   absl::MutexLock lock(&mu_);
   groups_ = *std::move(table);
   return absl::OkStatus();
@@ -62,7 +73,11 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
     absl::string_view group) {
   absl::MutexLock lock(&mu_);
   if (auto it = groups_.find(group); it != groups_.end()) return it->second;
-  if (!auto_create_ || group.empty()) return std::nullopt;
+  // A name outside the resource name rule could hold a line break, '=' or
+  // ',' and make the file unreadable at the next start.
+  if (!auto_create_ || !ValidateResourceName("consumer group", group).ok()) {
+    return std::nullopt;
+  }
   SubscriptionGroup created;
   created.name = std::string(group);
   groups_[created.name] = created;

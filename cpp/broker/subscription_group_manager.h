@@ -40,7 +40,8 @@ class SubscriptionGroupManager {
   SubscriptionGroupManager(std::string path, bool auto_create);
 
   absl::Status Load();
-  // The group, created with defaults when missing and auto-create is on.
+  // The group, created with defaults when missing, auto-create is on and
+  // the name follows the resource name rule.
   std::optional<SubscriptionGroup> FindOrCreate(absl::string_view group);
   std::optional<SubscriptionGroup> Find(absl::string_view group) const;
   void Update(const SubscriptionGroup& group);

@@ -178,7 +178,9 @@ absl::Status MessageStore::Load() {
     prefaulter_->Start();
   }
   dispatcher_->Start(recovered_dispatch_end_);
-  retention_.RunOnce(&commit_log_.files(), dispatcher_->dispatched());
+  // Also before serving: recovery starts each consume queue at its first
+  // file's first entry, which may point below the commit log's start.
+  RunRetention();
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "store-service");
     RunBackground();
@@ -561,15 +563,19 @@ GetResult MessageStore::Get(
   int scanned = 0;
   bool missing = false;
   int64_t next = offset;
-  while (scanned < scan_limit &&
-         static_cast<int>(result.messages.size()) < max_count &&
-         result.total_bytes < max_bytes) {
+  // Set when the batch holds max_count messages or the next one would pass
+  // max_bytes: the read ends there even below max_bytes, else the next
+  // round would stop at that same entry again, forever.
+  bool full = false;
+  while (!full && scanned < scan_limit) {
     std::vector<ConsumeQueue::Entry> entries =
         cq->Read(next, std::min(scan_limit - scanned, 256));
     if (entries.empty()) break;
     for (const ConsumeQueue::Entry& e : entries) {
       if (static_cast<int>(result.messages.size()) >= max_count ||
+          result.total_bytes >= max_bytes ||
           (result.total_bytes > 0 && result.total_bytes + e.size > max_bytes)) {
+        full = true;
         break;
       }
       ++scanned;
@@ -586,7 +592,7 @@ GetResult MessageStore::Get(
     }
     if (static_cast<int>(result.messages.size()) >= max_count ||
         result.total_bytes >= max_bytes) {
-      break;
+      full = true;
     }
   }
   result.next_begin_offset = next;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -90,6 +91,33 @@ TEST(MessageStoreTest, GetStatuses) {
             GetStatus::kOffsetOverflowBadly);
   // Max bytes bounds the batch but always returns at least one message.
   EXPECT_EQ(store->Get("T", 0, 0, 10, 1, kAnyTag).messages.size(), 1u);
+}
+
+TEST(MessageStoreTest, MaxBytesStopsBeforeTheMessageThatWouldPassIt) {
+  auto store = OpenStore(SmallStoreConfig(MakeTempDir("maxbytes")));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store->PutSync({MakeMessage("T", 0, Body(i, 1000))}).ok());
+  }
+  store->WaitDispatched();
+  // Room for one ~1.1 KiB record and a half: the second would pass the
+  // limit, so the batch ends after the first with the limit not reached.
+  // The read must return then, not scan the same entry again forever.
+  auto got = std::async(std::launch::async, [&] {
+    return store->Get("T", 0, 0, 32, 1700, kAnyTag);
+  });
+  if (got.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "Get() did not return within 10 s";
+    std::_Exit(1);  // the reading thread spins; it cannot be joined
+  }
+  GetResult r = got.get();
+  EXPECT_EQ(r.status, GetStatus::kFound);
+  EXPECT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.next_begin_offset, 1);
+  // Room for exactly three: three, and the pull goes on at the fourth.
+  const int64_t one = r.total_bytes;
+  r = store->Get("T", 0, 0, 32, 3 * one + one / 2, kAnyTag);
+  EXPECT_EQ(r.messages.size(), 3u);
+  EXPECT_EQ(r.next_begin_offset, 3);
 }
 
 TEST(MessageStoreTest, TagFilterByHash) {

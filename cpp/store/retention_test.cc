@@ -46,6 +46,16 @@ struct Fixture {
     store->WaitDispatched();
   }
   size_t Segments() { return store->commit_log().files().Files().size(); }
+
+  // Shuts the store down and opens it again on the same files and hooks.
+  void Reopen() {
+    store.reset();
+    StoreHooks hooks;
+    hooks.now_ms = [this] { return now_ms.load(); };
+    hooks.local_hour = [this] { return hour.load(); };
+    hooks.disk_used_ratio = [this] { return disk.load(); };
+    store = *MessageStore::Open(config, hooks);
+  }
 };
 
 TEST(RetentionTest, ParseDeleteWhen) {
@@ -171,6 +181,27 @@ TEST(RetentionTest, ConsumeQueueAndIndexFollowTheCommitLogMinimum) {
   // Consume queue files wholly below the minimum are gone from disk.
   EXPECT_GT(f.store->MinOffsetInQueue("T", 0) * 20,
             f.config.mappedFileSizeConsumeQueue - 1);
+}
+
+// A restart must not bring back the part of a consume queue file that
+// points below the commit log's start: consumers starting from the minimum
+// offset (a new group, mqadmin's view) would be sent to deleted messages.
+TEST(RetentionTest, QueueMinimumStaysAboveDeletedSegmentsAfterRestart) {
+  Fixture f("restart");
+  f.Fill(6);
+  f.now_ms += 49 * kHour;
+  f.hour = 4;
+  ASSERT_GT(f.store->RunRetention(), 0);
+  const int64_t queue_min = f.store->MinOffsetInQueue("T", 0);
+  ASSERT_GT(queue_min, 0);
+  ASSERT_NE(queue_min * 20 % f.config.mappedFileSizeConsumeQueue, 0)
+      << "the minimum should lie inside a consume queue file";
+  f.hour = 12;  // no deletion during the restart itself
+  f.Reopen();
+  EXPECT_EQ(f.store->MinOffsetInQueue("T", 0), queue_min);
+  GetResult r = f.store->Get("T", 0, queue_min - 1, 10, 1 << 20, kAnyTag);
+  EXPECT_EQ(r.status, GetStatus::kOffsetTooSmall);
+  EXPECT_EQ(r.next_begin_offset, queue_min);
 }
 
 }  // namespace
