@@ -87,6 +87,7 @@ void BrokerRegistrar::Loop() {
 }
 
 void BrokerRegistrar::RegisterAll() {
+  absl::MutexLock serialized(&register_mu_);
   remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
   proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
   reg->set_cluster(config_.brokerClusterName);

@@ -92,15 +92,24 @@ absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
 }
 
 absl::Status RouteCache::CallEveryNamesrv(const remoting::Command& request) {
-  absl::Status first;
+  absl::Status failure;
+  absl::Status not_found;
+  bool some_ok = false;
   for (const std::string& addr : namesrv_addrs_) {
     absl::StatusOr<remoting::Command> response =
         client_->InvokeSync(addr, request, timeout_);
     absl::Status status =
         response.ok() ? ResponseStatus(*response) : response.status();
-    if (!status.ok() && first.ok()) first = Annotate(status, addr);
+    if (status.ok()) {
+      some_ok = true;
+    } else if (absl::IsNotFound(status)) {
+      if (not_found.ok()) not_found = Annotate(status, addr);
+    } else if (failure.ok()) {
+      failure = Annotate(status, addr);
+    }
   }
-  return first;
+  if (!failure.ok()) return failure;
+  return some_ok ? absl::OkStatus() : not_found;
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(

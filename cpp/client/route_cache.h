@@ -62,7 +62,8 @@ class RouteCache {
   absl::StatusOr<remoting::Command> CallNamesrv(
       const remoting::Command& request,
       absl::Time deadline = absl::InfiniteFuture());
-  // The same request to every NameServer; the first failure, if any.
+  // The same request to every NameServer: the first failure other than
+  // NotFound; else NotFound when every NameServer answered NotFound.
   absl::Status CallEveryNamesrv(const remoting::Command& request);
 
   // Master address of `broker_name` (broker id 0), or NotFound.
