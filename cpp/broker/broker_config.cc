@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cpp/store/retention.h"
 
 namespace cometmq::broker {
 
@@ -195,8 +196,11 @@ absl::Status BrokerConfig::Validate() const {
   if (store.storePathRootDir.empty()) {
     return bad("storePathRootDir", "must not be empty");
   }
-  if (store.maxMessageSize <= 0)
-    return bad("maxMessageSize", "must be positive");
+  if (absl::Status s = store.Validate(); !s.ok()) return s;
+  if (absl::Status s = store::ParseDeleteWhen(store.deleteWhen).status();
+      !s.ok()) {
+    return s;
+  }
   return absl::OkStatus();
 }
 

@@ -134,6 +134,54 @@ TEST(BrokerConfigTest, ValidateRefusesUnusableValues) {
   EXPECT_THAT(config.Validate().message(), HasSubstr("defaultTopicQueueNums"));
 }
 
+TEST(BrokerConfigTest, ValidateRefusesStoreValuesTheStoreCannotRunWith) {
+  struct Case {
+    const char* line;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"maxHashSlotNum = 0", "maxHashSlotNum"},
+      {"maxIndexNum = -1", "maxIndexNum"},
+      {"mappedFileSizeCommitLog = -5", "mappedFileSizeCommitLog"},
+      {"mappedFileSizeConsumeQueue = 10", "mappedFileSizeConsumeQueue"},
+      {"maxMessageSize = 0", "maxMessageSize"},
+      {"flushIntervalCommitLog = 0", "flushIntervalCommitLog"},
+      {"flushIntervalConsumeQueue = -1", "flushIntervalConsumeQueue"},
+      {"syncFlushTimeout = 0", "syncFlushTimeout"},
+      {"slaveTimeout = -1", "slaveTimeout"},
+      {"cleanResourceInterval = 0", "cleanResourceInterval"},
+      {"deleteFileBatchMax = 0", "deleteFileBatchMax"},
+      {"fileReservedTime = -1", "fileReservedTime"},
+      {"diskMaxUsedSpaceRatio = 150", "diskMaxUsedSpaceRatio"},
+      {"diskMaxUsedSpaceRatio = 0", "diskMaxUsedSpaceRatio"},
+      {"diskSpaceWarningLevelRatio = 90", "diskSpaceWarningLevelRatio"},
+      {"diskSpaceCleanForciblyRatio = 0", "diskSpaceCleanForciblyRatio"},
+      {"deleteWhen = 25", "deleteWhen"},
+      {"deleteWhen = 04;x", "deleteWhen"},
+  };
+  for (const Case& c : cases) {
+    BrokerConfig config;
+    config.store.storePathRootDir = "/tmp/x";
+    std::vector<std::string> warnings;
+    ASSERT_TRUE(Apply(&config, absl::StrCat(c.line, "\n"), &warnings).ok())
+        << c.line;
+    absl::Status status = config.Validate();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.line;
+    EXPECT_THAT(status.message(), HasSubstr(c.key)) << c.line;
+  }
+  // The edges that are meant: keep nothing past deleteWhen, several hours.
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config,
+                    "fileReservedTime = 0\ndeleteWhen = 04;16\n"
+                    "diskMaxUsedSpaceRatio = 100\n"
+                    "diskSpaceWarningLevelRatio = 1\n",
+                    &warnings)
+                  .ok());
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+}
+
 TEST(BrokerConfigTest, IdleTimeKeyHasRocketMqDefaultAndBinds) {
   BrokerConfig config;
   config.store.storePathRootDir = "/tmp/x";

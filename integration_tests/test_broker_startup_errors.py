@@ -1,0 +1,49 @@
+"""mqbroker given settings it cannot run with: a clear message naming the
+key and exit status 2 before anything starts, never a broker that crashes
+or misbehaves later."""
+
+import os
+import subprocess
+
+import pytest
+
+from cluster import bin_dir, free_port
+
+
+def run_broker(tmp_path, *args):
+    """Runs mqbroker expecting it to refuse to start; returns the result."""
+    argv = [os.path.join(bin_dir(), "mqbroker"),
+            f"--listenPort={free_port(pairs=2)}", "--brokerIP1=127.0.0.1",
+            f"--storePathRootDir={tmp_path / 'store'}",
+            f"--logDir={tmp_path / 'logs'}", *args]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"mqbroker {args} kept running; stdout:\n{out}")
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize("setting,key", [
+    # A zero slot count divided by zero at the first message (SIGFPE).
+    ("maxHashSlotNum=0", "maxHashSlotNum"),
+    ("maxIndexNum=0", "maxIndexNum"),
+    ("flushIntervalCommitLog=-1", "flushIntervalCommitLog"),
+    ("cleanResourceInterval=0", "cleanResourceInterval"),
+    ("fileReservedTime=-1", "fileReservedTime"),
+    ("diskMaxUsedSpaceRatio=150", "diskMaxUsedSpaceRatio"),
+    ("diskSpaceWarningLevelRatio=90", "diskSpaceWarningLevelRatio"),
+    # These were refused, but only once the broker was starting (status 1).
+    ("deleteWhen=25", "deleteWhen"),
+    ("mappedFileSizeCommitLog=-5", "mappedFileSizeCommitLog"),
+])
+def test_unusable_store_setting_is_a_configuration_error(tmp_path, setting,
+                                                          key):
+    code, out, err = run_broker(tmp_path, "-n", "127.0.0.1:9", f"--{setting}")
+    assert code == 2, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
+    assert "bad configuration" in err and key in err, err
+    assert "boot success" not in out
