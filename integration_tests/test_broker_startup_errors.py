@@ -47,3 +47,26 @@ def test_unusable_store_setting_is_a_configuration_error(tmp_path, setting,
     assert code == 2, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
     assert "bad configuration" in err and key in err, err
     assert "boot success" not in out
+
+
+@pytest.mark.parametrize("addrs", ["abc", "127.0.0.1", "127.0.0.1:9876,x",
+                                   ";"])
+def test_name_server_address_that_is_not_host_port_is_refused(tmp_path,
+                                                               addrs):
+    # Before, the broker ran registered with no NameServer, saying so only
+    # in its log, and no client could find it.
+    code, out, err = run_broker(tmp_path, "-n", addrs)
+    assert code == 2, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
+    assert "bad configuration" in err and "host:port" in err, err
+    assert "boot success" not in out
+
+
+def test_mqadmin_name_server_address_that_is_not_host_port_is_bad_usage():
+    env = dict(os.environ)
+    env.pop("NAMESRV_ADDR", None)
+    result = subprocess.run(
+        [os.path.join(bin_dir(), "mqadmin"), "topicList", "-n", "abc"],
+        capture_output=True, text=True, env=env, timeout=60,
+        stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    assert "'abc' is not host:port" in result.stderr

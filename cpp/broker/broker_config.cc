@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cpp/common/namesrv_addr.h"
 #include "cpp/store/retention.h"
 
 namespace cometmq::broker {
@@ -195,6 +196,10 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (store.storePathRootDir.empty()) {
     return bad("storePathRootDir", "must not be empty");
+  }
+  // Empty starts a NameServer inside the broker (see mqbroker).
+  if (!namesrvAddr.empty()) {
+    if (absl::Status s = ValidateNamesrvAddr(namesrvAddr); !s.ok()) return s;
   }
   if (absl::Status s = store.Validate(); !s.ok()) return s;
   if (absl::Status s = store::ParseDeleteWhen(store.deleteWhen).status();

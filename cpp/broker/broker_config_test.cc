@@ -182,6 +182,21 @@ TEST(BrokerConfigTest, ValidateRefusesStoreValuesTheStoreCannotRunWith) {
   EXPECT_TRUE(config.Validate().ok()) << config.Validate();
 }
 
+TEST(BrokerConfigTest, ValidateRefusesANameServerAddressThatIsNotHostPort) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  for (const char* bad : {"abc", "127.0.0.1", "a:1;b:x", ";"}) {
+    config.namesrvAddr = bad;
+    EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_THAT(config.Validate().message(), HasSubstr("host:port")) << bad;
+  }
+  config.namesrvAddr = "127.0.0.1:9876; ns2.example:9876";
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+  config.namesrvAddr = "";  // an embedded NameServer
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+}
+
 TEST(BrokerConfigTest, IdleTimeKeyHasRocketMqDefaultAndBinds) {
   BrokerConfig config;
   config.store.storePathRootDir = "/tmp/x";

@@ -71,9 +71,6 @@ class BrokerRegistrar {
   std::string master_ha_addr_ ABSL_GUARDED_BY(master_mu_);
 };
 
-// "a:1; b:2" -> {"a:1", "b:2"}.
-std::vector<std::string> SplitNamesrvAddr(absl::string_view addrs);
-
 }  // namespace cometmq::broker
 
 #endif  // COMETMQ_BROKER_BROKER_REGISTRAR_H_

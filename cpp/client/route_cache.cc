@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
@@ -35,16 +34,6 @@ std::shared_ptr<const TopicRoute> MakeTopicRoute(const std::string& topic,
   std::sort(route->read_queues.begin(), route->read_queues.end());
   route->data = std::move(data);
   return route;
-}
-
-std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr) {
-  std::vector<std::string> addrs;
-  for (absl::string_view part :
-       absl::StrSplit(namesrv_addr, absl::ByAnyChar(";,"), absl::SkipEmpty())) {
-    part = absl::StripAsciiWhitespace(part);
-    if (!part.empty()) addrs.emplace_back(part);
-  }
-  return addrs;
 }
 
 RouteCache::RouteCache(remoting::RemotingClient* client,
