@@ -70,3 +70,28 @@ def test_mqadmin_name_server_address_that_is_not_host_port_is_bad_usage():
         stdin=subprocess.DEVNULL)
     assert result.returncode == 2, result.stderr
     assert "'abc' is not host:port" in result.stderr
+
+
+@pytest.mark.parametrize("program", ["mqbroker", "mqnamesrv"])
+def test_config_file_that_is_a_directory_is_refused(tmp_path, program):
+    # Say `-c conf/2m-2s-sync` for one of its files: before, the directory
+    # read as an empty file and the process ran on every default.
+    conf_dir = tmp_path / "2m-2s-sync"
+    conf_dir.mkdir()
+    argv = [os.path.join(bin_dir(), program), "-c", str(conf_dir),
+            f"--listenPort={free_port(pairs=2)}",
+            f"--logDir={tmp_path / 'logs'}"]
+    if program == "mqbroker":
+        argv += ["-n", "127.0.0.1:9", f"--storePathRootDir={tmp_path / 's'}"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"{program} -c DIR kept running; stdout:\n{out}")
+    assert proc.returncode == 2, err
+    assert f"cannot read config file {conf_dir}" in err, err
+    assert "Is a directory" in err, err
