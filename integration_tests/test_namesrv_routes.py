@@ -53,3 +53,30 @@ def test_topic_deleted_on_the_broker_leaves_every_namesrv_route(cluster):
                      "-t", "Doomed")
     assert result.returncode == 1
     assert "topic [Doomed] does not exist" in result.stderr
+
+
+def test_broker_registers_with_namesrv_addr_from_the_environment(
+        cluster, monkeypatch):
+    # RocketMQ's quick start exports NAMESRV_ADDR; a broker given no other
+    # address must register there, not start a NameServer of its own that
+    # no client asks.
+    namesrv = cluster.start_namesrv()
+    monkeypatch.setenv("NAMESRV_ADDR", namesrv.addr)
+    broker = cluster.start_broker(namesrvAddr="")
+    assert any(f"name server is {namesrv.addr}" in line
+               for line in broker.stdout_lines), broker.stdout_lines
+    wait_until(lambda: broker.addr in mqadmin(
+        "clusterList", "-n", namesrv.addr).stdout, 15,
+               "the broker in the NameServer's cluster list")
+
+
+def test_bad_namesrv_addr_in_the_environment_is_named(tmp_path):
+    env = dict(os.environ, NAMESRV_ADDR="localhost")
+    result = subprocess.run(
+        [os.path.join(bin_dir(), "mqbroker"),
+         f"--storePathRootDir={tmp_path / 'store'}",
+         f"--logDir={tmp_path / 'logs'}"],
+        capture_output=True, text=True, env=env, timeout=30,
+        stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result.stderr
+    assert "$NAMESRV_ADDR: name server address 'localhost'" in result.stderr
