@@ -40,6 +40,10 @@ def run_broker(tmp_path, *args):
     # These were refused, but only once the broker was starting (status 1).
     ("deleteWhen=25", "deleteWhen"),
     ("mappedFileSizeCommitLog=-5", "mappedFileSizeCommitLog"),
+    # RocketMQ keys for what the broker does not do were only warned about:
+    # an ACL-less broker open to everyone, messages on another disk.
+    ("aclEnable=true", "aclEnable"),
+    ("storePathCommitLog=/elsewhere/commitlog", "storePathCommitLog"),
 ])
 def test_unusable_store_setting_is_a_configuration_error(tmp_path, setting,
                                                           key):

@@ -197,6 +197,28 @@ TEST(BrokerConfigTest, ValidateRefusesANameServerAddressThatIsNotHostPort) {
   EXPECT_TRUE(config.Validate().ok()) << config.Validate();
 }
 
+TEST(BrokerConfigTest, RocketMqKeysForMissingFeaturesAreRefusedNotIgnored) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/data/store";
+  std::vector<std::string> warnings;
+  absl::Status acl = Apply(&config, "aclEnable = true\n", &warnings);
+  EXPECT_EQ(acl.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(acl.message(), HasSubstr("aclEnable"));
+  EXPECT_THAT(acl.message(), HasSubstr("ACL is not implemented"));
+  ASSERT_TRUE(Apply(&config, "aclEnable = false\n", &warnings).ok());
+
+  ASSERT_TRUE(
+      Apply(&config, "storePathCommitLog = /other/disk/commitlog\n", &warnings)
+          .ok());
+  EXPECT_THAT(config.Validate().message(), HasSubstr("storePathCommitLog"));
+  // The place the commit log is anyway, however it is spelt, is fine.
+  ASSERT_TRUE(Apply(&config, "storePathCommitLog = /data//store/commitlog/\n",
+                    &warnings)
+                  .ok());
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(BrokerConfigTest, IdleTimeKeyHasRocketMqDefaultAndBinds) {
   BrokerConfig config;
   config.store.storePathRootDir = "/tmp/x";
