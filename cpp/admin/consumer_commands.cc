@@ -19,6 +19,13 @@ absl::Status ConsumerProgress(const CommandContext& ctx) {
   absl::StatusOr<std::vector<client::QueueProgress>> progress =
       ctx.admin->ConsumerProgress(group, topic);
   if (!progress.ok()) return TopicStatus(progress.status(), topic);
+  if (progress->empty() && topic.empty()) {
+    // An empty table would read as "no lag" for a misspelt group; RocketMQ
+    // fails here too.
+    return absl::NotFoundError(absl::StrCat(
+        "consumer group [", group,
+        "] has no committed offsets and no online consumer on any broker"));
+  }
   std::sort(progress->begin(), progress->end(),
             [](const client::QueueProgress& a, const client::QueueProgress& b) {
               return std::tie(a.topic, a.broker_name, a.queue_id) <

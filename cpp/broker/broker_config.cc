@@ -5,11 +5,28 @@
 #include <netinet/in.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cpp/common/namesrv_addr.h"
+#include "cpp/store/retention.h"
 
 namespace cometmq::broker {
+namespace {
+
+// "a//b/" and "a/b" are one directory.
+bool SamePath(absl::string_view a, absl::string_view b) {
+  auto normal = [](absl::string_view p) {
+    std::string s =
+        std::filesystem::path(std::string(p)).lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  };
+  return normal(a) == normal(b);
+}
+
+}  // namespace
 
 std::string BrokerConfig::DefaultBrokerIp() {
   ifaddrs* list = nullptr;
@@ -92,6 +109,23 @@ void BrokerConfig::Bind(ConfigBinder* b) {
       },
       [this] { return messageDelayLevel; });
   b->Bind("flushDelayOffsetInterval", &flushDelayOffsetInterval);
+  b->BindCustom(
+      "aclEnable",
+      [this](absl::string_view v) {
+        if (v == "false") {
+          aclEnable = false;
+          return absl::OkStatus();
+        }
+        if (v == "true") {
+          return absl::InvalidArgumentError(
+              "ACL is not implemented: with aclEnable=true this broker would "
+              "serve every client unchecked; remove the key or set it false");
+        }
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", v, "' is not true or false"));
+      },
+      [this] { return aclEnable ? "true" : "false"; });
+  b->Bind("storePathCommitLog", &storePathCommitLog);
   b->Bind("haMasterAddress", &haMasterAddress);
   b->Bind("haMaxGapNotInSync", &haMaxGapNotInSync);
   b->Bind("haHousekeepingInterval", &haHousekeepingInterval);
@@ -195,8 +229,24 @@ absl::Status BrokerConfig::Validate() const {
   if (store.storePathRootDir.empty()) {
     return bad("storePathRootDir", "must not be empty");
   }
-  if (store.maxMessageSize <= 0)
-    return bad("maxMessageSize", "must be positive");
+  if (!storePathCommitLog.empty() &&
+      !SamePath(storePathCommitLog, store.CommitLogDir())) {
+    return bad(
+        "storePathCommitLog",
+        absl::StrCat("'", storePathCommitLog,
+                     "' is not supported: the commit log is always "
+                     "storePathRootDir/commitlog (here ",
+                     store.CommitLogDir(), "); set storePathRootDir instead"));
+  }
+  // Empty starts a NameServer inside the broker (see mqbroker).
+  if (!namesrvAddr.empty()) {
+    if (absl::Status s = ValidateNamesrvAddr(namesrvAddr); !s.ok()) return s;
+  }
+  if (absl::Status s = store.Validate(); !s.ok()) return s;
+  if (absl::Status s = store::ParseDeleteWhen(store.deleteWhen).status();
+      !s.ok()) {
+    return s;
+  }
   return absl::OkStatus();
 }
 

@@ -58,6 +58,14 @@ struct BrokerConfig {
   int64_t transactionCheckInterval = 60000;
   int32_t transactionCheckMax = 15;
 
+  // RocketMQ keys for what CometMQ does not do. Ignoring them as unknown
+  // would run a broker other than the one configured, so a value that
+  // asks for more is refused: aclEnable=true (there is no ACL; the broker
+  // would be open to every client) and a storePathCommitLog other than
+  // storePathRootDir/commitlog (the messages would land on another disk).
+  bool aclEnable = false;
+  std::string storePathCommitLog;
+
   // Replication. A slave finds its master's HA address through the
   // NameServers unless haMasterAddress names it.
   std::string haMasterAddress;

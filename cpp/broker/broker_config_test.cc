@@ -134,6 +134,91 @@ TEST(BrokerConfigTest, ValidateRefusesUnusableValues) {
   EXPECT_THAT(config.Validate().message(), HasSubstr("defaultTopicQueueNums"));
 }
 
+TEST(BrokerConfigTest, ValidateRefusesStoreValuesTheStoreCannotRunWith) {
+  struct Case {
+    const char* line;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"maxHashSlotNum = 0", "maxHashSlotNum"},
+      {"maxIndexNum = -1", "maxIndexNum"},
+      {"mappedFileSizeCommitLog = -5", "mappedFileSizeCommitLog"},
+      {"mappedFileSizeConsumeQueue = 10", "mappedFileSizeConsumeQueue"},
+      {"maxMessageSize = 0", "maxMessageSize"},
+      {"flushIntervalCommitLog = 0", "flushIntervalCommitLog"},
+      {"flushIntervalConsumeQueue = -1", "flushIntervalConsumeQueue"},
+      {"syncFlushTimeout = 0", "syncFlushTimeout"},
+      {"slaveTimeout = -1", "slaveTimeout"},
+      {"cleanResourceInterval = 0", "cleanResourceInterval"},
+      {"deleteFileBatchMax = 0", "deleteFileBatchMax"},
+      {"fileReservedTime = -1", "fileReservedTime"},
+      {"diskMaxUsedSpaceRatio = 150", "diskMaxUsedSpaceRatio"},
+      {"diskMaxUsedSpaceRatio = 0", "diskMaxUsedSpaceRatio"},
+      {"diskSpaceWarningLevelRatio = 90", "diskSpaceWarningLevelRatio"},
+      {"diskSpaceCleanForciblyRatio = 0", "diskSpaceCleanForciblyRatio"},
+      {"deleteWhen = 25", "deleteWhen"},
+      {"deleteWhen = 04;x", "deleteWhen"},
+  };
+  for (const Case& c : cases) {
+    BrokerConfig config;
+    config.store.storePathRootDir = "/tmp/x";
+    std::vector<std::string> warnings;
+    ASSERT_TRUE(Apply(&config, absl::StrCat(c.line, "\n"), &warnings).ok())
+        << c.line;
+    absl::Status status = config.Validate();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.line;
+    EXPECT_THAT(status.message(), HasSubstr(c.key)) << c.line;
+  }
+  // The edges that are meant: keep nothing past deleteWhen, several hours.
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config,
+                    "fileReservedTime = 0\ndeleteWhen = 04;16\n"
+                    "diskMaxUsedSpaceRatio = 100\n"
+                    "diskSpaceWarningLevelRatio = 1\n",
+                    &warnings)
+                  .ok());
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+}
+
+TEST(BrokerConfigTest, ValidateRefusesANameServerAddressThatIsNotHostPort) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  for (const char* bad : {"abc", "127.0.0.1", "a:1;b:x", ";"}) {
+    config.namesrvAddr = bad;
+    EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_THAT(config.Validate().message(), HasSubstr("host:port")) << bad;
+  }
+  config.namesrvAddr = "127.0.0.1:9876; ns2.example:9876";
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+  config.namesrvAddr = "";  // an embedded NameServer
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+}
+
+TEST(BrokerConfigTest, RocketMqKeysForMissingFeaturesAreRefusedNotIgnored) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/data/store";
+  std::vector<std::string> warnings;
+  absl::Status acl = Apply(&config, "aclEnable = true\n", &warnings);
+  EXPECT_EQ(acl.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(acl.message(), HasSubstr("aclEnable"));
+  EXPECT_THAT(acl.message(), HasSubstr("ACL is not implemented"));
+  ASSERT_TRUE(Apply(&config, "aclEnable = false\n", &warnings).ok());
+
+  ASSERT_TRUE(
+      Apply(&config, "storePathCommitLog = /other/disk/commitlog\n", &warnings)
+          .ok());
+  EXPECT_THAT(config.Validate().message(), HasSubstr("storePathCommitLog"));
+  // The place the commit log is anyway, however it is spelt, is fine.
+  ASSERT_TRUE(Apply(&config, "storePathCommitLog = /data//store/commitlog/\n",
+                    &warnings)
+                  .ok());
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(BrokerConfigTest, IdleTimeKeyHasRocketMqDefaultAndBinds) {
   BrokerConfig config;
   config.store.storePathRootDir = "/tmp/x";

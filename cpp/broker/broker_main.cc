@@ -4,11 +4,12 @@
 //
 // Prints "The broker[NAME, IP:PORT] boot success. name server is ADDRS" once
 // it serves, and stops gracefully on SIGTERM, SIGINT or SIGHUP (exit status
-// 0). With no NameServer address at all (no -n, no namesrvAddr) it runs a
-// NameServer on port 9876 inside the process, so `bazel run //cpp:broker`
-// alone gives a working broker. A bad command line or configuration exits
-// with status 2, a failure to start with 1.
+// 0). The NameServers are -n, else namesrvAddr, else $NAMESRV_ADDR; with no
+// address at all it runs a NameServer on port 9876 inside the process, so
+// `bazel run //cpp:broker` alone gives a working broker. A bad command line
+// or configuration exits with status 2, a failure to start with 1.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "cpp/common/config_binder.h"
 #include "cpp/common/lock_checking.h"
 #include "cpp/common/logging.h"
+#include "cpp/common/namesrv_addr.h"
 #include "cpp/common/process.h"
 #include "cpp/namesrv/name_server.h"
 #include "spdlog/spdlog.h"
@@ -62,6 +64,20 @@ int BrokerMain(int argc, char** argv) {
       binder.Load(args->config_file, args->overrides, &warnings);
   if (loaded.ok() && !args->namesrv_addr.empty()) {
     config.namesrvAddr = args->namesrv_addr;  // -n wins over the file
+  }
+  // Then $NAMESRV_ADDR, as RocketMQ's broker takes it (its quick start
+  // exports it, and mqadmin and the clients read it): without this, the
+  // broker would start its own NameServer and register where no client
+  // looks.
+  if (const char* env = std::getenv("NAMESRV_ADDR");
+      loaded.ok() && config.namesrvAddr.empty() && env != nullptr &&
+      *env != '\0') {
+    loaded = ValidateNamesrvAddr(env);
+    if (!loaded.ok()) {
+      loaded = absl::InvalidArgumentError(
+          absl::StrCat("$NAMESRV_ADDR: ", loaded.message()));
+    }
+    config.namesrvAddr = env;
   }
   if (loaded.ok()) loaded = config.Validate();
   if (!loaded.ok()) {

@@ -4,9 +4,8 @@
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cpp/common/namesrv_addr.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -21,15 +20,6 @@ remoting::ClientOptions RegistrarClientOptions() {
 }
 
 }  // namespace
-
-std::vector<std::string> SplitNamesrvAddr(absl::string_view addrs) {
-  std::vector<std::string> out;
-  for (absl::string_view a : absl::StrSplit(addrs, ';')) {
-    a = absl::StripAsciiWhitespace(a);
-    if (!a.empty()) out.emplace_back(a);
-  }
-  return out;
-}
 
 BrokerRegistrar::BrokerRegistrar(const BrokerConfig& config,
                                  std::string broker_addr, std::string ha_addr,
@@ -87,6 +77,7 @@ void BrokerRegistrar::Loop() {
 }
 
 void BrokerRegistrar::RegisterAll() {
+  absl::MutexLock serialized(&register_mu_);
   remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
   proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
   reg->set_cluster(config_.brokerClusterName);

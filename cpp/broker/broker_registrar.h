@@ -56,6 +56,11 @@ class BrokerRegistrar {
   remoting::RemotingClient client_;
   std::thread thread_;
 
+  // Held across a whole RegisterAll: the NameServer takes a master's
+  // registration as its whole topic table, so an older snapshot must never
+  // reach it after a newer one (the registration thread and an admin's
+  // topic update both register).
+  absl::Mutex register_mu_;
   absl::Mutex mu_;
   absl::CondVar cv_;
   bool triggered_ ABSL_GUARDED_BY(mu_) = false;
@@ -65,9 +70,6 @@ class BrokerRegistrar {
   std::string master_addr_ ABSL_GUARDED_BY(master_mu_);
   std::string master_ha_addr_ ABSL_GUARDED_BY(master_mu_);
 };
-
-// "a:1; b:2" -> {"a:1", "b:2"}.
-std::vector<std::string> SplitNamesrvAddr(absl::string_view addrs);
 
 }  // namespace cometmq::broker
 

@@ -295,6 +295,10 @@ absl::Status Admin::DeleteTopic(const std::string& topic,
   if (!instance.ok()) return instance.status();
   auto masters = ClusterMasters(instance->get(), cluster);
   if (!masters.ok()) return masters.status();
+  // Asked before the brokers delete it: each registers again at once without
+  // the topic, which takes it out of the NameServers' routes, so their
+  // "not found" afterwards does not mean it never existed.
+  const bool routed = (*instance)->routes()->Refresh(topic).ok();
   // Brokers first: a broker still holding the topic would register it with
   // the NameServers again.
   for (const auto& [name, addr] : *masters) {
@@ -309,7 +313,9 @@ absl::Status Admin::DeleteTopic(const std::string& topic,
       remoting::MakeRequest(proto::DELETE_TOPIC_IN_NAMESRV);
   request.header.mutable_delete_topic()->set_topic(topic);
   request.header.mutable_delete_topic()->set_cluster(cluster);
-  return (*instance)->routes()->CallEveryNamesrv(request);
+  absl::Status in_namesrvs = (*instance)->routes()->CallEveryNamesrv(request);
+  if (routed && absl::IsNotFound(in_namesrvs)) return absl::OkStatus();
+  return in_namesrvs;
 }
 
 absl::StatusOr<MessageExt> Admin::ViewMessage(

@@ -35,9 +35,8 @@ std::string NewClientId(const std::string& instance_name) {
 
 absl::StatusOr<std::shared_ptr<ClientInstance>> ClientInstance::Get(
     const ClientConfig& config) {
-  if (SplitNamesrvAddr(config.namesrv_addr).empty()) {
-    return absl::InvalidArgumentError(
-        "namesrv_addr is empty: give the NameServers as host:port;host:port");
+  if (absl::Status s = ValidateNamesrvAddr(config.namesrv_addr); !s.ok()) {
+    return s;
   }
   Registry& registry = GlobalRegistry();
   absl::MutexLock lock(&registry.mu);

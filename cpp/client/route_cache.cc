@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
@@ -35,16 +34,6 @@ std::shared_ptr<const TopicRoute> MakeTopicRoute(const std::string& topic,
   std::sort(route->read_queues.begin(), route->read_queues.end());
   route->data = std::move(data);
   return route;
-}
-
-std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr) {
-  std::vector<std::string> addrs;
-  for (absl::string_view part :
-       absl::StrSplit(namesrv_addr, absl::ByAnyChar(";,"), absl::SkipEmpty())) {
-    part = absl::StripAsciiWhitespace(part);
-    if (!part.empty()) addrs.emplace_back(part);
-  }
-  return addrs;
 }
 
 RouteCache::RouteCache(remoting::RemotingClient* client,
@@ -92,15 +81,24 @@ absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
 }
 
 absl::Status RouteCache::CallEveryNamesrv(const remoting::Command& request) {
-  absl::Status first;
+  absl::Status failure;
+  absl::Status not_found;
+  bool some_ok = false;
   for (const std::string& addr : namesrv_addrs_) {
     absl::StatusOr<remoting::Command> response =
         client_->InvokeSync(addr, request, timeout_);
     absl::Status status =
         response.ok() ? ResponseStatus(*response) : response.status();
-    if (!status.ok() && first.ok()) first = Annotate(status, addr);
+    if (status.ok()) {
+      some_ok = true;
+    } else if (absl::IsNotFound(status)) {
+      if (not_found.ok()) not_found = Annotate(status, addr);
+    } else if (failure.ok()) {
+      failure = Annotate(status, addr);
+    }
   }
-  return first;
+  if (!failure.ok()) return failure;
+  return some_ok ? absl::OkStatus() : not_found;
 }
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> RouteCache::Refresh(

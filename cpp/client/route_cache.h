@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/client/message_queue.h"
+#include "cpp/common/namesrv_addr.h"
 #include "cpp/remoting/remoting_client.h"
 #include "proto/remoting.pb.h"
 
@@ -28,7 +29,7 @@ std::shared_ptr<const TopicRoute> MakeTopicRoute(const std::string& topic,
                                                  proto::TopicRouteData data);
 
 // Splits "host:port;host:port" (also accepting ',') into addresses.
-std::vector<std::string> SplitNamesrvAddr(const std::string& namesrv_addr);
+using ::cometmq::SplitNamesrvAddr;
 
 // Topic routes from the NameServers, cached. A request goes to one
 // NameServer (rotating start) and on a transport failure to the next; an
@@ -62,7 +63,8 @@ class RouteCache {
   absl::StatusOr<remoting::Command> CallNamesrv(
       const remoting::Command& request,
       absl::Time deadline = absl::InfiniteFuture());
-  // The same request to every NameServer; the first failure, if any.
+  // The same request to every NameServer: the first failure other than
+  // NotFound; else NotFound when every NameServer answered NotFound.
   absl::Status CallEveryNamesrv(const remoting::Command& request);
 
   // Master address of `broker_name` (broker id 0), or NotFound.

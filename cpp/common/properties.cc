@@ -1,7 +1,10 @@
 #include "cpp/common/properties.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -52,13 +55,35 @@ std::vector<PropertyEntry> ParseProperties(absl::string_view text,
 
 absl::StatusOr<std::vector<PropertyEntry>> LoadPropertiesFile(
     const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  auto failed = [&path](int error) {
+    return absl::ErrnoToStatus(error,
+                               absl::StrCat("cannot read config file ", path));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(errno);
+  // A directory opens and then reads as empty: a user who gave one (say a
+  // cluster's conf/ folder) would silently get every default.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    const int error = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    ::close(fd);
+    return failed(error);
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseProperties(buffer.str(), path);
+  std::string text;
+  char chunk[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return failed(error);
+    }
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ParseProperties(text, path);
 }
 
 std::vector<PropertyEntry> ExtractCommandLineOverrides(

@@ -26,7 +26,8 @@ struct PropertyEntry {
 std::vector<PropertyEntry> ParseProperties(absl::string_view text,
                                            absl::string_view source);
 
-// Reads and parses a file; NotFound/PermissionDenied name the path.
+// Reads and parses a file. An error (NotFound, PermissionDenied, a directory
+// given for a file) names the path and the reason.
 absl::StatusOr<std::vector<PropertyEntry>> LoadPropertiesFile(
     const std::string& path);
 

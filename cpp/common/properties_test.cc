@@ -53,5 +53,14 @@ TEST(PropertiesTest, MissingFileIsNotFound) {
             std::string::npos);
 }
 
+TEST(PropertiesTest, DirectoryIsAnErrorNotAnEmptyFile) {
+  const std::string dir = ::testing::TempDir();
+  auto result = LoadPropertiesFile(dir);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find(dir), std::string::npos);
+  EXPECT_NE(result.status().message().find("directory"), std::string::npos)
+      << result.status();
+}
+
 }  // namespace
 }  // namespace cometmq

@@ -92,12 +92,27 @@ absl::StatusOr<RegisterResult> RouteTable::RegisterBroker(
     // Registrations are applied whole every time rather than only when the
     // data version changes: it costs little and heals a NameServer whose
     // queue data was deleted by an admin while the broker still has the topic.
+    absl::flat_hash_set<absl::string_view> registered;
+    registered.reserve(request.topic_configs_size());
     for (const proto::TopicConfig& topic : request.topic_configs()) {
+      registered.insert(topic.topic_name());
       proto::QueueData& queue = topics_[topic.topic_name()][name];
       queue.set_broker_name(name);
       queue.set_read_queue_nums(topic.read_queue_nums());
       queue.set_write_queue_nums(topic.write_queue_nums());
       queue.set_perm(topic.perm());
+    }
+    // A master registers its whole topic table, so a topic missing from it
+    // was deleted on the broker (perhaps while this NameServer missed the
+    // admin's deleteTopic); routing producers to it would only fail, or
+    // bring the topic back by auto-creation.
+    for (auto topic = topics_.begin(); topic != topics_.end();) {
+      if (!registered.contains(topic->first) && topic->second.erase(name) > 0 &&
+          topic->second.empty()) {
+        topics_.erase(topic++);
+      } else {
+        ++topic;
+      }
     }
   }
 

@@ -41,6 +41,8 @@ class RouteTable {
   // Records (or refreshes) a broker registered over the connection from
   // `remote_address`. Only a master (brokerId 0) updates its broker name's
   // queue data, as in RocketMQ: slaves carry a copy of the master's topics.
+  // A master's registration is its whole topic table: its broker name leaves
+  // the route of every topic not in it.
   // InvalidArgument when cluster, broker name or address is missing, the id
   // is negative or a topic has no name; nothing is changed then.
   absl::StatusOr<RegisterResult> RegisterBroker(

@@ -349,5 +349,43 @@ TEST(RouteTableTest, MasterReRegistrationUpdatesQueueCounts) {
   EXPECT_EQ(route->queue_datas(0).perm(), 4);
 }
 
+TEST(RouteTableTest, TopicDroppedFromMasterRegistrationLeavesTheRoute) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(
+              Broker("c1", "b1", 0, "a:1", {Topic("T"), Topic("U")}), "r1", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b2", 0, "a:2", {Topic("T")}), "r2", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "s:1", {}), "r3", kT0).ok());
+
+  // b1 deleted T (say while this NameServer missed the admin's deleteTopic):
+  // its next registration, which carries its whole topic table, must take b1
+  // out of T's route and leave b2's queues alone.
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("U")}),
+                                  "r1", kT0 + absl::Seconds(30))
+                  .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_THAT(RouteBrokerNames(*route), ElementsAre("b2"));
+
+  // A master with no topic left serves none; a topic no one serves is gone.
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b2", 0, "a:2", {}), "r2", kT0).ok());
+  EXPECT_EQ(table.GetTopicRoute("T").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(Topics(table), ElementsAre("U"));
+
+  // A slave's registration never removes its master's topics.
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 1, "s:1", {}), "r3", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("U"));
+}
+
 }  // namespace
 }  // namespace cometmq::namesrv

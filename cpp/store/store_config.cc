@@ -1,11 +1,18 @@
 #include "cpp/store/store_config.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace cometmq::store {
 namespace {
+
+absl::Status Bad(absl::string_view key, absl::string_view want,
+                 absl::string_view got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(key, " must be ", want, ", got ", got));
+}
 
 std::string DefaultRoot() {
   const char* home = std::getenv("HOME");
@@ -62,6 +69,59 @@ void StoreConfig::Bind(ConfigBinder* b) {
   b->Bind("maxIndexNum", &maxIndexNum);
   b->Bind("messageIndexEnable", &messageIndexEnable);
   b->Bind("maxRecoveryCommitlogFiles", &maxRecoveryCommitlogFiles);
+}
+
+absl::Status StoreConfig::Validate() const {
+  // A segment must hold at least a record header and the end-of-file blank.
+  if (mappedFileSizeCommitLog < 4096) {
+    return Bad("mappedFileSizeCommitLog", "at least 4096 bytes",
+               absl::StrCat(mappedFileSizeCommitLog));
+  }
+  if (mappedFileSizeConsumeQueue < 20) {
+    return Bad("mappedFileSizeConsumeQueue", "at least one 20-byte entry",
+               absl::StrCat(mappedFileSizeConsumeQueue));
+  }
+  if (maxMessageSize <= 0) {
+    return Bad("maxMessageSize", "positive", absl::StrCat(maxMessageSize));
+  }
+  const std::pair<const char*, int32_t> positive[] = {
+      {"flushIntervalCommitLog", flushIntervalCommitLog},
+      {"flushCommitLogThoroughInterval", flushCommitLogThoroughInterval},
+      {"flushIntervalConsumeQueue", flushIntervalConsumeQueue},
+      {"syncFlushTimeout", syncFlushTimeout},
+      {"slaveTimeout", slaveTimeout},
+      {"cleanResourceInterval", cleanResourceInterval},
+      {"deleteFileBatchMax", deleteFileBatchMax},
+      {"maxHashSlotNum", maxHashSlotNum},
+      {"maxIndexNum", maxIndexNum},
+      {"maxRecoveryCommitlogFiles", maxRecoveryCommitlogFiles},
+  };
+  for (const auto& [key, value] : positive) {
+    if (value <= 0) return Bad(key, "positive", absl::StrCat(value));
+  }
+  if (flushCommitLogLeastPages < 0) {
+    return Bad("flushCommitLogLeastPages", "0 or more",
+               absl::StrCat(flushCommitLogLeastPages));
+  }
+  if (fileReservedTime < 0) {
+    return Bad("fileReservedTime", "0 or more hours",
+               absl::StrCat(fileReservedTime));
+  }
+  if (diskMaxUsedSpaceRatio < 1 || diskMaxUsedSpaceRatio > 100) {
+    return Bad("diskMaxUsedSpaceRatio", "a percentage 1..100",
+               absl::StrCat(diskMaxUsedSpaceRatio));
+  }
+  // Fractions of the disk, not percentages: 90 would never refuse a write.
+  const std::pair<const char*, double> fractions[] = {
+      {"diskSpaceWarningLevelRatio", diskSpaceWarningLevelRatio},
+      {"diskSpaceCleanForciblyRatio", diskSpaceCleanForciblyRatio},
+  };
+  for (const auto& [key, value] : fractions) {
+    if (!(value > 0 && value <= 1)) {
+      return Bad(key, "a fraction of the disk in (0, 1]", absl::StrCat(value));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cometmq::store

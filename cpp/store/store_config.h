@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "cpp/common/config_binder.h"
 
 namespace cometmq::store {
@@ -51,6 +52,10 @@ struct StoreConfig {
   std::string LockPath() const;
 
   void Bind(ConfigBinder* binder);
+  // InvalidArgument naming the key for a value the store cannot run with
+  // (a zero index slot count divides by zero at the first message, a zero
+  // interval spins a thread). deleteWhen is checked by ParseDeleteWhen.
+  absl::Status Validate() const;
 };
 
 }  // namespace cometmq::store

@@ -1,0 +1,34 @@
+"""mqadmin consumerProgress for a group no broker knows: an error, not an
+empty table that reads as "no lag"."""
+
+import os
+import subprocess
+
+from cluster import bin_dir
+
+
+def mqadmin(*args):
+    env = dict(os.environ)
+    env.pop("NAMESRV_ADDR", None)
+    return subprocess.run(
+        [os.path.join(bin_dir(), "mqadmin"), *args], capture_output=True,
+        text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_progress_of_an_unknown_group_is_an_error(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+    result = mqadmin("consumerProgress", "-n", ns, "-g", "NoSuchGroup")
+    assert result.returncode == 1, result.stdout
+    assert "consumer group [NoSuchGroup] has no committed offsets" in (
+        result.stderr)
+    assert "Diff Total" not in result.stdout
+
+    # Asked for one topic, every queue is listed, committed or not.
+    assert mqadmin("updateTopic", "-n", ns, "-c", "DefaultCluster", "-t",
+                   "ProgressT", "-r", "2", "-w", "2").returncode == 0
+    result = mqadmin("consumerProgress", "-n", ns, "-g", "NoSuchGroup",
+                     "-t", "ProgressT")
+    assert result.returncode == 0, result.stderr
+    assert "Diff Total: 0" in result.stdout
