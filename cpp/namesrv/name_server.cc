@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::namesrv {
@@ -43,8 +44,10 @@ absl::Status NameServer::Start() {
   for (int32_t code : RequestProcessor::Codes()) {
     server_->RegisterHandler(
         code, [this](remoting::Command request, remoting::Responder responder) {
+          // Liveness is on the monotonic clock: a step of the wall clock
+          // must not expire every broker at once, or none for hours.
           responder.Respond(processor_.Process(
-              request, responder.remote_address(), absl::Now()));
+              request, responder.remote_address(), MonotonicNow()));
         });
   }
   server_->SetCloseListener([this](const std::string& remote) {
@@ -87,7 +90,7 @@ void NameServer::ScanLoop() {
   pthread_setname_np(pthread_self(), "namesrv-scan");
   while (WaitForNextScan()) {
     std::vector<std::string> expired =
-        routes_.ScanExpiredBrokers(absl::Now(), config_.broker_expiry());
+        routes_.ScanExpiredBrokers(MonotonicNow(), config_.broker_expiry());
     if (!expired.empty()) {
       spdlog::warn("brokers not heard from in {} ms removed: {}",
                    config_.brokerExpiredMillis, absl::StrJoin(expired, ", "));

@@ -4,25 +4,17 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <chrono>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::remoting {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-
-// Idle time is measured on the monotonic clock: a step of the wall clock
-// must not close (or keep open) every connection at once.
-int64_t MonotonicNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
