@@ -1,11 +1,9 @@
 #include "cpp/common/namesrv_addr.h"
 
-#include <cstdint>
-
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cpp/common/host_port.h"
 
 namespace cometmq {
 
@@ -27,11 +25,7 @@ absl::Status ValidateNamesrvAddr(absl::string_view addrs) {
         "' names no NameServer: give them as host:port;host:port"));
   }
   for (const std::string& addr : list) {
-    const size_t colon = addr.rfind(':');
-    uint32_t port = 0;
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(absl::string_view(addr).substr(colon + 1), &port) ||
-        port == 0 || port > 65535) {
+    if (!ParseHostPort(addr).has_value()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "name server address '", addr,
           "' is not host:port (port 1..65535); give the NameServers as "

@@ -2,10 +2,11 @@
 
 #include <pthread.h>
 
+#include <optional>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cpp/common/host_port.h"
 #include "cpp/remoting/one_shot_event.h"
 #include "spdlog/spdlog.h"
 
@@ -214,13 +215,8 @@ std::shared_ptr<RemotingClient::Channel> RemotingClient::GetOrConnect(
     if (conn == nullptr || !conn->closed()) return it->second;
     channels_.erase(it);
   }
-  size_t colon = address.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port == 0 ||
-      port > 65535) {
-    return nullptr;
-  }
+  std::optional<HostPort> host_port = ParseHostPort(address);
+  if (!host_port.has_value()) return nullptr;
   auto channel = std::make_shared<Channel>();
   channel->address = address;
   channel->resolver = std::make_unique<tcp::resolver>(*io_);
@@ -238,7 +234,7 @@ std::shared_ptr<RemotingClient::Channel> RemotingClient::GetOrConnect(
         ch->socket->close(ignored);
       });
   channel->resolver->async_resolve(
-      address.substr(0, colon), address.substr(colon + 1),
+      host_port->host, host_port->port,
       [this, channel](const boost::system::error_code& ec,
                       tcp::resolver::results_type results) {
         if (ec) {
