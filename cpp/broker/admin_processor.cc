@@ -221,9 +221,8 @@ Command AdminProcessor::UpdateGroup(const Command& request) {
   }
   const proto::SubscriptionGroupConfig& config =
       request.header.subscription_group();
-  if (absl::Status s = ValidateTopicName(config.group_name()); !s.ok()) {
-    return MakeResponse(request, proto::BAD_REQUEST,
-                        absl::StrCat("bad consumer group: ", s.message()));
+  if (absl::Status s = ValidateGroupName(config.group_name()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST, s.message());
   }
   if (config.retry_max_times() < 0 || config.retry_queue_nums() < 0) {
     return MakeResponse(request, proto::BAD_REQUEST,

@@ -107,9 +107,8 @@ Command ClientProcessor::Heartbeat(const Command& request,
                         "the heartbeat has no client_id");
   }
   for (const proto::ConsumerData& consumer : heartbeat.consumers()) {
-    if (absl::Status s = ValidateTopicName(consumer.group()); !s.ok()) {
-      return MakeResponse(request, proto::BAD_REQUEST,
-                          absl::StrCat("bad consumer group: ", s.message()));
+    if (absl::Status s = ValidateGroupName(consumer.group()); !s.ok()) {
+      return MakeResponse(request, proto::BAD_REQUEST, s.message());
     }
     if (!groups_->FindOrCreate(consumer.group()).has_value()) {
       return MakeResponse(request, proto::SUBSCRIPTION_GROUP_NOT_EXIST,
@@ -191,9 +190,8 @@ Command ClientProcessor::UpdateOffset(const Command& request) {
                         "UPDATE_CONSUMER_OFFSET needs a group, a topic, a "
                         "queue id >= 0 and an offset >= 0");
   }
-  if (absl::Status s = ValidateTopicName(u.consumer_group()); !s.ok()) {
-    return MakeResponse(request, proto::BAD_REQUEST,
-                        absl::StrCat("bad consumer group: ", s.message()));
+  if (absl::Status s = ValidateGroupName(u.consumer_group()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST, s.message());
   }
   // The offsets file is written as `group@topic=...` lines: a topic with a
   // line break, '=' or ':' would make it unreadable, and the broker would

@@ -142,9 +142,8 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
                 absl::StrCat("the broker[", config_.brokerName,
                              "] pulling message is forbidden"));
   }
-  if (absl::Status s = ValidateTopicName(pull.consumer_group()); !s.ok()) {
-    return fail(proto::BAD_REQUEST,
-                absl::StrCat("bad consumer group: ", s.message()));
+  if (absl::Status s = ValidateGroupName(pull.consumer_group()); !s.ok()) {
+    return fail(proto::BAD_REQUEST, s.message());
   }
   std::optional<SubscriptionGroup> group =
       groups_->FindOrCreate(pull.consumer_group());

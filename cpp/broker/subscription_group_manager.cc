@@ -13,6 +13,10 @@
 
 namespace cometmq::broker {
 
+absl::Status ValidateGroupName(absl::string_view group) {
+  return ValidateResourceName("consumer group", group);
+}
+
 SubscriptionGroupManager::SubscriptionGroupManager(std::string path,
                                                    bool auto_create)
     : path_(std::move(path)), auto_create_(auto_create) {}
@@ -75,7 +79,7 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
   if (auto it = groups_.find(group); it != groups_.end()) return it->second;
   // A name outside the resource name rule could hold a line break, '=' or
   // ',' and make the file unreadable at the next start.
-  if (!auto_create_ || !ValidateResourceName("consumer group", group).ok()) {
+  if (!auto_create_ || !ValidateGroupName(group).ok()) {
     return std::nullopt;
   }
   SubscriptionGroup created;

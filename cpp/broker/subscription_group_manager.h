@@ -31,6 +31,10 @@ struct SubscriptionGroup {
   bool operator!=(const SubscriptionGroup& o) const { return !(*this == o); }
 };
 
+// OK for 1..127 characters of [A-Za-z0-9_%|-], the rule topics follow
+// too; InvalidArgument saying why ("consumer group[...] may contain only").
+absl::Status ValidateGroupName(absl::string_view group);
+
 // Consumer groups, auto-created on first use when enabled, persisted as
 // `group=consumeEnable,retryMaxTimes,retryQueueNums` lines. Thread-safe.
 // Creation happens on I/O threads (heartbeats), so it only marks the table
