@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
@@ -202,6 +203,8 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
                         absl::StrCat("the system topic[", topic.topic_name(),
                                      "] cannot be changed"));
   }
+  const std::optional<proto::TopicConfig> before =
+      topics_->Find(topic.topic_name());
   if (absl::Status s = topics_->Update(topic); !s.ok()) {
     return MakeResponse(
         request,
@@ -211,8 +214,37 @@ Command AdminProcessor::UpdateTopic(const Command& request) {
   spdlog::info("topic {} created or updated: read {} write {} perm {}",
                topic.topic_name(), topic.read_queue_nums(),
                topic.write_queue_nums(), topic.perm());
+  if (before.has_value()) StartAddedQueues(*before, topic);
   if (register_now_) register_now_();
   return MakeResponse(request, proto::SUCCESS);
+}
+
+void AdminProcessor::StartAddedQueues(const proto::TopicConfig& before,
+                                      const proto::TopicConfig& after) {
+  const int32_t old_count =
+      std::max(before.read_queue_nums(), before.write_queue_nums());
+  const int32_t new_count =
+      std::max(after.read_queue_nums(), after.write_queue_nums());
+  std::map<int32_t, int64_t> starts;
+  for (int32_t queue_id = old_count; queue_id < new_count; ++queue_id) {
+    // Usually 0; a queue that held messages before the topic shrank keeps
+    // them, and a group new to it starts with them.
+    starts[queue_id] = store_->MinOffsetInQueue(after.topic_name(), queue_id);
+  }
+  if (starts.empty()) return;
+  std::vector<std::string> groups =
+      offsets_->StartAddedQueues(after.topic_name(), starts);
+  if (groups.empty()) return;
+  spdlog::info(
+      "topic {} grew from {} to {} queues: groups {} start them at "
+      "their first message",
+      after.topic_name(), old_count, new_count, absl::StrJoin(groups, ", "));
+  // At once rather than with the next periodic write: a crash before it
+  // would send these groups to their consume-from point after all.
+  if (absl::Status s = offsets_->Persist(); !s.ok()) {
+    spdlog::warn("consumer offsets not written, retried later: {}",
+                 s.ToString());
+  }
 }
 
 Command AdminProcessor::UpdateGroup(const Command& request) {

@@ -50,6 +50,10 @@ class AdminProcessor {
   remoting::Command QueueOffset(const remoting::Command& request);
   remoting::Command UpdateTopic(const remoting::Command& request);
   remoting::Command DeleteTopic(const remoting::Command& request);
+  // Starts the queues `after` adds to `before` at their first message for
+  // the groups that consumed the topic before (ConsumerOffsetManager).
+  void StartAddedQueues(const proto::TopicConfig& before,
+                        const proto::TopicConfig& after);
   remoting::Command UpdateGroup(const remoting::Command& request);
   remoting::Command AllTopics(const remoting::Command& request);
   remoting::Command TopicStats(const remoting::Command& request);

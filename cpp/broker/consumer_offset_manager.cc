@@ -158,6 +158,24 @@ void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
   dirty_ = true;
 }
 
+std::vector<std::string> ConsumerOffsetManager::StartAddedQueues(
+    absl::string_view topic, const std::map<int32_t, int64_t>& starts) {
+  std::vector<std::string> groups;
+  absl::MutexLock lock(&mu_);
+  for (auto& [key, queues] : offsets_) {
+    const size_t at = key.find('@');
+    if (absl::string_view(key).substr(at + 1) != topic) continue;
+    bool started = false;
+    for (const auto& [queue_id, offset] : starts) {
+      started |= queues.emplace(queue_id, offset).second;
+    }
+    if (started) groups.push_back(key.substr(0, at));
+  }
+  if (!groups.empty()) dirty_ = true;
+  std::sort(groups.begin(), groups.end());
+  return groups;
+}
+
 absl::Status ConsumerOffsetManager::Persist() {
   absl::MutexLock persist_lock(&persist_mu_);
   std::string text;

@@ -37,6 +37,15 @@ class ConsumerOffsetManager {
   // Topics `group` has committed offsets for, sorted.
   std::vector<std::string> TopicsOf(absl::string_view group) const;
   void RemoveTopic(absl::string_view topic);
+  // Queues were added to `topic`, starting at the offsets in `starts`
+  // (queue id -> the queue's first offset). Every group with committed
+  // offsets for the topic consumed it before these queues existed, so it
+  // starts them there, where it has no offset for them yet; otherwise its
+  // consume-from point (LAST_OFFSET by default) would skip what producers
+  // sent to them before its next rebalance. Groups that come to the topic
+  // later use their consume-from point. Returns the groups given offsets.
+  std::vector<std::string> StartAddedQueues(
+      absl::string_view topic, const std::map<int32_t, int64_t>& starts);
   // Writes the table if it changed since the last write.
   absl::Status Persist();
   // The whole table in the file's format; a slave copies its master's with

@@ -17,6 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 std::string TempPath(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
@@ -223,6 +224,26 @@ TEST(ConsumerOffsetManagerTest, CommitQueryAndReload) {
 // A state file cut short (empty, or ending inside a line) is refused with a
 // clear error instead of loading what is left, which would silently send
 // the lost groups back to their consume_from; a whole file still loads.
+TEST(ConsumerOffsetManagerTest, AddedQueuesStartForGroupsOfTheTopicOnly) {
+  ConsumerOffsetManager offsets(TempPath("added_queues"));
+  offsets.Commit("G", "T", 0, 40);
+  offsets.Commit("G", "T", 2, 9);  // kept from before the topic shrank
+  offsets.Commit("H", "T", 1, 3);
+  offsets.Commit("K", "U", 0, 1);
+  EXPECT_THAT(offsets.StartAddedQueues("T", {{2, 5}, {3, 0}}),
+              ElementsAre("G", "H"));
+  EXPECT_EQ(offsets.Query("G", "T", 2), 9);
+  EXPECT_EQ(offsets.Query("G", "T", 3), 0);
+  EXPECT_EQ(offsets.Query("H", "T", 2), 5);
+  EXPECT_EQ(offsets.Query("H", "T", 3), 0);
+  // A group of another topic, or one that comes later, is left to its
+  // consume-from point.
+  EXPECT_FALSE(offsets.Query("K", "T", 3).has_value());
+  EXPECT_FALSE(offsets.Query("K", "U", 1).has_value());
+  // Nothing new to start the second time.
+  EXPECT_THAT(offsets.StartAddedQueues("T", {{2, 5}, {3, 0}}), IsEmpty());
+}
+
 TEST(ConsumerOffsetManagerTest, TruncatedFileIsAnError) {
   const std::string path = TempPath("truncated_offsets");
   {
