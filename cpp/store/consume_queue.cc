@@ -50,7 +50,7 @@ int64_t ConsumeQueue::Recover() {
       break;
     }
   }
-  min_offset_.store(min);
+  SetMin(min);
   return physical_end;
 }
 
@@ -79,7 +79,7 @@ absl::Status ConsumeQueue::Put(const Entry& entry, int64_t queue_offset) {
     (*file)->set_wrote_position(byte_offset - (*file)->start_offset());
     (*file)->set_flushed_position((*file)->wrote_position());
     files_.set_flushed_where(byte_offset);
-    min_offset_.store(queue_offset);
+    SetMin(queue_offset);
   } else if (queue_offset > expected) {
     spdlog::warn("consume queue {}-{}: gap from {} to {}, left empty", topic_,
                  queue_id_, expected, queue_offset);
@@ -127,7 +127,7 @@ absl::Status ConsumeQueue::FillHole(const Entry& entry, int64_t queue_offset) {
   PutBig32(slot + 8, entry.size);
   // Recovery took the first entry it found for the minimum; the record is
   // in the commit log, so the queue starts at it.
-  if (queue_offset < min_offset()) min_offset_.store(queue_offset);
+  LowerMinTo(queue_offset, entry.commit_log_offset);
   // Below the flushed position, so no periodic flush would write it.
   return file->SyncRange(pos, kConsumeQueueEntrySize);
 }
@@ -145,7 +145,7 @@ absl::Status ConsumeQueue::Restart(const Entry& entry, int64_t queue_offset,
       !s.ok()) {
     return s;
   }
-  if (queue_offset < min_offset()) min_offset_.store(queue_offset);
+  LowerMinTo(queue_offset, entry.commit_log_offset);
   Entry last;
   max_physical_end_.store(queue_offset > min_offset() &&
                                   ReadEntry(queue_offset - 1, &last)
@@ -166,11 +166,23 @@ absl::Status ConsumeQueue::Reset(const Entry& entry, int64_t queue_offset) {
   if (absl::Status s = files_.TruncateTo(0, /*zero_tail=*/true); !s.ok()) {
     return s;
   }
-  min_offset_.store(queue_offset);
+  SetMin(queue_offset);
   max_physical_end_.store(0);
   // Either the empty path of Put() or, over the file left at 0, a run of
   // empty slots below the new minimum.
   return Put(entry, queue_offset);
+}
+
+void ConsumeQueue::LowerMinTo(int64_t queue_offset, int64_t commit_log_offset) {
+  absl::MutexLock lock(&min_mu_);
+  if (queue_offset < min_offset() && commit_log_offset >= retained_from_) {
+    min_offset_.store(queue_offset);
+  }
+}
+
+void ConsumeQueue::SetMin(int64_t queue_offset) {
+  absl::MutexLock lock(&min_mu_);
+  min_offset_.store(queue_offset);
 }
 
 bool ConsumeQueue::ReadEntry(int64_t queue_offset, Entry* entry) const {
@@ -234,7 +246,11 @@ int ConsumeQueue::DeleteBelow(int64_t commit_log_min) {
                commit_log_min;
       },
       1 << 30);
-  // Then advance the minimum within the first file.
+  // Then advance the minimum within the first file. Under min_mu_, so an
+  // entry the dispatch thread writes below the minimum meanwhile is either
+  // seen here or not let below commit_log_min.
+  absl::MutexLock lock(&min_mu_);
+  retained_from_ = std::max(retained_from_, commit_log_min);
   int64_t min =
       std::max(min_offset(), files_.MinOffset() / kConsumeQueueEntrySize);
   Entry e;

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "cpp/store/mapped_file_queue.h"
 
 namespace cometmq::store {
@@ -89,11 +91,21 @@ class ConsumeQueue {
   // retention removed or slots never written before its minimum, so none of
   // it is kept and the queue starts again at `queue_offset`.
   absl::Status Reset(const Entry& entry, int64_t queue_offset);
+  // Moves the minimum down to `queue_offset` for an entry written below it,
+  // unless retention has deleted the record the entry points at.
+  void LowerMinTo(int64_t queue_offset, int64_t commit_log_offset);
+  void SetMin(int64_t queue_offset);
 
   const std::string topic_;
   const int32_t queue_id_;
   MappedFileQueue files_;
+  // Written under min_mu_ (retention and the dispatch thread both move it),
+  // read without it.
   std::atomic<int64_t> min_offset_{0};
+  absl::Mutex min_mu_;
+  // The commit log minimum of the last DeleteBelow: entries pointing below
+  // it never become the queue's minimum again.
+  int64_t retained_from_ ABSL_GUARDED_BY(min_mu_) = 0;
   std::atomic<int64_t> max_physical_end_{0};
   bool arrival_pending_ = false;  // dispatch thread only
 };
