@@ -58,20 +58,31 @@ PullProcessor::PullProcessor(const BrokerConfig& config,
 
 void PullProcessor::Handle(Command&& request, remoting::Responder responder) {
   auto shared = std::make_shared<const Command>(std::move(request));
+  if (std::optional<Command> refusal = Refusal(*shared)) {
+    responder.Respond(*std::move(refusal));
+    return;
+  }
+  const proto::PullMessageRequest& pull = shared->header.pull_message();
+  // The piggy-backed commit is applied here, on the connection's I/O
+  // thread, where the consumer's UPDATE_CONSUMER_OFFSETs are applied too:
+  // so in the order the consumer sent them. Applied on the pool, an older
+  // offset could land after a newer commit and move the group back. Never
+  // again when a held pull is resumed, for the same reason.
+  if (pull.commit_offset() >= 0) {
+    offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
+                     pull.commit_offset());
+  }
   // A consumer that keeps up asks for the next offset, where nothing is
   // yet: no read, the pull is held (or answered) at once. Doing that here
   // saves two thread wakeups per pull; reads of stored messages, which may
   // fault in cold pages, stay on the pool.
-  if (shared->header.has_pull_message()) {
-    const proto::PullMessageRequest& pull = shared->header.pull_message();
-    if (pull.queue_offset() >=
-        store_->MaxOffsetInQueue(pull.topic(), pull.queue_id())) {
-      Process(shared, responder, /*allow_suspend=*/true);
-      return;
-    }
+  if (pull.queue_offset() >=
+      store_->MaxOffsetInQueue(pull.topic(), pull.queue_id())) {
+    Serve(shared, responder, /*allow_suspend=*/true);
+    return;
   }
   if (!pool_->TrySubmit([this, shared, responder] {
-        Process(shared, responder, /*allow_suspend=*/true);
+        Serve(shared, responder, /*allow_suspend=*/true);
       })) {
     Command busy = MakeResponse(*shared, proto::SYSTEM_BUSY,
                                 "the broker's pull queue is full; try later");
@@ -111,32 +122,30 @@ void PullProcessor::Resume(std::shared_ptr<const Command> request,
     // are in memory and the read does not wait; a trip through the pool
     // would cost two thread wakeups per answer.
     // Answered as if it had just arrived, unless nothing matched its tags.
-    Process(request, responder, /*allow_suspend=*/false, deadline);
+    Process(request, responder, deadline);
     return;
   }
   if (reason != WakeReason::kShutdown &&
       pool_->TrySubmit([this, request, responder] {
         // Answered as if it had just arrived; never held a second time.
-        Process(request, responder, /*allow_suspend=*/false);
+        Process(request, responder);
       })) {
     return;
   }
   responder.Respond(NotFound(*request));
 }
 
-void PullProcessor::Process(std::shared_ptr<const Command> request,
-                            const remoting::Responder& responder,
-                            bool allow_suspend, absl::Time deadline) {
+std::optional<Command> PullProcessor::Refusal(const Command& request) {
   auto fail = [&](proto::StatusCode code, absl::string_view remark) {
-    Command response = MakeResponse(*request, code, remark);
+    Command response = MakeResponse(request, code, remark);
     response.header.mutable_pull_message_response();
-    responder.Respond(std::move(response));
+    return response;
   };
-  if (!request->header.has_pull_message()) {
+  if (!request.header.has_pull_message()) {
     return fail(proto::BAD_REQUEST,
                 "PULL_MESSAGE needs a pull_message payload");
   }
-  const proto::PullMessageRequest& pull = request->header.pull_message();
+  const proto::PullMessageRequest& pull = request.header.pull_message();
   if ((config_.brokerPermission & proto::PERM_READ) == 0) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("the broker[", config_.brokerName,
@@ -179,15 +188,23 @@ void PullProcessor::Process(std::shared_ptr<const Command> request,
                              "] is illegal, topic[", pull.topic(), "] has ",
                              topic->read_queue_nums(), " read queues"));
   }
-  // The piggy-backed commit is applied when the pull arrives, never again
-  // when a held pull is resumed: by then the consumer may have committed a
-  // newer offset (or shut down, committing its final one), and re-applying
-  // this older one would move the group's offset backwards.
-  if (allow_suspend && pull.commit_offset() >= 0) {
-    offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
-                     pull.commit_offset());
-  }
+  return std::nullopt;
+}
 
+void PullProcessor::Process(std::shared_ptr<const Command> request,
+                            const remoting::Responder& responder,
+                            absl::Time deadline) {
+  if (std::optional<Command> refusal = Refusal(*request)) {
+    responder.Respond(*std::move(refusal));
+    return;
+  }
+  Serve(request, responder, /*allow_suspend=*/false, deadline);
+}
+
+void PullProcessor::Serve(std::shared_ptr<const Command> request,
+                          const remoting::Responder& responder,
+                          bool allow_suspend, absl::Time deadline) {
+  const proto::PullMessageRequest& pull = request->header.pull_message();
   const int max_messages = pull.max_msg_nums() <= 0
                                ? kDefaultMaxMessages
                                : std::min(pull.max_msg_nums(), kMaxMessages);

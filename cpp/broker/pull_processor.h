@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
@@ -43,11 +44,20 @@ class PullProcessor {
   int64_t messages_got() const { return messages_got_.load(); }
 
  private:
-  // `allow_suspend`: a first run, which may hold the pull. A held pull
-  // re-run before `deadline` (its hold's) is held again when nothing it
-  // scanned matched its tags.
+  // The answer refusing the pull (bad request, no permission, unknown
+  // topic or group, queue out of range), or nullopt when it may be served.
+  std::optional<remoting::Command> Refusal(const remoting::Command& request);
+  // Serves a pull that passed Refusal(). `allow_suspend`: a first run,
+  // which may hold the pull. A held pull re-run before `deadline` (its
+  // hold's) is held again when nothing it scanned matched its tags.
+  void Serve(std::shared_ptr<const remoting::Command> request,
+             const remoting::Responder& responder, bool allow_suspend,
+             absl::Time deadline = absl::InfinitePast());
+  // A held pull's re-run: checked again (its topic or group may have gone
+  // while it was held), then served without holding it anew unless its
+  // tags matched nothing before `deadline`.
   void Process(std::shared_ptr<const remoting::Command> request,
-               const remoting::Responder& responder, bool allow_suspend,
+               const remoting::Responder& responder,
                absl::Time deadline = absl::InfinitePast());
   void Resume(std::shared_ptr<const remoting::Command> request,
               const remoting::Responder& responder, WakeReason reason,

@@ -14,6 +14,8 @@ struct Responder::State {
   Command request_header_only;  // code, opaque, flags of the request
   std::weak_ptr<Connection> connection;
   std::shared_ptr<std::atomic<int64_t>> in_flight;
+  // Set instead of `connection` by ForHandlerTest.
+  std::function<void(Command)> sink;
   std::string remote_address;
   uint32_t remote_ipv4 = 0;
   uint16_t remote_port = 0;
@@ -34,7 +36,9 @@ struct Responder::State {
       if (response.header.code() == 0) {
         response.header.set_code(request_header_only.header.code());
       }
-      if (auto conn = connection.lock()) {
+      if (sink) {
+        sink(std::move(response));
+      } else if (auto conn = connection.lock()) {
         absl::Status st = conn->Send(std::move(response));
         if (!st.ok() && absl::IsResourceExhausted(st)) {
           spdlog::warn("closing {}: {}", remote_address, st.ToString());
@@ -56,6 +60,18 @@ struct Responder::State {
 };
 
 Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Responder Responder::ForHandlerTest(const Command& request,
+                                    std::function<void(Command)> sink) {
+  auto state = std::make_shared<State>();
+  state->request_header_only.header.set_code(request.header.code());
+  state->request_header_only.header.set_opaque(request.header.opaque());
+  state->request_header_only.header.set_flags(request.header.flags());
+  state->in_flight = std::make_shared<std::atomic<int64_t>>(1);
+  state->sink = std::move(sink);
+  state->remote_address = "test";
+  return Responder(std::move(state));
+}
 
 void Responder::Respond(Command response) const {
   state_->Send(std::move(response));

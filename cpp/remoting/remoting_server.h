@@ -41,6 +41,12 @@ class Responder {
   uint32_t remote_ipv4() const;
   uint16_t remote_port() const;
 
+  // A responder for `request` that hands the answer to `sink` (on the
+  // answering thread) instead of a connection: for tests of request
+  // handlers without a server.
+  static Responder ForHandlerTest(const Command& request,
+                                  std::function<void(Command)> sink);
+
  private:
   friend class RemotingServer;
   struct State;
