@@ -6,8 +6,9 @@
 #
 # Builds the binaries, starts mqnamesrv and mqbroker (with that
 # flushDiskType and a fresh store under /var/tmp), measures the disk's
-# synchronous write rate in that store, runs //tools/benchmark:consumer and
-# then //tools/benchmark:producer for SECONDS, prints both outputs, stops
+# synchronous write rate in that store (again after a SYNC_FLUSH run), runs
+# //tools/benchmark:consumer and then //tools/benchmark:producer for
+# SECONDS, prints both outputs, stops
 # the processes it started (SIGTERM by pid, so other clusters of this user
 # are left alone) and removes the store.
 #
@@ -41,19 +42,25 @@ cd "$(dirname "$0")/../.."
 source tools/benchmark/cluster_lib.sh
 prepare_cluster
 
-echo "== disk: synchronous 4 KiB writes in $store (dd oflag=dsync, 1000 writes)"
-# First pass appends (each write also syncs the new file size), the second
-# overwrites the same blocks in place, like writes into a preallocated file.
-for pass in append overwrite; do
-  extra=()
-  [[ $pass == overwrite ]] && extra=(conv=notrunc)
-  line="$(dd if=/dev/zero of="$store/dsync.probe" bs=4k count=1000 oflag=dsync \
-    "${extra[@]}" 2>&1 | tail -n 1)"
-  secs="$(sed -E 's/.*copied, ([0-9.]+) s.*/\1/' <<<"$line")"
-  awk -v s="$secs" -v p="$pass" \
-    'BEGIN { printf "  %-9s %.0f synced writes/s (%.3f ms each)\n", p, 1000 / s, s }'
-done
-rm -f "$store/dsync.probe"
+# The disk's synchronous write rate, for the SYNC_FLUSH bound. Measured
+# before and again after the producer's run: on shared virtual disks it
+# can change many times over within a minute.
+probe_disk() {
+  echo "== disk, $1: synchronous 4 KiB writes in $store (dd oflag=dsync, 1000 writes)"
+  # First pass appends (each write also syncs the new file size), the second
+  # overwrites the same blocks in place, like writes into a preallocated file.
+  for pass in append overwrite; do
+    extra=()
+    [[ $pass == overwrite ]] && extra=(conv=notrunc)
+    line="$(dd if=/dev/zero of="$store/dsync.probe" bs=4k count=1000 oflag=dsync \
+      "${extra[@]}" 2>&1 | tail -n 1)"
+    secs="$(sed -E 's/.*copied, ([0-9.]+) s.*/\1/' <<<"$line")"
+    awk -v s="$secs" -v p="$pass" \
+      'BEGIN { printf "  %-9s %.0f synced writes/s (%.3f ms each)\n", p, 1000 / s, s }'
+  done
+  rm -f "$store/dsync.probe"
+}
+probe_disk "before the run"
 
 start_namesrv
 start_broker "$flush"
@@ -71,6 +78,8 @@ if [[ -s "$store/producer.err" ]]; then
   echo "-- producer stderr (last 20 lines):"
   tail -n 20 "$store/producer.err"
 fi
+
+[[ $flush == SYNC_FLUSH ]] && probe_disk "after the run"
 
 consumer_status=0
 wait "$consumer_pid" || consumer_status=$?
