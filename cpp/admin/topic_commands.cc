@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "cpp/admin/command.h"
 #include "cpp/client/client_error.h"
+#include "cpp/common/message_record.h"
 #include "proto/remoting.pb.h"
 
 namespace cometmq::admin {
@@ -105,8 +106,8 @@ absl::Status TopicListWithClusters(const CommandContext& ctx,
   Table table({"#Cluster Name", "#Topic", "#Consumer Group"});
   JsonValue list = JsonValue::Array();
   for (const std::string& topic : topics) {
-    if (absl::StartsWith(topic, "%RETRY%") ||
-        absl::StartsWith(topic, "%DLQ%")) {
+    if (absl::StartsWith(topic, kRetryGroupTopicPrefix) ||
+        absl::StartsWith(topic, kDlqGroupTopicPrefix)) {
       continue;
     }
     absl::StatusOr<proto::TopicRouteData> route = ctx.admin->TopicRoute(topic);
