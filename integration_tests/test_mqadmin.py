@@ -3,12 +3,16 @@ subcommand in table and --json form, and its errors."""
 
 import json
 import os
+import re
+import select
+import signal
 import subprocess
 import time
 
 import cometmq
 
 from cluster import bin_dir, free_port
+from helpers import Collector, push_consumer, wait_until
 
 CLUSTER = "DefaultCluster"
 
@@ -79,7 +83,8 @@ def test_update_topic_on_one_broker_cluster_list_and_broker_status(cluster):
     doc = mqadmin_json("updateTopic", "-n", ns, "-b", broker.addr, "-t",
                        "OneBroker", "-r", "2", "-w", "2")
     assert doc == {"topic": "OneBroker", "brokerAddr": broker.addr,
-                   "readQueueNums": 2, "writeQueueNums": 2, "success": True}
+                   "readQueueNums": 2, "writeQueueNums": 2, "perm": 6,
+                   "order": False, "success": True}
     route = mqadmin_json("topicRoute", "-n", ns, "-t", "OneBroker")
     assert route["queueDatas"][0]["readQueueNums"] == 2
 
@@ -246,3 +251,256 @@ def test_usage_help_and_bad_arguments():
     result = mqadmin("updateSubGroup", "-n", "127.0.0.1:1", "-g", "G",
                      check=2)
     assert "exactly one of -c CLUSTER and -b BROKERADDR" in result.stderr
+
+
+def route_of(ns, topic):
+    return mqadmin_json("topicRoute", "-n", ns, "-t", topic)
+
+
+def test_update_topic_perm_read_only_refuses_sends_and_serves_pulls(cluster):
+    ns, broker = start(cluster)
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "ReadOnlyT", "-r",
+            "2", "-w", "2", check=0)
+    with cometmq.Producer(group="perm-pg", namesrv=ns) as p:
+        for i in range(3):
+            p.send("ReadOnlyT", f"m{i}".encode())
+
+        doc = mqadmin_json("updateTopic", "-n", ns, "-c", CLUSTER, "-t",
+                           "ReadOnlyT", "-r", "2", "-w", "2", "-p", "4",
+                           "-o", "true")
+        assert doc["perm"] == 4 and doc["order"] is True
+        route = route_of(ns, "ReadOnlyT")
+        assert route["queueDatas"][0]["perm"] == 4
+        assert route["queueDatas"][0]["order"] is True
+        assert route["orderTopicConf"] == "broker-a:2"
+        table = mqadmin("topicRoute", "-n", ns, "-t", "ReadOnlyT",
+                        check=0).stdout
+        assert "#Perm  #Order" in table
+        assert table.splitlines()[-1].split() == ["broker-a", "2", "2", "R",
+                                                  "true"]
+
+        # This producer's cached route still says writable: the broker
+        # refuses; a new producer's route already says read only.
+        try:
+            p.send("ReadOnlyT", b"refused")
+            raise AssertionError("a send to a read-only topic was accepted")
+        except cometmq.NoPermissionError as e:
+            assert e.code == 16
+            assert "the topic[ReadOnlyT] sending message is forbidden" in (
+                e.remark)
+    with cometmq.Producer(group="perm-pg2", namesrv=ns) as p:
+        try:
+            p.send("ReadOnlyT", b"refused")
+            raise AssertionError("a send to a read-only topic was accepted")
+        except cometmq.NoPermissionError as e:
+            assert e.code == 16
+            assert "sending message is forbidden" in e.remark
+    status = mqadmin_json("topicStatus", "-n", ns, "-t", "ReadOnlyT")
+    assert sum(q["maxOffset"] for q in status["queues"]) == 3
+
+    # Reads are still served: a new group consumes what was sent before.
+    got = Collector()
+    consumer = push_consumer(cluster, "perm-ro-cg", "ReadOnlyT", got)
+    try:
+        wait_until(lambda: got.count() >= 3, 20, "reads of a read-only topic")
+        assert sorted(got.bodies()) == [b"m0", b"m1", b"m2"]
+        assert len([q for q in consumer.owned_queues()
+                    if q.startswith("ReadOnlyT@")]) == 2
+        doc = mqadmin_json("topicList", "-n", ns, "-c")
+        entry = [t for t in doc["topics"] if t["topic"] == "ReadOnlyT"]
+        assert entry == [{"cluster": CLUSTER, "topic": "ReadOnlyT",
+                          "consumerGroups": ["perm-ro-cg"], "order": True}]
+    finally:
+        consumer.shutdown()
+
+    # Perm and order are the broker's topic config: kept across a restart.
+    with open(os.path.join(broker.store, "config", "topics.json")) as f:
+        assert "ReadOnlyT=2,2,4,1" in f.read().split()
+    broker.restart()
+    wait_until(lambda: route_of(ns, "ReadOnlyT")["queueDatas"][0]["perm"] == 4,
+               20, "the restarted broker's route")
+    route = route_of(ns, "ReadOnlyT")
+    assert route["queueDatas"][0]["order"] is True
+    with cometmq.Producer(group="perm-pg3", namesrv=ns) as p:
+        try:
+            p.send("ReadOnlyT", b"refused")
+            raise AssertionError("a send to a read-only topic was accepted")
+        except cometmq.NoPermissionError:
+            pass
+        # -p 6 -o false opens it again.
+        mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "ReadOnlyT",
+                "-r", "2", "-w", "2", "-p", "6", "-o", "false", check=0)
+        p.send("ReadOnlyT", b"open again")
+    route = route_of(ns, "ReadOnlyT")
+    assert route["queueDatas"][0]["perm"] == 6
+    assert route["queueDatas"][0]["order"] is False
+    assert route["orderTopicConf"] == ""
+
+
+def test_update_topic_perm_write_only_refuses_pulls(cluster):
+    ns, _ = start(cluster)
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "WriteOnlyT", "-r",
+            "1", "-w", "1", check=0)
+    got = Collector()
+    consumer = push_consumer(cluster, "perm-wo-cg", "WriteOnlyT", got)
+    try:
+        with cometmq.Producer(group="perm-wo-pg", namesrv=ns) as p:
+            p.send("WriteOnlyT", b"while readable")
+            wait_until(lambda: got.count() == 1, 20, "the first message")
+
+            # This consumer holds the queue from its route: the broker
+            # refuses its pulls, while sends are still taken.
+            mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t",
+                    "WriteOnlyT", "-r", "1", "-w", "1", "-p", "2", check=0)
+            assert route_of(ns, "WriteOnlyT")["queueDatas"][0]["perm"] == 2
+            for i in range(2):
+                p.send("WriteOnlyT", f"w{i}".encode())
+            status = mqadmin_json("topicStatus", "-n", ns, "-t", "WriteOnlyT")
+            assert status["queues"][0]["maxOffset"] == 3
+
+            # A consumer started now sees no readable queue at all.
+            late_got = Collector()
+            late = push_consumer(cluster, "perm-wo-late", "WriteOnlyT",
+                                 late_got)
+            try:
+                assert [q for q in late.owned_queues()
+                        if q.startswith("WriteOnlyT@")] == []
+                # Nothing arrives while the topic is write only (long
+                # enough for several refused pulls of the first consumer).
+                deadline = time.monotonic() + 4
+                while time.monotonic() < deadline:
+                    assert got.count() == 1 and late_got.count() == 0
+                    time.sleep(0.1)
+            finally:
+                late.shutdown()
+
+            mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t",
+                    "WriteOnlyT", "-r", "1", "-w", "1", "-p", "6", check=0)
+            wait_until(lambda: got.count() == 3, 20,
+                       "the messages sent while write only")
+            assert sorted(got.bodies()) == [b"w0", b"w1", b"while readable"]
+    finally:
+        consumer.shutdown()
+
+
+def test_update_topic_bad_perm_and_order_values(cluster):
+    ns, _ = start(cluster)
+    for value in ("7", "0", "1", "3", "rw", ""):
+        result = mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "BadT",
+                         "-p", value, check=2)
+        assert (f"-p must be 2 (write only), 4 (read only) or 6 (read and "
+                f"write), got '{value}'") in result.stderr
+        assert "usage: mqadmin updateTopic" in result.stderr
+    for value in ("maybe", "1", "yes"):
+        result = mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "BadT",
+                         "-o", value, check=2)
+        assert f"-o must be true or false, got '{value}'" in result.stderr
+    # Nothing was created by the refused commands.
+    result = mqadmin("topicRoute", "-n", ns, "-t", "BadT", check=1)
+    assert "topic [BadT] does not exist" in result.stderr
+    help_text = mqadmin("help", "updateTopic", check=0).stdout
+    assert "-p PERM, --perm" in help_text and "-o true|false" in help_text
+
+
+def test_topic_list_cluster_model(cluster):
+    ns, _ = start(cluster)
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "ListedT", "-r",
+            "1", "-w", "1", check=0)
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "UnreadT", "-r",
+            "1", "-w", "1", check=0)
+    with cometmq.Producer(group="list-pg", namesrv=ns) as p:
+        p.send("ListedT", b"x")
+    # Two groups: one online, one that only committed an offset.
+    got = Collector()
+    consumer = push_consumer(cluster, "list-online", "ListedT", got)
+    try:
+        mqadmin("resetOffsetByTime", "-n", ns, "-g", "list-offline", "-t",
+                "ListedT", "-s", "now", check=0)
+        table = mqadmin("topicList", "-n", ns, "-c", check=0).stdout
+        lines = [line.split() for line in table.splitlines()]
+        assert lines[0] == ["#Cluster", "Name", "#Topic", "#Consumer",
+                            "Group"]
+        assert [CLUSTER, "ListedT", "list-offline"] in lines
+        assert [CLUSTER, "ListedT", "list-online"] in lines
+        assert [CLUSTER, "UnreadT"] in lines  # no group: an empty cell
+        assert not any(cell.startswith(("%RETRY%", "%DLQ%"))
+                       for line in lines for cell in line)
+        doc = mqadmin_json("topicList", "-n", ns, "-c")
+        by_topic = {t["topic"]: t for t in doc["topics"]}
+        assert by_topic["ListedT"] == {
+            "cluster": CLUSTER, "topic": "ListedT",
+            "consumerGroups": ["list-offline", "list-online"],
+            "order": False}
+        assert by_topic["UnreadT"]["consumerGroups"] == []
+        # Without -c: the plain list, unchanged.
+        assert "ListedT" in mqadmin_json("topicList", "-n", ns)["topics"]
+        result = mqadmin("topicList", "-n", ns, "-c", "x", check=2)
+        assert "unexpected argument 'x'" in result.stderr
+    finally:
+        consumer.shutdown()
+
+
+def read_line(proc, deadline):
+    """One line of `proc`'s stdout, failing the test at `deadline`."""
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        assert left > 0, f"no output from mqadmin in time (got {line!r})"
+        ready, _, _ = select.select([proc.stdout], [], [], left)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 1)
+            assert chunk, f"mqadmin ended early: {line!r}"
+            line += chunk
+    return line.decode()
+
+
+def test_cluster_list_more_stats_and_interval(cluster):
+    ns, broker = start(cluster)
+    with cometmq.Producer(group="stats-pg", namesrv=ns) as p:
+        for _ in range(3):
+            p.send("StatsT", b"x")
+    table = mqadmin("clusterList", "-n", ns, "-m", check=0).stdout
+    lines = table.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "#Cluster Name", "#Broker Name", "#BID", "#Addr", "#Role", "#InTotal",
+        "#OutTotal", "#InTPS", "#OutTPS", "#Disk Ratio"]
+    assert lines[1].split()[:5] == [CLUSTER, "broker-a", "0", broker.addr,
+                                    "ASYNC_MASTER"]
+    doc = mqadmin_json("clusterList", "-n", ns, "-m")
+    (entry,) = doc["brokers"]
+    assert entry["role"] == "ASYNC_MASTER"
+    assert entry["inTotal"] >= 3
+    assert entry["inTps"] is None  # one round: no rate yet
+    ratio = float(entry["diskRatio"])
+    assert 0 <= ratio <= 1
+
+    # -i: a document every second until SIGINT / SIGTERM, which end it with 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        env = dict(os.environ)
+        env.pop("NAMESRV_ADDR", None)
+        proc = subprocess.Popen(
+            [os.path.join(bin_dir(), "mqadmin"), "clusterList", "-n", ns,
+             "-m", "-i", "1", "--json"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        try:
+            deadline = time.monotonic() + 20
+            first = json.loads(read_line(proc, deadline))
+            second = json.loads(read_line(proc, deadline))
+            assert first["brokers"][0]["inTps"] is None
+            assert second["brokers"][0]["inTps"] is not None
+            assert second["brokers"][0]["inTps"] >= 0
+            proc.send_signal(sig)
+            assert proc.wait(10) == 0, proc.stderr.read()
+            assert proc.stderr.read() == b""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    for value in ("0", "-1", "x"):
+        result = mqadmin("clusterList", "-n", ns, "-i", value, check=2)
+        assert "-i" in result.stderr
+    result = mqadmin("clusterList", "-n", ns, "-m", "5", check=2)
+    assert "unexpected argument '5'" in result.stderr

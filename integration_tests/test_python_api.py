@@ -150,6 +150,19 @@ def test_admin_operations(cluster):
                        write_queues=3)
     route = admin.topic_route("AdminT")
     assert route["queue_datas"][0]["write_queue_nums"] == 3
+    assert route["queue_datas"][0]["perm"] == 6
+    assert route["queue_datas"][0]["order"] is False
+    admin.create_topic("ReadOnlyAdminT", read_queues=1, write_queues=1,
+                       perm=4, order=True)
+    route = admin.topic_route("ReadOnlyAdminT")
+    assert route["queue_datas"][0]["perm"] == 4
+    assert route["queue_datas"][0]["order"] is True
+    with cometmq.Producer(group="ro-pg", namesrv=cluster.namesrv_addr) as p:
+        with pytest.raises(cometmq.NoPermissionError,
+                           match="sending message is forbidden"):
+            p.send("ReadOnlyAdminT", b"refused")
+    with pytest.raises(cometmq.MQClientError, match="perm 9"):
+        admin.create_topic("BadPermT", perm=9)
     assert "DefaultCluster" in admin.cluster_list()["clusters"]
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         r = p.send("AdminT", b"findme", keys=["order-42"])

@@ -1,5 +1,7 @@
 #include "cpp/admin/args.h"
 
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +25,15 @@ const FlagSpec* FindLong(const std::vector<FlagSpec>& specs,
 }
 
 }  // namespace
+
+FlagSpec SwitchFlag(char letter, std::string long_name, std::string help) {
+  FlagSpec spec;
+  spec.letter = letter;
+  spec.long_name = std::move(long_name);
+  spec.help = std::move(help);
+  spec.is_switch = true;
+  return spec;
+}
 
 std::string ParsedArgs::Get(char letter, const std::string& fallback) const {
   auto it = values_.find(letter);
@@ -81,6 +92,15 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagSpec>& specs,
     if (spec == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown option '", arg, "'"));
+    }
+    if (spec->is_switch) {
+      if (has_value) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("option '-", std::string(1, spec->letter),
+                         "' takes no value, got '", arg, "'"));
+      }
+      parsed.values_[spec->letter] = "true";
+      continue;
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {

@@ -12,13 +12,18 @@ namespace cometmq::admin {
 
 // One option of a subcommand, spelled as in RocketMQ's mqadmin: a short
 // letter (`-t TOPIC`) and a long name (`--topic TOPIC`, `--topic=TOPIC`).
+// A switch (`topicList -c`) takes no value; Has() tells whether it was given.
 struct FlagSpec {
   char letter = 0;
   std::string long_name;
   std::string value_name;  // shown in usage, e.g. "TOPIC"
   bool required = false;
   std::string help;
+  bool is_switch = false;
 };
+
+// An optional switch: `-letter` / `--long_name`, no value.
+FlagSpec SwitchFlag(char letter, std::string long_name, std::string help);
 
 // The options given to one subcommand, after ParseArgs checked them against
 // the subcommand's FlagSpecs. `--json` and `-h`/`--help` are accepted by

@@ -29,6 +29,34 @@ TEST(ParseArgsTest, ShortLongAndAttachedForms) {
   EXPECT_EQ(*parsed->GetInt('r', 4), 4);
 }
 
+TEST(ParseArgsTest, SwitchesTakeNoValue) {
+  std::vector<FlagSpec> specs = Specs();
+  specs.push_back(SwitchFlag('c', "clusterModel", ""));
+  auto parsed = ParseArgs(specs, {"-n", "a:1", "-t", "T", "-c"}, "");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->Has('c'));
+  parsed = ParseArgs(specs, {"-n", "a:1", "--clusterModel", "-t", "T"}, "");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->Has('c'));
+  EXPECT_EQ(parsed->Get('t'), "T");
+  parsed = ParseArgs(specs, {"-n", "a:1", "-t", "T"}, "");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_FALSE(parsed->Has('c'));
+
+  for (const char* attached : {"-cx", "--clusterModel=yes"}) {
+    parsed = ParseArgs(specs, {"-n", "a:1", "-t", "T", attached}, "");
+    ASSERT_FALSE(parsed.ok()) << attached;
+    EXPECT_NE(parsed.status().message().find("takes no value"),
+              std::string::npos)
+        << parsed.status();
+  }
+  // A value after a switch is a stray argument, not the switch's value.
+  parsed = ParseArgs(specs, {"-n", "a:1", "-t", "T", "-c", "true"}, "");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("unexpected argument 'true'"),
+            std::string::npos);
+}
+
 TEST(ParseArgsTest, NamesrvFallsBackToEnvironment) {
   auto parsed = ParseArgs(Specs(), {"-t", "T"}, "env:9876");
   ASSERT_TRUE(parsed.ok()) << parsed.status();

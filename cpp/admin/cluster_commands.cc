@@ -2,49 +2,193 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cpp/admin/command.h"
+#include "cpp/admin/stop_signal.h"
 #include "proto/remoting.pb.h"
 
 namespace cometmq::admin {
 namespace {
 
-absl::Status ClusterList(const CommandContext& ctx) {
-  absl::StatusOr<proto::ClusterInfo> info = ctx.admin->ClusterList();
-  if (!info.ok()) return info.status();
-  Table table({"#Cluster Name", "#Broker Name", "#BID", "#Addr"});
-  JsonValue brokers = JsonValue::Array();
-  // Sorted by cluster, broker name, broker id.
+// One broker process of the cluster list.
+struct BrokerRow {
+  std::string cluster;
+  std::string name;
+  int64_t id = 0;
+  std::string addr;
+};
+
+// Sorted by cluster, broker name, broker id.
+std::vector<BrokerRow> BrokerRows(const proto::ClusterInfo& info) {
   std::map<std::string, std::vector<std::string>> clusters;
-  for (const auto& [cluster, names] : info->cluster_table()) {
+  for (const auto& [cluster, names] : info.cluster_table()) {
     clusters[cluster].assign(names.names().begin(), names.names().end());
   }
+  std::vector<BrokerRow> rows;
   for (auto& [cluster, names] : clusters) {
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
-      auto broker = info->broker_table().find(name);
-      if (broker == info->broker_table().end()) continue;
+      auto broker = info.broker_table().find(name);
+      if (broker == info.broker_table().end()) continue;
       std::map<int64_t, std::string> addrs(
           broker->second.broker_addrs().begin(),
           broker->second.broker_addrs().end());
       for (const auto& [id, addr] : addrs) {
-        table.AddRow({cluster, name, absl::StrCat(id), addr});
-        JsonValue entry = JsonValue::Object();
-        entry.Set("cluster", JsonValue::String(cluster))
-            .Set("brokerName", JsonValue::String(name))
-            .Set("brokerId", JsonValue::Int(id))
-            .Set("addr", JsonValue::String(addr));
-        brokers.Push(std::move(entry));
+        rows.push_back({cluster, name, id, addr});
       }
     }
+  }
+  return rows;
+}
+
+// A broker's message counters at one moment, for -m's rates.
+struct Sample {
+  absl::Time at;
+  int64_t put = 0;
+  int64_t got = 0;
+};
+
+// The counters of clusterList -m, from GET_BROKER_RUNTIME_INFO; remembers
+// each broker's last sample so later rounds of -i show rates.
+class MoreStats {
+ public:
+  struct Figures {
+    std::string role = "-";
+    std::optional<int64_t> in_total, out_total;
+    std::optional<double> in_tps, out_tps;
+    std::string disk_ratio = "-";
+    std::string error;  // the broker did not answer
+  };
+
+  Figures Of(client::Admin* admin, const std::string& addr) {
+    Figures figures;
+    absl::StatusOr<proto::BrokerRuntimeInfo> info =
+        admin->BrokerRuntimeInfo(addr);
+    if (!info.ok()) {
+      figures.error = std::string(info.status().message());
+      return figures;
+    }
+    const auto& table = info->table();
+    auto text = [&](const char* key) -> std::string {
+      auto it = table.find(key);
+      return it == table.end() ? "-" : it->second;
+    };
+    auto number = [&](const char* key) -> std::optional<int64_t> {
+      int64_t value = 0;
+      auto it = table.find(key);
+      if (it == table.end() || !absl::SimpleAtoi(it->second, &value)) {
+        return std::nullopt;
+      }
+      return value;
+    };
+    figures.role = text("brokerRole");
+    figures.disk_ratio = text("commitLogDiskRatio");
+    figures.in_total = number("msgPutTotal");
+    figures.out_total = number("msgGetTotal");
+    if (figures.in_total && figures.out_total) {
+      const Sample now{absl::Now(), *figures.in_total, *figures.out_total};
+      auto last = samples_.find(addr);
+      // Counters restart with the broker: no rate across a restart.
+      if (last != samples_.end() && now.at > last->second.at &&
+          now.put >= last->second.put && now.got >= last->second.got) {
+        const double seconds = absl::ToDoubleSeconds(now.at - last->second.at);
+        figures.in_tps = (now.put - last->second.put) / seconds;
+        figures.out_tps = (now.got - last->second.got) / seconds;
+      }
+      samples_[addr] = now;
+    }
+    return figures;
+  }
+
+ private:
+  std::map<std::string, Sample> samples_;
+};
+
+std::string Cell(const std::optional<int64_t>& value) {
+  return value ? absl::StrCat(*value) : "-";
+}
+
+std::string Cell(const std::optional<double>& value) {
+  return value ? absl::StrFormat("%.1f", *value) : "-";
+}
+
+JsonValue Json(const std::optional<int64_t>& value) {
+  return value ? JsonValue::Int(*value) : JsonValue();
+}
+
+JsonValue Json(const std::optional<double>& value) {
+  return value ? JsonValue::Double(*value) : JsonValue();
+}
+
+absl::Status PrintClusterList(const CommandContext& ctx, MoreStats* more) {
+  absl::StatusOr<proto::ClusterInfo> info = ctx.admin->ClusterList();
+  if (!info.ok()) return info.status();
+  std::vector<std::string> headers = {"#Cluster Name", "#Broker Name", "#BID",
+                                      "#Addr"};
+  if (more != nullptr) {
+    headers.insert(headers.end(), {"#Role", "#InTotal", "#OutTotal", "#InTPS",
+                                   "#OutTPS", "#Disk Ratio"});
+  }
+  Table table(headers);
+  JsonValue brokers = JsonValue::Array();
+  for (const BrokerRow& row : BrokerRows(*info)) {
+    std::vector<std::string> cells = {row.cluster, row.name,
+                                      absl::StrCat(row.id), row.addr};
+    JsonValue entry = JsonValue::Object();
+    entry.Set("cluster", JsonValue::String(row.cluster))
+        .Set("brokerName", JsonValue::String(row.name))
+        .Set("brokerId", JsonValue::Int(row.id))
+        .Set("addr", JsonValue::String(row.addr));
+    if (more != nullptr) {
+      const MoreStats::Figures f = more->Of(ctx.admin, row.addr);
+      cells.insert(cells.end(),
+                   {f.role, Cell(f.in_total), Cell(f.out_total), Cell(f.in_tps),
+                    Cell(f.out_tps), f.disk_ratio});
+      entry.Set("role", JsonValue::String(f.role))
+          .Set("inTotal", Json(f.in_total))
+          .Set("outTotal", Json(f.out_total))
+          .Set("inTps", Json(f.in_tps))
+          .Set("outTps", Json(f.out_tps))
+          .Set("diskRatio", JsonValue::String(f.disk_ratio));
+      if (!f.error.empty()) entry.Set("error", JsonValue::String(f.error));
+    }
+    table.AddRow(std::move(cells));
+    brokers.Push(std::move(entry));
   }
   JsonValue json = JsonValue::Object();
   json.Set("brokers", std::move(brokers));
   ctx.Emit({table}, json);
   return absl::OkStatus();
+}
+
+absl::Status ClusterList(const CommandContext& ctx) {
+  absl::StatusOr<int64_t> interval = ctx.args.GetInt('i', 0);
+  if (!interval.ok()) return interval.status();
+  if (ctx.args.Has('i') && (*interval < 1 || *interval > 86400)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-i must be 1..86400 seconds, got '", ctx.args.Get('i'), "'"));
+  }
+  MoreStats more;
+  MoreStats* more_stats = ctx.args.Has('m') ? &more : nullptr;
+  if (!ctx.args.Has('i')) return PrintClusterList(ctx, more_stats);
+  absl::StatusOr<std::unique_ptr<StopSignal>> stop = StopSignal::Install();
+  if (!stop.ok()) return stop.status();
+  // Rounds until SIGINT or SIGTERM, which end the command successfully.
+  for (bool first = true;; first = false) {
+    if (!first && !ctx.args.json()) ctx.out << "\n";
+    if (absl::Status s = PrintClusterList(ctx, more_stats); !s.ok()) return s;
+    ctx.out.flush();
+    if ((*stop)->WaitFor(absl::Seconds(*interval))) return absl::OkStatus();
+  }
 }
 
 absl::Status BrokerStatus(const CommandContext& ctx) {
@@ -74,7 +218,14 @@ std::vector<CommandSpec> ClusterCommands() {
       {"clusterList",
        "Cluster",
        "List the brokers of every cluster",
-       {NamesrvFlag()},
+       {NamesrvFlag(),
+        SwitchFlag('m', "moreStats",
+                   "also each broker's role, messages put (In) and pulled "
+                   "(Out) since it started, their rates per second since "
+                   "the previous round of -i, and commit log disk ratio"),
+        {'i', "interval", "SECONDS", false,
+         "print again every SECONDS until interrupted (SIGINT or SIGTERM "
+         "end it with exit status 0)"}},
        ClusterList},
       {"brokerStatus",
        "Cluster",

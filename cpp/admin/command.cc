@@ -1,5 +1,6 @@
 #include "cpp/admin/command.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,6 +73,32 @@ absl::StatusOr<int64_t> ParseTimestamp(const std::string& text) {
       absl::StrCat("a time must be 'now', milliseconds since the epoch or "
                    "yyyy-MM-dd#HH:mm:ss:SSS, got '",
                    text, "'"));
+}
+
+absl::StatusOr<int32_t> ParsePerm(const std::string& text) {
+  int32_t perm = 0;
+  if (absl::SimpleAtoi(text, &perm) &&
+      (perm == proto::PERM_WRITE || perm == proto::PERM_READ ||
+       perm == (proto::PERM_READ | proto::PERM_WRITE))) {
+    return perm;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "-p must be 2 (write only), 4 (read only) or 6 (read and write), got '",
+      text, "'"));
+}
+
+absl::StatusOr<bool> ParseBool(char letter, const std::string& text) {
+  if (absl::EqualsIgnoreCase(text, "true")) return true;
+  if (absl::EqualsIgnoreCase(text, "false")) return false;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "-", std::string(1, letter), " must be true or false, got '", text, "'"));
+}
+
+std::string PermName(int32_t perm) {
+  std::string name;
+  if (perm & proto::PERM_READ) name += "R";
+  if (perm & proto::PERM_WRITE) name += "W";
+  return name.empty() ? "-" : name;
 }
 
 std::string FormatMillis(int64_t millis) {

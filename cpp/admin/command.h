@@ -54,6 +54,17 @@ absl::StatusOr<int64_t> ParseTimestamp(const std::string& text);
 // "-" for 0.
 std::string FormatMillis(int64_t millis);
 
+// updateTopic -p: RocketMQ's PermName values 2 (write only), 4 (read only)
+// or 6 (read and write); InvalidArgument naming `-p` otherwise.
+absl::StatusOr<int32_t> ParsePerm(const std::string& text);
+
+// "true" or "false" (any case) for boolean options such as updateTopic -o;
+// InvalidArgument naming `-letter` otherwise.
+absl::StatusOr<bool> ParseBool(char letter, const std::string& text);
+
+// Permission bits as RocketMQ prints them: "RW", "R", "W" or "-".
+std::string PermName(int32_t perm);
+
 // The subcommands of each group (one file per group).
 std::vector<CommandSpec> TopicCommands();
 std::vector<CommandSpec> ClusterCommands();

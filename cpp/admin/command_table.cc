@@ -55,8 +55,8 @@ std::string CommandHelp(const CommandSpec& command) {
   std::string synopsis = absl::StrCat("usage: mqadmin ", command.name);
   std::string options;
   for (const FlagSpec& flag : command.flags) {
-    std::string spelled =
-        absl::StrCat("-", std::string(1, flag.letter), " ", flag.value_name);
+    std::string spelled = absl::StrCat("-", std::string(1, flag.letter));
+    if (!flag.is_switch) absl::StrAppend(&spelled, " ", flag.value_name);
     absl::StrAppend(&synopsis, " ", flag.required ? "" : "[", spelled,
                     flag.required ? "" : "]");
     absl::StrAppend(&options, "  ", spelled, ", --", flag.long_name, "\n",

@@ -1,5 +1,7 @@
 #include "cpp/admin/json.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -16,6 +18,14 @@ JsonValue JsonValue::Int(int64_t value) {
   JsonValue v;
   v.kind_ = Kind::kInt;
   v.int_ = value;
+  return v;
+}
+
+JsonValue JsonValue::Double(double value) {
+  JsonValue v;
+  if (!std::isfinite(value)) return v;
+  v.kind_ = Kind::kDouble;
+  v.double_ = value;
   return v;
 }
 
@@ -64,6 +74,9 @@ void JsonValue::AppendTo(std::string* out) const {
       return;
     case Kind::kInt:
       absl::StrAppend(out, int_);
+      return;
+    case Kind::kDouble:
+      absl::StrAppend(out, absl::StrFormat("%.2f", double_));
       return;
     case Kind::kString:
       out->append(JsonQuote(string_));

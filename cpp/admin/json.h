@@ -19,6 +19,9 @@ class JsonValue {
   JsonValue() = default;  // null
   static JsonValue Bool(bool value);
   static JsonValue Int(int64_t value);
+  // Written with two decimals; NaN and infinities become null (JSON has
+  // no such numbers).
+  static JsonValue Double(double value);
   static JsonValue String(absl::string_view value);
   static JsonValue Array();
   static JsonValue Object();
@@ -31,12 +34,13 @@ class JsonValue {
   std::string Serialize() const;
 
  private:
-  enum class Kind { kNull, kBool, kInt, kString, kArray, kObject };
+  enum class Kind { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
   void AppendTo(std::string* out) const;
 
   Kind kind_ = Kind::kNull;
   bool bool_ = false;
   int64_t int_ = 0;
+  double double_ = 0;
   std::string string_;
   std::vector<JsonValue> items_;
   std::vector<std::pair<std::string, JsonValue>> members_;

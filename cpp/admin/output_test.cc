@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "cpp/admin/json.h"
 #include "cpp/admin/table.h"
 #include "gtest/gtest.h"
@@ -30,6 +32,15 @@ TEST(JsonTest, SerializesNestedValues) {
       .Set("empty", JsonValue::Object());
   EXPECT_EQ(json.Serialize(),
             R"({"name":"t","list":[-3,true,null],"empty":{}})");
+}
+
+TEST(JsonTest, DoublesHaveTwoDecimalsAndNoNaN) {
+  JsonValue list = JsonValue::Array();
+  list.Push(JsonValue::Double(12.345))
+      .Push(JsonValue::Double(0))
+      .Push(JsonValue::Double(std::nan("")))
+      .Push(JsonValue::Double(1.0 / 0.0));
+  EXPECT_EQ(list.Serialize(), "[12.35,0.00,null,null]");
 }
 
 TEST(JsonTest, EscapesStrings) {

@@ -2,11 +2,16 @@
 // topicStatus.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cpp/admin/command.h"
+#include "cpp/client/client_error.h"
+#include "cpp/common/message_record.h"
 #include "proto/remoting.pb.h"
 
 namespace cometmq::admin {
@@ -28,13 +33,22 @@ absl::Status UpdateTopic(const CommandContext& ctx) {
     return absl::InvalidArgumentError(
         "-r and -w must be between 1 and 1024 queues");
   }
+  client::TopicSettings settings;
+  settings.read_queues = static_cast<int32_t>(*read);
+  settings.write_queues = static_cast<int32_t>(*write);
+  if (ctx.args.Has('p')) {
+    absl::StatusOr<int32_t> perm = ParsePerm(ctx.args.Get('p'));
+    if (!perm.ok()) return perm.status();
+    settings.perm = *perm;
+  }
+  if (ctx.args.Has('o')) {
+    absl::StatusOr<bool> order = ParseBool('o', ctx.args.Get('o'));
+    if (!order.ok()) return order.status();
+    settings.order = *order;
+  }
   absl::Status status =
-      broker.empty()
-          ? ctx.admin->CreateTopic(topic, cluster, static_cast<int32_t>(*read),
-                                   static_cast<int32_t>(*write))
-          : ctx.admin->CreateTopicOnBroker(topic, broker,
-                                           static_cast<int32_t>(*read),
-                                           static_cast<int32_t>(*write));
+      broker.empty() ? ctx.admin->CreateTopic(topic, cluster, settings)
+                     : ctx.admin->CreateTopicOnBroker(topic, broker, settings);
   if (!status.ok()) return status;
   const std::string where =
       broker.empty() ? absl::StrCat("cluster ", cluster) : broker;
@@ -44,10 +58,13 @@ absl::Status UpdateTopic(const CommandContext& ctx) {
            JsonValue::String(broker.empty() ? cluster : broker))
       .Set("readQueueNums", JsonValue::Int(*read))
       .Set("writeQueueNums", JsonValue::Int(*write))
+      .Set("perm", JsonValue::Int(settings.perm))
+      .Set("order", JsonValue::Bool(settings.order))
       .Set("success", JsonValue::Bool(true));
   ctx.Emit(absl::StrCat("create topic [", topic, "] to ", where,
                         " success (read queues ", *read, ", write queues ",
-                        *write, ").\n"),
+                        *write, ", perm ", PermName(settings.perm), ", order ",
+                        settings.order ? "true" : "false", ").\n"),
            json);
   return absl::OkStatus();
 }
@@ -69,9 +86,68 @@ absl::Status DeleteTopic(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// RocketMQ's orderTopicConf: "brokerName:writeQueueNums" of every broker
+// holding the topic ordered, ';'-separated; empty when none does.
+std::string OrderTopicConf(const proto::TopicRouteData& route) {
+  std::vector<std::string> parts;
+  for (const proto::QueueData& queue : route.queue_datas()) {
+    if (queue.order()) {
+      parts.push_back(
+          absl::StrCat(queue.broker_name(), ":", queue.write_queue_nums()));
+    }
+  }
+  return absl::StrJoin(parts, ";");
+}
+
+// topicList -c: per topic (retry and DLQ topics left out, as RocketMQ
+// does) its cluster and every consumer group of it, one row per group.
+absl::Status TopicListWithClusters(const CommandContext& ctx,
+                                   const std::vector<std::string>& topics) {
+  Table table({"#Cluster Name", "#Topic", "#Consumer Group"});
+  JsonValue list = JsonValue::Array();
+  for (const std::string& topic : topics) {
+    if (absl::StartsWith(topic, kRetryGroupTopicPrefix) ||
+        absl::StartsWith(topic, kDlqGroupTopicPrefix)) {
+      continue;
+    }
+    absl::StatusOr<proto::TopicRouteData> route = ctx.admin->TopicRoute(topic);
+    if (client::BrokerStatusCode(route.status()) == proto::TOPIC_NOT_EXIST) {
+      continue;  // deleted since the list was taken
+    }
+    if (!route.ok()) return client::Annotate(route.status(), topic);
+    std::set<std::string> clusters;
+    for (const proto::BrokerData& broker : route->broker_datas()) {
+      clusters.insert(broker.cluster());
+    }
+    const std::string cluster = absl::StrJoin(clusters, ",");
+    absl::StatusOr<std::vector<std::string>> groups =
+        ctx.admin->TopicConsumeByWho(topic);
+    if (!groups.ok()) return client::Annotate(groups.status(), topic);
+    if (groups->empty()) {
+      table.AddRow({cluster, topic, ""});
+    }
+    JsonValue group_list = JsonValue::Array();
+    for (const std::string& group : *groups) {
+      table.AddRow({cluster, topic, group});
+      group_list.Push(JsonValue::String(group));
+    }
+    JsonValue entry = JsonValue::Object();
+    entry.Set("cluster", JsonValue::String(cluster))
+        .Set("topic", JsonValue::String(topic))
+        .Set("consumerGroups", std::move(group_list))
+        .Set("order", JsonValue::Bool(!OrderTopicConf(*route).empty()));
+    list.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topics", std::move(list));
+  ctx.Emit({table}, json);
+  return absl::OkStatus();
+}
+
 absl::Status TopicList(const CommandContext& ctx) {
   absl::StatusOr<std::vector<std::string>> topics = ctx.admin->TopicList();
   if (!topics.ok()) return topics.status();
+  if (ctx.args.Has('c')) return TopicListWithClusters(ctx, *topics);
   JsonValue list = JsonValue::Array();
   std::string text;
   for (const std::string& topic : *topics) {
@@ -82,13 +158,6 @@ absl::Status TopicList(const CommandContext& ctx) {
   json.Set("topics", std::move(list));
   ctx.Emit(text, json);
   return absl::OkStatus();
-}
-
-std::string PermName(int32_t perm) {
-  std::string name;
-  if (perm & proto::PERM_READ) name += "R";
-  if (perm & proto::PERM_WRITE) name += "W";
-  return name.empty() ? "-" : name;
 }
 
 absl::Status TopicRoute(const CommandContext& ctx) {
@@ -112,21 +181,24 @@ absl::Status TopicRoute(const CommandContext& ctx) {
         .Set("brokerAddrs", std::move(addrs));
     broker_list.Push(std::move(entry));
   }
-  Table queues({"#Broker Name", "#Read Queues", "#Write Queues", "#Perm"});
+  Table queues(
+      {"#Broker Name", "#Read Queues", "#Write Queues", "#Perm", "#Order"});
   JsonValue queue_list = JsonValue::Array();
   for (const proto::QueueData& queue : route->queue_datas()) {
     queues.AddRow({queue.broker_name(), absl::StrCat(queue.read_queue_nums()),
                    absl::StrCat(queue.write_queue_nums()),
-                   PermName(queue.perm())});
+                   PermName(queue.perm()), queue.order() ? "true" : "false"});
     JsonValue entry = JsonValue::Object();
     entry.Set("brokerName", JsonValue::String(queue.broker_name()))
         .Set("readQueueNums", JsonValue::Int(queue.read_queue_nums()))
         .Set("writeQueueNums", JsonValue::Int(queue.write_queue_nums()))
-        .Set("perm", JsonValue::Int(queue.perm()));
+        .Set("perm", JsonValue::Int(queue.perm()))
+        .Set("order", JsonValue::Bool(queue.order()));
     queue_list.Push(std::move(entry));
   }
   JsonValue json = JsonValue::Object();
   json.Set("topic", JsonValue::String(topic))
+      .Set("orderTopicConf", JsonValue::String(OrderTopicConf(*route)))
       .Set("brokerDatas", std::move(broker_list))
       .Set("queueDatas", std::move(queue_list));
   ctx.Emit({brokers, queues}, json);
@@ -174,7 +246,15 @@ std::vector<CommandSpec> TopicCommands() {
          "create on this broker only (instead of -c)"},
         TopicFlag(),
         {'r', "readQueueNums", "READ", false, "read queues (default 8)"},
-        {'w', "writeQueueNums", "WRITE", false, "write queues (default 8)"}},
+        {'w', "writeQueueNums", "WRITE", false, "write queues (default 8)"},
+        {'p', "perm", "PERM", false,
+         "2 write only (pulls refused), 4 read only (sends refused with "
+         "NO_PERMISSION), 6 read and write (default 6)"},
+        {'o', "order", "true|false", false,
+         "mark the topic ordered (default false): stored in its config and "
+         "shown by topicRoute and topicList -c; queue choice is unchanged, "
+         "per-key order comes from sending with a sharding key and "
+         "consuming orderly"}},
        UpdateTopic},
       {"deleteTopic",
        "Topics",
@@ -186,7 +266,11 @@ std::vector<CommandSpec> TopicCommands() {
       {"topicList",
        "Topics",
        "List every topic the NameServer knows",
-       {NamesrvFlag()},
+       {NamesrvFlag(),
+        SwitchFlag('c', "clusterModel",
+                   "print each topic's cluster and consumer groups (#Cluster "
+                   "Name, #Topic, #Consumer Group; retry and DLQ topics left "
+                   "out)")},
        TopicList},
       {"topicRoute",
        "Topics",

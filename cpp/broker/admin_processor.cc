@@ -81,7 +81,8 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::GET_CONSUME_STATS,
           proto::VIEW_MESSAGE_BY_ID,
           proto::QUERY_MESSAGE,
-          proto::GET_BROKER_RUNTIME_INFO};
+          proto::GET_BROKER_RUNTIME_INFO,
+          proto::QUERY_TOPIC_CONSUME_BY_WHO};
 }
 
 namespace {
@@ -164,6 +165,8 @@ Command AdminProcessor::Process(const Command& request) {
       return QueryMessage(request);
     case proto::GET_BROKER_RUNTIME_INFO:
       return RuntimeInfo(request);
+    case proto::QUERY_TOPIC_CONSUME_BY_WHO:
+      return TopicConsumeByWho(request);
     default:
       return MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
                           absl::StrCat("request code ", request.header.code(),
@@ -447,6 +450,26 @@ Command AdminProcessor::RuntimeInfo(const Command& request) {
   if (figures_) {
     for (auto& [key, value] : figures_()) (*table)[key] = value;
   }
+  return response;
+}
+
+Command AdminProcessor::TopicConsumeByWho(const Command& request) {
+  if (!request.header.has_query_topic_consume_by_who()) {
+    return remoting::MissingPayloadResponse(request,
+                                            "query_topic_consume_by_who");
+  }
+  const std::string& topic =
+      request.header.query_topic_consume_by_who().topic();
+  std::set<std::string> groups;
+  for (std::string& group : clients_->GroupsSubscribedTo(topic)) {
+    groups.insert(std::move(group));
+  }
+  for (std::string& group : offsets_->GroupsOf(topic)) {
+    groups.insert(std::move(group));
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::GroupList* list = response.header.mutable_group_list_response();
+  for (const std::string& group : groups) list->add_groups(group);
   return response;
 }
 

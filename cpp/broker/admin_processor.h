@@ -61,6 +61,9 @@ class AdminProcessor {
   remoting::Command ViewMessage(const remoting::Command& request);
   remoting::Command QueryMessage(const remoting::Command& request);
   remoting::Command RuntimeInfo(const remoting::Command& request);
+  // Groups online and subscribed to the topic, and groups with committed
+  // offsets for it (RocketMQ's queryTopicConsumeByWho).
+  remoting::Command TopicConsumeByWho(const remoting::Command& request);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;

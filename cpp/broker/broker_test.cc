@@ -793,6 +793,120 @@ TEST_F(BrokerTest, RestartKeepsMessagesAndOffsets) {
   EXPECT_EQ(Send("TopicR", "third").header.status(), proto::SUCCESS);
 }
 
+// updateTopic -p as in RocketMQ: a read-only topic (perm 4) refuses sends
+// with NO_PERMISSION and still serves pulls; a write-only one (perm 2)
+// refuses pulls and takes sends. Perm and order reach the NameServer's
+// route and survive a restart.
+TEST_F(BrokerTest, TopicPermIsEnforcedRoutedAndKeptAcrossRestart) {
+  StartBroker();
+  auto update = [&](int32_t perm, bool order) {
+    Command request = MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
+    proto::TopicConfig* t = request.header.mutable_topic_config();
+    t->set_topic_name("TopicP");
+    t->set_read_queue_nums(1);
+    t->set_write_queue_nums(1);
+    t->set_perm(perm);
+    t->set_order(order);
+    return Call(std::move(request)).header.status();
+  };
+  ASSERT_EQ(update(6, false), proto::SUCCESS);
+  ASSERT_EQ(Send("TopicP", "before").header.status(), proto::SUCCESS);
+
+  ASSERT_EQ(update(proto::PERM_READ, true), proto::SUCCESS);
+  Command refused = Send("TopicP", "refused");
+  EXPECT_EQ(refused.header.status(), proto::NO_PERMISSION);
+  EXPECT_EQ(refused.header.remark(),
+            "the topic[TopicP] sending message is forbidden");
+  Command pulled = Call(PullRequest("TopicP", 0, 0, 5000));
+  ASSERT_EQ(pulled.header.status(), proto::SUCCESS) << pulled.header.remark();
+  ASSERT_THAT(DecodeAll(pulled.body), SizeIs(1));
+  Command route = Route("TopicP");
+  ASSERT_EQ(route.header.status(), proto::SUCCESS);
+  ASSERT_THAT(route.header.topic_route_response().queue_datas(), SizeIs(1));
+  EXPECT_EQ(route.header.topic_route_response().queue_datas(0).perm(),
+            proto::PERM_READ);
+  EXPECT_TRUE(route.header.topic_route_response().queue_datas(0).order());
+
+  ASSERT_EQ(update(proto::PERM_WRITE, true), proto::SUCCESS);
+  pulled = Call(PullRequest("TopicP", 0, 0, 0));
+  EXPECT_EQ(pulled.header.status(), proto::NO_PERMISSION);
+  EXPECT_EQ(pulled.header.remark(),
+            "the topic[TopicP] pulling message is forbidden");
+  ASSERT_EQ(Send("TopicP", "after").header.status(), proto::SUCCESS);
+
+  broker_->Shutdown();
+  client_.CloseConnection(addr_);
+  broker_.reset();
+  StartBroker();
+  EXPECT_EQ(Call(PullRequest("TopicP", 0, 0, 0)).header.status(),
+            proto::NO_PERMISSION);
+  ASSERT_EQ(Send("TopicP", "restarted").header.status(), proto::SUCCESS);
+  // Read back from the broker's topics file, not from the NameServer.
+  Command all = Call(MakeRequest(proto::GET_ALL_TOPIC_CONFIG));
+  bool found = false;
+  for (const proto::TopicConfig& t :
+       all.header.topic_list_response().configs()) {
+    if (t.topic_name() != "TopicP") continue;
+    found = true;
+    EXPECT_EQ(t.perm(), proto::PERM_WRITE);
+    EXPECT_TRUE(t.order());
+  }
+  EXPECT_TRUE(found);
+
+  ASSERT_EQ(update(6, false), proto::SUCCESS);
+  // Every message sent while reads were refused is there to read.
+  EXPECT_TRUE(WaitFor([&] {
+    pulled = Call(PullRequest("TopicP", 0, 0, 1000));
+    return pulled.header.status() == proto::SUCCESS &&
+           DecodeAll(pulled.body).size() == 3;
+  })) << pulled.header.remark();
+  EXPECT_FALSE(
+      Route("TopicP").header.topic_route_response().queue_datas(0).order());
+}
+
+// QUERY_TOPIC_CONSUME_BY_WHO: groups online and subscribed to the topic,
+// and groups with committed offsets for it, each once, sorted.
+TEST_F(BrokerTest, TopicConsumeByWhoNamesSubscribersAndCommitters) {
+  StartBroker();
+  ASSERT_EQ(CreateTopic("TopicW", 1).header.status(), proto::SUCCESS);
+  auto who = [&](const std::string& topic) {
+    Command request = MakeRequest(proto::QUERY_TOPIC_CONSUME_BY_WHO);
+    request.header.mutable_query_topic_consume_by_who()->set_topic(topic);
+    Command r = Call(std::move(request));
+    EXPECT_EQ(r.header.status(), proto::SUCCESS) << r.header.remark();
+    const auto& groups = r.header.group_list_response().groups();
+    return std::vector<std::string>(groups.begin(), groups.end());
+  };
+  EXPECT_THAT(who("TopicW"), SizeIs(0));
+
+  Command heartbeat = MakeRequest(proto::HEART_BEAT);
+  proto::HeartbeatData* hb = heartbeat.header.mutable_heartbeat();
+  hb->set_client_id("client-w");
+  for (const char* group : {"Online", "Both"}) {
+    proto::ConsumerData* c = hb->add_consumers();
+    c->set_group(group);
+    proto::SubscriptionData* sub = c->add_subscriptions();
+    sub->set_topic("TopicW");
+    sub->set_expression("*");
+  }
+  ASSERT_EQ(Call(std::move(heartbeat)).header.status(), proto::SUCCESS);
+  for (const char* group : {"Committed", "Both"}) {
+    ASSERT_EQ(Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, group, "TopicW",
+                                 0, 0))
+                  .header.status(),
+              proto::SUCCESS);
+  }
+  ASSERT_EQ(Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "Elsewhere",
+                               "Other", 0, 0))
+                .header.status(),
+            proto::SUCCESS);
+  EXPECT_THAT(who("TopicW"), ElementsAre("Both", "Committed", "Online"));
+  EXPECT_THAT(who("Other"), ElementsAre("Elsewhere"));
+
+  Command missing = Call(MakeRequest(proto::QUERY_TOPIC_CONSUME_BY_WHO));
+  EXPECT_EQ(missing.header.status(), proto::BAD_REQUEST);
+}
+
 // The offsets and groups files are `key=value` lines: a name with a line
 // break, '=' or ':' must be refused when it arrives, or the broker writes a
 // file it cannot read back and does not start again.

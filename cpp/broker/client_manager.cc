@@ -187,4 +187,15 @@ std::vector<std::string> ClientManager::SubscribedTopics(
   return topics;
 }
 
+std::vector<std::string> ClientManager::GroupsSubscribedTo(
+    absl::string_view topic) const {
+  std::vector<std::string> groups;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [group, consumers] : consumers_) {
+    if (consumers.subscriptions.contains(topic)) groups.push_back(group);
+  }
+  std::sort(groups.begin(), groups.end());
+  return groups;
+}
+
 }  // namespace cometmq::broker

@@ -57,6 +57,8 @@ class ClientManager {
                                           absl::string_view topic) const;
   // Topics the group's members subscribe to, sorted.
   std::vector<std::string> SubscribedTopics(absl::string_view group) const;
+  // Consumer groups with a member subscribed to `topic`, sorted.
+  std::vector<std::string> GroupsSubscribedTo(absl::string_view topic) const;
 
  private:
   struct ConsumerGroup {

@@ -149,6 +149,21 @@ std::vector<std::string> ConsumerOffsetManager::TopicsOf(
   return topics;
 }
 
+std::vector<std::string> ConsumerOffsetManager::GroupsOf(
+    absl::string_view topic) const {
+  const std::string suffix = absl::StrCat("@", topic);
+  std::vector<std::string> groups;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, queues] : offsets_) {
+    // Neither part holds '@', so the suffix cannot match inside a group.
+    if (absl::EndsWith(key, suffix)) {
+      groups.push_back(key.substr(0, key.size() - suffix.size()));
+    }
+  }
+  std::sort(groups.begin(), groups.end());
+  return groups;
+}
+
 void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
   absl::MutexLock lock(&mu_);
   absl::erase_if(offsets_, [&](const auto& entry) {

@@ -36,6 +36,8 @@ class ConsumerOffsetManager {
                                           absl::string_view topic) const;
   // Topics `group` has committed offsets for, sorted.
   std::vector<std::string> TopicsOf(absl::string_view group) const;
+  // Groups with committed offsets for `topic`, sorted.
+  std::vector<std::string> GroupsOf(absl::string_view topic) const;
   void RemoveTopic(absl::string_view topic);
   // Queues were added to `topic`, starting at the offsets in `starts`
   // (queue id -> the queue's first offset). Every group with committed

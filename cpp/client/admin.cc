@@ -1,6 +1,7 @@
 #include "cpp/client/admin.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -70,26 +71,62 @@ Admin::ClusterMasters(ClientInstance* instance, const std::string& cluster) {
   return masters;
 }
 
-absl::Status Admin::CreateTopic(const std::string& topic,
-                                const std::string& cluster, int32_t read_queues,
-                                int32_t write_queues) {
-  if (topic.empty() || read_queues < 1 || write_queues < 1) {
+namespace {
+
+absl::Status CheckTopicSettings(const std::string& topic,
+                                const TopicSettings& settings) {
+  if (topic.empty() || settings.read_queues < 1 || settings.write_queues < 1) {
     return absl::InvalidArgumentError(
         "a topic needs a name and at least one read and one write queue");
   }
+  if (settings.perm < 0 ||
+      (settings.perm &
+       ~(proto::PERM_READ | proto::PERM_WRITE | proto::PERM_INHERIT)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("perm ", settings.perm, " is not READ 4 | WRITE 2"));
+  }
+  return absl::OkStatus();
+}
+
+remoting::Command UpdateTopicRequest(const std::string& topic,
+                                     const TopicSettings& settings) {
+  remoting::Command request =
+      remoting::MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
+  proto::TopicConfig* config = request.header.mutable_topic_config();
+  config->set_topic_name(topic);
+  config->set_read_queue_nums(settings.read_queues);
+  config->set_write_queue_nums(settings.write_queues);
+  config->set_perm(settings.perm);
+  config->set_order(settings.order);
+  return request;
+}
+
+TopicSettings QueueCounts(int32_t read_queues, int32_t write_queues) {
+  TopicSettings settings;
+  settings.read_queues = read_queues;
+  settings.write_queues = write_queues;
+  return settings;
+}
+
+}  // namespace
+
+absl::Status Admin::CreateTopic(const std::string& topic,
+                                const std::string& cluster, int32_t read_queues,
+                                int32_t write_queues) {
+  return CreateTopic(topic, cluster, QueueCounts(read_queues, write_queues));
+}
+
+absl::Status Admin::CreateTopic(const std::string& topic,
+                                const std::string& cluster,
+                                const TopicSettings& settings) {
+  if (absl::Status s = CheckTopicSettings(topic, settings); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
   auto masters = ClusterMasters(instance->get(), cluster);
   if (!masters.ok()) return masters.status();
   for (const auto& [name, addr] : *masters) {
-    remoting::Command request =
-        remoting::MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
-    proto::TopicConfig* config = request.header.mutable_topic_config();
-    config->set_topic_name(topic);
-    config->set_read_queue_nums(read_queues);
-    config->set_write_queue_nums(write_queues);
-    config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
-    config->set_cluster(cluster);
+    remoting::Command request = UpdateTopicRequest(topic, settings);
+    request.header.mutable_topic_config()->set_cluster(cluster);
     auto response = Call(instance->get(), addr, std::move(request));
     if (!response.ok()) return response.status();
   }
@@ -100,22 +137,44 @@ absl::Status Admin::CreateTopicOnBroker(const std::string& topic,
                                         const std::string& broker_addr,
                                         int32_t read_queues,
                                         int32_t write_queues) {
-  if (topic.empty() || read_queues < 1 || write_queues < 1) {
-    return absl::InvalidArgumentError(
-        "a topic needs a name and at least one read and one write queue");
-  }
+  return CreateTopicOnBroker(topic, broker_addr,
+                             QueueCounts(read_queues, write_queues));
+}
+
+absl::Status Admin::CreateTopicOnBroker(const std::string& topic,
+                                        const std::string& broker_addr,
+                                        const TopicSettings& settings) {
+  if (absl::Status s = CheckTopicSettings(topic, settings); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  remoting::Command request =
-      remoting::MakeRequest(proto::UPDATE_AND_CREATE_TOPIC);
-  proto::TopicConfig* config = request.header.mutable_topic_config();
-  config->set_topic_name(topic);
-  config->set_read_queue_nums(read_queues);
-  config->set_write_queue_nums(write_queues);
-  config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
-  auto response = Call(instance->get(), broker_addr, std::move(request));
+  auto response =
+      Call(instance->get(), broker_addr, UpdateTopicRequest(topic, settings));
   if (!response.ok()) return response.status();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Admin::TopicConsumeByWho(
+    const std::string& topic) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::set<std::string> groups;
+  for (const proto::QueueData& queues : (*route)->data.queue_datas()) {
+    absl::StatusOr<std::string> master =
+        (*instance)->routes()->MasterAddress(queues.broker_name());
+    if (!master.ok()) continue;  // its groups are asked of its master only
+    remoting::Command request =
+        remoting::MakeRequest(proto::QUERY_TOPIC_CONSUME_BY_WHO);
+    request.header.mutable_query_topic_consume_by_who()->set_topic(topic);
+    auto response = Call(instance->get(), *master, std::move(request));
+    if (!response.ok()) return response.status();
+    for (const std::string& group :
+         response->header.group_list_response().groups()) {
+      groups.insert(group);
+    }
+  }
+  return std::vector<std::string>(groups.begin(), groups.end());
 }
 
 absl::StatusOr<std::vector<std::string>> Admin::UpdateSubscriptionGroup(

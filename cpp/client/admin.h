@@ -21,6 +21,15 @@ struct QueueOffsets {
   int64_t last_update_timestamp = 0;
 };
 
+// What UPDATE_AND_CREATE_TOPIC sets (RocketMQ's TopicConfig fields). A
+// topic updated without a field gets its default again, as in RocketMQ.
+struct TopicSettings {
+  int32_t read_queues = 8;
+  int32_t write_queues = 8;
+  int32_t perm = proto::PERM_READ | proto::PERM_WRITE;  // Permission bits
+  bool order = false;
+};
+
 // One queue's consumer offset as set by ResetOffsetByTime.
 struct QueueReset {
   std::string broker_name;
@@ -57,11 +66,21 @@ class Admin {
 
   // UPDATE_AND_CREATE_TOPIC on every master of `cluster`.
   absl::Status CreateTopic(const std::string& topic, const std::string& cluster,
+                           const TopicSettings& settings);
+  absl::Status CreateTopic(const std::string& topic, const std::string& cluster,
                            int32_t read_queues, int32_t write_queues);
   // UPDATE_AND_CREATE_TOPIC on the one broker at `broker_addr`.
   absl::Status CreateTopicOnBroker(const std::string& topic,
                                    const std::string& broker_addr,
+                                   const TopicSettings& settings);
+  absl::Status CreateTopicOnBroker(const std::string& topic,
+                                   const std::string& broker_addr,
                                    int32_t read_queues, int32_t write_queues);
+  // Consumer groups of `topic` on every master of its route
+  // (QUERY_TOPIC_CONSUME_BY_WHO): groups online and subscribed to it, and
+  // groups with committed offsets for it. Sorted, without duplicates.
+  absl::StatusOr<std::vector<std::string>> TopicConsumeByWho(
+      const std::string& topic);
   // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on every master of `cluster`, or on
   // the broker at `broker_addr` when `cluster` is empty. Returns the
   // addresses updated.

@@ -28,6 +28,23 @@ const char* SendStatusName(int32_t status) {
 
 }  // namespace
 
+absl::Status NoWritableQueueError(const std::string& topic,
+                                  const proto::TopicRouteData& route) {
+  for (const proto::QueueData& queue : route.queue_datas()) {
+    if (queue.perm() & proto::PERM_WRITE) {
+      return absl::UnavailableError(absl::StrCat(
+          "topic ", topic, " has no writable queue: no broker writing it ",
+          "has a master registered"));
+    }
+  }
+  // What the broker answers a send to such a topic, so callers see the
+  // same code whether the route or the broker refused it.
+  return BrokerError(proto::NO_PERMISSION,
+                     absl::StrCat("the topic[", topic,
+                                  "] sending message is forbidden (its perm "
+                                  "allows no writes on any broker)"));
+}
+
 bool IsRetriableSendError(const absl::Status& status) {
   std::optional<int32_t> code = BrokerStatusCode(status);
   if (!code.has_value()) {
@@ -147,10 +164,14 @@ absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
     ClientInstance* instance, const std::string& topic, absl::Time deadline) {
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
       instance->routes()->Get(topic, deadline);
+  if (route.ok() && (*route)->write_queues.empty()) {
+    // The cached route may predate the topic's opening for writes, as
+    // RocketMQ's producer refreshes a route with no usable queue.
+    route = instance->routes()->Refresh(topic, deadline);
+  }
   if (route.ok()) {
     if ((*route)->write_queues.empty()) {
-      return absl::UnavailableError(
-          absl::StrCat("topic ", topic, " has no writable queue"));
+      return NoWritableQueueError(topic, (*route)->data);
     }
     return route;
   }

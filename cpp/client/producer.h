@@ -167,6 +167,12 @@ class DefaultProducer {
 // True for the answers a retry on another broker may cure.
 bool IsRetriableSendError(const absl::Status& status);
 
+// Why `route` of `topic` has no queue a producer may send to: NO_PERMISSION
+// (as the broker answers) when no broker's perm allows writes, Unavailable
+// when the writable brokers have no master registered.
+absl::Status NoWritableQueueError(const std::string& topic,
+                                  const proto::TopicRouteData& route);
+
 }  // namespace cometmq::client
 
 #endif  // COMETMQ_CLIENT_PRODUCER_H_

@@ -126,6 +126,47 @@ TEST_F(ProducerTest, UnknownTopicFailsWithNameServerRemark) {
   EXPECT_EQ(good.sends(), 0);
 }
 
+// As RocketMQ's producer skips queues that are not writable: a read-only
+// topic fails with NO_PERMISSION without a send, and once it is writable
+// again the next send goes through (the route is fetched again at once).
+TEST_F(ProducerTest, ReadOnlyTopicIsRefusedWithNoPermissionUntilWritable) {
+  FakeBroker good(proto::SUCCESS);
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicR"}, 2, 0,
+                          proto::PERM_READ);
+  DefaultProducer producer("PG", Options());
+  ASSERT_TRUE(producer.Start().ok());
+  auto result = producer.SendSync(Msg("TopicR", "hello"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(BrokerStatusCode(result.status()), proto::NO_PERMISSION)
+      << result.status();
+  EXPECT_TRUE(absl::IsPermissionDenied(result.status()));
+  EXPECT_NE(result.status().message().find(
+                "the topic[TopicR] sending message is forbidden"),
+            absl::string_view::npos)
+      << result.status();
+  EXPECT_EQ(good.sends(), 0);
+
+  namesrv_.RegisterBroker("broker-a", good.address(), {"TopicR"}, 2);
+  result = producer.SendSync(Msg("TopicR", "hello"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(good.sends(), 1);
+  producer.Shutdown();
+}
+
+TEST(NoWritableQueueErrorTest, PermissionOnlyWhenNoBrokerAllowsWrites) {
+  proto::TopicRouteData route;
+  proto::QueueData* queue = route.add_queue_datas();
+  queue->set_broker_name("b");
+  queue->set_perm(proto::PERM_READ);
+  absl::Status status = NoWritableQueueError("T", route);
+  EXPECT_EQ(BrokerStatusCode(status), proto::NO_PERMISSION);
+  // Writable but no master registered: a passing outage, not a refusal.
+  queue->set_perm(proto::PERM_READ | proto::PERM_WRITE);
+  status = NoWritableQueueError("T", route);
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_FALSE(BrokerStatusCode(status).has_value());
+}
+
 TEST_F(ProducerTest, AsyncCallbacksRunExactlyOnce) {
   FakeBroker good(proto::SUCCESS);
   namesrv_.RegisterBroker("broker-a", good.address(), {"TopicA"}, 4);

@@ -1,6 +1,7 @@
 #include "cpp/client/route_cache.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpp/client/client_error.h"
@@ -78,6 +79,28 @@ TEST_F(RouteCacheTest, RefreshSeesNewBrokersAndDroppedTopics) {
   EXPECT_EQ((*cache.Get("TopicA"))->write_queues.size(), 1u);
   cache.RefreshAll();
   EXPECT_EQ(cache.Cached("TopicA")->write_queues.size(), 5u);
+}
+
+// As RocketMQ's route filtering: producers only see writable queues,
+// consumers only readable ones.
+TEST(MakeTopicRouteTest, QueuesFollowEachBrokersPerm) {
+  proto::TopicRouteData data;
+  for (const auto& [name, perm] : std::vector<std::pair<std::string, int32_t>>{
+           {"ro", proto::PERM_READ}, {"wo", proto::PERM_WRITE}, {"none", 0}}) {
+    proto::QueueData* queue = data.add_queue_datas();
+    queue->set_broker_name(name);
+    queue->set_read_queue_nums(1);
+    queue->set_write_queue_nums(1);
+    queue->set_perm(perm);
+    proto::BrokerData* broker = data.add_broker_datas();
+    broker->set_broker_name(name);
+    (*broker->mutable_broker_addrs())[0] = name + ":1";
+  }
+  auto route = MakeTopicRoute("T", data);
+  ASSERT_EQ(route->write_queues.size(), 1u);
+  EXPECT_EQ(route->write_queues[0].broker_name, "wo");
+  ASSERT_EQ(route->read_queues.size(), 1u);
+  EXPECT_EQ(route->read_queues[0].broker_name, "ro");
 }
 
 TEST(SplitNamesrvAddrTest, AcceptsSemicolonsCommasAndSpaces) {

@@ -36,11 +36,12 @@ class TestNameServer {
 
   // Registers `broker_name` (master at `broker_addr`, or the slave
   // `broker_id` there) holding `topics`, each with `queues` read and write
-  // queues.
+  // queues and permission `perm`.
   void RegisterBroker(const std::string& broker_name,
                       const std::string& broker_addr,
                       const std::vector<std::string>& topics, int queues,
-                      int64_t broker_id = 0) {
+                      int64_t broker_id = 0,
+                      int32_t perm = proto::PERM_READ | proto::PERM_WRITE) {
     remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
     proto::RegisterBrokerRequest* broker =
         request.header.mutable_register_broker();
@@ -53,7 +54,7 @@ class TestNameServer {
       config->set_topic_name(topic);
       config->set_read_queue_nums(queues);
       config->set_write_queue_nums(queues);
-      config->set_perm(proto::PERM_READ | proto::PERM_WRITE);
+      config->set_perm(perm);
     }
     auto response =
         registrar_.InvokeSync(address(), std::move(request), absl::Seconds(5));

@@ -101,6 +101,7 @@ absl::StatusOr<RegisterResult> RouteTable::RegisterBroker(
       queue.set_read_queue_nums(topic.read_queue_nums());
       queue.set_write_queue_nums(topic.write_queue_nums());
       queue.set_perm(topic.perm());
+      queue.set_order(topic.order());
     }
     // A master registers its whole topic table, so a topic missing from it
     // was deleted on the broker (perhaps while this NameServer missed the

@@ -124,6 +124,38 @@ TEST(RouteTableTest, RouteSpansBrokerNamesSortedAndUnknownTopicIsNotFound) {
             "No topic route info in name server for the topic: Nope");
 }
 
+// Each broker's perm and order of a topic reach the route as registered,
+// and a later registration changes them.
+TEST(RouteTableTest, RouteCarriesEachBrokersPermAndOrder) {
+  RouteTable table;
+  proto::TopicConfig ordered = Topic("T", 4, 4);
+  ordered.set_order(true);
+  ASSERT_TRUE(
+      table.RegisterBroker(Broker("c1", "b1", 0, "a:1", {ordered}), "ra", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b2", 0, "b:1", {Topic("T", 2, 2)}),
+                          "rb", kT0)
+          .ok());
+  auto route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  ASSERT_EQ(route->queue_datas_size(), 2);
+  EXPECT_EQ(route->queue_datas(0).perm(), 4);
+  EXPECT_TRUE(route->queue_datas(0).order());
+  EXPECT_EQ(route->queue_datas(1).perm(), 2);
+  EXPECT_FALSE(route->queue_datas(1).order());
+
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("T")}), "ra", kT0)
+          .ok());
+  route = table.GetTopicRoute("T");
+  ASSERT_TRUE(route.ok());
+  EXPECT_EQ(route->queue_datas(0).perm(), 6);
+  EXPECT_FALSE(route->queue_datas(0).order());
+}
+
 TEST(RouteTableTest, ClusterInfo) {
   RouteTable table;
   ASSERT_TRUE(

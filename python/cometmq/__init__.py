@@ -9,8 +9,8 @@ from cometmq import _core
 from cometmq.admin import Admin
 from cometmq.consumer import PullConsumer, PushConsumer
 from cometmq.errors import (MessageIllegalError, MQClientError,
-                            ServiceNotAvailableError, TimeoutError,
-                            TopicNotExistError)
+                            NoPermissionError, ServiceNotAvailableError,
+                            TimeoutError, TopicNotExistError)
 from cometmq.message import Message, SendResult
 from cometmq.producer import Producer
 from cometmq.transaction import (TransactionProducer, TransactionSendResult,
@@ -19,7 +19,8 @@ from cometmq.transaction import (TransactionProducer, TransactionSendResult,
 __version__ = _core.__version__
 
 __all__ = [
-    "Admin", "Message", "MessageIllegalError", "MQClientError", "Producer",
+    "Admin", "Message", "MessageIllegalError", "MQClientError",
+    "NoPermissionError", "Producer",
     "PullConsumer", "PushConsumer", "SendResult", "ServiceNotAvailableError",
     "TimeoutError", "TopicNotExistError", "TransactionProducer",
     "TransactionSendResult", "TransactionState", "__version__",

@@ -27,8 +27,13 @@ class Admin(Lifecycle):
 
     @translate
     def create_topic(self, topic, cluster="DefaultCluster", read_queues=8,
-                     write_queues=8):
-        self._core.create_topic(topic, cluster, read_queues, write_queues)
+                     write_queues=8, perm=6, order=False):
+        """Creates or updates `topic` on every master of `cluster`. `perm`
+        is RocketMQ's PermName: 6 read and write, 4 read only (sends fail
+        with NoPermissionError), 2 write only (nothing is pulled); `order`
+        marks the topic ordered in its config and route."""
+        self._core.create_topic(topic, cluster, read_queues, write_queues,
+                                perm, bool(order))
 
     @translate
     def delete_topic(self, topic, cluster="DefaultCluster"):

@@ -32,6 +32,11 @@ class ServiceNotAvailableError(MQClientError):
     """The broker cannot take the request now (disk full, shutting down)."""
 
 
+class NoPermissionError(MQClientError):
+    """The topic's or broker's perm forbids the request (a send to a
+    read-only topic)."""
+
+
 class TimeoutError(MQClientError, builtins.TimeoutError):
     """No answer within the timeout."""
 
@@ -46,6 +51,8 @@ def from_core(error):
         cls = MessageIllegalError
     elif code == SERVICE_NOT_AVAILABLE:
         cls = ServiceNotAvailableError
+    elif code == NO_PERMISSION:
+        cls = NoPermissionError
     elif kind == "DEADLINE_EXCEEDED" and code == -1:
         cls = TimeoutError
     else:

@@ -209,6 +209,7 @@ py::dict RouteToDict(const proto::TopicRouteData& route) {
     d["read_queue_nums"] = q.read_queue_nums();
     d["write_queue_nums"] = q.write_queue_nums();
     d["perm"] = q.perm();
+    d["order"] = q.order();
     queues.append(d);
   }
   for (const auto& b : route.broker_datas()) {
@@ -533,9 +534,14 @@ void BindAdmin(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("create_topic",
            [](Admin& a, const std::string& topic, const std::string& cluster,
-              int32_t read, int32_t write) {
+              int32_t read, int32_t write, int32_t perm, bool order) {
+             client::TopicSettings settings;
+             settings.read_queues = read;
+             settings.write_queues = write;
+             settings.perm = perm;
+             settings.order = order;
              py::gil_scoped_release release;
-             Check(a.CreateTopic(topic, cluster, read, write));
+             Check(a.CreateTopic(topic, cluster, settings));
            })
       .def("delete_topic",
            [](Admin& a, const std::string& topic, const std::string& cluster) {
