@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -227,9 +228,12 @@ bool TransactionCheckService::CheckHalf(const RecordView& half, Round* round) {
     round->next = half.queue_offset + 1;
     return true;
   }
-  // Later halves are younger still.
-  if (round->now_ms - half.born_timestamp <
-      absl::ToInt64Milliseconds(options_.timeout)) {
+  // Later halves are younger still. A born time ahead of the broker's clock
+  // (a producer's clock, or a bogus value) would keep a half "young", and
+  // every half behind it unchecked, for as long as it is ahead: the
+  // broker's own store time bounds it.
+  const int64_t born = std::min(half.born_timestamp, half.store_timestamp);
+  if (round->now_ms - born < absl::ToInt64Milliseconds(options_.timeout)) {
     return false;
   }
   return AppendAndCheck(half, id, group, times, round);

@@ -19,8 +19,8 @@
 namespace cometmq::broker {
 
 struct TransactionCheckOptions {
-  // A half younger than this (since its born time) is not checked yet
-  // (transactionTimeOut).
+  // A half younger than this (since its born time, or its store time when
+  // that is earlier) is not checked yet (transactionTimeOut).
   absl::Duration timeout = absl::Seconds(6);
   // Time between check rounds (transactionCheckInterval).
   absl::Duration interval = absl::Seconds(60);

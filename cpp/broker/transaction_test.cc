@@ -309,6 +309,22 @@ TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#2"});
 }
 
+// A half born "in the future" (its producer's clock is ahead of the
+// broker's, or it sent a bogus born timestamp) looked younger than
+// transactionTimeOut for as long as that lasted, and since the first young
+// half ends the walk, no half behind it was ever checked either. Its age is
+// now taken from the broker's own store time when the born time is ahead.
+TEST_F(CheckServiceTest, HalfBornInTheFutureDoesNotHoldBackTheWalk) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  PutHalf("FUTURE", now + 24 * 3600 * 1000);
+  PutHalf("OPEN", now - 60000);
+  // Young by its store time: not checked yet, and holds the walk back.
+  EXPECT_EQ(Round(now), 0);
+  // Once transactionTimeOut has passed since it was stored, both are.
+  EXPECT_EQ(Round(now + 7000), 2);
+  EXPECT_EQ(TakeChecked(), (std::vector<std::string>{"FUTURE#1", "OPEN#1"}));
+}
+
 // A half whose properties leave no room for the check count cannot be
 // appended again for a check. It is discarded (its copy needs no count)
 // instead of stopping every round at it, which left every later half
