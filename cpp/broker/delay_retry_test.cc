@@ -1,5 +1,6 @@
 // Delayed delivery and consumer send-back, with the broker in-process and
 // driven over the wire (level table "1s 2s").
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -326,6 +327,48 @@ TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
   Command refused = Call(std::move(batch));
   EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
   EXPECT_THAT(refused.header.remark(), ::testing::HasSubstr("retry topic"));
+}
+
+// Reconsume counts at the ends of int32: the count after a failure used to
+// overflow (undefined; in practice it wrapped negative), so a message
+// reconsumed INT32_MAX times went to the retry topic with a negative count,
+// to be retried about 2^31 more times instead of going to the DLQ. A
+// negative count sent by a client is refused rather than buying retries.
+TEST_F(DelayRetryTest, ReconsumeTimesAtTheLimitsOfInt32) {
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  StartBroker();
+  ASSERT_EQ(Send("T", "worn", {{"UNIQ_KEY", "UNIQ-1"}}, kMax).header.status(),
+            proto::SUCCESS);
+  ASSERT_EQ(
+      Send("T", "patient", {{"UNIQ_KEY", "UNIQ-2"}}, kMax - 1).header.status(),
+      proto::SUCCESS);
+  std::vector<Pulled> original = AwaitMessages("T", absl::Seconds(5), 2);
+  ASSERT_EQ(original.size(), 2u);
+  ASSERT_EQ(original[0].reconsume_times, kMax);
+
+  // Reconsumed INT32_MAX times already: past any limit.
+  Command back = SendBack("CG", original[0].physical_offset, kMax);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].body, "worn");
+  EXPECT_EQ(dlq[0].reconsume_times, kMax);
+
+  // One reconsume left under a limit of INT32_MAX: a retry at the last
+  // level (2 s).
+  back = SendBack("CG", original[1].physical_offset, kMax);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].body, "patient");
+  EXPECT_EQ(retry[0].reconsume_times, kMax);
+
+  Command refused = Send("T", "cheat", {}, -1);
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(refused.header.remark(), ::testing::HasSubstr("reconsume times"));
+  refused = Send("%RETRY%CG", "cheat", {}, -1, 16);
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_EQ(Pull("T", 2).size(), 0u);
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {
