@@ -159,7 +159,7 @@ TransactionProducer::TransactionProducer(std::string group,
 TransactionProducer::~TransactionProducer() { Shutdown(); }
 
 absl::Status TransactionProducer::Start() {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (checker_ != nullptr) {
     return absl::FailedPreconditionError("producer already started");
   }
@@ -184,9 +184,13 @@ absl::Status TransactionProducer::Start() {
     producer_.Shutdown();
     return s;
   }
-  instance_ = *std::move(instance);
+  instance_ = *instance;
   checker_ = std::move(checker);
   announced_to_.clear();
+  lock.Release();
+  // Reachable for checks at once: the halves an earlier producer of this
+  // group left open wait for an answer from this one.
+  (*instance)->SendHeartbeats();
   return absl::OkStatus();
 }
 
