@@ -371,6 +371,38 @@ TEST_F(DelayRetryTest, ReconsumeTimesAtTheLimitsOfInt32) {
   EXPECT_EQ(Pull("T", 2).size(), 0u);
 }
 
+// A send-back names its message by commit log offset only. One naming a
+// record no consumer was given (a delayed message still waiting, a half of
+// an open or rolled-back transaction) used to be copied to the retry topic
+// like any other: the delayed message came early (and again when due), the
+// uncommitted transaction was delivered. Refused now, with nothing stored.
+TEST_F(DelayRetryTest, SendBackOfAnInternalRecordIsRefused) {
+  StartBroker();
+  std::vector<int64_t> offsets;
+  for (const auto& props : std::vector<std::map<std::string, std::string>>{
+           {{"UNIQ_KEY", "D"}, {"DELAY", "2"}},
+           {{"UNIQ_KEY", "H"}, {"TRAN_MSG", "true"}, {"PGROUP", "PG"}}}) {
+    Command sent = Send("T", "hidden", props);
+    ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+    int64_t offset = 0;
+    ASSERT_TRUE(ParseOffsetMessageId(
+        sent.header.send_message_response().msg_id(), &offset));
+    offsets.push_back(offset);
+  }
+  for (const int64_t offset : offsets) {
+    Command back = SendBack("CG", offset, 16);
+    EXPECT_EQ(back.header.status(), proto::BAD_REQUEST) << offset;
+    EXPECT_THAT(back.header.remark(),
+                ::testing::HasSubstr("not a message a consumer was given"));
+  }
+  absl::SleepFor(absl::Seconds(3));  // past the longest level (2 s)
+  EXPECT_TRUE(Pull("%RETRY%CG").empty());
+  // The delayed one is delivered once, when due.
+  std::vector<Pulled> delivered = Pull("T", 0, 0);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].props["UNIQ_KEY"], "D");
+}
+
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {
   StartBroker();
   EXPECT_NE(SendBack("CG", 1 << 30, 1).header.status(), proto::SUCCESS);

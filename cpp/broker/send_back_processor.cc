@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/broker/delay_levels.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -65,6 +67,18 @@ void SendBackProcessor::Process(const Command& request,
     return fail(proto::SYSTEM_ERROR,
                 absl::StrCat("no message at commit log offset ",
                              back.commit_log_offset()));
+  }
+  // Consumers are only given messages of their topics: a delayed message
+  // still waiting or a transaction's half (open or rolled back) copied to
+  // the retry topic would be delivered before its time or at all.
+  if (record.topic == kScheduleTopic || IsTransactionTopic(record.topic) ||
+      TransactionType(record.sys_flag) == kTransactionPreparedType ||
+      TransactionType(record.sys_flag) == kTransactionRollbackType) {
+    return fail(proto::BAD_REQUEST,
+                absl::StrCat("the record at commit log offset ",
+                             back.commit_log_offset(), " (topic ",
+                             std::string(record.topic),
+                             ") is not a message a consumer was given"));
   }
   // Counted in 64 bits and stored up to INT32_MAX: a count that wrapped
   // negative would buy the message about 2^31 more retries.
