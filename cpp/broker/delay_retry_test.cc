@@ -11,11 +11,13 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
 #include "cpp/broker/broker_test_util.h"
+#include "cpp/broker/schedule_service.h"
 #include "cpp/broker/send_processor.h"
 #include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
+#include "cpp/store/message_store.h"
 #include "cpp/store/store_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -401,6 +403,51 @@ TEST_F(DelayRetryTest, SendBackOfAnInternalRecordIsRefused) {
   std::vector<Pulled> delivered = Pull("T", 0, 0);
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(delivered[0].props["UNIQ_KEY"], "D");
+}
+
+// Delayed messages stored before the broker's clock stepped back (NTP, a
+// VM restored): their store time is ahead of the clock, so they used to wait
+// out the step on top of their delay (hours, for a step of hours), and every
+// message of their level behind them too. As RocketMQ does, a message due
+// later than now + its level's delay is delivered now.
+TEST(ScheduleServiceTest, ClockSteppedBackDoesNotHoldDelayedMessages) {
+  const std::string root = store::MakeTempDir("schedule-step");
+  const int64_t ahead_ms = 24 * 3600 * 1000;
+  DelayLevels levels = *DelayLevels::Parse("1s 2s");
+  {
+    store::StoreHooks hooks;
+    hooks.now_ms = [ahead_ms] {
+      return absl::ToUnixMillis(absl::Now()) + ahead_ms;
+    };
+    auto opened =
+        store::MessageStore::Open(store::SmallStoreConfig(root), hooks);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    MessageToStore m;
+    m.topic = "T";
+    m.queue_id = 0;
+    m.body = "stepped";
+    RewriteForDelay(levels, 1, &m);
+    ASSERT_TRUE((*opened)->PutOneSync(std::move(m)).ok());
+    (*opened)->Shutdown();
+  }
+  auto opened = store::MessageStore::Open(store::SmallStoreConfig(root));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::MessageStore> store = *std::move(opened);
+  ScheduleService schedule(levels, root + "/delayOffset.json",
+                           absl::Seconds(10));
+  ASSERT_TRUE(schedule.Load().ok());
+  schedule.Start(store.get());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (schedule.delivered() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(schedule.delivered(), 1);
+  schedule.Shutdown();
+  store->WaitDispatched();
+  store::GetResult got = store->Get("T", 0, 0, 32, 1 << 20, {});
+  ASSERT_EQ(got.status, store::GetStatus::kFound);
+  EXPECT_EQ(got.messages.size(), 1u);
+  store->Shutdown();
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {
