@@ -48,6 +48,9 @@ struct TransactionSendResult {
 // brokers holding this producer's halves from the first half on (see
 // ClientInstance::AddHeartbeatTarget).
 //
+// An exception (std::exception) out of the executor or the listener counts
+// as UNKNOWN, as in RocketMQ.
+//
 // Guarantees: the executor runs only after the half was stored with
 // SEND_OK, on the caller's thread (a half answered FLUSH_DISK_TIMEOUT,
 // FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE is rolled back instead, as in
