@@ -438,3 +438,15 @@ def test_sync_flush_delays_retries_and_commits(cluster):
             dead = read_dlq(cluster, "gsf", count=1)
     assert dead[0].body == b"poison"
     assert sorted(collector.bodies()) == [b"checked", b"commit", b"delayed"]
+
+
+def test_max_reconsume_times_out_of_range_is_a_clear_error():
+    # It used to surface as pybind11's "incompatible constructor arguments"
+    # TypeError listing the whole signature.
+    for bad in (2**31, -2**31 - 1, 1.5, "3", True):
+        with pytest.raises(ValueError, match="max_reconsume_times"):
+            cometmq.PushConsumer(group="g", namesrv="127.0.0.1:9876",
+                                 max_reconsume_times=bad)
+    for edge in (2**31 - 1, 0, -1):
+        cometmq.PushConsumer(group="g", namesrv="127.0.0.1:9876",
+                             max_reconsume_times=edge).shutdown()
