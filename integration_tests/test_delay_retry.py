@@ -5,6 +5,8 @@ import re
 import threading
 import time
 
+import pytest
+
 import cometmq
 
 from helpers import Collector, push_consumer, wait_until
@@ -155,6 +157,54 @@ def test_admin_resends_dead_letters_to_their_topic_once(cluster):
         assert m.tags == "T" and m.keys == [f"key{i}"]
         assert m.properties.get("trace") == i
         assert "RETRY_TOPIC" not in m.properties
+
+
+def test_resend_dlq_that_fails_midway_does_not_resend_twice(cluster):
+    # A dead letter whose topic is gone stops a resend_dlq with an error;
+    # the dead letters it had already re-sent in the same batch were not
+    # marked, so the next resend_dlq sent them a second time.
+    cluster.start_namesrv()
+    cluster.start_broker(autoCreateTopicEnable="false")
+    with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
+        for topic in ("Kept", "Gone"):
+            admin.create_topic(topic, read_queues=1, write_queues=1)
+    failed = Collector()
+
+    def fail(msg):
+        failed(msg)
+        return False
+
+    consumer = cometmq.PushConsumer(group="gm", namesrv=cluster.namesrv_addr,
+                                    consume_from="FIRST_OFFSET",
+                                    max_reconsume_times=0)
+    consumer.subscribe("Kept", "*")
+    consumer.subscribe("Gone", "*")
+    consumer.register_listener(fail)
+    consumer.start()
+    def dead_letters(admin):
+        try:
+            return sum(q["max_offset"] for q in admin.topic_stats("%DLQ%gm"))
+        except cometmq.MQClientError:
+            return 0  # no dead-letter topic yet
+
+    try:
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p, \
+                cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
+            kept = p.send("Kept", b"kept").msg_id
+            wait_until(lambda: dead_letters(admin) == 1, timeout_s=30,
+                       what="the first dead letter")
+            gone = p.send("Gone", b"gone").msg_id
+            dead = read_dlq(cluster, "gm", count=2)
+    finally:
+        consumer.shutdown()
+    assert [m.msg_id for m in dead] == [kept, gone]
+    with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
+        admin.delete_topic("Gone")
+        with pytest.raises(cometmq.MQClientError):
+            admin.resend_dlq("gm")
+        admin.create_topic("Gone", read_queues=1, write_queues=1)
+        resent = admin.resend_dlq("gm")
+    assert [r["msg_id"] for r in resent] == [gone]
 
 
 def test_message_whose_send_back_fails_is_retried_until_the_broker_takes_it(
@@ -388,3 +438,15 @@ def test_sync_flush_delays_retries_and_commits(cluster):
             dead = read_dlq(cluster, "gsf", count=1)
     assert dead[0].body == b"poison"
     assert sorted(collector.bodies()) == [b"checked", b"commit", b"delayed"]
+
+
+def test_max_reconsume_times_out_of_range_is_a_clear_error():
+    # It used to surface as pybind11's "incompatible constructor arguments"
+    # TypeError listing the whole signature.
+    for bad in (2**31, -2**31 - 1, 1.5, "3", True):
+        with pytest.raises(ValueError, match="max_reconsume_times"):
+            cometmq.PushConsumer(group="g", namesrv="127.0.0.1:9876",
+                                 max_reconsume_times=bad)
+    for edge in (2**31 - 1, 0, -1):
+        cometmq.PushConsumer(group="g", namesrv="127.0.0.1:9876",
+                             max_reconsume_times=edge).shutdown()

@@ -164,6 +164,32 @@ def test_unanswered_transaction_is_discarded_after_check_max(cluster):
     assert m.properties.get("TRANSACTION_CHECK_TIMES") == "2"
 
 
+def test_open_transaction_of_a_departed_producer_is_asked_of_its_successor(
+        cluster):
+    # The usual reason for check-back: the producer process that sent the
+    # half is gone (crashed, redeployed) and a new process of its group must
+    # resolve it. The new producer has sent nothing, so it knew no route to
+    # the broker holding the half and never heartbeated it: the broker had
+    # nobody to ask, and the half was discarded unanswered.
+    cluster.start_namesrv()
+    cluster.start_broker(transactionCheckMax=1000, **FAST_CHECKS)
+    first = Checks()
+    with _producer(cluster, first) as p:
+        p.send_in_transaction("TxHandover", b"open",
+                              lambda m, a: TransactionState.UNKNOWN)
+        wait_until(lambda: first.of(b"open"), timeout_s=20,
+                   what="a check of the first producer")
+    successor = Checks()
+    successor.answer(b"open", TransactionState.COMMIT)
+    collector = Collector()
+    with _producer(cluster, successor):
+        with push_consumer(cluster, "txh", "TxHandover", collector):
+            wait_until(lambda: b"open" in collector.bodies(), timeout_s=20,
+                       what="the transaction committed by the successor")
+    assert collector.bodies() == [b"open"]
+    assert successor.of(b"open")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL],
                          ids=["sigterm", "sigkill"])
 def test_restarted_broker_resolves_open_transaction(cluster, sig):

@@ -1,5 +1,6 @@
 // Delayed delivery and consumer send-back, with the broker in-process and
 // driven over the wire (level table "1s 2s").
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,11 +11,13 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
 #include "cpp/broker/broker_test_util.h"
+#include "cpp/broker/schedule_service.h"
 #include "cpp/broker/send_processor.h"
 #include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
+#include "cpp/store/message_store.h"
 #include "cpp/store/store_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -326,6 +329,125 @@ TEST_F(DelayRetryTest, RetryCopySentToTheRetryTopicFollowsTheSendBackRule) {
   Command refused = Call(std::move(batch));
   EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
   EXPECT_THAT(refused.header.remark(), ::testing::HasSubstr("retry topic"));
+}
+
+// Reconsume counts at the ends of int32: the count after a failure used to
+// overflow (undefined; in practice it wrapped negative), so a message
+// reconsumed INT32_MAX times went to the retry topic with a negative count,
+// to be retried about 2^31 more times instead of going to the DLQ. A
+// negative count sent by a client is refused rather than buying retries.
+TEST_F(DelayRetryTest, ReconsumeTimesAtTheLimitsOfInt32) {
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  StartBroker();
+  ASSERT_EQ(Send("T", "worn", {{"UNIQ_KEY", "UNIQ-1"}}, kMax).header.status(),
+            proto::SUCCESS);
+  ASSERT_EQ(
+      Send("T", "patient", {{"UNIQ_KEY", "UNIQ-2"}}, kMax - 1).header.status(),
+      proto::SUCCESS);
+  std::vector<Pulled> original = AwaitMessages("T", absl::Seconds(5), 2);
+  ASSERT_EQ(original.size(), 2u);
+  ASSERT_EQ(original[0].reconsume_times, kMax);
+
+  // Reconsumed INT32_MAX times already: past any limit.
+  Command back = SendBack("CG", original[0].physical_offset, kMax);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].body, "worn");
+  EXPECT_EQ(dlq[0].reconsume_times, kMax);
+
+  // One reconsume left under a limit of INT32_MAX: a retry at the last
+  // level (2 s).
+  back = SendBack("CG", original[1].physical_offset, kMax);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].body, "patient");
+  EXPECT_EQ(retry[0].reconsume_times, kMax);
+
+  Command refused = Send("T", "cheat", {}, -1);
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(refused.header.remark(), ::testing::HasSubstr("reconsume times"));
+  refused = Send("%RETRY%CG", "cheat", {}, -1, 16);
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_EQ(Pull("T", 2).size(), 0u);
+}
+
+// A send-back names its message by commit log offset only. One naming a
+// record no consumer was given (a delayed message still waiting, a half of
+// an open or rolled-back transaction) used to be copied to the retry topic
+// like any other: the delayed message came early (and again when due), the
+// uncommitted transaction was delivered. Refused now, with nothing stored.
+TEST_F(DelayRetryTest, SendBackOfAnInternalRecordIsRefused) {
+  StartBroker();
+  std::vector<int64_t> offsets;
+  for (const auto& props : std::vector<std::map<std::string, std::string>>{
+           {{"UNIQ_KEY", "D"}, {"DELAY", "2"}},
+           {{"UNIQ_KEY", "H"}, {"TRAN_MSG", "true"}, {"PGROUP", "PG"}}}) {
+    Command sent = Send("T", "hidden", props);
+    ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+    int64_t offset = 0;
+    ASSERT_TRUE(ParseOffsetMessageId(
+        sent.header.send_message_response().msg_id(), &offset));
+    offsets.push_back(offset);
+  }
+  for (const int64_t offset : offsets) {
+    Command back = SendBack("CG", offset, 16);
+    EXPECT_EQ(back.header.status(), proto::BAD_REQUEST) << offset;
+    EXPECT_THAT(back.header.remark(),
+                ::testing::HasSubstr("not a message a consumer was given"));
+  }
+  absl::SleepFor(absl::Seconds(3));  // past the longest level (2 s)
+  EXPECT_TRUE(Pull("%RETRY%CG").empty());
+  // The delayed one is delivered once, when due.
+  std::vector<Pulled> delivered = Pull("T", 0, 0);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].props["UNIQ_KEY"], "D");
+}
+
+// Delayed messages stored before the broker's clock stepped back (NTP, a
+// VM restored): their store time is ahead of the clock, so they used to wait
+// out the step on top of their delay (hours, for a step of hours), and every
+// message of their level behind them too. As RocketMQ does, a message due
+// later than now + its level's delay is delivered now.
+TEST(ScheduleServiceTest, ClockSteppedBackDoesNotHoldDelayedMessages) {
+  const std::string root = store::MakeTempDir("schedule-step");
+  const int64_t ahead_ms = 24 * 3600 * 1000;
+  DelayLevels levels = *DelayLevels::Parse("1s 2s");
+  {
+    store::StoreHooks hooks;
+    hooks.now_ms = [ahead_ms] {
+      return absl::ToUnixMillis(absl::Now()) + ahead_ms;
+    };
+    auto opened =
+        store::MessageStore::Open(store::SmallStoreConfig(root), hooks);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    MessageToStore m;
+    m.topic = "T";
+    m.queue_id = 0;
+    m.body = "stepped";
+    RewriteForDelay(levels, 1, &m);
+    ASSERT_TRUE((*opened)->PutOneSync(std::move(m)).ok());
+    (*opened)->Shutdown();
+  }
+  auto opened = store::MessageStore::Open(store::SmallStoreConfig(root));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::MessageStore> store = *std::move(opened);
+  ScheduleService schedule(levels, root + "/delayOffset.json",
+                           absl::Seconds(10));
+  ASSERT_TRUE(schedule.Load().ok());
+  schedule.Start(store.get());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (schedule.delivered() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(schedule.delivered(), 1);
+  schedule.Shutdown();
+  store->WaitDispatched();
+  store::GetResult got = store->Get("T", 0, 0, 32, 1 << 20, {});
+  ASSERT_EQ(got.status, store::GetStatus::kFound);
+  EXPECT_EQ(got.messages.size(), 1u);
+  store->Shutdown();
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {

@@ -16,7 +16,7 @@ std::string DlqTopic(absl::string_view group) {
 absl::StatusOr<RetryDestination> ResolveRetry(SubscriptionGroupManager* groups,
                                               TopicConfigManager* topics,
                                               absl::string_view group,
-                                              int32_t reconsume_times,
+                                              int64_t reconsume_times,
                                               int32_t requested_max,
                                               bool to_dlq) {
   std::optional<SubscriptionGroup> config = groups->FindOrCreate(group);

@@ -35,7 +35,7 @@ struct RetryDestination {
 absl::StatusOr<RetryDestination> ResolveRetry(SubscriptionGroupManager* groups,
                                               TopicConfigManager* topics,
                                               absl::string_view group,
-                                              int32_t reconsume_times,
+                                              int64_t reconsume_times,
                                               int32_t requested_max,
                                               bool to_dlq);
 

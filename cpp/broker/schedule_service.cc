@@ -27,6 +27,9 @@ constexpr int64_t kBatchBytes = 4 << 20;
 constexpr int64_t kIdleTickMs = 1000;
 // A re-put that failed (disk full, store stopping) is retried after this.
 constexpr int64_t kErrorRetryMs = 1000;
+// A message due later than now + its delay + this was stored before the
+// clock stepped back (smaller steps only delay it by as much).
+constexpr int64_t kClockStepMs = 1000;
 // Bound on levels read from the progress file or found in the store.
 constexpr int kMaxLevels = 1024;
 
@@ -266,7 +269,20 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
       }
       // Store times are whole milliseconds, cut down from the real instant,
       // so `due` may be up to 1 ms early: wait until it has fully passed.
-      const int64_t due = levels_.DeliverTimestamp(record);
+      int64_t due = levels_.DeliverTimestamp(record);
+      // Against the clock read now: `now_ms` may be older than the record.
+      if (due - absl::ToUnixMillis(absl::Now()) >
+          levels_.DelayMs(level) + kClockStepMs) {
+        // Stored after now by the clock: it stepped back since. Waiting out
+        // the step would hold this level's every message as long; as
+        // RocketMQ does, it is due now.
+        spdlog::warn(
+            "delay level {}: message at queue offset {} is due {} ms from "
+            "now, more than the level's delay (the clock stepped back); "
+            "delivered now",
+            level, record.queue_offset, due - now_ms);
+        due = now_ms - 1;
+      }
       if (due >= now_ms) return due + 1;
       MessageToStore message;
       if (!RestoreFromDelay(record, &message)) {

@@ -26,7 +26,9 @@ namespace cometmq::broker {
 // queues hold messages, with the last configured level's delay.
 //
 // Guarantees: a message is never re-put before its deliver time (store time
-// plus its level's delay, or the last level's for a level past the table);
+// plus its level's delay, or the last level's for a level past the table)
+// unless that is further away than the delay itself, which only a clock
+// stepped back makes so: such a message is re-put at once, as in RocketMQ;
 // a level's progress only passes a message after its re-put was stored;
 // progress (of every level walked) is written to `offset_path` atomically
 // every `persist_interval` and at Shutdown(), so a restart resumes from the

@@ -1,5 +1,7 @@
 #include "cpp/broker/send_back_processor.h"
 
+#include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <utility>
@@ -7,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/broker/delay_levels.h"
+#include "cpp/broker/topic_config_manager.h"
+#include "cpp/broker/transactional_message.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -64,9 +68,26 @@ void SendBackProcessor::Process(const Command& request,
                 absl::StrCat("no message at commit log offset ",
                              back.commit_log_offset()));
   }
-  const int32_t reconsume_times = record.reconsume_times + 1;
+  // Consumers are only given messages of their topics: a delayed message
+  // still waiting or a transaction's half (open or rolled back) copied to
+  // the retry topic would be delivered before its time or at all.
+  if (record.topic == kScheduleTopic || IsTransactionTopic(record.topic) ||
+      TransactionType(record.sys_flag) == kTransactionPreparedType ||
+      TransactionType(record.sys_flag) == kTransactionRollbackType) {
+    return fail(proto::BAD_REQUEST,
+                absl::StrCat("the record at commit log offset ",
+                             back.commit_log_offset(), " (topic ",
+                             std::string(record.topic),
+                             ") is not a message a consumer was given"));
+  }
+  // Counted in 64 bits and stored up to INT32_MAX: a count that wrapped
+  // negative would buy the message about 2^31 more retries.
+  const int32_t done_times = std::max(record.reconsume_times, 0);
+  const int64_t failures = int64_t{done_times} + 1;
+  const int32_t reconsume_times = static_cast<int32_t>(
+      std::min<int64_t>(failures, std::numeric_limits<int32_t>::max()));
   absl::StatusOr<RetryDestination> destination =
-      ResolveRetry(groups_, topics_, back.group(), reconsume_times,
+      ResolveRetry(groups_, topics_, back.group(), failures,
                    back.max_reconsume_times(), back.delay_level() < 0);
   if (!destination.ok()) {
     return fail(RetryErrorCode(destination.status()),
@@ -99,13 +120,14 @@ void SendBackProcessor::Process(const Command& request,
   message.body = std::string(record.body);
   message.properties = EncodeProperties(props);
   if (!to_dlq) {
-    const int level = back.delay_level() > 0 ? back.delay_level()
-                                             : 3 + record.reconsume_times;
+    const int level = back.delay_level() > 0
+                          ? back.delay_level()
+                          : 3 + std::min(done_times, kMaxDelayLevel);
     RewriteForDelay(config_.delay_levels, level, &message);
   } else {
     spdlog::info("group {}: message {} goes to {} after {} reconsumes",
                  back.group(), back.original_msg_id(), destination->topic,
-                 record.reconsume_times);
+                 done_times);
   }
   std::vector<MessageToStore> one;
   one.push_back(std::move(message));

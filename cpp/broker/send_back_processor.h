@@ -21,7 +21,8 @@ namespace cometmq::broker {
 // reconsume times). RETRY_TOPIC keeps the
 // first topic the message was consumed from and ORIGIN_MESSAGE_ID its first
 // id; body, keys, tags, UNIQ_KEY and born timestamp are kept. SUCCESS is
-// answered only once the copy is stored.
+// answered only once the copy is stored. A record no consumer is given (on
+// SCHEDULE_TOPIC_XXXX, a transaction's half or op) is refused: BAD_REQUEST.
 class SendBackProcessor {
  public:
   SendBackProcessor(const BrokerConfig& config, store::MessageStore* store,

@@ -173,6 +173,12 @@ void SendProcessor::Process(
         absl::StrCat("the message body size ", body_size,
                      " exceeds maxMessageSize ", config_.store.maxMessageSize));
   }
+  if (send.reconsume_times() < 0) {
+    // A negative count would buy the message retries past any limit.
+    return fail(proto::MESSAGE_ILLEGAL,
+                absl::StrCat("reconsume times ", send.reconsume_times(),
+                             " is negative"));
+  }
   // A consumer's copy of a message it failed (RocketMQ's handleRetryAndDLQ).
   std::optional<RetryDestination> retry;
   if (absl::StartsWith(send.topic(), kRetryGroupTopicPrefix)) {

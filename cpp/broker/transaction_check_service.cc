@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -19,8 +20,6 @@ namespace {
 
 constexpr int kBatch = 32;
 constexpr int64_t kBatchBytes = 4 << 20;
-// Op records read per round at most; the rest wait for the next round.
-constexpr size_t kMaxOpsPerRound = 100000;
 // One round walks for at most this long (as RocketMQ's MAX_PROCESS_TIME).
 constexpr absl::Duration kMaxRoundTime = absl::Seconds(60);
 
@@ -33,24 +32,35 @@ struct TransactionCheckService::OpWindow {
   std::vector<int64_t> half_offsets;  // index i: op queue offset from + i
   absl::flat_hash_set<int64_t> removed;
   absl::flat_hash_set<std::string> ended_ids;
+  bool more = false;  // the last read stopped at its limit, not the end
+
+  int64_t end() const {
+    return from + static_cast<int64_t>(half_offsets.size());
+  }
 };
 
-TransactionCheckService::OpWindow TransactionCheckService::ReadOps(
-    const store::MessageStore& store, int64_t from) {
-  OpWindow window;
-  window.from = from;
-  int64_t offset = from;
-  while (window.half_offsets.size() < kMaxOpsPerRound) {
+void TransactionCheckService::ReadOps(const store::MessageStore& store,
+                                      size_t max_ops, OpWindow* window) {
+  int64_t offset = window->end();
+  size_t read = 0;
+  window->more = false;
+  while (true) {
+    if (read >= max_ops) {
+      window->more = true;
+      return;
+    }
     store::GetResult got =
-        store.Get(kTransOpHalfTopic, 0, offset, kBatch, kBatchBytes, {});
+        store.Get(kTransOpHalfTopic, 0, offset,
+                  static_cast<int>(std::min<size_t>(kBatch, max_ops - read)),
+                  kBatchBytes, {});
     if (got.status == store::GetStatus::kOffsetTooSmall &&
-        window.half_offsets.empty() && got.next_begin_offset > offset) {
+        window->half_offsets.empty() && got.next_begin_offset > offset) {
       // Retention removed old ops: they were all passed long ago.
       offset = got.next_begin_offset;
-      window.from = offset;
+      window->from = offset;
       continue;
     }
-    if (got.status != store::GetStatus::kFound) break;
+    if (got.status != store::GetStatus::kFound) return;
     for (const store::RecordSlice& slice : got.messages) {
       RecordView record;
       std::optional<OpEntry> op;
@@ -58,18 +68,18 @@ TransactionCheckService::OpWindow TransactionCheckService::ReadOps(
           DecodeResult::kRecord) {
         op = ParseOp(record);
       }
-      window.half_offsets.push_back(op.has_value() ? op->half_queue_offset
-                                                   : -1);
+      window->half_offsets.push_back(op.has_value() ? op->half_queue_offset
+                                                    : -1);
       if (op.has_value()) {
-        window.removed.insert(op->half_queue_offset);
+        window->removed.insert(op->half_queue_offset);
         if (!op->transaction_id.empty()) {
-          window.ended_ids.insert(op->transaction_id);
+          window->ended_ids.insert(op->transaction_id);
         }
       }
       ++offset;
+      ++read;
     }
   }
-  return window;
 }
 
 TransactionCheckService::TransactionCheckService(
@@ -149,6 +159,8 @@ struct TransactionCheckService::Round {
   int64_t now_ms = 0;
   absl::Time start;
   int64_t half_end = 0;  // halves from here on wait for the next round
+  // One past the last copy this round appended (at or past half_end).
+  int64_t appended_end = 0;
   OpWindow ops;
   int64_t next = 0;  // every half below it is done or copied
   int sent = 0;
@@ -162,10 +174,14 @@ int TransactionCheckService::CheckOnce(int64_t now_ms) {
   const int64_t half_start = Progress(kTransHalfTopic);
   round.half_end = store_->MaxOffsetInQueue(kTransHalfTopic, 0);
   const int64_t op_start = Progress(kTransOpHalfTopic);
-  round.ops = ReadOps(*store_, op_start);
+  round.ops.from = op_start;
+  ReadOps(*store_, options_.op_read_batch, &round.ops);
+  // Op records not seen by an earlier round of this process count as first
+  // seen now.
+  NoteFirstSeen(round.ops.end(), round.half_end);
   round.next = half_start;
   WalkHalves(&round);
-  const int64_t op_next = PassOps(round.ops, round.half_end, round.next);
+  const int64_t op_next = PassOps(round.ops, round.next);
   if (round.next != half_start || op_next != op_start) {
     SaveProgress(round.next, op_next);
   }
@@ -206,10 +222,28 @@ void TransactionCheckService::WalkHalves(Round* round) {
   }
 }
 
+bool TransactionCheckService::Ended(const RecordView& half,
+                                    const std::string& id, Round* round) {
+  auto ended = [&] {
+    return round->ops.removed.contains(half.queue_offset) ||
+           (!id.empty() && round->ops.ended_ids.contains(id));
+  };
+  // Not known to be ended by the op records read so far: read on before
+  // asking, or a transaction ended by a later op record would be asked
+  // about (and a COMMIT answer re-put) again.
+  while (!ended() && round->ops.more) {
+    ReadOps(*store_, options_.op_read_batch, &round->ops);
+    // Copies of their transactions may already sit past half_end: this
+    // round appended them before it read these op records.
+    NoteFirstSeen(round->ops.end(),
+                  std::max(round->half_end, round->appended_end));
+  }
+  return ended();
+}
+
 bool TransactionCheckService::CheckHalf(const RecordView& half, Round* round) {
   const std::string id = TransactionIdOf(half);
-  if (round->ops.removed.contains(half.queue_offset) ||
-      (!id.empty() && round->ops.ended_ids.contains(id))) {
+  if (Ended(half, id, round)) {
     round->next = half.queue_offset + 1;
     return true;
   }
@@ -227,9 +261,12 @@ bool TransactionCheckService::CheckHalf(const RecordView& half, Round* round) {
     round->next = half.queue_offset + 1;
     return true;
   }
-  // Later halves are younger still.
-  if (round->now_ms - half.born_timestamp <
-      absl::ToInt64Milliseconds(options_.timeout)) {
+  // Later halves are younger still. A born time ahead of the broker's clock
+  // (a producer's clock, or a bogus value) would keep a half "young", and
+  // every half behind it unchecked, for as long as it is ahead: the
+  // broker's own store time bounds it.
+  const int64_t born = std::min(half.born_timestamp, half.store_timestamp);
+  if (round->now_ms - born < absl::ToInt64Milliseconds(options_.timeout)) {
     return false;
   }
   return AppendAndCheck(half, id, group, times, round);
@@ -265,6 +302,7 @@ bool TransactionCheckService::AppendAndCheck(const RecordView& half,
     return false;
   }
   round->next = half.queue_offset + 1;
+  round->appended_end = std::max(round->appended_end, put.queue_offset + 1);
   checks_.fetch_add(1);
   store::RecordSlice copied;
   if (!store_->ReadRecord(put.physical_offset, &copied)) return true;
@@ -298,20 +336,21 @@ bool TransactionCheckService::SendCheck(const store::PutResult& put,
   return sender_(group, std::move(check));
 }
 
-int64_t TransactionCheckService::PassOps(const OpWindow& ops, int64_t half_end,
-                                         int64_t next) {
-  // Ops of halves now behind the progress are done too, but an op also ends
-  // copies of its transaction elsewhere in the queue (by id), and it must
-  // stay in the window until they are behind the progress as well. Every
-  // copy was appended before the first round that saw the op began (that
-  // round and later ones skip the transaction), so once the progress has
-  // reached that round's half_end, none is left ahead. Op records not seen
-  // by an earlier round of this process count as first seen now.
-  const int64_t window_end =
-      ops.from + static_cast<int64_t>(ops.half_offsets.size());
+void TransactionCheckService::NoteFirstSeen(int64_t window_end,
+                                            int64_t half_end) {
   if (first_seen_.empty() || window_end > first_seen_.back().first) {
     first_seen_.emplace_back(window_end, half_end);
   }
+}
+
+int64_t TransactionCheckService::PassOps(const OpWindow& ops, int64_t next) {
+  // Ops of halves now behind the progress are done too, but an op also ends
+  // copies of its transaction elsewhere in the queue (by id), and it must
+  // stay in the window until they are behind the progress as well. Every
+  // copy was appended before the first round that saw the op began, or by
+  // that round before it read the op (that round and later ones skip the
+  // transaction once they know the op), so once the progress has reached
+  // what first_seen_ noted for the op, none is left ahead.
   int64_t op_next = ops.from;
   auto seen = first_seen_.begin();
   for (int64_t half_offset : ops.half_offsets) {

@@ -19,19 +19,22 @@
 namespace cometmq::broker {
 
 struct TransactionCheckOptions {
-  // A half younger than this (since its born time) is not checked yet
-  // (transactionTimeOut).
+  // A half younger than this (since its born time, or its store time when
+  // that is earlier) is not checked yet (transactionTimeOut).
   absl::Duration timeout = absl::Seconds(6);
   // Time between check rounds (transactionCheckInterval).
   absl::Duration interval = absl::Seconds(60);
   // Checks before a half is discarded (transactionCheckMax).
   int check_max = 15;
+  // Op records read at a time.
+  size_t op_read_batch = 100000;
 };
 
 // Asks producers about transactions they did not end (RocketMQ's
 // TransactionalMessageCheckService). One named thread ("broker-txcheck")
 // runs CheckOnce() every `interval`. A round reads the op records not yet
-// passed, then walks the half queue from its progress offset:
+// passed (op_read_batch at a time, more whenever a half is not ended by those
+// read so far), then walks the half queue from its progress offset:
 //   - a half with an op record (or whose transaction id has one: another
 //     copy of it was ended) is done;
 //   - a half checked check_max times is discarded: it is copied to
@@ -96,8 +99,17 @@ class TransactionCheckService {
 
   struct OpWindow;
   struct Round;
-  // The op records from `from` on, up to a round's worth.
-  static OpWindow ReadOps(const store::MessageStore& store, int64_t from);
+  // Reads up to `max_ops` more op records into `window`.
+  static void ReadOps(const store::MessageStore& store, size_t max_ops,
+                      OpWindow* window);
+  // Op records below `window_end` not noted yet were first seen by a round
+  // whose copies are all below `half_end`.
+  void NoteFirstSeen(int64_t window_end, int64_t half_end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // True when an op record ends `half` (or its transaction `id`), reading
+  // more op records while there are and none did.
+  bool Ended(const RecordView& half, const std::string& id, Round* round)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
   // Walks the half queue from round->next up to round->half_end, stopping
   // early at a young half, a failed append, a stop or kMaxRoundTime.
   void WalkHalves(Round* round) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
@@ -114,7 +126,7 @@ class TransactionCheckService {
   bool SendCheck(const store::PutResult& put, const store::RecordSlice& copied,
                  const std::string& id, const std::string& group);
   // The op progress once the half progress is at `next`.
-  int64_t PassOps(const OpWindow& ops, int64_t half_end, int64_t next)
+  int64_t PassOps(const OpWindow& ops, int64_t next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
   void SaveProgress(int64_t half_next, int64_t op_next);
 
@@ -129,9 +141,10 @@ class TransactionCheckService {
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex round_mu_;  // one round at a time (thread and tests)
-  // (end of a round's op window, end of the half queue when it began), for
-  // the rounds since the op progress: an op record below the first end was
-  // first seen by the round with the second.
+  // (end of an op window, end of the half queue and of the copies appended
+  // when it was read), since the op progress: an op record below the first
+  // end was first seen when every copy of its transaction was below the
+  // second.
   std::deque<std::pair<int64_t, int64_t>> first_seen_
       ABSL_GUARDED_BY(round_mu_);
   std::thread thread_;

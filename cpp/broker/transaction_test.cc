@@ -309,6 +309,64 @@ TEST_F(CheckServiceTest, ChecksCountWithoutProducerAndSurviveRestart) {
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#2"});
 }
 
+// A half born "in the future" (its producer's clock is ahead of the
+// broker's, or it sent a bogus born timestamp) looked younger than
+// transactionTimeOut for as long as that lasted, and since the first young
+// half ends the walk, no half behind it was ever checked either. Its age is
+// now taken from the broker's own store time when the born time is ahead.
+TEST_F(CheckServiceTest, HalfBornInTheFutureDoesNotHoldBackTheWalk) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  PutHalf("FUTURE", now + 24 * 3600 * 1000);
+  PutHalf("OPEN", now - 60000);
+  // Young by its store time: not checked yet, and holds the walk back.
+  EXPECT_EQ(Round(now), 0);
+  // Once transactionTimeOut has passed since it was stored, both are.
+  EXPECT_EQ(Round(now + 7000), 2);
+  EXPECT_EQ(TakeChecked(), (std::vector<std::string>{"FUTURE#1", "OPEN#1"}));
+}
+
+// More op records than one read holds: a half ended by an op past the
+// first read was checked as if open, and its producer's COMMIT answer (once
+// END_TRANSACTION had forgotten the id, or after a restart) delivered it a
+// second time. At the default 100000 ops a read, about 2500 transactions a
+// second between two rounds did it. A producer that ends the checked
+// transaction during the round must not be asked again either.
+TEST_F(CheckServiceTest, HalvesEndedPastOneOpReadAreNotChecked) {
+  TransactionCheckOptions options;
+  options.timeout = absl::Seconds(6);
+  options.check_max = 3;
+  options.op_read_batch = 2;
+  service_ = std::make_unique<TransactionCheckService>(
+      options, offsets_.get(),
+      [this](const std::string& group, Command c) {
+        // The producer answers at once: the copy checked is ended.
+        const auto& req = c.header.check_transaction_state();
+        PutOp(req.tran_state_table_offset(), req.transaction_id());
+        absl::MutexLock lock(&mu_);
+        sent_.push_back({group, std::move(c)});
+        return true;
+      },
+      [] { return absl::OkStatus(); });
+  service_->SetStore(store_.get());
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  PutHalf("A", now - 60000);
+  for (const std::string id : {"B", "C", "D"}) {
+    PutOp(PutHalf(id, now - 60000), id);
+  }
+  EXPECT_EQ(Round(now), 1);
+  EXPECT_EQ(TakeChecked(), std::vector<std::string>{"A#1"});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Round(now), 0);
+    EXPECT_TRUE(TakeChecked().empty());
+  }
+  EXPECT_EQ(service_->discarded(), 0);
+  // Everything ended is behind the progress now.
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransHalfTopic, 0),
+            store_->MaxOffsetInQueue(kTransHalfTopic, 0));
+  EXPECT_EQ(offsets_->Query(kTransCheckGroup, kTransOpHalfTopic, 0),
+            store_->MaxOffsetInQueue(kTransOpHalfTopic, 0));
+}
+
 // A half whose properties leave no room for the check count cannot be
 // appended again for a check. It is discarded (its copy needs no count)
 // instead of stopping every round at it, which left every later half

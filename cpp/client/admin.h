@@ -120,8 +120,10 @@ class Admin {
   // them there), at most `max_messages`, with their body, tags, keys, user
   // properties and msg id; reconsume counts start again from 0. Progress is
   // `group`'s committed offset of the DLQ topic, advanced after every batch
-  // re-sent, so repeated calls re-send each dead letter once (at least
-  // once if a call fails midway). Empty when the group has no DLQ.
+  // re-sent, and up to the dead letter that stopped a call with its error
+  // (its topic gone, say), so repeated calls re-send each dead letter once
+  // (at least once if the call fails while that offset is written). Empty
+  // when the group has no DLQ.
   absl::StatusOr<std::vector<ResentMessage>> ResendDlq(
       const std::string& group, int32_t max_messages = 1000);
   absl::StatusOr<std::vector<MessageExt>> QueryByKey(const std::string& topic,

@@ -113,30 +113,45 @@ absl::StatusOr<std::vector<ResentMessage>> Admin::ResendDlq(
         }
         auto messages = DecodeMessages(pulled->body, queues.broker_name());
         if (!messages.ok()) return messages.status();
+        // Marks the dead letters below `upto` re-sent.
+        auto commit = [&](int64_t upto) -> absl::Status {
+          remoting::Command request =
+              remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
+          proto::ConsumerOffsetRequest* update =
+              request.header.mutable_consumer_offset();
+          update->set_consumer_group(group);
+          update->set_topic(dlq);
+          update->set_queue_id(queue_id);
+          update->set_commit_offset(upto);
+          return Call(instance->get(), *master, std::move(request)).status();
+        };
+        // A dead letter that cannot be re-sent ends the call with its error;
+        // those re-sent before it are marked first, so the next call does
+        // not send them again.
+        auto stop_at = [&](const MessageExt& dead, absl::Status error) {
+          if (dead.queue_offset > offset) {
+            if (absl::Status s = commit(dead.queue_offset); !s.ok()) {
+              return s;
+            }
+          }
+          return error;
+        };
         for (const MessageExt& dead : *messages) {
           auto topic = dead.properties.find(std::string(kPropertyRetryTopic));
           if (topic == dead.properties.end() || topic->second.empty()) {
-            return absl::DataLossError(absl::StrCat(
-                "dead letter ", dead.msg_id, " at ", dlq, " offset ",
-                dead.queue_offset, " does not name the topic it failed on"));
+            return stop_at(dead, absl::DataLossError(absl::StrCat(
+                                     "dead letter ", dead.msg_id, " at ", dlq,
+                                     " offset ", dead.queue_offset,
+                                     " does not name the topic it failed on")));
           }
           absl::StatusOr<ResentMessage> sent =
               Resend(instance->get(), dead, topic->second,
                      next_queue[topic->second]++);
-          if (!sent.ok()) return sent.status();
+          if (!sent.ok()) return stop_at(dead, sent.status());
           resent.push_back(*std::move(sent));
         }
         offset = next;
-        remoting::Command commit =
-            remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
-        proto::ConsumerOffsetRequest* update =
-            commit.header.mutable_consumer_offset();
-        update->set_consumer_group(group);
-        update->set_topic(dlq);
-        update->set_queue_id(queue_id);
-        update->set_commit_offset(offset);
-        auto done = Call(instance->get(), *master, std::move(commit));
-        if (!done.ok()) return done.status();
+        if (absl::Status s = commit(offset); !s.ok()) return s;
       }
     }
   }

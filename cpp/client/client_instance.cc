@@ -191,6 +191,29 @@ proto::HeartbeatData ClientInstance::BuildHeartbeat() const {
 void ClientInstance::SendHeartbeats() {
   proto::HeartbeatData heartbeat = BuildHeartbeat();
   if (heartbeat.producers().empty() && heartbeat.consumers().empty()) return;
+  bool checked = false;
+  {
+    absl::MutexLock lock(&mu_);
+    checked = !transaction_checks_.empty();
+  }
+  if (checked) {
+    // A transaction producer must be reachable by every broker that may
+    // hold its group's halves, including halves an earlier process of the
+    // group left open (resolving those is what checks are for), not only
+    // by the brokers it sent to itself: as RocketMQ's producers heartbeat
+    // every broker of the default topic's route.
+    absl::StatusOr<proto::ClusterInfo> cluster =
+        routes_->FetchClusterInfo(absl::Now() + config_.request_timeout);
+    if (cluster.ok()) {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [name, broker] : cluster->broker_table()) {
+        heartbeat_targets_.insert(name);
+      }
+    } else {
+      spdlog::warn("cannot list the brokers for transaction checks: {}",
+                   cluster.status().ToString());
+    }
+  }
   // Slaves too: consumers that fail over to a slave are known there.
   std::vector<std::string> addrs = routes_->AllBrokerAddresses();
   std::vector<std::string> targets;
@@ -225,7 +248,21 @@ void ClientInstance::AddHeartbeatTarget(const std::string& broker_name) {
 
 void ClientInstance::SendUnregister(const std::string& producer_group,
                                     const std::string& consumer_group) {
-  for (const std::string& addr : routes_->AllMasterAddresses()) {
+  // Every master heartbeated: those of the cached routes and the targets.
+  std::vector<std::string> addrs = routes_->AllMasterAddresses();
+  std::vector<std::string> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    targets.assign(heartbeat_targets_.begin(), heartbeat_targets_.end());
+  }
+  for (const std::string& name : targets) {
+    absl::StatusOr<std::string> addr = routes_->MasterAddress(name);
+    if (addr.ok() &&
+        std::find(addrs.begin(), addrs.end(), *addr) == addrs.end()) {
+      addrs.push_back(*addr);
+    }
+  }
+  for (const std::string& addr : addrs) {
     remoting::Command request = remoting::MakeRequest(proto::UNREGISTER_CLIENT);
     proto::UnregisterClientRequest* unregister =
         request.header.mutable_unregister_client();

@@ -84,8 +84,9 @@ class ClientInstance {
                                         TransactionCheckHandler handler);
   void UnregisterTransactionCheck(const std::string& group);
 
-  // Heartbeats every master broker of the cached routes and the heartbeat
-  // targets now (blocking).
+  // Heartbeats every broker of the cached routes and the heartbeat targets
+  // now (blocking). With a transaction check registered, every broker the
+  // NameServers list becomes a target first.
   void SendHeartbeats();
   // Heartbeats go to `broker_name`'s master from now on even when no cached
   // route names it (a topic sent to through the auto-create route), so the

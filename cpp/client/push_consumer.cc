@@ -189,9 +189,11 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     // (and logged) every second.
     const absl::Duration delay =
         std::min(options_.reconsume_backoff *
-                     (int64_t{1} << std::min(message.reconsume_times, 6)),
+                     (int64_t{1} << std::clamp(message.reconsume_times, 0, 6)),
                  std::max(options_.reconsume_backoff, absl::Minutes(1)));
-    ++message.reconsume_times;
+    if (message.reconsume_times < std::numeric_limits<int32_t>::max()) {
+      ++message.reconsume_times;
+    }
     core_->Redeliver(pq, std::move(message), delay);
   }
   pq->EndConsume();

@@ -1,6 +1,7 @@
 #include "cpp/client/retry_copy.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/common/message_record.h"
@@ -29,14 +30,19 @@ Message MakeRetryCopy(const std::string& group, const MessageExt& message,
   // `message.topic` is already the first topic of a retried message.
   props.emplace(std::string(kPropertyRetryTopic), message.topic);
   props[std::string(kPropertyOriginMessageId)] = OriginMessageId(message);
-  props[std::string(kPropertyReconsumeTime)] =
-      absl::StrCat(message.reconsume_times + 1);
+  // Counted up to INT32_MAX and no further (a wrapped count would be
+  // negative: retries without end).
+  const int32_t done = std::max(message.reconsume_times, 0);
+  props[std::string(kPropertyReconsumeTime)] = absl::StrCat(
+      done < std::numeric_limits<int32_t>::max() ? done + 1 : done);
   props[std::string(kPropertyMaxReconsumeTimes)] = absl::StrCat(
       to_dlq || max_reconsume_times <= 0 ? -1 : max_reconsume_times);
   props.erase(std::string(kPropertyTransactionPrepared));
   props.erase(std::string(kPropertyRealTopic));
   props.erase(std::string(kPropertyRealQueueId));
-  if (!to_dlq) copy.delay_level = 3 + message.reconsume_times;
+  // At most 18 levels exist; the broker takes any level past its table as
+  // its last.
+  if (!to_dlq) copy.delay_level = 3 + std::min(done, 15);
   return copy;
 }
 

@@ -1,5 +1,6 @@
 #include "cpp/client/retry_copy.h"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,17 @@ TEST(RetryCopyTest, KeepsTheFirstFailureOfARetriedMessage) {
   Message copy = MakeRetryCopy("G", m, false, 16);
   EXPECT_EQ(copy.properties["RETRY_TOPIC"], "First");
   EXPECT_EQ(copy.properties["ORIGIN_MESSAGE_ID"], "FIRST-ID");
+}
+
+// A count at INT32_MAX used to overflow: a negative RECONSUME_TIME (retries
+// without end) and a negative delay level, which the send refuses, so the
+// copy could never be sent.
+TEST(RetryCopyTest, CountsStopAtInt32Max) {
+  MessageExt m = Failed();
+  m.reconsume_times = std::numeric_limits<int32_t>::max();
+  Message copy = MakeRetryCopy("G", m, false, 16);
+  EXPECT_EQ(copy.properties["RECONSUME_TIME"], "2147483647");
+  EXPECT_GT(copy.delay_level, 0);
 }
 
 TEST(RetryCopyTest, DeadLetterCopiesAreNotDelayed) {

@@ -1,5 +1,6 @@
 #include "cpp/client/transaction_producer.h"
 
+#include <exception>
 #include <utility>
 #include <vector>
 
@@ -123,7 +124,15 @@ class TransactionProducer::Checker {
       return;
     }
     TransactionState state = TransactionState::kUnknown;
-    if (listener_) state = listener_(*message);
+    try {
+      if (listener_) state = listener_(*message);
+    } catch (const std::exception& e) {
+      // This is the producer's own thread: an escaping exception would end
+      // the process.
+      spdlog::warn("producer {}: check listener threw on transaction {}: {}",
+                   group_, message->msg_id, e.what());
+      state = TransactionState::kUnknown;
+    }
     std::string id = check.transaction_id();
     if (id.empty()) id = message->msg_id;
     absl::StatusOr<remoting::Command> response =
@@ -159,7 +168,7 @@ TransactionProducer::TransactionProducer(std::string group,
 TransactionProducer::~TransactionProducer() { Shutdown(); }
 
 absl::Status TransactionProducer::Start() {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (checker_ != nullptr) {
     return absl::FailedPreconditionError("producer already started");
   }
@@ -184,9 +193,13 @@ absl::Status TransactionProducer::Start() {
     producer_.Shutdown();
     return s;
   }
-  instance_ = *std::move(instance);
+  instance_ = *instance;
   checker_ = std::move(checker);
   announced_to_.clear();
+  lock.Release();
+  // Reachable for checks at once: the halves an earlier producer of this
+  // group left open wait for an answer from this one.
+  (*instance)->SendHeartbeats();
   return absl::OkStatus();
 }
 
@@ -261,8 +274,15 @@ absl::StatusOr<TransactionSendResult> TransactionProducer::SendInTransaction(
     local.offset_msg_id = result.send.offset_msg_id;
     local.broker_name = result.send.broker_name;
     local.queue_id = result.send.queue_id;
-    result.local_state =
-        executor ? executor(local) : TransactionState::kUnknown;
+    try {
+      result.local_state =
+          executor ? executor(local) : TransactionState::kUnknown;
+    } catch (const std::exception& e) {
+      // The half is stored: the broker still hears UNKNOWN and asks later.
+      spdlog::warn("producer {}: local transaction executor threw on {}: {}",
+                   group(), local.msg_id, e.what());
+      result.local_state = TransactionState::kUnknown;
+    }
   }
 
   int64_t commit_log_offset = 0;

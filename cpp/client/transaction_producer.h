@@ -42,9 +42,14 @@ struct TransactionSendResult {
 // UNKNOWN leaves it to the broker's check-back. Checks arrive as
 // CHECK_TRANSACTION_STATE on the client's connection; they run the check
 // listener on this producer's own thread ("client-txchk") and answer with
-// END_TRANSACTION. A broker only asks producers it has heard from, so the
-// brokers holding this producer's halves get heartbeats from the first half
-// on (see ClientInstance::AddHeartbeatTarget).
+// END_TRANSACTION. A broker only asks producers it has heard from, so from
+// Start() on every broker the NameServers list gets heartbeats (halves left
+// open by an earlier producer of the group are asked of this one), and the
+// brokers holding this producer's halves from the first half on (see
+// ClientInstance::AddHeartbeatTarget).
+//
+// An exception (std::exception) out of the executor or the listener counts
+// as UNKNOWN, as in RocketMQ.
 //
 // Guarantees: the executor runs only after the half was stored with
 // SEND_OK, on the caller's thread (a half answered FLUSH_DISK_TIMEOUT,

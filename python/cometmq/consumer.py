@@ -56,6 +56,13 @@ class PushConsumer(Lifecycle):
                  instance_name=None, offset_dir=None,
                  lock_interval_ms=20000):
         super().__init__()
+        if (isinstance(max_reconsume_times, bool)
+                or not isinstance(max_reconsume_times, int)
+                or not -2**31 <= max_reconsume_times < 2**31):
+            raise ValueError(
+                "max_reconsume_times must be an integer below 2**31 (0 or "
+                "less: a failed message goes straight to the dead-letter "
+                f"queue), not {max_reconsume_times!r}")
         self.group = group
         self._listener = Callback()
         self._core = _core.PushConsumer(

@@ -96,7 +96,9 @@ class TransactionProducer(Lifecycle):
 
     Each TransactionProducer has its own client connection (instance_name)
     so that its heartbeat_interval_ms applies: a broker only asks back
-    producers that sent it a heartbeat since it started.
+    producers that sent it a heartbeat since it started. From start() on it
+    heartbeats every broker the name servers know, so it is also asked about
+    the transactions an earlier producer of its group left open.
     """
 
     def __init__(self, group, namesrv, check_listener, send_timeout_ms=3000,
