@@ -216,18 +216,7 @@ void ClientInstance::SendHeartbeats() {
   }
   // Slaves too: consumers that fail over to a slave are known there.
   std::vector<std::string> addrs = routes_->AllBrokerAddresses();
-  std::vector<std::string> targets;
-  {
-    absl::MutexLock lock(&mu_);
-    targets.assign(heartbeat_targets_.begin(), heartbeat_targets_.end());
-  }
-  for (const std::string& name : targets) {
-    absl::StatusOr<std::string> addr = routes_->MasterAddress(name);
-    if (addr.ok() &&
-        std::find(addrs.begin(), addrs.end(), *addr) == addrs.end()) {
-      addrs.push_back(*addr);
-    }
-  }
+  AddTargetMasters(&addrs);
   for (const std::string& addr : addrs) {
     remoting::Command request = remoting::MakeRequest(proto::HEART_BEAT);
     *request.header.mutable_heartbeat() = heartbeat;
@@ -241,6 +230,21 @@ void ClientInstance::SendHeartbeats() {
   }
 }
 
+void ClientInstance::AddTargetMasters(std::vector<std::string>* addrs) const {
+  std::vector<std::string> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    targets.assign(heartbeat_targets_.begin(), heartbeat_targets_.end());
+  }
+  for (const std::string& name : targets) {
+    absl::StatusOr<std::string> addr = routes_->MasterAddress(name);
+    if (addr.ok() &&
+        std::find(addrs->begin(), addrs->end(), *addr) == addrs->end()) {
+      addrs->push_back(*addr);
+    }
+  }
+}
+
 void ClientInstance::AddHeartbeatTarget(const std::string& broker_name) {
   absl::MutexLock lock(&mu_);
   heartbeat_targets_.insert(broker_name);
@@ -250,18 +254,7 @@ void ClientInstance::SendUnregister(const std::string& producer_group,
                                     const std::string& consumer_group) {
   // Every master heartbeated: those of the cached routes and the targets.
   std::vector<std::string> addrs = routes_->AllMasterAddresses();
-  std::vector<std::string> targets;
-  {
-    absl::MutexLock lock(&mu_);
-    targets.assign(heartbeat_targets_.begin(), heartbeat_targets_.end());
-  }
-  for (const std::string& name : targets) {
-    absl::StatusOr<std::string> addr = routes_->MasterAddress(name);
-    if (addr.ok() &&
-        std::find(addrs.begin(), addrs.end(), *addr) == addrs.end()) {
-      addrs.push_back(*addr);
-    }
-  }
+  AddTargetMasters(&addrs);
   for (const std::string& addr : addrs) {
     remoting::Command request = remoting::MakeRequest(proto::UNREGISTER_CLIENT);
     proto::UnregisterClientRequest* unregister =

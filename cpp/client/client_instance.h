@@ -110,6 +110,8 @@ class ClientInstance {
   explicit ClientInstance(ClientConfig config);
   void Start();
   proto::HeartbeatData BuildHeartbeat() const;
+  // Appends the master addresses of the heartbeat targets not in `addrs`.
+  void AddTargetMasters(std::vector<std::string>* addrs) const;
   // Tells every known master that `group` left this client.
   void SendUnregister(const std::string& producer_group,
                       const std::string& consumer_group);
