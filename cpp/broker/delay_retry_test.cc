@@ -1,5 +1,6 @@
 // Delayed delivery and consumer send-back, with the broker in-process and
 // driven over the wire (level table "1s 2s").
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -122,14 +123,15 @@ class DelayRetryTest : public ::testing::Test {
   }
 
   Command SendBack(const std::string& group, int64_t commit_log_offset,
-                   int32_t max_reconsume_times) {
+                   int32_t max_reconsume_times,
+                   const std::string& original_topic = "T") {
     Command request = MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
     proto::ConsumerSendMsgBackRequest* back =
         request.header.mutable_consumer_send_msg_back();
     back->set_group(group);
     back->set_commit_log_offset(commit_log_offset);
     back->set_original_msg_id("UNIQ-1");
-    back->set_original_topic("T");
+    back->set_original_topic(original_topic);
     back->set_max_reconsume_times(max_reconsume_times);
     return Call(std::move(request));
   }
@@ -448,6 +450,108 @@ TEST(ScheduleServiceTest, ClockSteppedBackDoesNotHoldDelayedMessages) {
   ASSERT_EQ(got.status, store::GetStatus::kFound);
   EXPECT_EQ(got.messages.size(), 1u);
   store->Shutdown();
+}
+
+// `props` with a PAD property making their encoding exactly `size` bytes.
+std::map<std::string, std::string> PaddedTo(
+    std::map<std::string, std::string> props, size_t size) {
+  const size_t without = EncodeProperties(props).size();
+  props["PAD"] = std::string(size - without - std::strlen("PAD") - 2, 'p');
+  EXPECT_EQ(EncodeProperties(props).size(), size);
+  return props;
+}
+
+// A producer may send properties only up to kMaxProducerPropertiesSize, so
+// the bookkeeping of retries and the DLQ always fits in the record. A
+// message sent near the record limit used to be stored, then could be
+// neither sent back nor copied to the retry topic: redelivered locally
+// without end.
+TEST_F(DelayRetryTest, MessageAProducerMaySendCanBeRetriedAndDeadLettered) {
+  StartBroker();
+  const std::map<std::string, std::string> base = {{"UNIQ_KEY", "UNIQ-1"}};
+  Command refused =
+      Send("T", "too-big", PaddedTo(base, kMaxProducerPropertiesSize + 1));
+  EXPECT_EQ(refused.header.status(), proto::MESSAGE_ILLEGAL);
+  EXPECT_THAT(refused.header.remark(),
+              ::testing::HasSubstr(absl::StrCat(kMaxProducerPropertiesSize,
+                                                " bytes a message may carry")));
+
+  ASSERT_EQ(Send("T", "biggest", PaddedTo(base, kMaxProducerPropertiesSize))
+                .header.status(),
+            proto::SUCCESS);
+  std::vector<Pulled> original = AwaitMessages("T", absl::Seconds(5));
+  ASSERT_EQ(original.size(), 1u);
+  EXPECT_EQ(original[0].body, "biggest");
+  Command back = SendBack("CG", original[0].physical_offset, 1);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].props["PAD"], original[0].props["PAD"]);
+  back = SendBack("CG", retry[0].physical_offset, 1);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].body, "biggest");
+  EXPECT_EQ(dlq[0].props["PAD"], original[0].props["PAD"]);
+  EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
+}
+
+// A message already too big for a retry's delay bookkeeping (a consumer's
+// copy sent to the retry topic, or a record stored before the producer
+// limit) goes to the DLQ, which needs none, instead of being refused.
+TEST_F(DelayRetryTest, MessageWithNoRoomForADelayGoesToTheDlq) {
+  StartBroker();
+  // As a consumer's copy: delayed. No room for REAL_TOPIC and REAL_QID.
+  const std::map<std::string, std::string> props =
+      PaddedTo({{"UNIQ_KEY", "UNIQ-1"},
+                {"DELAY", "3"},
+                {"RETRY_TOPIC", "T"},
+                {"ORIGIN_MESSAGE_ID", "UNIQ-1"},
+                {"RECONSUME_TIME", "1"}},
+               kMaxRecordPropertiesSize - 30);
+  Command sent = Send("%RETRY%CG", "copy", props, /*reconsume_times=*/1,
+                      /*max_reconsume_times=*/5);
+  ASSERT_EQ(sent.header.status(), proto::SUCCESS) << sent.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].body, "copy");
+  EXPECT_EQ(dlq[0].props["PAD"], props.at("PAD"));
+  EXPECT_TRUE(Pull("%RETRY%CG").empty());
+
+  // A consumer of the DLQ fails it: its send-back has no room for the
+  // delay bookkeeping either.
+  Command back = SendBack("CG", dlq[0].physical_offset, 5);
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5), 2);
+  ASSERT_EQ(dlq.size(), 2u);
+  EXPECT_EQ(dlq[1].body, "copy");
+  EXPECT_EQ(dlq[1].reconsume_times, 2);
+  EXPECT_EQ(dlq[1].props["RETRY_TOPIC"], "T");
+  EXPECT_EQ(dlq[1].props.count("DELAY"), 0u);
+  EXPECT_TRUE(Pull("%RETRY%CG").empty());
+}
+
+// The first topic of a sent-back message comes from its record (its
+// RETRY_TOPIC, else its topic), as in RocketMQ; a client naming another
+// topic could otherwise move a message into that topic's retry flow.
+TEST_F(DelayRetryTest, SendBackTakesTheOriginalTopicFromTheRecord) {
+  StartBroker();
+  ASSERT_EQ(Send("T", "mine", {{"UNIQ_KEY", "UNIQ-1"}}).header.status(),
+            proto::SUCCESS);
+  std::vector<Pulled> original = AwaitMessages("T", absl::Seconds(5));
+  ASSERT_EQ(original.size(), 1u);
+  Command back = SendBack("CG", original[0].physical_offset, 1, "Other");
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> retry = AwaitMessages("%RETRY%CG", absl::Seconds(10));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].props["RETRY_TOPIC"], "T");
+  // Failing again on the retry topic: still its first topic, whatever the
+  // client says (here the retry topic itself).
+  back = SendBack("CG", retry[0].physical_offset, 1, "%RETRY%CG");
+  ASSERT_EQ(back.header.status(), proto::SUCCESS) << back.header.remark();
+  std::vector<Pulled> dlq = AwaitMessages("%DLQ%CG", absl::Seconds(5));
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].props["RETRY_TOPIC"], "T");
 }
 
 TEST_F(DelayRetryTest, SendBackOfUnknownOffsetFails) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,16 @@ namespace {
 
 using remoting::Command;
 using remoting::MakeResponse;
+
+// The topic a consumed record was first consumed from.
+std::string OriginalTopic(const RecordView& record) {
+  std::optional<absl::string_view> retry_topic =
+      FindProperty(record.properties, kPropertyRetryTopic);
+  if (retry_topic.has_value() && !retry_topic->empty()) {
+    return std::string(*retry_topic);
+  }
+  return std::string(record.topic);
+}
 
 }  // namespace
 
@@ -97,10 +108,22 @@ void SendBackProcessor::Process(const Command& request,
 
   std::map<std::string, std::string> props =
       DecodeProperties(record.properties);
+  // The first topic comes from the stored record, as RocketMQ takes it: its
+  // RETRY_TOPIC once it failed before, else its topic. A client's
+  // original_topic that disagrees is a client bug or a forged request; it
+  // is ignored rather than refused, because a refused consumer falls back
+  // to sending its own copy, which would carry the wrong topic on.
+  const std::string original_topic = OriginalTopic(record);
+  if (!back.original_topic().empty() &&
+      back.original_topic() != original_topic) {
+    spdlog::warn(
+        "group {}: send-back of the message at commit log offset {} names "
+        "original topic {}, but it was consumed from {}; using {}",
+        back.group(), back.commit_log_offset(), back.original_topic(),
+        original_topic, original_topic);
+  }
   // A message failing again on the retry topic keeps its first topic and id.
-  props.emplace(std::string(kPropertyRetryTopic),
-                back.original_topic().empty() ? std::string(record.topic)
-                                              : back.original_topic());
+  props.emplace(std::string(kPropertyRetryTopic), original_topic);
   if (!back.original_msg_id().empty()) {
     props.emplace(std::string(kPropertyOriginMessageId),
                   back.original_msg_id());
@@ -128,6 +151,42 @@ void SendBackProcessor::Process(const Command& request,
     spdlog::info("group {}: message {} goes to {} after {} reconsumes",
                  back.group(), back.original_msg_id(), destination->topic,
                  done_times);
+  }
+  if (!to_dlq && message.properties.size() >
+                     static_cast<size_t>(kMaxRecordPropertiesSize)) {
+    // Only a record stored before producers were held to
+    // kMaxProducerPropertiesSize (or a consumer's own copy sent to the retry
+    // topic near the record limit) lacks room for the delay bookkeeping;
+    // the DLQ copy needs none. Refusing would leave the consumer
+    // redelivering it locally without end.
+    absl::StatusOr<RetryDestination> dlq =
+        ResolveRetry(groups_, topics_, back.group(), failures,
+                     back.max_reconsume_times(), /*to_dlq=*/true);
+    if (!dlq.ok()) {
+      return fail(RetryErrorCode(dlq.status()), dlq.status().message());
+    }
+    spdlog::warn(
+        "group {}: message {} with {} bytes of properties has no room for a "
+        "retry's delay bookkeeping (a record holds {}); it goes to {} "
+        "instead of being retried",
+        back.group(), back.original_msg_id(), record.properties.size(),
+        kMaxRecordPropertiesSize, dlq->topic);
+    message.topic = dlq->topic;
+    message.queue_id = 0;
+    message.properties = EncodeProperties(props);
+  }
+  if (message.properties.size() >
+      static_cast<size_t>(kMaxRecordPropertiesSize)) {
+    spdlog::error(
+        "group {}: message {} with {} bytes of properties cannot carry the "
+        "retry bookkeeping in a record ({} bytes at most); not sent back",
+        back.group(), back.original_msg_id(), record.properties.size(),
+        kMaxRecordPropertiesSize);
+    return fail(proto::MESSAGE_ILLEGAL,
+                absl::StrCat("the message's ", record.properties.size(),
+                             " bytes of properties leave no room for the "
+                             "retry bookkeeping within ",
+                             kMaxRecordPropertiesSize, " bytes"));
   }
   std::vector<MessageToStore> one;
   one.push_back(std::move(message));

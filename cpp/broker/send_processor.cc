@@ -262,6 +262,22 @@ void SendProcessor::Process(
               ? std::string("the message body is empty")
               : absl::StrCat("batch message ", i, " has an empty body"));
     }
+    // A producer's properties leave room for what retries, delays and
+    // transactions add later, so any message it could send can still be
+    // retried and dead-lettered; a consumer's retry copy already carries
+    // that bookkeeping.
+    if (!retry.has_value() &&
+        m.properties.size() > static_cast<size_t>(kMaxProducerPropertiesSize)) {
+      return fail(proto::MESSAGE_ILLEGAL,
+                  absl::StrCat(messages.size() == 1
+                                   ? std::string("the message's properties")
+                                   : absl::StrCat("the properties of batch "
+                                                  "message ",
+                                                  i),
+                               " of ", m.properties.size(),
+                               " bytes exceed the ", kMaxProducerPropertiesSize,
+                               " bytes a message may carry"));
+    }
     m.topic = retry.has_value() ? retry->topic : send.topic();
     m.queue_id = queue_id;
     m.sys_flag = send.sys_flag();
@@ -330,6 +346,35 @@ void SendProcessor::Process(
                     "batch messages cannot have a delay level");
       }
     }
+  }
+
+  if (retry.has_value() && !retry->dead_letter &&
+      messages.front().properties.size() >
+          static_cast<size_t>(kMaxRecordPropertiesSize)) {
+    // No room for the delay bookkeeping: the dead-letter queue, which needs
+    // none, rather than a refusal that leaves the consumer redelivering the
+    // message locally without end.
+    absl::StatusOr<RetryDestination> dlq = ResolveRetry(
+        groups_, topics_, send.topic().substr(kRetryGroupTopicPrefix.size()),
+        send.reconsume_times(), send.max_reconsume_times(), /*to_dlq=*/true);
+    if (!dlq.ok()) {
+      return fail(RetryErrorCode(dlq.status()), dlq.status().message());
+    }
+    std::map<std::string, std::string> props =
+        DecodeProperties(messages.front().properties);
+    EraseDelayBookkeeping(&props);
+    messages.front().properties = EncodeProperties(props);
+    messages.front().topic = dlq->topic;
+    messages.front().queue_id = 0;
+    spdlog::warn(
+        "message {} with {} bytes of properties has no room for a retry's "
+        "delay bookkeeping (a record holds {}); it goes to {} instead of "
+        "being retried",
+        std::string(
+            FindProperty(messages.front().properties, kPropertyOriginMessageId)
+                .value_or("")),
+        messages.front().properties.size(), kMaxRecordPropertiesSize,
+        dlq->topic);
   }
 
   const size_t count = messages.size();

@@ -1,6 +1,7 @@
 #include "cpp/client/consume_orderly_service.h"
 
 #include <exception>
+#include <limits>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -105,8 +106,14 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
   bool go_on = true;
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
-  } else if (message.reconsume_times < options_.max_reconsume_times) {
-    ++message.reconsume_times;
+  } else if (const int max_times = EffectiveMaxReconsumeTimes(
+                 options_.max_reconsume_times, /*orderly=*/true);
+             max_times == std::numeric_limits<int>::max() ||
+             message.reconsume_times < max_times) {
+    // INT32_MAX is no limit, as in RocketMQ: the count stops there.
+    if (message.reconsume_times < std::numeric_limits<int32_t>::max()) {
+      ++message.reconsume_times;
+    }
     pq->PutBackOrderly(std::move(message));
     go_on = false;
   } else if (to_dlq_(message)) {

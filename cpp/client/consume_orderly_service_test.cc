@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <utility>
@@ -164,6 +165,60 @@ TEST_F(ConsumeOrderlyServiceTest, FailureSuspendsThenGoesToDlqAndQueueMovesOn) {
     absl::MutexLock lock(&dlq_mu_);
     ASSERT_EQ(dlq_.size(), 1u);
     EXPECT_EQ(dlq_[0].queue_offset, 1);
+  }
+}
+
+// max_reconsume_times as RocketMQ's orderly consumer reads it: -1 (the
+// default) retries without end, 0 sends the first failure to the DLQ. -1
+// used to send it to the DLQ at its first failure too.
+TEST_F(ConsumeOrderlyServiceTest, MinusOneRetriesWithoutEndAndZeroNever) {
+  options_.max_reconsume_times = -1;
+  Make(/*check_locks=*/false);
+  recorder_.FailOffset(0);
+  auto pq = Queue(0);
+  Pull(pq, 0, 1);
+  ASSERT_TRUE(recorder_.WaitForCalls(25));  // 16 and more retries
+  {
+    absl::MutexLock lock(&dlq_mu_);
+    EXPECT_TRUE(dlq_.empty());
+  }
+  EXPECT_EQ(pq->CommittableOffset(), 0);
+  service_->Shutdown();
+  service_.reset();
+
+  options_.max_reconsume_times = 0;
+  Make(/*check_locks=*/false);
+  auto other = Queue(1);
+  recorder_.FailOffset(5);
+  Pull(other, 5, 6);
+  ASSERT_TRUE(Eventually([&] { return other->CommittableOffset() == 6; }));
+  int calls_of_5 = 0;
+  for (const MessageExt& m : recorder_.calls()) {
+    calls_of_5 += m.queue_id == 1 && m.queue_offset == 5;
+  }
+  EXPECT_EQ(calls_of_5, 1);
+  absl::MutexLock lock(&dlq_mu_);
+  ASSERT_EQ(dlq_.size(), 1u);
+  EXPECT_EQ(dlq_[0].queue_offset, 5);
+}
+
+TEST(MaxReconsumeTimesTest,
+     MinusOneIsRocketMqsDefaultAndOtherNegativesAreRefused) {
+  EXPECT_EQ(ConsumerOptions{}.max_reconsume_times, -1);
+  EXPECT_EQ(EffectiveMaxReconsumeTimes(-1, /*orderly=*/false), 16);
+  EXPECT_EQ(EffectiveMaxReconsumeTimes(-1, /*orderly=*/true),
+            std::numeric_limits<int>::max());
+  for (bool orderly : {false, true}) {
+    EXPECT_EQ(EffectiveMaxReconsumeTimes(0, orderly), 0);
+    EXPECT_EQ(EffectiveMaxReconsumeTimes(3, orderly), 3);
+  }
+  for (int ok : {-1, 0, 1, std::numeric_limits<int>::max()}) {
+    EXPECT_TRUE(ValidateMaxReconsumeTimes(ok).ok()) << ok;
+  }
+  for (int bad : {-2, -16, std::numeric_limits<int>::min()}) {
+    absl::Status status = ValidateMaxReconsumeTimes(bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << bad;
+    EXPECT_NE(status.message().find("max_reconsume_times"), std::string::npos);
   }
 }
 

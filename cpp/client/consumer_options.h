@@ -2,8 +2,11 @@
 #define COMETMQ_CLIENT_CONSUMER_OPTIONS_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
 
@@ -22,9 +25,10 @@ struct ConsumerOptions {
   MessageModel model = MessageModel::kClustering;
   int consume_threads = 4;
   // Reconsumes of a failed message before it goes to %DLQ%<group> (sent to
-  // the broker with each send-back; 0 or less: the first failure goes to
-  // the DLQ).
-  int max_reconsume_times = 16;
+  // the broker with each send-back). -1: RocketMQ's default, 16 for
+  // concurrent consumption and no limit for orderly; 0: the first failure
+  // goes to the DLQ. Other negative values are refused by Start().
+  int max_reconsume_times = -1;
   int pull_batch_size = 32;
   int64_t pull_threshold_for_queue = 1000;             // messages
   int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
@@ -51,8 +55,8 @@ struct ConsumerOptions {
   absl::Duration lock_interval = absl::Seconds(20);
   absl::Duration lock_ttl = absl::Seconds(30);
   // A failed orderly message is retried locally after this
-  // (suspendCurrentQueueTimeMillis), max_reconsume_times times, then goes to
-  // %DLQ%<group>.
+  // (suspendCurrentQueueTimeMillis), max_reconsume_times times (without end
+  // for -1), then goes to %DLQ%<group>.
   absl::Duration suspend_time = absl::Seconds(1);
   // One queue is consumed at most this long before its thread yields.
   absl::Duration max_consume_continuously = absl::Seconds(60);
@@ -66,6 +70,29 @@ struct ConsumerOptions {
   // $COMETMQ_OFFSET_DIR, else $HOME/.cometmq_offsets.
   std::string local_offset_dir;
 };
+
+// RocketMQ's maxReconsumeTimes for concurrent consumers when -1.
+inline constexpr int kDefaultMaxReconsumeTimes = 16;
+
+// InvalidArgument for a max_reconsume_times below -1.
+inline absl::Status ValidateMaxReconsumeTimes(int max_reconsume_times) {
+  if (max_reconsume_times < -1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_reconsume_times must be -1 (the default: 16, unlimited for "
+        "orderly consumers), 0 (straight to the dead-letter queue) or "
+        "positive, not ",
+        max_reconsume_times));
+  }
+  return absl::OkStatus();
+}
+
+// The reconsumes `max_reconsume_times` allows, with -1 resolved as
+// RocketMQ's getMaxReconsumeTimes() does: 16, or INT32_MAX (no limit) for
+// orderly consumption.
+inline int EffectiveMaxReconsumeTimes(int max_reconsume_times, bool orderly) {
+  if (max_reconsume_times != -1) return max_reconsume_times;
+  return orderly ? std::numeric_limits<int>::max() : kDefaultMaxReconsumeTimes;
+}
 
 const char* ConsumeFromName(ConsumeFrom from);
 const char* MessageModelName(MessageModel model);

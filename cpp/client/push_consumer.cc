@@ -46,6 +46,10 @@ absl::Status DefaultPushConsumer::Start() {
   if (options_.consume_threads < 1) {
     return absl::InvalidArgumentError("consume_threads must be at least 1");
   }
+  if (absl::Status s = ValidateMaxReconsumeTimes(options_.max_reconsume_times);
+      !s.ok()) {
+    return s;
+  }
   ClientInstance* instance = nullptr;
   {
     absl::MutexLock lock(&mu_);
@@ -268,10 +272,12 @@ absl::StatusOr<remoting::Command> DefaultPushConsumer::RequestSendBack(
   back->set_group(group_);
   back->set_commit_log_offset(message.commit_log_offset);
   // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
-  back->set_delay_level(!to_dlq && options_.max_reconsume_times > 0 ? 0 : -1);
+  const int max_times = EffectiveMaxReconsumeTimes(options_.max_reconsume_times,
+                                                   /*orderly=*/false);
+  back->set_delay_level(!to_dlq && max_times > 0 ? 0 : -1);
   back->set_original_msg_id(OriginMessageId(message));
   back->set_original_topic(message.topic);
-  back->set_max_reconsume_times(options_.max_reconsume_times);
+  back->set_max_reconsume_times(max_times);
   return instance.CallBroker(message.broker_name, std::move(request),
                              instance.config().request_timeout);
 }
@@ -297,7 +303,9 @@ absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,
   SendLimits limits;  // the broker that stored it already checked its size
   limits.max_message_size = std::numeric_limits<int64_t>::max();
   absl::StatusOr<PreparedSend> prepared = PrepareSend(
-      MakeRetryCopy(group_, message, to_dlq, options_.max_reconsume_times),
+      MakeRetryCopy(group_, message, to_dlq,
+                    EffectiveMaxReconsumeTimes(options_.max_reconsume_times,
+                                               /*orderly=*/false)),
       kInnerProducerGroup, limits);
   if (!prepared.ok()) return prepared.status();
   // As a send-back's copy: born when the message was, not now.

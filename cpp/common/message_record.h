@@ -29,6 +29,19 @@ inline constexpr char kPropertySeparator = '\x02';
 inline constexpr absl::string_view kCrcProperty = "__CRC32#";
 // `__CRC32#` \x01 ten digits \x02
 inline constexpr int kCrcPropertySize = 8 + 1 + 10 + 1;
+// Properties a record can hold besides its CRC property (PROPLEN is 16
+// bits, signed as RocketMQ reads it).
+inline constexpr int kMaxRecordPropertiesSize = 32767 - kCrcPropertySize;
+// Room kept for the properties the broker and consumers add to a message
+// on its way through retries, delays, transactions and the DLQ
+// (RETRY_TOPIC, ORIGIN_MESSAGE_ID, RECONSUME_TIME, MAX_RECONSUME_TIMES,
+// DELAY, REAL_TOPIC, REAL_QID, check counts; about 600 bytes at most with
+// 127-byte topics), so a message a producer could send can always be
+// retried and dead-lettered.
+inline constexpr int kSystemPropertiesHeadroom = 1024;
+// Properties a producer may send with one message.
+inline constexpr int kMaxProducerPropertiesSize =
+    kMaxRecordPropertiesSize - kSystemPropertiesHeadroom;
 
 // Offsets of the fixed fields inside a record.
 inline constexpr int kQueueIdPos = 12;

@@ -112,10 +112,10 @@ PutResult CommitLog::Append(const std::vector<MessageToStore>& messages) {
           absl::StrCat("message body of ", m.body.size(),
                        " bytes exceeds maxMessageSize ", max_message_size_));
     }
-    if (m.properties.size() + kCrcPropertySize > 32767) {
+    if (m.properties.size() > static_cast<size_t>(kMaxRecordPropertiesSize)) {
       return Refuse(PutStatus::kMessageIllegal,
                     absl::StrCat("properties of ", m.properties.size(),
-                                 " bytes exceed 32767"));
+                                 " bytes exceed ", kMaxRecordPropertiesSize));
     }
     total += RecordSize(m);
   }

@@ -39,9 +39,10 @@ class PushConsumer(Lifecycle):
     messages of one send_orderly sharding key arrive in send order. There a
     False result or an exception suspends the queue for a second and
     retries the same message; after max_reconsume_times retries it goes to
-    the group's dead-letter queue and the queue moves on. Queue locks are
-    renewed every lock_interval_ms; keep it well below the broker's
-    rebalanceLockMaxLiveTime (60 s).
+    the group's dead-letter queue and the queue moves on (never with the
+    default max_reconsume_times=-1, as in RocketMQ: the queue waits). Queue
+    locks are renewed every lock_interval_ms; keep it well below the
+    broker's rebalanceLockMaxLiveTime (60 s).
 
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends. shutdown() from a listener returns
@@ -52,17 +53,18 @@ class PushConsumer(Lifecycle):
 
     def __init__(self, group, namesrv, model="CLUSTERING",
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
-                 orderly=False, max_reconsume_times=16, consume_threads=4,
+                 orderly=False, max_reconsume_times=-1, consume_threads=4,
                  instance_name=None, offset_dir=None,
                  lock_interval_ms=20000):
         super().__init__()
         if (isinstance(max_reconsume_times, bool)
                 or not isinstance(max_reconsume_times, int)
-                or not -2**31 <= max_reconsume_times < 2**31):
+                or not -1 <= max_reconsume_times < 2**31):
             raise ValueError(
-                "max_reconsume_times must be an integer below 2**31 (0 or "
-                "less: a failed message goes straight to the dead-letter "
-                f"queue), not {max_reconsume_times!r}")
+                "max_reconsume_times must be -1 (the default: 16 retries, "
+                "without end when orderly), 0 (a failed message goes "
+                "straight to the dead-letter queue) or a positive integer "
+                f"below 2**31, not {max_reconsume_times!r}")
         self.group = group
         self._listener = Callback()
         self._core = _core.PushConsumer(
