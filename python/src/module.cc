@@ -146,6 +146,8 @@ py::dict MessageToDict(const MessageExt& m) {
   d["reconsume_times"] = m.reconsume_times;
   d["born_timestamp"] = m.born_timestamp;
   d["store_timestamp"] = m.store_timestamp;
+  d["born_host"] = m.born_host;
+  d["store_host"] = m.store_host;
   d["delay_level"] = m.delay_level;
   return d;
 }
