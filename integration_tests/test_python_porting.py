@@ -122,3 +122,37 @@ def test_start_from_several_threads_at_once_starts_once(cluster):
         c.subscribe("TopicStart")
         assert start_together(c) == []
         c.shutdown()
+
+
+class TransactionStatus(enum.IntEnum):
+    """RocketMQ's Python client's transaction answer: note COMMIT is 0."""
+    COMMIT = 0
+    ROLLBACK = 1
+    UNKNOWN = 2
+
+
+def test_local_transaction_answers_are_read_as_rocketmq_means_them(cluster):
+    """An answer was read by its value: TransactionStatus.COMMIT (0) and
+    ROLLBACK (1) became UNKNOWN, so a committed transaction waited for
+    checks that answered the same, until the broker discarded it; Java's
+    "COMMIT_MESSAGE" and "ROLLBACK_MESSAGE" did too."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    State = cometmq.TransactionState
+    answers = [
+        (TransactionStatus.COMMIT, State.COMMIT),
+        (TransactionStatus.ROLLBACK, State.ROLLBACK),
+        (TransactionStatus.UNKNOWN, State.UNKNOWN),
+        ("COMMIT_MESSAGE", State.COMMIT),
+        ("ROLLBACK_MESSAGE", State.ROLLBACK),
+        ("UNKNOW", State.UNKNOWN),
+        ("commit", State.COMMIT),
+        (State.ROLLBACK, State.ROLLBACK),
+        (True, State.UNKNOWN),
+    ]
+    with cometmq.TransactionProducer("PGTxAnswers", cluster.namesrv_addr,
+                                     lambda msg: State.ROLLBACK) as p:
+        got = [p.send_in_transaction("TopicTxAnswers", b"t",
+                                     lambda msg, arg: arg, arg=answer)
+               .local_state for answer, _ in answers]
+    assert got == [state for _, state in answers]
