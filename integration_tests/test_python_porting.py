@@ -3,6 +3,9 @@ RocketMQ's listener answers, MessageExt's fields, clients shared by
 threads."""
 
 import enum
+import subprocess
+import sys
+import textwrap
 import threading
 
 import cometmq
@@ -156,3 +159,43 @@ def test_local_transaction_answers_are_read_as_rocketmq_means_them(cluster):
                                      lambda msg, arg: arg, arg=answer)
                .local_state for answer, _ in answers]
     assert got == [state for _, state in answers]
+
+
+def test_shutdown_from_another_thread_ends_a_poll_with_nothing(cluster):
+    """poll() waits in slices; a slice woken by the shutdown, whose thread
+    got the GIL back only after the slice's end (another thread held it),
+    went on to a next slice, which raised "consumer ... is not running"
+    instead of returning []. A busy thread and a long switch interval make
+    that likely; it used to happen now and then in any process."""
+    cluster.start_namesrv()
+    cluster.start_broker()
+    with cometmq.Producer("PGPollEnd", cluster.namesrv_addr) as p:
+        p.send("TopicPollEnd", b"m")
+    script = f"""
+        import sys, threading, time, cometmq
+        sys.setswitchinterval(0.05)
+        stop = False
+        def spin():
+            while not stop:
+                pass
+        threading.Thread(target=spin, daemon=True).start()
+        failures = 0
+        for i in range(12):
+            c = cometmq.PullConsumer("CGPollEnd", "{cluster.namesrv_addr}",
+                                     consume_from="LAST_OFFSET")
+            c.subscribe("TopicPollEnd")
+            c.start()
+            threading.Timer(0.15 + 0.02 * i, c.shutdown).start()
+            try:
+                left = c.poll(3000)
+                assert left == [], left
+            except cometmq.MQClientError as e:
+                failures += 1
+                print("poll raised:", e, flush=True)
+        stop = True
+        print("failures", failures, flush=True)
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "failures 0" in result.stdout, result.stdout
