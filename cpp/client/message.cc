@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cpp/client/compression.h"
+#include "cpp/client/message_id.h"
 #include "cpp/common/message_record.h"
 
 namespace cometmq::client {
@@ -32,6 +33,11 @@ void ApplyProperties(std::map<std::string, std::string> props,
     message->delay_level = 0;
   }
   message->properties = std::move(props);
+}
+
+// As RocketMQ's MessageExt shows bornHost and storeHost.
+std::string HostPort(uint32_t ip, uint32_t port) {
+  return absl::StrCat(Ipv4ToString(ip), ":", port);
 }
 
 }  // namespace
@@ -72,6 +78,8 @@ absl::StatusOr<std::vector<MessageExt>> DecodeMessages(
     message.reconsume_times = view.reconsume_times;
     message.born_timestamp = view.born_timestamp;
     message.store_timestamp = view.store_timestamp;
+    message.born_host = HostPort(view.born_ip, view.born_port);
+    message.store_host = HostPort(view.store_ip, view.store_port);
     message.sys_flag = view.sys_flag;
     messages.push_back(std::move(message));
     pos += static_cast<size_t>(view.total_size);

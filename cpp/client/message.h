@@ -34,6 +34,8 @@ struct MessageExt : Message {
   int32_t reconsume_times = 0;
   int64_t born_timestamp = 0;
   int64_t store_timestamp = 0;
+  std::string born_host;   // "ip:port" of the producer's connection
+  std::string store_host;  // "ip:port" of the broker that stored it
   int32_t sys_flag = 0;
 };
 

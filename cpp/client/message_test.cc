@@ -23,6 +23,8 @@ std::string Record(const std::string& body, int32_t sys_flag,
   message.queue_id = 3;
   message.sys_flag = sys_flag;
   message.born_timestamp = 1700000000000;
+  message.born_ip = 0x0a000002;
+  message.born_port = 40123;
   message.body = body;
   message.properties = properties;
   message.reconsume_times = 2;
@@ -62,6 +64,8 @@ TEST(MessageTest, DecodesRecordsBackToBack) {
   EXPECT_EQ(first.reconsume_times, 2);
   EXPECT_EQ(first.born_timestamp, 1700000000000);
   EXPECT_EQ(first.store_timestamp, 1700000000123);
+  EXPECT_EQ(first.born_host, "10.0.0.2:40123");
+  EXPECT_EQ(first.store_host, "10.0.0.1:10911");
   EXPECT_EQ(first.offset_msg_id, OffsetMessageId(0x0a000001, 10911, 1000));
   EXPECT_EQ((*messages)[1].body, "world");
   EXPECT_EQ((*messages)[1].queue_offset, 8);

@@ -90,6 +90,8 @@ class Lifecycle:
         self._closed = False
         self._starting = False
         self._start_done = threading.Event()
+        # start() from several threads at once starts the client once.
+        self._start_lock = threading.Lock()
 
     def _start(self):
         raise NotImplementedError
@@ -98,20 +100,21 @@ class Lifecycle:
         raise NotImplementedError
 
     def start(self):
-        if self._closed:
-            raise MQClientError(
-                f"this {type(self).__name__} was shut down; create a new one",
-                -1, "FAILED_PRECONDITION")
-        if self._started:
-            return self
-        self._starting = True
-        try:
-            self._start()
-            self._started = True
-            track(self)
-        finally:
-            self._starting = False
-            self._start_done.set()
+        with self._start_lock:
+            if self._closed:
+                raise MQClientError(
+                    f"this {type(self).__name__} was shut down; create a new "
+                    "one", -1, "FAILED_PRECONDITION")
+            if self._started:
+                return self
+            self._starting = True
+            try:
+                self._start()
+                self._started = True
+                track(self)
+            finally:
+                self._starting = False
+                self._start_done.set()
         return self
 
     def shutdown(self):

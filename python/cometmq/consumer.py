@@ -17,6 +17,32 @@ _instances = itertools.count()
 _in_listener = threading.local()
 
 
+# RocketMQ's names for a listener's answer (ConsumeConcurrentlyStatus,
+# ConsumeOrderlyStatus): code ported from RocketMQ returns them.
+_CONSUMED = frozenset({"CONSUME_SUCCESS", "SUCCESS"})
+_LATER = frozenset({"RECONSUME_LATER", "SUSPEND_CURRENT_QUEUE_A_MOMENT"})
+
+
+def _consumed(result, msg):
+    """A listener's answer as True (consumed) or False (consume later).
+    Anything but True, False or one of RocketMQ's status names (a string or
+    an enum member of that name) means later, with a warning: taking every
+    truthy value as consumed would drop a message whose listener answered
+    "RECONSUME_LATER", or RocketMQ's ConsumeStatus.RECONSUME_LATER (1).
+    None (no return statement) is later, as a null status in RocketMQ."""
+    if isinstance(result, bool) or type(result).__name__ == "bool_":
+        return bool(result)
+    name = getattr(result, "name", result)
+    if isinstance(name, str):
+        if name.upper() in _CONSUMED:
+            return True
+        if name.upper() in _LATER:
+            return False
+    _log.warning("listener returned %r for %s, not True or False; it will "
+                 "be retried", result, msg.msg_id)
+    return False
+
+
 def _instance_name(given):
     """Each consumer object gets its own client instance unless told
     otherwise, so several consumers of one group can run in one process."""
@@ -26,6 +52,9 @@ def _instance_name(given):
 class PushConsumer(Lifecycle):
     """Delivers messages to a listener: fn(msg) -> True when consumed; False
     or an exception means "consume later" and the message comes back.
+    RocketMQ's answers "CONSUME_SUCCESS" and "RECONSUME_LATER" (strings or
+    enum members) mean the same; any other answer, None included, means
+    later, with a warning.
 
     model="CLUSTERING" shares the group's messages among its consumers;
     model="BROADCASTING" gives every consumer every message, and each keeps
@@ -90,7 +119,7 @@ class PushConsumer(Lifecycle):
             msg = Message.from_core(raw)
             _in_listener.active = True
             try:
-                return bool(user(msg))
+                return _consumed(user(msg), msg)
             except Exception:  # pylint: disable=broad-except
                 _log.exception("listener failed on %s; it will be retried",
                                msg.msg_id)

@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Message:
-    """A message as consumed (or queried) from a broker."""
+    """A message as consumed (or queried) from a broker. Timestamps are
+    milliseconds since the epoch; born_host and store_host are "ip:port" of
+    the producer's connection and of the storing broker, as RocketMQ's
+    MessageExt.getBornHost() and getStoreHost()."""
     topic: str = ""
     body: bytes = b""
     tags: str = ""
@@ -20,6 +23,8 @@ class Message:
     reconsume_times: int = 0
     born_timestamp: int = 0
     store_timestamp: int = 0
+    born_host: str = ""
+    store_host: str = ""
     delay_level: int = 0
 
     @classmethod

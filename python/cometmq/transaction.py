@@ -40,15 +40,30 @@ class TransactionState(str, enum.Enum):
     UNKNOWN = "UNKNOWN"    # not known yet: the broker asks the check listener
 
 
+# RocketMQ's Java names (LocalTransactionState) for the same answers.
+_JAVA_NAMES = {"COMMIT_MESSAGE": "COMMIT", "ROLLBACK_MESSAGE": "ROLLBACK",
+               "UNKNOW": "UNKNOWN"}
+
+
 def _state(value, what):
+    """An answer as a TransactionState: a member, its name in any case, the
+    name of a member of another enum (RocketMQ's TransactionStatus, whose
+    COMMIT is 0, is read by its name, not its value), or RocketMQ's Java
+    name. Anything else is UNKNOWN, with a warning."""
     if isinstance(value, TransactionState):
         return value
-    try:
-        return TransactionState(str(getattr(value, "value", value)).upper())
-    except ValueError:
-        _log.warning("%s returned %r, not a TransactionState; taken as "
-                     "UNKNOWN", what, value)
-        return TransactionState.UNKNOWN
+    candidates = [getattr(value, "value", value)]
+    if isinstance(value, enum.Enum):
+        candidates.insert(0, value.name)
+    for candidate in candidates:
+        name = str(candidate).upper()
+        try:
+            return TransactionState(_JAVA_NAMES.get(name, name))
+        except ValueError:
+            pass
+    _log.warning("%s returned %r, not a TransactionState; taken as "
+                 "UNKNOWN", what, value)
+    return TransactionState.UNKNOWN
 
 
 def _check(check_listener, raw):

@@ -64,15 +64,24 @@ absl::StatusOr<std::vector<client::MessageExt>> PollInterruptibly(
     client::DefaultLitePullConsumer& consumer, absl::Duration timeout) {
   constexpr absl::Duration kSlice = absl::Milliseconds(100);
   const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
+  for (bool first = true;; first = false) {
     const absl::Time slice_end = std::min(absl::Now() + kSlice, deadline);
     absl::StatusOr<std::vector<client::MessageExt>> msgs;
+    absl::Time returned;
     {
       py::gil_scoped_release release;
       msgs = consumer.Poll(slice_end - absl::Now());
+      // Read before taking the GIL back, which another thread may hold
+      // past the slice's end: a slice woken early must still count so.
+      returned = absl::Now();
     }
-    if (!msgs.ok() || !msgs->empty() || absl::Now() < slice_end ||
-        absl::Now() >= deadline) {
+    // A shutdown between two slices: one long Poll() would have been woken
+    // by it and returned nothing, not "not running".
+    if (!first && absl::IsFailedPrecondition(msgs.status())) {
+      return std::vector<client::MessageExt>();
+    }
+    if (!msgs.ok() || !msgs->empty() || returned < slice_end ||
+        returned >= deadline) {
       return msgs;
     }
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -146,6 +155,8 @@ py::dict MessageToDict(const MessageExt& m) {
   d["reconsume_times"] = m.reconsume_times;
   d["born_timestamp"] = m.born_timestamp;
   d["store_timestamp"] = m.store_timestamp;
+  d["born_host"] = m.born_host;
+  d["store_host"] = m.store_host;
   d["delay_level"] = m.delay_level;
   return d;
 }
