@@ -37,6 +37,25 @@ class Collector:
             return len(self.messages)
 
 
+class AlwaysFail:
+    """A listener that hands every message back ("consume later") and
+    records `record(msg)` for each call (its reconsume count by default)."""
+
+    def __init__(self, record=lambda msg: msg.reconsume_times):
+        self.lock = threading.Lock()
+        self._calls = []
+        self._record = record
+
+    def __call__(self, msg):
+        with self.lock:
+            self._calls.append(self._record(msg))
+        return False
+
+    def calls(self):
+        with self.lock:
+            return list(self._calls)
+
+
 def push_consumer(cluster, group, topic, listener, expression="*",
                   **options):
     """A started push consumer of `topic` (from its first offset unless

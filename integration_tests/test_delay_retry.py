@@ -9,7 +9,7 @@ import pytest
 
 import cometmq
 
-from helpers import Collector, push_consumer, wait_until
+from helpers import AlwaysFail, Collector, push_consumer, wait_until
 
 
 class Timed(Collector):
@@ -72,21 +72,15 @@ def test_delayed_message_survives_broker_kill(cluster):
 def test_always_failing_listener_ends_in_dlq(cluster):
     cluster.start_namesrv()
     cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
-    calls = []
-    lock = threading.Lock()
-
-    def always_fail(msg):
-        with lock:
-            calls.append((msg.topic, msg.reconsume_times, msg.msg_id))
-        return False
+    always_fail = AlwaysFail(
+        lambda msg: (msg.topic, msg.reconsume_times, msg.msg_id))
 
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         msg_id = p.send("Doomed", b"poison").msg_id
     with push_consumer(cluster, "gf", "Doomed", always_fail,
                        max_reconsume_times=2):
         dead = read_dlq(cluster, "gf", count=1)
-        with lock:
-            seen = list(calls)
+        seen = always_fail.calls()
     # The first delivery and exactly max_reconsume_times retries, each
     # presented with the original topic and its reconsume count.
     assert seen == [("Doomed", 0, msg_id), ("Doomed", 1, msg_id),

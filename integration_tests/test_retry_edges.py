@@ -2,13 +2,11 @@
 broker processes: messages near the property limit, and what
 max_reconsume_times=-1 and other negative values mean."""
 
-import threading
-
 import pytest
 
 import cometmq
 
-from helpers import push_consumer, wait_until
+from helpers import AlwaysFail, push_consumer, wait_until
 from test_delay_retry import read_dlq
 
 # What a producer may send: a record's 32767 bytes of properties less its
@@ -31,14 +29,7 @@ def test_message_near_the_property_limit_is_retried_then_dead_lettered(
     # anything a producer may send fits the retry and DLQ bookkeeping.
     cluster.start_namesrv()
     cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
-    calls = []
-    lock = threading.Lock()
-
-    def always_fail(msg):
-        with lock:
-            calls.append(msg.reconsume_times)
-        return False
-
+    always_fail = AlwaysFail()
     # Room for the client's own properties (UNIQ_KEY and the like).
     big = "b" * (MAX_PRODUCER_PROPERTIES - 200)
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
@@ -50,8 +41,7 @@ def test_message_near_the_property_limit_is_retried_then_dead_lettered(
     with push_consumer(cluster, "gbig", "Big", always_fail,
                        max_reconsume_times=1):
         dead = read_dlq(cluster, "gbig", count=1, timeout_s=30)
-    with lock:
-        assert calls == [0, 1]
+    assert always_fail.calls() == [0, 1]
     assert dead[0].body == b"biggest" and dead[0].msg_id == msg_id
     assert dead[0].properties["big"] == big
     assert dead[0].properties["RETRY_TOPIC"] == "Big"
@@ -62,24 +52,16 @@ def test_minus_one_means_sixteen_retries_not_the_dlq_at_once(cluster):
     # first failure, like 0.
     cluster.start_namesrv()
     cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")
-    seen = []
-    lock = threading.Lock()
-
-    def always_fail(msg):
-        with lock:
-            seen.append(msg.reconsume_times)
-        return False
-
+    always_fail = AlwaysFail()
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         p.send("Retried", b"again")
     with push_consumer(cluster, "gm1", "Retried", always_fail,
                        max_reconsume_times=-1):
-        wait_until(lambda: 3 in seen, timeout_s=30,
+        wait_until(lambda: 3 in always_fail.calls(), timeout_s=30,
                    what="the third retry of the failing message")
         with cometmq.Admin(namesrv=cluster.namesrv_addr) as admin:
             assert dead_letters(admin, "gm1") == 0
-    with lock:
-        assert seen[:4] == [0, 1, 2, 3]
+    assert always_fail.calls()[:4] == [0, 1, 2, 3]
 
 
 def test_negative_max_reconsume_times_other_than_minus_one_is_refused():
