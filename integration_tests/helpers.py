@@ -1,9 +1,13 @@
 """Small helpers for integration tests: collecting consumers, waiting."""
 
+import os
+import subprocess
 import threading
 import time
 
 import cometmq
+
+from cluster import bin_dir
 
 
 def wait_until(predicate, timeout_s=60, what="condition"):
@@ -67,3 +71,24 @@ def push_consumer(cluster, group, topic, listener, expression="*",
     c.register_listener(listener)
     c.start()
     return c
+
+
+def mqadmin_env(extra=None):
+    """The environment for running mqadmin: this one without NAMESRV_ADDR
+    (so only `-n` names NameServers), plus `extra`."""
+    env = dict(os.environ)
+    env.pop("NAMESRV_ADDR", None)
+    env.update(extra or {})
+    return env
+
+
+def mqadmin(*args, env=None, check=None):
+    """Runs mqadmin; `check` = the exit status expected (asserted)."""
+    result = subprocess.run(
+        [os.path.join(bin_dir(), "mqadmin"), *args], capture_output=True,
+        text=True, env=mqadmin_env(env), timeout=60, stdin=subprocess.DEVNULL)
+    if check is not None:
+        assert result.returncode == check, (
+            f"mqadmin {' '.join(args)} exited {result.returncode}, expected "
+            f"{check}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result

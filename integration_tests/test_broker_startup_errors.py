@@ -8,14 +8,12 @@ import subprocess
 import pytest
 
 from cluster import bin_dir, free_port
+from helpers import mqadmin
 
 
-def run_broker(tmp_path, *args):
-    """Runs mqbroker expecting it to refuse to start; returns the result."""
-    argv = [os.path.join(bin_dir(), "mqbroker"),
-            f"--listenPort={free_port(pairs=2)}", "--brokerIP1=127.0.0.1",
-            f"--storePathRootDir={tmp_path / 'store'}",
-            f"--logDir={tmp_path / 'logs'}", *args]
+def run_refused(argv, what):
+    """Runs `argv` expecting it to refuse to start; returns (code, out, err)
+    and fails the test if it keeps running."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
@@ -24,8 +22,17 @@ def run_broker(tmp_path, *args):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"mqbroker {args} kept running; stdout:\n{out}")
+        pytest.fail(f"{what} kept running; stdout:\n{out}")
     return proc.returncode, out, err
+
+
+def run_broker(tmp_path, *args):
+    """Runs mqbroker expecting it to refuse to start; returns the result."""
+    argv = [os.path.join(bin_dir(), "mqbroker"),
+            f"--listenPort={free_port(pairs=2)}", "--brokerIP1=127.0.0.1",
+            f"--storePathRootDir={tmp_path / 'store'}",
+            f"--logDir={tmp_path / 'logs'}", *args]
+    return run_refused(argv, f"mqbroker {args}")
 
 
 @pytest.mark.parametrize("setting,key", [
@@ -66,12 +73,7 @@ def test_name_server_address_that_is_not_host_port_is_refused(tmp_path,
 
 
 def test_mqadmin_name_server_address_that_is_not_host_port_is_bad_usage():
-    env = dict(os.environ)
-    env.pop("NAMESRV_ADDR", None)
-    result = subprocess.run(
-        [os.path.join(bin_dir(), "mqadmin"), "topicList", "-n", "abc"],
-        capture_output=True, text=True, env=env, timeout=60,
-        stdin=subprocess.DEVNULL)
+    result = mqadmin("topicList", "-n", "abc")
     assert result.returncode == 2, result.stderr
     assert "'abc' is not host:port" in result.stderr
 
@@ -87,15 +89,7 @@ def test_config_file_that_is_a_directory_is_refused(tmp_path, program):
             f"--logDir={tmp_path / 'logs'}"]
     if program == "mqbroker":
         argv += ["-n", "127.0.0.1:9", f"--storePathRootDir={tmp_path / 's'}"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-    try:
-        out, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"{program} -c DIR kept running; stdout:\n{out}")
-    assert proc.returncode == 2, err
+    code, _, err = run_refused(argv, f"{program} -c DIR")
+    assert code == 2, err
     assert f"cannot read config file {conf_dir}" in err, err
     assert "Is a directory" in err, err

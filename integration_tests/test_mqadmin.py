@@ -12,25 +12,10 @@ import time
 import cometmq
 
 from cluster import bin_dir, free_port
-from helpers import Collector, push_consumer, wait_until
+from helpers import (Collector, mqadmin, mqadmin_env, push_consumer,
+                     wait_until)
 
 CLUSTER = "DefaultCluster"
-
-
-def mqadmin(*args, env=None, check=None):
-    """Runs mqadmin; `check` = the exit status expected (asserted)."""
-    run_env = dict(os.environ)
-    run_env.pop("NAMESRV_ADDR", None)
-    if env:
-        run_env.update(env)
-    result = subprocess.run(
-        [os.path.join(bin_dir(), "mqadmin"), *args], capture_output=True,
-        text=True, env=run_env, timeout=60, stdin=subprocess.DEVNULL)
-    if check is not None:
-        assert result.returncode == check, (
-            f"mqadmin {' '.join(args)} exited {result.returncode}, expected "
-            f"{check}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
-    return result
 
 
 def mqadmin_json(*args):
@@ -476,12 +461,11 @@ def test_cluster_list_more_stats_and_interval(cluster):
 
     # -i: a document every second until SIGINT / SIGTERM, which end it with 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        env = dict(os.environ)
-        env.pop("NAMESRV_ADDR", None)
         proc = subprocess.Popen(
             [os.path.join(bin_dir(), "mqadmin"), "clusterList", "-n", ns,
              "-m", "-i", "1", "--json"], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            env=mqadmin_env())
         try:
             deadline = time.monotonic() + 20
             first = json.loads(read_line(proc, deadline))

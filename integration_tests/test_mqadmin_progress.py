@@ -1,18 +1,7 @@
 """mqadmin consumerProgress for a group no broker knows: an error, not an
 empty table that reads as "no lag"."""
 
-import os
-import subprocess
-
-from cluster import bin_dir
-
-
-def mqadmin(*args):
-    env = dict(os.environ)
-    env.pop("NAMESRV_ADDR", None)
-    return subprocess.run(
-        [os.path.join(bin_dir(), "mqadmin"), *args], capture_output=True,
-        text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+from helpers import mqadmin
 
 
 def test_progress_of_an_unknown_group_is_an_error(cluster):

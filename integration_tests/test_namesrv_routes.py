@@ -5,17 +5,9 @@ import os
 import subprocess
 
 from cluster import bin_dir
-from helpers import wait_until
+from helpers import mqadmin, wait_until
 
 CLUSTER = "DefaultCluster"
-
-
-def mqadmin(*args):
-    env = dict(os.environ)
-    env.pop("NAMESRV_ADDR", None)
-    return subprocess.run(
-        [os.path.join(bin_dir(), "mqadmin"), *args], capture_output=True,
-        text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
 
 
 def has_route(namesrv, topic):
