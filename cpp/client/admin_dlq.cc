@@ -171,7 +171,8 @@ absl::StatusOr<ResentMessage> Admin::Resend(ClientInstance* instance,
   }
   const MessageQueue& queue = queues[sequence % queues.size()];
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(Original(dead, topic), kInnerProducerGroup, SendLimits{});
+      PrepareSend(Original(dead, topic), kInnerProducerGroup, SendLimits{},
+                  PropertiesSetBy::kClient);
   if (!prepared.ok()) return prepared.status();
   absl::StatusOr<std::string> addr =
       instance->routes()->MasterAddress(queue.broker_name);

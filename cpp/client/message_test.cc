@@ -14,6 +14,9 @@
 namespace cometmq::client {
 namespace {
 
+constexpr PropertiesSetBy kUser = PropertiesSetBy::kUser;
+constexpr PropertiesSetBy kClient = PropertiesSetBy::kClient;
+
 // A stored record as a broker returns it.
 std::string Record(const std::string& body, int32_t sys_flag,
                    const std::string& properties, int64_t queue_offset,
@@ -98,13 +101,13 @@ TEST(MessageTest, RejectsTruncatedRecord) {
 TEST(SendRequestTest, CompressesOnlyOverThreshold) {
   SendLimits limits;
   Message small{"T", std::string(4096, 'a'), "", {}, {}, 0};
-  auto plain = PrepareSend(small, "g", limits);
+  auto plain = PrepareSend(small, "g", limits, kUser);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->header.sys_flag() & kSysFlagCompressed, 0);
   EXPECT_EQ(plain->body, small.body);
 
   Message big{"T", std::string(4097, 'a'), "TagA", {"k1", "k2"}, {}, 3};
-  auto compressed = PrepareSend(big, "g", limits);
+  auto compressed = PrepareSend(big, "g", limits, kUser);
   ASSERT_TRUE(compressed.ok());
   EXPECT_NE(compressed->header.sys_flag() & kSysFlagCompressed, 0);
   EXPECT_EQ(*Uncompress(compressed->body), big.body);
@@ -119,7 +122,7 @@ TEST(SendRequestTest, CompressesOnlyOverThreshold) {
 
 TEST(SendRequestTest, MessageSentAgainKeepsItsUniqKey) {
   Message again{"T", "b", "", {}, {{"UNIQ_KEY", "ABC"}}, 0};
-  auto prepared = PrepareSend(again, "g", SendLimits{});
+  auto prepared = PrepareSend(again, "g", SendLimits{}, kClient);
   ASSERT_TRUE(prepared.ok());
   EXPECT_EQ(prepared->msg_id, "ABC");
   EXPECT_EQ(DecodeProperties(prepared->header.properties())["UNIQ_KEY"], "ABC");
@@ -129,7 +132,7 @@ TEST(SendRequestTest, RetryCopyCarriesItsCountsInTheHeader) {
   const std::map<std::string, std::string> counts = {
       {"RECONSUME_TIME", "4"}, {"MAX_RECONSUME_TIMES", "-1"}};
   auto copy = PrepareSend(Message{"%RETRY%G", "b", "", {}, counts, 0}, "g",
-                          SendLimits{});
+                          SendLimits{}, kClient);
   ASSERT_TRUE(copy.ok());
   EXPECT_EQ(copy->header.reconsume_times(), 4);
   EXPECT_EQ(copy->header.max_reconsume_times(), -1);
@@ -138,19 +141,45 @@ TEST(SendRequestTest, RetryCopyCarriesItsCountsInTheHeader) {
   EXPECT_EQ(props.count("MAX_RECONSUME_TIMES"), 0u);
 
   // Only sends to a retry topic read them.
-  auto plain =
-      PrepareSend(Message{"T", "b", "", {}, counts, 0}, "g", SendLimits{});
+  auto plain = PrepareSend(Message{"T", "b", "", {}, counts, 0}, "g",
+                           SendLimits{}, kClient);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->header.reconsume_times(), 0);
   EXPECT_EQ(DecodeProperties(plain->header.properties())["RECONSUME_TIME"],
             "4");
 }
 
+TEST(SendRequestTest, UserMayNotSetSystemProperties) {
+  for (const std::string& name : std::vector<std::string>{
+           "TRAN_MSG", "PGROUP", "UNIQ_KEY", "DELAY", "TAGS", "KEYS",
+           "RETRY_TOPIC", "REAL_TOPIC", "REAL_QID", "RECONSUME_TIME",
+           "MAX_RECONSUME_TIMES", "__transactionId__"}) {
+    Message message{"T", "b", "", {}, {{name, "true"}}, 0};
+    auto user = PrepareSend(message, "g", SendLimits{}, kUser);
+    EXPECT_EQ(user.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(user.status().message().find(name + " is used by the system"),
+              std::string::npos)
+        << user.status();
+    EXPECT_EQ(PrepareBatch({message}, "g", SendLimits{}).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << name;
+    EXPECT_TRUE(PrepareSend(message, "g", SendLimits{}, kClient).ok()) << name;
+  }
+  Message unnamed{"T", "b", "", {}, {{"", "v"}}, 0};
+  EXPECT_EQ(PrepareSend(unnamed, "g", SendLimits{}, kUser).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Names are case-sensitive, as in RocketMQ; empty values are allowed.
+  Message own{"T", "b", "", {}, {{"tran_msg", ""}, {"order", "7"}}, 0};
+  auto sent = PrepareSend(own, "g", SendLimits{}, kUser);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(DecodeProperties(sent->header.properties())["order"], "7");
+}
+
 TEST(SendRequestTest, RefusesTopicsTheBrokerWouldRefuse) {
   for (const std::string& topic : std::vector<std::string>{
            "", "orders.v2", "a b", "t\xc3\xa9", std::string(128, 't')}) {
-    auto prepared =
-        PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g", SendLimits{});
+    auto prepared = PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g",
+                                SendLimits{}, kUser);
     EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument)
         << topic;
     EXPECT_NE(prepared.status().message().find("message topic"),
@@ -160,19 +189,20 @@ TEST(SendRequestTest, RefusesTopicsTheBrokerWouldRefuse) {
   for (const std::string& topic :
        std::vector<std::string>{"T", "%RETRY%group", "%DLQ%group", "a|b-c_d",
                                 std::string(127, 't')}) {
-    EXPECT_TRUE(
-        PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g", SendLimits{}).ok())
+    EXPECT_TRUE(PrepareSend(Message{topic, "b", "", {}, {}, 0}, "g",
+                            SendLimits{}, kUser)
+                    .ok())
         << topic;
   }
 }
 
 TEST(SendRequestTest, RefusesEmptyAndOversizedBodies) {
   SendLimits limits;
-  auto empty = PrepareSend(Message{"T", "", "", {}, {}, 0}, "g", limits);
+  auto empty = PrepareSend(Message{"T", "", "", {}, {}, 0}, "g", limits, kUser);
   EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
   auto huge = PrepareSend(
       Message{"T", std::string(4 * 1024 * 1024 + 1, 'a'), "", {}, {}, 0}, "g",
-      limits);
+      limits, kUser);
   EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(huge.status().message().find("maxMessageSize"),
             absl::string_view::npos);
@@ -182,7 +212,7 @@ TEST(SendRequestTest, RefusesTextThatIsNotUtf8OrHoldsSeparators) {
   auto send = [](Message message) {
     message.topic = message.topic.empty() ? "T" : message.topic;
     message.body = "b";
-    return PrepareSend(message, "g", SendLimits{}).status();
+    return PrepareSend(message, "g", SendLimits{}, kUser).status();
   };
   const std::string gbk = "\xd6\xd0\xce\xc4";  // GBK, not UTF-8
   Message tags;

@@ -324,10 +324,15 @@ absl::StatusOr<SendResult> DefaultProducer::SendSync(const Message& message) {
 
 absl::StatusOr<SendResult> DefaultProducer::SendSync(const Message& message,
                                                      absl::Duration timeout) {
+  return SendSyncSetBy(message, PropertiesSetBy::kUser, timeout);
+}
+
+absl::StatusOr<SendResult> DefaultProducer::SendSyncSetBy(
+    const Message& message, PropertiesSetBy set_by, absl::Duration timeout) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
   if (!instance.ok()) return instance.status();
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(message, group_, options_.limits);
+      PrepareSend(message, group_, options_.limits, set_by);
   if (!prepared.ok()) return prepared.status();
   return SendWithRetry(instance->get(), *prepared, timeout);
 }
@@ -358,7 +363,7 @@ absl::StatusOr<SendResult> DefaultProducer::SendToQueueBefore(
     ClientInstance* instance, const Message& message, const MessageQueue& queue,
     absl::Time deadline) {
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(message, group_, options_.limits);
+      PrepareSend(message, group_, options_.limits, PropertiesSetBy::kUser);
   if (!prepared.ok()) return prepared.status();
   // Resolves the broker's address when the route is not cached yet.
   if (auto route = PublishRoute(instance, queue.topic, deadline); !route.ok()) {
@@ -399,7 +404,7 @@ absl::StatusOr<std::vector<MessageQueue>> DefaultProducer::WriteQueues(
 
 absl::Status DefaultProducer::SendOneway(const Message& message) {
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(message, group_, options_.limits);
+      PrepareSend(message, group_, options_.limits, PropertiesSetBy::kUser);
   if (!prepared.ok()) return prepared.status();
   absl::StatusOr<std::shared_ptr<ClientInstance>> running = RunningInstance();
   if (!running.ok()) return running.status();
@@ -425,7 +430,7 @@ void DefaultProducer::SendAsync(const Message& message, SendCallback callback,
                                 absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<PreparedSend> prepared =
-      PrepareSend(message, group_, options_.limits);
+      PrepareSend(message, group_, options_.limits, PropertiesSetBy::kUser);
   if (!prepared.ok()) return callback(prepared.status());
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = RunningInstance();
   if (!instance.ok()) return callback(instance.status());

@@ -111,7 +111,12 @@ class DefaultProducer {
 
  private:
   struct AsyncSend;
+  // Sends halves, whose TRAN_MSG and PGROUP properties it sets itself.
+  friend class TransactionProducer;
 
+  absl::StatusOr<SendResult> SendSyncSetBy(const Message& message,
+                                           PropertiesSetBy set_by,
+                                           absl::Duration timeout);
   absl::Status NotStarted() const;
   // The client instance while started (one lock per send: what follows
   // uses this pointer, which stays valid while the send holds it).

@@ -306,7 +306,7 @@ absl::Status DefaultPushConsumer::SendRetryCopy(ClientInstance& instance,
       MakeRetryCopy(group_, message, to_dlq,
                     EffectiveMaxReconsumeTimes(options_.max_reconsume_times,
                                                /*orderly=*/false)),
-      kInnerProducerGroup, limits);
+      kInnerProducerGroup, limits, PropertiesSetBy::kClient);
   if (!prepared.ok()) return prepared.status();
   // As a send-back's copy: born when the message was, not now.
   prepared->header.set_born_timestamp(message.born_timestamp);

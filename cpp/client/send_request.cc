@@ -91,6 +91,52 @@ absl::Status ValidateTexts(const Message& message) {
   return absl::OkStatus();
 }
 
+// RocketMQ 4.9's MessageConst.STRING_HASH_SET, and the names only this
+// broker gives a meaning to.
+constexpr absl::string_view kSystemPropertyNames[] = {
+    "ARRIVE_TIME",
+    "BUYER_ID",
+    "CHECK_IMMUNITY_TIME_IN_SECONDS",
+    "CLUSTER",
+    "CONSUME_START_TIME",
+    "CORRECTION_FLAG",
+    "CORRELATION_ID",
+    "DELAY",
+    "INSTANCE_ID",
+    "KEYS",
+    "MAX_OFFSET",
+    "MAX_RECONSUME_TIMES",
+    "MIN_OFFSET",
+    "MQ2_FLAG",
+    "MSG_REGION",
+    "MSG_TYPE",
+    "ORIGIN_MESSAGE_ID",
+    "PGROUP",
+    "PUSH_REPLY_TIME",
+    "REAL_QID",
+    "REAL_TOPIC",
+    "RECONSUME_TIME",
+    "REPLY_TO_CLIENT",
+    "RETRY_TOPIC",
+    "TAGS",
+    "TRACE_ON",
+    "TRANSACTION_CHECK_TIMES",
+    "TRANSFER_FLAG",
+    "TRAN_MSG",
+    "TRAN_PREPARED_QUEUE_OFFSET",
+    "TTL",
+    "UNIQ_KEY",
+    "WAIT",
+    "__transactionId__",
+};
+
+bool IsSystemPropertyName(absl::string_view name) {
+  for (absl::string_view system : kSystemPropertyNames) {
+    if (name == system) return true;
+  }
+  return false;
+}
+
 absl::Status Validate(const Message& message, const SendLimits& limits) {
   // Refused here, as RocketMQ's client does, rather than by the broker
   // after a round trip (and a route lookup that cannot succeed).
@@ -113,8 +159,8 @@ absl::Status Validate(const Message& message, const SendLimits& limits) {
   return ValidateTexts(message);
 }
 
-// A message sent again (a received one, or a consumer's retry copy) keeps
-// its UNIQ_KEY, so it keeps its msg id, as in RocketMQ.
+// A message this client sends again (a consumer's retry copy, a re-sent
+// dead letter) keeps its UNIQ_KEY, so it keeps its msg id, as in RocketMQ.
 std::string UniqKeyFor(const Message& message) {
   auto it = message.properties.find(std::string(kPropertyUniqKey));
   if (it != message.properties.end() && !it->second.empty()) return it->second;
@@ -157,11 +203,33 @@ std::map<std::string, std::string> Properties(const Message& message,
 
 }  // namespace
 
+absl::Status ValidateUserProperties(
+    const std::map<std::string, std::string>& properties) {
+  for (const auto& [name, value] : properties) {
+    if (name.empty()) {
+      return absl::InvalidArgumentError("message property name is empty");
+    }
+    if (IsSystemPropertyName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "message property ", name,
+          " is used by the system; choose another name (tags, keys and "
+          "delay level have fields of their own)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PreparedSend> PrepareSend(const Message& message,
                                          const std::string& producer_group,
-                                         const SendLimits& limits) {
+                                         const SendLimits& limits,
+                                         PropertiesSetBy set_by) {
   if (absl::Status status = Validate(message, limits); !status.ok()) {
     return status;
+  }
+  if (set_by == PropertiesSetBy::kUser) {
+    if (absl::Status s = ValidateUserProperties(message.properties); !s.ok()) {
+      return s;
+    }
   }
   PreparedSend prepared;
   prepared.code = proto::SEND_MESSAGE;
@@ -198,6 +266,9 @@ absl::StatusOr<PreparedSend> PrepareBatch(const std::vector<Message>& messages,
   for (const Message& message : messages) {
     if (absl::Status status = Validate(message, limits); !status.ok()) {
       return status;
+    }
+    if (absl::Status s = ValidateUserProperties(message.properties); !s.ok()) {
+      return s;
     }
     if (message.topic != messages.front().topic) {
       return absl::InvalidArgumentError(

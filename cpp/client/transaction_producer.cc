@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
+#include "cpp/client/send_request.h"
 #include "cpp/client/thread_pool.h"
 #include "cpp/common/message_record.h"
 #include "spdlog/spdlog.h"
@@ -240,10 +241,14 @@ absl::StatusOr<TransactionSendResult> TransactionProducer::SendInTransaction(
     return absl::InvalidArgumentError(
         "transactional messages cannot have a delay level");
   }
+  if (absl::Status s = ValidateUserProperties(message.properties); !s.ok()) {
+    return s;
+  }
   Message half = message;
   half.properties[std::string(kPropertyTransactionPrepared)] = "true";
   half.properties[std::string(kPropertyProducerGroup)] = group();
-  absl::StatusOr<SendResult> sent = producer_.SendSync(half);
+  absl::StatusOr<SendResult> sent = producer_.SendSyncSetBy(
+      half, PropertiesSetBy::kClient, options_.send_timeout);
   if (!sent.ok()) return sent.status();
 
   bool first_to_broker = false;
