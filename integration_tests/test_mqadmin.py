@@ -92,6 +92,27 @@ def test_update_topic_on_one_broker_cluster_list_and_broker_status(cluster):
         assert key in table
 
 
+def test_cluster_list_of_one_cluster(cluster):
+    cluster.start_namesrv()
+    ns = cluster.namesrv_addr
+    a = cluster.start_broker("broker-a")
+    b = cluster.start_broker("broker-b", cluster="OtherCluster")
+    wait_until(lambda: len(mqadmin_json("clusterList", "-n", ns)["brokers"])
+               == 2, timeout_s=20, what="both brokers registered")
+    doc = mqadmin_json("clusterList", "-n", ns, "-c", "OtherCluster")
+    assert doc["brokers"] == [{"cluster": "OtherCluster",
+                               "brokerName": "broker-b", "brokerId": 0,
+                               "addr": b.addr}]
+    table = mqadmin("clusterList", "-n", ns, "--clusterName", CLUSTER,
+                    check=0).stdout.splitlines()
+    assert [line.split() for line in table[1:]] == [
+        [CLUSTER, "broker-a", "0", a.addr]]
+    result = mqadmin("clusterList", "-n", ns, "-c", "NoSuchCluster", check=1)
+    assert ("cluster [NoSuchCluster] does not exist; known: "
+            f"{CLUSTER}, OtherCluster") in result.stderr
+    assert result.stdout == ""
+
+
 def test_messages_offsets_and_consumer_progress(cluster):
     ns, _ = start(cluster)
     mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "AdminMsgs", "-r",

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cpp/admin/command.h"
@@ -129,9 +130,28 @@ JsonValue Json(const std::optional<double>& value) {
   return value ? JsonValue::Double(*value) : JsonValue();
 }
 
+// NotFound when -c names a cluster the NameServer does not know: a typo
+// would otherwise print an empty table and exit 0.
+absl::Status CheckClusterKnown(const proto::ClusterInfo& info,
+                               const std::string& cluster) {
+  if (cluster.empty() || info.cluster_table().contains(cluster)) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> known;
+  for (const auto& [name, brokers] : info.cluster_table()) {
+    known.push_back(name);
+  }
+  std::sort(known.begin(), known.end());
+  return absl::NotFoundError(
+      absl::StrCat("cluster [", cluster, "] does not exist; known: ",
+                   known.empty() ? "none" : absl::StrJoin(known, ", ")));
+}
+
 absl::Status PrintClusterList(const CommandContext& ctx, MoreStats* more) {
   absl::StatusOr<proto::ClusterInfo> info = ctx.admin->ClusterList();
   if (!info.ok()) return info.status();
+  const std::string only = ctx.args.Get('c');
+  if (absl::Status s = CheckClusterKnown(*info, only); !s.ok()) return s;
   std::vector<std::string> headers = {"#Cluster Name", "#Broker Name", "#BID",
                                       "#Addr"};
   if (more != nullptr) {
@@ -141,6 +161,7 @@ absl::Status PrintClusterList(const CommandContext& ctx, MoreStats* more) {
   Table table(headers);
   JsonValue brokers = JsonValue::Array();
   for (const BrokerRow& row : BrokerRows(*info)) {
+    if (!only.empty() && row.cluster != only) continue;
     std::vector<std::string> cells = {row.cluster, row.name,
                                       absl::StrCat(row.id), row.addr};
     JsonValue entry = JsonValue::Object();
@@ -219,6 +240,8 @@ std::vector<CommandSpec> ClusterCommands() {
        "Cluster",
        "List the brokers of every cluster",
        {NamesrvFlag(),
+        {'c', "clusterName", "CLUSTER", false,
+         "only the brokers of this cluster"},
         SwitchFlag('m', "moreStats",
                    "also each broker's role, messages put (In) and pulled "
                    "(Out) since it started, their rates per second since "
