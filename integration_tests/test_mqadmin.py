@@ -113,6 +113,42 @@ def test_cluster_list_of_one_cluster(cluster):
     assert result.stdout == ""
 
 
+def test_get_broker_config_shows_what_each_broker_runs_with(cluster):
+    cluster.start_namesrv()
+    ns = cluster.namesrv_addr
+    master = cluster.start_broker("broker-a", flushDiskType="SYNC_FLUSH")
+    slave = cluster.start_broker("broker-a", broker_id=1, brokerRole="SLAVE")
+    wait_until(lambda: len(mqadmin_json("clusterList", "-n", ns)["brokers"])
+               == 2, timeout_s=20, what="master and slave registered")
+
+    doc = mqadmin_json("getBrokerConfig", "-n", ns, "-b", master.addr)
+    (entry,) = doc["brokers"]
+    config = entry["config"]
+    assert entry["brokerAddr"] == master.addr
+    assert config["flushDiskType"] == "SYNC_FLUSH"
+    assert config["brokerName"] == "broker-a"
+    assert config["listenPort"] == master.addr.rsplit(":", 1)[1]
+    # Defaults too, with the broker's and the store's keys in one table.
+    assert config["defaultTopicQueueNums"] == "4"
+    assert config["fileReservedTime"] == "72"
+    with cometmq.Admin(ns) as admin:
+        assert admin.broker_config(master.addr) == config
+
+    text = mqadmin("getBrokerConfig", "-n", ns, "-c", CLUSTER,
+                   check=0).stdout
+    blocks = text.split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == [
+        f"============{master.addr}============",
+        f"============{slave.addr}============"]
+    assert "brokerRole" in blocks[1] and "SLAVE" in blocks[1]
+    assert re.search(r"^flushDiskType\s+SYNC_FLUSH$", blocks[0], re.M)
+
+    result = mqadmin("getBrokerConfig", "-n", ns, check=2)
+    assert "exactly one of -b BROKERADDR and -c CLUSTER" in result.stderr
+    result = mqadmin("getBrokerConfig", "-n", ns, "-c", "Nope", check=1)
+    assert "cluster [Nope] does not exist" in result.stderr
+
+
 def test_messages_offsets_and_consumer_progress(cluster):
     ns, _ = start(cluster)
     mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "AdminMsgs", "-r",

@@ -232,6 +232,58 @@ absl::Status BrokerStatus(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// The brokers -b or -c name: one address, or every broker (masters and
+// slaves) of a cluster, in clusterList's order.
+absl::StatusOr<std::vector<std::string>> NamedBrokers(
+    const CommandContext& ctx) {
+  const std::string broker = ctx.args.Get('b');
+  const std::string cluster = ctx.args.Get('c');
+  if (broker.empty() == cluster.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "getBrokerConfig needs exactly one of -b BROKERADDR and -c CLUSTER"));
+  }
+  if (!broker.empty()) return std::vector<std::string>{broker};
+  absl::StatusOr<proto::ClusterInfo> info = ctx.admin->ClusterList();
+  if (!info.ok()) return info.status();
+  if (absl::Status s = CheckClusterKnown(*info, cluster); !s.ok()) return s;
+  std::vector<std::string> addrs;
+  for (const BrokerRow& row : BrokerRows(*info)) {
+    if (row.cluster == cluster) addrs.push_back(row.addr);
+  }
+  return addrs;
+}
+
+// As RocketMQ's getBrokerConfig: each broker's address between rules, then
+// its keys; --json: {"brokers": [{"brokerAddr", "config": {key: value}}]}.
+absl::Status GetBrokerConfig(const CommandContext& ctx) {
+  absl::StatusOr<std::vector<std::string>> addrs = NamedBrokers(ctx);
+  if (!addrs.ok()) return addrs.status();
+  std::string text;
+  JsonValue brokers = JsonValue::Array();
+  for (const std::string& addr : *addrs) {
+    absl::StatusOr<std::map<std::string, std::string>> config =
+        ctx.admin->BrokerConfig(addr);
+    if (!config.ok()) return config.status();
+    Table table({"#Key", "#Value"});
+    JsonValue values = JsonValue::Object();
+    for (const auto& [key, value] : *config) {
+      table.AddRow({key, value});
+      values.Set(key, JsonValue::String(value));
+    }
+    if (!text.empty()) text += "\n";
+    absl::StrAppend(&text, "============", addr, "============\n",
+                    table.Render());
+    JsonValue entry = JsonValue::Object();
+    entry.Set("brokerAddr", JsonValue::String(addr))
+        .Set("config", std::move(values));
+    brokers.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("brokers", std::move(brokers));
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<CommandSpec> ClusterCommands() {
@@ -256,6 +308,15 @@ std::vector<CommandSpec> ClusterCommands() {
        {NamesrvFlag(),
         {'b', "brokerAddr", "BROKERADDR", true, "broker address host:port"}},
        BrokerStatus},
+      {"getBrokerConfig",
+       "Cluster",
+       "Show the configuration a broker runs with: every broker.conf key, "
+       "defaults included (GET_BROKER_CONFIG)",
+       {NamesrvFlag(),
+        {'b', "brokerAddr", "BROKERADDR", false, "this broker (or -c)"},
+        {'c', "clusterName", "CLUSTER", false,
+         "every broker of this cluster, masters and slaves"}},
+       GetBrokerConfig},
   };
 }
 

@@ -33,9 +33,9 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
     EXPECT_EQ(run.code, kExitOk);
     for (const char* name :
          {"updateTopic", "deleteTopic", "topicList", "topicRoute",
-          "topicStatus", "clusterList", "brokerStatus", "consumerProgress",
-          "queryMsgById", "queryMsgByKey", "resetOffsetByTime",
-          "updateSubGroup"}) {
+          "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
+          "consumerProgress", "queryMsgById", "queryMsgByKey",
+          "resetOffsetByTime", "updateSubGroup"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }
     EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);

@@ -82,6 +82,7 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::VIEW_MESSAGE_BY_ID,
           proto::QUERY_MESSAGE,
           proto::GET_BROKER_RUNTIME_INFO,
+          proto::GET_BROKER_CONFIG,
           proto::QUERY_TOPIC_CONSUME_BY_WHO};
 }
 
@@ -165,6 +166,15 @@ Command AdminProcessor::Process(const Command& request) {
       return QueryMessage(request);
     case proto::GET_BROKER_RUNTIME_INFO:
       return RuntimeInfo(request);
+    case proto::GET_BROKER_CONFIG: {
+      Command response = MakeResponse(request, proto::SUCCESS);
+      auto* table =
+          response.header.mutable_broker_config_response()->mutable_table();
+      for (auto& [key, value] : config_.Values()) {
+        (*table)[key] = std::move(value);
+      }
+      return response;
+    }
     case proto::QUERY_TOPIC_CONSUME_BY_WHO:
       return TopicConsumeByWho(request);
     default:

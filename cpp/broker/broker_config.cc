@@ -54,6 +54,14 @@ std::string BrokerConfig::DefaultLogDir() {
                       "/logs/cometmq");
 }
 
+std::map<std::string, std::string> BrokerConfig::Values() const {
+  // Bind() takes the fields it may write; a copy keeps this one const.
+  BrokerConfig copy = *this;
+  ConfigBinder binder;
+  copy.Bind(&binder);
+  return binder.Values();
+}
+
 void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("brokerClusterName", &brokerClusterName);
   b->Bind("brokerName", &brokerName);

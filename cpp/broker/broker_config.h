@@ -2,6 +2,7 @@
 #define COMETMQ_BROKER_BROKER_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -90,6 +91,8 @@ struct BrokerConfig {
 
   // Binds the broker's keys and the store's.
   void Bind(ConfigBinder* binder);
+  // Every key Bind() knows with this config's value of it.
+  std::map<std::string, std::string> Values() const;
   // InvalidArgument naming the key for values no broker can run with.
   absl::Status Validate() const;
 

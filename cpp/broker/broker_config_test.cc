@@ -53,6 +53,28 @@ TEST(BrokerConfigTest, SeedBrokerConfMeansWhatItsAuthorMeant) {
   EXPECT_TRUE(config.Validate().ok());
 }
 
+TEST(BrokerConfigTest, ValuesShowEveryKeyAsTheFileWouldSpellIt) {
+  BrokerConfig config;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config, kSeedBrokerConf, &warnings).ok());
+  config.namesrvAddr = "127.0.0.1:9876";  // as -n sets it after the file
+  const std::map<std::string, std::string> values = config.Values();
+  EXPECT_EQ(values.at("fileReservedTime"), "48");
+  EXPECT_EQ(values.at("flushDiskType"), "ASYNC_FLUSH");
+  EXPECT_EQ(values.at("namesrvAddr"), "127.0.0.1:9876");
+  EXPECT_EQ(values.at("autoCreateTopicEnable"), "true");
+  EXPECT_EQ(values.at("defaultTopicQueueNums"), "4");  // not in the file
+
+  // Applied back, the values give the same config.
+  BrokerConfig again;
+  std::string text;
+  for (const auto& [key, value] : values) {
+    text += key + "=" + value + "\n";
+  }
+  ASSERT_TRUE(Apply(&again, text, &warnings).ok());
+  EXPECT_EQ(again.Values(), values);
+}
+
 TEST(BrokerConfigTest, DefaultsFollowTheIssue) {
   BrokerConfig config;
   EXPECT_EQ(config.listenPort, 10911);

@@ -219,6 +219,17 @@ absl::StatusOr<std::vector<std::string>> Admin::TopicList() {
   return list;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> Admin::BrokerConfig(
+    const std::string& broker_addr) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto response = Call(instance->get(), broker_addr,
+                       remoting::MakeRequest(proto::GET_BROKER_CONFIG));
+  if (!response.ok()) return response.status();
+  const auto& table = response->header.broker_config_response().table();
+  return std::map<std::string, std::string>(table.begin(), table.end());
+}
+
 absl::StatusOr<proto::BrokerRuntimeInfo> Admin::BrokerRuntimeInfo(
     const std::string& broker_addr) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();

@@ -2,6 +2,7 @@
 #define COMETMQ_CLIENT_ADMIN_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +91,10 @@ class Admin {
   absl::StatusOr<proto::TopicRouteData> TopicRoute(const std::string& topic);
   // Every topic a NameServer knows (GET_ALL_TOPIC_LIST_FROM_NAMESERVER).
   absl::StatusOr<std::vector<std::string>> TopicList();
+  // GET_BROKER_CONFIG of the broker at `broker_addr`: every broker.conf key
+  // with the value it runs with.
+  absl::StatusOr<std::map<std::string, std::string>> BrokerConfig(
+      const std::string& broker_addr);
   // GET_BROKER_RUNTIME_INFO of the broker at `broker_addr`.
   absl::StatusOr<proto::BrokerRuntimeInfo> BrokerRuntimeInfo(
       const std::string& broker_addr);

@@ -178,10 +178,16 @@ absl::Status ConfigBinder::Load(const std::string& config_file,
   return Apply(overrides, warnings);
 }
 
+std::map<std::string, std::string> ConfigBinder::Values() const {
+  std::map<std::string, std::string> values;
+  for (const auto& [name, binding] : bindings_) values[name] = binding.print();
+  return values;
+}
+
 std::string ConfigBinder::Dump() const {
   std::string out;
-  for (const auto& [name, binding] : bindings_) {
-    absl::StrAppend(&out, name, "=", binding.print(), "\n");
+  for (const auto& [name, value] : Values()) {
+    absl::StrAppend(&out, name, "=", value, "\n");
   }
   return out;
 }

@@ -47,7 +47,9 @@ class ConfigBinder {
   bool Knows(absl::string_view key) const;
   // The known key nearest to `key` by edit distance, or "" if none is close.
   std::string ClosestKey(absl::string_view key) const;
-  // Every key with its current value, `key=value` per line, sorted.
+  // Every key with its current value.
+  std::map<std::string, std::string> Values() const;
+  // The same, `key=value` per line, sorted.
   std::string Dump() const;
 
  private:

@@ -56,6 +56,13 @@ class Admin(Lifecycle):
         return self._core.broker_status(broker_addr)
 
     @translate
+    def broker_config(self, broker_addr):
+        """Every broker.conf key with the value the broker runs with,
+        defaults included, as a dict of strings (GET_BROKER_CONFIG; what
+        `mqadmin getBrokerConfig` prints)."""
+        return self._core.broker_config(broker_addr)
+
+    @translate
     def topic_stats(self, topic):
         return self._core.topic_stats(topic)
 

@@ -591,6 +591,15 @@ void BindAdmin(py::module_& m) {
              }
              return out;
            })
+      .def("broker_config",
+           [](Admin& a, const std::string& broker_addr) {
+             absl::StatusOr<std::map<std::string, std::string>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.BrokerConfig(broker_addr);
+             }
+             return Unwrap(std::move(r));
+           })
       .def("topic_stats",
            [](Admin& a, const std::string& topic) {
              absl::StatusOr<std::vector<client::QueueOffsets>> r;
