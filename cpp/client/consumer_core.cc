@@ -42,6 +42,38 @@ absl::Status ConsumerCore::Subscribe(const std::string& topic,
   return absl::OkStatus();
 }
 
+absl::Status ConsumerCore::Unsubscribe(const std::string& topic) {
+  // Serialized with rebalances and Shutdown(): none re-takes the topic's
+  // queues, nor stops the core, while they are given up here.
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
+  bool owns_some = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (assigned_.has_value()) {
+      return absl::FailedPreconditionError(
+          "a consumer assigned queues has no subscriptions to remove");
+    }
+    if (subscriptions_.erase(topic) == 0) return absl::OkStatus();
+    if (!started_ || stopped_ || instance_ == nullptr) return absl::OkStatus();
+    for (const auto& [queue, pq] : queues_) {
+      owns_some = owns_some || queue.topic == topic;
+    }
+  }
+  // The subscription goes first: a pull answered meanwhile delivers
+  // nothing and does not move its queue on (see OnPulled), so the offset
+  // committed below is the consumed one.
+  if (owns_some) {
+    spdlog::info("consumer {}: unsubscribed from {}; giving up its queues",
+                 group_, topic);
+    if (!UpdateQueues(topic, {})) ScheduleLockRetry();
+    if (absl::Status s = offsets_->Persist(); !s.ok()) {
+      spdlog::warn("consumer {}: {}", group_, s.ToString());
+    }
+  }
+  instance_->SendHeartbeats();
+  return absl::OkStatus();
+}
+
 void ConsumerCore::Assign(std::vector<MessageQueue> queues) {
   absl::MutexLock lock(&mu_);
   for (const MessageQueue& queue : queues) {
@@ -623,9 +655,12 @@ void ConsumerCore::OnPulled(const std::shared_ptr<ProcessQueue>& pq,
         return PullLater(pq, options_.pull_error_delay);
       }
       std::optional<Subscription> subscription = SubscriptionFor(queue.topic);
+      // Unsubscribed meanwhile: the queue is being given up, and moving it
+      // past these undelivered messages would commit them as consumed.
+      if (!subscription.has_value()) return;
       std::vector<MessageExt> matched;
       for (MessageExt& message : *messages) {
-        if (subscription.has_value() && subscription->Matches(message.tags)) {
+        if (subscription->Matches(message.tags)) {
           matched.push_back(std::move(message));
         }
       }

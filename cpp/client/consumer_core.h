@@ -59,6 +59,12 @@ class ConsumerCore : public ConsumerMember,
 
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
+  // Removes the subscription of `topic` (nothing if there is none). Once
+  // started, also gives up the topic's queues at once, as a rebalance
+  // would (their offsets committed after their running listener calls, or
+  // queued to be released later), and heartbeats so brokers stop listing
+  // the topic for this client. Blocking: not for the I/O thread.
+  absl::Status Unsubscribe(const std::string& topic);
   // Fixed queues instead of rebalance (lite pull consumer's assign).
   void Assign(std::vector<MessageQueue> queues);
 

@@ -34,6 +34,16 @@ absl::Status DefaultPushConsumer::Subscribe(const std::string& topic,
   return core_->Subscribe(topic, expression);
 }
 
+absl::Status DefaultPushConsumer::Unsubscribe(const std::string& topic) {
+  if (topic == RetryTopic(group_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(topic,
+                     " is the group's retry topic, which the consumer "
+                     "subscribes itself"));
+  }
+  return core_->Unsubscribe(topic);
+}
+
 void DefaultPushConsumer::RegisterListener(MessageListener listener) {
   listener_ = std::move(listener);
 }

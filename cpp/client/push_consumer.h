@@ -65,6 +65,16 @@ class DefaultPushConsumer {
   // Before Start().
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
+  // RocketMQ's unsubscribe(topic), before or after Start(): no message of
+  // `topic` is delivered once it returned, except those whose listener
+  // call already began, and retries of earlier failures, which come
+  // through the group's retry topic (as in RocketMQ). The topic's queues
+  // are given up at once, their offsets committed (so a later Subscribe
+  // resumes there), and the next heartbeat no longer lists the topic.
+  // Other consumers of the group should unsubscribe too: queues the
+  // group's rebalance still gives this one are not consumed. InvalidArgument
+  // for the group's retry topic; nothing for a topic not subscribed.
+  absl::Status Unsubscribe(const std::string& topic);
   void RegisterListener(MessageListener listener);
 
   absl::Status Start();

@@ -1,5 +1,6 @@
 """Push and pull consumers."""
 
+import datetime
 import itertools
 import logging
 import os
@@ -43,6 +44,42 @@ def _consumed(result, msg):
     return False
 
 
+def _consume_from(consume_from):
+    """The name of `consume_from`: a str, or an enum member (RocketMQ's
+    ConsumeFromWhere ported as an enum) by its name. The core checks it."""
+    name = getattr(consume_from, "name", consume_from)
+    if not isinstance(name, str):
+        raise ValueError("consume_from must be FIRST_OFFSET, LAST_OFFSET or "
+                         f"TIMESTAMP, not {consume_from!r}")
+    return name
+
+
+def _timestamp_ms(consume_timestamp_ms, consume_timestamp):
+    """The start time for consume_from=TIMESTAMP in ms since the epoch.
+    `consume_timestamp` is RocketMQ's consumeTimestamp, "yyyyMMddHHmmss" in
+    local time, or a datetime (naive: local time). Neither given: 0, which
+    the core takes as half an hour ago (RocketMQ's default)."""
+    if consume_timestamp is None:
+        return consume_timestamp_ms
+    if consume_timestamp_ms:
+        raise ValueError("give consume_timestamp_ms or consume_timestamp, "
+                         "not both")
+    when = consume_timestamp
+    if isinstance(when, str):
+        try:
+            if len(when) != 14 or not when.isdigit():
+                raise ValueError(when)
+            when = datetime.datetime.strptime(when, "%Y%m%d%H%M%S")
+        except ValueError:
+            raise ValueError("consume_timestamp must be yyyyMMddHHmmss "
+                             f"(RocketMQ's format, local time), not "
+                             f"{consume_timestamp!r}") from None
+    if not isinstance(when, datetime.datetime):
+        raise TypeError("consume_timestamp must be a str yyyyMMddHHmmss or "
+                        f"a datetime, not {type(when).__name__}")
+    return int(when.timestamp() * 1000)
+
+
 def _instance_name(given):
     """Each consumer object gets its own client instance unless told
     otherwise, so several consumers of one group can run in one process."""
@@ -62,6 +99,17 @@ class PushConsumer(Lifecycle):
     <offset_dir>/<client ip>@<instance_name>/<group>/offsets (offset_dir
     defaults to $COMETMQ_OFFSET_DIR, else ~/.cometmq_offsets); give a fixed
     instance_name to resume from it after a restart.
+
+    consume_from says where a group starts on a queue it never committed:
+    FIRST_OFFSET, LAST_OFFSET (the default) or TIMESTAMP, also under
+    RocketMQ's names CONSUME_FROM_FIRST_OFFSET, CONSUME_FROM_LAST_OFFSET and
+    CONSUME_FROM_TIMESTAMP (its deprecated CONSUME_FROM_MIN_OFFSET,
+    CONSUME_FROM_MAX_OFFSET and
+    CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST mean LAST_OFFSET,
+    as there), or an enum member of such a name. For TIMESTAMP,
+    consume_timestamp_ms (ms since the epoch) or consume_timestamp
+    (RocketMQ's consumeTimestamp, "yyyyMMddHHmmss" in local time, or a
+    datetime) gives the time; without either, half an hour ago.
 
     orderly=True consumes each queue on one thread at a time in queue order
     (in clustering while holding the queue's lock on its broker), so the
@@ -84,7 +132,7 @@ class PushConsumer(Lifecycle):
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
                  orderly=False, max_reconsume_times=-1, consume_threads=4,
                  instance_name=None, offset_dir=None,
-                 lock_interval_ms=20000):
+                 lock_interval_ms=20000, consume_timestamp=None):
         super().__init__()
         if (isinstance(max_reconsume_times, bool)
                 or not isinstance(max_reconsume_times, int)
@@ -98,13 +146,33 @@ class PushConsumer(Lifecycle):
         self._listener = Callback()
         self._core = _core.PushConsumer(
             group, namesrv, _instance_name(instance_name), model,
-            consume_from, consume_timestamp_ms, max_reconsume_times,
+            _consume_from(consume_from),
+            _timestamp_ms(consume_timestamp_ms, consume_timestamp),
+            max_reconsume_times,
             consume_threads, bool(orderly), str(offset_dir or ""),
             int(lock_interval_ms))
 
     @translate
     def subscribe(self, topic, expression="*"):
         self._core.subscribe(topic, expression or "*")
+
+    @translate
+    def unsubscribe(self, topic):
+        """Stops consuming `topic` (RocketMQ's unsubscribe), before or
+        after start(). Once it returns, no message of the topic reaches
+        the listener except those whose call already began, and retries of
+        earlier failures, which come through the group's retry topic (as in
+        RocketMQ); other topics keep flowing. The topic's queues are given
+        up at once, their offsets committed, so subscribing again (or
+        another consumer of the group) resumes where this one stopped, and
+        brokers are told at once that this consumer no longer subscribes
+        it. In CLUSTERING every consumer of the group should unsubscribe:
+        the queues the group still assigns to this one are not consumed.
+        A topic not subscribed is no error; the group's retry topic
+        (%RETRY%<group>) raises MessageIllegalError. May block for a
+        moment (up to a second per queue whose listener call is running,
+        more for a broker that does not answer the final commit)."""
+        self._core.unsubscribe(topic)
 
     def register_listener(self, fn):
         if not callable(fn):
@@ -169,12 +237,15 @@ class PullConsumer(Lifecycle):
     _start_on_enter = False
 
     def __init__(self, group, namesrv, consume_from="FIRST_OFFSET",
-                 consume_timestamp_ms=0, instance_name=None):
+                 consume_timestamp_ms=0, instance_name=None,
+                 consume_timestamp=None):
+        """consume_from and the timestamps as for PushConsumer."""
         super().__init__()
         self.group = group
-        self._core = _core.PullConsumer(group, namesrv,
-                                        _instance_name(instance_name),
-                                        consume_from, consume_timestamp_ms)
+        self._core = _core.PullConsumer(
+            group, namesrv, _instance_name(instance_name),
+            _consume_from(consume_from),
+            _timestamp_ms(consume_timestamp_ms, consume_timestamp))
 
     @translate
     def subscribe(self, topic, expression="*"):

@@ -25,7 +25,8 @@ from cometmq import _core
 from cometmq._lifecycle import (Callback, Lifecycle, release_elsewhere,
                                  shut_down_elsewhere, translate)
 from cometmq.message import Message, SendResult
-from cometmq.producer import _body, _check_options, _keys, _positive
+from cometmq.producer import (_body, _check_options, _keys, _positive,
+                              _properties, _tags)
 
 _log = logging.getLogger("cometmq")
 _instances = itertools.count()
@@ -190,9 +191,9 @@ class TransactionProducer(Lifecycle):
             return _state(state, "local executor").value
 
         result = TransactionSendResult.from_core(
-            self._core.send_in_transaction(topic, _body(body), tags or "",
-                                           _keys(keys), properties or {},
-                                           execute))
+            self._core.send_in_transaction(topic, _body(body), _tags(tags),
+                                           _keys(keys),
+                                           _properties(properties), execute))
         if interrupted:
             raise interrupted[0]
         return result

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "cpp/client/admin.h"
 #include "cpp/client/callback_executor.h"
 #include "cpp/client/client_error.h"
@@ -194,15 +196,25 @@ client::ConsumerOptions MakeConsumerOptions(
   } else {
     throw py::value_error("model must be CLUSTERING or BROADCASTING");
   }
-  if (consume_from == "FIRST_OFFSET") {
+  // RocketMQ's ConsumeFromWhere names too; its deprecated MIN_OFFSET,
+  // MAX_OFFSET and LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST behave as
+  // LAST_OFFSET there (RebalancePushImpl.computePullFromWhere).
+  absl::string_view from = consume_from;
+  absl::ConsumePrefix(&from, "CONSUME_FROM_");
+  if (from == "FIRST_OFFSET") {
     o.consume_from = client::ConsumeFrom::kFirstOffset;
-  } else if (consume_from == "LAST_OFFSET") {
+  } else if (from == "LAST_OFFSET" || from == "MIN_OFFSET" ||
+             from == "MAX_OFFSET" ||
+             from == "LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST") {
     o.consume_from = client::ConsumeFrom::kLastOffset;
-  } else if (consume_from == "TIMESTAMP") {
+  } else if (from == "TIMESTAMP") {
     o.consume_from = client::ConsumeFrom::kTimestamp;
   } else {
     throw py::value_error(
-        "consume_from must be FIRST_OFFSET, LAST_OFFSET or TIMESTAMP");
+        "consume_from must be FIRST_OFFSET, LAST_OFFSET or TIMESTAMP (or "
+        "RocketMQ's CONSUME_FROM_FIRST_OFFSET, CONSUME_FROM_LAST_OFFSET, "
+        "CONSUME_FROM_TIMESTAMP), not " +
+        consume_from);
   }
   o.consume_timestamp_millis = consume_timestamp_ms;
   o.max_reconsume_times = max_reconsume_times;
@@ -256,6 +268,13 @@ py::dict ClusterToDict(const proto::ClusterInfo& info) {
   out["clusters"] = clusters;
   return out;
 }
+
+// One message of a batch: topic, body, tags, keys, properties, delay level
+// (the package fills in the batch's topic and tags where an item has none;
+// the client refuses a batch whose topics differ or that delays).
+using BatchItem =
+    std::tuple<std::string, py::bytes, std::string, std::vector<std::string>,
+               std::map<std::string, std::string>, int>;
 
 void BindProducer(py::module_& m) {
   using client::DefaultProducer;
@@ -343,20 +362,20 @@ void BindProducer(py::module_& m) {
              }
              return SendResultToDict(Unwrap(std::move(r)));
            })
-      .def("send_batch",
-           [](DefaultProducer& p, const std::string& topic,
-              std::vector<py::bytes> bodies, const std::string& tags) {
-             std::vector<Message> batch;
-             for (auto& b : bodies) {
-               batch.push_back(MakeMessage(topic, b, tags, {}, {}, 0));
-             }
-             absl::StatusOr<client::SendResult> r;
-             {
-               py::gil_scoped_release release;
-               r = p.SendBatch(batch);
-             }
-             return SendResultToDict(Unwrap(std::move(r)));
-           });
+      .def("send_batch", [](DefaultProducer& p,
+                            const std::vector<BatchItem>& items) {
+        std::vector<Message> batch;
+        batch.reserve(items.size());
+        for (const auto& [topic, body, tags, keys, props, delay] : items) {
+          batch.push_back(MakeMessage(topic, body, tags, keys, props, delay));
+        }
+        absl::StatusOr<client::SendResult> r;
+        {
+          py::gil_scoped_release release;
+          r = p.SendBatch(batch);
+        }
+        return SendResultToDict(Unwrap(std::move(r)));
+      });
 }
 
 client::TransactionState ParseState(const std::string& state) {
@@ -459,6 +478,15 @@ void BindPushConsumer(py::module_& m) {
            [](DefaultPushConsumer& c, const std::string& topic,
               const std::string& expression) {
              Check(c.Subscribe(topic, expression));
+           })
+      .def("unsubscribe",
+           [](DefaultPushConsumer& c, const std::string& topic) {
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = c.Unsubscribe(topic);
+             }
+             Check(status);
            })
       .def("register_listener",
            [](DefaultPushConsumer& c, py::object fn) {
