@@ -25,8 +25,11 @@ void ClientManager::Heartbeat(const proto::HeartbeatData& heartbeat,
       auto [it, inserted] =
           group.members.insert_or_assign(channel.client_id, channel);
       if (inserted) changed.push_back(consumer.group());
+      // Replaced, not merged: a heartbeat lists all the member's topics.
+      Subscriptions& subs = group.subscriptions[channel.client_id];
+      subs.clear();
       for (const proto::SubscriptionData& sub : consumer.subscriptions()) {
-        group.subscriptions[sub.topic()] = sub.expression();
+        subs[sub.topic()] = sub.expression();
       }
     }
   }
@@ -50,6 +53,7 @@ void ClientManager::Unregister(absl::string_view client_id,
         if (it->second.members.erase(client_id) > 0) {
           changed.push_back(it->first);
         }
+        it->second.subscriptions.erase(client_id);
         if (it->second.members.empty()) consumers_.erase(it);
       }
     }
@@ -97,9 +101,13 @@ ClientManager::Changed ClientManager::RemoveIf(
     }
   }
   for (auto it = consumers_.begin(); it != consumers_.end();) {
-    if (absl::erase_if(it->second.members,
+    ConsumerGroup& group = it->second;
+    if (absl::erase_if(group.members,
                        [&](const auto& e) { return pred(e.second); }) > 0) {
       changed.push_back(it->first);
+      absl::erase_if(group.subscriptions, [&](const auto& e) {
+        return !group.members.contains(e.first);
+      });
     }
     if (it->second.members.empty()) {
       consumers_.erase(it++);
@@ -169,9 +177,19 @@ std::optional<std::string> ClientManager::Subscription(
   absl::MutexLock lock(&mu_);
   auto it = consumers_.find(group);
   if (it == consumers_.end()) return std::nullopt;
-  auto sub = it->second.subscriptions.find(topic);
-  if (sub == it->second.subscriptions.end()) return std::nullopt;
-  return sub->second;
+  const ConsumerGroup& g = it->second;
+  std::optional<std::string> expression;
+  absl::Time heard = absl::InfinitePast();
+  for (const auto& [client_id, subs] : g.subscriptions) {
+    auto sub = subs.find(topic);
+    auto member = g.members.find(client_id);
+    if (sub == subs.end() || member == g.members.end()) continue;
+    if (!expression || member->second.last_heartbeat > heard) {
+      expression = sub->second;
+      heard = member->second.last_heartbeat;
+    }
+  }
+  return expression;
 }
 
 std::vector<std::string> ClientManager::SubscribedTopics(
@@ -179,11 +197,12 @@ std::vector<std::string> ClientManager::SubscribedTopics(
   std::vector<std::string> topics;
   absl::MutexLock lock(&mu_);
   if (auto it = consumers_.find(group); it != consumers_.end()) {
-    for (const auto& [topic, expr] : it->second.subscriptions) {
-      topics.push_back(topic);
+    for (const auto& [client_id, subs] : it->second.subscriptions) {
+      for (const auto& [topic, expr] : subs) topics.push_back(topic);
     }
   }
   std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
   return topics;
 }
 
@@ -192,7 +211,12 @@ std::vector<std::string> ClientManager::GroupsSubscribedTo(
   std::vector<std::string> groups;
   absl::MutexLock lock(&mu_);
   for (const auto& [group, consumers] : consumers_) {
-    if (consumers.subscriptions.contains(topic)) groups.push_back(group);
+    for (const auto& [client_id, subs] : consumers.subscriptions) {
+      if (subs.contains(topic)) {
+        groups.push_back(group);
+        break;
+      }
+    }
   }
   std::sort(groups.begin(), groups.end());
   return groups;

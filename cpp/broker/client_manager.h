@@ -52,7 +52,8 @@ class ClientManager {
   // A member of producer group `group` whose connection is still open (the
   // one heard from last), to ask about its transactions.
   std::optional<ClientChannel> LiveProducer(absl::string_view group) const;
-  // The subscription expression `group` declared for `topic`, if any.
+  // The subscription expression `group` declared for `topic` (as the member
+  // heard from last has it), if a live member subscribes to it.
   std::optional<std::string> Subscription(absl::string_view group,
                                           absl::string_view topic) const;
   // Topics the group's members subscribe to, sorted.
@@ -61,9 +62,14 @@ class ClientManager {
   std::vector<std::string> GroupsSubscribedTo(absl::string_view topic) const;
 
  private:
+  using Subscriptions = absl::flat_hash_map<std::string, std::string>;
+  // A group subscribes to what its live members last said they subscribe
+  // to: a topic a member unsubscribed, or one only a departed member had,
+  // is no longer the group's.
   struct ConsumerGroup {
     absl::flat_hash_map<std::string, ClientChannel> members;
-    absl::flat_hash_map<std::string, std::string> subscriptions;  // topic->expr
+    // Client id -> topic -> expression, from each member's last heartbeat.
+    absl::flat_hash_map<std::string, Subscriptions> subscriptions;
   };
   using Changed = std::vector<std::string>;  // consumer groups that changed
 

@@ -60,6 +60,32 @@ TEST_F(ClientManagerTest, JoiningNotifiesEveryMemberOnce) {
   EXPECT_THAT(clients_.SubscribedTopics("G"), ElementsAre("T"));
 }
 
+TEST_F(ClientManagerTest, GroupSubscribesToWhatItsLiveMembersLastSaid) {
+  proto::HeartbeatData both = Consumer("c1", "G", "A");
+  proto::SubscriptionData* b = both.mutable_consumers(0)->add_subscriptions();
+  b->set_topic("B");
+  b->set_expression("*");
+  clients_.Heartbeat(both, {}, "10.0.0.1:1", t0_);
+  clients_.Heartbeat(Consumer("c2", "G", "C"), {}, "10.0.0.2:1", t0_);
+  EXPECT_THAT(clients_.SubscribedTopics("G"), ElementsAre("A", "B", "C"));
+  EXPECT_THAT(clients_.GroupsSubscribedTo("B"), ElementsAre("G"));
+
+  // c1 unsubscribed B: its next heartbeat lists A only.
+  clients_.Heartbeat(Consumer("c1", "G", "A"), {}, "10.0.0.1:1",
+                     t0_ + absl::Seconds(30));
+  EXPECT_THAT(clients_.SubscribedTopics("G"), ElementsAre("A", "C"));
+  EXPECT_THAT(clients_.GroupsSubscribedTo("B"), IsEmpty());
+  EXPECT_EQ(clients_.Subscription("G", "B"), std::nullopt);
+  EXPECT_EQ(clients_.Subscription("G", "A"), "TagA || TagB");
+
+  // A departed member's topics leave with it.
+  clients_.Unregister("c2", "", "G");
+  EXPECT_THAT(clients_.SubscribedTopics("G"), ElementsAre("A"));
+  clients_.OnConnectionClosed("10.0.0.1:1");
+  EXPECT_THAT(clients_.SubscribedTopics("G"), IsEmpty());
+  EXPECT_THAT(clients_.GroupsSubscribedTo("A"), IsEmpty());
+}
+
 TEST_F(ClientManagerTest, UnregisterNotifiesTheRest) {
   Beat("c1", "G", "10.0.0.1:1", t0_);
   Beat("c2", "G", "10.0.0.2:1", t0_);
