@@ -108,6 +108,34 @@ TEST(TopicConfigManagerTest, CorruptFileIsAnError) {
   EXPECT_THAT(s.message(), HasSubstr(":1"));
 }
 
+// An empty topics file, or one cut inside its last line, was loaded as
+// whatever it still held: the broker then rewrote it with the system topic
+// alone and registered that, so the NameServer dropped its routes and its
+// slaves deleted the queues of every topic "gone from the master".
+TEST(TopicConfigManagerTest, TruncatedFileIsAnError) {
+  const std::string path = TempPath("truncated_topics");
+  {
+    TopicConfigManager topics(path, 4);
+    ASSERT_TRUE(topics.Load().ok());
+    ASSERT_TRUE(topics.CreateOnSend("Orders", 8).ok());
+  }
+  absl::StatusOr<std::optional<std::string>> whole = ReadFileIfExists(path);
+  ASSERT_TRUE(whole.ok() && whole->has_value());
+  const std::string text = **whole;
+  for (size_t size : {size_t{0}, text.size() - 1}) {
+    ASSERT_TRUE(WriteFileAtomically(path, text.substr(0, size)).ok());
+    TopicConfigManager cut(path, 4);
+    absl::Status loaded = cut.Load();
+    EXPECT_EQ(loaded.code(), absl::StatusCode::kDataLoss) << size;
+    EXPECT_THAT(loaded.message(), HasSubstr("truncated"));
+    EXPECT_THAT(loaded.message(), HasSubstr(path));
+    // Refused, not rewritten.
+    absl::StatusOr<std::optional<std::string>> after = ReadFileIfExists(path);
+    ASSERT_TRUE(after.ok() && after->has_value());
+    EXPECT_EQ(**after, text.substr(0, size));
+  }
+}
+
 TEST(SubscriptionGroupManagerTest, AutoCreateAndReload) {
   const std::string path = TempPath("groups");
   {

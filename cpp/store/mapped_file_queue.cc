@@ -119,6 +119,14 @@ int64_t MappedFileQueue::MaxOffset() const {
 absl::StatusOr<int64_t> MappedFileQueue::Flush(int least_pages) {
   while (true) {
     int64_t where = flushed_where_.load();
+    if (std::shared_ptr<MappedFile> first = FirstFile();
+        first != nullptr && where < first->start_offset()) {
+      // Retention deleted segments this flush had not reached (forced
+      // deletion in ASYNC_FLUSH, consume queue files): nothing of them is
+      // left to flush, and no segment holds `where` any more.
+      where = first->start_offset();
+      flushed_where_.store(where);
+    }
     std::shared_ptr<MappedFile> file = FindByOffset(where);
     if (file == nullptr) {
       // Exactly at the end of a full last file, or an empty queue.
