@@ -423,7 +423,7 @@ void MessageStore::Put(std::vector<MessageToStore> messages, PutCallback done) {
     r.status = PutStatus::kServiceNotAvailable;
     r.error = absl::StrFormat(
         "disk is full: %.1f%% of %s used, above diskSpaceWarningLevelRatio "
-        "%.0f%%",
+        "%.1f%%",
         retention_.last_disk_ratio() * 100, config_.storePathRootDir,
         config_.diskSpaceWarningLevelRatio * 100);
     done(std::move(r));

@@ -46,7 +46,7 @@ int RetentionPolicy::RunOnce(MappedFileQueue* log, int64_t dispatched) {
   if (full != disk_full_.load()) {
     if (full) {
       spdlog::error(
-          "disk is full: {:.1f}% used, above {:.0f}%; refusing "
+          "disk is full: {:.1f}% used, above {:.1f}%; refusing "
           "writes until space is freed",
           ratio * 100, config_.diskSpaceWarningLevelRatio * 100);
     } else {
@@ -54,8 +54,11 @@ int RetentionPolicy::RunOnce(MappedFileQueue* log, int64_t dispatched) {
     }
     disk_full_.store(full);
   }
+  // A full disk cleans forcibly too, as RocketMQ's CleanCommitLogService
+  // does, even when diskSpaceCleanForciblyRatio was set above the warning
+  // level: otherwise writes stay refused until files age out.
   bool forcibly = config_.cleanFileForciblyEnable &&
-                  ratio > config_.diskSpaceCleanForciblyRatio;
+                  (full || ratio > config_.diskSpaceCleanForciblyRatio);
   bool over_limit = ratio > config_.diskMaxUsedSpaceRatio / 100.0;
   bool time_up = delete_hours_.contains(hooks_.local_hour());
   if (!time_up && !over_limit && !forcibly) return 0;

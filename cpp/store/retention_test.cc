@@ -115,6 +115,30 @@ TEST(RetentionTest, DiskAboveForciblyRatioDeletesEvenYoungSegments) {
   EXPECT_LT(f.Segments(), before);
 }
 
+TEST(RetentionTest, FullDiskCleansForciblyWhateverTheForciblyRatio) {
+  Fixture f("full-forcibly");
+  f.config.diskSpaceWarningLevelRatio = 0.90;
+  f.config.diskSpaceCleanForciblyRatio = 0.97;  // above the warning level
+  f.Reopen();
+  f.Fill(4);
+  size_t before = f.Segments();
+  f.disk = 0.93;  // full, below the clean-forcibly ratio
+  EXPECT_GT(f.store->RunRetention(), 0);
+  EXPECT_LT(f.Segments(), before);
+}
+
+TEST(RetentionTest, FullDiskErrorShowsTheThresholdAsSet) {
+  Fixture f("full-threshold");
+  f.config.diskSpaceWarningLevelRatio = 0.995;
+  f.Reopen();
+  f.disk = 0.999;
+  f.store->RunRetention();
+  PutResult r = f.store->PutSync({MakeMessage("T", 0, "refused")});
+  EXPECT_NE(r.error.find("above diskSpaceWarningLevelRatio 99.5%"),
+            std::string::npos)
+      << r.error;
+}
+
 TEST(RetentionTest, SegmentsNotDispatchedYetAreKeptEvenWhenForced) {
   Fixture f("undispatched");
   f.Fill(2);
