@@ -14,9 +14,24 @@
 namespace cometmq::broker {
 namespace {
 
+// A full disk (or quota) is ResourceExhausted, so callers and logs tell it
+// from a broken file system.
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  const int error = errno;
+  std::string message =
+      absl::StrCat(what, " ", path, ": ", std::strerror(error));
+  if (error == ENOSPC || error == EDQUOT) {
+    return absl::ResourceExhaustedError(std::move(message));
+  }
+  return absl::InternalError(std::move(message));
+}
+
+// Closes `fd` and removes the partial temp copy (on a full disk it holds
+// space the next try needs); returns `failure`.
+absl::Status Abandon(int fd, const std::string& temp, absl::Status failure) {
+  if (fd >= 0) ::close(fd);
+  ::unlink(temp.c_str());
+  return failure;
 }
 
 absl::Status FsyncPath(const std::string& path, int flags) {
@@ -48,20 +63,14 @@ absl::Status WriteFileAtomically(const std::string& path,
     ssize_t n = ::write(fd, content.data() + written, content.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      absl::Status s = Errno("cannot write", temp);
-      ::close(fd);
-      return s;
+      return Abandon(fd, temp, Errno("cannot write", temp));
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    absl::Status s = Errno("cannot fsync", temp);
-    ::close(fd);
-    return s;
-  }
-  ::close(fd);
+  if (::fsync(fd) != 0) return Abandon(fd, temp, Errno("cannot fsync", temp));
+  if (::close(fd) != 0) return Abandon(-1, temp, Errno("cannot close", temp));
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    return Errno("cannot rename to", path);
+    return Abandon(-1, temp, Errno("cannot rename to", path));
   }
   // The rename itself is only durable once the directory is.
   return FsyncPath(target.parent_path().string(), O_RDONLY | O_DIRECTORY);

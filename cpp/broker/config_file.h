@@ -14,6 +14,8 @@ namespace cometmq::broker {
 // offsets). Guarantee: after WriteFileAtomically returns OK the file holds
 // `content` on disk; if the process dies meanwhile, the file holds either the
 // old or the new content, never a mix (temp file, fsync, rename, fsync dir).
+// A failed write leaves the old file as it was and removes its temp copy;
+// a full disk is ResourceExhausted.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view content);
 
