@@ -210,5 +210,22 @@ TEST(PushConsumerTest, TheGroupsRetryTopicCannotBeUnsubscribed) {
   EXPECT_TRUE(consumer.Unsubscribe("TopicA").ok());
 }
 
+// A push consumer has no Commit(): without auto_commit it would never
+// commit anything, so Start() refuses it.
+TEST(PushConsumerTest, StartRefusesManualCommit) {
+  testing::TestNameServer namesrv;
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "manual-push";
+  options.auto_commit = false;
+  DefaultPushConsumer consumer("CG", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicA", "*").ok());
+  consumer.RegisterListener(
+      [](const MessageExt&) { return ConsumeResult::kSuccess; });
+  absl::Status status = consumer.Start();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_NE(status.message().find("auto_commit"), std::string::npos) << status;
+}
+
 }  // namespace
 }  // namespace cometmq::client
