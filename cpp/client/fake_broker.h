@@ -135,6 +135,11 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     return pulls_;
   }
+  // Messages sent in pull answers so far.
+  int64_t served() const {
+    absl::MutexLock lock(&mu_);
+    return served_;
+  }
 
  private:
   // Answers `code` with `fn`, called under mu_.
@@ -182,6 +187,7 @@ class FakeBroker {
     out->set_next_begin_offset(end);
     out->set_max_offset(size);
     out->set_message_count(static_cast<int32_t>(end - pull.queue_offset()));
+    served_ += end - pull.queue_offset();
     return response;
   }
 
@@ -191,6 +197,7 @@ class FakeBroker {
   std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
 };

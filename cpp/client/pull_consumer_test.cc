@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/client/fake_broker.h"
 #include "cpp/client/subscription.h"
@@ -137,6 +138,53 @@ TEST(PullConsumerTest, AutoCommitCommitsWhatWasPolledAtShutdown) {
   ASSERT_EQ(PollOffsets(consumer, 10).size(), 10u);
   consumer.Shutdown();
   EXPECT_EQ(broker.committed("TopicA", 0), 10);
+}
+
+// Per-queue flow control: pulling pauses while a queue holds
+// pull_threshold_for_queue messages (or pull_threshold_bytes_for_queue body
+// bytes) not yet polled, and resumes once they are.
+void ExpectFlowControl(const ConsumerOptions& base, int64_t limit) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicF"}, 1);
+  constexpr int kMessages = 3000;
+  broker.Append("TopicF", 0, kMessages);
+  ConsumerOptions options = base;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "flow-control";
+  options.flow_control_delay = absl::Milliseconds(10);
+  DefaultLitePullConsumer consumer("CGFlow", options);
+  consumer.Assign({MessageQueue{"TopicF", "broker-a", 0}});
+  ASSERT_TRUE(consumer.Start().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (broker.served() < limit && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GE(broker.served(), limit);
+  // Long enough for dozens of flow-control rounds: none pulls more.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_LT(broker.served(), limit + options.pull_batch_size);
+  std::vector<int64_t> offsets = PollOffsets(consumer, kMessages);
+  ASSERT_EQ(offsets.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(offsets[i], i);
+  consumer.Shutdown();
+}
+
+TEST(PullConsumerTest, FlowControlByMessageCountPausesAndResumes) {
+  ConsumerOptions options;  // 1000 messages
+  ExpectFlowControl(options, options.pull_threshold_for_queue);
+}
+
+TEST(PullConsumerTest, FlowControlByBytesPausesAndResumes) {
+  ConsumerOptions options;
+  options.pull_threshold_bytes_for_queue = 400;
+  // Bodies are "m<offset>": how many messages first hold 400 bytes.
+  int64_t count = 0;
+  for (int64_t bytes = 0; bytes < options.pull_threshold_bytes_for_queue;
+       ++count) {
+    bytes += static_cast<int64_t>(absl::StrCat("m", count).size());
+  }
+  ExpectFlowControl(options, count);
 }
 
 }  // namespace
