@@ -200,7 +200,7 @@ void ConsumerCore::Shutdown() {
   if (absl::Status s = offsets_->Persist(); !s.ok()) {
     spdlog::warn("consumer {}: {}", group_, s.ToString());
   }
-  instance_->UnregisterConsumer(group_);
+  instance_->UnregisterConsumer(*this);
 }
 
 proto::ConsumerData ConsumerCore::HeartbeatData() const {

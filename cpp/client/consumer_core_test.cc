@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cpp/client/fake_broker.h"
+#include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
@@ -225,6 +227,48 @@ TEST(PushConsumerTest, StartRefusesManualCommit) {
   absl::Status status = consumer.Start();
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_NE(status.message().find("auto_commit"), std::string::npos) << status;
+}
+
+// Two consumers of one group in one client instance (the same instance
+// name) are refused, as in RocketMQ; the one refused must leave the running
+// one in the group: not unregister the group from the client instance and
+// its brokers, which would stop the running one's heartbeats and let the
+// group's other members take its queues while it still consumes them.
+TEST(ConsumerCoreTest, ARefusedSecondConsumerOfAGroupLeavesTheFirstInIt) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicA", "%RETRY%CGTwice"}, 1);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "twice";
+  auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
+  DefaultPushConsumer first("CGTwice", options);
+  ASSERT_TRUE(first.Subscribe("TopicA", "*").ok());
+  first.RegisterListener(listener);
+  ASSERT_TRUE(first.Start().ok());
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(options.client);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  auto groups = [&] {
+    (*instance)->SendHeartbeats();
+    return broker.heartbeat_groups();
+  };
+  ASSERT_EQ(groups(), std::set<std::string>{"CGTwice"});
+
+  DefaultPushConsumer second("CGTwice", options);
+  ASSERT_TRUE(second.Subscribe("TopicA", "*").ok());
+  second.RegisterListener(listener);
+  EXPECT_TRUE(absl::IsAlreadyExists(second.Start()));
+  DefaultLitePullConsumer third("CGTwice", options);
+  ASSERT_TRUE(third.Subscribe("TopicA", "*").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(third.Start()));
+
+  EXPECT_EQ(groups(), std::set<std::string>{"CGTwice"});
+  EXPECT_EQ(broker.unregisters(), 0);
+  // The running one leaves the group as usual.
+  first.Shutdown();
+  EXPECT_EQ(broker.unregisters(), 1);
 }
 
 }  // namespace

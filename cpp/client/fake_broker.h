@@ -37,6 +37,10 @@ class FakeBroker {
     server_ = std::make_unique<remoting::RemotingServer>(options);
     Handle(proto::HEART_BEAT, [this](const remoting::Command& request) {
       clients_.insert(request.header.heartbeat().client_id());
+      heartbeat_groups_.clear();
+      for (const auto& consumer : request.header.heartbeat().consumers()) {
+        heartbeat_groups_.insert(consumer.group());
+      }
       return remoting::MakeResponse(request, proto::SUCCESS);
     });
     Handle(proto::GET_CONSUMER_LIST_BY_GROUP,
@@ -73,11 +77,13 @@ class FakeBroker {
       }
       return response;
     });
-    for (int code : {proto::UNREGISTER_CLIENT, proto::UNLOCK_BATCH_MQ}) {
-      Handle(code, [](const remoting::Command& request) {
-        return remoting::MakeResponse(request, proto::SUCCESS);
-      });
-    }
+    Handle(proto::UNREGISTER_CLIENT, [this](const remoting::Command& request) {
+      ++unregisters_;
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
+    Handle(proto::UNLOCK_BATCH_MQ, [](const remoting::Command& request) {
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
     server_->RegisterHandler(
         proto::PULL_MESSAGE,
         [this](remoting::Command request, remoting::Responder responder) {
@@ -134,6 +140,16 @@ class FakeBroker {
   int64_t pulls() const {
     absl::MutexLock lock(&mu_);
     return pulls_;
+  }
+  // The consumer groups of the latest heartbeat.
+  std::set<std::string> heartbeat_groups() const {
+    absl::MutexLock lock(&mu_);
+    return heartbeat_groups_;
+  }
+  // UNREGISTER_CLIENT requests so far.
+  int64_t unregisters() const {
+    absl::MutexLock lock(&mu_);
+    return unregisters_;
   }
   // Messages sent in pull answers so far.
   int64_t served() const {
@@ -194,10 +210,12 @@ class FakeBroker {
   std::unique_ptr<remoting::RemotingServer> server_;
   mutable absl::Mutex mu_;
   std::set<std::string> clients_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> heartbeat_groups_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
 };
