@@ -137,6 +137,12 @@ class FakeBroker {
     if (it == committed_.end()) return std::nullopt;
     return it->second;
   }
+  // How many commits the queue had.
+  int64_t commits(const std::string& topic, int32_t queue_id) const {
+    absl::MutexLock lock(&mu_);
+    auto it = commits_.find({topic, queue_id});
+    return it == commits_.end() ? 0 : it->second;
+  }
   int64_t pulls() const {
     absl::MutexLock lock(&mu_);
     return pulls_;
@@ -172,6 +178,7 @@ class FakeBroker {
   void RecordCommit(const QueueKey& queue, int64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     committed_[queue] = offset;
+    ++commits_[queue];
   }
 
   // Messages from the pull's offset, or nullopt to park it.
@@ -213,6 +220,7 @@ class FakeBroker {
   std::set<std::string> heartbeat_groups_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, int64_t> commits_ ABSL_GUARDED_BY(mu_);
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
