@@ -200,6 +200,7 @@ void ConsumerCore::Shutdown() {
   if (absl::Status s = offsets_->Persist(); !s.ok()) {
     spdlog::warn("consumer {}: {}", group_, s.ToString());
   }
+  offsets_->Close();
   instance_->UnregisterConsumer(*this);
 }
 

@@ -1,5 +1,8 @@
 #include "cpp/client/pull_consumer.h"
 
+#include <stdlib.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -185,6 +188,40 @@ TEST(PullConsumerTest, FlowControlByBytesPausesAndResumes) {
     bytes += static_cast<int64_t>(absl::StrCat("m", count).size());
   }
   ExpectFlowControl(options, count);
+}
+
+// Two running broadcasting consumers with one offset file (the same group,
+// instance name and host; here in two client instances, of two name
+// servers, as two processes would be) would each overwrite the other's
+// offsets with their own table: a restart could then resume past messages
+// it never consumed. The second is refused until the first shut down.
+TEST(PullConsumerTest, TwoRunningConsumersNeverShareAnOffsetFile) {
+  testing::TestNameServer namesrv1;
+  testing::TestNameServer namesrv2;
+  char dir[] = "/tmp/pull_consumer_testXXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto make = [&](const testing::TestNameServer& namesrv) {
+    ConsumerOptions options;
+    options.client.namesrv_addr = namesrv.address();
+    options.client.instance_name = "shared-file";
+    options.model = MessageModel::kBroadcasting;
+    options.local_offset_dir = dir;
+    auto consumer = std::make_unique<DefaultLitePullConsumer>("CGB", options);
+    consumer->Assign({MessageQueue{"TopicB", "broker-a", 0}});
+    return consumer;
+  };
+  std::unique_ptr<DefaultLitePullConsumer> first = make(namesrv1);
+  ASSERT_TRUE(first->Start().ok());
+  std::unique_ptr<DefaultLitePullConsumer> second = make(namesrv2);
+  absl::Status refused = second->Start();
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_NE(refused.message().find("instance_name"), std::string::npos)
+      << refused;
+  second.reset();
+  first->Shutdown();
+  std::unique_ptr<DefaultLitePullConsumer> third = make(namesrv2);
+  EXPECT_TRUE(third->Start().ok());
+  third->Shutdown();
 }
 
 }  // namespace
