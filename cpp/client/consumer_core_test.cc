@@ -394,5 +394,53 @@ TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
   EXPECT_EQ(broker.pulls(), pulls);  // nothing pulled the queue again
 }
 
+// An orderly consumer whose broker lock a renewal finds lost stops
+// consuming the queue and commits nothing for it (another client may own
+// it now), and goes on, in order, once a renewal locks it again.
+TEST(PushConsumerTest, AnOrderlyQueueWhoseLockIsLostPausesUntilRelocked) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicO", "%RETRY%CGLock"}, 1);
+  broker.Append("TopicO", 0, 5);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "lock-lost";
+  options.orderly = true;
+  options.lock_interval = absl::Milliseconds(20);
+  options.offset_commit_interval = absl::Milliseconds(20);
+  absl::Mutex mu;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGLock", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicO", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.topic == "TopicO") consumed.push_back(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicO", 0) == 5; }));
+
+  broker.set_lockable(false);
+  // Two renewals later the client knows.
+  const int64_t asked = broker.lock_requests();
+  ASSERT_TRUE(Eventually([&] { return broker.lock_requests() >= asked + 2; }));
+  const int64_t commits = broker.commits("TopicO", 0);
+  broker.Append("TopicO", 0, 5);  // answers the pull parked before
+  // Long enough for a dozen renewals and commit rounds.
+  absl::SleepFor(absl::Milliseconds(300));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(consumed.size(), 5u);
+  }
+  EXPECT_EQ(broker.commits("TopicO", 0), commits);
+
+  broker.set_lockable(true);
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicO", 0) == 10; }));
+  consumer.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(consumed, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
 }  // namespace
 }  // namespace cometmq::client

@@ -69,10 +69,13 @@ class FakeBroker {
       RecordCommit({commit.topic(), commit.queue_id()}, commit.commit_offset());
       return remoting::MakeResponse(request, proto::SUCCESS);
     });
-    Handle(proto::LOCK_BATCH_MQ, [](const remoting::Command& request) {
+    Handle(proto::LOCK_BATCH_MQ, [this](const remoting::Command& request) {
+      ++lock_requests_;
       remoting::Command response =
           remoting::MakeResponse(request, proto::SUCCESS);
+      response.header.mutable_lock_batch_response();
       for (const auto& queue : request.header.lock_batch().queues()) {
+        if (!lockable_) break;
         *response.header.mutable_lock_batch_response()->add_locked() = queue;
       }
       return response;
@@ -146,6 +149,16 @@ class FakeBroker {
   int64_t pulls() const {
     absl::MutexLock lock(&mu_);
     return pulls_;
+  }
+  // Whether LOCK_BATCH_MQ locks what it is asked for (else nothing, as if
+  // another client held every queue).
+  void set_lockable(bool lockable) {
+    absl::MutexLock lock(&mu_);
+    lockable_ = lockable;
+  }
+  int64_t lock_requests() const {
+    absl::MutexLock lock(&mu_);
+    return lock_requests_;
   }
   // The consumer groups of the latest heartbeat.
   std::set<std::string> heartbeat_groups() const {
@@ -224,6 +237,8 @@ class FakeBroker {
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
+  bool lockable_ ABSL_GUARDED_BY(mu_) = true;
+  int64_t lock_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
 };
