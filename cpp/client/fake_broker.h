@@ -23,10 +23,12 @@ namespace cometmq::client::testing {
 // A broker for consumer tests, on a free loopback port: serves the messages
 // a test put in its queues (bodies "m<offset>"), lists the clients that
 // heartbeat it as one group's consumers, answers offset queries with the
-// last committed offset (else 0), locks every queue asked for, and records
-// every offset committed, by UPDATE_CONSUMER_OFFSET or piggy-backed on a
-// pull. A pull past a queue's last message is parked until Append() or the
-// broker's end. Register it with TestNameServer::RegisterBroker.
+// last committed offset (else 0), locks every queue asked for (or none,
+// see set_lockable), and records every offset committed, by
+// UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. Other requests (a
+// send-back, a send) are refused as unsupported. A pull past a queue's last
+// message is parked until Append() or the broker's end. Register it with
+// TestNameServer::RegisterBroker.
 class FakeBroker {
  public:
   using QueueKey = std::pair<std::string, int32_t>;  // topic, queue id
