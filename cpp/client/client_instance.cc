@@ -124,10 +124,13 @@ absl::Status ClientInstance::RegisterConsumer(
   return absl::OkStatus();
 }
 
-void ClientInstance::UnregisterConsumer(const std::string& group) {
+void ClientInstance::UnregisterConsumer(const ConsumerMember& consumer) {
+  const std::string group = consumer.group();
   {
     absl::MutexLock lock(&mu_);
-    if (consumers_.erase(group) == 0) return;
+    auto it = consumers_.find(group);
+    if (it == consumers_.end() || it->second.lock().get() != &consumer) return;
+    consumers_.erase(it);
   }
   SendUnregister("", group);
 }

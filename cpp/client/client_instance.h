@@ -76,7 +76,9 @@ class ClientInstance {
   absl::Status RegisterProducer(const std::string& group);
   void UnregisterProducer(const std::string& group);
   absl::Status RegisterConsumer(std::shared_ptr<ConsumerMember> consumer);
-  void UnregisterConsumer(const std::string& group);
+  // Only if `consumer` is the one registered for its group: a consumer whose
+  // RegisterConsumer was refused must not remove the running one.
+  void UnregisterConsumer(const ConsumerMember& consumer);
   // Where checks for the transactions of producer `group` go; the group
   // must be registered as a producer first. Unregister before the handler's
   // state goes away (a handler already running may still finish).

@@ -181,7 +181,7 @@ void ConsumerCore::Shutdown() {
         std::max(deadline - absl::Now(), absl::ZeroDuration());
     if (!options_.orderly) {
       pq->WaitConsumeIdle(wait);
-      CommitOne(pq, /*sync=*/true);
+      if (options_.auto_commit) CommitOne(pq, /*sync=*/true);
       continue;
     }
     const bool idle = pq->TryLockConsume(wait);
@@ -200,7 +200,8 @@ void ConsumerCore::Shutdown() {
   if (absl::Status s = offsets_->Persist(); !s.ok()) {
     spdlog::warn("consumer {}: {}", group_, s.ToString());
   }
-  instance_->UnregisterConsumer(group_);
+  offsets_->Close();
+  instance_->UnregisterConsumer(*this);
 }
 
 proto::ConsumerData ConsumerCore::HeartbeatData() const {
@@ -440,7 +441,7 @@ bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
           group_, pq->queue().ToString(),
           absl::FormatDuration(options_.drop_wait));
     }
-    CommitOne(pq, /*sync=*/true);
+    if (options_.auto_commit) CommitOne(pq, /*sync=*/true);
     return true;
   }
   if (!pq->TryLockConsume(wait)) return false;
@@ -679,7 +680,7 @@ void ConsumerCore::OnPulled(const std::shared_ptr<ProcessQueue>& pq,
                    group_, pq->next_offset(), queue.ToString(),
                    answer.next_begin_offset());
       pq->OnPulled({}, answer.next_begin_offset());
-      CommitOne(pq, /*sync=*/false);
+      if (options_.auto_commit) CommitOne(pq, /*sync=*/false);
       return Pull(pq);
     default:
       spdlog::warn("consumer {}: pull of {}: {}", group_, queue.ToString(),

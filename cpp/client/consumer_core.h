@@ -37,7 +37,12 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // queue gets no more messages delivered, and its offset is committed after
 // its running consumption ends (or drop_wait passes); after Shutdown()
 // returns nothing is delivered and every owned queue's offset has been
-// committed (best effort against unreachable brokers).
+// committed (best effort against unreachable brokers). Without
+// options.auto_commit (a lite pull consumer the application commits) only
+// CommitOffsets() commits: a queue given up, or a shutdown, leaves the
+// offset the application last committed, so what it polled and did not
+// commit is delivered again (as RocketMQ's lite pull consumer with
+// autoCommit false).
 //
 // Orderly clustering consumers also hold each owned queue's broker lock
 // (RocketMQ's RebalanceLockManager): a queue is owned only once locked,

@@ -1,5 +1,6 @@
 #include "cpp/client/consumer_core.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cpp/client/fake_broker.h"
+#include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
@@ -208,6 +211,235 @@ TEST(PushConsumerTest, TheGroupsRetryTopicCannotBeUnsubscribed) {
   ASSERT_TRUE(consumer.Subscribe("TopicA", "*").ok());
   EXPECT_TRUE(absl::IsInvalidArgument(consumer.Unsubscribe("%RETRY%CG")));
   EXPECT_TRUE(consumer.Unsubscribe("TopicA").ok());
+}
+
+// A push consumer has no Commit(): without auto_commit it would never
+// commit anything, so Start() refuses it.
+TEST(PushConsumerTest, StartRefusesManualCommit) {
+  testing::TestNameServer namesrv;
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "manual-push";
+  options.auto_commit = false;
+  DefaultPushConsumer consumer("CG", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicA", "*").ok());
+  consumer.RegisterListener(
+      [](const MessageExt&) { return ConsumeResult::kSuccess; });
+  absl::Status status = consumer.Start();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_NE(status.message().find("auto_commit"), std::string::npos) << status;
+}
+
+// Two consumers of one group in one client instance (the same instance
+// name) are refused, as in RocketMQ; the one refused must leave the running
+// one in the group: not unregister the group from the client instance and
+// its brokers, which would stop the running one's heartbeats and let the
+// group's other members take its queues while it still consumes them.
+TEST(ConsumerCoreTest, ARefusedSecondConsumerOfAGroupLeavesTheFirstInIt) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicA", "%RETRY%CGTwice"}, 1);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "twice";
+  auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
+  DefaultPushConsumer first("CGTwice", options);
+  ASSERT_TRUE(first.Subscribe("TopicA", "*").ok());
+  first.RegisterListener(listener);
+  ASSERT_TRUE(first.Start().ok());
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(options.client);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  auto groups = [&] {
+    (*instance)->SendHeartbeats();
+    return broker.heartbeat_groups();
+  };
+  ASSERT_EQ(groups(), std::set<std::string>{"CGTwice"});
+
+  DefaultPushConsumer second("CGTwice", options);
+  ASSERT_TRUE(second.Subscribe("TopicA", "*").ok());
+  second.RegisterListener(listener);
+  EXPECT_TRUE(absl::IsAlreadyExists(second.Start()));
+  DefaultLitePullConsumer third("CGTwice", options);
+  ASSERT_TRUE(third.Subscribe("TopicA", "*").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(third.Start()));
+
+  EXPECT_EQ(groups(), std::set<std::string>{"CGTwice"});
+  EXPECT_EQ(broker.unregisters(), 0);
+  // The running one leaves the group as usual.
+  first.Shutdown();
+  EXPECT_EQ(broker.unregisters(), 1);
+}
+
+// Waits up to 10 s for `done`.
+bool Eventually(const std::function<bool()>& done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+// A failed message that no broker takes back (the fake broker answers
+// neither CONSUMER_SEND_MSG_BACK nor a copy's SEND_MESSAGE) stays
+// uncommitted while the messages after it are consumed and committed
+// around it, is handed to the listener again, and only its success lets
+// the offset pass it.
+TEST(PushConsumerTest, AFailedMessageNoBrokerTookBackHoldsTheOffset) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicS", "%RETRY%CGSendBack"}, 1);
+  broker.Append("TopicS", 0, 10);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "send-back";
+  options.consume_from = ConsumeFrom::kFirstOffset;
+  options.offset_commit_interval = absl::Milliseconds(20);
+  options.reconsume_backoff = absl::Milliseconds(20);
+  absl::Mutex mu;
+  bool fail_3 = true;  // until the test has seen the offset held
+  int calls_of_3 = 0;
+  std::set<int64_t> consumed;
+  DefaultPushConsumer consumer("CGSendBack", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicS", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.queue_offset == 3) {
+      ++calls_of_3;
+      if (fail_3) return ConsumeResult::kReconsumeLater;
+    }
+    consumed.insert(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 9 && calls_of_3 >= 2;
+  }));
+  // Committed up to the failed message, never past it.
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicS", 0) == 3; }));
+  {
+    absl::MutexLock lock(&mu);
+    fail_3 = false;
+  }
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 10;
+  }));
+  EXPECT_TRUE(Eventually([&] { return broker.committed("TopicS", 0) == 10; }));
+  consumer.Shutdown();
+  EXPECT_EQ(broker.committed("TopicS", 0), 10);
+  absl::MutexLock lock(&mu);
+  EXPECT_GE(calls_of_3, 3);
+}
+
+// A queue given up while a listener call on it is still running: the
+// final commit (made anyway once drop_wait passed) stops at that message,
+// and its late success commits nothing more, so the next owner gets it
+// again rather than never.
+TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicD", "%RETRY%CGDrop"}, 1);
+  broker.Append("TopicD", 0, 10);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "drop-mid-call";
+  options.drop_wait = absl::Milliseconds(300);
+  options.unlock_wait = absl::Milliseconds(50);
+  options.consume_threads = 10;  // one listener call per message at once
+  absl::Mutex mu;
+  bool hold_2 = true;
+  std::set<int64_t> consumed;
+  DefaultPushConsumer consumer("CGDrop", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicD", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.queue_offset == 2) {
+      mu.Await(absl::Condition(
+          +[](bool* hold) { return !*hold; }, &hold_2));
+    }
+    consumed.insert(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 9;
+  }));
+  ASSERT_TRUE(consumer.Unsubscribe("TopicD").ok());
+  EXPECT_TRUE(consumer.OwnedQueues().size() == 1);  // the retry queue
+  // Given up, but not committed while the call runs (periodic commits of
+  // it have stopped); once drop_wait passed, committed anyway at the
+  // running message.
+  const int64_t commits = broker.commits("TopicD", 0);
+  ASSERT_TRUE(
+      Eventually([&] { return broker.commits("TopicD", 0) > commits; }));
+  EXPECT_EQ(broker.committed("TopicD", 0), 2);
+  const int64_t pulls = broker.pulls();
+  {
+    absl::MutexLock lock(&mu);
+    hold_2 = false;
+  }
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 10;
+  }));
+  consumer.Shutdown();
+  EXPECT_EQ(broker.committed("TopicD", 0), 2);
+  EXPECT_EQ(broker.pulls(), pulls);  // nothing pulled the queue again
+}
+
+// An orderly consumer whose broker lock a renewal finds lost stops
+// consuming the queue and commits nothing for it (another client may own
+// it now), and goes on, in order, once a renewal locks it again.
+TEST(PushConsumerTest, AnOrderlyQueueWhoseLockIsLostPausesUntilRelocked) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicO", "%RETRY%CGLock"}, 1);
+  broker.Append("TopicO", 0, 5);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "lock-lost";
+  options.orderly = true;
+  options.lock_interval = absl::Milliseconds(20);
+  options.offset_commit_interval = absl::Milliseconds(20);
+  absl::Mutex mu;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGLock", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicO", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.topic == "TopicO") consumed.push_back(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicO", 0) == 5; }));
+
+  broker.set_lockable(false);
+  // Two renewals later the client knows.
+  const int64_t asked = broker.lock_requests();
+  ASSERT_TRUE(Eventually([&] { return broker.lock_requests() >= asked + 2; }));
+  const int64_t commits = broker.commits("TopicO", 0);
+  broker.Append("TopicO", 0, 5);  // answers the pull parked before
+  // Long enough for a dozen renewals and commit rounds.
+  absl::SleepFor(absl::Milliseconds(300));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(consumed.size(), 5u);
+  }
+  EXPECT_EQ(broker.commits("TopicO", 0), commits);
+
+  broker.set_lockable(true);
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicO", 0) == 10; }));
+  consumer.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(consumed, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
 }  // namespace

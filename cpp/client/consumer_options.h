@@ -34,7 +34,11 @@ struct ConsumerOptions {
   int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
   absl::Duration rebalance_interval = absl::Seconds(20);
   absl::Duration offset_commit_interval = absl::Seconds(5);
-  bool auto_commit = true;  // lite pull: commit polled offsets periodically
+  // Lite pull: polled offsets are committed periodically and whenever a
+  // queue is given up or the consumer shuts down. False: only Commit()
+  // commits. Push consumers commit what their listener consumed and
+  // refuse false.
+  bool auto_commit = true;
   absl::Duration suspend_timeout = absl::Seconds(15);  // broker long poll
   absl::Duration pull_timeout = absl::Seconds(30);     // > suspend_timeout
   absl::Duration pull_error_delay = absl::Seconds(3);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,11 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
+}
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 }  // namespace
@@ -111,9 +117,7 @@ absl::StatusOr<OffsetTable> ReadOffsetFile(const std::string& path) {
 
 absl::Status WriteOffsetFile(const std::string& path,
                              const OffsetTable& table) {
-  const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string dir = DirOf(path);
   if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
   const std::string temp = absl::StrCat(path, ".tmp");
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -130,5 +134,28 @@ absl::Status WriteOffsetFile(const std::string& path,
   }
   return absl::OkStatus();
 }
+
+absl::StatusOr<std::unique_ptr<OffsetFileLock>> OffsetFileLock::Acquire(
+    const std::string& path) {
+  if (absl::Status s = MakeDirs(DirOf(path)); !s.ok()) return s;
+  const std::string lock_path = absl::StrCat(path, ".lock");
+  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create", lock_path);
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    const bool held = errno == EWOULDBLOCK;
+    absl::Status status = Errno("lock", lock_path);
+    close(fd);
+    if (!held) return status;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the offset file ", path,
+        " is in use by another running consumer of the group with the same "
+        "instance name on this host; give each broadcasting consumer its "
+        "own instance_name (or local_offset_dir)"));
+  }
+  return std::unique_ptr<OffsetFileLock>(new OffsetFileLock(fd));
+}
+
+OffsetFileLock::~OffsetFileLock() { close(fd_); }
 
 }  // namespace cometmq::client

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,26 @@ absl::StatusOr<OffsetTable> DecodeOffsets(absl::string_view text);
 absl::StatusOr<OffsetTable> ReadOffsetFile(const std::string& path);
 // Creates the file's directories as needed.
 absl::Status WriteOffsetFile(const std::string& path, const OffsetTable& table);
+
+// An exclusive claim on the offset file at `path` (an flock on
+// `path`.lock), held from Acquire() until destruction: two consumers, in
+// this process or another, never write one file, each replacing the
+// other's offsets with its own table. The kernel drops the claim of a
+// process that dies.
+class OffsetFileLock {
+ public:
+  // FailedPrecondition while another holds it. Creates the directories.
+  static absl::StatusOr<std::unique_ptr<OffsetFileLock>> Acquire(
+      const std::string& path);
+  ~OffsetFileLock();
+
+  OffsetFileLock(const OffsetFileLock&) = delete;
+  OffsetFileLock& operator=(const OffsetFileLock&) = delete;
+
+ private:
+  explicit OffsetFileLock(int fd) : fd_(fd) {}
+  const int fd_;
+};
 
 }  // namespace cometmq::client
 

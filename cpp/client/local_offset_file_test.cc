@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -40,6 +41,22 @@ TEST(LocalOffsetFileTest, WriteCreatesDirectoriesAndReplaces) {
   absl::StatusOr<OffsetTable> read = ReadOffsetFile(path);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, (OffsetTable{{{"T", "b", 0}, 9}}));
+}
+
+TEST(LocalOffsetFileTest, OneClaimPerFileAtATime) {
+  char tmpl[] = "/tmp/offset_lock_testXXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/a@b/group/offsets";
+  absl::StatusOr<std::unique_ptr<OffsetFileLock>> first =
+      OffsetFileLock::Acquire(path);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<OffsetFileLock>> second =
+      OffsetFileLock::Acquire(path);
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+  // Another file is another claim.
+  EXPECT_TRUE(OffsetFileLock::Acquire(path + "2").ok());
+  first->reset();
+  EXPECT_TRUE(OffsetFileLock::Acquire(path).ok());
 }
 
 }  // namespace

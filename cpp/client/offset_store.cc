@@ -57,12 +57,22 @@ OffsetStore::OffsetStore(ClientInstance* instance, std::string group,
 
 absl::Status OffsetStore::Load() {
   if (options_.model != MessageModel::kBroadcasting) return absl::OkStatus();
+  absl::MutexLock persist_lock(&persist_mu_);
+  absl::StatusOr<std::unique_ptr<OffsetFileLock>> file_lock =
+      OffsetFileLock::Acquire(local_path_);
+  if (!file_lock.ok()) return file_lock.status();
   absl::StatusOr<OffsetTable> table = ReadOffsetFile(local_path_);
   if (!table.ok()) return table.status();
+  file_lock_ = *std::move(file_lock);
   absl::MutexLock lock(&mu_);
   local_ = *std::move(table);
   dirty_ = false;
   return absl::OkStatus();
+}
+
+void OffsetStore::Close() {
+  absl::MutexLock persist_lock(&persist_mu_);
+  file_lock_.reset();
 }
 
 absl::Status OffsetStore::Persist() {
@@ -72,6 +82,12 @@ absl::Status OffsetStore::Persist() {
   {
     absl::MutexLock lock(&mu_);
     if (!dirty_) return absl::OkStatus();
+    // Not claimed (Load failed) or given up (Close): another consumer may
+    // own the file now.
+    if (file_lock_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("offset file ", local_path_, " is not held"));
+    }
     table = local_;
     dirty_ = false;
   }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -10,6 +11,7 @@
 #include "absl/time/time.h"
 #include "cpp/client/client_instance.h"
 #include "cpp/client/consumer_options.h"
+#include "cpp/client/local_offset_file.h"
 #include "cpp/client/message_queue.h"
 
 namespace cometmq::client {
@@ -26,8 +28,12 @@ class OffsetStore {
   OffsetStore(ClientInstance* instance, std::string group,
               const ConsumerOptions& options);
 
-  // Broadcasting: reads the local file (none yet: an empty table).
+  // Broadcasting: claims the local file (FailedPrecondition while another
+  // running consumer holds it) and reads it (none yet: an empty table).
   absl::Status Load();
+  // Broadcasting: gives the claim on the local file up, after the last
+  // Persist(); nothing is written any more.
+  void Close();
   // Broadcasting: writes the local file if an offset changed since the last
   // write. Clustering: nothing (commits go to the broker).
   absl::Status Persist();
@@ -59,6 +65,8 @@ class OffsetStore {
   std::map<MessageQueue, int64_t> local_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex persist_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one writer at a time
+  // Broadcasting, from Load() to Close(); Persist() writes only with it.
+  std::unique_ptr<OffsetFileLock> file_lock_ ABSL_GUARDED_BY(persist_mu_);
 };
 
 // Where a broadcasting consumer of `group` keeps its offsets:

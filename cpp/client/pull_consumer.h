@@ -22,8 +22,11 @@ namespace cometmq::client {
 // Subscribe shares the push consumer's rebalance; Assign fixes the queues.
 // Messages are pulled ahead into a buffer bounded by the per-queue flow
 // control. A polled message counts as consumed: Commit() (and, with
-// auto_commit, the periodic commit) stores each queue's lowest offset not
-// yet polled. Thread-safe.
+// auto_commit, the periodic commit and the commits when a queue is given up
+// or the consumer shuts down) stores each queue's lowest offset not yet
+// polled. Without auto_commit nothing else commits: what was polled after
+// the last Commit() is delivered again after a restart or rebalance.
+// Thread-safe.
 class DefaultLitePullConsumer {
  public:
   DefaultLitePullConsumer(std::string group, ConsumerOptions options = {});

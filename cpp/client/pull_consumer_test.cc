@@ -1,8 +1,14 @@
 #include "cpp/client/pull_consumer.h"
 
+#include <stdlib.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cpp/client/fake_broker.h"
 #include "cpp/client/subscription.h"
 #include "cpp/client/test_cluster.h"
 #include "gtest/gtest.h"
@@ -50,6 +56,172 @@ TEST(PullConsumerTest, StartRefusesAGroupTheBrokerWouldRefuse) {
   }
   EXPECT_TRUE(ValidateConsumerGroup("Orders_v2-%|").ok());
   EXPECT_TRUE(ValidateConsumerGroup(std::string(127, 'g')).ok());
+}
+
+// Polls until `n` messages came (or 10 s passed); their offsets.
+std::vector<int64_t> PollOffsets(DefaultLitePullConsumer& consumer, size_t n) {
+  std::vector<int64_t> offsets;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (offsets.size() < n && absl::Now() < deadline) {
+    absl::StatusOr<std::vector<MessageExt>> polled =
+        consumer.Poll(absl::Milliseconds(100));
+    EXPECT_TRUE(polled.ok()) << polled.status();
+    if (!polled.ok()) break;
+    for (const MessageExt& message : *polled) {
+      offsets.push_back(message.queue_offset);
+    }
+  }
+  return offsets;
+}
+
+// A manually committing consumer: 10 messages in one queue, pulled 4 at a
+// time; the first 4 polled and committed, the other 6 polled only.
+class ManualCommitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namesrv_.RegisterBroker("broker-a", broker_.address(), {"TopicM"}, 1);
+    broker_.Append("TopicM", 0, 10);
+    ConsumerOptions options;
+    options.client.namesrv_addr = namesrv_.address();
+    options.client.instance_name = "manual-commit";
+    options.auto_commit = false;
+    options.pull_batch_size = 4;
+    options.rebalance_interval = absl::Milliseconds(100);
+    consumer_ = std::make_unique<DefaultLitePullConsumer>("CGManual", options);
+    consumer_->Assign({queue_});
+    ASSERT_TRUE(consumer_->Start().ok());
+    ASSERT_EQ(PollOffsets(*consumer_, 4).size(), 4u);
+    ASSERT_TRUE(consumer_->Commit().ok());
+    ASSERT_EQ(broker_.committed("TopicM", 0), 4);
+    ASSERT_EQ(PollOffsets(*consumer_, 6).size(), 6u);
+  }
+
+  const MessageQueue queue_{"TopicM", "broker-a", 0};
+  testing::TestNameServer namesrv_;
+  testing::FakeBroker broker_;
+  std::unique_ptr<DefaultLitePullConsumer> consumer_;
+};
+
+// Without auto_commit the application commits (as RocketMQ's lite pull
+// consumer with autoCommit false): messages polled but not committed when
+// the consumer shuts down are delivered again, since the application may
+// not have processed them.
+TEST_F(ManualCommitTest, ShutdownCommitsNothingTheApplicationDidNot) {
+  consumer_->Shutdown();
+  EXPECT_EQ(broker_.committed("TopicM", 0), 4);
+}
+
+// Likewise for a queue given up (here by a new assignment).
+TEST_F(ManualCommitTest, AGivenUpQueueKeepsTheApplicationsCommit) {
+  consumer_->Assign({});
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!consumer_->OwnedQueues().empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(consumer_->OwnedQueues().empty());
+  EXPECT_EQ(broker_.committed("TopicM", 0), 4);
+  consumer_->Shutdown();
+  EXPECT_EQ(broker_.committed("TopicM", 0), 4);
+}
+
+// With auto_commit (the default) polling is consuming: shutdown commits
+// every polled message.
+TEST(PullConsumerTest, AutoCommitCommitsWhatWasPolledAtShutdown) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicA"}, 1);
+  broker.Append("TopicA", 0, 10);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "auto-commit";
+  options.pull_batch_size = 4;
+  DefaultLitePullConsumer consumer("CGAuto", options);
+  consumer.Assign({MessageQueue{"TopicA", "broker-a", 0}});
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_EQ(PollOffsets(consumer, 10).size(), 10u);
+  consumer.Shutdown();
+  EXPECT_EQ(broker.committed("TopicA", 0), 10);
+}
+
+// Per-queue flow control: pulling pauses while a queue holds
+// pull_threshold_for_queue messages (or pull_threshold_bytes_for_queue body
+// bytes) not yet polled, and resumes once they are.
+void ExpectFlowControl(const ConsumerOptions& base, int64_t limit) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicF"}, 1);
+  constexpr int kMessages = 3000;
+  broker.Append("TopicF", 0, kMessages);
+  ConsumerOptions options = base;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "flow-control";
+  options.flow_control_delay = absl::Milliseconds(10);
+  DefaultLitePullConsumer consumer("CGFlow", options);
+  consumer.Assign({MessageQueue{"TopicF", "broker-a", 0}});
+  ASSERT_TRUE(consumer.Start().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (broker.served() < limit && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GE(broker.served(), limit);
+  // Long enough for dozens of flow-control rounds: none pulls more.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_LT(broker.served(), limit + options.pull_batch_size);
+  std::vector<int64_t> offsets = PollOffsets(consumer, kMessages);
+  ASSERT_EQ(offsets.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(offsets[i], i);
+  consumer.Shutdown();
+}
+
+TEST(PullConsumerTest, FlowControlByMessageCountPausesAndResumes) {
+  ConsumerOptions options;  // 1000 messages
+  ExpectFlowControl(options, options.pull_threshold_for_queue);
+}
+
+TEST(PullConsumerTest, FlowControlByBytesPausesAndResumes) {
+  ConsumerOptions options;
+  options.pull_threshold_bytes_for_queue = 400;
+  // Bodies are "m<offset>": how many messages first hold 400 bytes.
+  int64_t count = 0;
+  for (int64_t bytes = 0; bytes < options.pull_threshold_bytes_for_queue;
+       ++count) {
+    bytes += static_cast<int64_t>(absl::StrCat("m", count).size());
+  }
+  ExpectFlowControl(options, count);
+}
+
+// Two running broadcasting consumers with one offset file (the same group,
+// instance name and host; here in two client instances, of two name
+// servers, as two processes would be) would each overwrite the other's
+// offsets with their own table: a restart could then resume past messages
+// it never consumed. The second is refused until the first shut down.
+TEST(PullConsumerTest, TwoRunningConsumersNeverShareAnOffsetFile) {
+  testing::TestNameServer namesrv1;
+  testing::TestNameServer namesrv2;
+  char dir[] = "/tmp/pull_consumer_testXXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto make = [&](const testing::TestNameServer& namesrv) {
+    ConsumerOptions options;
+    options.client.namesrv_addr = namesrv.address();
+    options.client.instance_name = "shared-file";
+    options.model = MessageModel::kBroadcasting;
+    options.local_offset_dir = dir;
+    auto consumer = std::make_unique<DefaultLitePullConsumer>("CGB", options);
+    consumer->Assign({MessageQueue{"TopicB", "broker-a", 0}});
+    return consumer;
+  };
+  std::unique_ptr<DefaultLitePullConsumer> first = make(namesrv1);
+  ASSERT_TRUE(first->Start().ok());
+  std::unique_ptr<DefaultLitePullConsumer> second = make(namesrv2);
+  absl::Status refused = second->Start();
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_NE(refused.message().find("instance_name"), std::string::npos)
+      << refused;
+  second.reset();
+  first->Shutdown();
+  std::unique_ptr<DefaultLitePullConsumer> third = make(namesrv2);
+  EXPECT_TRUE(third->Start().ok());
+  third->Shutdown();
 }
 
 }  // namespace

@@ -60,6 +60,12 @@ absl::Status DefaultPushConsumer::Start() {
       !s.ok()) {
     return s;
   }
+  if (!options_.auto_commit) {
+    // With no Commit() to call, nothing would ever be committed.
+    return absl::InvalidArgumentError(
+        "auto_commit=false is for lite pull consumers, which commit by "
+        "Commit(); a push consumer commits what its listener consumed");
+  }
   ClientInstance* instance = nullptr;
   {
     absl::MutexLock lock(&mu_);

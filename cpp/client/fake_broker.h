@@ -1,0 +1,250 @@
+#ifndef COMETMQ_CLIENT_FAKE_BROKER_H_
+#define COMETMQ_CLIENT_FAKE_BROKER_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cpp/common/message_record.h"
+#include "cpp/remoting/remoting_server.h"
+#include "gtest/gtest.h"
+
+namespace cometmq::client::testing {
+
+// A broker for consumer tests, on a free loopback port: serves the messages
+// a test put in its queues (bodies "m<offset>"), lists the clients that
+// heartbeat it as one group's consumers, answers offset queries with the
+// last committed offset (else 0), locks every queue asked for (or none,
+// see set_lockable), and records every offset committed, by
+// UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. Other requests (a
+// send-back, a send) are refused as unsupported. A pull past a queue's last
+// message is parked until Append() or the broker's end. Register it with
+// TestNameServer::RegisterBroker.
+class FakeBroker {
+ public:
+  using QueueKey = std::pair<std::string, int32_t>;  // topic, queue id
+
+  FakeBroker() {
+    remoting::ServerOptions options;
+    options.bind_address = "127.0.0.1";
+    server_ = std::make_unique<remoting::RemotingServer>(options);
+    Handle(proto::HEART_BEAT, [this](const remoting::Command& request) {
+      clients_.insert(request.header.heartbeat().client_id());
+      heartbeat_groups_.clear();
+      for (const auto& consumer : request.header.heartbeat().consumers()) {
+        heartbeat_groups_.insert(consumer.group());
+      }
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
+    Handle(proto::GET_CONSUMER_LIST_BY_GROUP,
+           [this](const remoting::Command& request) {
+             remoting::Command response =
+                 remoting::MakeResponse(request, proto::SUCCESS);
+             for (const std::string& id : clients_) {
+               response.header.mutable_consumer_list_response()->add_client_ids(
+                   id);
+             }
+             return response;
+           });
+    Handle(proto::QUERY_CONSUMER_OFFSET,
+           [this](const remoting::Command& request) {
+             const auto& query = request.header.consumer_offset();
+             auto it = committed_.find({query.topic(), query.queue_id()});
+             remoting::Command response =
+                 remoting::MakeResponse(request, proto::SUCCESS);
+             response.header.mutable_consumer_offset_response()->set_offset(
+                 it == committed_.end() ? 0 : it->second);
+             return response;
+           });
+    Handle(proto::UPDATE_CONSUMER_OFFSET, [this](const remoting::Command&
+                                                     request) {
+      const auto& commit = request.header.consumer_offset();
+      RecordCommit({commit.topic(), commit.queue_id()}, commit.commit_offset());
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
+    Handle(proto::LOCK_BATCH_MQ, [this](const remoting::Command& request) {
+      ++lock_requests_;
+      remoting::Command response =
+          remoting::MakeResponse(request, proto::SUCCESS);
+      response.header.mutable_lock_batch_response();
+      for (const auto& queue : request.header.lock_batch().queues()) {
+        if (!lockable_) break;
+        *response.header.mutable_lock_batch_response()->add_locked() = queue;
+      }
+      return response;
+    });
+    Handle(proto::UNREGISTER_CLIENT, [this](const remoting::Command& request) {
+      ++unregisters_;
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
+    Handle(proto::UNLOCK_BATCH_MQ, [](const remoting::Command& request) {
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    });
+    server_->RegisterHandler(
+        proto::PULL_MESSAGE,
+        [this](remoting::Command request, remoting::Responder responder) {
+          absl::MutexLock lock(&mu_);
+          const proto::PullMessageRequest& pull = request.header.pull_message();
+          if (pull.commit_offset() >= 0) {
+            RecordCommit({pull.topic(), pull.queue_id()}, pull.commit_offset());
+          }
+          ++pulls_;
+          if (std::optional<remoting::Command> answer = Answer(request)) {
+            responder.Respond(*std::move(answer));
+          } else {
+            parked_.emplace_back(std::move(request), std::move(responder));
+          }
+        });
+    EXPECT_TRUE(server_->Start().ok());
+  }
+  ~FakeBroker() {
+    {
+      absl::MutexLock lock(&mu_);
+      parked_.clear();
+    }
+    server_->Stop();
+  }
+
+  std::string address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  // Adds `count` messages to the queue and answers the pulls parked on it.
+  void Append(const std::string& topic, int32_t queue_id, int count) {
+    absl::MutexLock lock(&mu_);
+    int64_t& size = sizes_[{topic, queue_id}];
+    size += count;
+    std::vector<std::pair<remoting::Command, remoting::Responder>> parked;
+    parked.swap(parked_);
+    for (auto& [request, responder] : parked) {
+      if (std::optional<remoting::Command> answer = Answer(request)) {
+        responder.Respond(*std::move(answer));
+      } else {
+        parked_.emplace_back(std::move(request), std::move(responder));
+      }
+    }
+  }
+
+  // The last offset committed for the queue, if any.
+  std::optional<int64_t> committed(const std::string& topic,
+                                   int32_t queue_id) const {
+    absl::MutexLock lock(&mu_);
+    auto it = committed_.find({topic, queue_id});
+    if (it == committed_.end()) return std::nullopt;
+    return it->second;
+  }
+  // How many commits the queue had.
+  int64_t commits(const std::string& topic, int32_t queue_id) const {
+    absl::MutexLock lock(&mu_);
+    auto it = commits_.find({topic, queue_id});
+    return it == commits_.end() ? 0 : it->second;
+  }
+  int64_t pulls() const {
+    absl::MutexLock lock(&mu_);
+    return pulls_;
+  }
+  // Whether LOCK_BATCH_MQ locks what it is asked for (else nothing, as if
+  // another client held every queue).
+  void set_lockable(bool lockable) {
+    absl::MutexLock lock(&mu_);
+    lockable_ = lockable;
+  }
+  int64_t lock_requests() const {
+    absl::MutexLock lock(&mu_);
+    return lock_requests_;
+  }
+  // The consumer groups of the latest heartbeat.
+  std::set<std::string> heartbeat_groups() const {
+    absl::MutexLock lock(&mu_);
+    return heartbeat_groups_;
+  }
+  // UNREGISTER_CLIENT requests so far.
+  int64_t unregisters() const {
+    absl::MutexLock lock(&mu_);
+    return unregisters_;
+  }
+  // Messages sent in pull answers so far.
+  int64_t served() const {
+    absl::MutexLock lock(&mu_);
+    return served_;
+  }
+
+ private:
+  // Answers `code` with `fn`, called under mu_.
+  void Handle(int code,
+              std::function<remoting::Command(const remoting::Command&)> fn) {
+    server_->RegisterHandler(
+        code, [this, fn = std::move(fn)](remoting::Command request,
+                                         remoting::Responder responder) {
+          absl::MutexLock lock(&mu_);
+          responder.Respond(fn(request));
+        });
+  }
+
+  void RecordCommit(const QueueKey& queue, int64_t offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    committed_[queue] = offset;
+    ++commits_[queue];
+  }
+
+  // Messages from the pull's offset, or nullopt to park it.
+  std::optional<remoting::Command> Answer(const remoting::Command& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const proto::PullMessageRequest& pull = request.header.pull_message();
+    auto it = sizes_.find({pull.topic(), pull.queue_id()});
+    const int64_t size = it == sizes_.end() ? 0 : it->second;
+    if (pull.queue_offset() >= size) return std::nullopt;
+    const int64_t end =
+        std::min<int64_t>(size, pull.queue_offset() + pull.max_msg_nums());
+    remoting::Command response =
+        remoting::MakeResponse(request, proto::SUCCESS);
+    for (int64_t offset = pull.queue_offset(); offset < end; ++offset) {
+      MessageToStore message;
+      message.topic = pull.topic();
+      message.queue_id = pull.queue_id();
+      message.body = absl::StrCat("m", offset);
+      message.properties = EncodeProperties({});
+      StoreStamp stamp;
+      stamp.queue_offset = offset;
+      stamp.physical_offset = offset * 1000;
+      std::string record(static_cast<size_t>(RecordSize(message)), '\0');
+      EncodeRecord(message, stamp, record.data());
+      response.body += record;
+    }
+    proto::PullMessageResponse* out =
+        response.header.mutable_pull_message_response();
+    out->set_next_begin_offset(end);
+    out->set_max_offset(size);
+    out->set_message_count(static_cast<int32_t>(end - pull.queue_offset()));
+    served_ += end - pull.queue_offset();
+    return response;
+  }
+
+  std::unique_ptr<remoting::RemotingServer> server_;
+  mutable absl::Mutex mu_;
+  std::set<std::string> clients_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> heartbeat_groups_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, int64_t> commits_ ABSL_GUARDED_BY(mu_);
+  int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
+  bool lockable_ ABSL_GUARDED_BY(mu_) = true;
+  int64_t lock_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cometmq::client::testing
+
+#endif  // COMETMQ_CLIENT_FAKE_BROKER_H_
