@@ -230,3 +230,48 @@ def test_delete_sub_group_from_one_broker_and_unknown_group(cluster):
     result = mqadmin("deleteSubGroup", "-n", ns, "-c", "NoSuchCluster", "-g",
                      "one-cg", check=1)
     assert "NoSuchCluster" in result.stderr
+
+
+def test_connections_skip_a_broker_that_does_not_answer(cluster):
+    cluster.start_namesrv()
+    ns = cluster.namesrv_addr
+    broker_a = cluster.start_broker("broker-a")
+    broker_b = cluster.start_broker("broker-b")
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "TwoT", "-r", "2",
+            "-w", "2", check=0)
+    collector = Collector()
+    consumer = push_consumer(cluster, "two-cg", "TwoT", collector)
+    producer = cometmq.Producer(group="two-pg", namesrv=ns)
+    producer.start()
+    try:
+        producer.send("TwoT", b"x")
+        both = {broker_a.addr, broker_b.addr}
+
+        def retry_route_on_both():
+            route = json.loads(mqadmin("topicRoute", "-n", ns, "-t",
+                                       "%RETRY%two-cg", "--json").stdout
+                               or "{}")
+            return {b["brokerAddrs"]["0"]
+                    for b in route.get("brokerDatas", [])} == both
+
+        wait_until(retry_route_on_both, 30, "the retry topic on both brokers")
+        wait_until(lambda: mqadmin("producerConnection", "-n", ns, "-g",
+                                   "two-pg", "-t", "TwoT").returncode == 0,
+                   10, "the producer online")
+        # broker-b stops answering (its connections stay open).
+        broker_b.pause()
+        try:
+            doc = mqadmin_json("consumerConnection", "-n", ns, "-g", "two-cg")
+            assert len(doc["connections"]) == 1, doc
+            doc = mqadmin_json("producerConnection", "-n", ns, "-g", "two-pg",
+                               "-t", "TwoT")
+            assert len(doc["connections"]) == 1, doc
+            # Asked of broker-b alone, the error names it.
+            result = mqadmin("consumerConnection", "-n", ns, "-g", "two-cg",
+                             "-b", broker_b.addr, check=1)
+            assert broker_b.addr in result.stderr
+        finally:
+            broker_b.resume()
+    finally:
+        producer.shutdown()
+        consumer.shutdown()

@@ -317,6 +317,8 @@ absl::StatusOr<ConsumerConnectionInfo> Admin::ConsumerConnection(
   }
   ConsumerConnectionInfo info;
   bool online = false;
+  bool answered = false;
+  absl::Status failure;  // the first broker that did not answer
   for (const std::string& addr : addrs) {
     remoting::Command request =
         remoting::MakeRequest(proto::GET_CONSUMER_CONNECTION_LIST);
@@ -324,10 +326,14 @@ absl::StatusOr<ConsumerConnectionInfo> Admin::ConsumerConnection(
     auto response = Call(instance->get(), addr, std::move(request));
     if (!response.ok()) {
       if (BrokerStatusCode(response.status()) == proto::CONSUMER_NOT_ONLINE) {
-        continue;
+        answered = true;
+      } else if (failure.ok()) {
+        // Members heartbeat every broker: the others still show them.
+        failure = response.status();
       }
-      return response.status();
+      continue;
     }
+    answered = true;
     const proto::ConsumerConnection& cc =
         response->header.consumer_connection_response();
     if (cc.connections().empty()) continue;
@@ -344,6 +350,7 @@ absl::StatusOr<ConsumerConnectionInfo> Admin::ConsumerConnection(
       info.subscriptions.try_emplace(sub.topic(), sub.expression());
     }
   }
+  if (!answered && !failure.ok()) return failure;
   if (!online) {
     return absl::NotFoundError(
         absl::StrCat("consumer group [", group, "] has no consumer online"));
@@ -369,16 +376,23 @@ absl::StatusOr<std::vector<ClientConnection>> Admin::ProducerConnection(
   }
   std::sort(addrs.begin(), addrs.end());
   std::vector<ClientConnection> connections;
+  bool answered = false;
+  absl::Status failure;  // the first broker that did not answer
   for (const std::string& addr : addrs) {
     remoting::Command request =
         remoting::MakeRequest(proto::GET_PRODUCER_CONNECTION_LIST);
     request.header.mutable_connection_list()->set_group(group);
     auto response = Call(instance->get(), addr, std::move(request));
-    if (!response.ok()) return response.status();
+    if (!response.ok()) {
+      if (failure.ok()) failure = response.status();
+      continue;
+    }
+    answered = true;
     MergeConnections(
         response->header.producer_connection_response().connections(),
         &connections);
   }
+  if (!answered && !failure.ok()) return failure;
   if (connections.empty()) {
     return absl::NotFoundError(absl::StrCat(
         "producer group [", group,

@@ -125,12 +125,14 @@ class Admin {
   // as the broker at `broker_addr` knows them, or, when it is empty, as the
   // brokers of the group's retry topic %RETRY%<group> know them (every
   // broker of every cluster when that topic has no route: broadcasting and
-  // pull consumers' groups have none), merged by client id. NotFound
+  // pull consumers' groups have none), merged by client id; a broker that
+  // does not answer is skipped while another does. NotFound
   // "consumer group [G] has no consumer online" when none has a member.
   absl::StatusOr<ConsumerConnectionInfo> ConsumerConnection(
       const std::string& group, const std::string& broker_addr = "");
   // The live members of producer group `group` on the brokers of `topic`'s
-  // route (GET_PRODUCER_CONNECTION_LIST), merged by client id. NotFound
+  // route (GET_PRODUCER_CONNECTION_LIST), merged by client id, skipping a
+  // broker that does not answer while another does. NotFound
   // "producer group [G] has no producer online" when none has a member.
   absl::StatusOr<std::vector<ClientConnection>> ProducerConnection(
       const std::string& group, const std::string& topic);
