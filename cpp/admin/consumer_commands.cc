@@ -1,5 +1,6 @@
-// The consumer group subcommands: consumerProgress, resetOffsetByTime and
-// updateSubGroup.
+// The consumer and producer group subcommands: consumerProgress,
+// resetOffsetByTime, updateSubGroup, deleteSubGroup, consumerConnection and
+// producerConnection.
 
 #include <algorithm>
 #include <string>
@@ -143,6 +144,144 @@ absl::Status UpdateSubGroup(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// The clients' table and its JSON, in RocketMQ's columns.
+void AddConnections(const std::vector<client::ClientConnection>& connections,
+                    Table* table, JsonValue* json) {
+  for (const client::ClientConnection& c : connections) {
+    table->AddRow({c.client_id, c.address, c.language, c.version});
+    JsonValue entry = JsonValue::Object();
+    entry.Set("clientId", JsonValue::String(c.client_id))
+        .Set("clientAddr", JsonValue::String(c.address))
+        .Set("language", JsonValue::String(c.language))
+        .Set("version", JsonValue::String(c.version));
+    json->Push(std::move(entry));
+  }
+}
+
+// As RocketMQ's consumerConnection: the clients, the subscription table,
+// then consume type, message model and consume-from-where.
+absl::Status ConsumerConnection(const CommandContext& ctx) {
+  const std::string group = ctx.args.Get('g');
+  absl::StatusOr<client::ConsumerConnectionInfo> info =
+      ctx.admin->ConsumerConnection(group, ctx.args.Get('b'));
+  if (!info.ok()) return info.status();
+  Table clients({"#ClientId", "#ClientAddr", "#Language", "#Version"});
+  JsonValue connections = JsonValue::Array();
+  AddConnections(info->connections, &clients, &connections);
+  Table subscriptions({"#Topic", "#SubExpression"});
+  JsonValue subs = JsonValue::Array();
+  for (const auto& [topic, expression] : info->subscriptions) {
+    subscriptions.AddRow({topic, expression});
+    JsonValue entry = JsonValue::Object();
+    entry.Set("topic", JsonValue::String(topic))
+        .Set("subExpression", JsonValue::String(expression));
+    subs.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("group", JsonValue::String(group))
+      .Set("connections", std::move(connections))
+      .Set("subscriptions", std::move(subs))
+      .Set("consumeType", JsonValue::String(info->consume_type))
+      .Set("messageModel", JsonValue::String(info->message_model))
+      .Set("consumeFromWhere", JsonValue::String(info->consume_from_where));
+  ctx.Emit(absl::StrCat(clients.Render(), "\nBelow is subscription:\n",
+                        subscriptions.Render(),
+                        "\nConsumeType: ", info->consume_type,
+                        "\nMessageModel: ", info->message_model,
+                        "\nConsumeFromWhere: ", info->consume_from_where, "\n"),
+           json);
+  return absl::OkStatus();
+}
+
+absl::Status ProducerConnection(const CommandContext& ctx) {
+  const std::string group = ctx.args.Get('g');
+  const std::string topic = ctx.args.Get('t');
+  absl::StatusOr<std::vector<client::ClientConnection>> producers =
+      ctx.admin->ProducerConnection(group, topic);
+  if (!producers.ok()) return TopicStatus(producers.status(), topic);
+  Table clients({"#ClientId", "#ClientAddr", "#Language", "#Version"});
+  JsonValue connections = JsonValue::Array();
+  AddConnections(*producers, &clients, &connections);
+  JsonValue json = JsonValue::Object();
+  json.Set("group", JsonValue::String(group))
+      .Set("topic", JsonValue::String(topic))
+      .Set("connections", std::move(connections));
+  ctx.Emit({clients}, json);
+  return absl::OkStatus();
+}
+
+// As RocketMQ's deleteSubGroup: from one broker (-b) or every master of a
+// cluster (-c), which also deletes the group's retry and DLQ topics from
+// the cluster, best effort (a failure there is reported, not fatal).
+absl::Status DeleteSubGroup(const CommandContext& ctx) {
+  const std::string group = ctx.args.Get('g');
+  const std::string cluster = ctx.args.Get('c');
+  const std::string broker = ctx.args.Get('b');
+  if (cluster.empty() == broker.empty()) {
+    return absl::InvalidArgumentError(
+        "deleteSubGroup needs exactly one of -c CLUSTER and -b BROKERADDR");
+  }
+  bool remove_offsets = false;
+  if (ctx.args.Has('r')) {
+    absl::StatusOr<bool> r = ParseBool('r', ctx.args.Get('r'));
+    if (!r.ok()) return r.status();
+    remove_offsets = *r;
+  }
+  absl::StatusOr<std::vector<client::DeletedGroup>> deleted =
+      ctx.admin->DeleteSubscriptionGroup(group, cluster, broker,
+                                         remove_offsets);
+  if (!deleted.ok()) return deleted.status();
+  std::string text;
+  JsonValue brokers = JsonValue::Array();
+  for (const client::DeletedGroup& d : *deleted) {
+    absl::StrAppend(
+        &text, "delete subscription group [", group, "] from broker [",
+        d.broker_addr, "]",
+        cluster.empty() ? "" : absl::StrCat(" in cluster [", cluster, "]"),
+        " success.\n");
+    // RocketMQ says success here too; the broker only logs it.
+    if (!d.existed) {
+      absl::StrAppend(&text, "  (broker [", d.broker_addr,
+                      "] had no subscription group [", group, "])\n");
+    }
+    if (remove_offsets) {
+      absl::StrAppend(&text, "  removed the group's offsets of ",
+                      d.offsets_removed, " topic(s) on [", d.broker_addr,
+                      "]\n");
+    }
+    JsonValue entry = JsonValue::Object();
+    entry.Set("brokerAddr", JsonValue::String(d.broker_addr))
+        .Set("existed", JsonValue::Bool(d.existed))
+        .Set("offsetsRemoved", JsonValue::Int(d.offsets_removed));
+    brokers.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("groupName", JsonValue::String(group))
+      .Set("removeOffset", JsonValue::Bool(remove_offsets))
+      .Set("brokers", std::move(brokers));
+  if (!cluster.empty()) {
+    JsonValue topics = JsonValue::Array();
+    JsonValue errors = JsonValue::Object();
+    for (const std::string& topic :
+         {absl::StrCat("%RETRY%", group), absl::StrCat("%DLQ%", group)}) {
+      absl::Status s = ctx.admin->DeleteTopic(topic, cluster);
+      if (s.ok()) {
+        topics.Push(JsonValue::String(topic));
+        absl::StrAppend(&text, "delete topic [", topic, "] from cluster [",
+                        cluster, "] success.\n");
+      } else if (!absl::IsNotFound(s)) {
+        errors.Set(topic, JsonValue::String(std::string(s.message())));
+        absl::StrAppend(&text, "could not delete topic [", topic,
+                        "]: ", s.message(), "\n");
+      }
+    }
+    json.Set("deletedTopics", std::move(topics))
+        .Set("topicErrors", std::move(errors));
+  }
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<CommandSpec> ConsumerCommands() {
@@ -181,6 +320,37 @@ std::vector<CommandSpec> ConsumerCommands() {
         {'q', "retryQueueNums", "NUM", false,
          "queues of the group's retry topic (default 1)"}},
        UpdateSubGroup},
+      {"deleteSubGroup",
+       "Consumer groups",
+       "Delete a subscription group from a broker or a cluster's masters "
+       "(with -c also its retry and DLQ topics)",
+       {NamesrvFlag(),
+        {'b', "brokerAddr", "BROKERADDR", false,
+         "delete from this broker (or -c)"},
+        {'c', "clusterName", "CLUSTER", false,
+         "delete from every master of this cluster, and delete the group's "
+         "%RETRY% and %DLQ% topics"},
+        GroupFlag(),
+        {'r', "removeOffset", "BOOL", false,
+         "true: also remove the group's committed offsets (default false)"}},
+       DeleteSubGroup},
+      {"consumerConnection",
+       "Consumer groups",
+       "Show a consumer group's online clients, subscriptions, consume type, "
+       "message model and consume-from-where",
+       {NamesrvFlag(),
+        GroupFlag(),
+        {'b', "brokerAddr", "BROKERADDR", false,
+         "ask this broker (default: the brokers of the group's retry "
+         "topic)"}},
+       ConsumerConnection},
+      {"producerConnection",
+       "Producer groups",
+       "Show a producer group's online clients on the brokers of a topic",
+       {NamesrvFlag(),
+        {'g', "producerGroup", "GROUP", true, "producer group name"},
+        TopicFlag()},
+       ProducerConnection},
   };
 }
 

@@ -35,7 +35,8 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
          {"updateTopic", "deleteTopic", "topicList", "topicRoute",
           "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
           "consumerProgress", "queryMsgById", "queryMsgByKey",
-          "resetOffsetByTime", "updateSubGroup"}) {
+          "resetOffsetByTime", "updateSubGroup", "deleteSubGroup",
+          "consumerConnection", "producerConnection"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }
     EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);
@@ -86,6 +87,36 @@ TEST(RunnerTest, UpdateSubGroupChecksItsOptionsBeforeSending) {
       {"updateSubGroup", "-n", "127.0.0.1:1", "-g", "G", "-c", "C", "-s", "x"});
   EXPECT_EQ(run.code, kExitUsage);
   EXPECT_NE(run.err.find("-s needs true or false"), std::string::npos);
+}
+
+TEST(RunnerTest, DeleteSubGroupChecksItsOptionsBeforeSending) {
+  Outcome run = RunWith({"deleteSubGroup", "-n", "127.0.0.1:1", "-g", "G"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("exactly one of -c CLUSTER and -b BROKERADDR"),
+            std::string::npos);
+  run = RunWith({"deleteSubGroup", "-n", "127.0.0.1:1", "-g", "G", "-c", "C",
+                 "-b", "127.0.0.1:2"});
+  EXPECT_EQ(run.code, kExitUsage);
+  run = RunWith({"deleteSubGroup", "-n", "127.0.0.1:1", "-g", "G", "-b",
+                 "127.0.0.1:2", "-r", "yes"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-r must be true or false, got 'yes'"),
+            std::string::npos);
+  run = RunWith({"deleteSubGroup", "-n", "127.0.0.1:1", "-b", "127.0.0.1:2"});
+  EXPECT_EQ(run.code, kExitUsage);  // no -g
+}
+
+TEST(RunnerTest, ConnectionCommandsNeedTheirGroupAndTopic) {
+  Outcome run = RunWith({"consumerConnection", "-n", "127.0.0.1:1"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("usage: mqadmin consumerConnection"),
+            std::string::npos);
+  run = RunWith({"producerConnection", "-n", "127.0.0.1:1", "-g", "PG"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("usage: mqadmin producerConnection"),
+            std::string::npos);
+  run = RunWith({"help", "producerConnection"});
+  EXPECT_NE(run.out.find("--producerGroup"), std::string::npos);
 }
 
 TEST(RunnerTest, EverySubcommandHasAUniqueNameAndHelp) {

@@ -73,6 +73,7 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::UPDATE_AND_CREATE_TOPIC,
           proto::DELETE_TOPIC_IN_BROKER,
           proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+          proto::DELETE_SUBSCRIPTIONGROUP,
           proto::GET_ALL_TOPIC_CONFIG,
           proto::GET_ALL_CONSUMER_OFFSET,
           proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
@@ -139,6 +140,8 @@ Command AdminProcessor::Process(const Command& request) {
       return DeleteTopic(request);
     case proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP:
       return UpdateGroup(request);
+    case proto::DELETE_SUBSCRIPTIONGROUP:
+      return DeleteGroup(request);
     case proto::GET_ALL_TOPIC_CONFIG:
       return AllTopics(request);
     case proto::GET_ALL_CONSUMER_OFFSET: {
@@ -290,6 +293,50 @@ Command AdminProcessor::UpdateGroup(const Command& request) {
       group.name, group.consume_enable, group.retry_max_times,
       group.retry_queue_nums);
   return MakeResponse(request, proto::SUCCESS);
+}
+
+Command AdminProcessor::DeleteGroup(const Command& request) {
+  if (!request.header.has_delete_subscription_group()) {
+    return remoting::MissingPayloadResponse(request,
+                                            "delete_subscription_group");
+  }
+  const proto::DeleteSubscriptionGroupRequest& req =
+      request.header.delete_subscription_group();
+  if (absl::Status s = ValidateGroupName(req.group_name()); !s.ok()) {
+    return MakeResponse(request, proto::BAD_REQUEST, s.message());
+  }
+  // As RocketMQ: deleting a group the broker does not know succeeds (the
+  // answer says it did not exist).
+  const bool existed = groups_->Delete(req.group_name());
+  if (absl::Status s = groups_->Persist(); !s.ok()) {
+    return MakeResponse(
+        request, proto::SYSTEM_ERROR,
+        absl::StrCat("group deleted but not persisted: ", s.message()));
+  }
+  int removed = 0;
+  if (req.clean_offset()) {
+    removed = offsets_->RemoveGroup(req.group_name());
+    if (absl::Status s = offsets_->Persist(); !s.ok()) {
+      return MakeResponse(
+          request, proto::SYSTEM_ERROR,
+          absl::StrCat("offsets removed but not persisted: ", s.message()));
+    }
+  }
+  if (existed) {
+    spdlog::info("subscription group {} deleted ({} offset entries removed)",
+                 req.group_name(), removed);
+  } else {
+    spdlog::warn(
+        "delete subscription group {}: no such group ({} offset entries "
+        "removed)",
+        req.group_name(), removed);
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::DeleteSubscriptionGroupResponse* out =
+      response.header.mutable_delete_subscription_group_response();
+  out->set_existed(existed);
+  out->set_offsets_removed(removed);
+  return response;
 }
 
 Command AdminProcessor::DeleteTopic(const Command& request) {

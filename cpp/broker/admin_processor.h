@@ -55,6 +55,7 @@ class AdminProcessor {
   void StartAddedQueues(const proto::TopicConfig& before,
                         const proto::TopicConfig& after);
   remoting::Command UpdateGroup(const remoting::Command& request);
+  remoting::Command DeleteGroup(const remoting::Command& request);
   remoting::Command AllTopics(const remoting::Command& request);
   remoting::Command TopicStats(const remoting::Command& request);
   remoting::Command ConsumeStats(const remoting::Command& request);

@@ -1,6 +1,8 @@
 // The broker in-process with a NameServer, driven over the wire as
 // PROTOCOL.md describes.
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ namespace {
 using remoting::Command;
 using remoting::MakeRequest;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr absl::Duration kTimeout = absl::Seconds(10);
@@ -703,6 +707,144 @@ TEST_F(BrokerTest, SubscriptionGroupUpdateDisablesConsuming) {
   Command missing =
       Call(MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP));
   EXPECT_NE(missing.header.status(), proto::SUCCESS);
+}
+
+// mqadmin consumerConnection/producerConnection's requests: who
+// heartbeated, from where, with what declarations.
+TEST_F(BrokerTest, ConnectionListsShowHeartbeatingClients) {
+  StartBroker();
+  Command request = MakeRequest(proto::HEART_BEAT);
+  proto::HeartbeatData* hb = request.header.mutable_heartbeat();
+  hb->set_client_id("client-1");
+  hb->set_language("CPP");
+  hb->set_version("0.1.0");
+  hb->add_producers()->set_group("ProducerG");
+  proto::ConsumerData* c = hb->add_consumers();
+  c->set_group("ConsumerG");
+  c->set_consume_type("CONSUME_ACTIVELY");
+  c->set_message_model("BROADCASTING");
+  c->set_consume_from_where("CONSUME_FROM_FIRST_OFFSET");
+  proto::SubscriptionData* sub = c->add_subscriptions();
+  sub->set_topic("TopicC");
+  sub->set_expression("TagA");
+  // A client of its own, whose connection the test closes at the end.
+  remoting::RemotingClient member;
+  absl::StatusOr<Command> beat =
+      member.InvokeSync(addr_, std::move(request), kTimeout);
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  ASSERT_EQ(beat->header.status(), proto::SUCCESS);
+
+  auto list = [&](int32_t code, const std::string& group) {
+    Command r = MakeRequest(code);
+    r.header.mutable_connection_list()->set_group(group);
+    return Call(std::move(r));
+  };
+  Command consumers = list(proto::GET_CONSUMER_CONNECTION_LIST, "ConsumerG");
+  ASSERT_EQ(consumers.header.status(), proto::SUCCESS)
+      << consumers.header.remark();
+  const proto::ConsumerConnection& cc =
+      consumers.header.consumer_connection_response();
+  ASSERT_EQ(cc.connections_size(), 1);
+  EXPECT_EQ(cc.connections(0).client_id(), "client-1");
+  EXPECT_THAT(cc.connections(0).client_addr(),
+              testing::StartsWith("127.0.0.1:"));
+  EXPECT_EQ(cc.connections(0).language(), "CPP");
+  EXPECT_EQ(cc.connections(0).version(), "0.1.0");
+  EXPECT_EQ(cc.consume_type(), "CONSUME_ACTIVELY");
+  EXPECT_EQ(cc.message_model(), "BROADCASTING");
+  EXPECT_EQ(cc.consume_from_where(), "CONSUME_FROM_FIRST_OFFSET");
+  ASSERT_EQ(cc.subscriptions_size(), 1);
+  EXPECT_EQ(cc.subscriptions(0).topic(), "TopicC");
+  EXPECT_EQ(cc.subscriptions(0).expression(), "TagA");
+
+  Command producers = list(proto::GET_PRODUCER_CONNECTION_LIST, "ProducerG");
+  ASSERT_EQ(producers.header.status(), proto::SUCCESS);
+  ASSERT_EQ(producers.header.producer_connection_response().connections_size(),
+            1);
+  EXPECT_EQ(producers.header.producer_connection_response()
+                .connections(0)
+                .client_id(),
+            "client-1");
+
+  Command none = list(proto::GET_CONSUMER_CONNECTION_LIST, "NobodyG");
+  EXPECT_EQ(none.header.status(), proto::CONSUMER_NOT_ONLINE);
+  EXPECT_EQ(none.header.remark(), "the consumer group[NobodyG] not online");
+  Command no_producer = list(proto::GET_PRODUCER_CONNECTION_LIST, "NobodyG");
+  EXPECT_EQ(no_producer.header.status(), proto::SUCCESS);
+  EXPECT_EQ(
+      no_producer.header.producer_connection_response().connections_size(), 0);
+  EXPECT_EQ(
+      Call(MakeRequest(proto::GET_CONSUMER_CONNECTION_LIST)).header.status(),
+      proto::BAD_REQUEST);
+
+  // The client's connection closes: it is no longer online.
+  member.Shutdown();
+  ASSERT_TRUE(WaitFor([&] {
+    return list(proto::GET_CONSUMER_CONNECTION_LIST, "ConsumerG")
+               .header.status() == proto::CONSUMER_NOT_ONLINE;
+  }));
+}
+
+// deleteSubGroup's request: the group's settings go, with clean_offset its
+// offsets too, both on disk before the answer; an unknown group is not an
+// error (as in RocketMQ).
+TEST_F(BrokerTest, DeleteSubscriptionGroupPersistsAndCleansOffsets) {
+  StartBroker();
+  Command update = MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+  update.header.mutable_subscription_group()->set_group_name("Doomed");
+  update.header.mutable_subscription_group()->set_retry_queue_nums(1);
+  ASSERT_EQ(Call(std::move(update)).header.status(), proto::SUCCESS);
+  ASSERT_EQ(Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "Doomed",
+                               "TopicD", 0, 3))
+                .header.status(),
+            proto::SUCCESS);
+  ASSERT_EQ(
+      Call(OffsetRequest(proto::UPDATE_CONSUMER_OFFSET, "Kept", "TopicD", 0, 5))
+          .header.status(),
+      proto::SUCCESS);
+  auto remove = [&](const std::string& group, bool clean_offset) {
+    Command request = MakeRequest(proto::DELETE_SUBSCRIPTIONGROUP);
+    request.header.mutable_delete_subscription_group()->set_group_name(group);
+    request.header.mutable_delete_subscription_group()->set_clean_offset(
+        clean_offset);
+    return Call(std::move(request));
+  };
+  Command deleted = remove("Doomed", true);
+  ASSERT_EQ(deleted.header.status(), proto::SUCCESS) << deleted.header.remark();
+  EXPECT_TRUE(deleted.header.delete_subscription_group_response().existed());
+  EXPECT_EQ(
+      deleted.header.delete_subscription_group_response().offsets_removed(), 1);
+  Command again = remove("Doomed", false);
+  EXPECT_EQ(again.header.status(), proto::SUCCESS);
+  EXPECT_FALSE(again.header.delete_subscription_group_response().existed());
+  EXPECT_EQ(remove("bad group", false).header.status(), proto::BAD_REQUEST);
+  EXPECT_EQ(Call(MakeRequest(proto::DELETE_SUBSCRIPTIONGROUP)).header.status(),
+            proto::BAD_REQUEST);
+
+  // On disk already (the periodic persist has not run), then after a
+  // restart.
+  auto file = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  EXPECT_THAT(file(config_.SubscriptionGroupsPath()),
+              Not(HasSubstr("Doomed=")));
+  const std::string offsets = file(config_.ConsumerOffsetsPath());
+  EXPECT_THAT(offsets, Not(HasSubstr("Doomed@")));
+  EXPECT_THAT(offsets, HasSubstr("Kept@TopicD"));
+  broker_->Shutdown();
+  client_.CloseConnection(addr_);
+  broker_.reset();
+  StartBroker();
+  Command all = Call(MakeRequest(proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG));
+  EXPECT_THAT(all.body, Not(HasSubstr("Doomed=")));
+  EXPECT_EQ(
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "Doomed", "TopicD", 0))
+          .header.status(),
+      proto::QUERY_NOT_FOUND);
+  Command kept =
+      Call(OffsetRequest(proto::QUERY_CONSUMER_OFFSET, "Kept", "TopicD", 0));
+  EXPECT_EQ(kept.header.consumer_offset_response().offset(), 5);
 }
 
 TEST_F(BrokerTest, AdminQueries) {

@@ -13,7 +13,8 @@ void ClientManager::Heartbeat(const proto::HeartbeatData& heartbeat,
                               absl::string_view remote_address,
                               absl::Time now) {
   ClientChannel channel{heartbeat.client_id(), std::string(remote_address),
-                        std::move(connection), now};
+                        std::move(connection), now,
+                        heartbeat.language(),  heartbeat.version()};
   Changed changed;
   {
     absl::MutexLock lock(&mu_);
@@ -25,6 +26,9 @@ void ClientManager::Heartbeat(const proto::HeartbeatData& heartbeat,
       auto [it, inserted] =
           group.members.insert_or_assign(channel.client_id, channel);
       if (inserted) changed.push_back(consumer.group());
+      group.consume_type = consumer.consume_type();
+      group.message_model = consumer.message_model();
+      group.consume_from_where = consumer.consume_from_where();
       // Replaced, not merged: a heartbeat lists all the member's topics.
       Subscriptions& subs = group.subscriptions[channel.client_id];
       subs.clear();
@@ -154,6 +158,52 @@ std::vector<std::string> ClientManager::ProducerIds(
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+std::optional<ConsumerConnection> ClientManager::ConsumerConnectionOf(
+    absl::string_view group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = consumers_.find(group);
+  if (it == consumers_.end() || it->second.members.empty()) {
+    return std::nullopt;
+  }
+  const ConsumerGroup& g = it->second;
+  ConsumerConnection out;
+  out.consume_type = g.consume_type;
+  out.message_model = g.message_model;
+  out.consume_from_where = g.consume_from_where;
+  std::map<std::string, absl::Time> heard;  // topic -> whose expression
+  for (const auto& [client_id, channel] : g.members) {
+    out.members.push_back(channel);
+    auto subs = g.subscriptions.find(client_id);
+    if (subs == g.subscriptions.end()) continue;
+    for (const auto& [topic, expression] : subs->second) {
+      auto [at, first] = heard.try_emplace(topic, channel.last_heartbeat);
+      if (first || channel.last_heartbeat > at->second) {
+        at->second = channel.last_heartbeat;
+        out.subscriptions[topic] = expression;
+      }
+    }
+  }
+  std::sort(out.members.begin(), out.members.end(),
+            [](const ClientChannel& a, const ClientChannel& b) {
+              return a.client_id < b.client_id;
+            });
+  return out;
+}
+
+std::vector<ClientChannel> ClientManager::Producers(
+    absl::string_view group) const {
+  std::vector<ClientChannel> members;
+  absl::MutexLock lock(&mu_);
+  if (auto it = producers_.find(group); it != producers_.end()) {
+    for (const auto& [id, channel] : it->second) members.push_back(channel);
+  }
+  std::sort(members.begin(), members.end(),
+            [](const ClientChannel& a, const ClientChannel& b) {
+              return a.client_id < b.client_id;
+            });
+  return members;
 }
 
 std::optional<ClientChannel> ClientManager::LiveProducer(

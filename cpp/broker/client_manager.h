@@ -2,6 +2,7 @@
 #define COMETMQ_BROKER_CLIENT_MANAGER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,22 @@ struct ClientChannel {
   std::string remote_address;
   std::weak_ptr<remoting::Connection> connection;
   absl::Time last_heartbeat;
+  std::string language;  // as the client's heartbeat says ("CPP")
+  std::string version;
+};
+
+// A consumer group's live members and what the group declared, for
+// GET_CONSUMER_CONNECTION_LIST (RocketMQ's ConsumerConnection).
+struct ConsumerConnection {
+  std::vector<ClientChannel> members;  // sorted by client id
+  // As the member heard from last declared them (RocketMQ keeps these per
+  // group and lets every heartbeat overwrite them).
+  std::string consume_type;
+  std::string message_model;
+  std::string consume_from_where;
+  // Topic -> expression of every live member's subscriptions; for a topic
+  // several members declare, the expression of the one heard from last.
+  std::map<std::string, std::string> subscriptions;
 };
 
 // Producer and consumer groups built from heartbeats. Thread-safe.
@@ -49,6 +66,12 @@ class ClientManager {
   // Client ids of a consumer group, sorted.
   std::vector<std::string> ConsumerIds(absl::string_view group) const;
   std::vector<std::string> ProducerIds(absl::string_view group) const;
+  // The consumer group's members and declarations; nullopt when it has no
+  // member.
+  std::optional<ConsumerConnection> ConsumerConnectionOf(
+      absl::string_view group) const;
+  // The producer group's members, sorted by client id.
+  std::vector<ClientChannel> Producers(absl::string_view group) const;
   // A member of producer group `group` whose connection is still open (the
   // one heard from last), to ask about its transactions.
   std::optional<ClientChannel> LiveProducer(absl::string_view group) const;
@@ -70,6 +93,10 @@ class ClientManager {
     absl::flat_hash_map<std::string, ClientChannel> members;
     // Client id -> topic -> expression, from each member's last heartbeat.
     absl::flat_hash_map<std::string, Subscriptions> subscriptions;
+    // From the last heartbeat of any member.
+    std::string consume_type;
+    std::string message_model;
+    std::string consume_from_where;
   };
   using Changed = std::vector<std::string>;  // consumer groups that changed
 

@@ -1,5 +1,6 @@
 #include "cpp/broker/client_manager.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,6 +87,62 @@ TEST_F(ClientManagerTest, GroupSubscribesToWhatItsLiveMembersLastSaid) {
   EXPECT_THAT(clients_.GroupsSubscribedTo("A"), IsEmpty());
 }
 
+TEST_F(ClientManagerTest, ConsumerConnectionListsMembersAndDeclarations) {
+  EXPECT_FALSE(clients_.ConsumerConnectionOf("G").has_value());
+  proto::HeartbeatData first = Consumer("c2", "G", "T1");
+  first.set_language("CPP");
+  first.set_version("0.1.0");
+  proto::ConsumerData* c = first.mutable_consumers(0);
+  c->set_consume_type("CONSUME_PASSIVELY");
+  c->set_message_model("CLUSTERING");
+  c->set_consume_from_where("CONSUME_FROM_FIRST_OFFSET");
+  clients_.Heartbeat(first, {}, "10.0.0.2:7", t0_);
+  proto::HeartbeatData second = Consumer("c1", "G", "T1");
+  second.mutable_consumers(0)->mutable_subscriptions(0)->set_expression("X");
+  proto::SubscriptionData* t2 =
+      second.mutable_consumers(0)->add_subscriptions();
+  t2->set_topic("T2");
+  t2->set_expression("*");
+  c = second.mutable_consumers(0);
+  c->set_consume_type("CONSUME_PASSIVELY");
+  c->set_message_model("CLUSTERING");
+  c->set_consume_from_where("CONSUME_FROM_LAST_OFFSET");
+  clients_.Heartbeat(second, {}, "10.0.0.1:7", t0_ + absl::Seconds(1));
+
+  std::optional<ConsumerConnection> conn = clients_.ConsumerConnectionOf("G");
+  ASSERT_TRUE(conn.has_value());
+  ASSERT_EQ(conn->members.size(), 2u);
+  EXPECT_EQ(conn->members[0].client_id, "c1");
+  EXPECT_EQ(conn->members[0].remote_address, "10.0.0.1:7");
+  EXPECT_EQ(conn->members[1].client_id, "c2");
+  EXPECT_EQ(conn->members[1].language, "CPP");
+  EXPECT_EQ(conn->members[1].version, "0.1.0");
+  // The member heard from last decides the group's declarations and the
+  // expression of a topic both subscribe to.
+  EXPECT_EQ(conn->consume_type, "CONSUME_PASSIVELY");
+  EXPECT_EQ(conn->message_model, "CLUSTERING");
+  EXPECT_EQ(conn->consume_from_where, "CONSUME_FROM_LAST_OFFSET");
+  EXPECT_THAT(
+      conn->subscriptions,
+      ElementsAre(std::pair<const std::string, std::string>("T1", "X"),
+                  std::pair<const std::string, std::string>("T2", "*")));
+
+  // c2 speaks again: its expression for T1 is now the latest.
+  clients_.Heartbeat(first, {}, "10.0.0.2:7", t0_ + absl::Seconds(2));
+  conn = clients_.ConsumerConnectionOf("G");
+  EXPECT_EQ(conn->subscriptions.at("T1"), "TagA || TagB");
+  EXPECT_EQ(conn->consume_from_where, "CONSUME_FROM_FIRST_OFFSET");
+
+  // Departed members and their topics are gone; the last one leaving
+  // leaves no group.
+  clients_.OnConnectionClosed("10.0.0.1:7");
+  conn = clients_.ConsumerConnectionOf("G");
+  ASSERT_EQ(conn->members.size(), 1u);
+  EXPECT_FALSE(conn->subscriptions.contains("T2"));
+  clients_.Unregister("c2", "", "G");
+  EXPECT_FALSE(clients_.ConsumerConnectionOf("G").has_value());
+}
+
 TEST_F(ClientManagerTest, UnregisterNotifiesTheRest) {
   Beat("c1", "G", "10.0.0.1:1", t0_);
   Beat("c2", "G", "10.0.0.2:1", t0_);
@@ -160,6 +217,29 @@ TEST(ClientManagerProducerTest, LiveProducerIsTheLatestWithAnOpenConnection) {
   EXPECT_FALSE(clients.LiveProducer("OTHER").has_value());
   clients.Unregister("p1", "PG", "");
   EXPECT_FALSE(clients.LiveProducer("PG").has_value());
+}
+
+TEST(ClientManagerProducerTest, ProducersAreListedWithTheirAddresses) {
+  ClientManager clients(absl::Seconds(120), nullptr);
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  EXPECT_THAT(clients.Producers("PG"), IsEmpty());
+  proto::HeartbeatData p2 = Producer("p2", "PG");
+  p2.set_language("CPP");
+  p2.set_version("0.1.0");
+  clients.Heartbeat(p2, {}, "10.0.0.2:1", t0);
+  clients.Heartbeat(Producer("p1", "PG"), {}, "10.0.0.1:1", t0);
+  clients.Heartbeat(Producer("p3", "OTHER"), {}, "10.0.0.3:1", t0);
+  std::vector<ClientChannel> producers = clients.Producers("PG");
+  ASSERT_EQ(producers.size(), 2u);
+  EXPECT_EQ(producers[0].client_id, "p1");
+  EXPECT_EQ(producers[0].remote_address, "10.0.0.1:1");
+  EXPECT_EQ(producers[1].client_id, "p2");
+  EXPECT_EQ(producers[1].language, "CPP");
+  EXPECT_EQ(producers[1].version, "0.1.0");
+  clients.OnConnectionClosed("10.0.0.1:1");
+  EXPECT_EQ(clients.Producers("PG").size(), 1u);
+  // A producer group is not a consumer group.
+  EXPECT_FALSE(clients.ConsumerConnectionOf("PG").has_value());
 }
 
 }  // namespace

@@ -26,6 +26,13 @@ std::vector<LockedQueue> ToLockedQueues(
   return out;
 }
 
+void SetConnection(const ClientChannel& channel, proto::Connection* out) {
+  out->set_client_id(channel.client_id);
+  out->set_client_addr(channel.remote_address);
+  out->set_language(channel.language);
+  out->set_version(channel.version);
+}
+
 // The lock requests' shared checks; nullopt when the request is usable.
 std::optional<Command> CheckLockRequest(const Command& request) {
   if (!request.header.has_lock_batch()) {
@@ -57,6 +64,8 @@ std::vector<int32_t> ClientProcessor::Codes() {
   return {proto::HEART_BEAT,
           proto::UNREGISTER_CLIENT,
           proto::GET_CONSUMER_LIST_BY_GROUP,
+          proto::GET_CONSUMER_CONNECTION_LIST,
+          proto::GET_PRODUCER_CONNECTION_LIST,
           proto::QUERY_CONSUMER_OFFSET,
           proto::UPDATE_CONSUMER_OFFSET,
           proto::LOCK_BATCH_MQ,
@@ -74,6 +83,12 @@ void ClientProcessor::Handle(Command request, remoting::Responder responder) {
       break;
     case proto::GET_CONSUMER_LIST_BY_GROUP:
       response = ConsumerList(request);
+      break;
+    case proto::GET_CONSUMER_CONNECTION_LIST:
+      response = ConsumerConnections(request);
+      break;
+    case proto::GET_PRODUCER_CONNECTION_LIST:
+      response = ProducerConnections(request);
       break;
     case proto::QUERY_CONSUMER_OFFSET:
       response = QueryOffset(request);
@@ -157,6 +172,50 @@ Command ClientProcessor::ConsumerList(const Command& request) {
   for (std::string& id :
        clients_->ConsumerIds(request.header.consumer_list().consumer_group())) {
     out->add_client_ids(std::move(id));
+  }
+  return response;
+}
+
+Command ClientProcessor::ConsumerConnections(const Command& request) {
+  if (!request.header.has_connection_list()) {
+    return remoting::MissingPayloadResponse(request, "connection_list");
+  }
+  const std::string& group = request.header.connection_list().group();
+  std::optional<ConsumerConnection> conn =
+      clients_->ConsumerConnectionOf(group);
+  if (!conn.has_value()) {
+    // RocketMQ's answer and remark.
+    return MakeResponse(
+        request, proto::CONSUMER_NOT_ONLINE,
+        absl::StrCat("the consumer group[", group, "] not online"));
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::ConsumerConnection* out =
+      response.header.mutable_consumer_connection_response();
+  for (const ClientChannel& member : conn->members) {
+    SetConnection(member, out->add_connections());
+  }
+  out->set_consume_type(conn->consume_type);
+  out->set_message_model(conn->message_model);
+  out->set_consume_from_where(conn->consume_from_where);
+  for (const auto& [topic, expression] : conn->subscriptions) {
+    proto::SubscriptionData* sub = out->add_subscriptions();
+    sub->set_topic(topic);
+    sub->set_expression(expression);
+  }
+  return response;
+}
+
+Command ClientProcessor::ProducerConnections(const Command& request) {
+  if (!request.header.has_connection_list()) {
+    return remoting::MissingPayloadResponse(request, "connection_list");
+  }
+  Command response = MakeResponse(request, proto::SUCCESS);
+  proto::ProducerConnection* out =
+      response.header.mutable_producer_connection_response();
+  for (const ClientChannel& member :
+       clients_->Producers(request.header.connection_list().group())) {
+    SetConnection(member, out->add_connections());
   }
   return response;
 }

@@ -14,7 +14,8 @@
 namespace cometmq::broker {
 
 // Client bookkeeping requests: HEART_BEAT, UNREGISTER_CLIENT,
-// GET_CONSUMER_LIST_BY_GROUP, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET,
+// GET_CONSUMER_LIST_BY_GROUP, GET_CONSUMER_CONNECTION_LIST,
+// GET_PRODUCER_CONNECTION_LIST, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET,
 // and the orderly consumers' LOCK_BATCH_MQ and UNLOCK_BATCH_MQ. All of them
 // only touch memory, so they are answered on the I/O thread.
 class ClientProcessor {
@@ -31,6 +32,8 @@ class ClientProcessor {
                               const remoting::Responder& responder);
   remoting::Command Unregister(const remoting::Command& request);
   remoting::Command ConsumerList(const remoting::Command& request);
+  remoting::Command ConsumerConnections(const remoting::Command& request);
+  remoting::Command ProducerConnections(const remoting::Command& request);
   remoting::Command QueryOffset(const remoting::Command& request);
   remoting::Command UpdateOffset(const remoting::Command& request);
   remoting::Command LockBatch(const remoting::Command& request);

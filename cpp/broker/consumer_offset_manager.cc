@@ -173,6 +173,17 @@ void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
   dirty_ = true;
 }
 
+int ConsumerOffsetManager::RemoveGroup(absl::string_view group) {
+  absl::MutexLock lock(&mu_);
+  const int removed =
+      static_cast<int>(absl::erase_if(offsets_, [&](const auto& entry) {
+        return absl::string_view(entry.first)
+                   .substr(0, entry.first.find('@')) == group;
+      }));
+  if (removed > 0) dirty_ = true;
+  return removed;
+}
+
 std::vector<std::string> ConsumerOffsetManager::StartAddedQueues(
     absl::string_view topic, const std::map<int32_t, int64_t>& starts) {
   std::vector<std::string> groups;

@@ -39,6 +39,9 @@ class ConsumerOffsetManager {
   // Groups with committed offsets for `topic`, sorted.
   std::vector<std::string> GroupsOf(absl::string_view topic) const;
   void RemoveTopic(absl::string_view topic);
+  // Forgets every offset `group` committed (its retry topic's included);
+  // returns how many group@topic entries were removed.
+  int RemoveGroup(absl::string_view group);
   // Queues were added to `topic`, starting at the offsets in `starts`
   // (queue id -> the queue's first offset). Every group with committed
   // offsets for the topic consumed it before these queues existed, so it

@@ -160,6 +160,46 @@ TEST(SubscriptionGroupManagerTest, AutoCreateAndReload) {
   EXPECT_FALSE(reloaded.FindOrCreate("G3").has_value());
 }
 
+TEST(SubscriptionGroupManagerTest, DeleteSurvivesReload) {
+  const std::string path = TempPath("deleted_groups");
+  {
+    SubscriptionGroupManager groups(path, /*auto_create=*/true);
+    ASSERT_TRUE(groups.Load().ok());
+    ASSERT_TRUE(groups.FindOrCreate("G1").has_value());
+    ASSERT_TRUE(groups.FindOrCreate("G2").has_value());
+    ASSERT_TRUE(groups.Persist().ok());
+    EXPECT_TRUE(groups.Delete("G1"));
+    EXPECT_FALSE(groups.Delete("G1"));
+    EXPECT_FALSE(groups.Delete("NoSuchGroup"));
+    EXPECT_FALSE(groups.Find("G1").has_value());
+    ASSERT_TRUE(groups.Persist().ok());
+  }
+  SubscriptionGroupManager reloaded(path, /*auto_create=*/false);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_THAT(reloaded.Names(), ElementsAre("G2"));
+}
+
+TEST(ConsumerOffsetManagerTest, RemoveGroupForgetsOnlyThatGroup) {
+  const std::string path = TempPath("removed_group_offsets");
+  {
+    ConsumerOffsetManager offsets(path);
+    ASSERT_TRUE(offsets.Load().ok());
+    offsets.Commit("G", "T", 0, 10);
+    offsets.Commit("G", "%RETRY%G", 0, 2);
+    offsets.Commit("GG", "T", 0, 4);  // a group whose name starts with G
+    offsets.Commit("H", "G", 0, 1);   // a topic named like the group
+    ASSERT_TRUE(offsets.Persist().ok());
+    EXPECT_EQ(offsets.RemoveGroup("G"), 2);
+    EXPECT_EQ(offsets.RemoveGroup("G"), 0);
+    ASSERT_TRUE(offsets.Persist().ok());
+  }
+  ConsumerOffsetManager reloaded(path);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_THAT(reloaded.TopicsOf("G"), IsEmpty());
+  EXPECT_EQ(reloaded.Query("GG", "T", 0), 4);
+  EXPECT_EQ(reloaded.Query("H", "G", 0), 1);
+}
+
 TEST(SubscriptionGroupManagerTest, SlaveTakesTheMastersGroupsInPlaceOfItsOwn) {
   SubscriptionGroupManager master(TempPath("master_groups"),
                                   /*auto_create=*/false);

@@ -102,6 +102,13 @@ void SubscriptionGroupManager::Update(const SubscriptionGroup& group) {
   dirty_ = true;
 }
 
+bool SubscriptionGroupManager::Delete(absl::string_view group) {
+  absl::MutexLock lock(&mu_);
+  if (groups_.erase(group) == 0) return false;
+  dirty_ = true;
+  return true;
+}
+
 std::vector<std::string> SubscriptionGroupManager::Names() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> names;

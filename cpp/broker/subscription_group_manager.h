@@ -49,6 +49,9 @@ class SubscriptionGroupManager {
   std::optional<SubscriptionGroup> FindOrCreate(absl::string_view group);
   std::optional<SubscriptionGroup> Find(absl::string_view group) const;
   void Update(const SubscriptionGroup& group);
+  // Removes the group's settings; false when there were none. Persist()
+  // writes the change.
+  bool Delete(absl::string_view group);
   std::vector<std::string> Names() const;
   // Writes the table if it changed since the last write.
   absl::Status Persist();

@@ -1,6 +1,7 @@
 #include "cpp/client/admin.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -201,6 +202,203 @@ absl::StatusOr<std::vector<std::string>> Admin::UpdateSubscriptionGroup(
     if (!response.ok()) return response.status();
   }
   return addrs;
+}
+
+absl::StatusOr<std::vector<DeletedGroup>> Admin::DeleteSubscriptionGroup(
+    const std::string& group, const std::string& cluster,
+    const std::string& broker_addr, bool remove_offsets) {
+  if (group.empty()) {
+    return absl::InvalidArgumentError("a subscription group needs a name");
+  }
+  if (cluster.empty() == broker_addr.empty()) {
+    return absl::InvalidArgumentError(
+        "name exactly one of a cluster and a broker address");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  std::vector<std::string> addrs;
+  if (cluster.empty()) {
+    addrs.push_back(broker_addr);
+  } else {
+    auto masters = ClusterMasters(instance->get(), cluster);
+    if (!masters.ok()) return masters.status();
+    for (const auto& [name, addr] : *masters) addrs.push_back(addr);
+  }
+  std::vector<DeletedGroup> deleted;
+  for (const std::string& addr : addrs) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::DELETE_SUBSCRIPTIONGROUP);
+    proto::DeleteSubscriptionGroupRequest* req =
+        request.header.mutable_delete_subscription_group();
+    req->set_group_name(group);
+    req->set_clean_offset(remove_offsets);
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) return response.status();
+    const proto::DeleteSubscriptionGroupResponse& out =
+        response->header.delete_subscription_group_response();
+    deleted.push_back({addr, out.existed(), out.offsets_removed()});
+  }
+  return deleted;
+}
+
+namespace {
+
+// Where to ask about a broker's clients: its master, else any of its
+// addresses (clients heartbeat slaves too).
+std::optional<std::string> ClientFacingAddress(const proto::BrokerData& b) {
+  if (auto master = b.broker_addrs().find(0);
+      master != b.broker_addrs().end()) {
+    return master->second;
+  }
+  std::map<int64_t, std::string> sorted(b.broker_addrs().begin(),
+                                        b.broker_addrs().end());
+  if (sorted.empty()) return std::nullopt;
+  return sorted.begin()->second;
+}
+
+ClientConnection FromProto(const proto::Connection& c) {
+  return {c.client_id(), c.client_addr(), c.language(), c.version()};
+}
+
+// Adds `more` to `merged` (sorted by client id), each client once: the
+// same client seen by two brokers is one member.
+void MergeConnections(
+    const google::protobuf::RepeatedPtrField<proto::Connection>& more,
+    std::vector<ClientConnection>* merged) {
+  for (const proto::Connection& c : more) {
+    auto same = std::find_if(merged->begin(), merged->end(),
+                             [&](const ClientConnection& m) {
+                               return m.client_id == c.client_id();
+                             });
+    if (same == merged->end()) merged->push_back(FromProto(c));
+  }
+  std::sort(merged->begin(), merged->end(),
+            [](const ClientConnection& a, const ClientConnection& b) {
+              return a.client_id < b.client_id;
+            });
+}
+
+}  // namespace
+
+absl::StatusOr<ConsumerConnectionInfo> Admin::ConsumerConnection(
+    const std::string& group, const std::string& broker_addr) {
+  if (group.empty()) {
+    return absl::InvalidArgumentError("a consumer group needs a name");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  std::vector<std::string> addrs;
+  if (!broker_addr.empty()) {
+    addrs.push_back(broker_addr);
+  } else {
+    // As RocketMQ, the brokers of the group's retry topic; without one,
+    // every broker (a group without a retry topic may still be online).
+    std::vector<proto::BrokerData> brokers;
+    auto route = (*instance)->routes()->Refresh(
+        absl::StrCat(kRetryGroupTopicPrefix, group));
+    if (route.ok()) {
+      brokers.assign((*route)->data.broker_datas().begin(),
+                     (*route)->data.broker_datas().end());
+    } else if (absl::IsNotFound(route.status())) {
+      auto info = (*instance)->routes()->FetchClusterInfo();
+      if (!info.ok()) return info.status();
+      for (const auto& [name, broker] : info->broker_table()) {
+        brokers.push_back(broker);
+      }
+    } else {
+      return route.status();
+    }
+    for (const proto::BrokerData& broker : brokers) {
+      if (std::optional<std::string> addr = ClientFacingAddress(broker)) {
+        addrs.push_back(*addr);
+      }
+    }
+    std::sort(addrs.begin(), addrs.end());
+  }
+  ConsumerConnectionInfo info;
+  bool online = false;
+  bool answered = false;
+  absl::Status failure;  // the first broker that did not answer
+  for (const std::string& addr : addrs) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::GET_CONSUMER_CONNECTION_LIST);
+    request.header.mutable_connection_list()->set_group(group);
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) {
+      if (BrokerStatusCode(response.status()) == proto::CONSUMER_NOT_ONLINE) {
+        answered = true;
+      } else if (failure.ok()) {
+        // Members heartbeat every broker: the others still show them.
+        failure = response.status();
+      }
+      continue;
+    }
+    answered = true;
+    const proto::ConsumerConnection& cc =
+        response->header.consumer_connection_response();
+    if (cc.connections().empty()) continue;
+    if (!online) {
+      // The group's declarations are the same on every broker but for a
+      // moment after a member changes them; the first broker's stand.
+      info.consume_type = cc.consume_type();
+      info.message_model = cc.message_model();
+      info.consume_from_where = cc.consume_from_where();
+      online = true;
+    }
+    MergeConnections(cc.connections(), &info.connections);
+    for (const proto::SubscriptionData& sub : cc.subscriptions()) {
+      info.subscriptions.try_emplace(sub.topic(), sub.expression());
+    }
+  }
+  if (!answered && !failure.ok()) return failure;
+  if (!online) {
+    return absl::NotFoundError(
+        absl::StrCat("consumer group [", group, "] has no consumer online"));
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<ClientConnection>> Admin::ProducerConnection(
+    const std::string& group, const std::string& topic) {
+  if (group.empty() || topic.empty()) {
+    return absl::InvalidArgumentError(
+        "producerConnection needs a producer group and a topic");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<std::string> addrs;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    if (std::optional<std::string> addr = ClientFacingAddress(broker)) {
+      addrs.push_back(*addr);
+    }
+  }
+  std::sort(addrs.begin(), addrs.end());
+  std::vector<ClientConnection> connections;
+  bool answered = false;
+  absl::Status failure;  // the first broker that did not answer
+  for (const std::string& addr : addrs) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::GET_PRODUCER_CONNECTION_LIST);
+    request.header.mutable_connection_list()->set_group(group);
+    auto response = Call(instance->get(), addr, std::move(request));
+    if (!response.ok()) {
+      if (failure.ok()) failure = response.status();
+      continue;
+    }
+    answered = true;
+    MergeConnections(
+        response->header.producer_connection_response().connections(),
+        &connections);
+  }
+  if (!answered && !failure.ok()) return failure;
+  if (connections.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "producer group [", group,
+        "] has no producer online on the brokers of topic [", topic, "]"));
+  }
+  return connections;
 }
 
 absl::StatusOr<std::vector<std::string>> Admin::TopicList() {

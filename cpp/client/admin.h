@@ -56,6 +56,31 @@ struct ResentMessage {
   int64_t queue_offset = 0;
 };
 
+// One client of a group as a broker knows it (RocketMQ's Connection).
+struct ClientConnection {
+  std::string client_id;
+  std::string address;   // host:port the broker sees the client at
+  std::string language;  // "CPP"
+  std::string version;   // the CometMQ version the client runs
+};
+
+// A consumer group's live members and what the group declared (RocketMQ's
+// ConsumerConnection).
+struct ConsumerConnectionInfo {
+  std::vector<ClientConnection> connections;  // sorted by client id
+  std::string consume_type;   // CONSUME_PASSIVELY (push), CONSUME_ACTIVELY
+  std::string message_model;  // CLUSTERING or BROADCASTING
+  std::string consume_from_where;
+  std::map<std::string, std::string> subscriptions;  // topic -> expression
+};
+
+// What DELETE_SUBSCRIPTIONGROUP did on one broker.
+struct DeletedGroup {
+  std::string broker_addr;
+  bool existed = false;     // the broker had the group's settings
+  int offsets_removed = 0;  // group@topic offset entries removed
+};
+
 // Administration over the NameServers and brokers (mqadmin's calls). Every
 // call is synchronous and reports the first broker or NameServer error with
 // its status code and remark. Thread-safe.
@@ -88,6 +113,29 @@ class Admin {
   absl::StatusOr<std::vector<std::string>> UpdateSubscriptionGroup(
       const proto::SubscriptionGroupConfig& group, const std::string& cluster,
       const std::string& broker_addr);
+  // DELETE_SUBSCRIPTIONGROUP on every master of `cluster`, or on the
+  // broker at `broker_addr` when `cluster` is empty; with `remove_offsets`
+  // the group's committed offsets go too. Each broker writes its files
+  // before it answers. A group a broker does not know is no error (as in
+  // RocketMQ): its entry says existed = false.
+  absl::StatusOr<std::vector<DeletedGroup>> DeleteSubscriptionGroup(
+      const std::string& group, const std::string& cluster,
+      const std::string& broker_addr, bool remove_offsets);
+  // The live members of consumer group `group` (GET_CONSUMER_CONNECTION_LIST)
+  // as the broker at `broker_addr` knows them, or, when it is empty, as the
+  // brokers of the group's retry topic %RETRY%<group> know them (every
+  // broker of every cluster when that topic has no route: broadcasting and
+  // pull consumers' groups have none), merged by client id; a broker that
+  // does not answer is skipped while another does. NotFound
+  // "consumer group [G] has no consumer online" when none has a member.
+  absl::StatusOr<ConsumerConnectionInfo> ConsumerConnection(
+      const std::string& group, const std::string& broker_addr = "");
+  // The live members of producer group `group` on the brokers of `topic`'s
+  // route (GET_PRODUCER_CONNECTION_LIST), merged by client id, skipping a
+  // broker that does not answer while another does. NotFound
+  // "producer group [G] has no producer online" when none has a member.
+  absl::StatusOr<std::vector<ClientConnection>> ProducerConnection(
+      const std::string& group, const std::string& topic);
   absl::StatusOr<proto::TopicRouteData> TopicRoute(const std::string& topic);
   // Every topic a NameServer knows (GET_ALL_TOPIC_LIST_FROM_NAMESERVER).
   absl::StatusOr<std::vector<std::string>> TopicList();

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/message_id.h"
+#include "cpp/common/version.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -174,6 +175,8 @@ void ClientInstance::OnCheckTransactionState(const std::string& broker_addr,
 proto::HeartbeatData ClientInstance::BuildHeartbeat() const {
   proto::HeartbeatData heartbeat;
   heartbeat.set_client_id(client_id_);
+  heartbeat.set_language(kClientLanguage);
+  heartbeat.set_version(kVersion);
   std::vector<std::shared_ptr<ConsumerMember>> consumers;
   {
     absl::MutexLock lock(&mu_);
@@ -277,6 +280,21 @@ void ClientInstance::SendUnregister(const std::string& producer_group,
 void ClientInstance::RequestRouteRefresh(const std::string& topic) {
   scheduler_->Schedule(absl::ZeroDuration(), [this, topic] {
     routes_->Refresh(topic).IgnoreError();
+  });
+}
+
+void ClientInstance::RequestHeartbeat() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (heartbeat_requested_) return;
+    heartbeat_requested_ = true;
+  }
+  scheduler_->Schedule(absl::ZeroDuration(), [this] {
+    {
+      absl::MutexLock lock(&mu_);
+      heartbeat_requested_ = false;
+    }
+    SendHeartbeats();
   });
 }
 

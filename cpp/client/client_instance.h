@@ -96,6 +96,11 @@ class ClientInstance {
   void AddHeartbeatTarget(const std::string& broker_name);
   // Refreshes `topic`'s route soon on the timer thread.
   void RequestRouteRefresh(const std::string& topic);
+  // Heartbeats soon on the timer thread (requests made meanwhile share
+  // one): a producer that learns a route heartbeats its brokers at once,
+  // so it shows in producerConnection (and can be asked about its
+  // transactions) without waiting for the 30 s round.
+  void RequestHeartbeat();
 
   // A request to a broker's master by broker name.
   absl::StatusOr<remoting::Command> CallBroker(const std::string& broker_name,
@@ -136,6 +141,7 @@ class ClientInstance {
   absl::flat_hash_map<std::string, TransactionCheckHandler> transaction_checks_
       ABSL_GUARDED_BY(mu_);
   absl::btree_set<std::string> heartbeat_targets_ ABSL_GUARDED_BY(mu_);
+  bool heartbeat_requested_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace cometmq::client

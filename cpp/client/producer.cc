@@ -162,8 +162,12 @@ DefaultProducer::RunningInstance() const {
 
 absl::StatusOr<std::shared_ptr<const TopicRoute>> DefaultProducer::PublishRoute(
     ClientInstance* instance, const std::string& topic, absl::Time deadline) {
+  const bool first_route = instance->routes()->Cached(topic) == nullptr;
   absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
       instance->routes()->Get(topic, deadline);
+  // A topic new to this client may name brokers it never heartbeated: they
+  // learn of its producer group now rather than in up to 30 s.
+  if (first_route && route.ok()) instance->RequestHeartbeat();
   if (route.ok() && (*route)->write_queues.empty()) {
     // The cached route may predate the topic's opening for writes, as
     // RocketMQ's producer refreshes a route with no usable queue.

@@ -71,6 +71,41 @@ class Admin(Lifecycle):
         return self._core.consumer_progress(group, topic or "")
 
     @translate
+    def consumer_connection(self, group, broker_addr=None):
+        """The online clients of consumer group `group` and what the group
+        declared (GET_CONSUMER_CONNECTION_LIST; `mqadmin consumerConnection`):
+        a dict with `connections` (dicts of client_id, client_addr,
+        language, version), `subscriptions` (topic -> expression),
+        `consume_type`, `message_model` and `consume_from_where`. Asks
+        `broker_addr`, or the brokers of the group's retry topic. Raises
+        ClientError (NotFound) when the group has no consumer online."""
+        return self._core.consumer_connection(group, broker_addr or "")
+
+    @translate
+    def producer_connection(self, group, topic):
+        """The online clients of producer group `group` on the brokers of
+        `topic` (GET_PRODUCER_CONNECTION_LIST; `mqadmin producerConnection`):
+        a list of dicts of client_id, client_addr, language, version.
+        Raises ClientError (NotFound) when the group has none online."""
+        return self._core.producer_connection(group, topic)
+
+    @translate
+    def delete_subscription_group(self, group, cluster=None, broker_addr=None,
+                                  remove_offsets=False):
+        """Deletes subscription group `group` from every master of `cluster`
+        or from the broker at `broker_addr` (exactly one of them), and with
+        `remove_offsets` its committed offsets too (DELETE_SUBSCRIPTIONGROUP;
+        `mqadmin deleteSubGroup`, which with -c also deletes the group's
+        retry and DLQ topics: use delete_topic for those). Each broker has
+        written its files when this returns. Returns one dict per broker:
+        broker_addr, existed (False: it had no such group, not an error, as
+        in RocketMQ), offsets_removed."""
+        if bool(cluster) == bool(broker_addr):
+            raise ValueError("give exactly one of cluster and broker_addr")
+        return self._core.delete_subscription_group(
+            group, cluster or "", broker_addr or "", bool(remove_offsets))
+
+    @translate
     def query_message(self, topic, msg_id):
         """By offset message id, or by the producer's unique id."""
         if _OFFSET_ID.match(msg_id):

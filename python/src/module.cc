@@ -24,6 +24,7 @@
 #include "cpp/client/transaction_producer.h"
 #include "cpp/common/lock_checking.h"
 #include "cpp/common/message_record.h"
+#include "cpp/common/version.h"
 
 namespace py = pybind11;
 
@@ -560,6 +561,20 @@ void BindPullConsumer(py::module_& m) {
       });
 }
 
+py::list ConnectionsToList(
+    const std::vector<client::ClientConnection>& connections) {
+  py::list out;
+  for (const client::ClientConnection& c : connections) {
+    py::dict d;
+    d["client_id"] = c.client_id;
+    d["client_addr"] = c.address;
+    d["language"] = c.language;
+    d["version"] = c.version;
+    out.append(d);
+  }
+  return out;
+}
+
 void BindAdmin(py::module_& m) {
   using client::Admin;
   py::class_<Admin, Holder<Admin>>(m, "Admin")
@@ -667,6 +682,55 @@ void BindAdmin(py::module_& m) {
              }
              return out;
            })
+      .def("consumer_connection",
+           [](Admin& a, const std::string& group,
+              const std::string& broker_addr) {
+             absl::StatusOr<client::ConsumerConnectionInfo> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ConsumerConnection(group, broker_addr);
+             }
+             const client::ConsumerConnectionInfo info = Unwrap(std::move(r));
+             py::dict out;
+             out["connections"] = ConnectionsToList(info.connections);
+             out["consume_type"] = info.consume_type;
+             out["message_model"] = info.message_model;
+             out["consume_from_where"] = info.consume_from_where;
+             py::dict subs;
+             for (const auto& [topic, expression] : info.subscriptions) {
+               subs[py::str(topic)] = expression;
+             }
+             out["subscriptions"] = subs;
+             return out;
+           })
+      .def("producer_connection",
+           [](Admin& a, const std::string& group, const std::string& topic) {
+             absl::StatusOr<std::vector<client::ClientConnection>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.ProducerConnection(group, topic);
+             }
+             return ConnectionsToList(Unwrap(std::move(r)));
+           })
+      .def("delete_subscription_group",
+           [](Admin& a, const std::string& group, const std::string& cluster,
+              const std::string& broker_addr, bool remove_offsets) {
+             absl::StatusOr<std::vector<client::DeletedGroup>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.DeleteSubscriptionGroup(group, cluster, broker_addr,
+                                             remove_offsets);
+             }
+             py::list out;
+             for (const auto& d : Unwrap(std::move(r))) {
+               py::dict entry;
+               entry["broker_addr"] = d.broker_addr;
+               entry["existed"] = d.existed;
+               entry["offsets_removed"] = d.offsets_removed;
+               out.append(entry);
+             }
+             return out;
+           })
       .def("view_message",
            [](Admin& a, const std::string& offset_msg_id) {
              absl::StatusOr<MessageExt> r;
@@ -718,7 +782,7 @@ PYBIND11_MODULE(_core, m) {
   cometmq::ConfigureLockOrderChecking();
   using cometmq::python::ClientException;
   m.doc() = "CometMQ client core (C++)";
-  m.attr("__version__") = "0.1.0";
+  m.attr("__version__") = cometmq::kVersion;
   static py::exception<ClientException> client_error(m, "ClientError");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
