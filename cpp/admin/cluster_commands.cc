@@ -239,8 +239,8 @@ absl::StatusOr<std::vector<std::string>> NamedBrokers(
   const std::string broker = ctx.args.Get('b');
   const std::string cluster = ctx.args.Get('c');
   if (broker.empty() == cluster.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "getBrokerConfig needs exactly one of -b BROKERADDR and -c CLUSTER"));
+    return absl::InvalidArgumentError(
+        "give exactly one of -b BROKERADDR and -c CLUSTER");
   }
   if (!broker.empty()) return std::vector<std::string>{broker};
   absl::StatusOr<proto::ClusterInfo> info = ctx.admin->ClusterList();
