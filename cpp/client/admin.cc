@@ -72,6 +72,17 @@ Admin::ClusterMasters(ClientInstance* instance, const std::string& cluster) {
   return masters;
 }
 
+absl::StatusOr<std::vector<std::string>> Admin::BrokerOrClusterMasters(
+    ClientInstance* instance, const std::string& cluster,
+    const std::string& broker_addr) {
+  if (cluster.empty()) return std::vector<std::string>{broker_addr};
+  auto masters = ClusterMasters(instance, cluster);
+  if (!masters.ok()) return masters.status();
+  std::vector<std::string> addrs;
+  for (const auto& [name, addr] : *masters) addrs.push_back(addr);
+  return addrs;
+}
+
 namespace {
 
 absl::Status CheckTopicSettings(const std::string& topic,
@@ -186,22 +197,17 @@ absl::StatusOr<std::vector<std::string>> Admin::UpdateSubscriptionGroup(
   }
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  std::vector<std::string> addrs;
-  if (cluster.empty()) {
-    addrs.push_back(broker_addr);
-  } else {
-    auto masters = ClusterMasters(instance->get(), cluster);
-    if (!masters.ok()) return masters.status();
-    for (const auto& [name, addr] : *masters) addrs.push_back(addr);
-  }
-  for (const std::string& addr : addrs) {
+  absl::StatusOr<std::vector<std::string>> addrs =
+      BrokerOrClusterMasters(instance->get(), cluster, broker_addr);
+  if (!addrs.ok()) return addrs.status();
+  for (const std::string& addr : *addrs) {
     remoting::Command request =
         remoting::MakeRequest(proto::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
     *request.header.mutable_subscription_group() = group;
     auto response = Call(instance->get(), addr, std::move(request));
     if (!response.ok()) return response.status();
   }
-  return addrs;
+  return *std::move(addrs);
 }
 
 absl::StatusOr<std::vector<DeletedGroup>> Admin::DeleteSubscriptionGroup(
@@ -216,16 +222,11 @@ absl::StatusOr<std::vector<DeletedGroup>> Admin::DeleteSubscriptionGroup(
   }
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  std::vector<std::string> addrs;
-  if (cluster.empty()) {
-    addrs.push_back(broker_addr);
-  } else {
-    auto masters = ClusterMasters(instance->get(), cluster);
-    if (!masters.ok()) return masters.status();
-    for (const auto& [name, addr] : *masters) addrs.push_back(addr);
-  }
+  absl::StatusOr<std::vector<std::string>> addrs =
+      BrokerOrClusterMasters(instance->get(), cluster, broker_addr);
+  if (!addrs.ok()) return addrs.status();
   std::vector<DeletedGroup> deleted;
-  for (const std::string& addr : addrs) {
+  for (const std::string& addr : *addrs) {
     remoting::Command request =
         remoting::MakeRequest(proto::DELETE_SUBSCRIPTIONGROUP);
     proto::DeleteSubscriptionGroupRequest* req =

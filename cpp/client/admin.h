@@ -190,6 +190,11 @@ class Admin {
   // Master addresses (with broker names) of every broker of `cluster`.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ClusterMasters(ClientInstance* instance, const std::string& cluster);
+  // Where a request for "-b BROKER or -c CLUSTER" goes: `broker_addr` when
+  // `cluster` is empty, else every master of `cluster`.
+  absl::StatusOr<std::vector<std::string>> BrokerOrClusterMasters(
+      ClientInstance* instance, const std::string& cluster,
+      const std::string& broker_addr);
   // One dead letter to a queue of `topic` (round robin by `sequence`).
   absl::StatusOr<ResentMessage> Resend(ClientInstance* instance,
                                        const MessageExt& dead,
