@@ -117,11 +117,15 @@ class Sender:
                     self.other += 1
 
 
-def read_everything(cluster, topic, want, timeout_s=60, idle_polls=None):
+def read_everything(cluster, topic, acked, timeout_s=60, idle_polls=None):
     """Every message of `topic` by (broker, queue, offset), through a new
-    consumer group reading from the first offset, until `want` are seen,
-    or, with `idle_polls`, until that many polls in a row found nothing
-    once something was found (for a store that may have lost some)."""
+    consumer group reading from the first offset, until every message of
+    `acked` ((SendResult, body) pairs) is among them, or, with `idle_polls`,
+    until that many polls in a row found nothing once something was found
+    (for a store that may have lost some). Counting would not do: sends
+    that failed may have been stored too, and would fill the count before
+    the last acknowledged messages were read."""
+    want = {(r.broker_name, r.queue_id, r.queue_offset) for r, _ in acked}
     seen = {}
     idle = 0
     with cometmq.PullConsumer(group=f"verify-{time.monotonic_ns()}",
@@ -130,7 +134,7 @@ def read_everything(cluster, topic, want, timeout_s=60, idle_polls=None):
         c.subscribe(topic)
         c.start()
         deadline = time.monotonic() + timeout_s
-        while len(seen) < want and time.monotonic() < deadline:
+        while not want <= seen.keys() and time.monotonic() < deadline:
             polled = c.poll(500)
             idle = 0 if polled else idle + 1
             if idle_polls and seen and idle >= idle_polls:
@@ -175,7 +179,7 @@ def kill_master_mid_stream(cluster, role, total=20000, threads=4,
             master.kill(signal.SIGKILL)
             sender.stop.set()
             sender.join()
-        seen = read_everything(cluster, "HaTopic", len(sender.acked),
+        seen = read_everything(cluster, "HaTopic", sender.acked,
                                idle_polls=idle_polls)
         return sender, seen
     finally:
@@ -218,7 +222,7 @@ def test_async_master_kill_reports_loss_and_graceful_stop_loses_none(cluster):
     finally:
         admin.shutdown()
     assert master.stop() == 0
-    seen = read_everything(cluster, "HaTopic2", len(acked))
+    seen = read_everything(cluster, "HaTopic2", acked)
     assert lost(acked, seen) == []
 
 
@@ -344,7 +348,7 @@ def test_slaves_catch_up_from_empty_and_after_a_kill(cluster):
     finally:
         admin.shutdown()
     master.kill(signal.SIGKILL)
-    seen = read_everything(cluster, "CatchTopic", len(acked))
+    seen = read_everything(cluster, "CatchTopic", acked)
     assert lost(acked, seen) == []
 
 
@@ -416,6 +420,6 @@ def test_a_slave_restarted_as_master_continues_the_queues(cluster):
             send_acked(p, "PromoteTopic", "new", 100, acked)
     finally:
         admin.shutdown()
-    seen = read_everything(cluster, "PromoteTopic", len(acked))
+    seen = read_everything(cluster, "PromoteTopic", acked)
     assert lost(acked, seen) == []
     assert len(seen) == 400  # queue offsets continued, none reused

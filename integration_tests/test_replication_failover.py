@@ -129,7 +129,7 @@ def test_sync_master_answers_flush_slave_timeout_while_its_slave_is_paused(
     finally:
         admin.shutdown()
     master.kill(signal.SIGKILL)
-    seen = read_everything(cluster, "StallTopic", len(acked))
+    seen = read_everything(cluster, "StallTopic", acked)
     assert lost(acked, seen) == []
 
 
@@ -158,7 +158,7 @@ def test_a_topic_created_again_on_the_master_is_served_anew_by_the_slave(
     finally:
         admin.shutdown()
     master.kill(signal.SIGKILL)
-    seen = read_everything(cluster, "AgainTopic", len(acked))
+    seen = read_everything(cluster, "AgainTopic", acked)
     assert lost(acked, seen) == []
 
 
@@ -200,7 +200,7 @@ def test_a_topic_deleted_on_the_master_is_deleted_on_the_slave(cluster):
             admin.topic_route("GoneTopic")
     finally:
         admin.shutdown()
-    seen = read_everything(cluster, "KeptTopic", len(kept))
+    seen = read_everything(cluster, "KeptTopic", kept)
     assert lost(kept, seen) == []
 
 
@@ -248,6 +248,6 @@ def test_a_topic_created_again_over_a_trimmed_slave_queue(cluster):
     finally:
         admin.shutdown()
     master.kill(signal.SIGKILL)
-    seen = read_everything(cluster, "TrimTopic", len(acked), timeout_s=20)
+    seen = read_everything(cluster, "TrimTopic", acked, timeout_s=20)
     assert lost(acked, seen) == []
     assert sorted(seen.values()) == sorted(body for _, body in acked)

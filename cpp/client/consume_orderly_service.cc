@@ -20,14 +20,15 @@ constexpr absl::Duration kNotLockedDelay = absl::Milliseconds(200);
 ConsumeOrderlyService::ConsumeOrderlyService(
     std::string group, ConsumerOptions options, bool check_locks,
     MessageListener listener, ThreadPool* pool, Scheduler* scheduler,
-    DlqSender to_dlq)
+    DlqSender to_dlq, DroppedIdle dropped_idle)
     : group_(std::move(group)),
       options_(std::move(options)),
       check_locks_(check_locks),
       listener_(std::move(listener)),
       pool_(pool),
       scheduler_(scheduler),
-      to_dlq_(std::move(to_dlq)) {}
+      to_dlq_(std::move(to_dlq)),
+      dropped_idle_(std::move(dropped_idle)) {}
 
 void ConsumeOrderlyService::Submit(const std::shared_ptr<ProcessQueue>& pq,
                                    std::vector<MessageExt> messages) {
@@ -87,7 +88,7 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
   // After the consume lock: a rebalance that dropped the queue and took the
   // lock has committed and released it; this message is the next owner's.
   if (pq->dropped()) {
-    pq->UnlockConsume();
+    UnlockConsume(pq);
     return false;
   }
   // A message sent back earlier is presented as it was first consumed.
@@ -127,9 +128,17 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
     pq->PutBackOrderly(std::move(message));  // the DLQ send is retried
     go_on = false;
   }
-  pq->UnlockConsume();
+  UnlockConsume(pq);
   if (!go_on) RunSoon(pq, options_.suspend_time);
   return go_on;
+}
+
+void ConsumeOrderlyService::UnlockConsume(
+    const std::shared_ptr<ProcessQueue>& pq) {
+  pq->UnlockConsume();
+  // Drop() comes before a rebalance's try of the consume lock: if that try
+  // failed, this thread held the lock then and sees the queue dropped now.
+  if (pq->dropped() && dropped_idle_) dropped_idle_();
 }
 
 }  // namespace cometmq::client

@@ -19,6 +19,9 @@ namespace cometmq::client {
 // Hands a message to the DLQ (CONSUMER_SEND_MSG_BACK at delay level -1);
 // true when the broker stored it.
 using DlqSender = std::function<bool(const MessageExt&)>;
+// Told that a dropped queue's listener call ended, so the queue can be
+// released at once.
+using DroppedIdle = std::function<void()>;
 
 // Orderly consumption (RocketMQ's ConsumeMessageOrderlyService): each
 // queue's messages go to the listener one at a time, in queue-offset order,
@@ -33,14 +36,16 @@ using DlqSender = std::function<bool(const MessageExt&)>;
 // retries the message goes to the DLQ and the queue moves on (if that
 // send fails, the queue stays suspended and tries again). A queue yields
 // its thread after options.max_consume_continuously. After Shutdown()
-// returns no task is submitted to the pool any more.
+// returns no task is submitted to the pool any more. Whenever the consume
+// lock of a dropped queue is given back, `dropped_idle` is called (after
+// the unlock): a rebalance that found the lock taken can rely on that call.
 class ConsumeOrderlyService
     : public std::enable_shared_from_this<ConsumeOrderlyService> {
  public:
   ConsumeOrderlyService(std::string group, ConsumerOptions options,
                         bool check_locks, MessageListener listener,
                         ThreadPool* pool, Scheduler* scheduler,
-                        DlqSender to_dlq);
+                        DlqSender to_dlq, DroppedIdle dropped_idle);
 
   // Takes pulled messages of `pq`. Never blocks (runs on the I/O thread).
   void Submit(const std::shared_ptr<ProcessQueue>& pq,
@@ -54,6 +59,7 @@ class ConsumeOrderlyService
   // One listener call under the consume lock; false when the queue must
   // pause (suspended, dropped) and the task end.
   bool ConsumeOne(const std::shared_ptr<ProcessQueue>& pq, MessageExt message);
+  void UnlockConsume(const std::shared_ptr<ProcessQueue>& pq);
   bool stopped() const;
 
   const std::string group_;
@@ -63,6 +69,7 @@ class ConsumeOrderlyService
   ThreadPool* const pool_;
   Scheduler* const scheduler_;
   const DlqSender to_dlq_;
+  const DroppedIdle dropped_idle_;
 
   mutable absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

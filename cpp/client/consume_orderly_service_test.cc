@@ -50,6 +50,10 @@ class Recorder {
       max_running_ = std::max(max_running_, running);
       calls_.push_back(message);
       fail = fail_offsets_.count(message.queue_offset) > 0;
+      auto released = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return held_offset_ != message.queue_offset;
+      };
+      mu_.Await(absl::Condition(&released));
     }
     // Stays "in" the listener a moment, so an overlapping call would show.
     absl::SleepFor(absl::Microseconds(200));
@@ -72,6 +76,15 @@ class Recorder {
     absl::MutexLock lock(&mu_);
     return max_running_;
   }
+  // The call on `offset` does not return until Unhold().
+  void Hold(int64_t offset) {
+    absl::MutexLock lock(&mu_);
+    held_offset_ = offset;
+  }
+  void Unhold() {
+    absl::MutexLock lock(&mu_);
+    held_offset_ = -1;
+  }
   void FailOffset(int64_t offset) {
     absl::MutexLock lock(&mu_);
     fail_offsets_[offset] = true;
@@ -82,6 +95,7 @@ class Recorder {
   std::vector<MessageExt> calls_ ABSL_GUARDED_BY(mu_);
   std::map<int32_t, int> running_ ABSL_GUARDED_BY(mu_);
   int max_running_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t held_offset_ ABSL_GUARDED_BY(mu_) = -1;
   std::map<int64_t, bool> fail_offsets_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -105,7 +119,15 @@ class ConsumeOrderlyServiceTest : public ::testing::Test {
           absl::MutexLock lock(&dlq_mu_);
           dlq_.push_back(m);
           return true;
+        },
+        [this] {
+          absl::MutexLock lock(&dlq_mu_);
+          ++dropped_idle_;
         });
+  }
+  int dropped_idle() {
+    absl::MutexLock lock(&dlq_mu_);
+    return dropped_idle_;
   }
   std::shared_ptr<ProcessQueue> Queue(int32_t id) {
     return std::make_shared<ProcessQueue>(MessageQueue{"T", "b", id}, 0);
@@ -124,6 +146,7 @@ class ConsumeOrderlyServiceTest : public ::testing::Test {
   std::shared_ptr<ConsumeOrderlyService> service_;
   absl::Mutex dlq_mu_;
   std::vector<MessageExt> dlq_ ABSL_GUARDED_BY(dlq_mu_);
+  int dropped_idle_ ABSL_GUARDED_BY(dlq_mu_) = 0;
 };
 
 TEST_F(ConsumeOrderlyServiceTest, EachQueueInOrderOnOneThreadAtATime) {
@@ -270,6 +293,27 @@ TEST_F(ConsumeOrderlyServiceTest,
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_TRUE(recorder_.calls().empty());
   EXPECT_EQ(pq->CommittableOffset(), 0);
+}
+
+// A rebalance gives a queue up without waiting for the message being
+// consumed (a wait would hold up the client's lock renewals): the service
+// says when that call has ended, so the queue is released then, and not
+// before.
+TEST_F(ConsumeOrderlyServiceTest, AQueueDroppedMidCallIsReportedIdleAfterIt) {
+  Make(/*check_locks=*/false);
+  auto pq = Queue(0);
+  recorder_.Hold(0);
+  Pull(pq, 0, 3);
+  ASSERT_TRUE(recorder_.WaitForCalls(1));
+  pq->Drop();
+  EXPECT_FALSE(pq->TryLockConsume(absl::ZeroDuration()));
+  EXPECT_EQ(dropped_idle(), 0);
+  recorder_.Unhold();
+  ASSERT_TRUE(Eventually([&] { return dropped_idle() == 1; }));
+  EXPECT_TRUE(pq->TryLockConsume(absl::ZeroDuration()));
+  EXPECT_EQ(recorder_.calls().size(), 1u);
+  EXPECT_EQ(pq->CommittableOffset(), 1);
+  pq->UnlockConsume();
 }
 
 }  // namespace

@@ -243,15 +243,7 @@ void ConsumerCore::RebalanceLocked() {
     assigned = assigned_;
   }
   bool not_routed = false;
-  bool retry_locks = false;
-  for (auto it = releasing_.begin(); it != releasing_.end();) {
-    if (Release(it->second, options_.unlock_wait)) {
-      it = releasing_.erase(it);
-    } else {
-      retry_locks = true;
-      ++it;
-    }
-  }
+  bool retry_locks = ReleaseGivenUp();
   for (const std::string& topic : topics) {
     std::vector<MessageQueue> owned;
     if (assigned.has_value()) {
@@ -379,7 +371,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
     Releasing releasing{pq, options_.orderly
                                 ? absl::InfiniteFuture()
                                 : absl::Now() + options_.drop_wait};
-    if (!Release(releasing, options_.unlock_wait)) {
+    if (!Release(releasing, ReleaseWait())) {
       spdlog::info("consumer {}: {} is still consuming; releasing it later",
                    group_, pq->queue().ToString());
       releasing_.emplace(pq->queue(), std::move(releasing));
@@ -454,6 +446,35 @@ bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
   }
   pq->UnlockConsume();
   return true;
+}
+
+absl::Duration ConsumerCore::ReleaseWait() const {
+  // An orderly queue is released by OnGivenUpQueueIdle() the moment its
+  // message ends; waiting here would hold the timer thread, and with it the
+  // renewal of every lock this client holds, past their broker expiry.
+  return options_.orderly ? absl::ZeroDuration() : options_.unlock_wait;
+}
+
+bool ConsumerCore::ReleaseGivenUp() {
+  for (auto it = releasing_.begin(); it != releasing_.end();) {
+    if (Release(it->second, ReleaseWait())) {
+      it = releasing_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return !releasing_.empty();
+}
+
+void ConsumerCore::OnGivenUpQueueIdle() {
+  if (stopped()) return;  // Shutdown() takes care of every queue
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->Schedule(absl::ZeroDuration(), [weak] {
+    auto self = weak.lock();
+    if (!self || self->stopped()) return;
+    absl::MutexLock lock(&self->rebalance_mu_);
+    self->ReleaseGivenUp();
+  });
 }
 
 void ConsumerCore::RenewLocks() {

@@ -48,11 +48,12 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // (RocketMQ's RebalanceLockManager): a queue is owned only once locked,
 // pulled only while the lock is held, and renewed every lock_interval. A
 // queue given up is released only after its in-flight message finished
-// (the process queue's consume lock, waited for unlock_wait, else retried a
-// moment later, its broker lock renewed meanwhile) and its offset was
-// committed; so the next owner, which locks
-// before it reads the committed offset, continues exactly where this one
-// stopped. A queue whose lock a renewal finds lost (not renewed within the
+// (the process queue's consume lock; never waited for on the timer thread,
+// so lock renewals are not held up: released when the consume service
+// reports the call ended, or at the next lock retry, its broker lock
+// renewed meanwhile) and its offset was committed; so the next owner, which
+// locks before it reads the committed offset, continues exactly where this
+// one stopped. A queue whose lock a renewal finds lost (not renewed within the
 // broker's expiry) pauses and commits nothing until it is locked again; it
 // then resumes from where it paused, so messages another owner consumed
 // meanwhile are consumed again, in order (as in RocketMQ).
@@ -85,6 +86,11 @@ class ConsumerCore : public ConsumerMember,
   // Restarts pulling `queue` at `offset`; NotFound if it is not owned.
   absl::Status Seek(const MessageQueue& queue, int64_t offset);
   std::vector<MessageQueue> OwnedQueues() const;
+
+  // The listener call running on a given-up queue has ended (orderly: the
+  // consume service calls this after unlocking a dropped queue): releases
+  // it soon, on the timer thread, rather than at the next lock retry.
+  void OnGivenUpQueueIdle();
 
   // Redelivers `message` of `pq` to the sink after `delay`, unless the
   // queue was dropped meanwhile.
@@ -128,6 +134,10 @@ class ConsumerCore : public ConsumerMember,
   // holds the client's timer thread for longer than `wait`.
   bool Release(const Releasing& releasing, absl::Duration wait)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  // How long a rebalance waits for a given-up queue's listener calls.
+  absl::Duration ReleaseWait() const;
+  // Releases the given-up queues now idle; true if some are still busy.
+  bool ReleaseGivenUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   // Renews the broker locks of every owned queue, and of those given up
   // but still releasing.
   void RenewLocks();

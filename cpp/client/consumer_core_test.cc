@@ -1,8 +1,10 @@
 #include "cpp/client/consumer_core.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -440,6 +442,75 @@ TEST(PushConsumerTest, AnOrderlyQueueWhoseLockIsLostPausesUntilRelocked) {
   consumer.Shutdown();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(consumed, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+// An orderly queue given up while its message is still in the listener
+// keeps its broker lock, renewed every lock_interval, until that message
+// ends, and is released (committed past it, unlocked) as soon as it does.
+// The rebalance does not wait for the message: such a wait held the timer
+// thread, so renewals stopped and the broker let the next owner lock the
+// queue and consume that very message at the same time.
+TEST(PushConsumerTest, AnOrderlyQueueGivenUpMidMessageStaysLockedUntilItEnds) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicG", "%RETRY%CGGiveUp"}, 1);
+  broker.Append("TopicG", 0, 3);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "given-up-mid-message";
+  options.orderly = true;
+  options.lock_interval = absl::Milliseconds(50);
+  options.unlock_wait = absl::Seconds(30);  // concurrent consumers only
+  absl::Mutex mu;
+  bool hold = true;
+  bool in_call = false;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGGiveUp", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicG", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.topic != "TopicG") return ConsumeResult::kSuccess;
+    in_call = true;
+    mu.Await(absl::Condition(
+        +[](bool* h) { return !*h; }, &hold));
+    consumed.push_back(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return in_call;
+  }));
+  const absl::Time given_up = absl::Now();
+  const int64_t unlocks = broker.unlock_requests();
+  ASSERT_TRUE(consumer.Unsubscribe("TopicG").ok());
+  // Renewed a dozen times while the message runs, not released.
+  ASSERT_TRUE(Eventually([&] {
+    const std::vector<absl::Time> times = broker.lock_times();
+    return std::count_if(times.begin(), times.end(),
+                         [&](absl::Time t) { return t > given_up; }) >= 12;
+  }));
+  EXPECT_EQ(broker.unlock_requests(), unlocks);
+  EXPECT_NE(broker.committed("TopicG", 0), std::optional<int64_t>(1));
+  {
+    absl::MutexLock lock(&mu);
+    hold = false;
+  }
+  ASSERT_TRUE(Eventually([&] { return broker.unlock_requests() > unlocks; }));
+  EXPECT_EQ(broker.committed("TopicG", 0), 1);
+  // No gap between renewals anywhere near a broker's lock expiry.
+  absl::Time last = given_up;
+  absl::Duration longest;
+  for (absl::Time t : broker.lock_times()) {
+    if (t <= given_up) continue;
+    longest = std::max(longest, t - last);
+    last = t;
+  }
+  EXPECT_LT(longest, absl::Seconds(3));
+  consumer.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(consumed, std::vector<int64_t>{0});
 }
 
 }  // namespace

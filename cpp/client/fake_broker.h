@@ -14,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cpp/common/message_record.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
@@ -73,6 +75,7 @@ class FakeBroker {
     });
     Handle(proto::LOCK_BATCH_MQ, [this](const remoting::Command& request) {
       ++lock_requests_;
+      lock_times_.push_back(absl::Now());
       remoting::Command response =
           remoting::MakeResponse(request, proto::SUCCESS);
       response.header.mutable_lock_batch_response();
@@ -86,7 +89,8 @@ class FakeBroker {
       ++unregisters_;
       return remoting::MakeResponse(request, proto::SUCCESS);
     });
-    Handle(proto::UNLOCK_BATCH_MQ, [](const remoting::Command& request) {
+    Handle(proto::UNLOCK_BATCH_MQ, [this](const remoting::Command& request) {
+      ++unlock_requests_;
       return remoting::MakeResponse(request, proto::SUCCESS);
     });
     server_->RegisterHandler(
@@ -168,6 +172,15 @@ class FakeBroker {
     return heartbeat_groups_;
   }
   // UNREGISTER_CLIENT requests so far.
+  // When each LOCK_BATCH_MQ arrived.
+  std::vector<absl::Time> lock_times() const {
+    absl::MutexLock lock(&mu_);
+    return lock_times_;
+  }
+  int64_t unlock_requests() const {
+    absl::MutexLock lock(&mu_);
+    return unlock_requests_;
+  }
   int64_t unregisters() const {
     absl::MutexLock lock(&mu_);
     return unregisters_;
@@ -241,6 +254,8 @@ class FakeBroker {
   int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
   bool lockable_ ABSL_GUARDED_BY(mu_) = true;
   int64_t lock_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<absl::Time> lock_times_ ABSL_GUARDED_BY(mu_);
+  int64_t unlock_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
 };

@@ -106,8 +106,12 @@ absl::Status DefaultPushConsumer::Prepare() {
   if (options_.orderly) {
     orderly_ = std::make_shared<ConsumeOrderlyService>(
         group_, options_, core_->locking(), listener_, pool_.get(),
-        instance_->deferred(), [this](const MessageExt& message) {
+        instance_->deferred(),
+        [this](const MessageExt& message) {
           return SendBack(message, /*to_dlq=*/true);
+        },
+        [core = std::weak_ptr<ConsumerCore>(core_)] {
+          if (auto c = core.lock()) c->OnGivenUpQueueIdle();
         });
   }
   return absl::OkStatus();
