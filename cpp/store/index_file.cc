@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "cpp/common/byte_order.h"
 
 namespace cometmq::store {
@@ -33,6 +35,17 @@ int32_t KeyHash(absl::string_view key) {
 int64_t IndexFile::FileSize(int32_t slot_count, int32_t max_entries) {
   return kHeaderSize + int64_t{slot_count} * kSlotSize +
          int64_t{max_entries} * kEntrySize;
+}
+
+absl::StatusOr<int64_t> IndexFile::ReadEndPhysicalOffset(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[kHeaderSize];
+  if (!in.read(header, kHeaderSize)) {
+    return absl::DataLossError(
+        absl::StrCat("index file ", path, " is shorter than its header"));
+  }
+  return GetBig64(header + kEndPhyOffsetPos);
 }
 
 absl::StatusOr<std::unique_ptr<IndexFile>> IndexFile::Open(

@@ -24,6 +24,9 @@ class IndexFile {
       const std::string& path, int32_t slot_count, int32_t max_entries);
 
   static int64_t FileSize(int32_t slot_count, int32_t max_entries);
+  // The header's end physical offset of the index file at `path`, whatever
+  // its size (read, not mapped).
+  static absl::StatusOr<int64_t> ReadEndPhysicalOffset(const std::string& path);
 
   // False when the file is full.
   bool Put(absl::string_view key, int64_t physical_offset,

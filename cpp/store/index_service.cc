@@ -39,10 +39,7 @@ absl::Status IndexService::Load() {
     std::string path = absl::StrCat(dir_, "/", name);
     if (static_cast<int64_t>(fs::file_size(path, ec)) !=
         IndexFile::FileSize(slot_count_, max_entries_)) {
-      spdlog::warn(
-          "index file {} has another size than configured; "
-          "ignoring it",
-          path);
+      SetAsideOtherSize(path);
       continue;
     }
     absl::StatusOr<std::unique_ptr<IndexFile>> file =
@@ -134,9 +131,32 @@ absl::Status IndexService::Flush() {
   return absl::OkStatus();
 }
 
+void IndexService::SetAsideOtherSize(const std::string& path) {
+  // A header too short to read has no entries to keep.
+  const int64_t end =
+      IndexFile::ReadEndPhysicalOffset(path).value_or(int64_t{0});
+  spdlog::warn(
+      "index file {} has another size than maxHashSlotNum/maxIndexNum give "
+      "(written with other values?); its keys are not searched, and it is "
+      "deleted once retention passes commit log offset {}",
+      path, end);
+  other_size_.push_back(OtherSizeFile{path, end});
+}
+
 int IndexService::DeleteBelow(int64_t commit_log_min) {
   absl::MutexLock lock(&mu_);
   int deleted = 0;
+  for (auto it = other_size_.begin(); it != other_size_.end();) {
+    if (it->end_physical_offset >= commit_log_min) {
+      ++it;
+      continue;
+    }
+    spdlog::info("deleting index file {}", it->path);
+    std::error_code ec;
+    fs::remove(it->path, ec);
+    it = other_size_.erase(it);
+    ++deleted;
+  }
   while (files_.size() > 1 && files_.front()->entry_count() > 1 &&
          files_.front()->end_physical_offset() < commit_log_min) {
     spdlog::info("deleting index file {}", files_.front()->path());

@@ -28,21 +28,32 @@ class IndexService {
                              size_t max, int64_t begin_ms,
                              int64_t end_ms) const;
   absl::Status Flush();
-  // Deletes files whose entries all point below `commit_log_min`.
+  // Deletes files whose entries all point below `commit_log_min`, also
+  // those set aside at Load() for another size.
   int DeleteBelow(int64_t commit_log_min);
 
  private:
   absl::StatusOr<IndexFile*> Writable(int64_t timestamp_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetAsideOtherSize(const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Indexes `record` under "topic#key".
   absl::Status PutKey(const RecordView& record, absl::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // A file written with another maxHashSlotNum/maxIndexNum: not searched
+  // (its layout is not known), kept until retention passes its entries.
+  struct OtherSizeFile {
+    std::string path;
+    int64_t end_physical_offset;
+  };
 
   const std::string dir_;
   const int32_t slot_count_;
   const int32_t max_entries_;
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<IndexFile>> files_ ABSL_GUARDED_BY(mu_);
+  std::vector<OtherSizeFile> other_size_ ABSL_GUARDED_BY(mu_);
   std::string key_ ABSL_GUARDED_BY(mu_);  // reused: one key per record or more
 };
 
