@@ -54,8 +54,18 @@ void BrokerRegistrar::Stop() {
     cv_.Signal();
   }
   if (thread_.joinable()) thread_.join();
-  if (started_) UnregisterAll();
+  if (started_) {
+    // After any registration in progress (an admin's topic update runs one
+    // on its own thread), which would otherwise put the broker back.
+    absl::MutexLock serialized(&register_mu_);
+    UnregisterAll();
+  }
   client_.Shutdown();
+}
+
+bool BrokerRegistrar::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
 }
 
 void BrokerRegistrar::Loop() {
@@ -78,6 +88,7 @@ void BrokerRegistrar::Loop() {
 
 void BrokerRegistrar::RegisterAll() {
   absl::MutexLock serialized(&register_mu_);
+  if (stopping()) return;
   remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
   proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
   reg->set_cluster(config_.brokerClusterName);
