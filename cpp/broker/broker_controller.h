@@ -59,8 +59,10 @@ namespace cometmq::broker {
 //     and transaction checks, shut the store down (flush, checkpoint,
 //     clean-shutdown marker), persist offsets and groups last, when no
 //     request can change them any more.
-// No thread outlives it. Bounded: 3 s per NameServer that does not answer,
-// kStopRepullWait, the server's 5 s grace, 5 s for slaves to catch up.
+// No thread outlives it. Bounded: a registration in progress (3 s per
+// NameServer that does not answer), unregistering (3 s for all), the drain
+// (kStopRepullWait, 2 s), the server's 5 s grace for requests in flight,
+// 5 s for slaves to catch up, then the store's flush.
 class BrokerController {
  public:
   explicit BrokerController(BrokerConfig config);

@@ -22,8 +22,9 @@ namespace cometmq::broker {
 // after its unregistration (RegisterAll() does nothing once stopping, and
 // one in progress finishes first). A NameServer that does not answer is
 // logged and retried next round; it never blocks the others for longer
-// than one request timeout, so Stop() takes at most one request timeout
-// (3 s) per NameServer.
+// than one request timeout (3 s). Stop() takes at most one timeout per
+// NameServer for a registration in progress, then one for unregistering
+// from all of them at once.
 class BrokerRegistrar {
  public:
   BrokerRegistrar(const BrokerConfig& config, std::string broker_addr,
