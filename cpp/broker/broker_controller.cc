@@ -24,6 +24,16 @@ using remoting::Command;
 constexpr size_t kSendQueueCapacity = 10000;
 constexpr size_t kPullQueueCapacity = 100000;
 constexpr size_t kAdminQueueCapacity = 1000;
+// How long a stop waits for the consumers whose held pulls it answered to
+// pull again (with their latest commit offset). They do at once unless
+// their flow control holds them back.
+constexpr absl::Duration kStopRepullWait = absl::Seconds(2);
+
+std::string RepullKey(const std::string& remote,
+                      const proto::PullMessageRequest& pull) {
+  return absl::StrCat(remote, "|", pull.consumer_group(), "|", pull.topic(),
+                      "|", pull.queue_id());
+}
 
 // Tells a consumer its group changed so it rebalances at once instead of at
 // its next 20 s round.
@@ -184,6 +194,11 @@ absl::Status BrokerController::Start() {
   pull_ =
       std::make_unique<PullProcessor>(config_, store_.get(), &topics_, &groups_,
                                       &offsets_, &holds_, pull_pool_.get());
+  pull_->SetStopAnswerListener(
+      [this](const proto::PullMessageRequest& pull, const std::string& remote) {
+        absl::MutexLock lock(&drain_mu_);
+        awaiting_repull_.insert(RepullKey(remote, pull));
+      });
   client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
                                               &topics_, &locks_);
   admin_ = std::make_unique<AdminProcessor>(
@@ -232,6 +247,7 @@ void BrokerController::RegisterHandlers() {
 void BrokerController::Dispatch(Command&& request,
                                 remoting::Responder responder) {
   if (!serving_.load()) {
+    if (draining_.load() && DispatchWhileDraining(request, responder)) return;
     Command refused =
         remoting::MakeResponse(request, proto::SERVICE_NOT_AVAILABLE,
                                absl::StrCat("the broker[", config_.brokerName,
@@ -266,6 +282,48 @@ void BrokerController::Dispatch(Command&& request,
     }
   }
   admin_->Handle(std::move(request), std::move(responder));
+}
+
+bool BrokerController::DispatchWhileDraining(Command& request,
+                                             remoting::Responder& responder) {
+  // Null only after a failed Start(), whose server is stopped already.
+  if (pull_ == nullptr || client_ == nullptr) return false;
+  const int32_t code = request.header.code();
+  if (code == proto::PULL_MESSAGE) {
+    if (request.header.has_pull_message()) {
+      absl::MutexLock lock(&drain_mu_);
+      awaiting_repull_.erase(
+          RepullKey(responder.remote_address(), request.header.pull_message()));
+    }
+    pull_->HandleWhileStopping(std::move(request), std::move(responder));
+    return true;
+  }
+  // Heartbeats, unregistrations, offset commits and queries, queue locks:
+  // memory only, and a commit refused now would be lost (a periodic commit
+  // is one-way, so the consumer never learns it was refused).
+  for (int32_t client_code : ClientProcessor::Codes()) {
+    if (code == client_code) {
+      client_->Handle(std::move(request), std::move(responder));
+      return true;
+    }
+  }
+  return false;
+}
+
+void BrokerController::DrainConsumers() {
+  holds_.Shutdown();
+  absl::MutexLock lock(&drain_mu_);
+  auto all_pulled_again = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_) {
+    return awaiting_repull_.empty();
+  };
+  if (!drain_mu_.AwaitWithTimeout(absl::Condition(&all_pulled_again),
+                                  kStopRepullWait)) {
+    spdlog::info(
+        "{} consumer queues did not pull again within {} of the stop; their "
+        "commits since their last pull or commit are not kept",
+        awaiting_repull_.size(), absl::FormatDuration(kStopRepullWait));
+  }
+  awaiting_repull_.clear();
 }
 
 bool BrokerController::SendTransactionCheck(const std::string& group,
@@ -402,10 +460,15 @@ void BrokerController::Shutdown() {
   absl::MutexLock lock(&lifecycle_mu_);
   if (!started_ || stopped_) return;
   stopped_ = true;
+  spdlog::info("broker {} stopping: leaving the name servers",
+               config_.brokerName);
+  if (registrar_ != nullptr) registrar_->Stop();
+  draining_.store(true);
   serving_.store(false);
-  transaction_check_.Shutdown();
   // Held pulls are answered while their connections are still open.
-  holds_.Shutdown();
+  DrainConsumers();
+  draining_.store(false);
+  transaction_check_.Shutdown();
   for (ThreadPool* pool :
        {send_pool_.get(), pull_pool_.get(), admin_pool_.get()}) {
     if (pool != nullptr) pool->Shutdown();
@@ -423,7 +486,6 @@ void BrokerController::Shutdown() {
   StopReplication();
   if (store_ != nullptr) store_->Shutdown();
   PersistState();
-  if (registrar_ != nullptr) registrar_->Stop();
   spdlog::info("broker {} shut down", config_.brokerName);
 }
 

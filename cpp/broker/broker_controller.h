@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/broker/admin_processor.h"
@@ -42,12 +43,26 @@ namespace cometmq::broker {
 // registration.
 //
 // Start() once. Shutdown() (also run by the destructor) is graceful and
-// idempotent, in this order: stop serving new requests, answer held pulls,
-// drain the worker pools, stop the server (in-flight answers are written),
-// stop delayed delivery (its progress is written) and transaction checks,
-// shut the store down (flush,
-// checkpoint, clean-shutdown marker), persist offsets and groups, unregister
-// from the NameServers. No thread outlives it.
+// idempotent, in this order (RocketMQ's, plus a drain):
+//  1. unregister from every NameServer while still serving everything, so
+//     routes fetched from now on (clients refresh on a failed send) leave
+//     this broker out;
+//  2. drain: sends, pulls and admin requests are answered
+//     SERVICE_NOT_AVAILABLE (producers retry on another broker at once),
+//     while the consumers' offset commits and other client bookkeeping are
+//     still applied; held pulls are answered, and the pull each consumer
+//     sends right after carries its latest commit offset, which is applied
+//     too; the drain ends when every such consumer pulled again, or after
+//     kStopRepullWait;
+//  3. refuse everything, drain the worker pools, stop the server (in-flight
+//     answers are written), stop delayed delivery (its progress is written)
+//     and transaction checks, shut the store down (flush, checkpoint,
+//     clean-shutdown marker), persist offsets and groups last, when no
+//     request can change them any more.
+// No thread outlives it. Bounded: a registration in progress (3 s per
+// NameServer that does not answer), unregistering (3 s for all), the drain
+// (kStopRepullWait, 2 s), the server's 5 s grace for requests in flight,
+// 5 s for slaves to catch up, then the store's flush.
 class BrokerController {
  public:
   explicit BrokerController(BrokerConfig config);
@@ -68,6 +83,12 @@ class BrokerController {
  private:
   void RegisterHandlers();
   void Dispatch(remoting::Command&& request, remoting::Responder responder);
+  // During the stop's drain: serves what it still serves (see the class
+  // comment) and returns true, or returns false to have it refused.
+  bool DispatchWhileDraining(remoting::Command& request,
+                             remoting::Responder& responder);
+  // Answers held pulls and waits (bounded) for their consumers' next pulls.
+  void DrainConsumers();
   void HousekeepingLoop();
   // Sends a CHECK_TRANSACTION_STATE to a live producer of `group`.
   bool SendTransactionCheck(const std::string& group, remoting::Command check);
@@ -112,6 +133,13 @@ class BrokerController {
   // Requests are answered SERVICE_NOT_AVAILABLE unless this is true; it is
   // set once everything they use exists, and cleared first at shutdown.
   std::atomic<bool> serving_{false};
+  // Set, with serving_ false, during the stop's drain.
+  std::atomic<bool> draining_{false};
+
+  // Consumers whose held pull was answered at the stop and which have not
+  // pulled again yet ("remote|group|topic|queue").
+  absl::Mutex drain_mu_;
+  absl::flat_hash_set<std::string> awaiting_repull_ ABSL_GUARDED_BY(drain_mu_);
 
   absl::Mutex lifecycle_mu_;
   bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <memory>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -54,8 +55,18 @@ void BrokerRegistrar::Stop() {
     cv_.Signal();
   }
   if (thread_.joinable()) thread_.join();
-  if (started_) UnregisterAll();
+  if (started_) {
+    // After any registration in progress (an admin's topic update runs one
+    // on its own thread), which would otherwise put the broker back.
+    absl::MutexLock serialized(&register_mu_);
+    UnregisterAll();
+  }
   client_.Shutdown();
+}
+
+bool BrokerRegistrar::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
 }
 
 void BrokerRegistrar::Loop() {
@@ -78,6 +89,7 @@ void BrokerRegistrar::Loop() {
 
 void BrokerRegistrar::RegisterAll() {
   absl::MutexLock serialized(&register_mu_);
+  if (stopping()) return;
   remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
   proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
   reg->set_cluster(config_.brokerClusterName);
@@ -140,16 +152,41 @@ void BrokerRegistrar::UnregisterAll() {
   un->set_broker_name(config_.brokerName);
   un->set_broker_id(config_.brokerId);
   un->set_broker_addr(broker_addr_);
-  for (const std::string& addr : addrs_) {
-    absl::StatusOr<remoting::Command> response =
-        client_.InvokeSync(addr, request, kRequestTimeout);
-    if (!response.ok()) {
-      spdlog::warn("unregister from name server {} failed: {}", addr,
-                   response.status().ToString());
-    } else {
-      spdlog::info("unregistered from name server {}", addr);
-    }
+  // All at once: NameServers that do not answer cost one request timeout
+  // together, not one each, so the stop that waits here stays short.
+  struct Outstanding {
+    absl::Mutex mu;
+    size_t left ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto outstanding = std::make_shared<Outstanding>();
+  {
+    absl::MutexLock lock(&outstanding->mu);
+    outstanding->left = addrs_.size();
   }
+  for (const std::string& addr : addrs_) {
+    // The callback runs exactly once, by the timeout at the latest.
+    client_.InvokeAsync(
+        addr, request, kRequestTimeout,
+        [addr, outstanding](absl::StatusOr<remoting::Command>&& response) {
+          if (!response.ok()) {
+            spdlog::warn("unregister from name server {} failed: {}", addr,
+                         response.status().ToString());
+          } else if (response->header.status() != proto::SUCCESS) {
+            spdlog::warn("name server {} refused the unregistration: {}", addr,
+                         response->header.remark());
+          } else {
+            spdlog::info("unregistered from name server {}", addr);
+          }
+          absl::MutexLock lock(&outstanding->mu);
+          --outstanding->left;
+        });
+  }
+  absl::MutexLock lock(&outstanding->mu);
+  Outstanding* o = outstanding.get();
+  auto all_answered = [o]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu) {
+    return o->left == 0;
+  };
+  outstanding->mu.Await(absl::Condition(&all_answered));
 }
 
 }  // namespace cometmq::broker

@@ -18,9 +18,13 @@ namespace cometmq::broker {
 // (synchronously, so routes exist when the broker reports ready), then on
 // the "broker-register" thread every registerBrokerIntervalMillis and at
 // once after Trigger() (a topic changed). Stop() joins the thread and
-// unregisters from every NameServer. A NameServer that does not answer is
+// unregisters from every NameServer; no registration reaches a NameServer
+// after its unregistration (RegisterAll() does nothing once stopping, and
+// one in progress finishes first). A NameServer that does not answer is
 // logged and retried next round; it never blocks the others for longer
-// than one request timeout.
+// than one request timeout (3 s). Stop() takes at most one timeout per
+// NameServer for a registration in progress, then one for unregistering
+// from all of them at once.
 class BrokerRegistrar {
  public:
   BrokerRegistrar(const BrokerConfig& config, std::string broker_addr,
@@ -33,7 +37,8 @@ class BrokerRegistrar {
   void Start();
   // Registers on the registration thread soon.
   void Trigger();
-  // Registers with every NameServer now, on the calling thread.
+  // Registers with every NameServer now, on the calling thread; nothing
+  // once Stop() began.
   void RegisterAll();
   void Stop();
 
@@ -45,7 +50,8 @@ class BrokerRegistrar {
 
  private:
   void Loop();
-  void UnregisterAll();
+  bool stopping() const;
+  void UnregisterAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(register_mu_);
   void RememberMaster(const proto::RegisterBrokerResponse& answer);
 
   const BrokerConfig& config_;
@@ -61,7 +67,7 @@ class BrokerRegistrar {
   // reach it after a newer one (the registration thread and an admin's
   // topic update both register).
   absl::Mutex register_mu_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::CondVar cv_;
   bool triggered_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -68,10 +68,7 @@ void PullProcessor::Handle(Command&& request, remoting::Responder responder) {
   // so in the order the consumer sent them. Applied on the pool, an older
   // offset could land after a newer commit and move the group back. Never
   // again when a held pull is resumed, for the same reason.
-  if (pull.commit_offset() >= 0) {
-    offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
-                     pull.commit_offset());
-  }
+  ApplyCommit(pull);
   // A consumer that keeps up asks for the next offset, where nothing is
   // yet: no read, the pull is held (or answered) at once. Doing that here
   // saves two thread wakeups per pull; reads of stored messages, which may
@@ -89,6 +86,28 @@ void PullProcessor::Handle(Command&& request, remoting::Responder responder) {
     busy.header.mutable_pull_message_response();
     responder.Respond(std::move(busy));
   }
+}
+
+void PullProcessor::ApplyCommit(const proto::PullMessageRequest& pull) {
+  if (pull.commit_offset() >= 0) {
+    offsets_->Commit(pull.consumer_group(), pull.topic(), pull.queue_id(),
+                     pull.commit_offset());
+  }
+}
+
+void PullProcessor::HandleWhileStopping(Command&& request,
+                                        remoting::Responder responder) {
+  if (std::optional<Command> refusal = Refusal(request)) {
+    responder.Respond(*std::move(refusal));
+    return;
+  }
+  // On the I/O thread, like Handle(), so commits keep the consumer's order.
+  ApplyCommit(request.header.pull_message());
+  Command refused = MakeResponse(
+      request, proto::SERVICE_NOT_AVAILABLE,
+      absl::StrCat("the broker[", config_.brokerName, "] is shutting down"));
+  refused.header.mutable_pull_message_response();
+  responder.Respond(std::move(refused));
 }
 
 Command PullProcessor::NotFound(const Command& request) const {
@@ -131,6 +150,10 @@ void PullProcessor::Resume(std::shared_ptr<const Command> request,
         Process(request, responder);
       })) {
     return;
+  }
+  if (reason == WakeReason::kShutdown && stop_answer_listener_) {
+    stop_answer_listener_(request->header.pull_message(),
+                          responder.remote_address());
   }
   responder.Respond(NotFound(*request));
 }

@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
@@ -30,9 +32,10 @@ absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 // held pull woken by an arrival is re-run on the notifying thread (it reads
 // what just arrived, which is in memory); otherwise a held pull is re-run on
 // the pool when a message arrives or its suspension ends; at shutdown held
-// pulls are answered PULL_NOT_FOUND. A held pull woken by arrivals none of
-// which its tags match is held again until its deadline, as RocketMQ does.
-// Every answer carries a pull_message_response.
+// pulls are answered PULL_NOT_FOUND (so consumers pull again at once and that
+// pull carries their latest commit, see HandleWhileStopping). A held pull
+// woken by arrivals none of which its tags match is held again until its
+// deadline, as RocketMQ does. Every answer carries a pull_message_response.
 class PullProcessor {
  public:
   PullProcessor(const BrokerConfig& config, store::MessageStore* store,
@@ -41,7 +44,21 @@ class PullProcessor {
                 ThreadPool* pool);
 
   void Handle(remoting::Command&& request, remoting::Responder responder);
+  // While the broker stops: applies the pull's piggy-backed commit offset
+  // (the consumer's latest progress must reach the offsets persisted at the
+  // end of the stop) and answers SERVICE_NOT_AVAILABLE without reading.
+  void HandleWhileStopping(remoting::Command&& request,
+                           remoting::Responder responder);
   int64_t messages_got() const { return messages_got_.load(); }
+
+  // Called for every held pull answered because the broker stops, just
+  // before its answer is sent: with the pull and the consumer's address.
+  using StopAnswerListener = std::function<void(
+      const proto::PullMessageRequest& pull, const std::string& remote)>;
+  // Set before requests are served.
+  void SetStopAnswerListener(StopAnswerListener listener) {
+    stop_answer_listener_ = std::move(listener);
+  }
 
  private:
   // The answer refusing the pull (bad request, no permission, unknown
@@ -67,6 +84,8 @@ class PullProcessor {
             const remoting::Responder& responder, int64_t offset,
             absl::Time deadline);
   remoting::Command NotFound(const remoting::Command& request) const;
+  // Applies the piggy-backed commit offset of a pull that passed Refusal().
+  void ApplyCommit(const proto::PullMessageRequest& pull);
   // Which broker of the group the consumer should pull from next: a slave
   // when this master's answer came from data too old to be in memory (with
   // slaveReadEnable), else the master.
@@ -81,6 +100,7 @@ class PullProcessor {
   ThreadPool* const pool_;
   std::atomic<int64_t> messages_got_{0};
   int64_t in_memory_bytes_ = 0;  // accessMessageInMemoryMaxRatio of RAM
+  StopAnswerListener stop_answer_listener_;
 };
 
 }  // namespace cometmq::broker

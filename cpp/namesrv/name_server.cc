@@ -51,6 +51,7 @@ absl::Status NameServer::Start() {
         });
   }
   server_->SetCloseListener([this](const std::string& remote) {
+    if (closing_.load()) return;
     std::vector<std::string> gone = routes_.OnConnectionClosed(remote);
     if (!gone.empty()) {
       spdlog::info("connection {} closed; removed brokers {}", remote,
@@ -68,6 +69,7 @@ void NameServer::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   // The network goes first so no registration arrives after the last scan.
+  closing_.store(true);
   server_->Stop();
   {
     absl::MutexLock scan_lock(&scan_mu_);

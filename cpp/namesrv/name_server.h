@@ -1,6 +1,7 @@
 #ifndef COMETMQ_NAMESRV_NAME_SERVER_H_
 #define COMETMQ_NAMESRV_NAME_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -44,6 +45,9 @@ class NameServer {
   RequestProcessor processor_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::thread scan_thread_;
+  // Set by Stop() before it closes the connections: the brokers on them are
+  // not leaving, so their routes are not dropped one by one (nor logged).
+  std::atomic<bool> closing_{false};
 
   // Serializes Start() and Stop() so a Stop() racing another returns only
   // once everything has stopped.
