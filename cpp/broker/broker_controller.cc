@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/net_address.h"
 #include "cpp/broker/transactional_message.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -355,7 +356,7 @@ void BrokerController::HousekeepingLoop() {
       if (housekeeping_stop_) return;
     }
     PersistState();
-    std::vector<std::string> expired = clients_.ScanExpired(absl::Now());
+    std::vector<std::string> expired = clients_.ScanExpired(MonotonicNow());
     if (!expired.empty()) {
       spdlog::info("clients not heard from in {} ms removed: {}",
                    config_.clientChannelExpiredMillis,

@@ -54,6 +54,8 @@ class ClientManager {
 
   ClientManager(absl::Duration expiry, Notifier notify);
 
+  // `now` here and in ScanExpired() come from one clock (the broker uses
+  // MonotonicNow(): a wall clock step must not expire every client).
   void Heartbeat(const proto::HeartbeatData& heartbeat,
                  std::weak_ptr<remoting::Connection> connection,
                  absl::string_view remote_address, absl::Time now);

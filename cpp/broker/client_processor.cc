@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "cpp/broker/send_back_processor.h"
 #include "cpp/broker/topic_config_manager.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -148,7 +149,7 @@ Command ClientProcessor::Heartbeat(const Command& request,
     }
   }
   clients_->Heartbeat(heartbeat, responder.connection(),
-                      responder.remote_address(), absl::Now());
+                      responder.remote_address(), MonotonicNow());
   return MakeResponse(request, proto::SUCCESS);
 }
 
@@ -269,7 +270,7 @@ Command ClientProcessor::LockBatch(const Command& request) {
   const proto::LockBatchRequest& lock = request.header.lock_batch();
   std::vector<LockedQueue> locked =
       locks_->TryLockBatch(lock.consumer_group(), lock.client_id(),
-                           ToLockedQueues(lock.queues()), absl::Now());
+                           ToLockedQueues(lock.queues()), MonotonicNow());
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::LockBatchResponse* out = response.header.mutable_lock_batch_response();
   for (LockedQueue& q : locked) {

@@ -37,7 +37,10 @@ struct LockedQueue {
 // lock; a lock is free again after its holder unlocks it or after
 // `max_live_time` without a renewal (a crashed holder cannot block a queue
 // forever). Thread-safe; memory only (locks do not survive a restart, as
-// in RocketMQ: clients re-lock within their renewal interval).
+// in RocketMQ: clients re-lock within their renewal interval). Every `now`
+// must come from one clock; the broker passes MonotonicNow(), so a step of
+// the wall clock neither frees every lock at once nor keeps a dead
+// holder's.
 class RebalanceLockManager {
  public:
   explicit RebalanceLockManager(absl::Duration max_live_time);
