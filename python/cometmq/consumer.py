@@ -252,6 +252,16 @@ class PullConsumer(Lifecycle):
         self._core.subscribe(topic, expression or "*")
 
     @translate
+    def unsubscribe(self, topic):
+        """Stops consuming `topic` (RocketMQ's unsubscribe), before or
+        after start(): its queues are given up at once and their polled
+        offsets committed, so subscribing again (or another consumer of the
+        group) resumes after what was polled; poll() returns no message of
+        the topic once this returned, also none already pulled ahead. A
+        topic not subscribed is no error."""
+        self._core.unsubscribe(topic)
+
+    @translate
     def _start(self):
         self._core.start()
 

@@ -532,6 +532,15 @@ void BindPullConsumer(py::module_& m) {
               const std::string& expression) {
              Check(c.Subscribe(topic, expression));
            })
+      .def("unsubscribe",
+           [](DefaultLitePullConsumer& c, const std::string& topic) {
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = c.Unsubscribe(topic);
+             }
+             Check(status);
+           })
       .def(
           "start", [](DefaultLitePullConsumer& c) { Check(c.Start()); },
           py::call_guard<py::gil_scoped_release>())
