@@ -32,6 +32,14 @@ struct ConsumerOptions {
   int pull_batch_size = 32;
   int64_t pull_threshold_for_queue = 1000;             // messages
   int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
+  // Concurrent consumption (consumeConcurrentlyMaxSpan; for lite pull
+  // RocketMQ's consumeMaxSpan): a queue is not pulled while the offsets of
+  // the messages it holds (pulled, not yet consumed or polled) span more
+  // than this, the pull retried after flow_control_delay. As in RocketMQ
+  // the span is that of the messages still held: a slow message at the
+  // bottom stops the pulls while those above it wait, and they go on as
+  // those are consumed. Orderly consumers are exempt.
+  int64_t consume_concurrently_max_span = 2000;
   absl::Duration rebalance_interval = absl::Seconds(20);
   absl::Duration offset_commit_interval = absl::Seconds(5);
   // Lite pull: polled offsets are committed periodically and whenever a

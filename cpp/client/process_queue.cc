@@ -47,6 +47,12 @@ int64_t ProcessQueue::cached_bytes() const {
   return cached_bytes_;
 }
 
+int64_t ProcessQueue::MaxSpan() const {
+  absl::MutexLock lock(&mu_);
+  if (in_flight_.empty()) return 0;
+  return in_flight_.rbegin()->first - in_flight_.begin()->first;
+}
+
 void ProcessQueue::BeginConsume() {
   absl::MutexLock lock(&mu_);
   ++consuming_;

@@ -41,6 +41,9 @@ class ProcessQueue {
 
   int64_t cached_count() const;
   int64_t cached_bytes() const;
+  // The highest offset held minus the lowest (RocketMQ's getMaxSpan); 0
+  // when at most one message is held.
+  int64_t MaxSpan() const;
 
   // Dropping stops pulls and delivery; consumption already running finishes.
   void Drop() { dropped_ = true; }

@@ -36,6 +36,18 @@ TEST(ProcessQueueTest, CommitsLowestUnconsumedOffset) {
   EXPECT_EQ(pq.cached_bytes(), 0);
 }
 
+TEST(ProcessQueueTest, MaxSpanIsThatOfTheMessagesStillHeld) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  EXPECT_EQ(pq.MaxSpan(), 0);
+  pq.OnPulled(AtOffsets({0, 1, 2, 7}), 8);
+  EXPECT_EQ(pq.MaxSpan(), 7);
+  pq.Remove(7);
+  pq.Remove(1);
+  EXPECT_EQ(pq.MaxSpan(), 2);
+  pq.Remove(2);
+  EXPECT_EQ(pq.MaxSpan(), 0);  // only the slow one is left
+}
+
 TEST(ProcessQueueTest, FilteredGapsAdvanceTheOffset) {
   ProcessQueue pq({"T", "b", 0}, 0);
   // Offsets 0..9 pulled, only 3 and 7 matched the tags.

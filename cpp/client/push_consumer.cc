@@ -60,6 +60,10 @@ absl::Status DefaultPushConsumer::Start() {
       !s.ok()) {
     return s;
   }
+  if (options_.consume_concurrently_max_span < 1) {
+    return absl::InvalidArgumentError(
+        "consume_concurrently_max_span must be at least 1");
+  }
   if (!options_.auto_commit) {
     // With no Commit() to call, nothing would ever be committed.
     return absl::InvalidArgumentError(

@@ -121,6 +121,11 @@ class PushConsumer(Lifecycle):
     locks are renewed every lock_interval_ms; keep it well below the
     broker's rebalanceLockMaxLiveTime (60 s).
 
+    Flow control as RocketMQ's, for concurrent (not orderly) consumers: a
+    queue is not pulled while the messages it holds (pulled, not yet
+    consumed) span more than consume_concurrently_max_span offsets
+    (consumeConcurrentlyMaxSpan, 2000; tried again every 50 ms).
+
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends. shutdown() from a listener returns
     at once and no further listener call starts; the consumer commits and
@@ -132,7 +137,8 @@ class PushConsumer(Lifecycle):
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
                  orderly=False, max_reconsume_times=-1, consume_threads=4,
                  instance_name=None, offset_dir=None,
-                 lock_interval_ms=20000, consume_timestamp=None):
+                 lock_interval_ms=20000, consume_timestamp=None,
+                 consume_concurrently_max_span=2000):
         super().__init__()
         if (isinstance(max_reconsume_times, bool)
                 or not isinstance(max_reconsume_times, int)
@@ -150,7 +156,7 @@ class PushConsumer(Lifecycle):
             _timestamp_ms(consume_timestamp_ms, consume_timestamp),
             max_reconsume_times,
             consume_threads, bool(orderly), str(offset_dir or ""),
-            int(lock_interval_ms))
+            int(lock_interval_ms), int(consume_concurrently_max_span))
 
     @translate
     def subscribe(self, topic, expression="*"):

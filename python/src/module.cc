@@ -457,24 +457,30 @@ void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
   py::class_<DefaultPushConsumer, Holder<DefaultPushConsumer>>(m,
                                                                "PushConsumer")
-      .def(py::init(
-          [](const std::string& group, const std::string& namesrv,
-             const std::string& instance_name, const std::string& model,
-             const std::string& from, int64_t timestamp_ms,
-             int max_reconsume_times, int consume_threads, bool orderly,
-             const std::string& offset_dir, int64_t lock_interval_ms) {
-            client::ConsumerOptions options = MakeConsumerOptions(
-                namesrv, instance_name, model, from, timestamp_ms,
-                max_reconsume_times, consume_threads, orderly, offset_dir);
-            if (lock_interval_ms <= 0) {
-              throw py::value_error("lock_interval_ms must be positive");
-            }
-            // The client stops consuming a queue whose lock was not confirmed
-            // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
-            options.lock_interval = absl::Milliseconds(lock_interval_ms);
-            options.lock_ttl = options.lock_interval * 3 / 2;
-            return MakeHolder<DefaultPushConsumer>(group, std::move(options));
-          }))
+      .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& instance_name,
+                       const std::string& model, const std::string& from,
+                       int64_t timestamp_ms, int max_reconsume_times,
+                       int consume_threads, bool orderly,
+                       const std::string& offset_dir, int64_t lock_interval_ms,
+                       int64_t consume_concurrently_max_span) {
+        client::ConsumerOptions options = MakeConsumerOptions(
+            namesrv, instance_name, model, from, timestamp_ms,
+            max_reconsume_times, consume_threads, orderly, offset_dir);
+        if (lock_interval_ms <= 0) {
+          throw py::value_error("lock_interval_ms must be positive");
+        }
+        if (consume_concurrently_max_span < 1) {
+          throw py::value_error(
+              "consume_concurrently_max_span must be at least 1");
+        }
+        options.consume_concurrently_max_span = consume_concurrently_max_span;
+        // The client stops consuming a queue whose lock was not confirmed
+        // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
+        options.lock_interval = absl::Milliseconds(lock_interval_ms);
+        options.lock_ttl = options.lock_interval * 3 / 2;
+        return MakeHolder<DefaultPushConsumer>(group, std::move(options));
+      }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
               const std::string& expression) {
