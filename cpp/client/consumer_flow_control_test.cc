@@ -1,8 +1,11 @@
-// RocketMQ's consumeConcurrentlyMaxSpan in the consumer core, against a
-// fake broker.
+// RocketMQ's consumeConcurrentlyMaxSpan and consumeTimeout in the push
+// consumer, against a fake broker.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +15,7 @@
 #include "cpp/client/client_instance.h"
 #include "cpp/client/consumer_core.h"
 #include "cpp/client/fake_broker.h"
+#include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "gtest/gtest.h"
 
@@ -111,6 +115,95 @@ TEST_F(SpanTest, AnOrderlyQueueIsNotLimitedBySpan) {
   Start(/*orderly=*/true);
   ASSERT_TRUE(Eventually([&] { return broker_.served() == 20; }));
   EXPECT_EQ(core_->span_flow_controls(), 0);
+}
+
+// A push consumer of 10 messages whose listener holds offset 2 (until the
+// test ends it with `late_result`), with a 200 ms consume timeout.
+class ConsumeTimeoutTest : public ::testing::Test {
+ protected:
+  void Start() {
+    namesrv_.RegisterBroker("broker-a", broker_.address(),
+                            {"TopicT", "%RETRY%CGTimeout"}, 1);
+    broker_.Append("TopicT", 0, 10);
+    ConsumerOptions options;
+    options.client.namesrv_addr = namesrv_.address();
+    options.client.instance_name = "consume-timeout";
+    options.consume_from = ConsumeFrom::kFirstOffset;
+    options.consume_threads = 10;  // one listener call per message at once
+    options.consume_timeout = absl::Milliseconds(200);
+    options.offset_commit_interval = absl::Milliseconds(20);
+    options.reconsume_backoff = absl::Milliseconds(20);
+    consumer_ = std::make_unique<DefaultPushConsumer>("CGTimeout", options);
+    ASSERT_TRUE(consumer_->Subscribe("TopicT", "*").ok());
+    consumer_->RegisterListener([this](const MessageExt& message) {
+      absl::MutexLock lock(&mu_);
+      ++calls_[message.queue_offset];
+      if (message.queue_offset == 2) {
+        mu_.Await(absl::Condition(
+            +[](std::optional<ConsumeResult>* r) { return r->has_value(); },
+            &late_result_));
+        return *late_result_;
+      }
+      return ConsumeResult::kSuccess;
+    });
+    ASSERT_TRUE(consumer_->Start().ok());
+  }
+  void TearDown() override {
+    End(ConsumeResult::kSuccess);
+    if (consumer_) consumer_->Shutdown();
+  }
+  void End(ConsumeResult result) {
+    absl::MutexLock lock(&mu_);
+    if (!late_result_.has_value()) late_result_ = result;
+  }
+  int calls(int64_t offset) {
+    absl::MutexLock lock(&mu_);
+    return calls_[offset];
+  }
+
+  testing::TestNameServer namesrv_;
+  testing::FakeBroker broker_;
+  std::unique_ptr<DefaultPushConsumer> consumer_;
+  absl::Mutex mu_;
+  std::optional<ConsumeResult> late_result_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, int> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// The held message is sent back once (delay level 3, RocketMQ's
+// cleanExpireMsg) and the committed offset moves past it while its call
+// still runs; the call's late failure sends nothing back again.
+TEST_F(ConsumeTimeoutTest, AMessagePastItIsSentBackAndHoldsTheOffsetNoLonger) {
+  broker_.set_accept_send_back(true);
+  Start();
+  ASSERT_TRUE(Eventually([&] { return broker_.committed("TopicT", 0) == 10; }));
+  std::vector<proto::ConsumerSendMsgBackRequest> backs = broker_.send_backs();
+  ASSERT_EQ(backs.size(), 1u);
+  EXPECT_EQ(backs[0].commit_log_offset(), 2 * 1000);  // the fake's offsets
+  EXPECT_EQ(backs[0].delay_level(), 3);
+  EXPECT_EQ(backs[0].group(), "CGTimeout");
+  EXPECT_EQ(backs[0].original_topic(), "TopicT");
+
+  End(ConsumeResult::kReconsumeLater);
+  consumer_->Shutdown();  // waits for the listener call
+  EXPECT_EQ(broker_.send_backs().size(), 1u);
+  EXPECT_EQ(broker_.committed("TopicT", 0), 10);
+  EXPECT_EQ(calls(2), 1);  // not redelivered locally either
+}
+
+// A send-back the broker refuses (and no retry copy taken either) leaves
+// the message holding the offset; each check tries again, and the call's
+// late success then lets the offset pass it.
+TEST_F(ConsumeTimeoutTest, AMessageNoBrokerTookBackStillHoldsTheOffset) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return broker_.send_backs().size() >= 2; }));
+  ASSERT_TRUE(Eventually([&] { return broker_.committed("TopicT", 0) == 2; }));
+  EXPECT_EQ(broker_.send_backs()[0].delay_level(), 3);
+
+  End(ConsumeResult::kSuccess);
+  ASSERT_TRUE(Eventually([&] { return broker_.committed("TopicT", 0) == 10; }));
+  consumer_->Shutdown();
+  EXPECT_EQ(broker_.committed("TopicT", 0), 10);
+  EXPECT_EQ(calls(2), 1);
 }
 
 }  // namespace

@@ -463,7 +463,8 @@ void BindPushConsumer(py::module_& m) {
                        int64_t timestamp_ms, int max_reconsume_times,
                        int consume_threads, bool orderly,
                        const std::string& offset_dir, int64_t lock_interval_ms,
-                       int64_t consume_concurrently_max_span) {
+                       int64_t consume_concurrently_max_span,
+                       int64_t consume_timeout_ms) {
         client::ConsumerOptions options = MakeConsumerOptions(
             namesrv, instance_name, model, from, timestamp_ms,
             max_reconsume_times, consume_threads, orderly, offset_dir);
@@ -474,7 +475,11 @@ void BindPushConsumer(py::module_& m) {
           throw py::value_error(
               "consume_concurrently_max_span must be at least 1");
         }
+        if (consume_timeout_ms <= 0) {
+          throw py::value_error("consume_timeout_ms must be positive");
+        }
         options.consume_concurrently_max_span = consume_concurrently_max_span;
+        options.consume_timeout = absl::Milliseconds(consume_timeout_ms);
         // The client stops consuming a queue whose lock was not confirmed
         // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
         options.lock_interval = absl::Milliseconds(lock_interval_ms);
