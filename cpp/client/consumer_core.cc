@@ -595,6 +595,14 @@ absl::Status ConsumerCore::Seek(const MessageQueue& queue, int64_t offset) {
   return absl::OkStatus();
 }
 
+std::vector<std::shared_ptr<ProcessQueue>> ConsumerCore::OwnedProcessQueues()
+    const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<ProcessQueue>> queues;
+  for (const auto& [queue, pq] : queues_) queues.push_back(pq);
+  return queues;
+}
+
 std::vector<MessageQueue> ConsumerCore::OwnedQueues() const {
   absl::MutexLock lock(&mu_);
   std::vector<MessageQueue> queues;
@@ -617,6 +625,22 @@ void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   }
   if (pq->cached_count() >= options_.pull_threshold_for_queue ||
       pq->cached_bytes() >= options_.pull_threshold_bytes_for_queue) {
+    return PullLater(pq, options_.flow_control_delay);
+  }
+  // Orderly queues are exempt, as in RocketMQ: they consume in offset
+  // order, so the span is only what was pulled ahead.
+  if (!options_.orderly &&
+      pq->MaxSpan() > options_.consume_concurrently_max_span) {
+    // Logged at the first time and every 1000th after, as RocketMQ.
+    if (span_flow_controls_.fetch_add(1, std::memory_order_relaxed) % 1000 ==
+        0) {
+      spdlog::warn(
+          "consumer {}: not pulling {} for now: the messages it holds span "
+          "{} offsets, above consume_concurrently_max_span {} (committable "
+          "offset {})",
+          group_, pq->queue().ToString(), pq->MaxSpan(),
+          options_.consume_concurrently_max_span, pq->CommittableOffset());
+    }
     return PullLater(pq, options_.flow_control_delay);
   }
   const MessageQueue& queue = pq->queue();

@@ -1,6 +1,7 @@
 #ifndef COMETMQ_CLIENT_CONSUMER_CORE_H_
 #define COMETMQ_CLIENT_CONSUMER_CORE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,6 +87,14 @@ class ConsumerCore : public ConsumerMember,
   // Restarts pulling `queue` at `offset`; NotFound if it is not owned.
   absl::Status Seek(const MessageQueue& queue, int64_t offset);
   std::vector<MessageQueue> OwnedQueues() const;
+  // The process queues of the owned queues.
+  std::vector<std::shared_ptr<ProcessQueue>> OwnedProcessQueues() const;
+  // How often a pull was put off because the messages a queue holds span
+  // more than consume_concurrently_max_span (RocketMQ's
+  // queueMaxSpanFlowControlTimes).
+  int64_t span_flow_controls() const {
+    return span_flow_controls_.load(std::memory_order_relaxed);
+  }
 
   // The listener call running on a given-up queue has ended (orderly: the
   // consume service calls this after unlocking a dropped queue): releases
@@ -177,6 +186,7 @@ class ConsumerCore : public ConsumerMember,
   // any more, not yet committed (and, orderly, unlocked).
   std::map<MessageQueue, Releasing> releasing_ ABSL_GUARDED_BY(rebalance_mu_);
   bool lock_retry_pending_ ABSL_GUARDED_BY(rebalance_mu_) = false;
+  std::atomic<int64_t> span_flow_controls_{0};
 };
 
 }  // namespace cometmq::client

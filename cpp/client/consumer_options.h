@@ -32,6 +32,14 @@ struct ConsumerOptions {
   int pull_batch_size = 32;
   int64_t pull_threshold_for_queue = 1000;             // messages
   int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
+  // Concurrent consumption (consumeConcurrentlyMaxSpan; for lite pull
+  // RocketMQ's consumeMaxSpan): a queue is not pulled while the offsets of
+  // the messages it holds (pulled, not yet consumed or polled) span more
+  // than this, the pull retried after flow_control_delay. As in RocketMQ
+  // the span is that of the messages still held: a slow message at the
+  // bottom stops the pulls while those above it wait, and they go on as
+  // those are consumed. Orderly consumers are exempt.
+  int64_t consume_concurrently_max_span = 2000;
   absl::Duration rebalance_interval = absl::Seconds(20);
   absl::Duration offset_commit_interval = absl::Seconds(5);
   // Lite pull: polled offsets are committed periodically and whenever a
@@ -44,6 +52,18 @@ struct ConsumerOptions {
   absl::Duration pull_error_delay = absl::Seconds(3);
   absl::Duration flow_control_delay = absl::Milliseconds(50);
   absl::Duration reconsume_backoff = absl::Seconds(1);
+  // Concurrent push consumption (consumeTimeout): a message whose listener
+  // call has run longer than this is sent back to its broker for a retry
+  // (CONSUMER_SEND_MSG_BACK with delay level 3, as RocketMQ's
+  // cleanExpireMsg; else a copy to %RETRY%<group>) and no longer holds its
+  // queue's committed offset; the call itself runs on, and what it returns
+  // changes nothing more (the retry delivers the message again: at least
+  // once). A message no broker took back stays and is tried again at the
+  // next check. Checked every min(consume_timeout, 1 min) for the lowest
+  // messages of each queue (up to 16, as RocketMQ). In BROADCASTING the
+  // message is given up without a retry, as failed ones are. Must be
+  // positive. Orderly consumers are exempt.
+  absl::Duration consume_timeout = absl::Minutes(15);
   // How long a queue given up (or a shutdown) waits for its running
   // listener calls before committing what they have not finished yet.
   absl::Duration drop_wait = absl::Seconds(30);

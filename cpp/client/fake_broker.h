@@ -27,9 +27,10 @@ namespace cometmq::client::testing {
 // heartbeat it as one group's consumers, answers offset queries with the
 // last committed offset (else 0), locks every queue asked for (or none,
 // see set_lockable), and records every offset committed, by
-// UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. Other requests (a
-// send-back, a send) are refused as unsupported. A pull past a queue's last
-// message is parked until Append() or the broker's end. Register it with
+// UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. CONSUMER_SEND_MSG_BACK
+// is recorded and refused as unsupported unless set_accept_send_back(true).
+// Other requests (a send) are refused as unsupported. A pull past a queue's
+// last message is parked until Append() or the broker's end. Register it with
 // TestNameServer::RegisterBroker.
 class FakeBroker {
  public:
@@ -85,6 +86,17 @@ class FakeBroker {
       }
       return response;
     });
+    Handle(proto::CONSUMER_SEND_MSG_BACK,
+           [this](const remoting::Command& request) {
+             send_backs_.push_back(request.header.consumer_send_msg_back());
+             if (accept_send_back_) {
+               return remoting::MakeResponse(request, proto::SUCCESS);
+             }
+             // As a broker without a handler answers.
+             return remoting::MakeResponse(request,
+                                           proto::REQUEST_CODE_NOT_SUPPORTED,
+                                           "send-back refused by the test");
+           });
     Handle(proto::UNREGISTER_CLIENT, [this](const remoting::Command& request) {
       ++unregisters_;
       return remoting::MakeResponse(request, proto::SUCCESS);
@@ -185,6 +197,17 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     return unregisters_;
   }
+  // Whether CONSUMER_SEND_MSG_BACK succeeds (else it is refused as
+  // unsupported, the default).
+  void set_accept_send_back(bool accept) {
+    absl::MutexLock lock(&mu_);
+    accept_send_back_ = accept;
+  }
+  // Every CONSUMER_SEND_MSG_BACK so far, accepted or not.
+  std::vector<proto::ConsumerSendMsgBackRequest> send_backs() const {
+    absl::MutexLock lock(&mu_);
+    return send_backs_;
+  }
   // Messages sent in pull answers so far.
   int64_t served() const {
     absl::MutexLock lock(&mu_);
@@ -256,6 +279,9 @@ class FakeBroker {
   int64_t lock_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<absl::Time> lock_times_ ABSL_GUARDED_BY(mu_);
   int64_t unlock_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  bool accept_send_back_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<proto::ConsumerSendMsgBackRequest> send_backs_
+      ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
 };

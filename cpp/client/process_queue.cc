@@ -17,7 +17,7 @@ void ProcessQueue::OnPulled(const std::vector<MessageExt>& messages,
   absl::MutexLock lock(&mu_);
   for (const MessageExt& message : messages) {
     auto size = static_cast<int64_t>(message.body.size());
-    if (in_flight_.emplace(message.queue_offset, size).second) {
+    if (in_flight_.emplace(message.queue_offset, Held{size}).second) {
       cached_bytes_ += size;
     }
   }
@@ -28,7 +28,7 @@ void ProcessQueue::Remove(int64_t queue_offset) {
   absl::MutexLock lock(&mu_);
   auto it = in_flight_.find(queue_offset);
   if (it == in_flight_.end()) return;
-  cached_bytes_ -= it->second;
+  cached_bytes_ -= it->second.size;
   in_flight_.erase(it);
 }
 
@@ -45,6 +45,58 @@ int64_t ProcessQueue::cached_count() const {
 int64_t ProcessQueue::cached_bytes() const {
   absl::MutexLock lock(&mu_);
   return cached_bytes_;
+}
+
+int64_t ProcessQueue::MaxSpan() const {
+  absl::MutexLock lock(&mu_);
+  if (in_flight_.empty()) return 0;
+  return in_flight_.rbegin()->first - in_flight_.begin()->first;
+}
+
+void ProcessQueue::ConsumeStarted(int64_t queue_offset,
+                                  std::shared_ptr<const MessageExt> message,
+                                  absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(queue_offset);
+  if (it == in_flight_.end()) return;
+  it->second.consume_start = now;
+  it->second.consuming = std::move(message);
+}
+
+bool ProcessQueue::ConsumeEnded(int64_t queue_offset) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(queue_offset);
+  if (it == in_flight_.end()) return false;  // sent back on timeout
+  // Its send-back is in progress: kept as it is, so a failed one is taken
+  // again at the next check (the caller leaves the message alone).
+  if (it->second.expiring) return false;
+  // Not kept past the call: the caller may change or move it from now on.
+  it->second.consuming.reset();
+  it->second.consume_start = absl::InfinitePast();
+  return true;
+}
+
+std::vector<MessageExt> ProcessQueue::TakeExpired(absl::Time now,
+                                                  absl::Duration timeout,
+                                                  int max) {
+  absl::MutexLock lock(&mu_);
+  std::vector<MessageExt> expired;
+  for (auto& [offset, held] : in_flight_) {
+    if (static_cast<int>(expired.size()) >= max) break;
+    if (held.expiring) continue;  // a send-back of it is in progress
+    if (held.consuming == nullptr || now - held.consume_start <= timeout) {
+      break;
+    }
+    held.expiring = true;
+    expired.push_back(*held.consuming);
+  }
+  return expired;
+}
+
+void ProcessQueue::ReturnExpired(int64_t queue_offset) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(queue_offset);
+  if (it != in_flight_.end()) it->second.expiring = false;
 }
 
 void ProcessQueue::BeginConsume() {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -21,7 +22,10 @@ namespace cometmq::client {
 // consumption finishes. For orderly consumption it also buffers the pulled
 // messages in offset order, carries the broker lock state, and has the
 // consume lock that keeps a rebalance from releasing the queue while a
-// message is being consumed. Thread-safe.
+// message is being consumed. For concurrent push consumption it records
+// when each listener call began, so a call past the consume timeout can
+// have its message sent back and removed, and that call's own result is
+// then ignored. Thread-safe.
 class ProcessQueue {
  public:
   ProcessQueue(MessageQueue queue, int64_t next_offset);
@@ -41,6 +45,30 @@ class ProcessQueue {
 
   int64_t cached_count() const;
   int64_t cached_bytes() const;
+  // The highest offset held minus the lowest (RocketMQ's getMaxSpan); 0
+  // when at most one message is held.
+  int64_t MaxSpan() const;
+
+  // Concurrent push consumption, for consume timeouts. ConsumeStarted
+  // records that the listener call on the held message at `queue_offset`
+  // begins at `now` (`message` is kept for a send-back and must not change
+  // until ConsumeEnded). ConsumeEnded says the call returned and whether
+  // its result is still this call's to act on: false when the message was
+  // taken by TakeExpired (being sent back, or already sent back and
+  // removed), which deals with it instead; the caller may then still
+  // Remove it (a late success) but must leave `message` unchanged.
+  void ConsumeStarted(int64_t queue_offset,
+                      std::shared_ptr<const MessageExt> message,
+                      absl::Time now);
+  bool ConsumeEnded(int64_t queue_offset);
+  // Copies of the lowest held messages whose listener call began more than
+  // `timeout` before `now`, lowest first, stopping at the first that did
+  // not (at most `max`), as RocketMQ's cleanExpiredMsg: each is marked as
+  // being sent back until Remove (the send-back succeeded) or
+  // ReturnExpired (it failed: taken again at a later check).
+  std::vector<MessageExt> TakeExpired(absl::Time now, absl::Duration timeout,
+                                      int max);
+  void ReturnExpired(int64_t queue_offset);
 
   // Dropping stops pulls and delivery; consumption already running finishes.
   void Drop() { dropped_ = true; }
@@ -91,7 +119,17 @@ class ProcessQueue {
   std::atomic<int64_t> suggested_broker_id_{0};
 
   mutable absl::Mutex mu_;
-  std::map<int64_t, int64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // offset->size
+  // A message pulled and not yet consumed.
+  struct Held {
+    int64_t size = 0;
+    // Concurrent push: while its listener call runs, when it began and the
+    // message; InfinitePast and null otherwise.
+    absl::Time consume_start = absl::InfinitePast();
+    std::shared_ptr<const MessageExt> consuming;
+    // Taken by TakeExpired: its send-back is in progress.
+    bool expiring = false;
+  };
+  std::map<int64_t, Held> in_flight_ ABSL_GUARDED_BY(mu_);  // by offset
   int64_t next_offset_ ABSL_GUARDED_BY(mu_);
   int64_t cached_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int consuming_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,5 +1,6 @@
 #include "cpp/client/process_queue.h"
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -34,6 +35,57 @@ TEST(ProcessQueueTest, CommitsLowestUnconsumedOffset) {
   pq.Remove(103);
   EXPECT_EQ(pq.CommittableOffset(), 104);  // everything pulled is consumed
   EXPECT_EQ(pq.cached_bytes(), 0);
+}
+
+TEST(ProcessQueueTest, MaxSpanIsThatOfTheMessagesStillHeld) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  EXPECT_EQ(pq.MaxSpan(), 0);
+  pq.OnPulled(AtOffsets({0, 1, 2, 7}), 8);
+  EXPECT_EQ(pq.MaxSpan(), 7);
+  pq.Remove(7);
+  pq.Remove(1);
+  EXPECT_EQ(pq.MaxSpan(), 2);
+  pq.Remove(2);
+  EXPECT_EQ(pq.MaxSpan(), 0);  // only the slow one is left
+}
+
+// Only the lowest messages whose call began long enough ago are taken, as
+// RocketMQ's cleanExpiredMsg; a taken one's call no longer owns its result.
+TEST(ProcessQueueTest, TakeExpiredTakesTheLowestOverdueCalls) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  std::vector<MessageExt> pulled = AtOffsets({0, 1, 2, 3});
+  pq.OnPulled(pulled, 4);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  auto start = [&](int64_t offset, absl::Time at) {
+    pq.ConsumeStarted(offset, std::make_shared<MessageExt>(pulled[offset]), at);
+  };
+  start(0, t0);
+  start(1, t0 + absl::Seconds(5));
+  start(3, t0);  // above 2, which has not started: not reached
+  const absl::Duration timeout = absl::Seconds(10);
+  EXPECT_TRUE(pq.TakeExpired(t0 + absl::Seconds(10), timeout, 16).empty());
+
+  std::vector<MessageExt> expired =
+      pq.TakeExpired(t0 + absl::Seconds(11), timeout, 16);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].queue_offset, 0);
+  // Being sent back: not taken twice, and its call's result is not its own.
+  EXPECT_TRUE(pq.TakeExpired(t0 + absl::Seconds(12), timeout, 16).empty());
+  EXPECT_FALSE(pq.ConsumeEnded(0));
+  // The send-back failed: taken again at the next check.
+  pq.ReturnExpired(0);
+  expired = pq.TakeExpired(t0 + absl::Seconds(20), timeout, 1);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].queue_offset, 0);
+  // The send-back succeeded: removed; 1 is next once overdue.
+  pq.Remove(0);
+  EXPECT_EQ(pq.CommittableOffset(), 1);
+  expired = pq.TakeExpired(t0 + absl::Seconds(20), timeout, 16);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].queue_offset, 1);
+  // A call that ended in time owns its result and is no longer timed.
+  EXPECT_TRUE(pq.ConsumeEnded(3));
+  EXPECT_FALSE(pq.ConsumeEnded(0));  // gone
 }
 
 TEST(ProcessQueueTest, FilteredGapsAdvanceTheOffset) {

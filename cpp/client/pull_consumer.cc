@@ -25,6 +25,11 @@ absl::Status DefaultLitePullConsumer::Subscribe(const std::string& topic,
   return core_->Subscribe(topic, expression);
 }
 
+absl::Status DefaultLitePullConsumer::Unsubscribe(const std::string& topic) {
+  // Buffered messages of its queues are skipped by Poll: they are dropped.
+  return core_->Unsubscribe(topic);
+}
+
 void DefaultLitePullConsumer::Assign(std::vector<MessageQueue> queues) {
   core_->Assign(std::move(queues));
 }

@@ -39,6 +39,13 @@ class DefaultLitePullConsumer {
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
   void Assign(std::vector<MessageQueue> queues);
+  // RocketMQ's unsubscribe(topic), before or after Start(): the topic's
+  // queues are given up at once (with auto_commit their polled offsets
+  // committed, so a later Subscribe resumes there), no message of it is
+  // polled once it returned, even one already buffered, and the next
+  // heartbeat no longer lists the topic. Nothing for a topic not
+  // subscribed; FailedPrecondition for an assigned consumer.
+  absl::Status Unsubscribe(const std::string& topic);
 
   absl::Status Start();
   void Shutdown();

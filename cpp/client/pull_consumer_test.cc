@@ -143,6 +143,64 @@ TEST(PullConsumerTest, AutoCommitCommitsWhatWasPolledAtShutdown) {
   EXPECT_EQ(broker.committed("TopicA", 0), 10);
 }
 
+// RocketMQ's unsubscribe(topic) on a lite pull consumer: the topic's queue
+// is given up at once with what was polled of it committed, its messages
+// pulled ahead are not polled any more, and the other topic goes on.
+TEST(PullConsumerTest, UnsubscribeGivesTheTopicUpAndCommitsWhatWasPolled) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicU", "TopicK"}, 1);
+  broker.Append("TopicU", 0, 10);
+  broker.Append("TopicK", 0, 10);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "pull-unsubscribe";
+  options.consume_from = ConsumeFrom::kFirstOffset;
+  options.pull_batch_size = 4;
+  options.rebalance_interval = absl::Milliseconds(100);
+  DefaultLitePullConsumer consumer("CGUnsub", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicU", "*").ok());
+  ASSERT_TRUE(consumer.Subscribe("TopicK", "*").ok());
+  ASSERT_TRUE(consumer.Start().ok());
+  // Everything pulled ahead (the first rebalance may come before the
+  // broker lists this client), then 4 polled: most of TopicU is buffered.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (broker.served() < 20 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(broker.served(), 20);
+  absl::StatusOr<std::vector<MessageExt>> first =
+      consumer.Poll(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  int64_t polled_u = 0;
+  for (const MessageExt& message : *first) {
+    if (message.topic == "TopicU") ++polled_u;
+  }
+
+  ASSERT_TRUE(consumer.Unsubscribe("TopicU").ok());
+  EXPECT_EQ(consumer.OwnedQueues(),
+            (std::vector<MessageQueue>{{"TopicK", "broker-a", 0}}));
+  EXPECT_EQ(broker.committed("TopicU", 0), polled_u);
+  // Only TopicK's messages come, all of them, and nothing of TopicU.
+  std::vector<MessageExt> rest;
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  int64_t k = static_cast<int64_t>(first->size()) - polled_u;
+  while (k < 10 && absl::Now() < until) {
+    absl::StatusOr<std::vector<MessageExt>> polled =
+        consumer.Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(polled.ok()) << polled.status();
+    for (MessageExt& message : *polled) {
+      EXPECT_EQ(message.topic, "TopicK") << message.queue_offset;
+      if (message.topic == "TopicK") ++k;
+    }
+  }
+  EXPECT_EQ(k, 10);
+  EXPECT_EQ(consumer.OwnedQueues().size(), 1u);
+  consumer.Shutdown();
+  EXPECT_EQ(broker.committed("TopicU", 0), polled_u);
+  EXPECT_EQ(broker.committed("TopicK", 0), 10);
+}
+
 // Per-queue flow control: pulling pauses while a queue holds
 // pull_threshold_for_queue messages (or pull_threshold_bytes_for_queue body
 // bytes) not yet polled, and resumes once they are.

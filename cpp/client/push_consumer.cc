@@ -60,6 +60,13 @@ absl::Status DefaultPushConsumer::Start() {
       !s.ok()) {
     return s;
   }
+  if (options_.consume_concurrently_max_span < 1) {
+    return absl::InvalidArgumentError(
+        "consume_concurrently_max_span must be at least 1");
+  }
+  if (options_.consume_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("consume_timeout must be positive");
+  }
   if (!options_.auto_commit) {
     // With no Commit() to call, nothing would ever be committed.
     return absl::InvalidArgumentError(
@@ -88,6 +95,14 @@ absl::Status DefaultPushConsumer::Start() {
     return status;
   }
   running_ = true;
+  if (timeout_checker_ != nullptr) {
+    // Shut down before this object goes (Shutdown()), so `this` is safe.
+    timeout_checker_->SchedulePeriodic(
+        std::min(options_.consume_timeout, kMaxTimeoutCheckInterval), [this] {
+          CheckConsumeTimeouts();
+          return true;
+        });
+  }
   return absl::OkStatus();
 }
 
@@ -113,12 +128,15 @@ absl::Status DefaultPushConsumer::Prepare() {
         [core = std::weak_ptr<ConsumerCore>(core_)] {
           if (auto c = core.lock()) c->OnGivenUpQueueIdle();
         });
+  } else {
+    timeout_checker_ = std::make_unique<Scheduler>("consume-timeout");
   }
   return absl::OkStatus();
 }
 
 void DefaultPushConsumer::Shutdown() {
   std::shared_ptr<ClientInstance> instance;
+  bool finish = false;
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
@@ -127,7 +145,8 @@ void DefaultPushConsumer::Shutdown() {
     // consumer.
     stopping_.store(true, std::memory_order_release);
     if (orderly_) orderly_->Shutdown();
-    if (pool_->InWorkerThread()) {
+    finish = !pool_->InWorkerThread();
+    if (!finish) {
       // Waiting for running listener calls and joining the consume threads
       // would wait for this very call; the client instance released here
       // would also be gone under the listener's own send-back.
@@ -136,11 +155,15 @@ void DefaultPushConsumer::Shutdown() {
           "only; call it again from another thread (or destroy the "
           "consumer) to commit and leave the group",
           group_);
-      return;
+    } else {
+      running_ = false;
+      instance = std::move(instance_);
     }
-    running_ = false;
-    instance = std::move(instance_);
   }
+  // Set before running_ and never changed. Outside mu_: a check in
+  // progress takes it for its send-backs.
+  if (timeout_checker_) timeout_checker_->Shutdown();
+  if (!finish) return;
   // Drops every queue first, so queued consume tasks find them dropped and
   // return at once; the pool then drains quickly.
   core_->Shutdown();
@@ -168,14 +191,17 @@ void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
         std::make_move_iterator(messages.begin() + begin),
         std::make_move_iterator(messages.begin() + end));
     pool_->Submit([this, pq, share] {
-      for (MessageExt& message : *share) Consume(pq, message);
+      for (MessageExt& message : *share) {
+        Consume(pq, std::shared_ptr<MessageExt>(share, &message));
+      }
     });
     begin = end;
   }
 }
 
 void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
-                                  MessageExt& message) {
+                                  std::shared_ptr<MessageExt> shared) {
+  MessageExt& message = *shared;
   pq->BeginConsume();
   // Checked after BeginConsume: a drop either sees this call running and
   // waits for it, or this call sees the drop.
@@ -188,6 +214,7 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
       it != message.properties.end() && !it->second.empty()) {
     message.topic = it->second;
   }
+  pq->ConsumeStarted(message.queue_offset, std::move(shared), absl::Now());
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {
     result = listener_(message);
@@ -195,8 +222,18 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     spdlog::warn("consumer {}: listener threw on {}: {}", group_,
                  message.msg_id, e.what());
   }
+  // False once the call outlived consume_timeout: CheckConsumeTimeouts has
+  // sent the message back (or is sending it), and only a success is still
+  // worth recording (removing it again is harmless; the offset is the
+  // lowest message held either way).
+  const bool own_result = pq->ConsumeEnded(message.queue_offset);
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
+  } else if (!own_result) {
+    spdlog::info(
+        "consumer {}: message {} of {} at offset {} failed after its "
+        "consume timeout; it was sent back then",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset);
   } else if (options_.model != MessageModel::kClustering) {
     spdlog::warn(
         "consumer {}: broadcast message {} of {} at offset {} failed and is "
@@ -223,11 +260,51 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   pq->EndConsume();
 }
 
+void DefaultPushConsumer::CheckConsumeTimeouts() {
+  if (stopping_.load(std::memory_order_acquire)) return;
+  const absl::Time now = absl::Now();
+  for (const std::shared_ptr<ProcessQueue>& pq : core_->OwnedProcessQueues()) {
+    if (pq->dropped()) continue;  // its final commit is made already
+    std::vector<MessageExt> expired =
+        pq->TakeExpired(now, options_.consume_timeout, kMaxExpiredPerCheck);
+    for (size_t i = 0; i < expired.size(); ++i) {
+      const MessageExt& message = expired[i];
+      if (options_.model != MessageModel::kClustering) {
+        // As a failed broadcast message: not retried.
+        spdlog::warn(
+            "consumer {}: broadcast message {} of {} at offset {} passed its "
+            "consume timeout {}; given up, not retried",
+            group_, message.msg_id, pq->queue().ToString(),
+            message.queue_offset,
+            absl::FormatDuration(options_.consume_timeout));
+        pq->Remove(message.queue_offset);
+      } else if (SendBack(message, /*to_dlq=*/false,
+                          kConsumeTimeoutDelayLevel)) {
+        spdlog::warn(
+            "consumer {}: message {} of {} at offset {} passed its consume "
+            "timeout {}; sent back for a retry",
+            group_, message.msg_id, pq->queue().ToString(),
+            message.queue_offset,
+            absl::FormatDuration(options_.consume_timeout));
+        pq->Remove(message.queue_offset);
+      } else {
+        // Tried again at the next check; the rest of this queue then too
+        // (its broker did not take this one back either).
+        for (size_t j = i; j < expired.size(); ++j) {
+          pq->ReturnExpired(expired[j].queue_offset);
+        }
+        break;
+      }
+    }
+  }
+}
+
 }  // namespace cometmq::client
 
 namespace cometmq::client {
 
-bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
+bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq,
+                                   int delay_level) {
   std::shared_ptr<ClientInstance> instance;
   bool origin_silent = false;
   {
@@ -252,7 +329,7 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   bool answered = false;
   if (!origin_silent) {
     absl::StatusOr<remoting::Command> response =
-        RequestSendBack(*instance, message, to_dlq);
+        RequestSendBack(*instance, message, to_dlq, delay_level);
     answered = response.ok();
     status = answered ? ResponseStatus(*response) : response.status();
     if (status.ok()) return true;
@@ -277,14 +354,15 @@ bool DefaultPushConsumer::SendBack(const MessageExt& message, bool to_dlq) {
   }
   spdlog::warn(
       "consumer {}: cannot send message {} back to {}: {}; nor a copy to {}: "
-      "{}; redelivering locally",
+      "{}; it stays uncommitted",
       group_, message.msg_id, message.broker_name, status.ToString(),
       RetryTopic(group_), resent.ToString());
   return false;
 }
 
 absl::StatusOr<remoting::Command> DefaultPushConsumer::RequestSendBack(
-    ClientInstance& instance, const MessageExt& message, bool to_dlq) {
+    ClientInstance& instance, const MessageExt& message, bool to_dlq,
+    int delay_level) {
   remoting::Command request =
       remoting::MakeRequest(proto::CONSUMER_SEND_MSG_BACK);
   proto::ConsumerSendMsgBackRequest* back =
@@ -294,7 +372,7 @@ absl::StatusOr<remoting::Command> DefaultPushConsumer::RequestSendBack(
   // 0: the broker picks 3 + reconsume times; -1: straight to the DLQ.
   const int max_times = EffectiveMaxReconsumeTimes(options_.max_reconsume_times,
                                                    /*orderly=*/false);
-  back->set_delay_level(!to_dlq && max_times > 0 ? 0 : -1);
+  back->set_delay_level(!to_dlq && max_times > 0 ? delay_level : -1);
   back->set_original_msg_id(OriginMessageId(message));
   back->set_original_topic(message.topic);
   back->set_max_reconsume_times(max_times);

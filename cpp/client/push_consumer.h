@@ -19,6 +19,7 @@
 #include "cpp/client/message.h"
 #include "cpp/client/message_listener.h"
 #include "cpp/client/retry_copy.h"
+#include "cpp/client/scheduler.h"
 #include "cpp/client/thread_pool.h"
 
 namespace cometmq::client {
@@ -52,9 +53,23 @@ namespace cometmq::client {
 // consumers joining and leaving. A failed orderly message is retried
 // locally, as in RocketMQ, and goes to %DLQ%<group> after
 // max_reconsume_times retries.
+//
+// Concurrent consumers also apply RocketMQ's consumeTimeout: a message
+// whose listener call has run longer than options.consume_timeout is sent
+// back (delay level 3) and stops holding the committed offset; the late
+// result of that call is then ignored (a success only removes what is gone
+// already), so the offset never passes a message neither consumed nor
+// taken back by a broker.
 class DefaultPushConsumer {
  public:
   static constexpr absl::Duration kSilentBrokerSkip = absl::Seconds(10);
+  // RocketMQ's cleanExpireMsg: delay level of a timed-out message's
+  // send-back, and how many of a queue's lowest messages one check takes.
+  static constexpr int kConsumeTimeoutDelayLevel = 3;
+  static constexpr int kMaxExpiredPerCheck = 16;
+  // Consume timeouts are checked this often at most (RocketMQ checks every
+  // consumeTimeout, so a message waits up to twice as long).
+  static constexpr absl::Duration kMaxTimeoutCheckInterval = absl::Minutes(1);
 
   DefaultPushConsumer(std::string group, ConsumerOptions options = {});
   ~DefaultPushConsumer();
@@ -93,16 +108,24 @@ class DefaultPushConsumer {
   absl::Status Prepare() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::shared_ptr<ProcessQueue>& pq,
                std::vector<MessageExt> messages);
-  void Consume(const std::shared_ptr<ProcessQueue>& pq, MessageExt& message);
-  // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry or
-  // straight to the DLQ, else SendRetryCopy; false if neither succeeded.
+  // `message` lives in its delivery task's batch, which the pointer keeps
+  // alive for a consume-timeout send-back during the call.
+  void Consume(const std::shared_ptr<ProcessQueue>& pq,
+               std::shared_ptr<MessageExt> message);
+  // Sends back the owned queues' messages whose listener call passed
+  // consume_timeout (on timeout_checker_'s thread).
+  void CheckConsumeTimeouts();
+  // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry (at
+  // `delay_level`, 0: the broker's 3 + reconsume times) or straight to the
+  // DLQ, else SendRetryCopy; false if neither succeeded.
   // A broker that did not answer a send-back is skipped for
   // kSilentBrokerSkip while the cached route has another broker: its
   // failed messages go to SendRetryCopy at once.
-  bool SendBack(const MessageExt& message, bool to_dlq);
+  bool SendBack(const MessageExt& message, bool to_dlq, int delay_level = 0);
   absl::StatusOr<remoting::Command> RequestSendBack(ClientInstance& instance,
                                                     const MessageExt& message,
-                                                    bool to_dlq);
+                                                    bool to_dlq,
+                                                    int delay_level);
   // Sends MakeRetryCopy of `message` to RetryCopyTargets, within one
   // request timeout in all. With no target in the cached route it asks
   // for a fresh route (for the next try) instead of waiting for one.
@@ -116,6 +139,10 @@ class DefaultPushConsumer {
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<ConsumerCore> core_;
   std::shared_ptr<ConsumeOrderlyService> orderly_;  // orderly only
+  // Concurrent only: its own thread, as RocketMQ's cleanExpireMsg executor,
+  // so send-backs neither wait for stuck consume threads nor hold up the
+  // client's maintenance.
+  std::unique_ptr<Scheduler> timeout_checker_;
 
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);

@@ -121,6 +121,17 @@ class PushConsumer(Lifecycle):
     locks are renewed every lock_interval_ms; keep it well below the
     broker's rebalanceLockMaxLiveTime (60 s).
 
+    Flow control and timeouts as RocketMQ's, for concurrent (not orderly)
+    consumers: a queue is not pulled while the messages it holds (pulled,
+    not yet consumed) span more than consume_concurrently_max_span offsets
+    (consumeConcurrentlyMaxSpan, 2000; tried again every 50 ms), and a
+    message whose listener call has run longer than consume_timeout_ms
+    (consumeTimeout, 15 minutes) is sent back to the broker for a retry
+    (delay level 3) so the queue's committed offset moves past it; the call
+    runs on and its late result is ignored, so the message is consumed
+    again from the retry topic (in BROADCASTING it is given up). It is
+    checked every minute (or every consume_timeout_ms if shorter).
+
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends. shutdown() from a listener returns
     at once and no further listener call starts; the consumer commits and
@@ -132,7 +143,9 @@ class PushConsumer(Lifecycle):
                  consume_from="LAST_OFFSET", consume_timestamp_ms=0,
                  orderly=False, max_reconsume_times=-1, consume_threads=4,
                  instance_name=None, offset_dir=None,
-                 lock_interval_ms=20000, consume_timestamp=None):
+                 lock_interval_ms=20000, consume_timestamp=None,
+                 consume_concurrently_max_span=2000,
+                 consume_timeout_ms=15 * 60 * 1000):
         super().__init__()
         if (isinstance(max_reconsume_times, bool)
                 or not isinstance(max_reconsume_times, int)
@@ -150,7 +163,8 @@ class PushConsumer(Lifecycle):
             _timestamp_ms(consume_timestamp_ms, consume_timestamp),
             max_reconsume_times,
             consume_threads, bool(orderly), str(offset_dir or ""),
-            int(lock_interval_ms))
+            int(lock_interval_ms), int(consume_concurrently_max_span),
+            int(consume_timeout_ms))
 
     @translate
     def subscribe(self, topic, expression="*"):
@@ -250,6 +264,16 @@ class PullConsumer(Lifecycle):
     @translate
     def subscribe(self, topic, expression="*"):
         self._core.subscribe(topic, expression or "*")
+
+    @translate
+    def unsubscribe(self, topic):
+        """Stops consuming `topic` (RocketMQ's unsubscribe), before or
+        after start(): its queues are given up at once and their polled
+        offsets committed, so subscribing again (or another consumer of the
+        group) resumes after what was polled; poll() returns no message of
+        the topic once this returned, also none already pulled ahead. A
+        topic not subscribed is no error."""
+        self._core.unsubscribe(topic)
 
     @translate
     def _start(self):

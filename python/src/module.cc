@@ -457,24 +457,35 @@ void BindPushConsumer(py::module_& m) {
   using client::DefaultPushConsumer;
   py::class_<DefaultPushConsumer, Holder<DefaultPushConsumer>>(m,
                                                                "PushConsumer")
-      .def(py::init(
-          [](const std::string& group, const std::string& namesrv,
-             const std::string& instance_name, const std::string& model,
-             const std::string& from, int64_t timestamp_ms,
-             int max_reconsume_times, int consume_threads, bool orderly,
-             const std::string& offset_dir, int64_t lock_interval_ms) {
-            client::ConsumerOptions options = MakeConsumerOptions(
-                namesrv, instance_name, model, from, timestamp_ms,
-                max_reconsume_times, consume_threads, orderly, offset_dir);
-            if (lock_interval_ms <= 0) {
-              throw py::value_error("lock_interval_ms must be positive");
-            }
-            // The client stops consuming a queue whose lock was not confirmed
-            // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
-            options.lock_interval = absl::Milliseconds(lock_interval_ms);
-            options.lock_ttl = options.lock_interval * 3 / 2;
-            return MakeHolder<DefaultPushConsumer>(group, std::move(options));
-          }))
+      .def(py::init([](const std::string& group, const std::string& namesrv,
+                       const std::string& instance_name,
+                       const std::string& model, const std::string& from,
+                       int64_t timestamp_ms, int max_reconsume_times,
+                       int consume_threads, bool orderly,
+                       const std::string& offset_dir, int64_t lock_interval_ms,
+                       int64_t consume_concurrently_max_span,
+                       int64_t consume_timeout_ms) {
+        client::ConsumerOptions options = MakeConsumerOptions(
+            namesrv, instance_name, model, from, timestamp_ms,
+            max_reconsume_times, consume_threads, orderly, offset_dir);
+        if (lock_interval_ms <= 0) {
+          throw py::value_error("lock_interval_ms must be positive");
+        }
+        if (consume_concurrently_max_span < 1) {
+          throw py::value_error(
+              "consume_concurrently_max_span must be at least 1");
+        }
+        if (consume_timeout_ms <= 0) {
+          throw py::value_error("consume_timeout_ms must be positive");
+        }
+        options.consume_concurrently_max_span = consume_concurrently_max_span;
+        options.consume_timeout = absl::Milliseconds(consume_timeout_ms);
+        // The client stops consuming a queue whose lock was not confirmed
+        // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
+        options.lock_interval = absl::Milliseconds(lock_interval_ms);
+        options.lock_ttl = options.lock_interval * 3 / 2;
+        return MakeHolder<DefaultPushConsumer>(group, std::move(options));
+      }))
       .def("subscribe",
            [](DefaultPushConsumer& c, const std::string& topic,
               const std::string& expression) {
@@ -531,6 +542,15 @@ void BindPullConsumer(py::module_& m) {
            [](DefaultLitePullConsumer& c, const std::string& topic,
               const std::string& expression) {
              Check(c.Subscribe(topic, expression));
+           })
+      .def("unsubscribe",
+           [](DefaultLitePullConsumer& c, const std::string& topic) {
+             absl::Status status;
+             {
+               py::gil_scoped_release release;
+               status = c.Unsubscribe(topic);
+             }
+             Check(status);
            })
       .def(
           "start", [](DefaultLitePullConsumer& c) { Check(c.Start()); },
