@@ -184,6 +184,25 @@ def test_stop_keeps_the_progress_a_held_pull_did_not_carry(cluster):
             f"offsets 0..{total - 1}")
 
 
+def test_stop_does_not_wait_for_consumers_already_gone(cluster):
+    """A consumer that left with a pull still held: the stop answers that
+    pull into a closed connection, and must not wait for a pull that will
+    never come (every stop after a consumer left took 2 s more)."""
+    cluster.start_namesrv()
+    broker = cluster.start_broker("broker-a")
+    admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
+    admin.create_topic("StopGone", read_queues=1, write_queues=1)
+    with push_consumer(cluster, "sg-g", "StopGone", lambda msg: True):
+        wait_until(lambda: int(admin.broker_status(broker.addr).get(
+            "heldPullRequests", "0")) >= 1, what="the consumer's held pull")
+    # Held until its suspend timeout (15 s), longer than this test.
+    assert int(admin.broker_status(broker.addr)["heldPullRequests"]) >= 1
+    assert broker.stop() == 0
+    with open(broker.log_path, errors="replace") as f:
+        log = f.read()
+    assert "did not pull again" not in log, log[-2000:]
+
+
 def test_stop_leaves_the_name_servers_before_it_stops_serving(cluster):
     """The first thing a stop does is unregister from the NameServers, so
     clients refreshing their routes during the stop (they do after a failed

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -152,8 +153,13 @@ void PullProcessor::Resume(std::shared_ptr<const Command> request,
     return;
   }
   if (reason == WakeReason::kShutdown && stop_answer_listener_) {
-    stop_answer_listener_(request->header.pull_message(),
-                          responder.remote_address());
+    // A consumer already gone will not pull again: not waited for.
+    std::shared_ptr<remoting::Connection> connection =
+        responder.connection().lock();
+    if (connection != nullptr && !connection->closed()) {
+      stop_answer_listener_(request->header.pull_message(),
+                            responder.remote_address());
+    }
   }
   responder.Respond(NotFound(*request));
 }

@@ -51,8 +51,9 @@ class PullProcessor {
                            remoting::Responder responder);
   int64_t messages_got() const { return messages_got_.load(); }
 
-  // Called for every held pull answered because the broker stops, just
-  // before its answer is sent: with the pull and the consumer's address.
+  // Called for every held pull answered because the broker stops whose
+  // connection is still open, just before its answer is sent: with the
+  // pull and the consumer's address.
   using StopAnswerListener = std::function<void(
       const proto::PullMessageRequest& pull, const std::string& remote)>;
   // Set before requests are served.

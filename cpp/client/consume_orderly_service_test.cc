@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cpp/common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -26,16 +27,6 @@ std::vector<MessageExt> Messages(int32_t queue_id, int64_t from, int64_t to) {
     messages.push_back(std::move(message));
   }
   return messages;
-}
-
-// Polls `done` until it holds or 10 s pass.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
 }
 
 // Records listener calls and answers with `fail` for chosen offsets.

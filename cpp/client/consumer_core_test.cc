@@ -18,6 +18,7 @@
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
+#include "cpp/common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -272,16 +273,6 @@ TEST(ConsumerCoreTest, ARefusedSecondConsumerOfAGroupLeavesTheFirstInIt) {
   // The running one leaves the group as usual.
   first.Shutdown();
   EXPECT_EQ(broker.unregisters(), 1);
-}
-
-// Waits up to 10 s for `done`.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
 }
 
 // A failed message that no broker takes back (the fake broker answers

@@ -17,20 +17,11 @@
 #include "cpp/client/fake_broker.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
+#include "cpp/common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
 namespace {
-
-// Waits up to 10 s for `done`.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
 
 // A consumer core whose sink holds every delivered message (nothing is
 // consumed) until release_above_zero(): from then on every message but

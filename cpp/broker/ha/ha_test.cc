@@ -9,6 +9,7 @@
 #include "cpp/common/byte_order.h"
 #include "cpp/common/message_record.h"
 #include "cpp/store/store_test_util.h"
+#include "cpp/common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::broker {
@@ -49,16 +50,6 @@ std::string FirstSegment(MessageStore& store) {
     }
   }
   return out;
-}
-
-// Polls `done` until it holds or 10 s pass.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
 }
 
 class HaTest : public ::testing::Test {

@@ -1,0 +1,26 @@
+#ifndef COMETMQ_COMMON_EVENTUALLY_H_
+#define COMETMQ_COMMON_EVENTUALLY_H_
+
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace cometmq {
+
+// For tests: polls `done` every few milliseconds until it holds (true) or
+// `limit` passes (false), for conditions that nothing signals, such as what
+// a server has received.
+inline bool Eventually(const std::function<bool()>& done,
+                       absl::Duration limit = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
+}  // namespace cometmq
+
+#endif  // COMETMQ_COMMON_EVENTUALLY_H_
