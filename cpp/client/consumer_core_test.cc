@@ -17,8 +17,8 @@
 #include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
-#include "cpp/remoting/remoting_server.h"
 #include "cpp/common/eventually.h"
+#include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {

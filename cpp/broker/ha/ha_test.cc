@@ -7,9 +7,9 @@
 #include "cpp/broker/ha/ha_master.h"
 #include "cpp/broker/ha/ha_slave.h"
 #include "cpp/common/byte_order.h"
+#include "cpp/common/eventually.h"
 #include "cpp/common/message_record.h"
 #include "cpp/store/store_test_util.h"
-#include "cpp/common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::broker {
