@@ -1,6 +1,7 @@
 // RocketMQ's consumeConcurrentlyMaxSpan and consumeTimeout in the push
 // consumer, against a fake broker.
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -195,6 +196,44 @@ TEST_F(ConsumeTimeoutTest, AMessageNoBrokerTookBackStillHoldsTheOffset) {
   consumer_->Shutdown();
   EXPECT_EQ(broker_.committed("TopicT", 0), 10);
   EXPECT_EQ(calls(2), 1);
+}
+
+int ThreadCount() {
+  int n = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)task;
+    ++n;
+  }
+  return n;
+}
+
+// A consumer whose Start() failed (here: its group already runs in this
+// client) stops every thread it made, its consume-timeout checker too, as
+// the failed Start() returns: Shutdown() does nothing for a consumer that
+// never ran.
+TEST(ConsumeTimeoutStartTest, AFailedStartLeavesNoThreadRunning) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicT", "%RETRY%CGTimeoutTwice"}, 1);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "consume-timeout-twice";
+  auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
+  DefaultPushConsumer first("CGTimeoutTwice", options);
+  ASSERT_TRUE(first.Subscribe("TopicT", "*").ok());
+  first.RegisterListener(listener);
+  ASSERT_TRUE(first.Start().ok());
+  const int threads = ThreadCount();
+
+  DefaultPushConsumer second("CGTimeoutTwice", options);
+  ASSERT_TRUE(second.Subscribe("TopicT", "*").ok());
+  second.RegisterListener(listener);
+  ASSERT_TRUE(absl::IsAlreadyExists(second.Start()));
+  second.Shutdown();
+  EXPECT_TRUE(Eventually([&] { return ThreadCount() == threads; }))
+      << ThreadCount() << " threads, " << threads << " before";
 }
 
 }  // namespace

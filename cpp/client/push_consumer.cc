@@ -91,6 +91,9 @@ absl::Status DefaultPushConsumer::Start() {
     core_->Shutdown();
     if (orderly_) orderly_->Shutdown();
     pool_->Shutdown();
+    // Never given a check, so none runs; Shutdown() of a consumer that
+    // never ran does nothing, so its thread would last until destruction.
+    if (timeout_checker_) timeout_checker_->Shutdown();
     instance_.reset();
     return status;
   }
