@@ -198,6 +198,25 @@ TEST_F(ConsumeTimeoutTest, AMessageNoBrokerTookBackStillHoldsTheOffset) {
   EXPECT_EQ(calls(2), 1);
 }
 
+// A queue given up while a timed-out message's send-back is on its way,
+// its call ended meanwhile (late, with a failure that is no longer its
+// own), is committed at that message, not past it: the send-back then
+// fails, and only the queue's next owner brings the message back.
+TEST_F(ConsumeTimeoutTest, AQueueGivenUpDuringASendBackIsCommittedAtIt) {
+  broker_.set_park_send_backs(true);
+  Start();
+  ASSERT_TRUE(Eventually([&] { return broker_.send_backs().size() == 1; }));
+  End(ConsumeResult::kReconsumeLater);
+  ASSERT_TRUE(consumer_->Unsubscribe("TopicT").ok());
+  ASSERT_TRUE(consumer_->OwnedQueues().empty() ||
+              consumer_->OwnedQueues()[0].topic != "TopicT");
+  broker_.AnswerSendBacks();  // refused, and no retry copy taken either
+  consumer_->Shutdown();      // waits for the check that sent it
+  EXPECT_EQ(broker_.committed("TopicT", 0), 2);
+  EXPECT_EQ(broker_.send_backs().size(), 1u);
+  EXPECT_EQ(calls(2), 1);
+}
+
 int ThreadCount() {
   int n = 0;
   for (const auto& task :

@@ -28,7 +28,8 @@ namespace cometmq::client::testing {
 // last committed offset (else 0), locks every queue asked for (or none,
 // see set_lockable), and records every offset committed, by
 // UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. CONSUMER_SEND_MSG_BACK
-// is recorded and refused as unsupported unless set_accept_send_back(true).
+// is recorded and refused as unsupported unless set_accept_send_back(true)
+// (or left unanswered until AnswerSendBacks(), see set_park_send_backs).
 // Other requests (a send) are refused as unsupported. A pull past a queue's
 // last message is parked until Append() or the broker's end. Register it with
 // TestNameServer::RegisterBroker.
@@ -86,17 +87,18 @@ class FakeBroker {
       }
       return response;
     });
-    Handle(proto::CONSUMER_SEND_MSG_BACK,
-           [this](const remoting::Command& request) {
-             send_backs_.push_back(request.header.consumer_send_msg_back());
-             if (accept_send_back_) {
-               return remoting::MakeResponse(request, proto::SUCCESS);
-             }
-             // As a broker without a handler answers.
-             return remoting::MakeResponse(request,
-                                           proto::REQUEST_CODE_NOT_SUPPORTED,
-                                           "send-back refused by the test");
-           });
+    server_->RegisterHandler(
+        proto::CONSUMER_SEND_MSG_BACK,
+        [this](remoting::Command request, remoting::Responder responder) {
+          absl::MutexLock lock(&mu_);
+          send_backs_.push_back(request.header.consumer_send_msg_back());
+          if (park_send_backs_) {
+            parked_send_backs_.emplace_back(std::move(request),
+                                            std::move(responder));
+          } else {
+            responder.Respond(SendBackAnswer(request));
+          }
+        });
     Handle(proto::UNREGISTER_CLIENT, [this](const remoting::Command& request) {
       ++unregisters_;
       return remoting::MakeResponse(request, proto::SUCCESS);
@@ -126,6 +128,7 @@ class FakeBroker {
     {
       absl::MutexLock lock(&mu_);
       parked_.clear();
+      parked_send_backs_.clear();
     }
     server_->Stop();
   }
@@ -203,6 +206,20 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     accept_send_back_ = accept;
   }
+  // Whether CONSUMER_SEND_MSG_BACK is left unanswered until
+  // AnswerSendBacks() (recorded at once all the same).
+  void set_park_send_backs(bool park) {
+    absl::MutexLock lock(&mu_);
+    park_send_backs_ = park;
+  }
+  // Answers the parked send-backs as set_accept_send_back says now.
+  void AnswerSendBacks() {
+    absl::MutexLock lock(&mu_);
+    for (auto& [request, responder] : parked_send_backs_) {
+      responder.Respond(SendBackAnswer(request));
+    }
+    parked_send_backs_.clear();
+  }
   // Every CONSUMER_SEND_MSG_BACK so far, accepted or not.
   std::vector<proto::ConsumerSendMsgBackRequest> send_backs() const {
     absl::MutexLock lock(&mu_);
@@ -224,6 +241,16 @@ class FakeBroker {
           absl::MutexLock lock(&mu_);
           responder.Respond(fn(request));
         });
+  }
+
+  remoting::Command SendBackAnswer(const remoting::Command& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (accept_send_back_) {
+      return remoting::MakeResponse(request, proto::SUCCESS);
+    }
+    // As a broker without a handler answers.
+    return remoting::MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
+                                  "send-back refused by the test");
   }
 
   void RecordCommit(const QueueKey& queue, int64_t offset)
@@ -284,6 +311,9 @@ class FakeBroker {
       ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<remoting::Command, remoting::Responder>> parked_
       ABSL_GUARDED_BY(mu_);
+  bool park_send_backs_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<remoting::Command, remoting::Responder>>
+      parked_send_backs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cometmq::client::testing
