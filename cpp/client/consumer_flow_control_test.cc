@@ -217,6 +217,25 @@ TEST_F(ConsumeTimeoutTest, AQueueGivenUpDuringASendBackIsCommittedAtIt) {
   EXPECT_EQ(calls(2), 1);
 }
 
+// A call that fails late while its message's send-back is on its way
+// leaves the message to that send-back; when no broker takes it back
+// either, the message is handed to the listener again, as any failed
+// message no broker took back (RocketMQ's late failure is sent back and
+// then consumed again locally too), and its success lets the offset pass.
+TEST_F(ConsumeTimeoutTest, ALateFailureWhoseSendBackFailedIsConsumedAgain) {
+  broker_.set_park_send_backs(true);
+  Start();
+  ASSERT_TRUE(Eventually([&] { return broker_.send_backs().size() == 1; }));
+  // The late failure; its call ends long before the refusal below reaches
+  // the check (had it not, its own failure would be sent back and
+  // redelivered as usual: the message comes again either way).
+  End(ConsumeResult::kReconsumeLater);
+  broker_.set_park_send_backs(false);
+  broker_.AnswerSendBacks();  // refused, and no retry copy taken either
+  ASSERT_TRUE(Eventually([&] { return calls(2) >= 2; }))
+      << "the message was not handed to the listener again";
+}
+
 int ThreadCount() {
   int n = 0;
   for (const auto& task :

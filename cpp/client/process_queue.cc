@@ -69,7 +69,10 @@ bool ProcessQueue::ConsumeEnded(int64_t queue_offset) {
   if (it == in_flight_.end()) return false;  // sent back on timeout
   // Its send-back is in progress: kept as it is, so a failed one is taken
   // again at the next check (the caller leaves the message alone).
-  if (it->second.expiring) return false;
+  if (it->second.expiring) {
+    it->second.call_ended = true;
+    return false;
+  }
   // Not kept past the call: the caller may change or move it from now on.
   it->second.consuming.reset();
   it->second.consume_start = absl::InfinitePast();
@@ -93,10 +96,19 @@ std::vector<MessageExt> ProcessQueue::TakeExpired(absl::Time now,
   return expired;
 }
 
-void ProcessQueue::ReturnExpired(int64_t queue_offset) {
+bool ProcessQueue::ReturnExpired(int64_t queue_offset) {
   absl::MutexLock lock(&mu_);
   auto it = in_flight_.find(queue_offset);
-  if (it != in_flight_.end()) it->second.expiring = false;
+  if (it == in_flight_.end()) return false;
+  Held& held = it->second;
+  held.expiring = false;
+  if (!held.call_ended) return false;  // still running: timed as it was
+  // Nothing runs it and nothing sends it back any more: the caller
+  // redelivers it, so it is timed again only from its next call.
+  held.call_ended = false;
+  held.consuming.reset();
+  held.consume_start = absl::InfinitePast();
+  return true;
 }
 
 void ProcessQueue::BeginConsume() {

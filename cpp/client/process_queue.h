@@ -65,10 +65,15 @@ class ProcessQueue {
   // `timeout` before `now`, lowest first, stopping at the first that did
   // not (at most `max`), as RocketMQ's cleanExpiredMsg: each is marked as
   // being sent back until Remove (the send-back succeeded) or
-  // ReturnExpired (it failed: taken again at a later check).
+  // ReturnExpired (it failed). ReturnExpired returns true when the call
+  // ended meanwhile without removing it (a late failure, which left it to
+  // the send-back): it is then no longer timed and the caller must hand it
+  // to the listener again, as any failed message no broker took back;
+  // false when it is gone or its call still runs (taken again at a later
+  // check).
   std::vector<MessageExt> TakeExpired(absl::Time now, absl::Duration timeout,
                                       int max);
-  void ReturnExpired(int64_t queue_offset);
+  bool ReturnExpired(int64_t queue_offset);
 
   // Dropping stops pulls and delivery; consumption already running finishes.
   void Drop() { dropped_ = true; }
@@ -128,6 +133,8 @@ class ProcessQueue {
     std::shared_ptr<const MessageExt> consuming;
     // Taken by TakeExpired: its send-back is in progress.
     bool expiring = false;
+    // Its call ended while it was expiring (ConsumeEnded returned false).
+    bool call_ended = false;
   };
   std::map<int64_t, Held> in_flight_ ABSL_GUARDED_BY(mu_);  // by offset
   int64_t next_offset_ ABSL_GUARDED_BY(mu_);

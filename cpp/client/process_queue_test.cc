@@ -71,12 +71,13 @@ TEST(ProcessQueueTest, TakeExpiredTakesTheLowestOverdueCalls) {
   EXPECT_EQ(expired[0].queue_offset, 0);
   // Being sent back: not taken twice, and its call's result is not its own.
   EXPECT_TRUE(pq.TakeExpired(t0 + absl::Seconds(12), timeout, 16).empty());
-  EXPECT_FALSE(pq.ConsumeEnded(0));
-  // The send-back failed: taken again at the next check.
-  pq.ReturnExpired(0);
+  // The send-back failed, its call still running: taken again at the next
+  // check.
+  EXPECT_FALSE(pq.ReturnExpired(0));
   expired = pq.TakeExpired(t0 + absl::Seconds(20), timeout, 1);
   ASSERT_EQ(expired.size(), 1u);
   EXPECT_EQ(expired[0].queue_offset, 0);
+  EXPECT_FALSE(pq.ConsumeEnded(0));
   // The send-back succeeded: removed; 1 is next once overdue.
   pq.Remove(0);
   EXPECT_EQ(pq.CommittableOffset(), 1);
@@ -86,6 +87,27 @@ TEST(ProcessQueueTest, TakeExpiredTakesTheLowestOverdueCalls) {
   // A call that ended in time owns its result and is no longer timed.
   EXPECT_TRUE(pq.ConsumeEnded(3));
   EXPECT_FALSE(pq.ConsumeEnded(0));  // gone
+}
+
+// A call that ended (late, failed) while its message was being sent back
+// left it to that send-back: when the send-back fails, the message is
+// handed back for a local redelivery, still held, and no longer timed.
+TEST(ProcessQueueTest, AFailedSendBackOfAnEndedCallHandsTheMessageBack) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  std::vector<MessageExt> pulled = AtOffsets({0, 1});
+  pq.OnPulled(pulled, 2);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  const absl::Duration timeout = absl::Seconds(10);
+  pq.ConsumeStarted(0, std::make_shared<MessageExt>(pulled[0]), t0);
+  ASSERT_EQ(pq.TakeExpired(t0 + absl::Seconds(11), timeout, 16).size(), 1u);
+  EXPECT_FALSE(pq.ConsumeEnded(0));  // the late failure
+  EXPECT_TRUE(pq.ReturnExpired(0));  // the send-back failed
+  EXPECT_EQ(pq.CommittableOffset(), 0);
+  EXPECT_TRUE(pq.TakeExpired(t0 + absl::Hours(1), timeout, 16).empty());
+  // Its next call is timed afresh and owns its result.
+  pq.ConsumeStarted(0, std::make_shared<MessageExt>(pulled[0]),
+                    t0 + absl::Hours(1));
+  EXPECT_TRUE(pq.ConsumeEnded(0));
 }
 
 TEST(ProcessQueueTest, FilteredGapsAdvanceTheOffset) {

@@ -251,16 +251,21 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     // comes again, as often as it takes, so it is never committed past;
     // the wait doubles up to a minute so a lasting failure is not retried
     // (and logged) every second.
-    const absl::Duration delay =
-        std::min(options_.reconsume_backoff *
-                     (int64_t{1} << std::clamp(message.reconsume_times, 0, 6)),
-                 std::max(options_.reconsume_backoff, absl::Minutes(1)));
-    if (message.reconsume_times < std::numeric_limits<int32_t>::max()) {
-      ++message.reconsume_times;
-    }
+    const absl::Duration delay = ReconsumeDelay(message);
     core_->Redeliver(pq, std::move(message), delay);
   }
   pq->EndConsume();
+}
+
+absl::Duration DefaultPushConsumer::ReconsumeDelay(MessageExt& message) const {
+  const absl::Duration delay =
+      std::min(options_.reconsume_backoff *
+                   (int64_t{1} << std::clamp(message.reconsume_times, 0, 6)),
+               std::max(options_.reconsume_backoff, absl::Minutes(1)));
+  if (message.reconsume_times < std::numeric_limits<int32_t>::max()) {
+    ++message.reconsume_times;
+  }
+  return delay;
 }
 
 void DefaultPushConsumer::CheckConsumeTimeouts() {
@@ -292,9 +297,15 @@ void DefaultPushConsumer::CheckConsumeTimeouts() {
         pq->Remove(message.queue_offset);
       } else {
         // Tried again at the next check; the rest of this queue then too
-        // (its broker did not take this one back either).
+        // (its broker did not take this one back either). One whose call
+        // failed meanwhile left it to this send-back: as any failed message
+        // no broker took back, it is handed to the listener again.
         for (size_t j = i; j < expired.size(); ++j) {
-          pq->ReturnExpired(expired[j].queue_offset);
+          if (pq->ReturnExpired(expired[j].queue_offset)) {
+            MessageExt retry = expired[j];
+            const absl::Duration delay = ReconsumeDelay(retry);
+            core_->Redeliver(pq, std::move(retry), delay);
+          }
         }
         break;
       }

@@ -112,6 +112,10 @@ class DefaultPushConsumer {
   // alive for a consume-timeout send-back during the call.
   void Consume(const std::shared_ptr<ProcessQueue>& pq,
                std::shared_ptr<MessageExt> message);
+  // How long a failed message no broker took back waits before it is
+  // handed to the listener again (reconsume_backoff doubled per
+  // reconsume, at most a minute); counts the reconsume in `message`.
+  absl::Duration ReconsumeDelay(MessageExt& message) const;
   // Sends back the owned queues' messages whose listener call passed
   // consume_timeout (on timeout_checker_'s thread).
   void CheckConsumeTimeouts();
