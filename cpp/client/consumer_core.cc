@@ -371,7 +371,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
     Releasing releasing{pq, options_.orderly
                                 ? absl::InfiniteFuture()
                                 : absl::Now() + options_.drop_wait};
-    if (!Release(releasing, ReleaseWait())) {
+    if (!Release(releasing)) {
       spdlog::info("consumer {}: {} is still consuming; releasing it later",
                    group_, pq->queue().ToString());
       releasing_.emplace(pq->queue(), std::move(releasing));
@@ -418,14 +418,14 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   return complete;
 }
 
-bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
+bool ConsumerCore::Release(const Releasing& releasing) {
   const std::shared_ptr<ProcessQueue>& pq = releasing.pq;
   pq->Drop();
   if (!options_.orderly) {
     // Only the consumed messages are committed (the lowest unconsumed one
     // bounds the offset), so committing with a call still running loses
     // nothing: the next owner gets that message again.
-    if (!pq->WaitConsumeIdle(wait)) {
+    if (!pq->WaitConsumeIdle(absl::ZeroDuration())) {
       if (absl::Now() < releasing.commit_anyway_at) return false;
       spdlog::warn(
           "consumer {}: {} still consuming {} after it was given up; "
@@ -436,7 +436,7 @@ bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
     if (options_.auto_commit) CommitOne(pq, /*sync=*/true);
     return true;
   }
-  if (!pq->TryLockConsume(wait)) return false;
+  if (!pq->TryLockConsume(absl::ZeroDuration())) return false;
   // A lost lock leaves nothing to commit or release (see Shutdown). An
   // offset that did not reach the broker keeps the lock until it expires
   // rather than let the next owner start before it.
@@ -448,16 +448,9 @@ bool ConsumerCore::Release(const Releasing& releasing, absl::Duration wait) {
   return true;
 }
 
-absl::Duration ConsumerCore::ReleaseWait() const {
-  // An orderly queue is released by OnGivenUpQueueIdle() the moment its
-  // message ends; waiting here would hold the timer thread, and with it the
-  // renewal of every lock this client holds, past their broker expiry.
-  return options_.orderly ? absl::ZeroDuration() : options_.unlock_wait;
-}
-
 bool ConsumerCore::ReleaseGivenUp() {
   for (auto it = releasing_.begin(); it != releasing_.end();) {
-    if (Release(it->second, ReleaseWait())) {
+    if (Release(it->second)) {
       it = releasing_.erase(it);
     } else {
       ++it;

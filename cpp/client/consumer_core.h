@@ -36,7 +36,9 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 //
 // Guarantees: a queue is pulled by at most one chain at a time; a dropped
 // queue gets no more messages delivered, and its offset is committed after
-// its running consumption ends (or drop_wait passes); after Shutdown()
+// its running consumption ends (or drop_wait passes), which is never waited
+// for on the client's timer thread (lock renewals, heartbeats and
+// rebalances of every consumer of the client run there); after Shutdown()
 // returns nothing is delivered and every owned queue's offset has been
 // committed (best effort against unreachable brokers). Without
 // options.auto_commit (a lite pull consumer the application commits) only
@@ -49,8 +51,7 @@ using MessageSink = std::function<void(const std::shared_ptr<ProcessQueue>&,
 // (RocketMQ's RebalanceLockManager): a queue is owned only once locked,
 // pulled only while the lock is held, and renewed every lock_interval. A
 // queue given up is released only after its in-flight message finished
-// (the process queue's consume lock; never waited for on the timer thread,
-// so lock renewals are not held up: released when the consume service
+// (the process queue's consume lock; released when the consume service
 // reports the call ended, or at the next lock retry, its broker lock
 // renewed meanwhile) and its offset was committed; so the next owner, which
 // locks before it reads the committed offset, continues exactly where this
@@ -96,9 +97,9 @@ class ConsumerCore : public ConsumerMember,
     return span_flow_controls_.load(std::memory_order_relaxed);
   }
 
-  // The listener call running on a given-up queue has ended (orderly: the
-  // consume service calls this after unlocking a dropped queue): releases
-  // it soon, on the timer thread, rather than at the next lock retry.
+  // The last listener call running on a given-up queue has ended (the
+  // consume services call this after it): releases the queue soon, on the
+  // timer thread, rather than at the next retry round.
   void OnGivenUpQueueIdle();
 
   // Redelivers `message` of `pq` to the sink after `delay`, unless the
@@ -136,15 +137,14 @@ class ConsumerCore : public ConsumerMember,
     absl::Time commit_anyway_at;
   };
 
-  // Gives a queue up: drops it, waits up to `wait` for its listener calls
-  // to finish, commits its offset and (orderly) releases its broker lock.
-  // False if they did not finish in time and nothing was committed or
-  // released: a later rebalance round tries again, so a slow listener never
-  // holds the client's timer thread for longer than `wait`.
-  bool Release(const Releasing& releasing, absl::Duration wait)
+  // Gives a queue up: drops it and, unless a listener call on it still
+  // runs, commits its offset and (orderly) releases its broker lock. False
+  // if a call runs and nothing was committed or released: the last call's
+  // end (OnGivenUpQueueIdle) or a later round tries again. Never waits for
+  // a listener: that would hold the client's timer thread, and with it
+  // every lock renewal, heartbeat and rebalance of the client.
+  bool Release(const Releasing& releasing)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
-  // How long a rebalance waits for a given-up queue's listener calls.
-  absl::Duration ReleaseWait() const;
   // Releases the given-up queues now idle; true if some are still busy.
   bool ReleaseGivenUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   // Renews the broker locks of every owned queue, and of those given up

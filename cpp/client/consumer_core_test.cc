@@ -343,7 +343,6 @@ TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
   options.client.namesrv_addr = namesrv.address();
   options.client.instance_name = "drop-mid-call";
   options.drop_wait = absl::Milliseconds(300);
-  options.unlock_wait = absl::Milliseconds(50);
   options.consume_threads = 10;  // one listener call per message at once
   absl::Mutex mu;
   bool hold_2 = true;
@@ -452,7 +451,6 @@ TEST(PushConsumerTest, AnOrderlyQueueGivenUpMidMessageStaysLockedUntilItEnds) {
   options.client.instance_name = "given-up-mid-message";
   options.orderly = true;
   options.lock_interval = absl::Milliseconds(50);
-  options.unlock_wait = absl::Seconds(30);  // concurrent consumers only
   absl::Mutex mu;
   bool hold = true;
   bool in_call = false;
@@ -502,6 +500,79 @@ TEST(PushConsumerTest, AnOrderlyQueueGivenUpMidMessageStaysLockedUntilItEnds) {
   consumer.Shutdown();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(consumed, std::vector<int64_t>{0});
+}
+
+// Consumers of one client share its timer thread. A concurrent consumer
+// giving up queues whose listener calls still run must not wait for them
+// there: the waits held up an orderly consumer's lock renewals (and every
+// heartbeat and rebalance of the client) for a second per busy queue,
+// every retry round. The queues are released when their calls end.
+TEST(PushConsumerTest, BusyQueuesGivenUpDoNotHoldTheClientsTimer) {
+  testing::TestNameServer namesrv;
+  testing::FakeBroker broker;
+  namesrv.RegisterBroker("broker-a", broker.address(),
+                         {"TopicC", "TopicO", "%RETRY%CGBusy", "%RETRY%CGO"},
+                         2);
+  broker.Append("TopicC", 0, 1);
+  broker.Append("TopicC", 1, 1);
+  ConsumerOptions options;
+  options.client.namesrv_addr = namesrv.address();
+  options.client.instance_name = "shared-timer";  // one client instance
+  options.consume_threads = 4;
+  absl::Mutex mu;
+  bool hold = true;
+  int in_calls = 0;
+  DefaultPushConsumer busy("CGBusy", options);
+  ASSERT_TRUE(busy.Subscribe("TopicC", "*").ok());
+  busy.RegisterListener([&](const MessageExt& message) {
+    absl::MutexLock lock(&mu);
+    if (message.topic != "TopicC") return ConsumeResult::kSuccess;
+    ++in_calls;
+    mu.Await(absl::Condition(
+        +[](bool* h) { return !*h; }, &hold));
+    return ConsumeResult::kSuccess;
+  });
+  ConsumerOptions orderly_options = options;
+  orderly_options.orderly = true;
+  orderly_options.lock_interval = absl::Milliseconds(50);
+  DefaultPushConsumer orderly("CGO", orderly_options);
+  ASSERT_TRUE(orderly.Subscribe("TopicO", "*").ok());
+  orderly.RegisterListener(
+      [](const MessageExt&) { return ConsumeResult::kSuccess; });
+  ASSERT_TRUE(busy.Start().ok());
+  ASSERT_TRUE(orderly.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return in_calls == 2;
+  }));
+
+  ASSERT_TRUE(busy.Unsubscribe("TopicC").ok());
+  // Long enough for retry rounds (one a second) to find both calls busy.
+  const absl::Time from = absl::Now();
+  const absl::Time until = from + absl::Seconds(4);
+  ASSERT_TRUE(Eventually([&] {
+    const std::vector<absl::Time> times = broker.lock_times();
+    return !times.empty() && times.back() > until;
+  }));
+  absl::Time last = from;
+  absl::Duration longest;
+  for (absl::Time t : broker.lock_times()) {
+    if (t <= from || t > until) continue;
+    longest = std::max(longest, t - last);
+    last = t;
+  }
+  EXPECT_LT(longest, absl::Seconds(1));
+  EXPECT_NE(broker.committed("TopicC", 0), std::optional<int64_t>(1));
+  {
+    absl::MutexLock lock(&mu);
+    hold = false;
+  }
+  EXPECT_TRUE(Eventually([&] {
+    return broker.committed("TopicC", 0) == 1 &&
+           broker.committed("TopicC", 1) == 1;
+  }));
+  orderly.Shutdown();
+  busy.Shutdown();
 }
 
 }  // namespace

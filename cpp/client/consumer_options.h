@@ -84,11 +84,6 @@ struct ConsumerOptions {
   absl::Duration suspend_time = absl::Seconds(1);
   // One queue is consumed at most this long before its thread yields.
   absl::Duration max_consume_continuously = absl::Seconds(60);
-  // A rebalance giving a concurrently consumed queue up waits this long for
-  // the messages being consumed, else it tries again shortly, so a slow
-  // listener does not hold the client's timer thread. (Orderly queues are
-  // not waited for: they are released when their message ends.)
-  absl::Duration unlock_wait = absl::Seconds(1);
 
   // Broadcasting: offsets live in the file
   // <local_offset_dir>/<client ip>@<instance name>/<group>/offsets. Empty:

@@ -116,9 +116,9 @@ void ProcessQueue::BeginConsume() {
   ++consuming_;
 }
 
-void ProcessQueue::EndConsume() {
+bool ProcessQueue::EndConsume() {
   absl::MutexLock lock(&mu_);
-  --consuming_;
+  return --consuming_ == 0;
 }
 
 bool ProcessQueue::WaitConsumeIdle(absl::Duration limit) {

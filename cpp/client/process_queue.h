@@ -81,7 +81,8 @@ class ProcessQueue {
 
   // Brackets a listener call, so a drop can wait for it.
   void BeginConsume();
-  void EndConsume();
+  // True when no listener call on this queue runs any more.
+  bool EndConsume();
   // True when nothing was being consumed within `limit`.
   bool WaitConsumeIdle(absl::Duration limit);
 

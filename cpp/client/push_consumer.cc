@@ -209,7 +209,7 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   // Checked after BeginConsume: a drop either sees this call running and
   // waits for it, or this call sees the drop.
   if (pq->dropped() || stopping_.load(std::memory_order_acquire)) {
-    pq->EndConsume();
+    EndConsume(pq);
     return;
   }
   // A retried message is presented as it was first consumed: its topic.
@@ -254,7 +254,13 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     const absl::Duration delay = ReconsumeDelay(message);
     core_->Redeliver(pq, std::move(message), delay);
   }
-  pq->EndConsume();
+  EndConsume(pq);
+}
+
+void DefaultPushConsumer::EndConsume(const std::shared_ptr<ProcessQueue>& pq) {
+  // Drop() comes before a rebalance's look at the running calls: if it saw
+  // this one, this sees the queue dropped now, and releases it at once.
+  if (pq->EndConsume() && pq->dropped()) core_->OnGivenUpQueueIdle();
 }
 
 absl::Duration DefaultPushConsumer::ReconsumeDelay(MessageExt& message) const {

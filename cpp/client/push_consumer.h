@@ -119,6 +119,8 @@ class DefaultPushConsumer {
   // Sends back the owned queues' messages whose listener call passed
   // consume_timeout (on timeout_checker_'s thread).
   void CheckConsumeTimeouts();
+  // Ends a listener call; the last one on a given-up queue releases it.
+  void EndConsume(const std::shared_ptr<ProcessQueue>& pq);
   // CONSUMER_SEND_MSG_BACK of a failed message, for a delayed retry (at
   // `delay_level`, 0: the broker's 3 + reconsume times) or straight to the
   // DLQ, else SendRetryCopy; false if neither succeeded.
