@@ -10,6 +10,7 @@
 #include "cpp/client/send_request.h"
 #include "cpp/client/subscription.h"
 #include "cpp/common/message_record.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -217,7 +218,9 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
       it != message.properties.end() && !it->second.empty()) {
     message.topic = it->second;
   }
-  pq->ConsumeStarted(message.queue_offset, std::move(shared), absl::Now());
+  // Timed on the monotonic clock: a wall clock step must not send every
+  // running call back at once.
+  pq->ConsumeStarted(message.queue_offset, std::move(shared), MonotonicNow());
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {
     result = listener_(message);
@@ -235,8 +238,9 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   } else if (!own_result) {
     spdlog::info(
         "consumer {}: message {} of {} at offset {} failed after its "
-        "consume timeout; it was sent back then",
-        group_, message.msg_id, pq->queue().ToString(), message.queue_offset);
+        "consume timeout; that timeout {} it already",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
+        options_.model == MessageModel::kClustering ? "sent back" : "gave up");
   } else if (options_.model != MessageModel::kClustering) {
     spdlog::warn(
         "consumer {}: broadcast message {} of {} at offset {} failed and is "
@@ -276,7 +280,7 @@ absl::Duration DefaultPushConsumer::ReconsumeDelay(MessageExt& message) const {
 
 void DefaultPushConsumer::CheckConsumeTimeouts() {
   if (stopping_.load(std::memory_order_acquire)) return;
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   for (const std::shared_ptr<ProcessQueue>& pq : core_->OwnedProcessQueues()) {
     if (pq->dropped()) continue;  // its final commit is made already
     std::vector<MessageExt> expired =
