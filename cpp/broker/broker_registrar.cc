@@ -2,9 +2,9 @@
 
 #include <pthread.h>
 
-#include <memory>
 #include <utility>
 
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "cpp/common/namesrv_addr.h"
 #include "spdlog/spdlog.h"
@@ -154,20 +154,12 @@ void BrokerRegistrar::UnregisterAll() {
   un->set_broker_addr(broker_addr_);
   // All at once: NameServers that do not answer cost one request timeout
   // together, not one each, so the stop that waits here stays short.
-  struct Outstanding {
-    absl::Mutex mu;
-    size_t left ABSL_GUARDED_BY(mu) = 0;
-  };
-  auto outstanding = std::make_shared<Outstanding>();
-  {
-    absl::MutexLock lock(&outstanding->mu);
-    outstanding->left = addrs_.size();
-  }
+  absl::BlockingCounter outstanding(static_cast<int>(addrs_.size()));
   for (const std::string& addr : addrs_) {
     // The callback runs exactly once, by the timeout at the latest.
     client_.InvokeAsync(
         addr, request, kRequestTimeout,
-        [addr, outstanding](absl::StatusOr<remoting::Command>&& response) {
+        [addr, &outstanding](absl::StatusOr<remoting::Command>&& response) {
           if (!response.ok()) {
             spdlog::warn("unregister from name server {} failed: {}", addr,
                          response.status().ToString());
@@ -177,16 +169,10 @@ void BrokerRegistrar::UnregisterAll() {
           } else {
             spdlog::info("unregistered from name server {}", addr);
           }
-          absl::MutexLock lock(&outstanding->mu);
-          --outstanding->left;
+          outstanding.DecrementCount();
         });
   }
-  absl::MutexLock lock(&outstanding->mu);
-  Outstanding* o = outstanding.get();
-  auto all_answered = [o]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(o->mu) {
-    return o->left == 0;
-  };
-  outstanding->mu.Await(absl::Condition(&all_answered));
+  outstanding.Wait();
 }
 
 }  // namespace cometmq::broker
