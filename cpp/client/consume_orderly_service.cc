@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "cpp/common/message_record.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -67,13 +68,13 @@ void ConsumeOrderlyService::RunSoon(const std::shared_ptr<ProcessQueue>& pq,
 void ConsumeOrderlyService::Run(const std::shared_ptr<ProcessQueue>& pq) {
   // The queue's task stays "running" (no other is started) across the
   // pauses below: RunSoon resumes it.
-  const absl::Time began = absl::Now();
+  const absl::Time began = MonotonicNow();
   while (true) {
     if (pq->dropped() || stopped()) return;
-    if (check_locks_ && !pq->LockFresh(absl::Now(), options_.lock_ttl)) {
+    if (check_locks_ && !pq->LockFresh(MonotonicNow(), options_.lock_ttl)) {
       return RunSoon(pq, kNotLockedDelay);
     }
-    if (absl::Now() - began > options_.max_consume_continuously) {
+    if (MonotonicNow() - began > options_.max_consume_continuously) {
       return RunNow(pq);  // let other queues have this thread
     }
     std::optional<MessageExt> message = pq->TakeOrderly();

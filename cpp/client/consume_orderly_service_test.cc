@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cpp/common/eventually.h"
+#include "cpp/common/monotonic_clock.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -243,7 +244,7 @@ TEST_F(ConsumeOrderlyServiceTest, ConsumesOnlyWhileTheBrokerLockIsFresh) {
   // Absence needs a while to show: several not-locked rounds pass.
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_TRUE(recorder_.calls().empty());
-  pq->SetLocked(true, absl::Now());
+  pq->SetLocked(true, MonotonicNow());
   ASSERT_TRUE(recorder_.WaitForCalls(2));
   EXPECT_TRUE(Eventually([&] { return pq->CommittableOffset() == 2; }));
 }
@@ -272,14 +273,14 @@ TEST_F(ConsumeOrderlyServiceTest,
        MessageTakenBeforeARebalanceIsNotConsumedAfterIt) {
   Make(/*check_locks=*/true);
   auto pq = Queue(0);
-  pq->SetLocked(true, absl::Now());
+  pq->SetLocked(true, MonotonicNow());
   ASSERT_TRUE(pq->TryLockConsume(absl::Seconds(1)));
   Pull(pq, 0, 1);
   // Lets the task take the message and wait for the consume lock; had it
   // not got there yet, it would stop at the dropped queue all the same.
   absl::SleepFor(absl::Milliseconds(100));
   pq->Drop();
-  pq->SetLocked(false, absl::Now());
+  pq->SetLocked(false, MonotonicNow());
   pq->UnlockConsume();
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_TRUE(recorder_.calls().empty());

@@ -8,6 +8,7 @@
 #include "cpp/client/allocate.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/queue_locks.h"
+#include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
@@ -174,11 +175,11 @@ void ConsumerCore::Shutdown() {
   releasing_.clear();
   for (const auto& [queue, pq] : queues) pq->Drop();
   // One wait for all queues: their listener calls run side by side.
-  const absl::Time deadline = absl::Now() + options_.drop_wait;
+  const absl::Time deadline = MonotonicNow() + options_.drop_wait;
   std::vector<MessageQueue> unlock;
   for (const auto& [queue, pq] : queues) {
     const absl::Duration wait =
-        std::max(deadline - absl::Now(), absl::ZeroDuration());
+        std::max(deadline - MonotonicNow(), absl::ZeroDuration());
     if (!options_.orderly) {
       pq->WaitConsumeIdle(wait);
       if (options_.auto_commit) CommitOne(pq, /*sync=*/true);
@@ -370,7 +371,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
     spdlog::info("consumer {}: dropping {}", group_, pq->queue().ToString());
     Releasing releasing{pq, options_.orderly
                                 ? absl::InfiniteFuture()
-                                : absl::Now() + options_.drop_wait};
+                                : MonotonicNow() + options_.drop_wait};
     if (!Release(releasing)) {
       spdlog::info("consumer {}: {} is still consuming; releasing it later",
                    group_, pq->queue().ToString());
@@ -394,7 +395,7 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
     }
     added.swap(lockable);
   }
-  const absl::Time locked_at = absl::Now();
+  const absl::Time locked_at = MonotonicNow();
   for (const MessageQueue& queue : added) {
     absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
     if (!offset.ok()) {
@@ -426,7 +427,7 @@ bool ConsumerCore::Release(const Releasing& releasing) {
     // bounds the offset), so committing with a call still running loses
     // nothing: the next owner gets that message again.
     if (!pq->WaitConsumeIdle(absl::ZeroDuration())) {
-      if (absl::Now() < releasing.commit_anyway_at) return false;
+      if (MonotonicNow() < releasing.commit_anyway_at) return false;
       spdlog::warn(
           "consumer {}: {} still consuming {} after it was given up; "
           "committing anyway",
@@ -494,7 +495,7 @@ void ConsumerCore::RenewLocks() {
   std::set<std::string> answered;
   std::set<MessageQueue> locked =
       LockQueues(instance_, group_, queues, &answered);
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   for (const auto& pq : pqs) {
     // A broker that did not answer (unreachable, timed out) says nothing
     // about its locks: they live on until they expire there, and the

@@ -105,7 +105,9 @@ class ProcessQueue {
 
   // Orderly, clustering: whether this client holds the queue's broker lock,
   // and whether it was last confirmed within `ttl` of `now` (a client that
-  // could not renew stops consuming before the broker lock expires).
+  // could not renew stops consuming before the broker lock expires). `now`
+  // is a MonotonicNow() reading, so a wall clock step neither pauses nor
+  // prolongs consumption.
   void SetLocked(bool locked, absl::Time now);
   bool locked() const;
   bool LockFresh(absl::Time now, absl::Duration ttl) const;
