@@ -62,6 +62,9 @@ void DefaultLitePullConsumer::Shutdown() {
   std::shared_ptr<ClientInstance> instance;
   {
     absl::MutexLock lock(&mu_);
+    // A Shutdown() while Start() is under way stops what it started.
+    mu_.Await(absl::Condition(
+        +[](bool* starting) { return !*starting; }, &starting_));
     if (!running_) return;
     running_ = false;
     instance = std::move(instance_);

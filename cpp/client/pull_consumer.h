@@ -48,6 +48,8 @@ class DefaultLitePullConsumer {
   absl::Status Unsubscribe(const std::string& topic);
 
   absl::Status Start();
+  // Commits and leaves the group; called while Start() runs on another
+  // thread, waits for it and then stops what it started.
   void Shutdown();
 
   // Up to pull_batch_size messages; waits up to `timeout` for the first.

@@ -82,12 +82,14 @@ absl::Status DefaultPushConsumer::Start() {
     }
     if (absl::Status s = Prepare(); !s.ok()) return s;
     instance = instance_.get();
+    starting_ = true;
   }
   // Without mu_: the first rebalance calls brokers, a request timeout each
   // for a slow one, while the queues it takes already deliver messages and
   // the listener's send-backs take mu_.
   absl::Status status = core_->Start(instance);
   absl::MutexLock lock(&mu_);
+  starting_ = false;
   if (!status.ok()) {
     core_->Shutdown();
     if (orderly_) orderly_->Shutdown();
@@ -143,6 +145,10 @@ void DefaultPushConsumer::Shutdown() {
   bool finish = false;
   {
     absl::MutexLock lock(&mu_);
+    // As RocketMQ's synchronized start() and shutdown(): a Shutdown() while
+    // Start() is under way stops what that Start() started.
+    mu_.Await(absl::Condition(
+        +[](bool* starting) { return !*starting; }, &starting_));
     if (!running_) return;
     // No listener call starts after this, even for messages already handed
     // to a consume thread: they stay uncommitted and go to the group's next

@@ -97,6 +97,8 @@ class DefaultPushConsumer {
   // leaves the group. Called from the listener it would wait for itself:
   // there it only stops delivery (no further listener call starts), and a
   // second call from another thread, or the destructor, finishes it.
+  // Called while Start() runs on another thread, it waits for Start() and
+  // then stops what it started.
   void Shutdown();
 
   std::vector<MessageQueue> OwnedQueues() const;
@@ -153,6 +155,8 @@ class DefaultPushConsumer {
   absl::Mutex mu_;
   std::shared_ptr<ClientInstance> instance_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  // While Start() calls brokers without mu_; Shutdown() waits for it.
+  bool starting_ ABSL_GUARDED_BY(mu_) = false;
   // Set once Shutdown() began; read by the consume threads without mu_.
   std::atomic<bool> stopping_{false};
   // Brokers whose last send-back got no answer, until when they are skipped.
