@@ -129,28 +129,43 @@ void SendProcessor::Handle(Command&& request, remoting::Responder responder) {
 void SendProcessor::Process(
     Command& request, const remoting::Responder& responder,
     std::optional<TopicConfigManager::WriteInfo> topic) {
-  if (!request.header.has_send_message()) {
-    responder.Respond(
-        MakeResponse(request, proto::BAD_REQUEST,
-                     "SEND_MESSAGE needs a send_message payload"));
+  Target target;
+  target.topic = std::move(topic);
+  std::vector<MessageToStore> messages;
+  std::optional<Refusal> refusal = CheckRequest(request);
+  if (!refusal) refusal = ResolveTarget(request.header.send_message(), &target);
+  if (!refusal) {
+    refusal = BuildMessages(request, responder, target, &messages);
+  }
+  if (!refusal) {
+    refusal = Reroute(request.header.send_message(), target, &messages);
+  }
+  if (refusal) {
+    responder.Respond(MakeResponse(request, refusal->code, refusal->remark));
     return;
   }
+  Store(request, responder, target.queue_id, std::move(messages));
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::CheckRequest(
+    const Command& request) const {
+  if (!request.header.has_send_message()) {
+    return Refusal{proto::BAD_REQUEST,
+                   "SEND_MESSAGE needs a send_message payload"};
+  }
   const proto::SendMessageRequest& send = request.header.send_message();
-  auto fail = [&](proto::StatusCode code, absl::string_view remark) {
-    responder.Respond(MakeResponse(request, code, remark));
-  };
   if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
-    return fail(proto::NO_PERMISSION,
-                absl::StrCat("the broker[", config_.brokerName,
-                             "] sending message is forbidden"));
+    return Refusal{proto::NO_PERMISSION,
+                   absl::StrCat("the broker[", config_.brokerName,
+                                "] sending message is forbidden")};
   }
   if (absl::Status s = ValidateTopicName(send.topic()); !s.ok()) {
-    return fail(proto::MESSAGE_ILLEGAL, s.message());
+    return Refusal{proto::MESSAGE_ILLEGAL, std::string(s.message())};
   }
   if (send.topic() == kScheduleTopic || IsTransactionTopic(send.topic())) {
-    return fail(proto::NO_PERMISSION,
-                absl::StrCat("sending message to topic[", send.topic(),
-                             "] is forbidden"));
+    return Refusal{proto::NO_PERMISSION,
+                   absl::StrCat("sending message to topic[", send.topic(),
+                                "] is forbidden")};
   }
   if (const int32_t tx = TransactionType(send.sys_flag());
       tx == kTransactionCommitType || tx == kTransactionRollbackType) {
@@ -158,90 +173,111 @@ void SendProcessor::Process(
     // rollback-typed message would be stored where no consumer reads it,
     // and a commit-typed one would claim an END_TRANSACTION that never
     // happened.
-    return fail(proto::MESSAGE_ILLEGAL,
-                "sysFlag carries a transaction commit or rollback type; "
-                "transactions are ended with END_TRANSACTION");
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   "sysFlag carries a transaction commit or rollback type; "
+                   "transactions are ended with END_TRANSACTION"};
   }
   // Checked before anything is created for the request.
   const size_t body_size = request.body.size();
   if (body_size == 0) {
-    return fail(proto::MESSAGE_ILLEGAL, "the message body is empty");
+    return Refusal{proto::MESSAGE_ILLEGAL, "the message body is empty"};
   }
   if (body_size > static_cast<size_t>(config_.store.maxMessageSize)) {
-    return fail(
+    return Refusal{
         proto::MESSAGE_ILLEGAL,
         absl::StrCat("the message body size ", body_size,
-                     " exceeds maxMessageSize ", config_.store.maxMessageSize));
+                     " exceeds maxMessageSize ", config_.store.maxMessageSize)};
   }
   if (send.reconsume_times() < 0) {
     // A negative count would buy the message retries past any limit.
-    return fail(proto::MESSAGE_ILLEGAL,
-                absl::StrCat("reconsume times ", send.reconsume_times(),
-                             " is negative"));
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   absl::StrCat("reconsume times ", send.reconsume_times(),
+                                " is negative")};
   }
+  if (send.batch() && absl::StartsWith(send.topic(), kRetryGroupTopicPrefix)) {
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   "batch messages cannot be sent to a retry topic"};
+  }
+  return std::nullopt;
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::ResolveTarget(
+    const proto::SendMessageRequest& send, Target* target) {
   // A consumer's copy of a message it failed (RocketMQ's handleRetryAndDLQ).
-  std::optional<RetryDestination> retry;
   if (absl::StartsWith(send.topic(), kRetryGroupTopicPrefix)) {
-    if (send.batch()) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  "batch messages cannot be sent to a retry topic");
-    }
     absl::StatusOr<RetryDestination> destination = ResolveRetry(
         groups_, topics_, send.topic().substr(kRetryGroupTopicPrefix.size()),
         send.reconsume_times(), send.max_reconsume_times(),
         send.max_reconsume_times() < 0);
     if (!destination.ok()) {
-      return fail(RetryErrorCode(destination.status()),
-                  destination.status().message());
+      return Refusal{RetryErrorCode(destination.status()),
+                     std::string(destination.status().message())};
     }
-    topic = destination->write_info;
-    retry = *std::move(destination);
+    target->topic = destination->write_info;
+    target->retry = *std::move(destination);
   }
-  if (!topic.has_value()) topic = topics_->FindForWrite(send.topic());
-  if (!topic.has_value()) {
-    if (!config_.autoCreateTopicEnable) {
-      return fail(proto::TOPIC_NOT_EXIST,
-                  absl::StrCat("topic[", send.topic(),
-                               "] not exist, apply first please!"));
+  if (!target->topic.has_value()) {
+    if (std::optional<Refusal> refusal = FindOrCreateTopic(send, target)) {
+      return refusal;
     }
-    absl::StatusOr<proto::TopicConfig> created =
-        topics_->CreateOnSend(send.topic(), send.default_topic_queue_nums());
-    if (!created.ok()) {
-      return fail(proto::SYSTEM_ERROR,
-                  absl::StrCat("cannot create topic[", send.topic(),
-                               "]: ", created.status().message()));
-    }
-    spdlog::info("auto-created topic {} with {} queues", send.topic(),
-                 created->write_queue_nums());
-    topic = TopicConfigManager::WriteInfo{created->perm(),
-                                          created->write_queue_nums()};
   }
-  if ((topic->perm & proto::PERM_WRITE) == 0) {
-    return fail(proto::NO_PERMISSION,
-                absl::StrCat("the topic[", send.topic(),
-                             "] sending message is forbidden"));
+  if ((target->topic->perm & proto::PERM_WRITE) == 0) {
+    return Refusal{proto::NO_PERMISSION,
+                   absl::StrCat("the topic[", send.topic(),
+                                "] sending message is forbidden")};
   }
-  const int32_t queues = topic->write_queue_nums;
+  const int32_t queues = target->topic->write_queue_nums;
   if (queues <= 0) {
-    return fail(proto::NO_PERMISSION, absl::StrCat("the topic[", send.topic(),
-                                                   "] has no write queue"));
+    return Refusal{
+        proto::NO_PERMISSION,
+        absl::StrCat("the topic[", send.topic(), "] has no write queue")};
   }
-  int32_t queue_id = send.queue_id();
-  if (queue_id < 0) {
-    queue_id = static_cast<int32_t>(next_queue_.fetch_add(1) %
-                                    static_cast<uint32_t>(queues));
-  } else if (queue_id >= queues) {
-    queue_id %= queues;  // as RocketMQ: a stale route must not lose the send
+  target->queue_id = send.queue_id();
+  if (target->queue_id < 0) {
+    target->queue_id = static_cast<int32_t>(next_queue_.fetch_add(1) %
+                                            static_cast<uint32_t>(queues));
+  } else if (target->queue_id >= queues) {
+    // As RocketMQ: a stale route must not lose the send.
+    target->queue_id %= queues;
   }
+  return std::nullopt;
+}
 
-  std::vector<MessageToStore> messages;
+std::optional<SendProcessor::Refusal> SendProcessor::FindOrCreateTopic(
+    const proto::SendMessageRequest& send, Target* target) {
+  target->topic = topics_->FindForWrite(send.topic());
+  if (target->topic.has_value()) return std::nullopt;
+  if (!config_.autoCreateTopicEnable) {
+    return Refusal{proto::TOPIC_NOT_EXIST,
+                   absl::StrCat("topic[", send.topic(),
+                                "] not exist, apply first please!")};
+  }
+  absl::StatusOr<proto::TopicConfig> created =
+      topics_->CreateOnSend(send.topic(), send.default_topic_queue_nums());
+  if (!created.ok()) {
+    return Refusal{proto::SYSTEM_ERROR,
+                   absl::StrCat("cannot create topic[", send.topic(),
+                                "]: ", created.status().message())};
+  }
+  spdlog::info("auto-created topic {} with {} queues", send.topic(),
+               created->write_queue_nums());
+  target->topic = TopicConfigManager::WriteInfo{created->perm(),
+                                                created->write_queue_nums()};
+  return std::nullopt;
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::BuildMessages(
+    Command& request, const remoting::Responder& responder,
+    const Target& target, std::vector<MessageToStore>* messages) const {
+  const proto::SendMessageRequest& send = request.header.send_message();
   if (send.batch()) {
     absl::StatusOr<std::vector<MessageToStore>> decoded =
         DecodeBatchBody(request.body);
     if (!decoded.ok()) {
-      return fail(proto::MESSAGE_ILLEGAL, decoded.status().message());
+      return Refusal{proto::MESSAGE_ILLEGAL,
+                     std::string(decoded.status().message())};
     }
-    messages = *std::move(decoded);
+    *messages = *std::move(decoded);
   } else {
     MessageToStore message;
     message.flag = send.flag();
@@ -249,160 +285,193 @@ void SendProcessor::Process(
     // The request is ours: its properties move instead of being copied.
     message.properties =
         std::move(*request.header.mutable_send_message()->mutable_properties());
-    messages.push_back(std::move(message));
+    messages->push_back(std::move(message));
   }
+  const bool single = messages->size() == 1;
   const uint32_t born_ip = responder.remote_ipv4();
   const uint32_t born_port = responder.remote_port();
-  for (size_t i = 0; i < messages.size(); ++i) {
-    MessageToStore& m = messages[i];
+  for (size_t i = 0; i < messages->size(); ++i) {
+    MessageToStore& m = (*messages)[i];
     if (m.body.empty()) {
-      return fail(
+      return Refusal{
           proto::MESSAGE_ILLEGAL,
-          messages.size() == 1
-              ? std::string("the message body is empty")
-              : absl::StrCat("batch message ", i, " has an empty body"));
+          single ? std::string("the message body is empty")
+                 : absl::StrCat("batch message ", i, " has an empty body")};
     }
     // A producer's properties leave room for what retries, delays and
     // transactions add later, so any message it could send can still be
     // retried and dead-lettered; a consumer's retry copy already carries
     // that bookkeeping.
-    if (!retry.has_value() &&
+    if (!target.retry.has_value() &&
         m.properties.size() > static_cast<size_t>(kMaxProducerPropertiesSize)) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  absl::StrCat(messages.size() == 1
-                                   ? std::string("the message's properties")
-                                   : absl::StrCat("the properties of batch "
-                                                  "message ",
-                                                  i),
-                               " of ", m.properties.size(),
-                               " bytes exceed the ", kMaxProducerPropertiesSize,
-                               " bytes a message may carry"));
+      return Refusal{
+          proto::MESSAGE_ILLEGAL,
+          absl::StrCat(single ? std::string("the message's properties")
+                              : absl::StrCat("the properties of batch "
+                                             "message ",
+                                             i),
+                       " of ", m.properties.size(), " bytes exceed the ",
+                       kMaxProducerPropertiesSize,
+                       " bytes a message may carry")};
     }
-    m.topic = retry.has_value() ? retry->topic : send.topic();
-    m.queue_id = queue_id;
+    m.topic = target.retry.has_value() ? target.retry->topic : send.topic();
+    m.queue_id = target.queue_id;
     m.sys_flag = send.sys_flag();
     m.born_timestamp = send.born_timestamp();
     m.born_ip = born_ip;
     m.born_port = born_port;
     m.reconsume_times = send.reconsume_times();
   }
+  return std::nullopt;
+}
 
-  if (retry.has_value() && retry->dead_letter) {
-    spdlog::info("message {} goes to {} after {} reconsumes",
-                 std::string(FindProperty(messages.front().properties,
-                                          kPropertyOriginMessageId)
-                                 .value_or("")),
-                 retry->topic, send.reconsume_times());
-    std::map<std::string, std::string> props =
-        DecodeProperties(messages.front().properties);
-    EraseDelayBookkeeping(&props);  // dead letters wait no more
-    messages.front().properties = EncodeProperties(props);
+std::optional<SendProcessor::Refusal> SendProcessor::Reroute(
+    const proto::SendMessageRequest& send, const Target& target,
+    std::vector<MessageToStore>* messages) const {
+  MessageToStore& first = messages->front();
+  if (target.retry.has_value() && target.retry->dead_letter) {
+    spdlog::info(
+        "message {} goes to {} after {} reconsumes",
+        std::string(FindProperty(first.properties, kPropertyOriginMessageId)
+                        .value_or("")),
+        target.retry->topic, send.reconsume_times());
+    EraseDelayProperties(&first);  // dead letters wait no more
   }
-  absl::StatusOr<int> level = RequestedDelayLevel(messages.front().properties);
+  absl::StatusOr<int> level = RequestedDelayLevel(first.properties);
   if (!level.ok()) {
-    return fail(proto::MESSAGE_ILLEGAL, level.status().message());
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   std::string(level.status().message())};
   }
   // A prepared transactional message waits as a half on
   // RMQ_SYS_TRANS_HALF_TOPIC until the producer ends the transaction
   // (RocketMQ's prepareMessage); the answer still names the real queue.
-  const bool prepared =
-      IsTransactionPrepared(messages.front().properties) ||
-      TransactionType(send.sys_flag()) == kTransactionPreparedType;
-  if (prepared) {
-    if (messages.size() > 1 || send.batch()) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  "batch messages cannot be transactional");
-    }
-    if (*level > 0) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  "transactional messages cannot have a delay level");
-    }
-    if (!FindProperty(messages.front().properties, kPropertyProducerGroup)
-             .has_value()) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  absl::StrCat("a transactional message needs the ",
-                               kPropertyProducerGroup,
-                               " property (its producer group)"));
-    }
-    RewriteForHalf(&messages.front());
+  std::optional<Refusal> refusal;
+  if (IsTransactionPrepared(first.properties) ||
+      TransactionType(send.sys_flag()) == kTransactionPreparedType) {
+    refusal = MakeHalf(send, *level, messages);
   } else if (*level > 0) {
-    // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
-    // transformDelayLevelMessage); the answer still names the real queue.
-    if (messages.size() > 1) {
-      return fail(proto::MESSAGE_ILLEGAL,
-                  "batch messages cannot have a delay level");
-    }
-    RewriteForDelay(config_.delay_levels, *level, &messages.front());
+    refusal = Delay(*level, messages);
   } else if (send.batch()) {
-    for (size_t i = 0; i < messages.size(); ++i) {
-      absl::StatusOr<int> each = RequestedDelayLevel(messages[i].properties);
-      if (!each.ok()) {
-        return fail(
-            proto::MESSAGE_ILLEGAL,
-            absl::StrCat("batch message ", i, ": ", each.status().message()));
-      }
-      if (*each > 0) {
-        return fail(proto::MESSAGE_ILLEGAL,
-                    "batch messages cannot have a delay level");
-      }
+    refusal = CheckBatchNotDelayed(*messages);
+  }
+  if (refusal) return refusal;
+  if (target.retry.has_value() && !target.retry->dead_letter &&
+      first.properties.size() > static_cast<size_t>(kMaxRecordPropertiesSize)) {
+    return DivertToDeadLetters(send, &first);
+  }
+  return std::nullopt;
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::Delay(
+    int level, std::vector<MessageToStore>* messages) const {
+  // Delayed messages go through SCHEDULE_TOPIC_XXXX (RocketMQ's
+  // transformDelayLevelMessage); the answer still names the real queue.
+  if (messages->size() > 1) {
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   "batch messages cannot have a delay level"};
+  }
+  RewriteForDelay(config_.delay_levels, level, &messages->front());
+  return std::nullopt;
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::MakeHalf(
+    const proto::SendMessageRequest& send, int delay_level,
+    std::vector<MessageToStore>* messages) {
+  if (messages->size() > 1 || send.batch()) {
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   "batch messages cannot be transactional"};
+  }
+  if (delay_level > 0) {
+    return Refusal{proto::MESSAGE_ILLEGAL,
+                   "transactional messages cannot have a delay level"};
+  }
+  if (!FindProperty(messages->front().properties, kPropertyProducerGroup)
+           .has_value()) {
+    return Refusal{
+        proto::MESSAGE_ILLEGAL,
+        absl::StrCat("a transactional message needs the ",
+                     kPropertyProducerGroup, " property (its producer group)")};
+  }
+  RewriteForHalf(&messages->front());
+  return std::nullopt;
+}
+
+std::optional<SendProcessor::Refusal> SendProcessor::CheckBatchNotDelayed(
+    const std::vector<MessageToStore>& messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    absl::StatusOr<int> each = RequestedDelayLevel(messages[i].properties);
+    if (!each.ok()) {
+      return Refusal{
+          proto::MESSAGE_ILLEGAL,
+          absl::StrCat("batch message ", i, ": ", each.status().message())};
+    }
+    if (*each > 0) {
+      return Refusal{proto::MESSAGE_ILLEGAL,
+                     "batch messages cannot have a delay level"};
     }
   }
+  return std::nullopt;
+}
 
-  if (retry.has_value() && !retry->dead_letter &&
-      messages.front().properties.size() >
-          static_cast<size_t>(kMaxRecordPropertiesSize)) {
-    // No room for the delay bookkeeping: the dead-letter queue, which needs
-    // none, rather than a refusal that leaves the consumer redelivering the
-    // message locally without end.
-    absl::StatusOr<RetryDestination> dlq = ResolveRetry(
-        groups_, topics_, send.topic().substr(kRetryGroupTopicPrefix.size()),
-        send.reconsume_times(), send.max_reconsume_times(), /*to_dlq=*/true);
-    if (!dlq.ok()) {
-      return fail(RetryErrorCode(dlq.status()), dlq.status().message());
-    }
-    std::map<std::string, std::string> props =
-        DecodeProperties(messages.front().properties);
-    EraseDelayBookkeeping(&props);
-    messages.front().properties = EncodeProperties(props);
-    messages.front().topic = dlq->topic;
-    messages.front().queue_id = 0;
-    spdlog::warn(
-        "message {} with {} bytes of properties has no room for a retry's "
-        "delay bookkeeping (a record holds {}); it goes to {} instead of "
-        "being retried",
-        std::string(
-            FindProperty(messages.front().properties, kPropertyOriginMessageId)
-                .value_or("")),
-        messages.front().properties.size(), kMaxRecordPropertiesSize,
-        dlq->topic);
+std::optional<SendProcessor::Refusal> SendProcessor::DivertToDeadLetters(
+    const proto::SendMessageRequest& send, MessageToStore* message) const {
+  // No room for the delay bookkeeping: the dead-letter queue, which needs
+  // none, rather than a refusal that leaves the consumer redelivering the
+  // message locally without end.
+  absl::StatusOr<RetryDestination> dlq = ResolveRetry(
+      groups_, topics_, send.topic().substr(kRetryGroupTopicPrefix.size()),
+      send.reconsume_times(), send.max_reconsume_times(), /*to_dlq=*/true);
+  if (!dlq.ok()) {
+    return Refusal{RetryErrorCode(dlq.status()),
+                   std::string(dlq.status().message())};
   }
+  EraseDelayProperties(message);
+  message->topic = dlq->topic;
+  message->queue_id = 0;
+  spdlog::warn(
+      "message {} with {} bytes of properties has no room for a retry's "
+      "delay bookkeeping (a record holds {}); it goes to {} instead of "
+      "being retried",
+      std::string(FindProperty(message->properties, kPropertyOriginMessageId)
+                      .value_or("")),
+      message->properties.size(), kMaxRecordPropertiesSize, dlq->topic);
+  return std::nullopt;
+}
 
+void SendProcessor::EraseDelayProperties(MessageToStore* message) {
+  std::map<std::string, std::string> props =
+      DecodeProperties(message->properties);
+  EraseDelayBookkeeping(&props);
+  message->properties = EncodeProperties(props);
+}
+
+void SendProcessor::Store(const Command& request,
+                          const remoting::Responder& responder,
+                          int32_t queue_id,
+                          std::vector<MessageToStore> messages) {
   const size_t count = messages.size();
   // The answer needs only the request's code and opaque.
-  Command request_header;
-  request_header.header.set_code(request.header.code());
-  request_header.header.set_opaque(request.header.opaque());
-  store_->Put(std::move(messages),
-              [this, request_header = std::move(request_header), responder,
-               queue_id, count](store::PutResult result) {
-                const proto::StatusCode code = StatusFor(result.status);
-                Command response =
-                    MakeResponse(request_header, code, result.error);
-                if (store::PutStored(result.status)) {
-                  messages_put_.fetch_add(static_cast<int64_t>(count));
-                  proto::SendMessageResponse* out =
-                      response.header.mutable_send_message_response();
-                  if (result.offset_msg_ids.size() == 1) {
-                    out->set_msg_id(std::move(result.offset_msg_ids[0]));
-                  } else {
-                    out->set_msg_id(absl::StrJoin(result.offset_msg_ids, ","));
-                  }
-                  out->set_queue_id(queue_id);
-                  out->set_queue_offset(result.queue_offset);
-                  out->set_batch_count(result.message_count);
-                }
-                responder.Respond(std::move(response));
-              });
+  const int32_t request_code = request.header.code();
+  const uint64_t opaque = request.header.opaque();
+  store_->Put(std::move(messages), [this, request_code, opaque, responder,
+                                    queue_id, count](store::PutResult result) {
+    const proto::StatusCode code = StatusFor(result.status);
+    Command response = MakeResponse(request_code, opaque, code, result.error);
+    if (store::PutStored(result.status)) {
+      messages_put_.fetch_add(static_cast<int64_t>(count));
+      proto::SendMessageResponse* out =
+          response.header.mutable_send_message_response();
+      if (result.offset_msg_ids.size() == 1) {
+        out->set_msg_id(std::move(result.offset_msg_ids[0]));
+      } else {
+        out->set_msg_id(absl::StrJoin(result.offset_msg_ids, ","));
+      }
+      out->set_queue_id(queue_id);
+      out->set_queue_offset(result.queue_offset);
+      out->set_batch_count(result.message_count);
+    }
+    responder.Respond(std::move(response));
+  });
 }
 
 }  // namespace cometmq::broker

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cpp/broker/broker_config.h"
+#include "cpp/broker/retry_policy.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
@@ -44,10 +46,57 @@ class SendProcessor {
   int64_t messages_put() const { return messages_put_.load(); }
 
  private:
+  // What a send is refused with: the producer gets this code and remark,
+  // and nothing is stored.
+  struct Refusal {
+    proto::StatusCode code;
+    std::string remark;
+  };
+  // Where the messages of a send go.
+  struct Target {
+    std::optional<TopicConfigManager::WriteInfo> topic;
+    std::optional<RetryDestination> retry;  // a send to %RETRY%<group>
+    int32_t queue_id = 0;
+  };
+
   // `topic` is set when the caller already looked the topic up. May take
-  // the request's body.
+  // the request's body. Checks the request, resolves its target, builds the
+  // messages, reroutes them (half, delay, dead letters) and stores them;
+  // each step either passes or refuses the whole send.
   void Process(remoting::Command& request, const remoting::Responder& responder,
                std::optional<TopicConfigManager::WriteInfo> topic);
+  // What can be refused from the request alone, before anything is created.
+  std::optional<Refusal> CheckRequest(const remoting::Command& request) const;
+  // The topic (retry or dead-letter topic for a consumer's copy; created
+  // when autoCreateTopicEnable allows) and the queue.
+  std::optional<Refusal> ResolveTarget(const proto::SendMessageRequest& send,
+                                       Target* target);
+  std::optional<Refusal> FindOrCreateTopic(
+      const proto::SendMessageRequest& send, Target* target);
+  // Decodes a batch (or takes the single body) and stamps every message
+  // with its target, born host and the request's fields.
+  std::optional<Refusal> BuildMessages(
+      remoting::Command& request, const remoting::Responder& responder,
+      const Target& target, std::vector<MessageToStore>* messages) const;
+  // Transaction halves, delayed messages and retries with no room for their
+  // bookkeeping go elsewhere than their topic.
+  std::optional<Refusal> Reroute(const proto::SendMessageRequest& send,
+                                 const Target& target,
+                                 std::vector<MessageToStore>* messages) const;
+  static std::optional<Refusal> MakeHalf(const proto::SendMessageRequest& send,
+                                         int delay_level,
+                                         std::vector<MessageToStore>* messages);
+  std::optional<Refusal> Delay(int level,
+                               std::vector<MessageToStore>* messages) const;
+  static std::optional<Refusal> CheckBatchNotDelayed(
+      const std::vector<MessageToStore>& messages);
+  std::optional<Refusal> DivertToDeadLetters(
+      const proto::SendMessageRequest& send, MessageToStore* message) const;
+  static void EraseDelayProperties(MessageToStore* message);
+  // Appends; the store's callback answers the producer.
+  void Store(const remoting::Command& request,
+             const remoting::Responder& responder, int32_t queue_id,
+             std::vector<MessageToStore> messages);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;

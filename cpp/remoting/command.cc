@@ -12,9 +12,15 @@ Command MakeRequest(int32_t code) {
 
 Command MakeResponse(const Command& request, int32_t status,
                      absl::string_view remark) {
+  return MakeResponse(request.header.code(), request.header.opaque(), status,
+                      remark);
+}
+
+Command MakeResponse(int32_t request_code, uint64_t opaque, int32_t status,
+                     absl::string_view remark) {
   Command response;
-  response.header.set_code(request.header.code());
-  response.header.set_opaque(request.header.opaque());
+  response.header.set_code(request_code);
+  response.header.set_opaque(opaque);
   response.header.set_flags(proto::FLAG_RESPONSE);
   response.header.set_status(status);
   response.header.set_remark(std::string(remark));

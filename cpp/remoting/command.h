@@ -26,6 +26,10 @@ Command MakeRequest(int32_t code);
 // A response to `request` with `status` and `remark`.
 Command MakeResponse(const Command& request, int32_t status,
                      absl::string_view remark = "");
+// The same, from the request's code and opaque alone, for an answer made
+// after the request itself is gone.
+Command MakeResponse(int32_t request_code, uint64_t opaque, int32_t status,
+                     absl::string_view remark = "");
 
 // BAD_REQUEST for a request that lacks the typed payload its code needs.
 Command MissingPayloadResponse(const Command& request,
