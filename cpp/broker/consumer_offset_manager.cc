@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "cpp/broker/config_file.h"
+#include "cpp/broker/table_file.h"
 #include "cpp/common/properties.h"
 #include "spdlog/spdlog.h"
 
@@ -21,27 +21,21 @@ std::string Key(absl::string_view group, absl::string_view topic) {
 }  // namespace
 
 ConsumerOffsetManager::ConsumerOffsetManager(std::string path)
-    : path_(std::move(path)) {}
+    : file_(std::move(path)) {}
 
 absl::Status ConsumerOffsetManager::Load() {
-  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  // A truncated file is refused: loading what is left would silently send
+  // the groups it lost back to their consume_from.
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadTableFile(file_.path(), "no committed offsets");
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
-  // Persist() always ends the file with a line break (its header line
-  // included): a file without one was cut short, and loading what is left
-  // would silently send the groups it lost back to their consume_from.
-  if ((*text)->empty() || (*text)->back() != '\n') {
-    return absl::DataLossError(absl::StrCat(
-        path_, " is truncated (", (*text)->size(),
-        " bytes, no line break at the end); restore it, or remove it to "
-        "start with no committed offsets"));
-  }
-  absl::StatusOr<Table> table = Parse(**text, path_);
+  absl::StatusOr<Table> table = Parse(**text, file_.path());
   if (!table.ok()) return table.status();
   size_t queues = 0;
   for (const auto& [key, offsets] : *table) queues += offsets.size();
   spdlog::info("loaded {} committed offsets of {} group@topic pairs from {}",
-               queues, table->size(), path_);
+               queues, table->size(), file_.path());
   absl::MutexLock lock(&mu_);
   offsets_ = *std::move(table);
   return absl::OkStatus();
@@ -76,10 +70,6 @@ absl::StatusOr<ConsumerOffsetManager::Table> ConsumerOffsetManager::Parse(
 
 std::string ConsumerOffsetManager::Encode() const {
   absl::MutexLock lock(&mu_);
-  return EncodeLocked();
-}
-
-std::string ConsumerOffsetManager::EncodeLocked() const {
   std::string text =
       "# CometMQ consumer offsets: group@topic=queueId:offset,...\n";
   std::vector<const std::string*> keys;
@@ -104,7 +94,7 @@ absl::Status ConsumerOffsetManager::Replace(absl::string_view encoded) {
   absl::MutexLock lock(&mu_);
   if (*table != offsets_) {
     offsets_ = *std::move(table);
-    dirty_ = true;
+    file_.MarkChanged();
   }
   return absl::OkStatus();
 }
@@ -114,7 +104,7 @@ void ConsumerOffsetManager::Commit(absl::string_view group,
                                    int64_t offset) {
   absl::MutexLock lock(&mu_);
   offsets_[Key(group, topic)][queue_id] = offset;
-  dirty_ = true;
+  file_.MarkChanged();
 }
 
 std::optional<int64_t> ConsumerOffsetManager::Query(absl::string_view group,
@@ -170,7 +160,7 @@ void ConsumerOffsetManager::RemoveTopic(absl::string_view topic) {
     const size_t at = entry.first.find('@');
     return absl::string_view(entry.first).substr(at + 1) == topic;
   });
-  dirty_ = true;
+  file_.MarkChanged();
 }
 
 int ConsumerOffsetManager::RemoveGroup(absl::string_view group) {
@@ -180,7 +170,7 @@ int ConsumerOffsetManager::RemoveGroup(absl::string_view group) {
         return absl::string_view(entry.first)
                    .substr(0, entry.first.find('@')) == group;
       }));
-  if (removed > 0) dirty_ = true;
+  if (removed > 0) file_.MarkChanged();
   return removed;
 }
 
@@ -197,26 +187,13 @@ std::vector<std::string> ConsumerOffsetManager::StartAddedQueues(
     }
     if (started) groups.push_back(key.substr(0, at));
   }
-  if (!groups.empty()) dirty_ = true;
+  if (!groups.empty()) file_.MarkChanged();
   std::sort(groups.begin(), groups.end());
   return groups;
 }
 
 absl::Status ConsumerOffsetManager::Persist() {
-  absl::MutexLock persist_lock(&persist_mu_);
-  std::string text;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!dirty_) return absl::OkStatus();
-    text = EncodeLocked();
-    dirty_ = false;
-  }
-  absl::Status written = WriteFileAtomically(path_, text);
-  if (!written.ok()) {
-    absl::MutexLock lock(&mu_);
-    dirty_ = true;  // try again next round
-  }
-  return written;
+  return file_.Persist([this] { return Encode(); });
 }
 
 }  // namespace cometmq::broker

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/broker/table_file.h"
 
 namespace cometmq::broker {
 
@@ -62,15 +63,12 @@ class ConsumerOffsetManager {
   using Table = absl::flat_hash_map<std::string, std::map<int32_t, int64_t>>;
   static absl::StatusOr<Table> Parse(absl::string_view text,
                                      const std::string& origin);
-  std::string EncodeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::string path_;
+  TableFile file_;
 
   mutable absl::Mutex mu_;
   // Key: group@topic (neither may contain '@').
   Table offsets_ ABSL_GUARDED_BY(mu_);
-  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex persist_mu_;  // serializes writers of the file
 };
 
 }  // namespace cometmq::broker

@@ -353,5 +353,42 @@ TEST(SubscriptionGroupManagerTest, TruncatedFileIsAnError) {
   }
 }
 
+// The files' exact bytes: stores written by earlier versions must load,
+// and theirs by later ones.
+TEST(ManagersFileFormatTest, PersistWritesTheKnownFormat) {
+  const std::string offsets_path = TempPath("format_offsets");
+  ConsumerOffsetManager offsets(offsets_path);
+  offsets.Commit("G", "T", 1, 7);
+  offsets.Commit("G", "T", 0, 1234);
+  offsets.Commit("A", "%RETRY%A", 0, 0);
+  ASSERT_TRUE(offsets.Persist().ok());
+  EXPECT_EQ(**ReadFileIfExists(offsets_path),
+            "# CometMQ consumer offsets: group@topic=queueId:offset,...\n"
+            "A@%RETRY%A=0:0\n"
+            "G@T=0:1234,1:7\n");
+
+  const std::string groups_path = TempPath("format_groups");
+  SubscriptionGroupManager groups(groups_path, /*auto_create=*/true);
+  ASSERT_TRUE(groups.FindOrCreate("G2").has_value());
+  groups.Update(SubscriptionGroup{"G1", false, 3, 2});
+  ASSERT_TRUE(groups.Persist().ok());
+  EXPECT_EQ(**ReadFileIfExists(groups_path),
+            "# CometMQ consumer groups: group=consumeEnable,retryMaxTimes,"
+            "retryQueueNums\n"
+            "G1=0,3,2\n"
+            "G2=1,16,1\n");
+
+  const std::string delay_path = TempPath("format_delay");
+  ScheduleService schedule(DelayLevels::Default(), delay_path,
+                           absl::Seconds(1));
+  ASSERT_TRUE(schedule.Replace(R"({"offsetTable":{"1":12,"3":7}})").ok());
+  // Every level of the default 18, those never walked at 0.
+  std::string delays = R"({"offsetTable":{"1":12,"2":0,"3":7)";
+  for (int level = 4; level <= 18; ++level) {
+    absl::StrAppend(&delays, ",\"", level, "\":0");
+  }
+  EXPECT_EQ(**ReadFileIfExists(delay_path), delays + "}}\n");
+}
+
 }  // namespace
 }  // namespace cometmq::broker

@@ -38,7 +38,7 @@ constexpr int kMaxLevels = 1024;
 ScheduleService::ScheduleService(DelayLevels levels, std::string offset_path,
                                  absl::Duration persist_interval)
     : levels_(std::move(levels)),
-      offset_path_(std::move(offset_path)),
+      file_(std::move(offset_path)),
       persist_interval_(persist_interval),
       offsets_(static_cast<size_t>(levels_.count()), 0) {}
 
@@ -46,20 +46,17 @@ ScheduleService::~ScheduleService() { Shutdown(); }
 
 absl::Status ScheduleService::Load() {
   absl::StatusOr<std::optional<std::string>> text =
-      ReadFileIfExists(offset_path_);
+      ReadFileIfExists(file_.path());
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
-  return Apply(**text, offset_path_);
+  return Apply(**text, file_.path());
 }
 
 absl::Status ScheduleService::Replace(absl::string_view encoded) {
   if (absl::Status s = Apply(encoded, "master's delay offsets"); !s.ok()) {
     return s;
   }
-  {
-    absl::MutexLock lock(&mu_);
-    dirty_ = true;
-  }
+  file_.MarkChanged();
   return Persist();
 }
 
@@ -119,18 +116,7 @@ absl::Status ScheduleService::Apply(absl::string_view all,
 }
 
 absl::Status ScheduleService::Persist() {
-  absl::MutexLock persist(&persist_mu_);
-  {
-    absl::MutexLock lock(&mu_);
-    if (!dirty_) return absl::OkStatus();
-    dirty_ = false;
-  }
-  absl::Status s = WriteFileAtomically(offset_path_, Encode());
-  if (!s.ok()) {
-    absl::MutexLock lock(&mu_);
-    dirty_ = true;
-  }
-  return s;
+  return file_.Persist([this] { return Encode(); });
 }
 
 int64_t ScheduleService::Offset(int level) const {
@@ -180,7 +166,7 @@ void ScheduleService::AdoptStrandedLevels() {
 void ScheduleService::SetOffset(int level, int64_t offset) {
   absl::MutexLock lock(&mu_);
   offsets_[static_cast<size_t>(level - 1)] = offset;
-  dirty_ = true;
+  file_.MarkChanged();
 }
 
 void ScheduleService::Start(store::MessageStore* store) {

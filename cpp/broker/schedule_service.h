@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cpp/broker/delay_levels.h"
+#include "cpp/broker/table_file.h"
 #include "cpp/store/message_store.h"
 
 namespace cometmq::broker {
@@ -81,7 +82,7 @@ class ScheduleService {
   void SetOffset(int level, int64_t offset);
 
   const DelayLevels levels_;
-  const std::string offset_path_;
+  TableFile file_;  // the delay offsets
   const absl::Duration persist_interval_;
   store::MessageStore* store_ = nullptr;
   std::atomic<int64_t> delivered_{0};
@@ -89,10 +90,8 @@ class ScheduleService {
   mutable absl::Mutex mu_;
   // Progress per level (index level - 1), at least levels_.count() long.
   std::vector<int64_t> offsets_ ABSL_GUARDED_BY(mu_);
-  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex persist_mu_;  // serializes writers of the file
   std::thread thread_;
 };
 

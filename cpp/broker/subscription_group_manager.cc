@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "cpp/broker/config_file.h"
+#include "cpp/broker/table_file.h"
 #include "cpp/common/properties.h"
 #include "cpp/common/resource_name.h"
 #include "spdlog/spdlog.h"
@@ -19,23 +19,17 @@ absl::Status ValidateGroupName(absl::string_view group) {
 
 SubscriptionGroupManager::SubscriptionGroupManager(std::string path,
                                                    bool auto_create)
-    : path_(std::move(path)), auto_create_(auto_create) {}
+    : file_(std::move(path)), auto_create_(auto_create) {}
 
 absl::Status SubscriptionGroupManager::Load() {
-  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadTableFile(file_.path(), "default group settings");
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
-  // Persist() always ends the file with a line break (its header line
-  // included): a file without one was cut short.
-  if ((*text)->empty() || (*text)->back() != '\n') {
-    return absl::DataLossError(
-        absl::StrCat(path_, " is truncated (", (*text)->size(),
-                     " bytes, no line break at the end); restore it, or "
-                     "remove it to start with default group settings"));
-  }
-  absl::StatusOr<Table> table = Parse(**text, path_);
+  absl::StatusOr<Table> table = Parse(**text, file_.path());
   if (!table.ok()) return table.status();
-  spdlog::info("loaded {} subscription groups from {}", table->size(), path_);
+  spdlog::info("loaded {} subscription groups from {}", table->size(),
+               file_.path());
   absl::MutexLock lock(&mu_);
   groups_ = *std::move(table);
   return absl::OkStatus();
@@ -47,7 +41,7 @@ absl::Status SubscriptionGroupManager::Replace(absl::string_view encoded) {
   absl::MutexLock lock(&mu_);
   if (*table != groups_) {
     groups_ = *std::move(table);
-    dirty_ = true;
+    file_.MarkChanged();
   }
   return absl::OkStatus();
 }
@@ -85,7 +79,7 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
   SubscriptionGroup created;
   created.name = std::string(group);
   groups_[created.name] = created;
-  dirty_ = true;
+  file_.MarkChanged();
   return created;
 }
 
@@ -99,13 +93,13 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::Find(
 void SubscriptionGroupManager::Update(const SubscriptionGroup& group) {
   absl::MutexLock lock(&mu_);
   groups_[group.name] = group;
-  dirty_ = true;
+  file_.MarkChanged();
 }
 
 bool SubscriptionGroupManager::Delete(absl::string_view group) {
   absl::MutexLock lock(&mu_);
   if (groups_.erase(group) == 0) return false;
-  dirty_ = true;
+  file_.MarkChanged();
   return true;
 }
 
@@ -117,7 +111,8 @@ std::vector<std::string> SubscriptionGroupManager::Names() const {
   return names;
 }
 
-std::string SubscriptionGroupManager::EncodeLocked() const {
+std::string SubscriptionGroupManager::Encode() const {
+  absl::MutexLock lock(&mu_);
   std::string text =
       "# CometMQ consumer groups: group=consumeEnable,retryMaxTimes,"
       "retryQueueNums\n";
@@ -132,26 +127,8 @@ std::string SubscriptionGroupManager::EncodeLocked() const {
   return text;
 }
 
-std::string SubscriptionGroupManager::Encode() const {
-  absl::MutexLock lock(&mu_);
-  return EncodeLocked();
-}
-
 absl::Status SubscriptionGroupManager::Persist() {
-  absl::MutexLock persist_lock(&persist_mu_);
-  std::string text;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!dirty_) return absl::OkStatus();
-    text = EncodeLocked();
-    dirty_ = false;
-  }
-  absl::Status written = WriteFileAtomically(path_, text);
-  if (!written.ok()) {
-    absl::MutexLock lock(&mu_);
-    dirty_ = true;  // try again next round
-  }
-  return written;
+  return file_.Persist([this] { return Encode(); });
 }
 
 }  // namespace cometmq::broker

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/broker/table_file.h"
 
 namespace cometmq::broker {
 
@@ -65,15 +66,12 @@ class SubscriptionGroupManager {
 
   static absl::StatusOr<Table> Parse(absl::string_view text,
                                      absl::string_view source);
-  std::string EncodeLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  const std::string path_;
+  TableFile file_;
   const bool auto_create_;
 
   mutable absl::Mutex mu_;
   Table groups_ ABSL_GUARDED_BY(mu_);
-  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex persist_mu_;  // serializes writers of the file
 };
 
 }  // namespace cometmq::broker

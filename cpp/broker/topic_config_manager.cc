@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cpp/broker/config_file.h"
+#include "cpp/broker/table_file.h"
 #include "cpp/common/properties.h"
 #include "cpp/common/resource_name.h"
 
@@ -52,18 +53,12 @@ TopicConfigManager::TopicConfigManager(std::string path,
     : path_(std::move(path)), default_queue_nums_(default_queue_nums) {}
 
 absl::Status TopicConfigManager::Load() {
-  absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
+  // A truncated file is refused: loading what is left would rewrite the
+  // file without the lost topics and register that table, which drops their
+  // routes and makes this broker's slaves delete them.
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadTableFile(path_, "no topics");
   if (!text.ok()) return text.status();
-  // PersistLocked() always ends the file with a line break (its header line
-  // included): a file without one was cut short. Loading what is left would
-  // rewrite the file without the lost topics and register that table, which
-  // drops their routes and makes this broker's slaves delete them.
-  if (text->has_value() && ((*text)->empty() || (*text)->back() != '\n')) {
-    return absl::DataLossError(absl::StrCat(
-        path_, " is truncated (", (*text)->size(),
-        " bytes, no line break at the end); restore it, or remove it to "
-        "start with no topics"));
-  }
   absl::MutexLock lock(&mu_);
   if (text->has_value()) {
     for (const PropertyEntry& entry : ParseProperties(**text, path_)) {

@@ -1,16 +1,13 @@
 #include "cpp/client/consumer_core.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cpp/client/fake_broker.h"
@@ -18,7 +15,6 @@
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/common/eventually.h"
-#include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -33,108 +29,6 @@ std::set<std::string> HeartbeatTopics(const ConsumerCore& core) {
   return topics;
 }
 
-// A broker for one consumer group: lists the clients that heartbeat it,
-// answers every offset query with kStartOffset, records the offsets
-// committed and the topics of the latest heartbeat, and parks pulls (never
-// answers them), so an owned queue stays owned and quiet.
-class FakeBroker {
- public:
-  static constexpr int64_t kStartOffset = 5;
-
-  FakeBroker() {
-    remoting::ServerOptions options;
-    options.bind_address = "127.0.0.1";
-    server_ = std::make_unique<remoting::RemotingServer>(options);
-    server_->RegisterHandler(
-        proto::HEART_BEAT,
-        [this](remoting::Command request, remoting::Responder responder) {
-          {
-            absl::MutexLock lock(&mu_);
-            const proto::HeartbeatData& hb = request.header.heartbeat();
-            clients_.insert(hb.client_id());
-            heartbeat_topics_.clear();
-            for (const auto& consumer : hb.consumers()) {
-              for (const auto& sub : consumer.subscriptions()) {
-                heartbeat_topics_.insert(sub.topic());
-              }
-            }
-          }
-          responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
-        });
-    server_->RegisterHandler(
-        proto::GET_CONSUMER_LIST_BY_GROUP,
-        [this](remoting::Command request, remoting::Responder responder) {
-          remoting::Command response =
-              remoting::MakeResponse(request, proto::SUCCESS);
-          absl::MutexLock lock(&mu_);
-          for (const std::string& id : clients_) {
-            response.header.mutable_consumer_list_response()->add_client_ids(
-                id);
-          }
-          responder.Respond(std::move(response));
-        });
-    server_->RegisterHandler(
-        proto::QUERY_CONSUMER_OFFSET,
-        [](remoting::Command request, remoting::Responder responder) {
-          remoting::Command response =
-              remoting::MakeResponse(request, proto::SUCCESS);
-          response.header.mutable_consumer_offset_response()->set_offset(
-              kStartOffset);
-          responder.Respond(std::move(response));
-        });
-    server_->RegisterHandler(
-        proto::UPDATE_CONSUMER_OFFSET,
-        [this](remoting::Command request, remoting::Responder responder) {
-          {
-            const auto& commit = request.header.consumer_offset();
-            absl::MutexLock lock(&mu_);
-            committed_[commit.topic()] = commit.commit_offset();
-          }
-          responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
-        });
-    server_->RegisterHandler(
-        proto::PULL_MESSAGE,
-        [this](remoting::Command request, remoting::Responder responder) {
-          absl::MutexLock lock(&mu_);
-          parked_.push_back(std::move(responder));
-        });
-    for (int code : {proto::UNREGISTER_CLIENT, proto::UNLOCK_BATCH_MQ}) {
-      server_->RegisterHandler(
-          code, [](remoting::Command request, remoting::Responder responder) {
-            responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
-          });
-    }
-    EXPECT_TRUE(server_->Start().ok());
-  }
-  ~FakeBroker() {
-    {
-      absl::MutexLock lock(&mu_);
-      parked_.clear();
-    }
-    server_->Stop();
-  }
-
-  std::string address() const {
-    return absl::StrCat("127.0.0.1:", server_->port());
-  }
-  std::set<std::string> heartbeat_topics() const {
-    absl::MutexLock lock(&mu_);
-    return heartbeat_topics_;
-  }
-  std::map<std::string, int64_t> committed() const {
-    absl::MutexLock lock(&mu_);
-    return committed_;
-  }
-
- private:
-  std::unique_ptr<remoting::RemotingServer> server_;
-  mutable absl::Mutex mu_;
-  std::set<std::string> clients_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> heartbeat_topics_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> committed_ ABSL_GUARDED_BY(mu_);
-  std::vector<remoting::Responder> parked_ ABSL_GUARDED_BY(mu_);
-};
-
 std::set<std::string> OwnedTopics(const ConsumerCore& core) {
   std::set<std::string> topics;
   for (const MessageQueue& queue : core.OwnedQueues()) {
@@ -144,12 +38,12 @@ std::set<std::string> OwnedTopics(const ConsumerCore& core) {
 }
 
 TEST(ConsumerCoreTest, UnsubscribeWhileRunningGivesTheTopicsQueuesUp) {
-  testing::TestNameServer namesrv;
-  FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicA", "TopicB"}, 2);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "unsubscribe-test";
+  testing::OneBrokerCluster cluster({"TopicA", "TopicB"}, 2);
+  testing::FakeBroker& broker = cluster.broker();
+  // Pulls find no messages and stay parked: an owned queue stays quiet.
+  constexpr int64_t kStartOffset = 5;
+  broker.set_default_offset(kStartOffset);
+  ConsumerOptions options = cluster.consumer_options("unsubscribe-test");
   options.drop_wait = absl::Seconds(1);
   auto core = std::make_shared<ConsumerCore>(
       "CG", options, "CONSUME_PASSIVELY",
@@ -174,9 +68,9 @@ TEST(ConsumerCoreTest, UnsubscribeWhileRunningGivesTheTopicsQueuesUp) {
   // committed, and the broker heard that only TopicB is subscribed.
   EXPECT_EQ(OwnedTopics(*core), std::set<std::string>{"TopicB"});
   EXPECT_EQ(core->OwnedQueues().size(), 2u);
-  EXPECT_EQ(
-      broker.committed(),
-      (std::map<std::string, int64_t>{{"TopicA", FakeBroker::kStartOffset}}));
+  EXPECT_EQ(broker.updated_offsets(),
+            (std::map<testing::FakeBroker::QueueKey, int64_t>{
+                {{"TopicA", 0}, kStartOffset}, {{"TopicA", 1}, kStartOffset}}));
   EXPECT_EQ(broker.heartbeat_topics(), std::set<std::string>{"TopicB"});
   // A rebalance does not take them back.
   core->Rebalance();
@@ -239,13 +133,9 @@ TEST(PushConsumerTest, StartRefusesManualCommit) {
 // its brokers, which would stop the running one's heartbeats and let the
 // group's other members take its queues while it still consumes them.
 TEST(ConsumerCoreTest, ARefusedSecondConsumerOfAGroupLeavesTheFirstInIt) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicA", "%RETRY%CGTwice"}, 1);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "twice";
+  testing::OneBrokerCluster cluster({"TopicA", "%RETRY%CGTwice"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  ConsumerOptions options = cluster.consumer_options("twice");
   auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
   DefaultPushConsumer first("CGTwice", options);
   ASSERT_TRUE(first.Subscribe("TopicA", "*").ok());
@@ -281,14 +171,10 @@ TEST(ConsumerCoreTest, ARefusedSecondConsumerOfAGroupLeavesTheFirstInIt) {
 // around it, is handed to the listener again, and only its success lets
 // the offset pass it.
 TEST(PushConsumerTest, AFailedMessageNoBrokerTookBackHoldsTheOffset) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicS", "%RETRY%CGSendBack"}, 1);
+  testing::OneBrokerCluster cluster({"TopicS", "%RETRY%CGSendBack"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicS", 0, 10);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "send-back";
+  ConsumerOptions options = cluster.consumer_options("send-back");
   options.consume_from = ConsumeFrom::kFirstOffset;
   options.offset_commit_interval = absl::Milliseconds(20);
   options.reconsume_backoff = absl::Milliseconds(20);
@@ -334,14 +220,10 @@ TEST(PushConsumerTest, AFailedMessageNoBrokerTookBackHoldsTheOffset) {
 // and its late success commits nothing more, so the next owner gets it
 // again rather than never.
 TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicD", "%RETRY%CGDrop"}, 1);
+  testing::OneBrokerCluster cluster({"TopicD", "%RETRY%CGDrop"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicD", 0, 10);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "drop-mid-call";
+  ConsumerOptions options = cluster.consumer_options("drop-mid-call");
   options.drop_wait = absl::Milliseconds(300);
   options.consume_threads = 10;  // one listener call per message at once
   absl::Mutex mu;
@@ -390,14 +272,10 @@ TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
 // consuming the queue and commits nothing for it (another client may own
 // it now), and goes on, in order, once a renewal locks it again.
 TEST(PushConsumerTest, AnOrderlyQueueWhoseLockIsLostPausesUntilRelocked) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicO", "%RETRY%CGLock"}, 1);
+  testing::OneBrokerCluster cluster({"TopicO", "%RETRY%CGLock"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicO", 0, 5);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "lock-lost";
+  ConsumerOptions options = cluster.consumer_options("lock-lost");
   options.orderly = true;
   options.lock_interval = absl::Milliseconds(20);
   options.offset_commit_interval = absl::Milliseconds(20);
@@ -441,14 +319,10 @@ TEST(PushConsumerTest, AnOrderlyQueueWhoseLockIsLostPausesUntilRelocked) {
 // thread, so renewals stopped and the broker let the next owner lock the
 // queue and consume that very message at the same time.
 TEST(PushConsumerTest, AnOrderlyQueueGivenUpMidMessageStaysLockedUntilItEnds) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicG", "%RETRY%CGGiveUp"}, 1);
+  testing::OneBrokerCluster cluster({"TopicG", "%RETRY%CGGiveUp"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicG", 0, 3);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "given-up-mid-message";
+  ConsumerOptions options = cluster.consumer_options("given-up-mid-message");
   options.orderly = true;
   options.lock_interval = absl::Milliseconds(50);
   absl::Mutex mu;
@@ -508,16 +382,13 @@ TEST(PushConsumerTest, AnOrderlyQueueGivenUpMidMessageStaysLockedUntilItEnds) {
 // heartbeat and rebalance of the client) for a second per busy queue,
 // every retry round. The queues are released when their calls end.
 TEST(PushConsumerTest, BusyQueuesGivenUpDoNotHoldTheClientsTimer) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicC", "TopicO", "%RETRY%CGBusy", "%RETRY%CGO"},
-                         2);
+  testing::OneBrokerCluster cluster(
+      {"TopicC", "TopicO", "%RETRY%CGBusy", "%RETRY%CGO"}, 2);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicC", 0, 1);
   broker.Append("TopicC", 1, 1);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "shared-timer";  // one client instance
+  ConsumerOptions options =
+      cluster.consumer_options("shared-timer");  // one client instance
   options.consume_threads = 4;
   absl::Mutex mu;
   bool hold = true;

@@ -30,11 +30,9 @@ namespace {
 class SpanTest : public ::testing::Test {
  protected:
   void Start(bool orderly) {
-    namesrv_.RegisterBroker("broker-a", broker_.address(), {"TopicSpan"}, 1);
     broker_.Append("TopicSpan", 0, 20);
-    ConsumerOptions options;
-    options.client.namesrv_addr = namesrv_.address();
-    options.client.instance_name = orderly ? "span-orderly" : "span";
+    ConsumerOptions options =
+        cluster_.consumer_options(orderly ? "span-orderly" : "span");
     options.consume_from = ConsumeFrom::kFirstOffset;
     options.orderly = orderly;
     options.pull_batch_size = 2;
@@ -72,8 +70,8 @@ class SpanTest : public ::testing::Test {
     }
   }
 
-  testing::TestNameServer namesrv_;
-  testing::FakeBroker broker_;
+  testing::OneBrokerCluster cluster_{{"TopicSpan"}, 1};
+  testing::FakeBroker& broker_ = cluster_.broker();
   std::shared_ptr<ClientInstance> instance_;
   std::shared_ptr<ConsumerCore> core_;
   absl::Mutex mu_;
@@ -114,12 +112,8 @@ TEST_F(SpanTest, AnOrderlyQueueIsNotLimitedBySpan) {
 class ConsumeTimeoutTest : public ::testing::Test {
  protected:
   void Start() {
-    namesrv_.RegisterBroker("broker-a", broker_.address(),
-                            {"TopicT", "%RETRY%CGTimeout"}, 1);
     broker_.Append("TopicT", 0, 10);
-    ConsumerOptions options;
-    options.client.namesrv_addr = namesrv_.address();
-    options.client.instance_name = "consume-timeout";
+    ConsumerOptions options = cluster_.consumer_options("consume-timeout");
     options.consume_from = ConsumeFrom::kFirstOffset;
     options.consume_threads = 10;  // one listener call per message at once
     options.consume_timeout = absl::Milliseconds(200);
@@ -153,8 +147,8 @@ class ConsumeTimeoutTest : public ::testing::Test {
     return calls_[offset];
   }
 
-  testing::TestNameServer namesrv_;
-  testing::FakeBroker broker_;
+  testing::OneBrokerCluster cluster_{{"TopicT", "%RETRY%CGTimeout"}, 1};
+  testing::FakeBroker& broker_ = cluster_.broker();
   std::unique_ptr<DefaultPushConsumer> consumer_;
   absl::Mutex mu_;
   std::optional<ConsumeResult> late_result_ ABSL_GUARDED_BY(mu_);
@@ -251,13 +245,9 @@ int ThreadCount() {
 // the failed Start() returns: Shutdown() does nothing for a consumer that
 // never ran.
 TEST(ConsumeTimeoutStartTest, AFailedStartLeavesNoThreadRunning) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(),
-                         {"TopicT", "%RETRY%CGTimeoutTwice"}, 1);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "consume-timeout-twice";
+  testing::OneBrokerCluster cluster({"TopicT", "%RETRY%CGTimeoutTwice"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  ConsumerOptions options = cluster.consumer_options("consume-timeout-twice");
   auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
   DefaultPushConsumer first("CGTimeoutTwice", options);
   ASSERT_TRUE(first.Subscribe("TopicT", "*").ok());

@@ -16,39 +16,53 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cpp/client/consumer_options.h"
+#include "cpp/client/test_cluster.h"
 #include "cpp/common/message_record.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client::testing {
 
-// A broker for consumer tests, on a free loopback port: serves the messages
+// A broker for client tests, on a free loopback port: serves the messages
 // a test put in its queues (bodies "m<offset>"), lists the clients that
 // heartbeat it as one group's consumers, answers offset queries with the
-// last committed offset (else 0), locks every queue asked for (or none,
-// see set_lockable), and records every offset committed, by
-// UPDATE_CONSUMER_OFFSET or piggy-backed on a pull. CONSUMER_SEND_MSG_BACK
-// is recorded and refused as unsupported unless set_accept_send_back(true)
-// (or left unanswered until AnswerSendBacks(), see set_park_send_backs).
-// Other requests (a send) are refused as unsupported. A pull past a queue's
-// last message is parked until Append() or the broker's end. Register it with
-// TestNameServer::RegisterBroker.
+// last committed offset (else set_default_offset's, 0 unless set), locks
+// every queue asked for (or none, see set_lockable), and records every
+// offset committed, by UPDATE_CONSUMER_OFFSET or piggy-backed on a pull.
+// CONSUMER_SEND_MSG_BACK is recorded and refused as unsupported unless
+// set_accept_send_back(true) (or left unanswered until AnswerSendBacks(),
+// see set_park_send_backs). SEND_MESSAGE is counted and answered with the
+// `send_status` given at construction, or, without one, refused as
+// unsupported, as are all other requests. A pull past a queue's last message
+// is parked until Append() or the broker's end. Register it with
+// TestNameServer::RegisterBroker, or use OneBrokerCluster.
 class FakeBroker {
  public:
   using QueueKey = std::pair<std::string, int32_t>;  // topic, queue id
 
-  FakeBroker() {
+  explicit FakeBroker(std::optional<int32_t> send_status = std::nullopt) {
     remoting::ServerOptions options;
     options.bind_address = "127.0.0.1";
     server_ = std::make_unique<remoting::RemotingServer>(options);
     Handle(proto::HEART_BEAT, [this](const remoting::Command& request) {
       clients_.insert(request.header.heartbeat().client_id());
       heartbeat_groups_.clear();
+      heartbeat_topics_.clear();
       for (const auto& consumer : request.header.heartbeat().consumers()) {
         heartbeat_groups_.insert(consumer.group());
+        for (const auto& subscription : consumer.subscriptions()) {
+          heartbeat_topics_.insert(subscription.topic());
+        }
       }
       return remoting::MakeResponse(request, proto::SUCCESS);
     });
+    if (send_status.has_value()) {
+      Handle(proto::SEND_MESSAGE,
+             [this, status = *send_status](const remoting::Command& request) {
+               return SendAnswer(request, status);
+             });
+    }
     Handle(proto::GET_CONSUMER_LIST_BY_GROUP,
            [this](const remoting::Command& request) {
              remoting::Command response =
@@ -66,15 +80,17 @@ class FakeBroker {
              remoting::Command response =
                  remoting::MakeResponse(request, proto::SUCCESS);
              response.header.mutable_consumer_offset_response()->set_offset(
-                 it == committed_.end() ? 0 : it->second);
+                 it == committed_.end() ? default_offset_ : it->second);
              return response;
            });
-    Handle(proto::UPDATE_CONSUMER_OFFSET, [this](const remoting::Command&
-                                                     request) {
-      const auto& commit = request.header.consumer_offset();
-      RecordCommit({commit.topic(), commit.queue_id()}, commit.commit_offset());
-      return remoting::MakeResponse(request, proto::SUCCESS);
-    });
+    Handle(proto::UPDATE_CONSUMER_OFFSET,
+           [this](const remoting::Command& request) {
+             const auto& commit = request.header.consumer_offset();
+             const QueueKey queue{commit.topic(), commit.queue_id()};
+             RecordCommit(queue, commit.commit_offset());
+             updated_[queue] = commit.commit_offset();
+             return remoting::MakeResponse(request, proto::SUCCESS);
+           });
     Handle(proto::LOCK_BATCH_MQ, [this](const remoting::Command& request) {
       ++lock_requests_;
       lock_times_.push_back(absl::Now());
@@ -161,6 +177,12 @@ class FakeBroker {
     if (it == committed_.end()) return std::nullopt;
     return it->second;
   }
+  // The last offset UPDATE_CONSUMER_OFFSET committed for each queue (the
+  // commits piggy-backed on pulls left out).
+  std::map<QueueKey, int64_t> updated_offsets() const {
+    absl::MutexLock lock(&mu_);
+    return updated_;
+  }
   // How many commits the queue had.
   int64_t commits(const std::string& topic, int32_t queue_id) const {
     absl::MutexLock lock(&mu_);
@@ -186,7 +208,16 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     return heartbeat_groups_;
   }
-  // UNREGISTER_CLIENT requests so far.
+  // The topics the consumers of the latest heartbeat subscribe to.
+  std::set<std::string> heartbeat_topics() const {
+    absl::MutexLock lock(&mu_);
+    return heartbeat_topics_;
+  }
+  // What QUERY_CONSUMER_OFFSET answers for a queue nothing was committed to.
+  void set_default_offset(int64_t offset) {
+    absl::MutexLock lock(&mu_);
+    default_offset_ = offset;
+  }
   // When each LOCK_BATCH_MQ arrived.
   std::vector<absl::Time> lock_times() const {
     absl::MutexLock lock(&mu_);
@@ -196,6 +227,7 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     return unlock_requests_;
   }
+  // UNREGISTER_CLIENT requests so far.
   int64_t unregisters() const {
     absl::MutexLock lock(&mu_);
     return unregisters_;
@@ -230,6 +262,11 @@ class FakeBroker {
     absl::MutexLock lock(&mu_);
     return served_;
   }
+  // SEND_MESSAGE requests answered so far.
+  int64_t sends() const {
+    absl::MutexLock lock(&mu_);
+    return sends_;
+  }
 
  private:
   // Answers `code` with `fn`, called under mu_.
@@ -251,6 +288,19 @@ class FakeBroker {
     // As a broker without a handler answers.
     return remoting::MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
                                   "send-back refused by the test");
+  }
+
+  // A send's answer: `status` (remark "broker is busy" unless SUCCESS), the
+  // sends so far as the queue offset.
+  remoting::Command SendAnswer(const remoting::Command& request, int32_t status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    remoting::Command response = remoting::MakeResponse(
+        request, status, status == proto::SUCCESS ? "" : "broker is busy");
+    auto* answer = response.header.mutable_send_message_response();
+    answer->set_msg_id("0A00000100002A9F0000000000000000");
+    answer->set_queue_id(request.header.send_message().queue_id());
+    answer->set_queue_offset(sends_++);
+    return response;
   }
 
   void RecordCommit(const QueueKey& queue, int64_t offset)
@@ -296,9 +346,13 @@ class FakeBroker {
   mutable absl::Mutex mu_;
   std::set<std::string> clients_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> heartbeat_groups_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> heartbeat_topics_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> commits_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, int64_t> updated_ ABSL_GUARDED_BY(mu_);
+  int64_t default_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t sends_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t unregisters_ ABSL_GUARDED_BY(mu_) = 0;
@@ -314,6 +368,29 @@ class FakeBroker {
   bool park_send_backs_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::pair<remoting::Command, remoting::Responder>>
       parked_send_backs_ ABSL_GUARDED_BY(mu_);
+};
+
+// A TestNameServer with one FakeBroker registered on it as "broker-a",
+// holding `topics` of `queues` queues each: the set-up most consumer tests
+// share.
+class OneBrokerCluster {
+ public:
+  OneBrokerCluster(const std::vector<std::string>& topics, int queues) {
+    namesrv_.RegisterBroker("broker-a", broker_.address(), topics, queues);
+  }
+
+  FakeBroker& broker() { return broker_; }
+  // Options of a consumer of this cluster in client instance `instance`.
+  ConsumerOptions consumer_options(const std::string& instance) const {
+    ConsumerOptions options;
+    options.client.namesrv_addr = namesrv_.address();
+    options.client.instance_name = instance;
+    return options;
+  }
+
+ private:
+  TestNameServer namesrv_;
+  FakeBroker broker_;
 };
 
 }  // namespace cometmq::client::testing

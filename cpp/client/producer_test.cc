@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cpp/client/client_error.h"
+#include "cpp/client/fake_broker.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
@@ -19,46 +20,7 @@
 namespace cometmq::client {
 namespace {
 
-// A broker that answers SEND_MESSAGE with a fixed status and counts sends.
-class FakeBroker {
- public:
-  explicit FakeBroker(int32_t send_status) : send_status_(send_status) {
-    remoting::ServerOptions options;
-    options.bind_address = "127.0.0.1";
-    server_ = std::make_unique<remoting::RemotingServer>(options);
-    server_->RegisterHandler(
-        proto::SEND_MESSAGE,
-        [this](remoting::Command request, remoting::Responder responder) {
-          int n = ++sends_;
-          remoting::Command response = remoting::MakeResponse(
-              request, send_status_,
-              send_status_ == proto::SUCCESS ? "" : "broker is busy");
-          auto* answer = response.header.mutable_send_message_response();
-          answer->set_msg_id("0A00000100002A9F0000000000000000");
-          answer->set_queue_id(request.header.send_message().queue_id());
-          answer->set_queue_offset(n - 1);
-          responder.Respond(std::move(response));
-        });
-    for (int code : {proto::HEART_BEAT, proto::UNREGISTER_CLIENT}) {
-      server_->RegisterHandler(
-          code, [](remoting::Command request, remoting::Responder responder) {
-            responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
-          });
-    }
-    EXPECT_TRUE(server_->Start().ok());
-  }
-  ~FakeBroker() { server_->Stop(); }
-
-  std::string address() const {
-    return absl::StrCat("127.0.0.1:", server_->port());
-  }
-  int sends() const { return sends_; }
-
- private:
-  const int32_t send_status_;
-  std::atomic<int> sends_{0};
-  std::unique_ptr<remoting::RemotingServer> server_;
-};
+using testing::FakeBroker;
 
 Message Msg(const std::string& topic, const std::string& body) {
   Message message;

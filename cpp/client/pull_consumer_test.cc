@@ -79,11 +79,8 @@ std::vector<int64_t> PollOffsets(DefaultLitePullConsumer& consumer, size_t n) {
 class ManualCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    namesrv_.RegisterBroker("broker-a", broker_.address(), {"TopicM"}, 1);
     broker_.Append("TopicM", 0, 10);
-    ConsumerOptions options;
-    options.client.namesrv_addr = namesrv_.address();
-    options.client.instance_name = "manual-commit";
+    ConsumerOptions options = cluster_.consumer_options("manual-commit");
     options.auto_commit = false;
     options.pull_batch_size = 4;
     options.rebalance_interval = absl::Milliseconds(100);
@@ -97,8 +94,8 @@ class ManualCommitTest : public ::testing::Test {
   }
 
   const MessageQueue queue_{"TopicM", "broker-a", 0};
-  testing::TestNameServer namesrv_;
-  testing::FakeBroker broker_;
+  testing::OneBrokerCluster cluster_{{"TopicM"}, 1};
+  testing::FakeBroker& broker_ = cluster_.broker();
   std::unique_ptr<DefaultLitePullConsumer> consumer_;
 };
 
@@ -127,13 +124,10 @@ TEST_F(ManualCommitTest, AGivenUpQueueKeepsTheApplicationsCommit) {
 // With auto_commit (the default) polling is consuming: shutdown commits
 // every polled message.
 TEST(PullConsumerTest, AutoCommitCommitsWhatWasPolledAtShutdown) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicA"}, 1);
+  testing::OneBrokerCluster cluster({"TopicA"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicA", 0, 10);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "auto-commit";
+  ConsumerOptions options = cluster.consumer_options("auto-commit");
   options.pull_batch_size = 4;
   DefaultLitePullConsumer consumer("CGAuto", options);
   consumer.Assign({MessageQueue{"TopicA", "broker-a", 0}});
@@ -147,14 +141,11 @@ TEST(PullConsumerTest, AutoCommitCommitsWhatWasPolledAtShutdown) {
 // is given up at once with what was polled of it committed, its messages
 // pulled ahead are not polled any more, and the other topic goes on.
 TEST(PullConsumerTest, UnsubscribeGivesTheTopicUpAndCommitsWhatWasPolled) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicU", "TopicK"}, 1);
+  testing::OneBrokerCluster cluster({"TopicU", "TopicK"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   broker.Append("TopicU", 0, 10);
   broker.Append("TopicK", 0, 10);
-  ConsumerOptions options;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "pull-unsubscribe";
+  ConsumerOptions options = cluster.consumer_options("pull-unsubscribe");
   options.consume_from = ConsumeFrom::kFirstOffset;
   options.pull_batch_size = 4;
   options.rebalance_interval = absl::Milliseconds(100);
@@ -205,14 +196,12 @@ TEST(PullConsumerTest, UnsubscribeGivesTheTopicUpAndCommitsWhatWasPolled) {
 // pull_threshold_for_queue messages (or pull_threshold_bytes_for_queue body
 // bytes) not yet polled, and resumes once they are.
 void ExpectFlowControl(const ConsumerOptions& base, int64_t limit) {
-  testing::TestNameServer namesrv;
-  testing::FakeBroker broker;
-  namesrv.RegisterBroker("broker-a", broker.address(), {"TopicF"}, 1);
+  testing::OneBrokerCluster cluster({"TopicF"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
   constexpr int kMessages = 3000;
   broker.Append("TopicF", 0, kMessages);
   ConsumerOptions options = base;
-  options.client.namesrv_addr = namesrv.address();
-  options.client.instance_name = "flow-control";
+  options.client = cluster.consumer_options("flow-control").client;
   options.flow_control_delay = absl::Milliseconds(10);
   DefaultLitePullConsumer consumer("CGFlow", options);
   consumer.Assign({MessageQueue{"TopicF", "broker-a", 0}});

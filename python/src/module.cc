@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_split.h"
@@ -55,6 +56,22 @@ T Unwrap(absl::StatusOr<T> result) {
 
 void Check(const absl::Status& status) {
   if (!status.ok()) Throw(status);
+}
+
+// Makes the blocking client call `call` (returning absl::Status or
+// absl::StatusOr) with the GIL released; returns its value, or raises its
+// error as ClientError once the GIL is taken back.
+template <typename F>
+auto CallWithoutGil(F&& call) {
+  auto result = [&] {
+    py::gil_scoped_release release;
+    return call();
+  }();
+  if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+    Check(result);
+  } else {
+    return Unwrap(std::move(result));
+  }
 }
 
 // Poll() for up to `timeout`, in slices short enough that Ctrl-C (or any
@@ -302,12 +319,9 @@ void BindProducer(py::module_& m) {
               int64_t timeout_ms) {
              Message msg = MakeMessage(topic, body, tags, std::move(keys),
                                        std::move(props), delay);
-             absl::StatusOr<client::SendResult> r;
-             {
-               py::gil_scoped_release release;
-               r = p.SendSync(msg, absl::Milliseconds(timeout_ms));
-             }
-             return SendResultToDict(Unwrap(std::move(r)));
+             return SendResultToDict(CallWithoutGil([&] {
+               return p.SendSync(msg, absl::Milliseconds(timeout_ms));
+             }));
            })
       .def("send_async",
            [](DefaultProducer& p, const std::string& topic, py::bytes body,
@@ -356,12 +370,8 @@ void BindProducer(py::module_& m) {
               std::map<std::string, std::string> props) {
              Message msg = MakeMessage(topic, body, tags, std::move(keys),
                                        std::move(props), 0);
-             absl::StatusOr<client::SendResult> r;
-             {
-               py::gil_scoped_release release;
-               r = p.SendOrderly(msg, sharding_key);
-             }
-             return SendResultToDict(Unwrap(std::move(r)));
+             return SendResultToDict(CallWithoutGil(
+                 [&] { return p.SendOrderly(msg, sharding_key); }));
            })
       .def("send_batch", [](DefaultProducer& p,
                             const std::vector<BatchItem>& items) {
@@ -370,12 +380,8 @@ void BindProducer(py::module_& m) {
         for (const auto& [topic, body, tags, keys, props, delay] : items) {
           batch.push_back(MakeMessage(topic, body, tags, keys, props, delay));
         }
-        absl::StatusOr<client::SendResult> r;
-        {
-          py::gil_scoped_release release;
-          r = p.SendBatch(batch);
-        }
-        return SendResultToDict(Unwrap(std::move(r)));
+        return SendResultToDict(
+            CallWithoutGil([&] { return p.SendBatch(batch); }));
       });
 }
 
@@ -438,12 +444,8 @@ void BindTransactionProducer(py::module_& m) {
                                        std::move(props), 0);
              auto run = StateCallback(std::move(executor),
                                       "cometmq local transaction executor");
-             absl::StatusOr<client::TransactionSendResult> r;
-             {
-               py::gil_scoped_release release;
-               r = p.SendInTransaction(msg, run);
-             }
-             client::TransactionSendResult result = Unwrap(std::move(r));
+             client::TransactionSendResult result =
+                 CallWithoutGil([&] { return p.SendInTransaction(msg, run); });
              py::dict d = SendResultToDict(result.send);
              d["transaction_id"] = result.transaction_id;
              d["local_state"] =
@@ -493,12 +495,7 @@ void BindPushConsumer(py::module_& m) {
            })
       .def("unsubscribe",
            [](DefaultPushConsumer& c, const std::string& topic) {
-             absl::Status status;
-             {
-               py::gil_scoped_release release;
-               status = c.Unsubscribe(topic);
-             }
-             Check(status);
+             CallWithoutGil([&] { return c.Unsubscribe(topic); });
            })
       .def("register_listener",
            [](DefaultPushConsumer& c, py::object fn) {
@@ -545,12 +542,7 @@ void BindPullConsumer(py::module_& m) {
            })
       .def("unsubscribe",
            [](DefaultLitePullConsumer& c, const std::string& topic) {
-             absl::Status status;
-             {
-               py::gil_scoped_release release;
-               status = c.Unsubscribe(topic);
-             }
-             Check(status);
+             CallWithoutGil([&] { return c.Unsubscribe(topic); });
            })
       .def(
           "start", [](DefaultLitePullConsumer& c) { Check(c.Start()); },
@@ -624,30 +616,18 @@ void BindAdmin(py::module_& m) {
            })
       .def("topic_route",
            [](Admin& a, const std::string& topic) {
-             absl::StatusOr<proto::TopicRouteData> r;
-             {
-               py::gil_scoped_release release;
-               r = a.TopicRoute(topic);
-             }
-             return RouteToDict(Unwrap(std::move(r)));
+             return RouteToDict(
+                 CallWithoutGil([&] { return a.TopicRoute(topic); }));
            })
       .def("cluster_list",
            [](Admin& a) {
-             absl::StatusOr<proto::ClusterInfo> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ClusterList();
-             }
-             return ClusterToDict(Unwrap(std::move(r)));
+             return ClusterToDict(
+                 CallWithoutGil([&] { return a.ClusterList(); }));
            })
       .def("broker_status",
            [](Admin& a, const std::string& broker_addr) {
-             absl::StatusOr<proto::BrokerRuntimeInfo> r;
-             {
-               py::gil_scoped_release release;
-               r = a.BrokerRuntimeInfo(broker_addr);
-             }
-             const proto::BrokerRuntimeInfo info = Unwrap(std::move(r));
+             const proto::BrokerRuntimeInfo info = CallWithoutGil(
+                 [&] { return a.BrokerRuntimeInfo(broker_addr); });
              py::dict out;
              for (const auto& [key, value] : info.table()) {
                out[py::str(key)] = value;
@@ -656,22 +636,13 @@ void BindAdmin(py::module_& m) {
            })
       .def("broker_config",
            [](Admin& a, const std::string& broker_addr) {
-             absl::StatusOr<std::map<std::string, std::string>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.BrokerConfig(broker_addr);
-             }
-             return Unwrap(std::move(r));
+             return CallWithoutGil([&] { return a.BrokerConfig(broker_addr); });
            })
       .def("topic_stats",
            [](Admin& a, const std::string& topic) {
-             absl::StatusOr<std::vector<client::QueueOffsets>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.TopicStats(topic);
-             }
              py::list out;
-             for (const auto& q : Unwrap(std::move(r))) {
+             for (const auto& q :
+                  CallWithoutGil([&] { return a.TopicStats(topic); })) {
                py::dict d;
                d["broker_name"] = q.broker_name;
                d["queue_id"] = q.queue_id;
@@ -684,13 +655,9 @@ void BindAdmin(py::module_& m) {
            })
       .def("consumer_progress",
            [](Admin& a, const std::string& group, const std::string& topic) {
-             absl::StatusOr<std::vector<client::QueueProgress>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ConsumerProgress(group, topic);
-             }
              py::list out;
-             for (const auto& q : Unwrap(std::move(r))) {
+             for (const auto& q : CallWithoutGil(
+                      [&] { return a.ConsumerProgress(group, topic); })) {
                py::dict d;
                d["topic"] = q.topic;
                d["broker_name"] = q.broker_name;
@@ -705,12 +672,8 @@ void BindAdmin(py::module_& m) {
       .def("consumer_connection",
            [](Admin& a, const std::string& group,
               const std::string& broker_addr) {
-             absl::StatusOr<client::ConsumerConnectionInfo> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ConsumerConnection(group, broker_addr);
-             }
-             const client::ConsumerConnectionInfo info = Unwrap(std::move(r));
+             const client::ConsumerConnectionInfo info = CallWithoutGil(
+                 [&] { return a.ConsumerConnection(group, broker_addr); });
              py::dict out;
              out["connections"] = ConnectionsToList(info.connections);
              out["consume_type"] = info.consume_type;
@@ -725,24 +688,17 @@ void BindAdmin(py::module_& m) {
            })
       .def("producer_connection",
            [](Admin& a, const std::string& group, const std::string& topic) {
-             absl::StatusOr<std::vector<client::ClientConnection>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ProducerConnection(group, topic);
-             }
-             return ConnectionsToList(Unwrap(std::move(r)));
+             return ConnectionsToList(CallWithoutGil(
+                 [&] { return a.ProducerConnection(group, topic); }));
            })
       .def("delete_subscription_group",
            [](Admin& a, const std::string& group, const std::string& cluster,
               const std::string& broker_addr, bool remove_offsets) {
-             absl::StatusOr<std::vector<client::DeletedGroup>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.DeleteSubscriptionGroup(group, cluster, broker_addr,
-                                             remove_offsets);
-             }
              py::list out;
-             for (const auto& d : Unwrap(std::move(r))) {
+             for (const auto& d : CallWithoutGil([&] {
+                    return a.DeleteSubscriptionGroup(
+                        group, cluster, broker_addr, remove_offsets);
+                  })) {
                py::dict entry;
                entry["broker_addr"] = d.broker_addr;
                entry["existed"] = d.existed;
@@ -753,22 +709,14 @@ void BindAdmin(py::module_& m) {
            })
       .def("view_message",
            [](Admin& a, const std::string& offset_msg_id) {
-             absl::StatusOr<MessageExt> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ViewMessage(offset_msg_id);
-             }
-             return MessageToDict(Unwrap(std::move(r)));
+             return MessageToDict(
+                 CallWithoutGil([&] { return a.ViewMessage(offset_msg_id); }));
            })
       .def("resend_dlq",
            [](Admin& a, const std::string& group, int32_t max_messages) {
-             absl::StatusOr<std::vector<client::ResentMessage>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.ResendDlq(group, max_messages);
-             }
              py::list out;
-             for (const auto& m : Unwrap(std::move(r))) {
+             for (const auto& m : CallWithoutGil(
+                      [&] { return a.ResendDlq(group, max_messages); })) {
                py::dict d;
                d["msg_id"] = m.msg_id;
                d["topic"] = m.topic;
@@ -782,13 +730,10 @@ void BindAdmin(py::module_& m) {
       .def("query_by_key",
            [](Admin& a, const std::string& topic, const std::string& key,
               int64_t begin_ms, int64_t end_ms, int32_t max_num) {
-             absl::StatusOr<std::vector<MessageExt>> r;
-             {
-               py::gil_scoped_release release;
-               r = a.QueryByKey(topic, key, begin_ms, end_ms, max_num);
-             }
              py::list out;
-             for (const auto& msg : Unwrap(std::move(r))) {
+             for (const auto& msg : CallWithoutGil([&] {
+                    return a.QueryByKey(topic, key, begin_ms, end_ms, max_num);
+                  })) {
                out.append(MessageToDict(msg));
              }
              return out;

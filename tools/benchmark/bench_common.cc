@@ -117,6 +117,45 @@ absl::Status CreateTopicAndWaitForRoute(const client::ClientConfig& config,
   return status;
 }
 
+void BindCommonFlags(ConfigBinder& flags, CommonFlags* common) {
+  flags.Bind("namesrv", &common->namesrv);
+  flags.Bind("topic", &common->topic);
+  flags.Bind("cluster", &common->cluster);
+  flags.Bind("group", &common->group);
+  flags.Bind("queues", &common->queues);
+  flags.Bind("threads", &common->threads);
+  flags.Bind("seconds", &common->seconds);
+  flags.Bind("reportInterval", &common->report_interval);
+}
+
+std::optional<client::ClientConfig> ConfigWithTopic(
+    const CommonFlags& common, const std::string& instance_name) {
+  client::ClientConfig config;
+  config.namesrv_addr = common.namesrv;
+  config.instance_name = instance_name;
+  if (absl::Status s =
+          CreateTopicAndWaitForRoute(config, common.topic, common.cluster,
+                                     common.queues, absl::Seconds(10));
+      !s.ok()) {
+    std::fprintf(stderr, "creating topic %s on %s: %s\n", common.topic.c_str(),
+                 common.cluster.c_str(), s.ToString().c_str());
+    return std::nullopt;
+  }
+  return config;
+}
+
+void PrintCpuUse(absl::string_view who, double cpu_seconds,
+                 double elapsed_seconds, int64_t messages,
+                 absl::string_view per_what) {
+  std::printf(
+      "%s CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
+      "message %s\n",
+      std::string(who).c_str(), cpu_seconds,
+      100 * cpu_seconds / elapsed_seconds,
+      cpu_seconds * 1e6 / static_cast<double>(messages),
+      std::string(per_what).c_str());
+}
+
 int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
 
 }  // namespace cometmq::benchmark

@@ -4,7 +4,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +17,38 @@
 #include "cpp/common/config_binder.h"
 
 namespace cometmq::benchmark {
+
+// The flags the producer and the consumer benchmark share; each program
+// extends them and gives its own group and thread count.
+struct CommonFlags {
+  CommonFlags(std::string default_group, int32_t default_threads)
+      : group(std::move(default_group)), threads(default_threads) {}
+
+  std::string namesrv = "127.0.0.1:9876";
+  std::string topic = "BenchmarkTest";
+  std::string cluster = "DefaultCluster";
+  std::string group;
+  int32_t queues = 4;  // when the benchmark creates the topic
+  int32_t threads;
+  int32_t seconds = 60;
+  int32_t report_interval = 10;  // seconds
+};
+
+// Binds `common` as --namesrv, --topic, --cluster, --group, --queues,
+// --threads, --seconds and --reportInterval.
+void BindCommonFlags(ConfigBinder& flags, CommonFlags* common);
+
+// A client config of `instance_name` for the NameServers of `common`, once
+// its topic exists (CreateTopicAndWaitForRoute, 10 s for the route); nullopt,
+// the reason printed to stderr, when it does not.
+std::optional<client::ClientConfig> ConfigWithTopic(
+    const CommonFlags& common, const std::string& instance_name);
+
+// Prints "<who> CPU: S s user+system (P% of one core), U us per message
+// <per_what>" for `cpu_seconds` used in `elapsed_seconds` over `messages`.
+void PrintCpuUse(absl::string_view who, double cpu_seconds,
+                 double elapsed_seconds, int64_t messages,
+                 absl::string_view per_what);
 
 // Names the calling thread (at most 15 characters are kept).
 void NameThisThread(absl::string_view name);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,16 +31,10 @@
 namespace cometmq::benchmark {
 namespace {
 
-struct Options {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string topic = "BenchmarkTest";
-  std::string cluster = "DefaultCluster";
-  std::string group = "benchmark_consumer";
-  int32_t queues = 4;  // when the consumer creates the topic
-  int32_t threads = 4;
-  int32_t seconds = 60;
+struct Options : CommonFlags {
+  Options() : CommonFlags("benchmark_consumer", /*default_threads=*/4) {}
+
   std::string consume_from = "LAST_OFFSET";
-  int32_t report_interval = 10;  // seconds
 };
 
 // Receive counts and latencies of every consume thread: the current report
@@ -106,22 +101,14 @@ int Run(const Options& options) {
                  "threads, seconds and reportInterval must be at least 1\n");
     return 2;
   }
-  client::ClientConfig config;
-  config.namesrv_addr = options.namesrv;
-  config.instance_name = "benchmark_consumer";
   // The topic must be routed before the consumer starts, or the first
   // rebalance finds no queues and waits for the next route refresh.
-  if (absl::Status s =
-          CreateTopicAndWaitForRoute(config, options.topic, options.cluster,
-                                     options.queues, absl::Seconds(10));
-      !s.ok()) {
-    std::fprintf(stderr, "creating topic %s on %s: %s\n", options.topic.c_str(),
-                 options.cluster.c_str(), s.ToString().c_str());
-    return 1;
-  }
+  std::optional<client::ClientConfig> config =
+      ConfigWithTopic(options, "benchmark_consumer");
+  if (!config.has_value()) return 1;
 
   client::ConsumerOptions consumer_options;
-  consumer_options.client = config;
+  consumer_options.client = *config;
   consumer_options.consume_threads = options.threads;
   consumer_options.consume_from = options.consume_from == "FIRST_OFFSET"
                                       ? client::ConsumeFrom::kFirstOffset
@@ -180,11 +167,7 @@ int Run(const Options& options) {
               static_cast<double>(received) / elapsed, elapsed,
               stats.Summary().c_str());
   if (received > 0) {
-    std::printf(
-        "consumer CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
-        "message received\n",
-        own_cpu, 100 * own_cpu / elapsed,
-        own_cpu * 1e6 / static_cast<double>(received));
+    PrintCpuUse("consumer", own_cpu, elapsed, received, "received");
   }
   std::fflush(stdout);
   return 0;
@@ -197,16 +180,9 @@ int main(int argc, char** argv) {
   cometmq::ConfigureLockOrderChecking();
   cometmq::benchmark::Options options;
   cometmq::ConfigBinder flags;
-  flags.Bind("namesrv", &options.namesrv);
-  flags.Bind("topic", &options.topic);
-  flags.Bind("cluster", &options.cluster);
-  flags.Bind("group", &options.group);
-  flags.Bind("queues", &options.queues);
-  flags.Bind("threads", &options.threads);
-  flags.Bind("seconds", &options.seconds);
+  cometmq::benchmark::BindCommonFlags(flags, &options);
   flags.BindEnum("consumeFrom", &options.consume_from,
                  {"LAST_OFFSET", "FIRST_OFFSET"});
-  flags.Bind("reportInterval", &options.report_interval);
   if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::benchmark::Run(options);
 }

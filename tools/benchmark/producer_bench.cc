@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,21 +40,15 @@
 namespace cometmq::benchmark {
 namespace {
 
-struct Options {
-  std::string namesrv = "127.0.0.1:9876";
-  std::string topic = "BenchmarkTest";
-  std::string cluster = "DefaultCluster";
-  std::string group = "benchmark_producer";
-  int32_t queues = 4;
-  int32_t threads = 16;
+struct Options : CommonFlags {
+  Options() : CommonFlags("benchmark_producer", /*default_threads=*/16) {}
+
   int32_t message_size = 128;
   std::string mode = "sync";
   int32_t max_in_flight = 256;
-  int32_t seconds = 60;
   int32_t delay_ms = 0;
-  int32_t broker_pid = 0;        // 0: look for a process named mqbroker
-  std::string broker_addr;       // empty: no commit log flush figures
-  int32_t report_interval = 10;  // seconds
+  int32_t broker_pid = 0;   // 0: look for a process named mqbroker
+  std::string broker_addr;  // empty: no commit log flush figures
 };
 
 // Send outcomes of every thread: the current report window and the whole
@@ -282,20 +277,12 @@ int Run(Options options) {
     }
   }
 
-  client::ClientConfig config;
-  config.namesrv_addr = options.namesrv;
-  config.instance_name = "benchmark_producer";
-  if (absl::Status s =
-          CreateTopicAndWaitForRoute(config, options.topic, options.cluster,
-                                     options.queues, absl::Seconds(10));
-      !s.ok()) {
-    std::fprintf(stderr, "creating topic %s on %s: %s\n", options.topic.c_str(),
-                 options.cluster.c_str(), s.ToString().c_str());
-    return 1;
-  }
+  std::optional<client::ClientConfig> config =
+      ConfigWithTopic(options, "benchmark_producer");
+  if (!config.has_value()) return 1;
 
   client::ProducerOptions producer_options;
-  producer_options.client = config;
+  producer_options.client = *config;
   producer_options.create_topic_cluster = options.cluster;
   client::DefaultProducer producer(options.group, producer_options);
   if (absl::Status s = producer.Start(); !s.ok()) {
@@ -315,7 +302,7 @@ int Run(Options options) {
       broker_pid > 0 ? absl::StrCat(broker_pid).c_str() : "unknown");
   std::fflush(stdout);
 
-  const int64_t flushes_start = CommitLogFlushes(config, options.broker_addr);
+  const int64_t flushes_start = CommitLogFlushes(*config, options.broker_addr);
   const double broker_cpu_start =
       broker_pid > 0 ? ReadCpuSeconds(broker_pid) : -1;
   const double own_cpu_start = ReadCpuSeconds(getpid());
@@ -376,7 +363,7 @@ int Run(Options options) {
                                 : -1;
   const double own_cpu = ReadCpuSeconds(getpid()) - own_cpu_start;
   producer.Shutdown();
-  const int64_t flushes_end = CommitLogFlushes(config, options.broker_addr);
+  const int64_t flushes_end = CommitLogFlushes(*config, options.broker_addr);
 
   bench::LatencyRecorder all = stats.All();
   const int64_t failed = stats.total_failed();
@@ -386,20 +373,11 @@ int Run(Options options) {
       all.count(), static_cast<long long>(failed), elapsed,
       static_cast<double>(all.count()) / elapsed, RssText(rss_peak_kb).c_str());
   std::printf("send RT: %s\n", all.Summary().c_str());
-  if (broker_cpu >= 0 && all.count() > 0) {
-    std::printf(
-        "broker CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
-        "message sent\n",
-        broker_cpu, 100 * broker_cpu / elapsed,
-        broker_cpu * 1e6 / static_cast<double>(all.count()));
+  const auto sent = static_cast<int64_t>(all.count());
+  if (broker_cpu >= 0 && sent > 0) {
+    PrintCpuUse("broker", broker_cpu, elapsed, sent, "sent");
   }
-  if (all.count() > 0) {
-    std::printf(
-        "producer CPU: %.1f s user+system (%.0f%% of one core), %.1f us per "
-        "message sent\n",
-        own_cpu, 100 * own_cpu / elapsed,
-        own_cpu * 1e6 / static_cast<double>(all.count()));
-  }
+  if (sent > 0) PrintCpuUse("producer", own_cpu, elapsed, sent, "sent");
   if (flushes_start >= 0 && flushes_end >= flushes_start) {
     const int64_t flushes = flushes_end - flushes_start;
     std::printf(
@@ -425,20 +403,13 @@ int main(int argc, char** argv) {
   cometmq::ConfigureLockOrderChecking();
   cometmq::benchmark::Options options;
   cometmq::ConfigBinder flags;
-  flags.Bind("namesrv", &options.namesrv);
-  flags.Bind("topic", &options.topic);
-  flags.Bind("cluster", &options.cluster);
-  flags.Bind("group", &options.group);
-  flags.Bind("queues", &options.queues);
-  flags.Bind("threads", &options.threads);
+  cometmq::benchmark::BindCommonFlags(flags, &options);
   flags.Bind("messageSize", &options.message_size);
   flags.BindEnum("mode", &options.mode, {"sync", "async"});
   flags.Bind("maxInFlight", &options.max_in_flight);
-  flags.Bind("seconds", &options.seconds);
   flags.Bind("delayMs", &options.delay_ms);
   flags.Bind("brokerPid", &options.broker_pid);
   flags.Bind("brokerAddr", &options.broker_addr);
-  flags.Bind("reportInterval", &options.report_interval);
   if (!cometmq::bench::ParseFlags(argc, argv, flags)) return 2;
   return cometmq::benchmark::Run(options);
 }
