@@ -1,10 +1,13 @@
 #include "cpp/client/admin.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/message_id.h"
@@ -595,41 +598,52 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   ParseOffsetMessageId(offset_msg_id, &commit_log_offset);
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
+  // The record does not hold its broker's name; the cluster table does.
+  // Best effort: the message is found even when no NameServer answers.
+  std::optional<std::string> broker_name;
+  absl::StatusOr<proto::ClusterInfo> info =
+      (*instance)->routes()->FetchClusterInfo();
+  if (info.ok()) {
+    for (const auto& [name, broker] : info->broker_table()) {
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr == *addr) broker_name = name;
+      }
+    }
+    // Any 32 hex chars decode to an address; asking one that is no broker
+    // of the cluster could wait a whole timeout, or reach another server.
+    if (!broker_name.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no broker registered with the NameServers is at ", *addr,
+          ", the address offset message id ", offset_msg_id, " names"));
+    }
+  }
   remoting::Command request = remoting::MakeRequest(proto::VIEW_MESSAGE_BY_ID);
   request.header.mutable_view_message()->set_commit_log_offset(
       commit_log_offset);
   auto response = Call(instance->get(), *addr, std::move(request));
   if (!response.ok()) return response.status();
-  auto messages = DecodeMessages(response->body, "");
+  auto messages = DecodeMessages(response->body, broker_name.value_or(""));
   if (!messages.ok()) return messages.status();
   if (messages->size() != 1) {
     return absl::DataLossError(absl::StrCat("VIEW_MESSAGE_BY_ID answered ",
                                             messages->size(), " records"));
   }
-  MessageExt message = std::move(messages->front());
-  // The record does not hold its broker's name; the cluster table does.
-  // Best effort: the message is found even when no NameServer answers.
-  if (auto info = (*instance)->routes()->FetchClusterInfo(); info.ok()) {
-    for (const auto& [name, broker] : info->broker_table()) {
-      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
-        if (broker_addr == *addr) message.broker_name = name;
-      }
-    }
-  }
-  return message;
+  return std::move(messages->front());
 }
 
-absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
-    const std::string& topic, const std::string& key, int64_t begin_millis,
-    int64_t end_millis, int32_t max_num) {
-  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
-  if (!instance.ok()) return instance.status();
-  auto route = (*instance)->routes()->Refresh(topic);
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
+    ClientInstance* instance, const std::string& topic, const std::string& key,
+    int64_t begin_millis, int64_t end_millis, int32_t max_num,
+    absl::FunctionRef<bool(const MessageExt&)> match, bool tolerate_failures) {
+  auto route = instance->routes()->Refresh(topic);
   if (!route.ok()) return route.status();
   std::vector<MessageExt> found;
+  absl::Status first_failure;
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    auto master = broker.broker_addrs().find(0);
-    if (master == broker.broker_addrs().end()) continue;
+    // The master, or a slave while it is gone: each indexes what it stores.
+    absl::StatusOr<std::string> addr =
+        instance->routes()->ReadAddress(broker.broker_name());
+    if (!addr.ok()) continue;
     remoting::Command request = remoting::MakeRequest(proto::QUERY_MESSAGE);
     proto::QueryMessageRequest* query = request.header.mutable_query_message();
     query->set_topic(topic);
@@ -638,25 +652,97 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
     query->set_begin_timestamp(begin_millis);
     query->set_end_timestamp(end_millis);
     absl::StatusOr<remoting::Command> response =
-        (*instance)->remoting()->InvokeSync(master->second, std::move(request),
-                                            config_.request_timeout);
-    if (!response.ok()) return Annotate(response.status(), master->second);
-    if (response->header.status() == proto::QUERY_NOT_FOUND) continue;
-    if (absl::Status status = ResponseStatus(*response); !status.ok()) {
-      return Annotate(status, master->second);
+        instance->remoting()->InvokeSync(*addr, std::move(request),
+                                         config_.request_timeout);
+    if (response.ok() && response->header.status() == proto::QUERY_NOT_FOUND) {
+      continue;
     }
-    auto messages = DecodeMessages(response->body, broker.broker_name());
-    if (!messages.ok()) return messages.status();
+    absl::Status status =
+        response.ok() ? ResponseStatus(*response) : response.status();
+    absl::StatusOr<std::vector<MessageExt>> messages =
+        std::vector<MessageExt>();
+    if (status.ok()) {
+      messages = DecodeMessages(response->body, broker.broker_name());
+      status = messages.status();
+    }
+    if (!status.ok()) {
+      absl::Status failure = Annotate(status, *addr);
+      if (!tolerate_failures) return failure;
+      if (first_failure.ok()) first_failure = failure;
+      continue;
+    }
     for (MessageExt& message : *messages) {
-      // The index matches key hashes; keep exact matches only. The index
-      // also holds each message's unique id, so that matches too.
-      bool match = message.msg_id == key ||
-                   std::find(message.keys.begin(), message.keys.end(), key) !=
-                       message.keys.end();
-      if (match) found.push_back(std::move(message));
+      if (match(message)) found.push_back(std::move(message));
     }
   }
+  if (found.empty() && !first_failure.ok()) return first_failure;
   return found;
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
+    const std::string& topic, const std::string& key, int64_t begin_millis,
+    int64_t end_millis, int32_t max_num) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  // The index matches key hashes; keep exact matches only. The index
+  // also holds each message's unique id, so that matches too.
+  auto match = [&key](const MessageExt& message) {
+    return message.msg_id == key ||
+           std::find(message.keys.begin(), message.keys.end(), key) !=
+               message.keys.end();
+  };
+  return QueryIndex(instance->get(), topic, key, begin_millis, end_millis,
+                    max_num, match, /*tolerate_failures=*/false);
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryByUniqueKey(
+    const std::string& topic, const std::string& unique_key) {
+  // As RocketMQ's queryMessageByUniqKey: the whole time range, at most 32
+  // index hits per broker.
+  constexpr int32_t kMaxHits = 32;
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  // The index matches hashes of "topic#key", and the keys producers set
+  // are indexed too: only the UNIQ_KEY property itself counts.
+  auto match = [&](const MessageExt& message) {
+    return message.msg_id == unique_key && message.topic == topic;
+  };
+  absl::StatusOr<std::vector<MessageExt>> found =
+      QueryIndex(instance->get(), topic, unique_key, 0,
+                 std::numeric_limits<int64_t>::max(), kMaxHits, match,
+                 /*tolerate_failures=*/true);
+  if (!found.ok()) return found.status();
+  std::sort(
+      found->begin(), found->end(),
+      [](const MessageExt& a, const MessageExt& b) {
+        return std::tie(a.store_timestamp, a.broker_name, a.commit_log_offset) <
+               std::tie(b.store_timestamp, b.broker_name, b.commit_log_offset);
+      });
+  return found;
+}
+
+absl::StatusOr<MessageExt> Admin::ViewMessageInTopic(
+    const std::string& topic, const std::string& msg_id) {
+  // As RocketMQ 4.9's viewMessage(topic, msgId): an offset message id
+  // first, then the producer's msg id.
+  std::optional<std::string> other_topic;
+  if (OffsetMessageIdAddress(msg_id).ok()) {
+    absl::StatusOr<MessageExt> message = ViewMessage(msg_id);
+    if (message.ok() && message->topic == topic) return message;
+    if (message.ok()) other_topic = message->topic;
+  }
+  absl::StatusOr<std::vector<MessageExt>> copies =
+      QueryByUniqueKey(topic, msg_id);
+  if (copies.ok() && !copies->empty()) return std::move(copies->front());
+  if (other_topic.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("message [", msg_id, "] belongs to topic [", *other_topic,
+                     "], not [", topic, "]"));
+  }
+  if (!copies.ok()) return copies.status();
+  return absl::NotFoundError(
+      absl::StrCat("no message in topic [", topic, "] has id [", msg_id,
+                   "], as an offset message id or as a producer's msg id"));
 }
 
 }  // namespace cometmq::client

@@ -1,0 +1,150 @@
+"""mqadmin finds a message by the msg id its producer got back (RocketMQ's
+UNIQ_KEY), as a RocketMQ 4.9 user does with queryMsgByUniqueKey and
+queryMsgById -t, against real mqnamesrv/mqbroker processes."""
+
+import json
+
+import cometmq
+
+from helpers import mqadmin, push_consumer, wait_until
+
+CLUSTER = "DefaultCluster"
+
+
+def mqadmin_json(*args):
+    """Runs `mqadmin ARGS --json`, which must succeed; returns the document."""
+    return json.loads(mqadmin(*args, "--json", check=0).stdout)
+
+
+def never_sent(msg_id):
+    """An id of the same form as `msg_id` that no producer handed out."""
+    return msg_id[:-4] + ("0000" if msg_id[-4:] != "0000" else "FFFF")
+
+
+def test_producer_msg_id_found_on_every_broker(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker("broker-a")
+    cluster.start_broker("broker-b")
+    ns = cluster.namesrv_addr
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "Lookup", "-r", "2",
+            "-w", "2", check=0)
+    wait_until(lambda: len(mqadmin_json("topicRoute", "-n", ns, "-t",
+                                        "Lookup")["brokerDatas"]) == 2,
+               what="Lookup on both brokers")
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = [p.send("Lookup", f"body-{i}".encode(), keys=[f"k{i}"])
+                for i in range(8)]
+        # A user key spelled like another message's msg id: the index holds
+        # both under that string, only the UNIQ_KEY property counts.
+        decoy = p.send("Lookup", b"decoy", keys=[sent[0].msg_id])
+    assert {r.broker_name for r in sent} == {"broker-a", "broker-b"}
+
+    for i, result in enumerate(sent):
+        doc = mqadmin_json("queryMsgByUniqueKey", "-n", ns, "-t", "Lookup",
+                           "-i", result.msg_id)
+        assert doc["topic"] == "Lookup" and doc["msgId"] == result.msg_id
+        [found] = doc["messages"]
+        assert found["body"] == f"body-{i}"
+        assert found["msgId"] == result.msg_id
+        assert found["offsetMsgId"] == result.offset_msg_id
+        assert found["brokerName"] == result.broker_name
+        assert found["queueId"] == result.queue_id
+        assert found["queueOffset"] == result.queue_offset
+        # queryMsgById takes it too once it knows the topic (RocketMQ 4.9's
+        # viewMessage(topic, msgId)).
+        doc = mqadmin_json("queryMsgById", "-n", ns, "-t", "Lookup", "-i",
+                           result.msg_id)
+        assert doc["body"] == f"body-{i}"
+        assert doc["offsetMsgId"] == result.offset_msg_id
+    by_key = mqadmin_json("queryMsgByKey", "-n", ns, "-t", "Lookup", "-k",
+                          sent[0].msg_id)
+    assert sorted(m["body"] for m in by_key["messages"]) == ["body-0",
+                                                             "decoy"]
+    assert decoy.msg_id != sent[0].msg_id
+
+    table = mqadmin("queryMsgByUniqueKey", "-n", ns, "-t", "Lookup", "-i",
+                    sent[5].msg_id, check=0).stdout
+    assert "body-5" in table and sent[5].offset_msg_id in table
+    # RocketMQ's -a (show all copies) is accepted.
+    mqadmin("queryMsgByUniqueKey", "-n", ns, "-t", "Lookup", "-i",
+            sent[5].msg_id, "-a", check=0)
+    # The offset message id still works with and without -t.
+    doc = mqadmin_json("queryMsgById", "-n", ns, "-i", sent[5].offset_msg_id)
+    assert doc["msgId"] == sent[5].msg_id
+
+
+def test_wrong_ids_are_clear_errors(cluster):
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        result = p.send("Lookup", b"only")
+    missing = never_sent(result.msg_id)
+
+    for command in ("queryMsgByUniqueKey", "queryMsgById"):
+        for args in ([], ["--json"]):
+            run = mqadmin(command, "-n", ns, "-t", "Lookup", "-i", missing,
+                          *args, check=1)
+            assert run.stdout == ""
+            assert "no message in topic [Lookup] has" in run.stderr
+            assert missing in run.stderr
+        run = mqadmin(command, "-n", ns, "-t", "NoSuchTopic", "-i",
+                      result.msg_id, check=1)
+        assert "topic [NoSuchTopic] does not exist" in run.stderr
+    run = mqadmin("queryMsgById", "-n", ns, "-t", "Lookup", "-i", "nonsense",
+                  check=1)
+    assert "no message in topic [Lookup] has id [nonsense]" in run.stderr
+
+    # Without -t a producer's msg id cannot be found; the error says why.
+    run = mqadmin("queryMsgById", "-n", ns, "-i", result.msg_id, check=1)
+    assert "a producer's msg id (the msgId of its SendResult) needs -t TOPIC" \
+        in run.stderr, run.stderr
+    assert run.stdout == ""
+    run = mqadmin("queryMsgById", "-n", ns, "-i", "nonsense", check=2)
+    assert "needs -t TOPIC" in run.stderr
+
+    # queryMsgByUniqueKey needs its topic.
+    run = mqadmin("queryMsgByUniqueKey", "-n", ns, "-i", result.msg_id,
+                  check=2)
+    assert "usage: mqadmin queryMsgByUniqueKey" in run.stderr
+
+
+def test_every_stored_copy_of_a_msg_id_is_shown(cluster):
+    # A dead letter re-sent to its topic is stored again under the msg id
+    # its producer got, as a send retried after a timeout is.
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+
+    def fail(msg):
+        return False
+
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        first = p.send("Twice", b"again", keys=["kt"])
+    consumer = push_consumer(cluster, "lookup-cg", "Twice", fail,
+                             max_reconsume_times=0)
+    try:
+        with cometmq.Admin(namesrv=ns) as admin:
+            resent = []
+            wait_until(lambda: resent.extend(admin.resend_dlq("lookup-cg"))
+                       or resent, timeout_s=30, what="the dead letter")
+    finally:
+        consumer.shutdown()
+    assert [r["msg_id"] for r in resent] == [first.msg_id]
+
+    doc = mqadmin_json("queryMsgByUniqueKey", "-n", ns, "-t", "Twice", "-i",
+                       first.msg_id)
+    copies = doc["messages"]
+    assert [m["body"] for m in copies] == ["again", "again"]
+    assert [m["msgId"] for m in copies] == [first.msg_id] * 2
+    # Oldest first: the producer's own copy, then the re-sent one.
+    assert copies[0]["offsetMsgId"] == first.offset_msg_id
+    assert copies[1]["queueOffset"] == resent[0]["queue_offset"]
+    assert copies[0]["offsetMsgId"] != copies[1]["offsetMsgId"]
+    table = mqadmin("queryMsgByUniqueKey", "-n", ns, "-t", "Twice", "-i",
+                    first.msg_id, check=0).stdout
+    assert table.count(first.msg_id) == 2
+    # queryMsgById -t shows one message: the oldest copy.
+    doc = mqadmin_json("queryMsgById", "-n", ns, "-t", "Twice", "-i",
+                       first.msg_id)
+    assert doc["offsetMsgId"] == first.offset_msg_id
