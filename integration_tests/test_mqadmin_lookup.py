@@ -148,3 +148,54 @@ def test_every_stored_copy_of_a_msg_id_is_shown(cluster):
     doc = mqadmin_json("queryMsgById", "-n", ns, "-t", "Twice", "-i",
                        first.msg_id)
     assert doc["offsetMsgId"] == first.offset_msg_id
+
+
+def test_message_at_a_queue_offset(cluster):
+    # RocketMQ's QueryMsgByOffsetSubCommand pulls as TOOLS_CONSUMER, a group
+    # its brokers have even when they create no groups on demand.
+    cluster.start_namesrv()
+    cluster.start_broker(autoCreateSubscriptionGroup="false")
+    ns = cluster.namesrv_addr
+    mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "ByOffset", "-r",
+            "2", "-w", "2", check=0)
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = [p.send("ByOffset", f"body-{i}".encode(), tags=f"t{i}")
+                for i in range(6)]
+    assert {r.queue_id for r in sent} == {0, 1}
+
+    for i, r in enumerate(sent):
+        doc = mqadmin_json("queryMsgByOffset", "-n", ns, "-t", "ByOffset",
+                           "-b", r.broker_name, "-i", str(r.queue_id), "-o",
+                           str(r.queue_offset))
+        assert doc["body"] == f"body-{i}" and doc["tags"] == f"t{i}"
+        assert doc["msgId"] == r.msg_id
+        assert doc["offsetMsgId"] == r.offset_msg_id
+        assert (doc["queueId"], doc["queueOffset"]) == (r.queue_id,
+                                                        r.queue_offset)
+        assert doc["brokerName"] == "broker-a"
+    table = mqadmin("queryMsgByOffset", "-n", ns, "-t", "ByOffset", "-b",
+                    "broker-a", "-i", str(sent[0].queue_id), "-o",
+                    str(sent[0].queue_offset), check=0).stdout
+    assert "body-0" in table and sent[0].msg_id in table
+
+    def fails(*args, status=1):
+        run = mqadmin("queryMsgByOffset", "-n", ns, *args, check=status)
+        assert run.stdout == ""
+        return run.stderr
+
+    assert ("queue 0 of topic [ByOffset] on broker [broker-a] holds no "
+            "message at offset 99 (it holds offsets [0, 3))") in fails(
+                "-t", "ByOffset", "-b", "broker-a", "-i", "0", "-o", "99")
+    assert "topic [ByOffset] has no broker [broker-z]; its brokers: " \
+        "broker-a" in fails("-t", "ByOffset", "-b", "broker-z", "-i", "0",
+                            "-o", "0")
+    assert "queueId[7] is illegal" in fails("-t", "ByOffset", "-b",
+                                            "broker-a", "-i", "7", "-o", "0")
+    assert "topic [NoSuchTopic] does not exist" in fails(
+        "-t", "NoSuchTopic", "-b", "broker-a", "-i", "0", "-o", "0")
+    assert "-o must be a queue offset" in fails(
+        "-t", "ByOffset", "-b", "broker-a", "-i", "0", "-o", "-1", status=2)
+    assert "-i must be a queue id" in fails(
+        "-t", "ByOffset", "-b", "broker-a", "-i", "-1", "-o", "0", status=2)
+    assert "usage: mqadmin queryMsgByOffset" in fails(
+        "-t", "ByOffset", "-b", "broker-a", "-i", "0", status=2)

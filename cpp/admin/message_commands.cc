@@ -1,6 +1,7 @@
-// The message subcommands: queryMsgById, queryMsgByUniqueKey and
-// queryMsgByKey.
+// The message subcommands: queryMsgById, queryMsgByUniqueKey,
+// queryMsgByOffset and queryMsgByKey.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,26 @@ absl::Status QueryMsgByUniqueKey(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+absl::Status QueryMsgByOffset(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  const std::string broker = ctx.args.Get('b');
+  absl::StatusOr<int64_t> queue_id = ctx.args.GetInt('i', 0);
+  if (!queue_id.ok()) return queue_id.status();
+  if (*queue_id < 0 || *queue_id > std::numeric_limits<int32_t>::max()) {
+    return absl::InvalidArgumentError("-i must be a queue id, 0 or more");
+  }
+  absl::StatusOr<int64_t> offset = ctx.args.GetInt('o', 0);
+  if (!offset.ok()) return offset.status();
+  if (*offset < 0) {
+    return absl::InvalidArgumentError("-o must be a queue offset, 0 or more");
+  }
+  absl::StatusOr<client::MessageExt> message = ctx.admin->MessageAtOffset(
+      topic, broker, static_cast<int32_t>(*queue_id), *offset);
+  if (!message.ok()) return TopicStatus(message.status(), topic);
+  ctx.Emit({MessageTable(*message)}, MessageJson(*message));
+  return absl::OkStatus();
+}
+
 absl::Status QueryMsgByKey(const CommandContext& ctx) {
   const std::string topic = ctx.args.Get('t');
   const std::string key = ctx.args.Get('k');
@@ -195,6 +216,15 @@ std::vector<CommandSpec> MessageCommands() {
         SwitchFlag('a', "showAll",
                    "accepted as in RocketMQ; every copy is always shown")},
        QueryMsgByUniqueKey},
+      {"queryMsgByOffset",
+       "Messages",
+       "Show the message at an offset of one queue",
+       {NamesrvFlag(),
+        TopicFlag(),
+        {'b', "brokerName", "BROKERNAME", true, "broker name"},
+        {'i', "queueId", "QUEUEID", true, "queue id"},
+        {'o', "offset", "OFFSET", true, "queue offset"}},
+       QueryMsgByOffset},
       {"queryMsgByKey",
        "Messages",
        "Find a topic's messages by key",

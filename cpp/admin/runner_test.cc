@@ -35,8 +35,9 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
          {"updateTopic", "deleteTopic", "topicList", "topicRoute",
           "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
           "consumerProgress", "queryMsgById", "queryMsgByUniqueKey",
-          "queryMsgByKey", "resetOffsetByTime", "updateSubGroup",
-          "deleteSubGroup", "consumerConnection", "producerConnection"}) {
+          "queryMsgByOffset", "queryMsgByKey", "resetOffsetByTime",
+          "updateSubGroup", "deleteSubGroup", "consumerConnection",
+          "producerConnection"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }
     EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);
@@ -152,6 +153,37 @@ TEST(RunnerTest, MessageLookupsNeedTheirTopicAndId) {
                          "SendResult) needs -t TOPIC"),
             std::string::npos)
       << run.err;
+}
+
+TEST(RunnerTest, QueryMsgByOffsetChecksItsNumbersBeforeSending) {
+  const std::vector<std::string> base = {
+      "queryMsgByOffset", "-n", "127.0.0.1:1", "-t", "T", "-b", "broker-a"};
+  auto run_with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return RunWith(args);
+  };
+  Outcome run = run_with({"-i", "0"});  // no -o
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("usage: mqadmin queryMsgByOffset"), std::string::npos);
+  run = run_with({"-i", "x", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-i needs an integer"), std::string::npos) << run.err;
+  run = run_with({"-i", "-1", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-i must be a queue id, 0 or more"),
+            std::string::npos);
+  run = run_with({"-i", "2147483648", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  run = run_with({"-i", "0", "-o", "-5"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-o must be a queue offset, 0 or more"),
+            std::string::npos);
+  run = RunWith({"help", "queryMsgByOffset"});
+  EXPECT_NE(run.out.find("usage: mqadmin queryMsgByOffset -n NAMESRV -t TOPIC "
+                         "-b BROKERNAME -i QUEUEID -o OFFSET [--json]"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST(RunnerTest, EverySubcommandHasAUniqueNameAndHelp) {

@@ -9,6 +9,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/message_id.h"
 #include "cpp/common/message_record.h"
@@ -743,6 +744,66 @@ absl::StatusOr<MessageExt> Admin::ViewMessageInTopic(
   return absl::NotFoundError(
       absl::StrCat("no message in topic [", topic, "] has id [", msg_id,
                    "], as an offset message id or as a producer's msg id"));
+}
+
+absl::StatusOr<MessageExt> Admin::MessageAtOffset(
+    const std::string& topic, const std::string& broker_name, int32_t queue_id,
+    int64_t queue_offset) {
+  // RocketMQ's tools pull as this group, which every broker has from its
+  // start.
+  constexpr char kToolsGroup[] = "TOOLS_CONSUMER";
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<std::string> names;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    names.push_back(broker.broker_name());
+  }
+  if (std::find(names.begin(), names.end(), broker_name) == names.end()) {
+    std::sort(names.begin(), names.end());
+    return absl::NotFoundError(
+        absl::StrCat("topic [", topic, "] has no broker [", broker_name,
+                     "]; its brokers: ", absl::StrJoin(names, ", ")));
+  }
+  absl::StatusOr<std::string> addr =
+      (*instance)->routes()->ReadAddress(broker_name);
+  if (!addr.ok()) return addr.status();
+  remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
+  proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+  pull->set_consumer_group(kToolsGroup);
+  pull->set_topic(topic);
+  pull->set_queue_id(queue_id);
+  pull->set_queue_offset(queue_offset);
+  pull->set_max_msg_nums(1);
+  pull->set_suspend_timeout_millis(0);
+  pull->set_subscription("*");
+  pull->set_commit_offset(-1);
+  absl::StatusOr<remoting::Command> pulled =
+      (*instance)->remoting()->InvokeSync(*addr, std::move(request),
+                                          config_.request_timeout);
+  if (!pulled.ok()) return Annotate(pulled.status(), *addr);
+  const int32_t status = pulled->header.status();
+  if (status == proto::PULL_NOT_FOUND || status == proto::PULL_OFFSET_MOVED ||
+      status == proto::PULL_RETRY_IMMEDIATELY) {
+    const proto::PullMessageResponse& range =
+        pulled->header.pull_message_response();
+    return absl::NotFoundError(absl::StrCat(
+        "queue ", queue_id, " of topic [", topic, "] on broker [", broker_name,
+        "] holds no message at offset ", queue_offset, " (it holds offsets [",
+        range.min_offset(), ", ", range.max_offset(), "))"));
+  }
+  if (absl::Status s = ResponseStatus(*pulled); !s.ok()) {
+    return Annotate(s, *addr);
+  }
+  auto messages = DecodeMessages(pulled->body, broker_name);
+  if (!messages.ok()) return messages.status();
+  for (MessageExt& message : *messages) {
+    if (message.queue_offset == queue_offset) return std::move(message);
+  }
+  return absl::DataLossError(absl::StrCat(
+      "broker [", broker_name, "] answered a pull at offset ", queue_offset,
+      " of queue ", queue_id, " without that message"));
 }
 
 }  // namespace cometmq::client

@@ -184,6 +184,14 @@ class Admin {
   // producer's msg id (the oldest copy). NotFound when it is neither.
   absl::StatusOr<MessageExt> ViewMessageInTopic(const std::string& topic,
                                                 const std::string& msg_id);
+  // The message at `queue_offset` of queue `queue_id` of `topic` on broker
+  // `broker_name` (its master, else a slave), pulled as RocketMQ's mqadmin
+  // does, by group TOOLS_CONSUMER, committing nothing. NotFound when the
+  // broker is not in the topic's route or the queue holds no message there.
+  absl::StatusOr<MessageExt> MessageAtOffset(const std::string& topic,
+                                             const std::string& broker_name,
+                                             int32_t queue_id,
+                                             int64_t queue_offset);
   // Sends the messages of %DLQ%<group> not re-sent before back to the topic
   // each failed on (the RETRY_TOPIC property the broker stored when it moved
   // them there), at most `max_messages`, with their body, tags, keys, user
