@@ -3,10 +3,12 @@ UNIQ_KEY), as a RocketMQ 4.9 user does with queryMsgByUniqueKey and
 queryMsgById -t, against real mqnamesrv/mqbroker processes."""
 
 import json
+import signal
 
 import cometmq
 
 from helpers import mqadmin, push_consumer, wait_until
+from test_replication import FAST_BROKER, wait_caught_up
 
 CLUSTER = "DefaultCluster"
 
@@ -16,6 +18,15 @@ def mqadmin_json(*args):
     return json.loads(mqadmin(*args, "--json", check=0).stdout)
 
 
+def wait_indexed(ns, *brokers):
+    """Until each broker has put every message it stored into its consume
+    queues and key index, which it does just after acknowledging the send."""
+    with cometmq.Admin(namesrv=ns) as admin:
+        for broker in brokers:
+            wait_until(lambda: admin.broker_status(broker.addr)[
+                "dispatchBehindBytes"] == "0", what=f"{broker.addr} indexed")
+
+
 def never_sent(msg_id):
     """An id of the same form as `msg_id` that no producer handed out."""
     return msg_id[:-4] + ("0000" if msg_id[-4:] != "0000" else "FFFF")
@@ -23,8 +34,8 @@ def never_sent(msg_id):
 
 def test_producer_msg_id_found_on_every_broker(cluster):
     cluster.start_namesrv()
-    cluster.start_broker("broker-a")
-    cluster.start_broker("broker-b")
+    brokers = [cluster.start_broker("broker-a"),
+               cluster.start_broker("broker-b")]
     ns = cluster.namesrv_addr
     mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "Lookup", "-r", "2",
             "-w", "2", check=0)
@@ -38,6 +49,7 @@ def test_producer_msg_id_found_on_every_broker(cluster):
         # both under that string, only the UNIQ_KEY property counts.
         decoy = p.send("Lookup", b"decoy", keys=[sent[0].msg_id])
     assert {r.broker_name for r in sent} == {"broker-a", "broker-b"}
+    wait_indexed(ns, *brokers)
 
     for i, result in enumerate(sent):
         doc = mqadmin_json("queryMsgByUniqueKey", "-n", ns, "-t", "Lookup",
@@ -113,7 +125,7 @@ def test_every_stored_copy_of_a_msg_id_is_shown(cluster):
     # A dead letter re-sent to its topic is stored again under the msg id
     # its producer got, as a send retried after a timeout is.
     cluster.start_namesrv()
-    cluster.start_broker()
+    broker = cluster.start_broker()
     ns = cluster.namesrv_addr
 
     def fail(msg):
@@ -131,6 +143,7 @@ def test_every_stored_copy_of_a_msg_id_is_shown(cluster):
     finally:
         consumer.shutdown()
     assert [r["msg_id"] for r in resent] == [first.msg_id]
+    wait_indexed(ns, broker)
 
     doc = mqadmin_json("queryMsgByUniqueKey", "-n", ns, "-t", "Twice", "-i",
                        first.msg_id)
@@ -154,7 +167,7 @@ def test_message_at_a_queue_offset(cluster):
     # RocketMQ's QueryMsgByOffsetSubCommand pulls as TOOLS_CONSUMER, a group
     # its brokers have even when they create no groups on demand.
     cluster.start_namesrv()
-    cluster.start_broker(autoCreateSubscriptionGroup="false")
+    broker = cluster.start_broker(autoCreateSubscriptionGroup="false")
     ns = cluster.namesrv_addr
     mqadmin("updateTopic", "-n", ns, "-c", CLUSTER, "-t", "ByOffset", "-r",
             "2", "-w", "2", check=0)
@@ -162,6 +175,7 @@ def test_message_at_a_queue_offset(cluster):
         sent = [p.send("ByOffset", f"body-{i}".encode(), tags=f"t{i}")
                 for i in range(6)]
     assert {r.queue_id for r in sent} == {0, 1}
+    wait_indexed(ns, broker)
 
     for i, r in enumerate(sent):
         doc = mqadmin_json("queryMsgByOffset", "-n", ns, "-t", "ByOffset",
@@ -199,3 +213,48 @@ def test_message_at_a_queue_offset(cluster):
         "-t", "ByOffset", "-b", "broker-a", "-i", "-1", "-o", "0", status=2)
     assert "usage: mqadmin queryMsgByOffset" in fails(
         "-t", "ByOffset", "-b", "broker-a", "-i", "0", status=2)
+
+
+def lookups(ns, topic, result, body):
+    """queryMsgByUniqueKey, queryMsgById -t and queryMsgByOffset all find
+    the message `result` says was sent."""
+    doc = mqadmin_json("queryMsgByUniqueKey", "-n", ns, "-t", topic, "-i",
+                       result.msg_id)
+    assert [m["body"] for m in doc["messages"]] == [body]
+    doc = mqadmin_json("queryMsgById", "-n", ns, "-t", topic, "-i",
+                       result.msg_id)
+    assert doc["body"] == body
+    doc = mqadmin_json("queryMsgByOffset", "-n", ns, "-t", topic, "-b",
+                       result.broker_name, "-i", str(result.queue_id), "-o",
+                       str(result.queue_offset))
+    assert doc["msgId"] == result.msg_id
+
+
+def test_lookups_read_the_slave_when_the_master_is_down(cluster):
+    cluster.start_namesrv()
+    master = cluster.start_broker(brokerRole="ASYNC_MASTER", **FAST_BROKER)
+    slave = cluster.start_broker(broker_id=1, brokerRole="SLAVE",
+                                 **FAST_BROKER)
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = [p.send("Replicated", f"body-{i}".encode()) for i in range(2)]
+    with cometmq.Admin(namesrv=ns) as admin:
+        wait_caught_up(admin, master, slave)
+    wait_indexed(ns, master, slave)
+
+    # A hung master stays in the NameServers' routes: each lookup waits for
+    # it once (the request timeout), then asks the slave.
+    master.pause()
+    try:
+        route = mqadmin_json("topicRoute", "-n", ns, "-t", "Replicated")
+        assert "0" in route["brokerDatas"][0]["brokerAddrs"]
+        lookups(ns, "Replicated", sent[0], "body-0")
+    finally:
+        master.resume()
+
+    # A killed master leaves the routes: the slave is asked at once.
+    master.kill(signal.SIGKILL)
+    wait_until(lambda: "0" not in mqadmin_json(
+        "topicRoute", "-n", ns, "-t", "Replicated")["brokerDatas"][0][
+            "brokerAddrs"], what="the master out of the route")
+    lookups(ns, "Replicated", sent[1], "body-1")

@@ -632,6 +632,25 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   return std::move(messages->front());
 }
 
+absl::StatusOr<remoting::Command> Admin::CallForRead(
+    ClientInstance* instance, const std::string& broker_name,
+    const remoting::Command& request, std::string* address) {
+  absl::StatusOr<remoting::Command> response = instance->CallBrokerForRead(
+      broker_name, request, config_.request_timeout, address);
+  if (response.ok() || address->empty()) return response;  // or no address
+  // The failed address is marked unreachable now: a second try goes to
+  // the next replica, if there is one.
+  absl::StatusOr<std::string> next =
+      instance->routes()->ReadAddress(broker_name);
+  if (!next.ok() || *next == *address) {
+    return Annotate(response.status(), *address);
+  }
+  response = instance->CallBrokerForRead(broker_name, request,
+                                         config_.request_timeout, address);
+  if (!response.ok()) return Annotate(response.status(), *address);
+  return response;
+}
+
 absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
     ClientInstance* instance, const std::string& topic, const std::string& key,
     int64_t begin_millis, int64_t end_millis, int32_t max_num,
@@ -641,10 +660,6 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
   std::vector<MessageExt> found;
   absl::Status first_failure;
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    // The master, or a slave while it is gone: each indexes what it stores.
-    absl::StatusOr<std::string> addr =
-        instance->routes()->ReadAddress(broker.broker_name());
-    if (!addr.ok()) continue;
     remoting::Command request = remoting::MakeRequest(proto::QUERY_MESSAGE);
     proto::QueryMessageRequest* query = request.header.mutable_query_message();
     query->set_topic(topic);
@@ -652,14 +667,16 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
     query->set_max_num(max_num);
     query->set_begin_timestamp(begin_millis);
     query->set_end_timestamp(end_millis);
+    // The master, or a slave while it is gone: each indexes what it stores.
+    std::string addr;
     absl::StatusOr<remoting::Command> response =
-        instance->remoting()->InvokeSync(*addr, std::move(request),
-                                         config_.request_timeout);
+        CallForRead(instance, broker.broker_name(), request, &addr);
     if (response.ok() && response->header.status() == proto::QUERY_NOT_FOUND) {
       continue;
     }
-    absl::Status status =
-        response.ok() ? ResponseStatus(*response) : response.status();
+    absl::Status status = response.ok()
+                              ? Annotate(ResponseStatus(*response), addr)
+                              : response.status();
     absl::StatusOr<std::vector<MessageExt>> messages =
         std::vector<MessageExt>();
     if (status.ok()) {
@@ -667,9 +684,8 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
       status = messages.status();
     }
     if (!status.ok()) {
-      absl::Status failure = Annotate(status, *addr);
-      if (!tolerate_failures) return failure;
-      if (first_failure.ok()) first_failure = failure;
+      if (!tolerate_failures) return status;
+      if (first_failure.ok()) first_failure = status;
       continue;
     }
     for (MessageExt& message : *messages) {
@@ -766,9 +782,6 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
         absl::StrCat("topic [", topic, "] has no broker [", broker_name,
                      "]; its brokers: ", absl::StrJoin(names, ", ")));
   }
-  absl::StatusOr<std::string> addr =
-      (*instance)->routes()->ReadAddress(broker_name);
-  if (!addr.ok()) return addr.status();
   remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
   proto::PullMessageRequest* pull = request.header.mutable_pull_message();
   pull->set_consumer_group(kToolsGroup);
@@ -779,10 +792,10 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
   pull->set_suspend_timeout_millis(0);
   pull->set_subscription("*");
   pull->set_commit_offset(-1);
+  std::string addr;
   absl::StatusOr<remoting::Command> pulled =
-      (*instance)->remoting()->InvokeSync(*addr, std::move(request),
-                                          config_.request_timeout);
-  if (!pulled.ok()) return Annotate(pulled.status(), *addr);
+      CallForRead(instance->get(), broker_name, request, &addr);
+  if (!pulled.ok()) return pulled.status();
   const int32_t status = pulled->header.status();
   if (status == proto::PULL_NOT_FOUND || status == proto::PULL_OFFSET_MOVED ||
       status == proto::PULL_RETRY_IMMEDIATELY) {
@@ -794,7 +807,7 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
         range.min_offset(), ", ", range.max_offset(), "))"));
   }
   if (absl::Status s = ResponseStatus(*pulled); !s.ok()) {
-    return Annotate(s, *addr);
+    return Annotate(s, addr);
   }
   auto messages = DecodeMessages(pulled->body, broker_name);
   if (!messages.ok()) return messages.status();

@@ -219,6 +219,13 @@ class Admin {
   absl::StatusOr<std::vector<std::string>> BrokerOrClusterMasters(
       ClientInstance* instance, const std::string& cluster,
       const std::string& broker_addr);
+  // `request` to broker `broker_name`'s master, or to a slave when the
+  // route has no master or the master does not answer at the transport
+  // (stopped, and still in the NameServers' routes until they expire it).
+  // `address` is where the last attempt went.
+  absl::StatusOr<remoting::Command> CallForRead(
+      ClientInstance* instance, const std::string& broker_name,
+      const remoting::Command& request, std::string* address);
   // QUERY_MESSAGE for `key` in `topic` on each broker of its route (the
   // master, else a slave): the records the index holds under the key's hash
   // that `match` keeps. A broker that fails ends the call unless
