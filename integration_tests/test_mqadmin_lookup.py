@@ -258,3 +258,23 @@ def test_lookups_read_the_slave_when_the_master_is_down(cluster):
         "topicRoute", "-n", ns, "-t", "Replicated")["brokerDatas"][0][
             "brokerAddrs"], what="the master out of the route")
     lookups(ns, "Replicated", sent[1], "body-1")
+
+
+def test_python_query_message_is_not_fooled_by_a_key_equal_to_the_msg_id(
+        cluster):
+    # A consumer that sends on with keys=[the msg id it handles] (to trace
+    # the chain) indexes a newer message under the same string: looking the
+    # msg id up found only that newer message's key and returned it.
+    cluster.start_namesrv()
+    broker = cluster.start_broker()
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        first = p.send("Chain", b"first")
+        p.send("Chain", b"follow-up", keys=[first.msg_id])
+    wait_indexed(ns, broker)
+    with cometmq.Admin(namesrv=ns) as admin:
+        assert admin.query_message("Chain", first.msg_id).body == b"first"
+        assert [m.body for m in admin.query_by_unique_key(
+            "Chain", first.msg_id)] == [b"first"]
+        assert admin.query_by_unique_key("Chain", never_sent(
+            first.msg_id)) == []
