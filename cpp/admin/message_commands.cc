@@ -197,8 +197,7 @@ std::vector<CommandSpec> MessageCommands() {
   return {
       {"queryMsgById",
        "Messages",
-       "Show a message by its offset message id, or with -t by the msg id "
-       "its producer got",
+       "Show a message by offset message id, or with -t by producer msg id",
        {NamesrvFlag(),
         {'t', "topic", "TOPIC", false,
          "the message's topic; needed for a producer's msg id"},
@@ -208,7 +207,7 @@ std::vector<CommandSpec> MessageCommands() {
        QueryMsgById},
       {"queryMsgByUniqueKey",
        "Messages",
-       "Show every stored copy of a message by the msg id its producer got",
+       "Show every stored copy of a message by its producer msg id",
        {NamesrvFlag(),
         TopicFlag(),
         {'i', "msgId", "MSGID", true,
