@@ -1,5 +1,7 @@
-// The message subcommands: queryMsgById and queryMsgByKey.
+// The message subcommands: queryMsgById, queryMsgByUniqueKey,
+// queryMsgByOffset and queryMsgByKey.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cpp/admin/command.h"
+#include "cpp/client/client_error.h"
 #include "cpp/client/message.h"
 
 namespace cometmq::admin {
@@ -77,20 +80,79 @@ Table MessageTable(const client::MessageExt& m) {
   return table;
 }
 
+// What a user who gave a producer's msg id without -t should read.
+constexpr char kProducerIdHint[] =
+    "a producer's msg id (the msgId of its SendResult) needs -t TOPIC";
+
 absl::Status QueryMsgById(const CommandContext& ctx) {
   const std::string id = ctx.args.Get('i');
-  absl::StatusOr<client::MessageExt> message = ctx.admin->ViewMessage(id);
-  if (!message.ok()) {
-    return absl::Status(message.status().code(),
-                        absl::StrCat("message [", id, "] not found: ",
-                                     message.status().message()));
-  }
   const std::string topic = ctx.args.Get('t');
-  if (!topic.empty() && message->topic != topic) {
-    return absl::NotFoundError(
-        absl::StrCat("message [", id, "] belongs to topic [", message->topic,
-                     "], not [", topic, "]"));
+  absl::StatusOr<client::MessageExt> message =
+      topic.empty() ? ctx.admin->ViewMessage(id)
+                    : ctx.admin->ViewMessageInTopic(topic, id);
+  if (!message.ok()) {
+    const absl::Status& status = message.status();
+    if (!topic.empty()) {
+      // NotFound names the id and the topic already.
+      if (client::BrokerStatusCode(status) == proto::TOPIC_NOT_EXIST ||
+          absl::IsNotFound(status)) {
+        return TopicStatus(status, topic);
+      }
+    } else if (!client::BrokerStatusCode(status).has_value() &&
+               (absl::IsInvalidArgument(status) || absl::IsNotFound(status))) {
+      // Not a broker's answer: the id is no offset message id of this
+      // cluster, which is what a producer's msg id looks like.
+      return absl::Status(
+          status.code(), absl::StrCat(status.message(), "; ", kProducerIdHint));
+    }
+    return absl::Status(
+        status.code(),
+        absl::StrCat("message [", id, "] not found: ", status.message()));
   }
+  ctx.Emit({MessageTable(*message)}, MessageJson(*message));
+  return absl::OkStatus();
+}
+
+absl::Status QueryMsgByUniqueKey(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  const std::string id = ctx.args.Get('i');
+  absl::StatusOr<std::vector<client::MessageExt>> copies =
+      ctx.admin->QueryByUniqueKey(topic, id);
+  if (!copies.ok()) return TopicStatus(copies.status(), topic);
+  if (copies->empty()) {
+    return absl::NotFoundError(absl::StrCat("no message in topic [", topic,
+                                            "] has msg id [", id, "]"));
+  }
+  std::vector<Table> tables;
+  JsonValue list = JsonValue::Array();
+  for (const client::MessageExt& m : *copies) {
+    tables.push_back(MessageTable(m));
+    list.Push(MessageJson(m));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topic", JsonValue::String(topic))
+      .Set("msgId", JsonValue::String(id))
+      .Set("messages", std::move(list));
+  ctx.Emit(tables, json);
+  return absl::OkStatus();
+}
+
+absl::Status QueryMsgByOffset(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  const std::string broker = ctx.args.Get('b');
+  absl::StatusOr<int64_t> queue_id = ctx.args.GetInt('i', 0);
+  if (!queue_id.ok()) return queue_id.status();
+  if (*queue_id < 0 || *queue_id > std::numeric_limits<int32_t>::max()) {
+    return absl::InvalidArgumentError("-i must be a queue id, 0 or more");
+  }
+  absl::StatusOr<int64_t> offset = ctx.args.GetInt('o', 0);
+  if (!offset.ok()) return offset.status();
+  if (*offset < 0) {
+    return absl::InvalidArgumentError("-o must be a queue offset, 0 or more");
+  }
+  absl::StatusOr<client::MessageExt> message = ctx.admin->MessageAtOffset(
+      topic, broker, static_cast<int32_t>(*queue_id), *offset);
+  if (!message.ok()) return TopicStatus(message.status(), topic);
   ctx.Emit({MessageTable(*message)}, MessageJson(*message));
   return absl::OkStatus();
 }
@@ -135,12 +197,33 @@ std::vector<CommandSpec> MessageCommands() {
   return {
       {"queryMsgById",
        "Messages",
-       "Show a message by its offset message id",
+       "Show a message by offset message id, or with -t by producer msg id",
        {NamesrvFlag(),
-        TopicFlag(/*required=*/false),
-        {'i', "msgId", "OFFSETMSGID", true,
-         "offset message id (32 hex chars)"}},
+        {'t', "topic", "TOPIC", false,
+         "the message's topic; needed for a producer's msg id"},
+        {'i', "msgId", "MSGID", true,
+         "offset message id (32 hex chars), or with -t the msg id of the "
+         "producer's SendResult (its oldest copy)"}},
        QueryMsgById},
+      {"queryMsgByUniqueKey",
+       "Messages",
+       "Show every stored copy of a message by its producer msg id",
+       {NamesrvFlag(),
+        TopicFlag(),
+        {'i', "msgId", "MSGID", true,
+         "the msg id of the producer's SendResult (its UNIQ_KEY)"},
+        SwitchFlag('a', "showAll",
+                   "accepted as in RocketMQ; every copy is always shown")},
+       QueryMsgByUniqueKey},
+      {"queryMsgByOffset",
+       "Messages",
+       "Show the message at an offset of one queue",
+       {NamesrvFlag(),
+        TopicFlag(),
+        {'b', "brokerName", "BROKERNAME", true, "broker name"},
+        {'i', "queueId", "QUEUEID", true, "queue id"},
+        {'o', "offset", "OFFSET", true, "queue offset"}},
+       QueryMsgByOffset},
       {"queryMsgByKey",
        "Messages",
        "Find a topic's messages by key",

@@ -34,9 +34,10 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
     for (const char* name :
          {"updateTopic", "deleteTopic", "topicList", "topicRoute",
           "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
-          "consumerProgress", "queryMsgById", "queryMsgByKey",
-          "resetOffsetByTime", "updateSubGroup", "deleteSubGroup",
-          "consumerConnection", "producerConnection"}) {
+          "consumerProgress", "queryMsgById", "queryMsgByUniqueKey",
+          "queryMsgByOffset", "queryMsgByKey", "resetOffsetByTime",
+          "updateSubGroup", "deleteSubGroup", "consumerConnection",
+          "producerConnection"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }
     EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);
@@ -117,6 +118,72 @@ TEST(RunnerTest, ConnectionCommandsNeedTheirGroupAndTopic) {
             std::string::npos);
   run = RunWith({"help", "producerConnection"});
   EXPECT_NE(run.out.find("--producerGroup"), std::string::npos);
+}
+
+TEST(RunnerTest, MessageLookupsNeedTheirTopicAndId) {
+  // RocketMQ's QueryMsgByUniqueKeySubCommand: -t and -i required, -a a
+  // switch.
+  Outcome run =
+      RunWith({"queryMsgByUniqueKey", "-n", "127.0.0.1:1", "-i", "ABC"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-t"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("usage: mqadmin queryMsgByUniqueKey"),
+            std::string::npos);
+  run = RunWith({"queryMsgByUniqueKey", "-n", "127.0.0.1:1", "-t", "T"});
+  EXPECT_EQ(run.code, kExitUsage);
+  run = RunWith({"queryMsgByUniqueKey", "-n", "127.0.0.1:1", "-t", "T", "-i",
+                 "ABC", "-a", "x"});
+  EXPECT_EQ(run.code, kExitUsage);  // -a takes no value
+  run = RunWith({"help", "queryMsgByUniqueKey"});
+  EXPECT_EQ(run.code, kExitOk);
+  EXPECT_NE(run.out.find("usage: mqadmin queryMsgByUniqueKey -n NAMESRV -t "
+                         "TOPIC -i MSGID [-a] [--json]"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("--showAll"), std::string::npos);
+
+  // queryMsgById's -t is optional; without it, an id that is no offset
+  // message id is refused before any request, saying what to do.
+  run = RunWith({"help", "queryMsgById"});
+  EXPECT_NE(run.out.find("[-t TOPIC] -i MSGID"), std::string::npos) << run.out;
+  run = RunWith({"queryMsgById", "-n", "127.0.0.1:1", "-i", "not-an-id"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("not an offset message id (32 hex chars): "
+                         "not-an-id; a producer's msg id (the msgId of its "
+                         "SendResult) needs -t TOPIC"),
+            std::string::npos)
+      << run.err;
+}
+
+TEST(RunnerTest, QueryMsgByOffsetChecksItsNumbersBeforeSending) {
+  const std::vector<std::string> base = {
+      "queryMsgByOffset", "-n", "127.0.0.1:1", "-t", "T", "-b", "broker-a"};
+  auto run_with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return RunWith(args);
+  };
+  Outcome run = run_with({"-i", "0"});  // no -o
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("usage: mqadmin queryMsgByOffset"), std::string::npos);
+  run = run_with({"-i", "x", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-i needs an integer"), std::string::npos) << run.err;
+  run = run_with({"-i", "-1", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-i must be a queue id, 0 or more"),
+            std::string::npos);
+  run = run_with({"-i", "2147483648", "-o", "0"});
+  EXPECT_EQ(run.code, kExitUsage);
+  run = run_with({"-i", "0", "-o", "-5"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_NE(run.err.find("-o must be a queue offset, 0 or more"),
+            std::string::npos);
+  run = RunWith({"help", "queryMsgByOffset"});
+  EXPECT_NE(run.out.find("usage: mqadmin queryMsgByOffset -n NAMESRV -t TOPIC "
+                         "-b BROKERNAME -i QUEUEID -o OFFSET [--json]"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST(RunnerTest, EverySubcommandHasAUniqueNameAndHelp) {

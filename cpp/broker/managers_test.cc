@@ -160,6 +160,20 @@ TEST(SubscriptionGroupManagerTest, AutoCreateAndReload) {
   EXPECT_FALSE(reloaded.FindOrCreate("G3").has_value());
 }
 
+TEST(SubscriptionGroupManagerTest, ToolsGroupExistsWithoutAutoCreate) {
+  // mqadmin queryMsgByOffset pulls as TOOLS_CONSUMER, as RocketMQ's does;
+  // RocketMQ's broker has that group whatever autoCreateSubscriptionGroup
+  // says.
+  SubscriptionGroupManager groups(TempPath("tools-groups"),
+                                  /*auto_create=*/false);
+  ASSERT_TRUE(groups.Load().ok());
+  std::optional<SubscriptionGroup> tools =
+      groups.FindOrCreate("TOOLS_CONSUMER");
+  ASSERT_TRUE(tools.has_value());
+  EXPECT_TRUE(tools->consume_enable);
+  EXPECT_FALSE(groups.FindOrCreate("OTHER").has_value());
+}
+
 TEST(SubscriptionGroupManagerTest, DeleteSurvivesReload) {
   const std::string path = TempPath("deleted_groups");
   {

@@ -73,7 +73,8 @@ std::optional<SubscriptionGroup> SubscriptionGroupManager::FindOrCreate(
   if (auto it = groups_.find(group); it != groups_.end()) return it->second;
   // A name outside the resource name rule could hold a line break, '=' or
   // ',' and make the file unreadable at the next start.
-  if (!auto_create_ || !ValidateGroupName(group).ok()) {
+  if ((!auto_create_ && group != kToolsConsumerGroup) ||
+      !ValidateGroupName(group).ok()) {
     return std::nullopt;
   }
   SubscriptionGroup created;

@@ -32,6 +32,10 @@ struct SubscriptionGroup {
   bool operator!=(const SubscriptionGroup& o) const { return !(*this == o); }
 };
 
+// The group mqadmin pulls as (queryMsgByOffset). RocketMQ's broker has it
+// from its start, so its tools work with autoCreateSubscriptionGroup=false.
+inline constexpr absl::string_view kToolsConsumerGroup = "TOOLS_CONSUMER";
+
 // OK for 1..127 characters of [A-Za-z0-9_%|-], the rule topics follow
 // too; InvalidArgument saying why ("consumer group[...] may contain only").
 absl::Status ValidateGroupName(absl::string_view group);
@@ -45,8 +49,9 @@ class SubscriptionGroupManager {
   SubscriptionGroupManager(std::string path, bool auto_create);
 
   absl::Status Load();
-  // The group, created with defaults when missing, auto-create is on and
-  // the name follows the resource name rule.
+  // The group, created with defaults when missing, the name follows the
+  // resource name rule and auto-create is on or the group is
+  // kToolsConsumerGroup.
   std::optional<SubscriptionGroup> FindOrCreate(absl::string_view group);
   std::optional<SubscriptionGroup> Find(absl::string_view group) const;
   void Update(const SubscriptionGroup& group);

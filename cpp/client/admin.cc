@@ -1,11 +1,15 @@
 #include "cpp/client/admin.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/message_id.h"
 #include "cpp/common/message_record.h"
@@ -595,41 +599,67 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   ParseOffsetMessageId(offset_msg_id, &commit_log_offset);
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
+  // The record does not hold its broker's name; the cluster table does.
+  // Best effort: the message is found even when no NameServer answers.
+  std::optional<std::string> broker_name;
+  absl::StatusOr<proto::ClusterInfo> info =
+      (*instance)->routes()->FetchClusterInfo();
+  if (info.ok()) {
+    for (const auto& [name, broker] : info->broker_table()) {
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr == *addr) broker_name = name;
+      }
+    }
+    // Any 32 hex chars decode to an address; asking one that is no broker
+    // of the cluster could wait a whole timeout, or reach another server.
+    if (!broker_name.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no broker registered with the NameServers is at ", *addr,
+          ", the address offset message id ", offset_msg_id, " names"));
+    }
+  }
   remoting::Command request = remoting::MakeRequest(proto::VIEW_MESSAGE_BY_ID);
   request.header.mutable_view_message()->set_commit_log_offset(
       commit_log_offset);
   auto response = Call(instance->get(), *addr, std::move(request));
   if (!response.ok()) return response.status();
-  auto messages = DecodeMessages(response->body, "");
+  auto messages = DecodeMessages(response->body, broker_name.value_or(""));
   if (!messages.ok()) return messages.status();
   if (messages->size() != 1) {
     return absl::DataLossError(absl::StrCat("VIEW_MESSAGE_BY_ID answered ",
                                             messages->size(), " records"));
   }
-  MessageExt message = std::move(messages->front());
-  // The record does not hold its broker's name; the cluster table does.
-  // Best effort: the message is found even when no NameServer answers.
-  if (auto info = (*instance)->routes()->FetchClusterInfo(); info.ok()) {
-    for (const auto& [name, broker] : info->broker_table()) {
-      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
-        if (broker_addr == *addr) message.broker_name = name;
-      }
-    }
-  }
-  return message;
+  return std::move(messages->front());
 }
 
-absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
-    const std::string& topic, const std::string& key, int64_t begin_millis,
-    int64_t end_millis, int32_t max_num) {
-  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
-  if (!instance.ok()) return instance.status();
-  auto route = (*instance)->routes()->Refresh(topic);
+absl::StatusOr<remoting::Command> Admin::CallForRead(
+    ClientInstance* instance, const std::string& broker_name,
+    const remoting::Command& request, std::string* address) {
+  absl::StatusOr<remoting::Command> response = instance->CallBrokerForRead(
+      broker_name, request, config_.request_timeout, address);
+  if (response.ok() || address->empty()) return response;  // or no address
+  // The failed address is marked unreachable now: a second try goes to
+  // the next replica, if there is one.
+  absl::StatusOr<std::string> next =
+      instance->routes()->ReadAddress(broker_name);
+  if (!next.ok() || *next == *address) {
+    return Annotate(response.status(), *address);
+  }
+  response = instance->CallBrokerForRead(broker_name, request,
+                                         config_.request_timeout, address);
+  if (!response.ok()) return Annotate(response.status(), *address);
+  return response;
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryIndex(
+    ClientInstance* instance, const std::string& topic, const std::string& key,
+    int64_t begin_millis, int64_t end_millis, int32_t max_num,
+    absl::FunctionRef<bool(const MessageExt&)> match, bool tolerate_failures) {
+  auto route = instance->routes()->Refresh(topic);
   if (!route.ok()) return route.status();
   std::vector<MessageExt> found;
+  absl::Status first_failure;
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    auto master = broker.broker_addrs().find(0);
-    if (master == broker.broker_addrs().end()) continue;
     remoting::Command request = remoting::MakeRequest(proto::QUERY_MESSAGE);
     proto::QueryMessageRequest* query = request.header.mutable_query_message();
     query->set_topic(topic);
@@ -637,26 +667,156 @@ absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
     query->set_max_num(max_num);
     query->set_begin_timestamp(begin_millis);
     query->set_end_timestamp(end_millis);
+    // The master, or a slave while it is gone: each indexes what it stores.
+    std::string addr;
     absl::StatusOr<remoting::Command> response =
-        (*instance)->remoting()->InvokeSync(master->second, std::move(request),
-                                            config_.request_timeout);
-    if (!response.ok()) return Annotate(response.status(), master->second);
-    if (response->header.status() == proto::QUERY_NOT_FOUND) continue;
-    if (absl::Status status = ResponseStatus(*response); !status.ok()) {
-      return Annotate(status, master->second);
+        CallForRead(instance, broker.broker_name(), request, &addr);
+    if (response.ok() && response->header.status() == proto::QUERY_NOT_FOUND) {
+      continue;
     }
-    auto messages = DecodeMessages(response->body, broker.broker_name());
-    if (!messages.ok()) return messages.status();
+    absl::Status status = response.ok()
+                              ? Annotate(ResponseStatus(*response), addr)
+                              : response.status();
+    absl::StatusOr<std::vector<MessageExt>> messages =
+        std::vector<MessageExt>();
+    if (status.ok()) {
+      messages = DecodeMessages(response->body, broker.broker_name());
+      status = messages.status();
+    }
+    if (!status.ok()) {
+      if (!tolerate_failures) return status;
+      if (first_failure.ok()) first_failure = status;
+      continue;
+    }
     for (MessageExt& message : *messages) {
-      // The index matches key hashes; keep exact matches only. The index
-      // also holds each message's unique id, so that matches too.
-      bool match = message.msg_id == key ||
-                   std::find(message.keys.begin(), message.keys.end(), key) !=
-                       message.keys.end();
-      if (match) found.push_back(std::move(message));
+      if (match(message)) found.push_back(std::move(message));
     }
   }
+  if (found.empty() && !first_failure.ok()) return first_failure;
   return found;
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryByKey(
+    const std::string& topic, const std::string& key, int64_t begin_millis,
+    int64_t end_millis, int32_t max_num) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  // The index matches key hashes; keep exact matches only. The index
+  // also holds each message's unique id, so that matches too.
+  auto match = [&key](const MessageExt& message) {
+    return message.msg_id == key ||
+           std::find(message.keys.begin(), message.keys.end(), key) !=
+               message.keys.end();
+  };
+  return QueryIndex(instance->get(), topic, key, begin_millis, end_millis,
+                    max_num, match, /*tolerate_failures=*/false);
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::QueryByUniqueKey(
+    const std::string& topic, const std::string& unique_key) {
+  // As RocketMQ's queryMessageByUniqKey: the whole time range, at most 32
+  // index hits per broker.
+  constexpr int32_t kMaxHits = 32;
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  // The index matches hashes of "topic#key", and the keys producers set
+  // are indexed too: only the UNIQ_KEY property itself counts.
+  auto match = [&](const MessageExt& message) {
+    return message.msg_id == unique_key && message.topic == topic;
+  };
+  absl::StatusOr<std::vector<MessageExt>> found =
+      QueryIndex(instance->get(), topic, unique_key, 0,
+                 std::numeric_limits<int64_t>::max(), kMaxHits, match,
+                 /*tolerate_failures=*/true);
+  if (!found.ok()) return found.status();
+  std::sort(
+      found->begin(), found->end(),
+      [](const MessageExt& a, const MessageExt& b) {
+        return std::tie(a.store_timestamp, a.broker_name, a.commit_log_offset) <
+               std::tie(b.store_timestamp, b.broker_name, b.commit_log_offset);
+      });
+  return found;
+}
+
+absl::StatusOr<MessageExt> Admin::ViewMessageInTopic(
+    const std::string& topic, const std::string& msg_id) {
+  // As RocketMQ 4.9's viewMessage(topic, msgId): an offset message id
+  // first, then the producer's msg id.
+  std::optional<std::string> other_topic;
+  if (OffsetMessageIdAddress(msg_id).ok()) {
+    absl::StatusOr<MessageExt> message = ViewMessage(msg_id);
+    if (message.ok() && message->topic == topic) return message;
+    if (message.ok()) other_topic = message->topic;
+  }
+  absl::StatusOr<std::vector<MessageExt>> copies =
+      QueryByUniqueKey(topic, msg_id);
+  if (copies.ok() && !copies->empty()) return std::move(copies->front());
+  if (other_topic.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("message [", msg_id, "] belongs to topic [", *other_topic,
+                     "], not [", topic, "]"));
+  }
+  if (!copies.ok()) return copies.status();
+  return absl::NotFoundError(
+      absl::StrCat("no message in topic [", topic, "] has id [", msg_id,
+                   "], as an offset message id or as a producer's msg id"));
+}
+
+absl::StatusOr<MessageExt> Admin::MessageAtOffset(
+    const std::string& topic, const std::string& broker_name, int32_t queue_id,
+    int64_t queue_offset) {
+  // RocketMQ's tools pull as this group, which every broker has from its
+  // start.
+  constexpr char kToolsGroup[] = "TOOLS_CONSUMER";
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<std::string> names;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    names.push_back(broker.broker_name());
+  }
+  if (std::find(names.begin(), names.end(), broker_name) == names.end()) {
+    std::sort(names.begin(), names.end());
+    return absl::NotFoundError(
+        absl::StrCat("topic [", topic, "] has no broker [", broker_name,
+                     "]; its brokers: ", absl::StrJoin(names, ", ")));
+  }
+  remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
+  proto::PullMessageRequest* pull = request.header.mutable_pull_message();
+  pull->set_consumer_group(kToolsGroup);
+  pull->set_topic(topic);
+  pull->set_queue_id(queue_id);
+  pull->set_queue_offset(queue_offset);
+  pull->set_max_msg_nums(1);
+  pull->set_suspend_timeout_millis(0);
+  pull->set_subscription("*");
+  pull->set_commit_offset(-1);
+  std::string addr;
+  absl::StatusOr<remoting::Command> pulled =
+      CallForRead(instance->get(), broker_name, request, &addr);
+  if (!pulled.ok()) return pulled.status();
+  const int32_t status = pulled->header.status();
+  if (status == proto::PULL_NOT_FOUND || status == proto::PULL_OFFSET_MOVED ||
+      status == proto::PULL_RETRY_IMMEDIATELY) {
+    const proto::PullMessageResponse& range =
+        pulled->header.pull_message_response();
+    return absl::NotFoundError(absl::StrCat(
+        "queue ", queue_id, " of topic [", topic, "] on broker [", broker_name,
+        "] holds no message at offset ", queue_offset, " (it holds offsets [",
+        range.min_offset(), ", ", range.max_offset(), "))"));
+  }
+  if (absl::Status s = ResponseStatus(*pulled); !s.ok()) {
+    return Annotate(s, addr);
+  }
+  auto messages = DecodeMessages(pulled->body, broker_name);
+  if (!messages.ok()) return messages.status();
+  for (MessageExt& message : *messages) {
+    if (message.queue_offset == queue_offset) return std::move(message);
+  }
+  return absl::DataLossError(absl::StrCat(
+      "broker [", broker_name, "] answered a pull at offset ", queue_offset,
+      " of queue ", queue_id, " without that message"));
 }
 
 }  // namespace cometmq::client

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "cpp/client/client_instance.h"
 #include "cpp/client/message.h"
@@ -166,8 +167,31 @@ class Admin {
   absl::Status DeleteTopic(const std::string& topic,
                            const std::string& cluster);
   // The message an offset message id names, with its broker's name when a
-  // NameServer knows the broker.
+  // NameServer knows the broker. NotFound without asking anyone when the
+  // NameServers answer and no broker of theirs is at the id's address (a
+  // producer's msg id decodes to an address too: its ip and pid).
   absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
+  // Every stored copy of the message a producer's msg id names (its
+  // UNIQ_KEY; a send retried after a timeout, or a dead letter re-sent, is
+  // stored again under the same id) in `topic`, from the index of each
+  // broker of the topic's route (its master, else a slave), oldest first.
+  // Empty when no broker has it. A broker that does not answer fails the
+  // call only when no other broker has the message.
+  absl::StatusOr<std::vector<MessageExt>> QueryByUniqueKey(
+      const std::string& topic, const std::string& unique_key);
+  // RocketMQ's viewMessage(topic, msgId): the message `msg_id` names in
+  // `topic`, as an offset message id of a registered broker or else as a
+  // producer's msg id (the oldest copy). NotFound when it is neither.
+  absl::StatusOr<MessageExt> ViewMessageInTopic(const std::string& topic,
+                                                const std::string& msg_id);
+  // The message at `queue_offset` of queue `queue_id` of `topic` on broker
+  // `broker_name` (its master, else a slave), pulled as RocketMQ's mqadmin
+  // does, by group TOOLS_CONSUMER, committing nothing. NotFound when the
+  // broker is not in the topic's route or the queue holds no message there.
+  absl::StatusOr<MessageExt> MessageAtOffset(const std::string& topic,
+                                             const std::string& broker_name,
+                                             int32_t queue_id,
+                                             int64_t queue_offset);
   // Sends the messages of %DLQ%<group> not re-sent before back to the topic
   // each failed on (the RETRY_TOPIC property the broker stored when it moved
   // them there), at most `max_messages`, with their body, tags, keys, user
@@ -195,6 +219,23 @@ class Admin {
   absl::StatusOr<std::vector<std::string>> BrokerOrClusterMasters(
       ClientInstance* instance, const std::string& cluster,
       const std::string& broker_addr);
+  // `request` to broker `broker_name`'s master, or to a slave when the
+  // route has no master or the master does not answer at the transport
+  // (stopped, and still in the NameServers' routes until they expire it).
+  // `address` is where the last attempt went.
+  absl::StatusOr<remoting::Command> CallForRead(
+      ClientInstance* instance, const std::string& broker_name,
+      const remoting::Command& request, std::string* address);
+  // QUERY_MESSAGE for `key` in `topic` on each broker of its route (the
+  // master, else a slave): the records the index holds under the key's hash
+  // that `match` keeps. A broker that fails ends the call unless
+  // `tolerate_failures`: then its failure is returned only when no broker
+  // had a record `match` keeps.
+  absl::StatusOr<std::vector<MessageExt>> QueryIndex(
+      ClientInstance* instance, const std::string& topic,
+      const std::string& key, int64_t begin_millis, int64_t end_millis,
+      int32_t max_num, absl::FunctionRef<bool(const MessageExt&)> match,
+      bool tolerate_failures);
   // One dead letter to a queue of `topic` (round robin by `sequence`).
   absl::StatusOr<ResentMessage> Resend(ClientInstance* instance,
                                        const MessageExt& dead,

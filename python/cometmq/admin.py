@@ -107,18 +107,30 @@ class Admin(Lifecycle):
 
     @translate
     def query_message(self, topic, msg_id):
-        """By offset message id, or by the producer's unique id."""
+        """By offset message id, or by the producer's msg id (its unique
+        id; the oldest copy when it was stored more than once)."""
         if _OFFSET_ID.match(msg_id):
             try:
                 return Message.from_core(self._core.view_message(msg_id))
             except _core.ClientError:
                 pass  # not an offset id after all: try it as a unique id
-        found = self._core.query_by_key(topic, msg_id, 0,
-                                        int(time.time() * 1000) + 60000, 1)
+        # Only the UNIQ_KEY itself counts: a newer message whose key is
+        # this msg id (a follow-up tracing its cause) is indexed under it too.
+        found = self._core.query_by_unique_key(topic, msg_id)
         if not found:
             raise _core.ClientError(
                 f"no message {msg_id} in topic {topic}", 22, "NOT_FOUND")
         return Message.from_core(found[0])
+
+    @translate
+    def query_by_unique_key(self, topic, msg_id):
+        """Every stored copy of the message whose producer got `msg_id`
+        (its UNIQ_KEY) in `topic`, oldest first, from every broker of the
+        topic (`mqadmin queryMsgByUniqueKey`). A send retried after a
+        timeout, or a dead letter re-sent, is stored again under the same
+        msg id. Empty when no broker has it."""
+        return [Message.from_core(m) for m in
+                self._core.query_by_unique_key(topic, msg_id)]
 
     @translate
     def resend_dlq(self, group, max_messages=1000):

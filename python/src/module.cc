@@ -727,6 +727,19 @@ void BindAdmin(py::module_& m) {
              }
              return out;
            })
+      .def("query_by_unique_key",
+           [](Admin& a, const std::string& topic, const std::string& msg_id) {
+             absl::StatusOr<std::vector<MessageExt>> r;
+             {
+               py::gil_scoped_release release;
+               r = a.QueryByUniqueKey(topic, msg_id);
+             }
+             py::list out;
+             for (const auto& msg : Unwrap(std::move(r))) {
+               out.append(MessageToDict(msg));
+             }
+             return out;
+           })
       .def("query_by_key",
            [](Admin& a, const std::string& topic, const std::string& key,
               int64_t begin_ms, int64_t end_ms, int32_t max_num) {
