@@ -37,8 +37,10 @@ std::vector<proto::RegisterBrokerRequest> SplitRegistration(
 // after its unregistration (RegisterAll() does nothing once stopping, and
 // one in progress finishes first). Each round asks every NameServer at
 // once, as RocketMQ's registerBrokerAll does, so a NameServer that does not
-// answer costs the round one request timeout (3 s) and never delays the
-// others' registration; it is logged and retried next round. A topic table
+// answer costs the round one request timeout (3 s) and does not delay the
+// others' answers; it is logged and retried next round. Rounds are
+// serialized, so a round that starts meanwhile (a topic changed) still
+// waits for that timeout, as in RocketMQ. A topic table
 // over splitRegistrationSize goes to each NameServer as parts of one round,
 // one after another; a failed part ends that NameServer's round (which
 // then removes nothing there). Stop() waits for a registration in progress
