@@ -99,6 +99,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("serverChannelMaxIdleTimeSeconds", &serverChannelMaxIdleTimeSeconds);
   b->Bind("registerBrokerIntervalMillis", &registerBrokerIntervalMillis);
   b->Alias("registerNameServerPeriod", "registerBrokerIntervalMillis");
+  b->Bind("splitRegistrationSize", &splitRegistrationSize);
   b->Bind("longPollingEnable", &longPollingEnable);
   b->Bind("shortPollingTimeMills", &shortPollingTimeMills);
   b->Bind("clientChannelExpiredMillis", &clientChannelExpiredMillis);
@@ -204,6 +205,9 @@ absl::Status BrokerConfig::Validate() const {
   }
   if (registerBrokerIntervalMillis <= 0) {
     return bad("registerBrokerIntervalMillis", "must be positive");
+  }
+  if (splitRegistrationSize <= 0) {
+    return bad("splitRegistrationSize", "must be positive");
   }
   if (shortPollingTimeMills <= 0) {
     return bad("shortPollingTimeMills", "must be positive");

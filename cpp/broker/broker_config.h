@@ -36,6 +36,11 @@ struct BrokerConfig {
   // also one whose peer stops reading our answers; 0 never closes.
   int32_t serverChannelMaxIdleTimeSeconds = 120;
   int64_t registerBrokerIntervalMillis = 30000;
+  // Topics per registration request: a larger topic table is sent to each
+  // NameServer in parts, which it merges (RocketMQ 5's
+  // splitRegistrationSize; always on here, as an unsplit table over the
+  // 16 MiB frame limit never registers).
+  int32_t splitRegistrationSize = 800;
   bool longPollingEnable = true;
   int64_t shortPollingTimeMills = 1000;
   // RocketMQ hard-codes the client expiry (120 s); a key here so tests can

@@ -204,6 +204,19 @@ TEST(BrokerConfigTest, ValidateRefusesStoreValuesTheStoreCannotRunWith) {
   EXPECT_TRUE(config.Validate().ok()) << config.Validate();
 }
 
+TEST(BrokerConfigTest, SplitRegistrationSizeIsRocketMqsAndPositive) {
+  BrokerConfig config;
+  config.store.storePathRootDir = "/tmp/x";
+  EXPECT_EQ(config.splitRegistrationSize, 800);
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Apply(&config, "splitRegistrationSize = 5\n", &warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(config.splitRegistrationSize, 5);
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate();
+  config.splitRegistrationSize = 0;
+  EXPECT_THAT(config.Validate().message(), HasSubstr("splitRegistrationSize"));
+}
+
 TEST(BrokerConfigTest, ValidateRefusesANameServerAddressThatIsNotHostPort) {
   BrokerConfig config;
   config.store.storePathRootDir = "/tmp/x";

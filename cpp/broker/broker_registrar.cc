@@ -2,8 +2,11 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "cpp/common/namesrv_addr.h"
@@ -20,7 +23,47 @@ remoting::ClientOptions RegistrarClientOptions() {
   return options;
 }
 
+// True for a registration the NameServer took; logs any other outcome.
+bool Accepted(const std::string& addr,
+              const absl::StatusOr<remoting::Command>& response, size_t part,
+              size_t parts) {
+  const std::string what =
+      parts > 1 ? absl::StrCat(" (part ", part + 1, " of ", parts, ")") : "";
+  if (!response.ok()) {
+    spdlog::warn("register broker to name server {} failed{}: {}", addr, what,
+                 response.status().ToString());
+    return false;
+  }
+  if (response->header.status() != proto::SUCCESS) {
+    spdlog::warn("name server {} refused the registration{}: {}", addr, what,
+                 response->header.remark());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::vector<proto::RegisterBrokerRequest> SplitRegistration(
+    const proto::RegisterBrokerRequest& base,
+    std::vector<proto::TopicConfig> topics, int32_t split_size,
+    uint64_t round_id) {
+  const size_t per_part = static_cast<size_t>(std::max(split_size, 1));
+  const size_t part_count =
+      std::max<size_t>(1, (topics.size() + per_part - 1) / per_part);
+  std::vector<proto::RegisterBrokerRequest> parts(part_count, base);
+  for (size_t i = 0; i < topics.size(); ++i) {
+    *parts[i / per_part].add_topic_configs() = std::move(topics[i]);
+  }
+  if (part_count > 1) {
+    for (size_t i = 0; i < part_count; ++i) {
+      parts[i].set_round_id(round_id);
+      parts[i].set_part_index(static_cast<int32_t>(i));
+      parts[i].set_part_count(static_cast<int32_t>(part_count));
+    }
+  }
+  return parts;
+}
 
 BrokerRegistrar::BrokerRegistrar(const BrokerConfig& config,
                                  std::string broker_addr, std::string ha_addr,
@@ -30,7 +73,8 @@ BrokerRegistrar::BrokerRegistrar(const BrokerConfig& config,
       ha_addr_(std::move(ha_addr)),
       topics_(topics),
       addrs_(SplitNamesrvAddr(config.namesrvAddr)),
-      client_(RegistrarClientOptions()) {}
+      client_(RegistrarClientOptions()),
+      next_round_id_(absl::Uniform<uint64_t>(absl::BitGen())) {}
 
 BrokerRegistrar::~BrokerRegistrar() { Stop(); }
 
@@ -90,34 +134,78 @@ void BrokerRegistrar::Loop() {
 void BrokerRegistrar::RegisterAll() {
   absl::MutexLock serialized(&register_mu_);
   if (stopping()) return;
-  remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
-  proto::RegisterBrokerRequest* reg = request.header.mutable_register_broker();
-  reg->set_cluster(config_.brokerClusterName);
-  reg->set_broker_name(config_.brokerName);
-  reg->set_broker_id(config_.brokerId);
-  reg->set_broker_addr(broker_addr_);
-  reg->set_ha_server_addr(ha_addr_);
-  reg->set_data_version(topics_->data_version());
-  for (proto::TopicConfig& topic : topics_->All()) {
+  auto parts =
+      std::make_shared<const std::vector<remoting::Command>>(BuildRound());
+  // Every NameServer at once; each callback runs exactly once, by the
+  // timeout at the latest, so the wait ends within about one timeout after
+  // the last part was sent.
+  std::vector<std::optional<proto::RegisterBrokerResponse>> answers(
+      addrs_.size());
+  absl::BlockingCounter outstanding(static_cast<int>(addrs_.size()));
+  for (size_t i = 0; i < addrs_.size(); ++i) {
+    SendParts(addrs_[i], parts, 0, &answers[i], &outstanding);
+  }
+  outstanding.Wait();
+  // In namesrvAddr order whatever order they came in, so a slave's master
+  // does not depend on which NameServer happened to answer last.
+  for (const auto& answer : answers) {
+    if (answer.has_value()) RememberMaster(*answer);
+  }
+}
+
+std::vector<remoting::Command> BrokerRegistrar::BuildRound() {
+  proto::RegisterBrokerRequest base;
+  base.set_cluster(config_.brokerClusterName);
+  base.set_broker_name(config_.brokerName);
+  base.set_broker_id(config_.brokerId);
+  base.set_broker_addr(broker_addr_);
+  base.set_ha_server_addr(ha_addr_);
+  TopicConfigManager::Table table = topics_->Snapshot();
+  base.set_data_version(table.data_version);
+  for (proto::TopicConfig& topic : table.topics) {
     // The broker's own permission caps every topic's, as in RocketMQ.
     topic.set_perm(topic.perm() & config_.brokerPermission);
-    *reg->add_topic_configs() = std::move(topic);
   }
-  for (const std::string& addr : addrs_) {
-    absl::StatusOr<remoting::Command> response =
-        client_.InvokeSync(addr, request, kRequestTimeout);
-    if (!response.ok()) {
-      spdlog::warn("register broker to name server {} failed: {}", addr,
-                   response.status().ToString());
-    } else if (response->header.status() != proto::SUCCESS) {
-      spdlog::warn("name server {} refused the registration: {}", addr,
-                   response->header.remark());
-    } else {
-      spdlog::debug("registered to name server {} ({} topics)", addr,
-                    reg->topic_configs_size());
-      RememberMaster(response->header.register_broker_response());
-    }
+  std::vector<remoting::Command> round;
+  for (proto::RegisterBrokerRequest& part :
+       SplitRegistration(base, std::move(table.topics),
+                         config_.splitRegistrationSize, next_round_id_++)) {
+    remoting::Command request = remoting::MakeRequest(proto::REGISTER_BROKER);
+    *request.header.mutable_register_broker() = std::move(part);
+    round.push_back(std::move(request));
   }
+  return round;
+}
+
+void BrokerRegistrar::SendParts(
+    const std::string& addr,
+    std::shared_ptr<const std::vector<remoting::Command>> parts, size_t index,
+    std::optional<proto::RegisterBrokerResponse>* answer,
+    absl::BlockingCounter* outstanding) {
+  remoting::Command request = (*parts)[index];
+  client_.InvokeAsync(
+      addr, std::move(request), kRequestTimeout,
+      [this, addr, parts = std::move(parts), index, answer,
+       outstanding](absl::StatusOr<remoting::Command>&& response) mutable {
+        if (!Accepted(addr, response, index, parts->size())) {
+          // The NameServer removes nothing for an unfinished round.
+          outstanding->DecrementCount();
+          return;
+        }
+        *answer = response->header.register_broker_response();
+        if (index + 1 == parts->size()) {
+          spdlog::debug("registered to name server {} ({} requests)", addr,
+                        parts->size());
+          outstanding->DecrementCount();
+          return;
+        }
+        if (stopping()) {
+          // The unregistration follows; a stop does not wait for the rest.
+          outstanding->DecrementCount();
+          return;
+        }
+        SendParts(addr, std::move(parts), index + 1, answer, outstanding);
+      });
 }
 
 void BrokerRegistrar::RememberMaster(

@@ -174,14 +174,22 @@ absl::Status TopicConfigManager::Delete(absl::string_view topic) {
 }
 
 std::vector<proto::TopicConfig> TopicConfigManager::All() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<proto::TopicConfig> all;
-  all.reserve(topics_.size());
-  for (const auto& [name, topic] : topics_) all.push_back(topic);
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.topic_name() < b.topic_name();
-  });
-  return all;
+  return Snapshot().topics;
+}
+
+TopicConfigManager::Table TopicConfigManager::Snapshot() const {
+  Table table;
+  {
+    absl::MutexLock lock(&mu_);
+    table.data_version = data_version_;
+    table.topics.reserve(topics_.size());
+    for (const auto& [name, topic] : topics_) table.topics.push_back(topic);
+  }
+  std::sort(table.topics.begin(), table.topics.end(),
+            [](const auto& a, const auto& b) {
+              return a.topic_name() < b.topic_name();
+            });
+  return table;
 }
 
 int64_t TopicConfigManager::data_version() const {

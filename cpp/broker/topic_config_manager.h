@@ -58,9 +58,16 @@ class TopicConfigManager {
   // NotFound when there was no such topic.
   absl::Status Delete(absl::string_view topic);
 
+  // Every topic, sorted by name.
   std::vector<proto::TopicConfig> All() const;
   // Bumped on every change; sent with registrations.
   int64_t data_version() const;
+  // All() and the data_version() it is at, read together.
+  struct Table {
+    std::vector<proto::TopicConfig> topics;
+    int64_t data_version = 0;
+  };
+  Table Snapshot() const;
 
  private:
   absl::Status PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

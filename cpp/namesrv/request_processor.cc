@@ -60,9 +60,13 @@ Command RequestProcessor::RegisterBroker(const Command& request,
                  std::string(remote_address), result.status().ToString());
     return MakeResponse(request, proto::BAD_REQUEST, result.status().message());
   }
-  spdlog::debug("registered broker {}[{}] {} of cluster {} with {} topics",
+  spdlog::debug("registered broker {}[{}] {} of cluster {} with {} topics{}",
                 broker.broker_name(), broker.broker_id(), broker.broker_addr(),
-                broker.cluster(), broker.topic_configs_size());
+                broker.cluster(), broker.topic_configs_size(),
+                broker.part_count() > 1
+                    ? absl::StrCat(" (part ", broker.part_index() + 1, " of ",
+                                   broker.part_count(), ")")
+                    : "");
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::RegisterBrokerResponse* out =
       response.header.mutable_register_broker_response();

@@ -24,6 +24,13 @@ absl::Status ValidateRegistration(const proto::RegisterBrokerRequest& r) {
         absl::StrCat("broker ", r.broker_addr(),
                      " registered with negative broker_id ", r.broker_id()));
   }
+  if (r.part_count() < 0 ||
+      (r.part_count() > 1 &&
+       (r.part_index() < 0 || r.part_index() >= r.part_count()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("broker ", r.broker_addr(), " registered part ",
+                     r.part_index(), " of ", r.part_count()));
+  }
   for (const proto::TopicConfig& topic : r.topic_configs()) {
     if (topic.topic_name().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -88,35 +95,6 @@ absl::StatusOr<RegisterResult> RouteTable::RegisterBroker(
     slot->second = addr;
   }
 
-  if (id == kMasterId) {
-    // Registrations are applied whole every time rather than only when the
-    // data version changes: it costs little and heals a NameServer whose
-    // queue data was deleted by an admin while the broker still has the topic.
-    absl::flat_hash_set<absl::string_view> registered;
-    registered.reserve(request.topic_configs_size());
-    for (const proto::TopicConfig& topic : request.topic_configs()) {
-      registered.insert(topic.topic_name());
-      proto::QueueData& queue = topics_[topic.topic_name()][name];
-      queue.set_broker_name(name);
-      queue.set_read_queue_nums(topic.read_queue_nums());
-      queue.set_write_queue_nums(topic.write_queue_nums());
-      queue.set_perm(topic.perm());
-      queue.set_order(topic.order());
-    }
-    // A master registers its whole topic table, so a topic missing from it
-    // was deleted on the broker (perhaps while this NameServer missed the
-    // admin's deleteTopic); routing producers to it would only fail, or
-    // bring the topic back by auto-creation.
-    for (auto topic = topics_.begin(); topic != topics_.end();) {
-      if (!registered.contains(topic->first) && topic->second.erase(name) > 0 &&
-          topic->second.empty()) {
-        topics_.erase(topic++);
-      } else {
-        ++topic;
-      }
-    }
-  }
-
   LiveBroker& live = live_[addr];
   live.broker_name = name;
   live.broker_id = id;
@@ -124,6 +102,7 @@ absl::StatusOr<RegisterResult> RouteTable::RegisterBroker(
   live.data_version = request.data_version();
   live.ha_server_addr = request.ha_server_addr();
   live.remote_address = std::string(remote_address);
+  if (id == kMasterId) ApplyMasterTopicsLocked(request, &live);
 
   RegisterResult result;
   if (id != kMasterId) {
@@ -254,6 +233,62 @@ std::vector<std::string> RouteTable::OnConnectionClosed(
 size_t RouteTable::live_broker_count() const {
   absl::ReaderMutexLock lock(&mu_);
   return live_.size();
+}
+
+void RouteTable::ApplyMasterTopicsLocked(
+    const proto::RegisterBrokerRequest& request, LiveBroker* live) {
+  const std::string& name = request.broker_name();
+  // Registrations are applied whole every time rather than only when the
+  // data version changes: it costs little and heals a NameServer whose
+  // queue data was deleted by an admin while the broker still has the topic.
+  absl::flat_hash_set<std::string> registered;
+  registered.reserve(request.topic_configs_size());
+  for (const proto::TopicConfig& topic : request.topic_configs()) {
+    registered.insert(topic.topic_name());
+    proto::QueueData& queue = topics_[topic.topic_name()][name];
+    queue.set_broker_name(name);
+    queue.set_read_queue_nums(topic.read_queue_nums());
+    queue.set_write_queue_nums(topic.write_queue_nums());
+    queue.set_perm(topic.perm());
+    queue.set_order(topic.order());
+  }
+  if (request.part_count() <= 1) {
+    live->partial.reset();
+    KeepOnlyTopicsLocked(name, registered);
+    return;
+  }
+  // One part of a split table: what is missing from it may be in another
+  // part, so nothing leaves the routes before the round is whole.
+  if (!live->partial.has_value() ||
+      live->partial->round_id != request.round_id() ||
+      live->partial->part_count != request.part_count()) {
+    live->partial.emplace();
+    live->partial->round_id = request.round_id();
+    live->partial->part_count = request.part_count();
+  }
+  PartialRound& round = *live->partial;
+  round.parts.insert(request.part_index());
+  round.topics.merge(registered);
+  if (static_cast<int32_t>(round.parts.size()) < round.part_count) return;
+  absl::flat_hash_set<std::string> table = std::move(round.topics);
+  live->partial.reset();
+  KeepOnlyTopicsLocked(name, table);
+}
+
+void RouteTable::KeepOnlyTopicsLocked(
+    const std::string& name, const absl::flat_hash_set<std::string>& table) {
+  // A master registers its whole topic table, so a topic missing from it
+  // was deleted on the broker (perhaps while this NameServer missed the
+  // admin's deleteTopic); routing producers to it would only fail, or
+  // bring the topic back by auto-creation.
+  for (auto topic = topics_.begin(); topic != topics_.end();) {
+    if (!table.contains(topic->first) && topic->second.erase(name) > 0 &&
+        topic->second.empty()) {
+      topics_.erase(topic++);
+    } else {
+      ++topic;
+    }
+  }
 }
 
 void RouteTable::RemoveBrokerLocked(const std::string& addr) {

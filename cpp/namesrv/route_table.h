@@ -2,6 +2,7 @@
 #define COMETMQ_NAMESRV_ROUTE_TABLE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,14 @@ class RouteTable {
   // `remote_address`. Only a master (brokerId 0) updates its broker name's
   // queue data, as in RocketMQ: slaves carry a copy of the master's topics.
   // A master's registration is its whole topic table: its broker name leaves
-  // the route of every topic not in it.
+  // the route of every topic not in it. A table split into parts (part_count
+  // > 1) adds each part's topics at once, and removes the broker name from
+  // other topics only once every part of the round (round_id) arrived: a
+  // round left unfinished (broker killed, a part lost) removes nothing, and
+  // a part of another round starts over.
   // InvalidArgument when cluster, broker name or address is missing, the id
-  // is negative or a topic has no name; nothing is changed then.
+  // is negative, a topic has no name or the part numbers are out of range;
+  // nothing is changed then.
   absl::StatusOr<RegisterResult> RegisterBroker(
       const proto::RegisterBrokerRequest& request,
       absl::string_view remote_address, absl::Time now);
@@ -86,6 +92,13 @@ class RouteTable {
     std::string cluster;
     absl::flat_hash_map<int64_t, std::string> addrs;  // brokerId -> address
   };
+  // The parts of a master's split registration received so far.
+  struct PartialRound {
+    uint64_t round_id = 0;
+    int32_t part_count = 0;
+    absl::flat_hash_set<int32_t> parts;
+    absl::flat_hash_set<std::string> topics;
+  };
   struct LiveBroker {
     std::string broker_name;
     int64_t broker_id = 0;
@@ -93,6 +106,7 @@ class RouteTable {
     int64_t data_version = 0;
     std::string ha_server_addr;
     std::string remote_address;
+    std::optional<PartialRound> partial;  // masters only
   };
 
   // Drops `addr` from the live table and its group, and the group (with its
@@ -100,6 +114,15 @@ class RouteTable {
   void RemoveBrokerLocked(const std::string& addr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveBrokerNameLocked(const std::string& broker_name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the queue data of a master's registration (a whole table or one
+  // part of it) for broker name `name`.
+  void ApplyMasterTopicsLocked(const proto::RegisterBrokerRequest& request,
+                               LiveBroker* live)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops `name` from the route of every topic not in `table`.
+  void KeepOnlyTopicsLocked(const std::string& name,
+                            const absl::flat_hash_set<std::string>& table)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::BrokerData BrokerDataLocked(const std::string& broker_name,
                                      const BrokerGroup& group) const

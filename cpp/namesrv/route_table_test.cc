@@ -1,6 +1,7 @@
 #include "cpp/namesrv/route_table.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -417,6 +418,138 @@ TEST(RouteTableTest, TopicDroppedFromMasterRegistrationLeavesTheRoute) {
   ASSERT_TRUE(
       table.RegisterBroker(Broker("c1", "b1", 1, "s:1", {}), "r3", kT0).ok());
   EXPECT_THAT(Topics(table), ElementsAre("U"));
+}
+
+// Part `index` of `count` of round `round` of b1's split topic table.
+proto::RegisterBrokerRequest Part(uint64_t round, int32_t index, int32_t count,
+                                  std::vector<proto::TopicConfig> topics,
+                                  int64_t data_version = 7) {
+  proto::RegisterBrokerRequest request =
+      Broker("c1", "b1", 0, "a:1", std::move(topics));
+  request.set_round_id(round);
+  request.set_part_index(index);
+  request.set_part_count(count);
+  request.set_data_version(data_version);
+  return request;
+}
+
+TEST(RouteTableTest, SplitRegistrationRemovesTopicsOnlyOnceTheRoundIsWhole) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "a:1",
+                                         {Topic("A"), Topic("B"), Topic("C")}),
+                                  "r1", kT0)
+                  .ok());
+  // b1 deleted B and created D; its table comes in two parts. Each part's
+  // topics are routed at once; what is missing from one part may be in the
+  // other, so nothing is removed in between.
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(5, 1, 2, {Topic("D")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "B", "C", "D"));
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(5, 0, 2, {Topic("A"), Topic("C")}), "r1", kT0)
+          .ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "C", "D"));
+
+  // Each round is merged on its own: the next round, whole again, removes
+  // what it lacks.
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(6, 0, 2, {Topic("A")}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(6, 1, 2, {Topic("D")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "D"));
+}
+
+TEST(RouteTableTest, EveryPartIsAppliedThoughThePartsShareADataVersion) {
+  // Every part of a round carries the broker's data version of its one
+  // snapshot. Skipping a part whose version the NameServer has already seen
+  // (RocketMQ issue 10425) would lose the changes in every part but the
+  // first.
+  RouteTable table;
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(1, 0, 2, {Topic("A", 4)}, 7), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(1, 1, 2, {Topic("B", 4)}, 7), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(2, 0, 2, {Topic("A", 4)}, 8), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(2, 1, 2, {Topic("B", 16)}, 8), "r1", kT0).ok());
+  auto route = table.GetTopicRoute("B");
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_EQ(route->queue_datas(0).write_queue_nums(), 16);
+}
+
+TEST(RouteTableTest, UnfinishedSplitRoundRemovesNothing) {
+  RouteTable table;
+  ASSERT_TRUE(table
+                  .RegisterBroker(Broker("c1", "b1", 0, "a:1",
+                                         {Topic("A"), Topic("B"), Topic("C")}),
+                                  "r1", kT0)
+                  .ok());
+  // Round 8 loses its last part (the broker was killed, or the request
+  // timed out); round 9 starts over. The parts of the two rounds together
+  // would look like a whole table without C, which both rounds have.
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(8, 0, 3, {Topic("A")}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(8, 1, 3, {Topic("B")}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(9, 2, 3, {Topic("C")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "B", "C"));
+  // A part sent twice (a retried round id) does not count twice.
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(9, 2, 3, {Topic("C")}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(9, 0, 3, {Topic("A")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "B", "C"));
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(9, 1, 3, {Topic("B")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "B", "C"));
+
+  // An unsplit registration in the middle of a round is the whole table
+  // and ends the round: its late parts then start a new one.
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(10, 0, 2, {Topic("A")}), "r1", kT0).ok());
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "b1", 0, "a:1", {Topic("A")}), "r1", kT0)
+          .ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A"));
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(10, 1, 2, {Topic("Z")}), "r1", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "Z"));
+}
+
+TEST(RouteTableTest, SplitRoundOfARestartedBrokerStartsOver) {
+  RouteTable table;
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(
+              Broker("c1", "b1", 0, "a:1", {Topic("A"), Topic("B")}), "r1", kT0)
+          .ok());
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(3, 0, 2, {Topic("A")}), "r1", kT0).ok());
+  // The broker's connection closes (killed between parts): it leaves the
+  // routes, and its half round with it.
+  EXPECT_THAT(table.OnConnectionClosed("r1"), ElementsAre("a:1"));
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(3, 1, 2, {Topic("B")}), "r2", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("B"));
+  ASSERT_TRUE(
+      table.RegisterBroker(Part(3, 0, 2, {Topic("A")}), "r2", kT0).ok());
+  EXPECT_THAT(Topics(table), ElementsAre("A", "B"));
+}
+
+TEST(RouteTableTest, RejectsPartNumbersOutOfRange) {
+  RouteTable table;
+  for (auto [index, count] :
+       std::vector<std::pair<int32_t, int32_t>>{{2, 2}, {-1, 2}, {0, -1}}) {
+    auto result =
+        table.RegisterBroker(Part(1, index, count, {Topic("A")}), "r1", kT0);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << index << " of " << count;
+  }
+  EXPECT_THAT(Topics(table), IsEmpty());
 }
 
 }  // namespace
