@@ -1,7 +1,6 @@
 // RocketMQ's consumeConcurrentlyMaxSpan and consumeTimeout in the push
 // consumer, against a fake broker.
 
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "cpp/client/push_consumer.h"
 #include "cpp/client/test_cluster.h"
 #include "cpp/common/eventually.h"
+#include "cpp/common/thread_count.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
@@ -228,16 +228,6 @@ TEST_F(ConsumeTimeoutTest, ALateFailureWhoseSendBackFailedIsConsumedAgain) {
   broker_.AnswerSendBacks();  // refused, and no retry copy taken either
   ASSERT_TRUE(Eventually([&] { return calls(2) >= 2; }))
       << "the message was not handed to the listener again";
-}
-
-int ThreadCount() {
-  int n = 0;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task")) {
-    (void)task;
-    ++n;
-  }
-  return n;
 }
 
 // A consumer whose Start() failed (here: its group already runs in this

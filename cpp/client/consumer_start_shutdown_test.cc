@@ -1,6 +1,5 @@
 // Shutdown() called while Start() is still under way on another thread.
 
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -13,21 +12,12 @@
 #include "cpp/client/pull_consumer.h"
 #include "cpp/client/push_consumer.h"
 #include "cpp/common/eventually.h"
+#include "cpp/common/thread_count.h"
 #include "cpp/remoting/remoting_server.h"
 #include "gtest/gtest.h"
 
 namespace cometmq::client {
 namespace {
-
-int ThreadCount() {
-  int n = 0;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task")) {
-    (void)task;
-    ++n;
-  }
-  return n;
-}
 
 // A NameServer that never answers the first route request, so a consumer's
 // Start() (which fetches its routes first) stays under way until that
