@@ -602,6 +602,9 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   // The record does not hold its broker's name; the cluster table does.
   // Best effort: the message is found even when no NameServer answers.
   std::optional<std::string> broker_name;
+  // The broker's other replicas, by id: a slave holds its master's commit
+  // log at the same offsets.
+  std::vector<std::pair<int64_t, std::string>> replicas;
   absl::StatusOr<proto::ClusterInfo> info =
       (*instance)->routes()->FetchClusterInfo();
   if (info.ok()) {
@@ -609,7 +612,12 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
       for (const auto& [id, broker_addr] : broker.broker_addrs()) {
         if (broker_addr == *addr) broker_name = name;
       }
+      if (broker_name != name) continue;
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr != *addr) replicas.emplace_back(id, broker_addr);
+      }
     }
+    std::sort(replicas.begin(), replicas.end());
     // Any 32 hex chars decode to an address; asking one that is no broker
     // of the cluster could wait a whole timeout, or reach another server.
     if (!broker_name.has_value()) {
@@ -621,7 +629,20 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   remoting::Command request = remoting::MakeRequest(proto::VIEW_MESSAGE_BY_ID);
   request.header.mutable_view_message()->set_commit_log_offset(
       commit_log_offset);
-  auto response = Call(instance->get(), *addr, std::move(request));
+  absl::StatusOr<remoting::Command> response =
+      Call(instance->get(), *addr, request);
+  // A broker that does not answer at all (hung, or stopped and still in the
+  // NameServers' routes): a replica that has the record answers for it.
+  // Otherwise the broker's own failure is reported: a slave that lacks the
+  // record may only lag behind.
+  for (const auto& [id, replica] : replicas) {
+    if (response.ok() || BrokerStatusCode(response.status()).has_value()) {
+      break;
+    }
+    absl::StatusOr<remoting::Command> other =
+        Call(instance->get(), replica, request);
+    if (other.ok()) response = std::move(other);
+  }
   if (!response.ok()) return response.status();
   auto messages = DecodeMessages(response->body, broker_name.value_or(""));
   if (!messages.ok()) return messages.status();
