@@ -290,6 +290,24 @@ def test_offset_msg_id_is_read_from_the_slave_while_the_master_hangs(
         master.resume()
 
 
+def test_offset_msg_id_of_a_broker_registered_by_host_name(cluster):
+    # A broker whose brokerIP1 is a host name registers as that name but
+    # writes 127.0.0.1 into its offset message ids (it says so at start).
+    # queryMsgById took such an id for no broker of the cluster: "no broker
+    # registered with the NameServers is at 127.0.0.1:PORT".
+    cluster.start_namesrv()
+    cluster.start_broker(brokerIP1="localhost")
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = p.send("ByHostName", b"named-host")
+    assert sent.offset_msg_id.startswith("7F000001")
+    for topic_args in ([], ["-t", "ByHostName"]):
+        doc = mqadmin_json("queryMsgById", "-n", ns, *topic_args, "-i",
+                           sent.offset_msg_id)
+        assert doc["body"] == "named-host", topic_args
+        assert doc["brokerName"] == "broker-a"
+
+
 def test_python_query_message_is_not_fooled_by_a_key_equal_to_the_msg_id(
         cluster):
     # A consumer that sends on with keys=[the msg id it handles] (to trace
