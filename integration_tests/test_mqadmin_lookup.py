@@ -260,6 +260,54 @@ def test_lookups_read_the_slave_when_the_master_is_down(cluster):
     lookups(ns, "Replicated", sent[1], "body-1")
 
 
+def test_offset_msg_id_is_read_from_the_slave_while_the_master_hangs(
+        cluster):
+    # The slave holds the master's commit log at the same offsets, so it
+    # answers for an offset message id (which names the master's address)
+    # while the master does not. Without -t the lookup failed with the
+    # master's timeout; with -t it said no message had that id at all (the
+    # fallback to a producer's msg id asked the slave's index, which has no
+    # such key).
+    cluster.start_namesrv()
+    master = cluster.start_broker(brokerRole="ASYNC_MASTER", **FAST_BROKER)
+    slave = cluster.start_broker(broker_id=1, brokerRole="SLAVE",
+                                 **FAST_BROKER)
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = p.send("Replicated", b"by-offset-id")
+    with cometmq.Admin(namesrv=ns) as admin:
+        wait_caught_up(admin, master, slave)
+
+    master.pause()
+    try:
+        for topic_args in ([], ["-t", "Replicated"]):
+            doc = mqadmin_json("queryMsgById", "-n", ns, *topic_args, "-i",
+                               sent.offset_msg_id)
+            assert doc["body"] == "by-offset-id", topic_args
+            assert doc["offsetMsgId"] == sent.offset_msg_id
+            assert doc["brokerName"] == "broker-a"
+    finally:
+        master.resume()
+
+
+def test_offset_msg_id_of_a_broker_registered_by_host_name(cluster):
+    # A broker whose brokerIP1 is a host name registers as that name but
+    # writes 127.0.0.1 into its offset message ids (it says so at start).
+    # queryMsgById took such an id for no broker of the cluster: "no broker
+    # registered with the NameServers is at 127.0.0.1:PORT".
+    cluster.start_namesrv()
+    cluster.start_broker(brokerIP1="localhost")
+    ns = cluster.namesrv_addr
+    with cometmq.Producer(group="lookup-pg", namesrv=ns) as p:
+        sent = p.send("ByHostName", b"named-host")
+    assert sent.offset_msg_id.startswith("7F000001")
+    for topic_args in ([], ["-t", "ByHostName"]):
+        doc = mqadmin_json("queryMsgById", "-n", ns, *topic_args, "-i",
+                           sent.offset_msg_id)
+        assert doc["body"] == "named-host", topic_args
+        assert doc["brokerName"] == "broker-a"
+
+
 def test_python_query_message_is_not_fooled_by_a_key_equal_to_the_msg_id(
         cluster):
     # A consumer that sends on with keys=[the msg id it handles] (to trace

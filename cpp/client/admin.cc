@@ -1,5 +1,7 @@
 #include "cpp/client/admin.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -15,6 +17,23 @@
 #include "cpp/common/message_record.h"
 
 namespace cometmq::client {
+namespace {
+
+// Whether an offset message id naming `id_addr` was written by the broker
+// registered as `registered` ("host:port"): the same address, or, for a
+// broker whose brokerIP1 is no IPv4 address (a host name), 127.0.0.1 with
+// its port, which is what such a broker writes into its ids.
+bool WroteIdsAs(absl::string_view registered, absl::string_view id_addr) {
+  if (registered == id_addr) return true;
+  const size_t colon = registered.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  const std::string host(registered.substr(0, colon));
+  in_addr ip;
+  if (inet_pton(AF_INET, host.c_str(), &ip) == 1) return false;
+  return id_addr == absl::StrCat("127.0.0.1", registered.substr(colon));
+}
+
+}  // namespace
 
 Admin::Admin(ClientConfig config) : config_(std::move(config)) {}
 
@@ -602,14 +621,27 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   // The record does not hold its broker's name; the cluster table does.
   // Best effort: the message is found even when no NameServer answers.
   std::optional<std::string> broker_name;
+  // Where the broker is asked: as it registered, which may be a host name.
+  std::string target = *addr;
+  // The broker's other replicas, by id: a slave holds its master's commit
+  // log at the same offsets.
+  std::vector<std::pair<int64_t, std::string>> replicas;
   absl::StatusOr<proto::ClusterInfo> info =
       (*instance)->routes()->FetchClusterInfo();
   if (info.ok()) {
     for (const auto& [name, broker] : info->broker_table()) {
       for (const auto& [id, broker_addr] : broker.broker_addrs()) {
-        if (broker_addr == *addr) broker_name = name;
+        if (WroteIdsAs(broker_addr, *addr)) {
+          broker_name = name;
+          target = broker_addr;
+        }
+      }
+      if (broker_name != name) continue;
+      for (const auto& [id, broker_addr] : broker.broker_addrs()) {
+        if (broker_addr != target) replicas.emplace_back(id, broker_addr);
       }
     }
+    std::sort(replicas.begin(), replicas.end());
     // Any 32 hex chars decode to an address; asking one that is no broker
     // of the cluster could wait a whole timeout, or reach another server.
     if (!broker_name.has_value()) {
@@ -621,7 +653,20 @@ absl::StatusOr<MessageExt> Admin::ViewMessage(
   remoting::Command request = remoting::MakeRequest(proto::VIEW_MESSAGE_BY_ID);
   request.header.mutable_view_message()->set_commit_log_offset(
       commit_log_offset);
-  auto response = Call(instance->get(), *addr, std::move(request));
+  absl::StatusOr<remoting::Command> response =
+      Call(instance->get(), target, request);
+  // A broker that does not answer at all (hung, or stopped and still in the
+  // NameServers' routes): a replica that has the record answers for it.
+  // Otherwise the broker's own failure is reported: a slave that lacks the
+  // record may only lag behind.
+  for (const auto& [id, replica] : replicas) {
+    if (response.ok() || BrokerStatusCode(response.status()).has_value()) {
+      break;
+    }
+    absl::StatusOr<remoting::Command> other =
+        Call(instance->get(), replica, request);
+    if (other.ok()) response = std::move(other);
+  }
   if (!response.ok()) return response.status();
   auto messages = DecodeMessages(response->body, broker_name.value_or(""));
   if (!messages.ok()) return messages.status();

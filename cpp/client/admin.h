@@ -169,7 +169,10 @@ class Admin {
   // The message an offset message id names, with its broker's name when a
   // NameServer knows the broker. NotFound without asking anyone when the
   // NameServers answer and no broker of theirs is at the id's address (a
-  // producer's msg id decodes to an address too: its ip and pid).
+  // producer's msg id decodes to an address too: its ip and pid; a broker
+  // registered by host name writes 127.0.0.1 and its port). When
+  // that broker does not answer at all, its slaves are asked (they hold its
+  // commit log at the same offsets).
   absl::StatusOr<MessageExt> ViewMessage(const std::string& offset_msg_id);
   // Every stored copy of the message a producer's msg id names (its
   // UNIQ_KEY; a send retried after a timeout, or a dead letter re-sent, is
