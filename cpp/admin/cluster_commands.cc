@@ -284,6 +284,72 @@ absl::Status GetBrokerConfig(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// As RocketMQ's updateBrokerConfig: "update broker config success, ADDR"
+// per broker; stops at the first broker that refuses (a bad key or value
+// is refused by the first, so no broker changes). --json: {"key", "value",
+// "brokers": [ADDR]}.
+absl::Status UpdateBrokerConfig(const CommandContext& ctx) {
+  absl::StatusOr<std::vector<std::string>> addrs = NamedBrokers(ctx);
+  if (!addrs.ok()) return addrs.status();
+  const std::string key = ctx.args.Get('k');
+  const std::string value = ctx.args.Get('v');
+  std::string text;
+  JsonValue brokers = JsonValue::Array();
+  for (const std::string& addr : *addrs) {
+    if (absl::Status s = ctx.admin->UpdateBrokerConfig(addr, key, value);
+        !s.ok()) {
+      ctx.out << text;  // the brokers already changed
+      return s;
+    }
+    absl::StrAppend(&text, "update broker config success, ", addr, "\n");
+    brokers.Push(JsonValue::String(addr));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("key", JsonValue::String(key))
+      .Set("value", JsonValue::String(value))
+      .Set("brokers", std::move(brokers));
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
+// As RocketMQ's wipeWritePerm / addWritePerm: one line per NameServer of
+// -n, "wipe write perm of broker[B] in name server[N] OK, COUNT" or
+// "... Failed: WHY"; every NameServer is asked, and the command fails when
+// one did. --json: {"brokerName", "namesrvs": [{"namesrvAddr",
+// "topicCount" | "error"}]}.
+absl::Status WritePerm(const CommandContext& ctx, bool wipe) {
+  const std::string broker = ctx.args.Get('b');
+  absl::StatusOr<std::vector<std::string>> namesrvs = ctx.admin->NamesrvAddrs();
+  if (!namesrvs.ok()) return namesrvs.status();
+  const char* verb = wipe ? "wipe" : "add";
+  std::string text;
+  JsonValue results = JsonValue::Array();
+  absl::Status first_failure;
+  for (const std::string& namesrv : *namesrvs) {
+    absl::StatusOr<int32_t> count =
+        ctx.admin->WritePermOfBroker(namesrv, broker, wipe);
+    JsonValue entry = JsonValue::Object();
+    entry.Set("namesrvAddr", JsonValue::String(namesrv));
+    absl::StrAppend(&text, verb, " write perm of broker[", broker,
+                    "] in name server[", namesrv, "] ");
+    if (count.ok()) {
+      absl::StrAppend(&text, "OK, ", *count, "\n");
+      entry.Set("topicCount", JsonValue::Int(*count));
+    } else {
+      absl::StrAppend(&text, "Failed: ", count.status().message(), "\n");
+      entry.Set("error",
+                JsonValue::String(std::string(count.status().message())));
+      if (first_failure.ok()) first_failure = count.status();
+    }
+    results.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("brokerName", JsonValue::String(broker))
+      .Set("namesrvs", std::move(results));
+  ctx.Emit(text, json);
+  return first_failure;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> ClusterCommands() {
@@ -317,6 +383,32 @@ std::vector<CommandSpec> ClusterCommands() {
         {'c', "clusterName", "CLUSTER", false,
          "every broker of this cluster, masters and slaves"}},
        GetBrokerConfig},
+      {"updateBrokerConfig",
+       "Cluster",
+       "Change a broker's configuration while it runs and in its config "
+       "file (UPDATE_BROKER_CONFIG); keys that change at run time: "
+       "brokerPermission",
+       {NamesrvFlag(),
+        {'b', "brokerAddr", "BROKERADDR", false, "this broker (or -c)"},
+        {'c', "clusterName", "CLUSTER", false,
+         "every broker of this cluster, masters and slaves"},
+        {'k', "key", "KEY", true, "the broker.conf key"},
+        {'v', "value", "VALUE", true, "its new value"}},
+       UpdateBrokerConfig},
+      {"wipeWritePerm",
+       "Cluster",
+       "Take write permission off a broker's topics on every NameServer of "
+       "-n (WIPE_WRITE_PERM_OF_BROKER): producers stop sending to it, "
+       "consumers still read it; lasts until addWritePerm or the broker "
+       "restarts",
+       {NamesrvFlag(), {'b', "brokerName", "BROKERNAME", true, "broker name"}},
+       [](const CommandContext& ctx) { return WritePerm(ctx, true); }},
+      {"addWritePerm",
+       "Cluster",
+       "Give a broker's topics back the write permission wipeWritePerm took, "
+       "on every NameServer of -n (ADD_WRITE_PERM_OF_BROKER)",
+       {NamesrvFlag(), {'b', "brokerName", "BROKERNAME", true, "broker name"}},
+       [](const CommandContext& ctx) { return WritePerm(ctx, false); }},
   };
 }
 

@@ -54,7 +54,7 @@ AdminProcessor::AdminProcessor(
     TopicConfigManager* topics, ConsumerOffsetManager* offsets,
     SubscriptionGroupManager* groups, const ScheduleService* schedule,
     ClientManager* clients, ThreadPool* pool, RuntimeFigures figures,
-    std::function<void()> register_now)
+    std::function<void()> register_now, UpdateConfig update_config)
     : config_(config),
       store_(store),
       topics_(topics),
@@ -64,7 +64,8 @@ AdminProcessor::AdminProcessor(
       clients_(clients),
       pool_(pool),
       figures_(std::move(figures)),
-      register_now_(std::move(register_now)) {}
+      register_now_(std::move(register_now)),
+      update_config_(std::move(update_config)) {}
 
 std::vector<int32_t> AdminProcessor::Codes() {
   return {proto::GET_MIN_OFFSET,
@@ -84,6 +85,7 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::QUERY_MESSAGE,
           proto::GET_BROKER_RUNTIME_INFO,
           proto::GET_BROKER_CONFIG,
+          proto::UPDATE_BROKER_CONFIG,
           proto::QUERY_TOPIC_CONSUME_BY_WHO};
 }
 
@@ -178,6 +180,8 @@ Command AdminProcessor::Process(const Command& request) {
       }
       return response;
     }
+    case proto::UPDATE_BROKER_CONFIG:
+      return UpdateBrokerConfig(request);
     case proto::QUERY_TOPIC_CONSUME_BY_WHO:
       return TopicConsumeByWho(request);
     default:
@@ -206,6 +210,26 @@ Command AdminProcessor::QueueOffset(const Command& request) {
   Command response = MakeResponse(request, proto::SUCCESS);
   response.header.mutable_queue_offset_response()->set_offset(offset);
   return response;
+}
+
+Command AdminProcessor::UpdateBrokerConfig(const Command& request) {
+  if (!request.header.has_update_broker_config()) {
+    return remoting::MissingPayloadResponse(request, "update_broker_config");
+  }
+  if (!update_config_) {
+    return MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
+                        "this broker cannot change its configuration");
+  }
+  const proto::UpdateBrokerConfigRequest& update =
+      request.header.update_broker_config();
+  absl::Status status = update_config_(update.key(), update.value());
+  if (!status.ok()) {
+    return MakeResponse(request,
+                        absl::IsInvalidArgument(status) ? proto::BAD_REQUEST
+                                                        : proto::SYSTEM_ERROR,
+                        status.message());
+  }
+  return MakeResponse(request, proto::SUCCESS);
 }
 
 Command AdminProcessor::UpdateTopic(const Command& request) {

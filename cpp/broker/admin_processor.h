@@ -34,13 +34,18 @@ class AdminProcessor {
  public:
   // Extra runtime figures (counters owned by other processors).
   using RuntimeFigures = std::function<std::map<std::string, std::string>()>;
+  // Changes one broker.conf key of the running broker (BrokerController::
+  // UpdateConfig): InvalidArgument for a key or value it refuses.
+  using UpdateConfig = std::function<absl::Status(const std::string& key,
+                                                  const std::string& value)>;
 
   AdminProcessor(const BrokerConfig& config, store::MessageStore* store,
                  TopicConfigManager* topics, ConsumerOffsetManager* offsets,
                  SubscriptionGroupManager* groups,
                  const ScheduleService* schedule, ClientManager* clients,
                  ThreadPool* pool, RuntimeFigures figures,
-                 std::function<void()> register_now);
+                 std::function<void()> register_now,
+                 UpdateConfig update_config = nullptr);
 
   static std::vector<int32_t> Codes();
   void Handle(remoting::Command request, remoting::Responder responder);
@@ -62,6 +67,7 @@ class AdminProcessor {
   remoting::Command ViewMessage(const remoting::Command& request);
   remoting::Command QueryMessage(const remoting::Command& request);
   remoting::Command RuntimeInfo(const remoting::Command& request);
+  remoting::Command UpdateBrokerConfig(const remoting::Command& request);
   // Groups online and subscribed to the topic, and groups with committed
   // offsets for it (RocketMQ's queryTopicConsumeByWho).
   remoting::Command TopicConsumeByWho(const remoting::Command& request);
@@ -78,6 +84,7 @@ class AdminProcessor {
   // Registers with the NameServers before a topic change is answered, so a
   // route asked for right after the answer already shows the change.
   const std::function<void()> register_now_;
+  const UpdateConfig update_config_;
 };
 
 }  // namespace cometmq::broker

@@ -106,7 +106,18 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("rebalanceLockMaxLiveTime", &rebalanceLockMaxLiveTime);
   b->Bind("flushConsumerOffsetInterval", &flushConsumerOffsetInterval);
   b->Bind("logDir", &logDir);
-  b->Bind("brokerPermission", &brokerPermission);
+  b->BindCustom(
+      "brokerPermission",
+      [this](absl::string_view v) {
+        int32_t perm = 0;
+        if (!absl::SimpleAtoi(v, &perm)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", v, "' is not a 32-bit integer"));
+        }
+        brokerPermission.store(perm);
+        return absl::OkStatus();
+      },
+      [this] { return absl::StrCat(brokerPermission.load()); });
   b->BindCustom(
       "messageDelayLevel",
       [this](absl::string_view v) {
@@ -233,10 +244,9 @@ absl::Status BrokerConfig::Validate() const {
   if (transactionCheckMax < 1) {
     return bad("transactionCheckMax", "must be at least 1");
   }
-  if (brokerPermission < 0 || brokerPermission > 7) {
+  if (const int32_t perm = brokerPermission.load(); perm < 0 || perm > 7) {
     return bad("brokerPermission",
-               absl::StrCat("must be 0..7 (READ 4 | WRITE 2), got ",
-                            brokerPermission));
+               absl::StrCat("must be 0..7 (READ 4 | WRITE 2), got ", perm));
   }
   if (store.storePathRootDir.empty()) {
     return bad("storePathRootDir", "must not be empty");

@@ -1,6 +1,7 @@
 #ifndef COMETMQ_BROKER_BROKER_CONFIG_H_
 #define COMETMQ_BROKER_BROKER_CONFIG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -13,10 +14,34 @@
 
 namespace cometmq::broker {
 
+// A setting that may change while the broker runs (updateBrokerConfig).
+// Guarantee: reads and writes are atomic, so the threads that read it need
+// no lock and never see a torn or stale-forever value; a copy holds the
+// value of the moment it was made. Relaxed order: such a setting is one
+// value on its own, and nothing else is published through it.
+template <typename T>
+class LiveSetting {
+ public:
+  LiveSetting(T value = T{}) : value_(value) {}  // NOLINT: reads as a T field
+  LiveSetting(const LiveSetting& other) : value_(other.load()) {}
+  LiveSetting& operator=(const LiveSetting& other) {
+    store(other.load());
+    return *this;
+  }
+  T load() const { return value_.load(std::memory_order_relaxed); }
+  void store(T value) { value_.store(value, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<T> value_;
+};
+
 // Broker settings. Keys are RocketMQ's BrokerConfig/NettyServerConfig names so
 // an existing broker.conf keeps working; the store's settings are bound by the
 // same binder, so one file configures both. Guarantee: after Bind() and a
 // successful Validate(), every field holds a value the broker can run with.
+// A running broker shares its config read-only between threads; only the
+// LiveSetting fields (the keys of kRuntimeKeys, runtime_config.h) change
+// after it started.
 struct BrokerConfig {
   std::string brokerClusterName = "DefaultCluster";
   std::string brokerName = "broker-a";
@@ -51,7 +76,9 @@ struct BrokerConfig {
   int64_t rebalanceLockMaxLiveTime = 60000;
   int64_t flushConsumerOffsetInterval = 5000;
   std::string logDir = DefaultLogDir();
-  int32_t brokerPermission = 6;  // Permission bits: READ 4 | WRITE 2
+  // Permission bits READ 4 | WRITE 2; changes at run time (operators set 4,
+  // read-only, to drain a broker, then 6 again).
+  LiveSetting<int32_t> brokerPermission{6};
   // Delay levels, e.g. "1s 5s 1m"; parsed into delay_levels when bound.
   std::string messageDelayLevel = std::string(kDefaultMessageDelayLevel);
   DelayLevels delay_levels = DelayLevels::Default();
@@ -88,6 +115,11 @@ struct BrokerConfig {
   int32_t accessMessageInMemoryMaxRatio = 40;
 
   store::StoreConfig store;
+
+  // The file the broker was started with (-c), where updateBrokerConfig
+  // writes its changes; empty: none, changes last until the broker stops.
+  // Not a key.
+  std::string configFilePath;
 
   // First non-loopback IPv4 address of this host, else 127.0.0.1.
   static std::string DefaultBrokerIp();

@@ -80,7 +80,7 @@ TEST(BrokerConfigTest, DefaultsFollowTheIssue) {
   EXPECT_EQ(config.listenPort, 10911);
   EXPECT_EQ(config.ha_port(), 10912);
   EXPECT_EQ(config.defaultTopicQueueNums, 4);
-  EXPECT_EQ(config.brokerPermission, 6);
+  EXPECT_EQ(config.brokerPermission.load(), 6);
   EXPECT_EQ(config.registerBrokerIntervalMillis, 30000);
   EXPECT_FALSE(config.brokerIP1.empty());
   config.haListenPort = 20000;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/net_address.h"
+#include "cpp/broker/runtime_config.h"
 #include "cpp/broker/transactional_message.h"
 #include "cpp/common/monotonic_clock.h"
 #include "spdlog/spdlog.h"
@@ -207,6 +208,9 @@ absl::Status BrokerController::Start() {
       &clients_, admin_pool_.get(), [this] { return RuntimeInfo(); },
       [this] {
         if (registrar_) registrar_->RegisterAll();
+      },
+      [this](const std::string& key, const std::string& value) {
+        return UpdateConfig(key, value);
       });
   holds_.Start();
   // Delayed messages are delivered and transactions checked by the master;
@@ -228,6 +232,37 @@ absl::Status BrokerController::Start() {
   spdlog::info("broker {} serving at {} (HA {}), name servers: {}",
                config_.brokerName, broker_addr_, ha_addr,
                absl::StrJoin(registrar_->namesrv_addrs(), ";"));
+  return absl::OkStatus();
+}
+
+absl::Status BrokerController::UpdateConfig(const std::string& key,
+                                            const std::string& value) {
+  absl::MutexLock lock(&update_mu_);
+  absl::StatusOr<BrokerConfig> updated = ConfigWithUpdate(config_, key, value);
+  if (!updated.ok()) return updated.status();
+  // The file first: a change that cannot be written is not made, so the
+  // broker never runs with what it would forget at its next start.
+  if (!config_.configFilePath.empty()) {
+    if (absl::Status s = PersistProperty(config_.configFilePath, key, value);
+        !s.ok()) {
+      spdlog::error("updateBrokerConfig {}={} not applied: {}", key, value,
+                    s.ToString());
+      return s;
+    }
+  } else {
+    spdlog::warn(
+        "updateBrokerConfig {}={}: the broker was started without a config "
+        "file (-c); the change lasts until it stops",
+        key, value);
+  }
+  const int32_t old_perm = config_.brokerPermission.load();
+  ApplyRuntimeKeys(*updated, &config_);
+  spdlog::info("broker configuration updated: {}={}", key, value);
+  // Producers learn a permission from the NameServers' routes: register
+  // now rather than at the next interval (up to 30 s of refused sends).
+  if (config_.brokerPermission.load() != old_perm && registrar_) {
+    registrar_->RegisterAll();
+  }
   return absl::OkStatus();
 }
 

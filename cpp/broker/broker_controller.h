@@ -80,6 +80,14 @@ class BrokerController {
   const std::string& broker_addr() const { return broker_addr_; }
   const BrokerConfig& config() const { return config_; }
 
+  // updateBrokerConfig: sets `key` (one of RuntimeKeys()) to `value` in the
+  // config file the broker started with and then in the running broker, or
+  // changes nothing and returns InvalidArgument (unknown key, a key that
+  // cannot change at run time, a bad value) or the file's write error. A
+  // changed brokerPermission is registered with every NameServer before
+  // this returns, so routes fetched afterwards carry it.
+  absl::Status UpdateConfig(const std::string& key, const std::string& value);
+
  private:
   void RegisterHandlers();
   void Dispatch(remoting::Command&& request, remoting::Responder responder);
@@ -98,7 +106,11 @@ class BrokerController {
   std::map<std::string, std::string> RuntimeInfo() const;
   void AddReplicationInfo(std::map<std::string, std::string>* table) const;
 
-  const BrokerConfig config_;
+  // Shared read-only with every processor; only its LiveSetting fields
+  // change after Start(), by UpdateConfig().
+  BrokerConfig config_;
+  // One update at a time, so the file and the running values agree.
+  absl::Mutex update_mu_;
   std::string broker_addr_;
 
   TopicConfigManager topics_;

@@ -80,6 +80,8 @@ int BrokerMain(int argc, char** argv) {
     config.namesrvAddr = env;
   }
   if (loaded.ok()) loaded = config.Validate();
+  // updateBrokerConfig writes its changes there, as RocketMQ does.
+  config.configFilePath = args->config_file;
   if (!loaded.ok()) {
     std::cerr << "mqbroker: bad configuration: " << loaded.message() << "\n";
     return kExitUsage;

@@ -162,9 +162,11 @@ std::vector<remoting::Command> BrokerRegistrar::BuildRound() {
   base.set_ha_server_addr(ha_addr_);
   TopicConfigManager::Table table = topics_->Snapshot();
   base.set_data_version(table.data_version);
+  // The broker's own permission caps every topic's, as in RocketMQ; read
+  // once, so one round never mixes two values of a run-time change.
+  const int32_t broker_perm = config_.brokerPermission.load();
   for (proto::TopicConfig& topic : table.topics) {
-    // The broker's own permission caps every topic's, as in RocketMQ.
-    topic.set_perm(topic.perm() & config_.brokerPermission);
+    topic.set_perm(topic.perm() & broker_perm);
   }
   std::vector<remoting::Command> round;
   for (proto::RegisterBrokerRequest& part :

@@ -267,6 +267,60 @@ TEST_F(BrokerTest, AutoCreatedTopicIsRoutedByTheNameServer) {
               testing::Contains("Routed"));
 }
 
+TEST_F(BrokerTest, BrokerPermissionChangesAtRunTimeAndIsPersisted) {
+  const std::string conf = config_.store.storePathRootDir + "/broker.conf";
+  {
+    std::ofstream out(conf);
+    out << "# test\nbrokerName=broker-a\n";
+  }
+  config_.configFilePath = conf;
+  StartBroker();
+  ASSERT_EQ(CreateTopic("Perm", 1).header.status(), proto::SUCCESS);
+  ASSERT_EQ(Send("Perm", "x").header.status(), proto::SUCCESS);
+  auto update = [&](const std::string& key, const std::string& value) {
+    Command request = MakeRequest(proto::UPDATE_BROKER_CONFIG);
+    request.header.mutable_update_broker_config()->set_key(key);
+    request.header.mutable_update_broker_config()->set_value(value);
+    return Call(std::move(request));
+  };
+  auto file = [&] {
+    std::ifstream in(conf);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+
+  Command answer = update("brokerPermission", "4");
+  ASSERT_EQ(answer.header.status(), proto::SUCCESS) << answer.header.remark();
+  // Registered before the answer: no wait for the route.
+  EXPECT_EQ(Route("Perm").header.topic_route_response().queue_datas(0).perm(),
+            4);
+  EXPECT_EQ(Send("Perm", "y").header.status(), proto::NO_PERMISSION);
+  EXPECT_EQ(Call(PullRequest("Perm", 0, 0, 0)).header.status(), proto::SUCCESS);
+  EXPECT_EQ(file(), "# test\nbrokerName=broker-a\nbrokerPermission=4\n");
+  EXPECT_EQ(Call(MakeRequest(proto::GET_BROKER_CONFIG))
+                .header.broker_config_response()
+                .table()
+                .at("brokerPermission"),
+            "4");
+
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"brokerPermission", "x"},
+           {"brokerPermission", "8"},
+           {"listenPort", "1"},
+           {"noSuchKey", "1"}}) {
+    answer = update(key, value);
+    EXPECT_EQ(answer.header.status(), proto::BAD_REQUEST) << key << value;
+  }
+  EXPECT_EQ(file(), "# test\nbrokerName=broker-a\nbrokerPermission=4\n");
+  EXPECT_EQ(Send("Perm", "z").header.status(), proto::NO_PERMISSION);
+
+  ASSERT_EQ(update("brokerPermission", "6").header.status(), proto::SUCCESS);
+  EXPECT_EQ(Send("Perm", "w").header.status(), proto::SUCCESS);
+  EXPECT_EQ(Route("Perm").header.topic_route_response().queue_datas(0).perm(),
+            6);
+  EXPECT_EQ(file(), "# test\nbrokerName=broker-a\nbrokerPermission=6\n");
+}
+
 TEST_F(BrokerTest, AutoCreateOffRefusesUnknownTopics) {
   config_.autoCreateTopicEnable = false;
   StartBroker();

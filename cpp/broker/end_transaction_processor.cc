@@ -83,7 +83,7 @@ void EndTransactionProcessor::Process(const Command& request,
                   absl::StrCat("commit_or_rollback ", type,
                                " is not COMMIT (8), ROLLBACK (12) or NOT (0)"));
   }
-  if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
+  if ((config_.brokerPermission.load() & proto::PERM_WRITE) == 0) {
     return answer(proto::NO_PERMISSION,
                   absl::StrCat("the broker[", config_.brokerName,
                                "] sending message is forbidden"));

@@ -175,7 +175,7 @@ std::optional<Command> PullProcessor::Refusal(const Command& request) {
                 "PULL_MESSAGE needs a pull_message payload");
   }
   const proto::PullMessageRequest& pull = request.header.pull_message();
-  if ((config_.brokerPermission & proto::PERM_READ) == 0) {
+  if ((config_.brokerPermission.load() & proto::PERM_READ) == 0) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("the broker[", config_.brokerName,
                              "] pulling message is forbidden"));

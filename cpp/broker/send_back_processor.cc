@@ -65,7 +65,7 @@ void SendBackProcessor::Process(const Command& request,
   auto fail = [&](proto::StatusCode code, absl::string_view remark) {
     responder.Respond(MakeResponse(request, code, remark));
   };
-  if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
+  if ((config_.brokerPermission.load() & proto::PERM_WRITE) == 0) {
     return fail(proto::NO_PERMISSION,
                 absl::StrCat("the broker[", config_.brokerName,
                              "] sending message is forbidden"));

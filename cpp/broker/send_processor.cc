@@ -154,7 +154,7 @@ std::optional<SendProcessor::Refusal> SendProcessor::CheckRequest(
                    "SEND_MESSAGE needs a send_message payload"};
   }
   const proto::SendMessageRequest& send = request.header.send_message();
-  if ((config_.brokerPermission & proto::PERM_WRITE) == 0) {
+  if ((config_.brokerPermission.load() & proto::PERM_WRITE) == 0) {
     return Refusal{proto::NO_PERMISSION,
                    absl::StrCat("the broker[", config_.brokerName,
                                 "] sending message is forbidden")};

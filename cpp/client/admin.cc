@@ -452,6 +452,42 @@ absl::StatusOr<std::map<std::string, std::string>> Admin::BrokerConfig(
   return std::map<std::string, std::string>(table.begin(), table.end());
 }
 
+absl::Status Admin::UpdateBrokerConfig(const std::string& broker_addr,
+                                       const std::string& key,
+                                       const std::string& value) {
+  if (key.empty()) return absl::InvalidArgumentError("no key given");
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  remoting::Command request =
+      remoting::MakeRequest(proto::UPDATE_BROKER_CONFIG);
+  request.header.mutable_update_broker_config()->set_key(key);
+  request.header.mutable_update_broker_config()->set_value(value);
+  return Call(instance->get(), broker_addr, std::move(request)).status();
+}
+
+absl::StatusOr<std::vector<std::string>> Admin::NamesrvAddrs() {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  return (*instance)->routes()->namesrv_addrs();
+}
+
+absl::StatusOr<int32_t> Admin::WritePermOfBroker(
+    const std::string& namesrv_addr, const std::string& broker_name,
+    bool wipe) {
+  if (broker_name.empty()) {
+    return absl::InvalidArgumentError("no broker name given");
+  }
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  remoting::Command request =
+      remoting::MakeRequest(wipe ? proto::WIPE_WRITE_PERM_OF_BROKER
+                                 : proto::ADD_WRITE_PERM_OF_BROKER);
+  request.header.mutable_write_perm()->set_broker_name(broker_name);
+  auto response = Call(instance->get(), namesrv_addr, std::move(request));
+  if (!response.ok()) return response.status();
+  return response->header.write_perm_response().topic_count();
+}
+
 absl::StatusOr<proto::BrokerRuntimeInfo> Admin::BrokerRuntimeInfo(
     const std::string& broker_addr) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();

@@ -144,6 +144,21 @@ class Admin {
   // with the value it runs with.
   absl::StatusOr<std::map<std::string, std::string>> BrokerConfig(
       const std::string& broker_addr);
+  // UPDATE_BROKER_CONFIG on the broker at `broker_addr`: sets `key` to
+  // `value` while it runs and in its config file. The broker refuses (with
+  // BAD_REQUEST, nothing changed) an unknown key, a key it cannot change
+  // at run time and a bad value.
+  absl::Status UpdateBrokerConfig(const std::string& broker_addr,
+                                  const std::string& key,
+                                  const std::string& value);
+  // The NameServers this admin was started on, in namesrvAddr order.
+  absl::StatusOr<std::vector<std::string>> NamesrvAddrs();
+  // WIPE_WRITE_PERM_OF_BROKER (`wipe`) or ADD_WRITE_PERM_OF_BROKER for
+  // broker name `broker_name` on the one NameServer at `namesrv_addr`;
+  // returns how many of its topics that NameServer routes.
+  absl::StatusOr<int32_t> WritePermOfBroker(const std::string& namesrv_addr,
+                                            const std::string& broker_name,
+                                            bool wipe);
   // GET_BROKER_RUNTIME_INFO of the broker at `broker_addr`.
   absl::StatusOr<proto::BrokerRuntimeInfo> BrokerRuntimeInfo(
       const std::string& broker_addr);

@@ -19,7 +19,9 @@ std::vector<int32_t> RequestProcessor::Codes() {
           proto::GET_ROUTEINFO_BY_TOPIC,
           proto::GET_BROKER_CLUSTER_INFO,
           proto::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-          proto::DELETE_TOPIC_IN_NAMESRV};
+          proto::DELETE_TOPIC_IN_NAMESRV,
+          proto::WIPE_WRITE_PERM_OF_BROKER,
+          proto::ADD_WRITE_PERM_OF_BROKER};
 }
 
 Command RequestProcessor::Process(const Command& request,
@@ -38,6 +40,9 @@ Command RequestProcessor::Process(const Command& request,
       return GetAllTopics(request);
     case proto::DELETE_TOPIC_IN_NAMESRV:
       return DeleteTopic(request);
+    case proto::WIPE_WRITE_PERM_OF_BROKER:
+    case proto::ADD_WRITE_PERM_OF_BROKER:
+      return WritePerm(request);
     default:
       return MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
                           absl::StrCat("the name server does not handle "
@@ -131,6 +136,24 @@ Command RequestProcessor::DeleteTopic(const Command& request) {
   spdlog::info("deleted topic {}{}", del.topic(),
                del.cluster().empty() ? "" : " on cluster " + del.cluster());
   return MakeResponse(request, proto::SUCCESS);
+}
+
+Command RequestProcessor::WritePerm(const Command& request) {
+  if (!request.header.has_write_perm()) {
+    return remoting::MissingPayloadResponse(request, "write_perm");
+  }
+  const std::string& name = request.header.write_perm().broker_name();
+  if (name.empty()) {
+    return MakeResponse(request, proto::BAD_REQUEST, "no broker name given");
+  }
+  const bool wipe = request.header.code() == proto::WIPE_WRITE_PERM_OF_BROKER;
+  const int count =
+      wipe ? routes_->WipeWritePerm(name) : routes_->AddWritePerm(name);
+  spdlog::info("{} write perm of broker {}: {} topics",
+               wipe ? "wiped" : "added", name, count);
+  Command response = MakeResponse(request, proto::SUCCESS);
+  response.header.mutable_write_perm_response()->set_topic_count(count);
+  return response;
 }
 
 }  // namespace cometmq::namesrv

@@ -34,6 +34,8 @@ class RequestProcessor {
   remoting::Command GetClusterInfo(const remoting::Command& request);
   remoting::Command GetAllTopics(const remoting::Command& request);
   remoting::Command DeleteTopic(const remoting::Command& request);
+  // WIPE_WRITE_PERM_OF_BROKER and ADD_WRITE_PERM_OF_BROKER.
+  remoting::Command WritePerm(const remoting::Command& request);
 
   RouteTable* const routes_;
 };

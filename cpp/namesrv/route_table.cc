@@ -93,7 +93,10 @@ absl::StatusOr<RegisterResult> RouteTable::RegisterBroker(
     // old one, which would otherwise linger in routes until it expired.
     live_.erase(slot->second);
     slot->second = addr;
+    inserted = true;
   }
+  // A new master process comes back writable (see WipeWritePerm).
+  if (inserted && id == kMasterId) group.write_wiped = false;
 
   LiveBroker& live = live_[addr];
   live.broker_name = name;
@@ -207,6 +210,37 @@ absl::Status RouteTable::DeleteTopic(absl::string_view topic,
   return absl::OkStatus();
 }
 
+int RouteTable::WipeWritePerm(absl::string_view broker_name) {
+  absl::MutexLock lock(&mu_);
+  return SetPermLocked(std::string(broker_name), /*wiped=*/true);
+}
+
+int RouteTable::AddWritePerm(absl::string_view broker_name) {
+  absl::MutexLock lock(&mu_);
+  return SetPermLocked(std::string(broker_name), /*wiped=*/false);
+}
+
+int RouteTable::SetPermLocked(const std::string& broker_name, bool wiped) {
+  auto group = groups_.find(broker_name);
+  if (group == groups_.end()) return 0;
+  group->second.write_wiped = wiped;
+  int count = 0;
+  for (auto& [topic, queues] : topics_) {
+    auto queue = queues.find(broker_name);
+    if (queue == queues.end()) continue;
+    ++count;
+    auto registered = group->second.registered_perms.find(topic);
+    // Without a registration (a slave-only group's topics, say), adding
+    // grants write as RocketMQ's addWritePerm does.
+    const int32_t perm = registered != group->second.registered_perms.end()
+                             ? registered->second
+                             : queue->second.perm() | proto::PERM_WRITE;
+    queue->second.set_perm(wiped ? queue->second.perm() & ~proto::PERM_WRITE
+                                 : perm);
+  }
+  return count;
+}
+
 std::vector<std::string> RouteTable::ScanExpiredBrokers(absl::Time now,
                                                         absl::Duration expiry) {
   absl::MutexLock lock(&mu_);
@@ -238,6 +272,7 @@ size_t RouteTable::live_broker_count() const {
 void RouteTable::ApplyMasterTopicsLocked(
     const proto::RegisterBrokerRequest& request, LiveBroker* live) {
   const std::string& name = request.broker_name();
+  BrokerGroup& group = groups_[name];
   // Registrations are applied whole every time rather than only when the
   // data version changes: it costs little and heals a NameServer whose
   // queue data was deleted by an admin while the broker still has the topic.
@@ -249,7 +284,9 @@ void RouteTable::ApplyMasterTopicsLocked(
     queue.set_broker_name(name);
     queue.set_read_queue_nums(topic.read_queue_nums());
     queue.set_write_queue_nums(topic.write_queue_nums());
-    queue.set_perm(topic.perm());
+    group.registered_perms[topic.topic_name()] = topic.perm();
+    queue.set_perm(group.write_wiped ? topic.perm() & ~proto::PERM_WRITE
+                                     : topic.perm());
     queue.set_order(topic.order());
   }
   if (request.part_count() <= 1) {
@@ -277,6 +314,16 @@ void RouteTable::ApplyMasterTopicsLocked(
 
 void RouteTable::KeepOnlyTopicsLocked(
     const std::string& name, const absl::flat_hash_set<std::string>& table) {
+  if (auto group = groups_.find(name); group != groups_.end()) {
+    auto& perms = group->second.registered_perms;
+    for (auto it = perms.begin(); it != perms.end();) {
+      if (table.contains(it->first)) {
+        ++it;
+      } else {
+        perms.erase(it++);
+      }
+    }
+  }
   // A master registers its whole topic table, so a topic missing from it
   // was deleted on the broker (perhaps while this NameServer missed the
   // admin's deleteTopic); routing producers to it would only fail, or
@@ -303,6 +350,8 @@ void RouteTable::RemoveBrokerLocked(const std::string& addr) {
   auto slot = group->second.addrs.find(id);
   if (slot != group->second.addrs.end() && slot->second == addr) {
     group->second.addrs.erase(slot);
+    // The next master is another process: it comes back writable.
+    if (id == kMasterId) group->second.write_wiped = false;
   }
   // A group keeps its queue data while a slave is left: slaves serve reads
   // when the master is gone.

@@ -74,6 +74,21 @@ class RouteTable {
   // the cluster's broker names. NotFound when there was nothing to remove.
   absl::Status DeleteTopic(absl::string_view topic, absl::string_view cluster);
 
+  // RocketMQ's wipeWritePermOfBroker: takes PERM_WRITE off the queue data
+  // of every topic of `broker_name`, so producers stop sending to it while
+  // consumers still read it. The broker's own registrations (every 30 s)
+  // keep it off: the wipe lasts until AddWritePerm, or until a master of
+  // that name registers anew (its previous master stopped, lost its
+  // connection, expired, or came back at another address), as a restarted
+  // RocketMQ broker comes back writable. Returns the number of topics of
+  // the broker name (RocketMQ's count; 0 for a name not registered).
+  int WipeWritePerm(absl::string_view broker_name);
+  // RocketMQ's addWritePermOfBroker: ends a wipe; every topic of
+  // `broker_name` gets back the perm its master last registered (the
+  // broker's own brokerPermission and topic perms still apply). Returns the
+  // number of topics of the broker name.
+  int AddWritePerm(absl::string_view broker_name);
+
   // Removes brokers whose last registration is older than `expiry` at `now`.
   // Returns the removed broker addresses.
   std::vector<std::string> ScanExpiredBrokers(absl::Time now,
@@ -91,6 +106,10 @@ class RouteTable {
   struct BrokerGroup {
     std::string cluster;
     absl::flat_hash_map<int64_t, std::string> addrs;  // brokerId -> address
+    // Set by WipeWritePerm: the master's registrations get no PERM_WRITE.
+    bool write_wiped = false;
+    // topic -> perm the master last registered, restored by AddWritePerm.
+    absl::flat_hash_map<std::string, int32_t> registered_perms;
   };
   // The parts of a master's split registration received so far.
   struct PartialRound {
@@ -123,6 +142,10 @@ class RouteTable {
   // Drops `name` from the route of every topic not in `table`.
   void KeepOnlyTopicsLocked(const std::string& name,
                             const absl::flat_hash_set<std::string>& table)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `broker_name` wiped or not and sets the perm of its queue data
+  // to match; returns how many topics it has.
+  int SetPermLocked(const std::string& broker_name, bool wiped)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::BrokerData BrokerDataLocked(const std::string& broker_name,
                                      const BrokerGroup& group) const

@@ -552,5 +552,78 @@ TEST(RouteTableTest, RejectsPartNumbersOutOfRange) {
   EXPECT_THAT(Topics(table), IsEmpty());
 }
 
+// The perm of broker name `name` in `topic`'s route, or -1.
+int PermOf(const RouteTable& table, const std::string& topic,
+           const std::string& name) {
+  auto route = table.GetTopicRoute(topic);
+  if (!route.ok()) return -1;
+  for (const auto& q : route->queue_datas()) {
+    if (q.broker_name() == name) return q.perm();
+  }
+  return -1;
+}
+
+TEST(RouteTableTest, WipeWritePermHoldsAcrossTheBrokersRegistrations) {
+  RouteTable table;
+  const auto a = Broker("c1", "a", 0, "10.0.0.1:10911",
+                        {Topic("T1"), Topic("T2"), Topic("RO", 4, 4)});
+  const auto b = Broker("c1", "b", 0, "10.0.0.2:10911", {Topic("T1")});
+  ASSERT_TRUE(table.RegisterBroker(a, "10.0.0.1:1", kT0).ok());
+  ASSERT_TRUE(table.RegisterBroker(b, "10.0.0.2:1", kT0).ok());
+
+  EXPECT_EQ(table.WipeWritePerm("a"), 3);
+  EXPECT_EQ(PermOf(table, "T1", "a"), 4);
+  EXPECT_EQ(PermOf(table, "T2", "a"), 4);
+  EXPECT_EQ(PermOf(table, "RO", "a"), 4);
+  EXPECT_EQ(PermOf(table, "T1", "b"), 6);  // other brokers untouched
+
+  // The broker's periodic registration (and a new topic) stays wiped.
+  auto again = a;
+  *again.add_topic_configs() = Topic("T3");
+  ASSERT_TRUE(table.RegisterBroker(again, "10.0.0.1:1", kT0).ok());
+  EXPECT_EQ(PermOf(table, "T1", "a"), 4);
+  EXPECT_EQ(PermOf(table, "T3", "a"), 4);
+
+  // Adding restores what the broker registered, not more (RO stays R).
+  EXPECT_EQ(table.AddWritePerm("a"), 4);
+  EXPECT_EQ(PermOf(table, "T1", "a"), 6);
+  EXPECT_EQ(PermOf(table, "T3", "a"), 6);
+  EXPECT_EQ(PermOf(table, "RO", "a"), 4);
+  ASSERT_TRUE(table.RegisterBroker(again, "10.0.0.1:1", kT0).ok());
+  EXPECT_EQ(PermOf(table, "T1", "a"), 6);
+
+  EXPECT_EQ(table.WipeWritePerm("nobody"), 0);
+  EXPECT_EQ(table.AddWritePerm("nobody"), 0);
+}
+
+TEST(RouteTableTest, MasterRegisteringAnewEndsAWipe) {
+  RouteTable table;
+  const auto a = Broker("c1", "a", 0, "10.0.0.1:10911", {Topic("T1")});
+  const auto slave = Broker("c1", "a", 1, "10.0.0.3:10911", {Topic("T1")});
+  ASSERT_TRUE(table.RegisterBroker(a, "10.0.0.1:1", kT0).ok());
+  ASSERT_TRUE(table.RegisterBroker(slave, "10.0.0.3:1", kT0).ok());
+  EXPECT_EQ(table.WipeWritePerm("a"), 1);
+
+  // The master stops (its slave keeps the group); a restarted master is
+  // writable again, as a restarted RocketMQ broker is.
+  proto::UnregisterBrokerRequest bye;
+  bye.set_broker_name("a");
+  bye.set_broker_id(0);
+  bye.set_broker_addr("10.0.0.1:10911");
+  ASSERT_TRUE(table.UnregisterBroker(bye).ok());
+  EXPECT_EQ(PermOf(table, "T1", "a"), 4);
+  ASSERT_TRUE(table.RegisterBroker(a, "10.0.0.1:2", kT0).ok());
+  EXPECT_EQ(PermOf(table, "T1", "a"), 6);
+
+  // So does a master that comes back at another address.
+  EXPECT_EQ(table.WipeWritePerm("a"), 1);
+  ASSERT_TRUE(
+      table
+          .RegisterBroker(Broker("c1", "a", 0, "10.0.0.9:10911", {Topic("T1")}),
+                          "10.0.0.9:1", kT0)
+          .ok());
+  EXPECT_EQ(PermOf(table, "T1", "a"), 6);
+}
+
 }  // namespace
 }  // namespace cometmq::namesrv
