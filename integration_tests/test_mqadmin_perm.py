@@ -4,6 +4,8 @@ addWritePerm on the NameServers, against a two-broker cluster."""
 
 import json
 
+import pytest
+
 import cometmq
 
 from helpers import Collector, mqadmin, push_consumer, wait_until
@@ -168,3 +170,34 @@ def test_wipe_write_perm_reports_a_namesrv_that_fails(cluster):
         f"wipe write perm of broker[broker-a] in name server[{ns}] OK, ")
     assert lines[1].startswith(
         f"wipe write perm of broker[broker-a] in name server[{dead}] Failed")
+
+
+def test_python_admin_takes_a_broker_out_of_service_and_back(cluster):
+    # The same operations through cometmq.Admin.
+    for _ in range(2):
+        cluster.start_namesrv()
+    a = cluster.start_broker("broker-a")
+    cluster.start_broker("broker-b")
+    ns = cluster.namesrv_addr
+    with cometmq.Admin(namesrv=ns) as admin:
+        admin.create_topic(TOPIC, read_queues=4, write_queues=4)
+        wait_until(lambda: route_perms(ns) == {"broker-a": 6, "broker-b": 6},
+                   what="the topic on both brokers")
+
+        admin.update_broker_config(a.addr, "brokerPermission", 4)
+        assert route_perms(ns) == {"broker-a": 4, "broker-b": 6}
+        assert admin.broker_config(a.addr)["brokerPermission"] == "4"
+        with pytest.raises(cometmq.MQClientError, match="brokerPermision"):
+            admin.update_broker_config(a.addr, "brokerPermision", 6)
+        with pytest.raises(cometmq.MQClientError):
+            admin.update_broker_config(a.addr, "listenPort", 10000)
+        admin.update_broker_config(a.addr, "brokerPermission", "6")
+        assert route_perms(ns) == {"broker-a": 6, "broker-b": 6}
+
+        wiped = admin.wipe_write_perm("broker-b")
+        assert sorted(wiped) == sorted(ns.split(";"))
+        assert all(count >= 1 for count in wiped.values())
+        assert route_perms(ns) == {"broker-a": 6, "broker-b": 4}
+        restored = admin.add_write_perm("broker-b")
+        assert restored == wiped
+        assert route_perms(ns) == {"broker-a": 6, "broker-b": 6}

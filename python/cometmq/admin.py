@@ -63,6 +63,32 @@ class Admin(Lifecycle):
         return self._core.broker_config(broker_addr)
 
     @translate
+    def update_broker_config(self, broker_addr, key, value):
+        """Sets broker.conf `key` to `value` on the running broker at
+        `broker_addr` and in its config file (UPDATE_BROKER_CONFIG; `mqadmin
+        updateBrokerConfig -b`). Only brokerPermission changes at run time
+        (4 read-only, 6 read-write); the broker re-registers before it
+        answers. An unknown key, a key fixed at start or a bad value raises
+        and changes nothing."""
+        self._core.update_broker_config(broker_addr, str(key), str(value))
+
+    @translate
+    def wipe_write_perm(self, broker_name):
+        """Takes write permission from every queue of broker `broker_name`
+        on every NameServer (`mqadmin wipeWritePerm`), so producers stop
+        sending there; it holds until add_write_perm() or the broker
+        registers anew. Returns {NameServer address: topics it routes for
+        the broker}; raises once every NameServer was asked if any failed."""
+        return self._core.write_perm_of_broker(broker_name, True)
+
+    @translate
+    def add_write_perm(self, broker_name):
+        """Ends a wipe_write_perm(): the broker's queues get back the
+        permissions it last registered (`mqadmin addWritePerm`). Returns and
+        raises as wipe_write_perm()."""
+        return self._core.write_perm_of_broker(broker_name, False)
+
+    @translate
     def topic_stats(self, topic):
         return self._core.topic_stats(topic)
 

@@ -12,7 +12,10 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cpp/client/admin.h"
@@ -72,6 +75,35 @@ auto CallWithoutGil(F&& call) {
   } else {
     return Unwrap(std::move(result));
   }
+}
+
+// WIPE_/ADD_WRITE_PERM_OF_BROKER on every NameServer, as mqadmin's
+// wipeWritePerm/addWritePerm: {namesrv address: topics it routes for the
+// broker}. Every NameServer is asked even when one fails; then the failures
+// are raised together.
+py::dict WritePermOnEveryNamesrv(client::Admin& admin,
+                                 const std::string& broker_name, bool wipe) {
+  py::dict out;
+  std::vector<std::string> failures;
+  for (const std::string& addr :
+       CallWithoutGil([&] { return admin.NamesrvAddrs(); })) {
+    absl::StatusOr<int32_t> topics;
+    {
+      py::gil_scoped_release release;
+      topics = admin.WritePermOfBroker(addr, broker_name, wipe);
+    }
+    if (topics.ok()) {
+      out[py::str(addr)] = *topics;
+    } else {
+      failures.push_back(absl::StrCat(addr, ": ", topics.status().message()));
+    }
+  }
+  if (!failures.empty()) {
+    Check(absl::UnavailableError(absl::StrCat(
+        wipe ? "wipe" : "add", " write perm of broker[", broker_name,
+        "] failed on ", absl::StrJoin(failures, "; "))));
+  }
+  return out;
 }
 
 // Poll() for up to `timeout`, in slices short enough that Ctrl-C (or any
@@ -637,6 +669,16 @@ void BindAdmin(py::module_& m) {
       .def("broker_config",
            [](Admin& a, const std::string& broker_addr) {
              return CallWithoutGil([&] { return a.BrokerConfig(broker_addr); });
+           })
+      .def("update_broker_config",
+           [](Admin& a, const std::string& broker_addr, const std::string& key,
+              const std::string& value) {
+             CallWithoutGil(
+                 [&] { return a.UpdateBrokerConfig(broker_addr, key, value); });
+           })
+      .def("write_perm_of_broker",
+           [](Admin& a, const std::string& broker_name, bool wipe) {
+             return WritePermOnEveryNamesrv(a, broker_name, wipe);
            })
       .def("topic_stats",
            [](Admin& a, const std::string& topic) {
