@@ -319,15 +319,13 @@ absl::Status UpdateBrokerConfig(const CommandContext& ctx) {
 // "topicCount" | "error"}]}.
 absl::Status WritePerm(const CommandContext& ctx, bool wipe) {
   const std::string broker = ctx.args.Get('b');
-  absl::StatusOr<std::vector<std::string>> namesrvs = ctx.admin->NamesrvAddrs();
-  if (!namesrvs.ok()) return namesrvs.status();
+  auto answers = ctx.admin->WritePermOfBroker(broker, wipe);
+  if (!answers.ok()) return answers.status();
   const char* verb = wipe ? "wipe" : "add";
   std::string text;
   JsonValue results = JsonValue::Array();
   absl::Status first_failure;
-  for (const std::string& namesrv : *namesrvs) {
-    absl::StatusOr<int32_t> count =
-        ctx.admin->WritePermOfBroker(namesrv, broker, wipe);
+  for (const auto& [namesrv, count] : *answers) {
     JsonValue entry = JsonValue::Object();
     entry.Set("namesrvAddr", JsonValue::String(namesrv));
     absl::StrAppend(&text, verb, " write perm of broker[", broker,

@@ -465,15 +465,8 @@ absl::Status Admin::UpdateBrokerConfig(const std::string& broker_addr,
   return Call(instance->get(), broker_addr, std::move(request)).status();
 }
 
-absl::StatusOr<std::vector<std::string>> Admin::NamesrvAddrs() {
-  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
-  if (!instance.ok()) return instance.status();
-  return (*instance)->routes()->namesrv_addrs();
-}
-
-absl::StatusOr<int32_t> Admin::WritePermOfBroker(
-    const std::string& namesrv_addr, const std::string& broker_name,
-    bool wipe) {
+absl::StatusOr<std::vector<Admin::NamesrvWritePerm>> Admin::WritePermOfBroker(
+    const std::string& broker_name, bool wipe) {
   if (broker_name.empty()) {
     return absl::InvalidArgumentError("no broker name given");
   }
@@ -483,9 +476,16 @@ absl::StatusOr<int32_t> Admin::WritePermOfBroker(
       remoting::MakeRequest(wipe ? proto::WIPE_WRITE_PERM_OF_BROKER
                                  : proto::ADD_WRITE_PERM_OF_BROKER);
   request.header.mutable_write_perm()->set_broker_name(broker_name);
-  auto response = Call(instance->get(), namesrv_addr, std::move(request));
-  if (!response.ok()) return response.status();
-  return response->header.write_perm_response().topic_count();
+  std::vector<NamesrvWritePerm> answers;
+  for (const std::string& addr : (*instance)->routes()->namesrv_addrs()) {
+    auto response = Call(instance->get(), addr, request);
+    answers.push_back(
+        {addr, response.ok()
+                   ? absl::StatusOr<int32_t>(
+                         response->header.write_perm_response().topic_count())
+                   : absl::StatusOr<int32_t>(response.status())});
+  }
+  return answers;
 }
 
 absl::StatusOr<proto::BrokerRuntimeInfo> Admin::BrokerRuntimeInfo(

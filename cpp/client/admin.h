@@ -151,14 +151,18 @@ class Admin {
   absl::Status UpdateBrokerConfig(const std::string& broker_addr,
                                   const std::string& key,
                                   const std::string& value);
-  // The NameServers this admin was started on, in namesrvAddr order.
-  absl::StatusOr<std::vector<std::string>> NamesrvAddrs();
+  // One NameServer's answer to WritePermOfBroker.
+  struct NamesrvWritePerm {
+    std::string namesrv_addr;
+    // How many topics that NameServer routes for the broker, or why it
+    // failed.
+    absl::StatusOr<int32_t> topic_count;
+  };
   // WIPE_WRITE_PERM_OF_BROKER (`wipe`) or ADD_WRITE_PERM_OF_BROKER for
-  // broker name `broker_name` on the one NameServer at `namesrv_addr`;
-  // returns how many of its topics that NameServer routes.
-  absl::StatusOr<int32_t> WritePermOfBroker(const std::string& namesrv_addr,
-                                            const std::string& broker_name,
-                                            bool wipe);
+  // broker name `broker_name` on every NameServer this admin was started
+  // on, in namesrvAddr order; each is asked even when another failed.
+  absl::StatusOr<std::vector<NamesrvWritePerm>> WritePermOfBroker(
+      const std::string& broker_name, bool wipe);
   // GET_BROKER_RUNTIME_INFO of the broker at `broker_addr`.
   absl::StatusOr<proto::BrokerRuntimeInfo> BrokerRuntimeInfo(
       const std::string& broker_addr);

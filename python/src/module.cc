@@ -79,19 +79,13 @@ auto CallWithoutGil(F&& call) {
 
 // WIPE_/ADD_WRITE_PERM_OF_BROKER on every NameServer, as mqadmin's
 // wipeWritePerm/addWritePerm: {namesrv address: topics it routes for the
-// broker}. Every NameServer is asked even when one fails; then the failures
-// are raised together.
+// broker}; the failures, if any, are raised together.
 py::dict WritePermOnEveryNamesrv(client::Admin& admin,
                                  const std::string& broker_name, bool wipe) {
   py::dict out;
   std::vector<std::string> failures;
-  for (const std::string& addr :
-       CallWithoutGil([&] { return admin.NamesrvAddrs(); })) {
-    absl::StatusOr<int32_t> topics;
-    {
-      py::gil_scoped_release release;
-      topics = admin.WritePermOfBroker(addr, broker_name, wipe);
-    }
+  for (const auto& [addr, topics] : CallWithoutGil(
+           [&] { return admin.WritePermOfBroker(broker_name, wipe); })) {
     if (topics.ok()) {
       out[py::str(addr)] = *topics;
     } else {
