@@ -1,5 +1,5 @@
-// The topic subcommands: updateTopic, deleteTopic, topicList, topicRoute,
-// topicStatus.
+// The topic subcommands: updateTopic, updateTopicPerm, deleteTopic,
+// topicList, topicRoute, topicStatus, topicClusterList.
 
 #include <map>
 #include <set>
@@ -231,6 +231,119 @@ absl::Status TopicStatusCommand(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
+// The brokers updateTopicPerm changes: the master at `broker_addr`, or every
+// master of `cluster`, among those holding the topic.
+absl::StatusOr<std::vector<proto::BrokerData>> BrokersToChange(
+    const proto::TopicRouteData& route, const std::string& topic,
+    const std::string& cluster, const std::string& broker_addr) {
+  std::vector<proto::BrokerData> brokers;
+  for (const proto::BrokerData& broker : route.broker_datas()) {
+    auto master = broker.broker_addrs().find(0);
+    if (!cluster.empty()) {
+      if (broker.cluster() == cluster &&
+          master != broker.broker_addrs().end()) {
+        brokers.push_back(broker);
+      }
+      continue;
+    }
+    for (const auto& [id, addr] : broker.broker_addrs()) {
+      if (addr != broker_addr) continue;
+      if (id != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            broker_addr, " is a slave (broker id ", id, ") of [",
+            broker.broker_name(), "]; change the topic on its master"));
+      }
+      brokers.push_back(broker);
+    }
+  }
+  if (brokers.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("topic [", topic, "] is on no master ",
+                     cluster.empty() ? absl::StrCat("at ", broker_addr)
+                                     : absl::StrCat("of cluster ", cluster)));
+  }
+  return brokers;
+}
+
+absl::Status UpdateTopicPerm(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  const std::string cluster = ctx.args.Get('c');
+  const std::string broker_addr = ctx.args.Get('b');
+  if (cluster.empty() == broker_addr.empty()) {
+    return absl::InvalidArgumentError(
+        "updateTopicPerm needs exactly one of -c CLUSTER and -b BROKERADDR");
+  }
+  absl::StatusOr<int32_t> perm = ParsePerm(ctx.args.Get('p'));
+  if (!perm.ok()) return perm.status();
+  absl::StatusOr<proto::TopicRouteData> route = ctx.admin->TopicRoute(topic);
+  if (!route.ok()) return TopicStatus(route.status(), topic);
+  absl::StatusOr<std::vector<proto::BrokerData>> brokers =
+      BrokersToChange(*route, topic, cluster, broker_addr);
+  if (!brokers.ok()) return brokers.status();
+  std::string text;
+  JsonValue changes = JsonValue::Array();
+  for (const proto::BrokerData& broker : *brokers) {
+    const std::string& addr = broker.broker_addrs().at(0);
+    const proto::QueueData* queues = nullptr;
+    for (const proto::QueueData& q : route->queue_datas()) {
+      if (q.broker_name() == broker.broker_name()) queues = &q;
+    }
+    if (queues == nullptr) continue;  // a broker without queues of it
+    JsonValue entry = JsonValue::Object();
+    entry.Set("brokerName", JsonValue::String(broker.broker_name()))
+        .Set("brokerAddr", JsonValue::String(addr))
+        .Set("oldPerm", JsonValue::Int(queues->perm()))
+        .Set("newPerm", JsonValue::Int(*perm));
+    if (queues->perm() == *perm) {
+      absl::StrAppend(&text, "topic [", topic, "] on ", addr, " already has ",
+                      "perm ", PermName(*perm), "; unchanged.\n");
+      entry.Set("changed", JsonValue::Bool(false));
+      changes.Push(std::move(entry));
+      continue;
+    }
+    client::TopicSettings settings;
+    settings.read_queues = queues->read_queue_nums();
+    settings.write_queues = queues->write_queue_nums();
+    settings.perm = *perm;
+    settings.order = queues->order();
+    if (absl::Status status =
+            ctx.admin->CreateTopicOnBroker(topic, addr, settings);
+        !status.ok()) {
+      return client::Annotate(status, addr);
+    }
+    absl::StrAppend(&text, "update topic [", topic, "] perm from ",
+                    PermName(queues->perm()), " to ", PermName(*perm), " on ",
+                    addr, " success.\n");
+    entry.Set("changed", JsonValue::Bool(true));
+    changes.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topic", JsonValue::String(topic))
+      .Set("brokers", std::move(changes));
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
+absl::Status TopicClusterList(const CommandContext& ctx) {
+  const std::string topic = ctx.args.Get('t');
+  absl::StatusOr<proto::TopicRouteData> route = ctx.admin->TopicRoute(topic);
+  if (!route.ok()) return TopicStatus(route.status(), topic);
+  std::set<std::string> clusters;
+  for (const proto::BrokerData& broker : route->broker_datas()) {
+    clusters.insert(broker.cluster());
+  }
+  Table table({"#Cluster Name"});
+  JsonValue list = JsonValue::Array();
+  for (const std::string& cluster : clusters) {
+    table.AddRow({cluster});
+    list.Push(JsonValue::String(cluster));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("topic", JsonValue::String(topic)).Set("clusters", std::move(list));
+  ctx.Emit({table}, json);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<CommandSpec> TopicCommands() {
@@ -282,6 +395,24 @@ std::vector<CommandSpec> TopicCommands() {
        "Show min/max offset and last update time of every queue of a topic",
        {NamesrvFlag(), TopicFlag()},
        TopicStatusCommand},
+      {"updateTopicPerm",
+       "Topics",
+       "Change a topic's permission on one master or every master of a "
+       "cluster, keeping its queues",
+       {NamesrvFlag(),
+        {'c', "clusterName", "CLUSTER", false,
+         "on every master of this cluster holding the topic"},
+        {'b', "brokerAddr", "BROKERADDR", false,
+         "on this master only (instead of -c)"},
+        TopicFlag(),
+        {'p', "perm", "PERM", true,
+         "2 write only, 4 read only, 6 read and write"}},
+       UpdateTopicPerm},
+      {"topicClusterList",
+       "Topics",
+       "List the clusters holding a topic",
+       {NamesrvFlag(), TopicFlag()},
+       TopicClusterList},
   };
 }
 

@@ -843,25 +843,34 @@ absl::StatusOr<MessageExt> Admin::ViewMessageInTopic(
                    "], as an offset message id or as a producer's msg id"));
 }
 
-absl::StatusOr<MessageExt> Admin::MessageAtOffset(
+absl::Status Admin::CheckBrokerOfTopic(ClientInstance* instance,
+                                       const std::string& topic,
+                                       const std::string& broker_name) {
+  auto route = instance->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<std::string> names;
+  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+    if (broker.broker_name() == broker_name) return absl::OkStatus();
+    names.push_back(broker.broker_name());
+  }
+  std::sort(names.begin(), names.end());
+  return absl::NotFoundError(
+      absl::StrCat("topic [", topic, "] has no broker [", broker_name,
+                   "]; its brokers: ", absl::StrJoin(names, ", ")));
+}
+
+absl::StatusOr<std::vector<MessageExt>> Admin::PullMessages(
     const std::string& topic, const std::string& broker_name, int32_t queue_id,
-    int64_t queue_offset) {
+    int64_t queue_offset, int32_t max_messages) {
   // RocketMQ's tools pull as this group, which every broker has from its
   // start.
   constexpr char kToolsGroup[] = "TOOLS_CONSUMER";
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  auto route = (*instance)->routes()->Refresh(topic);
-  if (!route.ok()) return route.status();
-  std::vector<std::string> names;
-  for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    names.push_back(broker.broker_name());
-  }
-  if (std::find(names.begin(), names.end(), broker_name) == names.end()) {
-    std::sort(names.begin(), names.end());
-    return absl::NotFoundError(
-        absl::StrCat("topic [", topic, "] has no broker [", broker_name,
-                     "]; its brokers: ", absl::StrJoin(names, ", ")));
+  if (absl::Status known =
+          CheckBrokerOfTopic(instance->get(), topic, broker_name);
+      !known.ok()) {
+    return known;
   }
   remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
   proto::PullMessageRequest* pull = request.header.mutable_pull_message();
@@ -869,7 +878,7 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
   pull->set_topic(topic);
   pull->set_queue_id(queue_id);
   pull->set_queue_offset(queue_offset);
-  pull->set_max_msg_nums(1);
+  pull->set_max_msg_nums(max_messages);
   pull->set_suspend_timeout_millis(0);
   pull->set_subscription("*");
   pull->set_commit_offset(-1);
@@ -878,10 +887,13 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
       CallForRead(instance->get(), broker_name, request, &addr);
   if (!pulled.ok()) return pulled.status();
   const int32_t status = pulled->header.status();
+  const proto::PullMessageResponse& range =
+      pulled->header.pull_message_response();
+  if (status == proto::PULL_NOT_FOUND && queue_offset == range.max_offset()) {
+    return std::vector<MessageExt>();  // the queue's end
+  }
   if (status == proto::PULL_NOT_FOUND || status == proto::PULL_OFFSET_MOVED ||
       status == proto::PULL_RETRY_IMMEDIATELY) {
-    const proto::PullMessageResponse& range =
-        pulled->header.pull_message_response();
     return absl::NotFoundError(absl::StrCat(
         "queue ", queue_id, " of topic [", topic, "] on broker [", broker_name,
         "] holds no message at offset ", queue_offset, " (it holds offsets [",
@@ -890,14 +902,53 @@ absl::StatusOr<MessageExt> Admin::MessageAtOffset(
   if (absl::Status s = ResponseStatus(*pulled); !s.ok()) {
     return Annotate(s, addr);
   }
-  auto messages = DecodeMessages(pulled->body, broker_name);
+  return DecodeMessages(pulled->body, broker_name);
+}
+
+absl::StatusOr<MessageExt> Admin::MessageAtOffset(
+    const std::string& topic, const std::string& broker_name, int32_t queue_id,
+    int64_t queue_offset) {
+  absl::StatusOr<std::vector<MessageExt>> messages =
+      PullMessages(topic, broker_name, queue_id, queue_offset, 1);
   if (!messages.ok()) return messages.status();
   for (MessageExt& message : *messages) {
     if (message.queue_offset == queue_offset) return std::move(message);
   }
+  if (messages->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("queue ", queue_id, " of topic [", topic, "] on broker [",
+                     broker_name, "] holds no message at offset ", queue_offset,
+                     " (its end: nothing is stored there yet)"));
+  }
   return absl::DataLossError(absl::StrCat(
       "broker [", broker_name, "] answered a pull at offset ", queue_offset,
       " of queue ", queue_id, " without that message"));
+}
+
+absl::StatusOr<int64_t> Admin::SearchOffset(const std::string& topic,
+                                            const std::string& broker_name,
+                                            int32_t queue_id,
+                                            int64_t timestamp_millis) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  if (absl::Status known =
+          CheckBrokerOfTopic(instance->get(), topic, broker_name);
+      !known.ok()) {
+    return known;
+  }
+  remoting::Command search =
+      remoting::MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
+  search.header.mutable_queue_offset()->set_topic(topic);
+  search.header.mutable_queue_offset()->set_queue_id(queue_id);
+  search.header.mutable_queue_offset()->set_timestamp(timestamp_millis);
+  std::string addr;
+  absl::StatusOr<remoting::Command> found =
+      CallForRead(instance->get(), broker_name, search, &addr);
+  if (!found.ok()) return found.status();
+  if (absl::Status s = ResponseStatus(*found); !s.ok()) {
+    return Annotate(s, addr);
+  }
+  return found->header.queue_offset_response().offset();
 }
 
 }  // namespace cometmq::client

@@ -214,6 +214,20 @@ class Admin {
                                              const std::string& broker_name,
                                              int32_t queue_id,
                                              int64_t queue_offset);
+  // Up to `max_messages` messages of that queue from `queue_offset` on, in
+  // one pull as MessageAtOffset does (the broker may return fewer); empty
+  // at the queue's end. NotFound when the broker is not in the topic's
+  // route or the offset is outside what the queue holds.
+  absl::StatusOr<std::vector<MessageExt>> PullMessages(
+      const std::string& topic, const std::string& broker_name,
+      int32_t queue_id, int64_t queue_offset, int32_t max_messages);
+  // The offset of the first message of that queue stored at or after
+  // `timestamp_millis` (SEARCH_OFFSET_BY_TIMESTAMP; the queue's end when
+  // none is), asked of the master, else a slave.
+  absl::StatusOr<int64_t> SearchOffset(const std::string& topic,
+                                       const std::string& broker_name,
+                                       int32_t queue_id,
+                                       int64_t timestamp_millis);
   // Sends the messages of %DLQ%<group> not re-sent before back to the topic
   // each failed on (the RETRY_TOPIC property the broker stored when it moved
   // them there), at most `max_messages`, with their body, tags, keys, user
@@ -245,6 +259,11 @@ class Admin {
   // route has no master or the master does not answer at the transport
   // (stopped, and still in the NameServers' routes until they expire it).
   // `address` is where the last attempt went.
+  // OK when `broker_name` is in `topic`'s route; NotFound naming the
+  // topic's brokers otherwise.
+  absl::Status CheckBrokerOfTopic(ClientInstance* instance,
+                                  const std::string& topic,
+                                  const std::string& broker_name);
   absl::StatusOr<remoting::Command> CallForRead(
       ClientInstance* instance, const std::string& broker_name,
       const remoting::Command& request, std::string* address);
