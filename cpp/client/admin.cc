@@ -843,14 +843,15 @@ absl::StatusOr<MessageExt> Admin::ViewMessageInTopic(
                    "], as an offset message id or as a producer's msg id"));
 }
 
-absl::Status Admin::CheckBrokerOfTopic(ClientInstance* instance,
-                                       const std::string& topic,
-                                       const std::string& broker_name) {
-  auto route = instance->routes()->Refresh(topic);
+absl::StatusOr<std::shared_ptr<ClientInstance>> Admin::InstanceWithBroker(
+    const std::string& topic, const std::string& broker_name) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
   if (!route.ok()) return route.status();
   std::vector<std::string> names;
   for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
-    if (broker.broker_name() == broker_name) return absl::OkStatus();
+    if (broker.broker_name() == broker_name) return instance;
     names.push_back(broker.broker_name());
   }
   std::sort(names.begin(), names.end());
@@ -865,13 +866,9 @@ absl::StatusOr<std::vector<MessageExt>> Admin::PullMessages(
   // RocketMQ's tools pull as this group, which every broker has from its
   // start.
   constexpr char kToolsGroup[] = "TOOLS_CONSUMER";
-  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      InstanceWithBroker(topic, broker_name);
   if (!instance.ok()) return instance.status();
-  if (absl::Status known =
-          CheckBrokerOfTopic(instance->get(), topic, broker_name);
-      !known.ok()) {
-    return known;
-  }
   remoting::Command request = remoting::MakeRequest(proto::PULL_MESSAGE);
   proto::PullMessageRequest* pull = request.header.mutable_pull_message();
   pull->set_consumer_group(kToolsGroup);
@@ -929,13 +926,9 @@ absl::StatusOr<int64_t> Admin::SearchOffset(const std::string& topic,
                                             const std::string& broker_name,
                                             int32_t queue_id,
                                             int64_t timestamp_millis) {
-  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      InstanceWithBroker(topic, broker_name);
   if (!instance.ok()) return instance.status();
-  if (absl::Status known =
-          CheckBrokerOfTopic(instance->get(), topic, broker_name);
-      !known.ok()) {
-    return known;
-  }
   remoting::Command search =
       remoting::MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
   search.header.mutable_queue_offset()->set_topic(topic);

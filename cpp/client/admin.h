@@ -259,11 +259,10 @@ class Admin {
   // route has no master or the master does not answer at the transport
   // (stopped, and still in the NameServers' routes until they expire it).
   // `address` is where the last attempt went.
-  // OK when `broker_name` is in `topic`'s route; NotFound naming the
-  // topic's brokers otherwise.
-  absl::Status CheckBrokerOfTopic(ClientInstance* instance,
-                                  const std::string& topic,
-                                  const std::string& broker_name);
+  // The started instance when `broker_name` is in `topic`'s route (just
+  // fetched); NotFound naming the topic's brokers otherwise.
+  absl::StatusOr<std::shared_ptr<ClientInstance>> InstanceWithBroker(
+      const std::string& topic, const std::string& broker_name);
   absl::StatusOr<remoting::Command> CallForRead(
       ClientInstance* instance, const std::string& broker_name,
       const remoting::Command& request, std::string* address);
