@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-30}"
 output_base="${HOME}/.cache/cometmq/bazel-fuzz"
-targets=(//cpp/remoting:frame_decoder_fuzzer)
+targets=(//cpp/remoting:frame_decoder_fuzzer //cpp/filter:sql_expression_fuzzer)
 
 bazel --output_base="$output_base" build --config=fuzz "${targets[@]}"
 bin="$(bazel --output_base="$output_base" info --config=fuzz bazel-bin 2>/dev/null)"

@@ -101,6 +101,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Alias("registerNameServerPeriod", "registerBrokerIntervalMillis");
   b->Bind("splitRegistrationSize", &splitRegistrationSize);
   b->Bind("longPollingEnable", &longPollingEnable);
+  b->Bind("enablePropertyFilter", &enablePropertyFilter);
   b->Bind("shortPollingTimeMills", &shortPollingTimeMills);
   b->Bind("clientChannelExpiredMillis", &clientChannelExpiredMillis);
   b->Bind("rebalanceLockMaxLiveTime", &rebalanceLockMaxLiveTime);

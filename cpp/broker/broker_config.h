@@ -67,6 +67,9 @@ struct BrokerConfig {
   // 16 MiB frame limit never registers).
   int32_t splitRegistrationSize = 800;
   bool longPollingEnable = true;
+  // SQL92 subscriptions (MessageSelector.bySql): off by default, as in
+  // RocketMQ; consumers asking for one are refused while it is off.
+  bool enablePropertyFilter = false;
   int64_t shortPollingTimeMills = 1000;
   // RocketMQ hard-codes the client expiry (120 s); a key here so tests can
   // expire clients quickly.

@@ -201,8 +201,8 @@ absl::Status BrokerController::Start() {
         absl::MutexLock lock(&drain_mu_);
         awaiting_repull_.insert(RepullKey(remote, pull));
       });
-  client_ = std::make_unique<ClientProcessor>(&clients_, &groups_, &offsets_,
-                                              &topics_, &locks_);
+  client_ = std::make_unique<ClientProcessor>(config_, &clients_, &groups_,
+                                              &offsets_, &topics_, &locks_);
   admin_ = std::make_unique<AdminProcessor>(
       config_, store_.get(), &topics_, &offsets_, &groups_, &schedule_,
       &clients_, admin_pool_.get(), [this] { return RuntimeInfo(); },

@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/send_back_processor.h"
+#include "cpp/broker/sql_filter.h"
 #include "cpp/broker/topic_config_manager.h"
 #include "cpp/common/monotonic_clock.h"
+#include "cpp/filter/sql_expression.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -50,12 +52,14 @@ std::optional<Command> CheckLockRequest(const Command& request) {
 
 }  // namespace
 
-ClientProcessor::ClientProcessor(ClientManager* clients,
+ClientProcessor::ClientProcessor(const BrokerConfig& config,
+                                 ClientManager* clients,
                                  SubscriptionGroupManager* groups,
                                  ConsumerOffsetManager* offsets,
                                  TopicConfigManager* topics,
                                  RebalanceLockManager* locks)
-    : clients_(clients),
+    : config_(config),
+      clients_(clients),
       groups_(groups),
       offsets_(offsets),
       topics_(topics),
@@ -70,7 +74,8 @@ std::vector<int32_t> ClientProcessor::Codes() {
           proto::QUERY_CONSUMER_OFFSET,
           proto::UPDATE_CONSUMER_OFFSET,
           proto::LOCK_BATCH_MQ,
-          proto::UNLOCK_BATCH_MQ};
+          proto::UNLOCK_BATCH_MQ,
+          proto::CHECK_CLIENT_CONFIG};
 }
 
 void ClientProcessor::Handle(Command request, remoting::Responder responder) {
@@ -102,6 +107,9 @@ void ClientProcessor::Handle(Command request, remoting::Responder responder) {
       break;
     case proto::UNLOCK_BATCH_MQ:
       response = UnlockBatch(request);
+      break;
+    case proto::CHECK_CLIENT_CONFIG:
+      response = CheckClientConfig(request);
       break;
     default:
       response =
@@ -288,6 +296,34 @@ Command ClientProcessor::UnlockBatch(const Command& request) {
   locks_->UnlockBatch(unlock.consumer_group(), unlock.client_id(),
                       ToLockedQueues(unlock.queues()));
   return MakeResponse(request, proto::SUCCESS);
+}
+
+Command ClientProcessor::CheckClientConfig(const Command& request) {
+  if (!request.header.has_check_client_config()) {
+    return remoting::MissingPayloadResponse(request, "check_client_config");
+  }
+  const proto::SubscriptionData& sub =
+      request.header.check_client_config().subscription();
+  if (sub.expression_type() == proto::EXPRESSION_TAG) {
+    return MakeResponse(request, proto::SUCCESS, "");
+  }
+  if (sub.expression_type() != proto::EXPRESSION_SQL92) {
+    return MakeResponse(request, proto::BAD_REQUEST,
+                        absl::StrCat("unknown expression type ",
+                                     static_cast<int>(sub.expression_type())));
+  }
+  // As RocketMQ's checkClientConfig: refused while the broker cannot
+  // filter by properties, else the selector must compile.
+  if (!config_.enablePropertyFilter) {
+    return MakeResponse(request, proto::SYSTEM_ERROR, kSql92NotSupported);
+  }
+  if (absl::Status s = filter::ValidateSql92(sub.expression()); !s.ok()) {
+    return MakeResponse(
+        request, proto::SUBSCRIPTION_PARSE_FAILED,
+        absl::StrCat("parse the consumer's subscription[", sub.expression(),
+                     "] failed: ", s.message()));
+  }
+  return MakeResponse(request, proto::SUCCESS, "");
 }
 
 }  // namespace cometmq::broker

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpp/broker/broker_config.h"
 #include "cpp/broker/client_manager.h"
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/rebalance_lock_manager.h"
@@ -16,11 +17,14 @@ namespace cometmq::broker {
 // Client bookkeeping requests: HEART_BEAT, UNREGISTER_CLIENT,
 // GET_CONSUMER_LIST_BY_GROUP, GET_CONSUMER_CONNECTION_LIST,
 // GET_PRODUCER_CONNECTION_LIST, QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET,
-// and the orderly consumers' LOCK_BATCH_MQ and UNLOCK_BATCH_MQ. All of them
-// only touch memory, so they are answered on the I/O thread.
+// the orderly consumers' LOCK_BATCH_MQ and UNLOCK_BATCH_MQ, and
+// CHECK_CLIENT_CONFIG (can this broker serve a subscription: SQL92 needs
+// enablePropertyFilter and a selector that compiles). All of them only
+// touch memory, so they are answered on the I/O thread.
 class ClientProcessor {
  public:
-  ClientProcessor(ClientManager* clients, SubscriptionGroupManager* groups,
+  ClientProcessor(const BrokerConfig& config, ClientManager* clients,
+                  SubscriptionGroupManager* groups,
                   ConsumerOffsetManager* offsets, TopicConfigManager* topics,
                   RebalanceLockManager* locks);
 
@@ -38,7 +42,9 @@ class ClientProcessor {
   remoting::Command UpdateOffset(const remoting::Command& request);
   remoting::Command LockBatch(const remoting::Command& request);
   remoting::Command UnlockBatch(const remoting::Command& request);
+  remoting::Command CheckClientConfig(const remoting::Command& request);
 
+  const BrokerConfig& config_;
   ClientManager* const clients_;
   SubscriptionGroupManager* const groups_;
   ConsumerOffsetManager* const offsets_;

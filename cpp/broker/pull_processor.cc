@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -237,9 +238,26 @@ void PullProcessor::Serve(std::shared_ptr<const Command> request,
   const int max_messages = pull.max_msg_nums() <= 0
                                ? kDefaultMaxMessages
                                : std::min(pull.max_msg_nums(), kMaxMessages);
-  store::GetResult got = store_->Get(
-      pull.topic(), pull.queue_id(), pull.queue_offset(), max_messages,
-      kMaxTransferBytes, TagCodesOf(pull.subscription()));
+  store::GetResult got;
+  if (pull.expression_type() == proto::EXPRESSION_TAG) {
+    got = store_->Get(pull.topic(), pull.queue_id(), pull.queue_offset(),
+                      max_messages, kMaxTransferBytes,
+                      TagCodesOf(pull.subscription()));
+  } else {
+    std::optional<Command> refusal;
+    std::shared_ptr<const filter::SqlExpression> sql =
+        SqlFilterOf(*request, &refusal);
+    if (refusal.has_value()) {
+      responder.Respond(*std::move(refusal));
+      return;
+    }
+    const store::MessageStore::RecordFilter matches =
+        [&sql](const store::RecordSlice& record) {
+          return sql == nullptr || SqlMatchesRecord(*sql, record);
+        };
+    got = store_->Get(pull.topic(), pull.queue_id(), pull.queue_offset(),
+                      max_messages, kMaxTransferBytes, {}, &matches);
+  }
 
   proto::StatusCode code = proto::PULL_NOT_FOUND;
   std::string remark;
@@ -324,6 +342,38 @@ void PullProcessor::Serve(std::shared_ptr<const Command> request,
     messages_got_.fetch_add(static_cast<int64_t>(got.messages.size()));
   }
   responder.Respond(std::move(response));
+}
+
+std::shared_ptr<const filter::SqlExpression> PullProcessor::SqlFilterOf(
+    const Command& request, std::optional<Command>* refusal) {
+  const proto::PullMessageRequest& pull = request.header.pull_message();
+  auto fail = [&](proto::StatusCode code, absl::string_view remark) {
+    Command response = MakeResponse(request, code, remark);
+    response.header.mutable_pull_message_response();
+    *refusal = std::move(response);
+    return nullptr;
+  };
+  if (pull.expression_type() != proto::EXPRESSION_SQL92) {
+    return fail(proto::BAD_REQUEST,
+                absl::StrCat("unknown expression type ",
+                             static_cast<int>(pull.expression_type())));
+  }
+  if (!config_.enablePropertyFilter) {
+    return fail(proto::SYSTEM_ERROR, kSql92NotSupported);
+  }
+  // As RocketMQ (filterSupportRetry=false): what a consumer failed is
+  // redelivered whatever its properties.
+  if (absl::StartsWith(pull.topic(), kRetryGroupTopicPrefix)) return nullptr;
+  absl::StatusOr<std::shared_ptr<const filter::SqlExpression>> compiled =
+      sql_filters_.Get(pull.consumer_group(), pull.topic(),
+                       pull.subscription());
+  if (!compiled.ok()) {
+    return fail(
+        proto::SUBSCRIPTION_PARSE_FAILED,
+        absl::StrCat("parse the consumer's subscription[", pull.subscription(),
+                     "] failed: ", compiled.status().message()));
+  }
+  return *std::move(compiled);
 }
 
 int64_t PullProcessor::SuggestBroker(const store::GetResult& got) const {

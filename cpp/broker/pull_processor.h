@@ -14,6 +14,7 @@
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/consumer_offset_manager.h"
 #include "cpp/broker/long_polling.h"
+#include "cpp/broker/sql_filter.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/topic_config_manager.h"
@@ -36,6 +37,14 @@ absl::flat_hash_set<int64_t> TagCodesOf(absl::string_view expression);
 // pull carries their latest commit, see HandleWhileStopping). A held pull
 // woken by arrivals none of which its tags match is held again until its
 // deadline, as RocketMQ does. Every answer carries a pull_message_response.
+//
+// A SQL92 pull (expression_type EXPRESSION_SQL92, enablePropertyFilter on)
+// returns only records whose properties its selector matches, compiled
+// once per group and topic; tag hashes play no part; next_begin_offset
+// moves past the records it skipped. Pulls of a %RETRY% topic are never
+// SQL-filtered (RocketMQ's filterSupportRetry=false). With
+// enablePropertyFilter off a SQL92 pull is answered SYSTEM_ERROR, and a
+// selector that does not compile SUBSCRIPTION_PARSE_FAILED.
 class PullProcessor {
  public:
   PullProcessor(const BrokerConfig& config, store::MessageStore* store,
@@ -91,6 +100,11 @@ class PullProcessor {
   // when this master's answer came from data too old to be in memory (with
   // slaveReadEnable), else the master.
   int64_t SuggestBroker(const store::GetResult& got) const;
+  // The pull's compiled SQL92 selector, or null for a tag pull (and for a
+  // retry topic's). Sets `refusal` when the pull cannot be served.
+  std::shared_ptr<const filter::SqlExpression> SqlFilterOf(
+      const remoting::Command& request,
+      std::optional<remoting::Command>* refusal);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;
@@ -102,6 +116,7 @@ class PullProcessor {
   std::atomic<int64_t> messages_got_{0};
   int64_t in_memory_bytes_ = 0;  // accessMessageInMemoryMaxRatio of RAM
   StopAnswerListener stop_answer_listener_;
+  SqlFilterCache sql_filters_;
 };
 
 }  // namespace cometmq::broker

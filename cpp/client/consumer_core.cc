@@ -20,6 +20,11 @@ constexpr absl::Duration kQuickRebalanceDelay = absl::Seconds(1);
 // (its owner is releasing it) or still finishing its message here.
 constexpr absl::Duration kLockRetryDelay = absl::Seconds(1);
 
+proto::ExpressionType ToProto(ExpressionType type) {
+  return type == ExpressionType::kSql92 ? proto::EXPRESSION_SQL92
+                                        : proto::EXPRESSION_TAG;
+}
+
 }  // namespace
 
 ConsumerCore::ConsumerCore(std::string group, ConsumerOptions options,
@@ -31,8 +36,13 @@ ConsumerCore::ConsumerCore(std::string group, ConsumerOptions options,
 
 absl::Status ConsumerCore::Subscribe(const std::string& topic,
                                      const std::string& expression) {
+  return Subscribe(topic, MessageSelector::ByTag(expression));
+}
+
+absl::Status ConsumerCore::Subscribe(const std::string& topic,
+                                     const MessageSelector& selector) {
   absl::StatusOr<Subscription> subscription =
-      ParseSubscription(topic, expression);
+      ParseSubscription(topic, selector);
   if (!subscription.ok()) return subscription.status();
   absl::MutexLock lock(&mu_);
   if (assigned_.has_value()) {
@@ -99,6 +109,20 @@ std::optional<Subscription> ConsumerCore::SubscriptionFor(
 }
 
 absl::Status ConsumerCore::Start(ClientInstance* instance) {
+  std::vector<Subscription> non_tag;
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_)
+      return absl::FailedPreconditionError("consumer already started");
+    for (const auto& [topic, subscription] : subscriptions_) {
+      if (subscription.type != ExpressionType::kTag) {
+        non_tag.push_back(subscription);
+      }
+    }
+  }
+  if (absl::Status s = CheckClientInBrokers(instance, non_tag); !s.ok()) {
+    return s;
+  }
   std::vector<std::string> topics;
   {
     absl::MutexLock lock(&mu_);
@@ -160,6 +184,52 @@ absl::Status ConsumerCore::Start(ClientInstance* instance) {
   return absl::OkStatus();
 }
 
+absl::Status ConsumerCore::CheckClientInBrokers(
+    ClientInstance* instance, const std::vector<Subscription>& subscriptions) {
+  for (const Subscription& subscription : subscriptions) {
+    absl::StatusOr<std::shared_ptr<const TopicRoute>> route =
+        instance->routes()->Get(subscription.topic);
+    if (!route.ok()) {
+      // No broker to ask yet (as RocketMQ, which asks the brokers it
+      // knows): its pulls will be refused if it cannot serve them.
+      spdlog::warn("consumer {}: cannot check the {} subscription of {}: {}",
+                   group_, subscription.expression, subscription.topic,
+                   route.status().ToString());
+      continue;
+    }
+    for (const proto::BrokerData& broker : (*route)->data.broker_datas()) {
+      remoting::Command request =
+          remoting::MakeRequest(proto::CHECK_CLIENT_CONFIG);
+      proto::CheckClientConfigRequest* check =
+          request.header.mutable_check_client_config();
+      check->set_group(group_);
+      proto::SubscriptionData* sub = check->mutable_subscription();
+      sub->set_topic(subscription.topic);
+      sub->set_expression(subscription.expression);
+      sub->set_expression_type(ToProto(subscription.type));
+      absl::StatusOr<remoting::Command> response =
+          instance->CallBroker(broker.broker_name(), std::move(request),
+                               instance->config().request_timeout);
+      if (!response.ok()) {
+        // An unreachable broker does not keep the consumer from starting;
+        // its pulls are checked when it is back.
+        spdlog::warn(
+            "consumer {}: cannot check the subscription of {} in "
+            "broker {}: {}",
+            group_, subscription.topic, broker.broker_name(),
+            response.status().ToString());
+        continue;
+      }
+      if (absl::Status s = ResponseStatus(*response); !s.ok()) {
+        return Annotate(s, absl::StrCat("broker ", broker.broker_name(),
+                                        " refused the subscription of topic ",
+                                        subscription.topic));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 void ConsumerCore::Shutdown() {
   absl::MutexLock rebalance_lock(&rebalance_mu_);
   std::map<MessageQueue, std::shared_ptr<ProcessQueue>> queues;
@@ -216,6 +286,7 @@ proto::ConsumerData ConsumerCore::HeartbeatData() const {
     proto::SubscriptionData* sub = data.add_subscriptions();
     sub->set_topic(topic);
     sub->set_expression(subscription.expression);
+    sub->set_expression_type(ToProto(subscription.type));
   }
   return data;
 }
@@ -655,6 +726,7 @@ void ConsumerCore::Pull(const std::shared_ptr<ProcessQueue>& pq) {
   pull->set_suspend_timeout_millis(
       absl::ToInt64Milliseconds(options_.suspend_timeout));
   pull->set_subscription(subscription->expression);
+  pull->set_expression_type(ToProto(subscription->type));
   // Not for orderly queues: a pull held in the broker's queue could commit
   // an older offset after the final commit that precedes an unlock.
   pull->set_commit_offset(options_.model == MessageModel::kClustering &&

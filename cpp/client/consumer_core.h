@@ -67,6 +67,8 @@ class ConsumerCore : public ConsumerMember,
 
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
+  absl::Status Subscribe(const std::string& topic,
+                         const MessageSelector& selector);
   // Removes the subscription of `topic` (nothing if there is none). Once
   // started, also gives up the topic's queues at once, as a rebalance
   // would (their offsets committed after their running listener calls, or
@@ -121,6 +123,12 @@ class ConsumerCore : public ConsumerMember,
  private:
   void RebalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   absl::StatusOr<std::vector<MessageQueue>> Allocate(const std::string& topic);
+  // RocketMQ's checkClientInBroker: asks each broker of each topic whether
+  // it can serve the (non-TAG) subscription; the first refusal is the
+  // error (with the broker's reason). An unreachable broker or topic
+  // without a route is only logged.
+  absl::Status CheckClientInBrokers(
+      ClientInstance* instance, const std::vector<Subscription>& subscriptions);
   // False when a wanted queue could not be taken yet (its lock is held
   // elsewhere or it is still being released here): retry soon.
   bool UpdateQueues(const std::string& topic,

@@ -78,6 +78,31 @@ TEST(ConsumerCoreTest, UnsubscribeWhileRunningGivesTheTopicsQueuesUp) {
   core->Shutdown();
 }
 
+TEST(ConsumerCoreTest, SqlSubscriptionIsCheckedInTheBrokersAtStart) {
+  // The fake broker, like one that cannot filter by SQL92, refuses
+  // CHECK_CLIENT_CONFIG: Start() fails with its reason, as RocketMQ's
+  // checkClientInBroker makes start() fail.
+  testing::OneBrokerCluster cluster({"TopicA"}, 1);
+  ConsumerOptions options = cluster.consumer_options("sql-check-test");
+  auto core = std::make_shared<ConsumerCore>(
+      "CG", options, "CONSUME_PASSIVELY",
+      [](const std::shared_ptr<ProcessQueue>&, std::vector<MessageExt>) {});
+  ASSERT_TRUE(core->Subscribe("TopicA", MessageSelector::BySql("a > 5")).ok());
+  const proto::ConsumerData data = core->HeartbeatData();
+  ASSERT_EQ(data.subscriptions_size(), 1);
+  EXPECT_EQ(data.subscriptions(0).expression_type(), proto::EXPRESSION_SQL92);
+  EXPECT_EQ(data.subscriptions(0).expression(), "a > 5");
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance =
+      ClientInstance::Get(options.client);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  absl::Status started = core->Start(instance->get());
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("refused the subscription of topic TopicA"),
+            std::string::npos)
+      << started;
+  EXPECT_EQ(cluster.broker().pulls(), 0);
+}
+
 TEST(ConsumerCoreTest, UnsubscribeBeforeStartOnlyRemovesTheSubscription) {
   auto core = std::make_shared<ConsumerCore>(
       "CG", ConsumerOptions{}, "CONSUME_PASSIVELY",

@@ -25,6 +25,11 @@ absl::Status DefaultLitePullConsumer::Subscribe(const std::string& topic,
   return core_->Subscribe(topic, expression);
 }
 
+absl::Status DefaultLitePullConsumer::Subscribe(
+    const std::string& topic, const MessageSelector& selector) {
+  return core_->Subscribe(topic, selector);
+}
+
 absl::Status DefaultLitePullConsumer::Unsubscribe(const std::string& topic) {
   // Buffered messages of its queues are skipped by Poll: they are dropped.
   return core_->Unsubscribe(topic);

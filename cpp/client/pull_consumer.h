@@ -15,6 +15,7 @@
 #include "cpp/client/consumer_core.h"
 #include "cpp/client/consumer_options.h"
 #include "cpp/client/message.h"
+#include "cpp/client/subscription.h"
 
 namespace cometmq::client {
 
@@ -38,6 +39,13 @@ class DefaultLitePullConsumer {
   // Before Start(); one or the other.
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
+  // RocketMQ's subscribe(topic, MessageSelector): MessageSelector::BySql
+  // selects by the messages' properties (brokers need
+  // enablePropertyFilter=true; Start() fails with the broker's reason when
+  // one refuses); InvalidArgument, naming the position, for a selector
+  // that does not compile. ByTag is Subscribe(topic, expression).
+  absl::Status Subscribe(const std::string& topic,
+                         const MessageSelector& selector);
   void Assign(std::vector<MessageQueue> queues);
   // RocketMQ's unsubscribe(topic), before or after Start(): the topic's
   // queues are given up at once (with auto_commit their polled offsets

@@ -35,6 +35,11 @@ absl::Status DefaultPushConsumer::Subscribe(const std::string& topic,
   return core_->Subscribe(topic, expression);
 }
 
+absl::Status DefaultPushConsumer::Subscribe(const std::string& topic,
+                                            const MessageSelector& selector) {
+  return core_->Subscribe(topic, selector);
+}
+
 absl::Status DefaultPushConsumer::Unsubscribe(const std::string& topic) {
   if (topic == RetryTopic(group_)) {
     return absl::InvalidArgumentError(

@@ -20,6 +20,7 @@
 #include "cpp/client/message_listener.h"
 #include "cpp/client/retry_copy.h"
 #include "cpp/client/scheduler.h"
+#include "cpp/client/subscription.h"
 #include "cpp/client/thread_pool.h"
 
 namespace cometmq::client {
@@ -80,6 +81,13 @@ class DefaultPushConsumer {
   // Before Start().
   absl::Status Subscribe(const std::string& topic,
                          const std::string& expression);
+  // RocketMQ's subscribe(topic, MessageSelector): MessageSelector::BySql
+  // selects by the messages' properties (brokers need
+  // enablePropertyFilter=true; Start() fails with the broker's reason when
+  // one refuses); InvalidArgument, naming the position, for a selector
+  // that does not compile. ByTag is Subscribe(topic, expression).
+  absl::Status Subscribe(const std::string& topic,
+                         const MessageSelector& selector);
   // RocketMQ's unsubscribe(topic), before or after Start(): no message of
   // `topic` is delivered once it returned, except those whose listener
   // call already began, and retries of earlier failures, which come

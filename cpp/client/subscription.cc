@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cpp/common/resource_name.h"
+#include "cpp/filter/sql_expression.h"
 
 namespace cometmq::client {
 
@@ -29,6 +30,23 @@ absl::StatusOr<Subscription> ParseSubscription(const std::string& topic,
     subscription.tags.emplace(tag);
   }
   subscription.expression = std::string(trimmed);
+  return subscription;
+}
+
+absl::StatusOr<Subscription> ParseSubscription(
+    const std::string& topic, const MessageSelector& selector) {
+  if (selector.type() == ExpressionType::kTag) {
+    return ParseSubscription(topic, selector.expression());
+  }
+  if (topic.empty()) return absl::InvalidArgumentError("topic is empty");
+  if (absl::Status s = filter::ValidateSql92(selector.expression()); !s.ok()) {
+    return s;
+  }
+  Subscription subscription;
+  subscription.topic = topic;
+  subscription.expression = selector.expression();
+  subscription.type = ExpressionType::kSql92;
+  subscription.all = false;
   return subscription;
 }
 

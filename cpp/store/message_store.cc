@@ -531,9 +531,10 @@ PutResult MessageStore::PutOneSync(MessageToStore message) {
   return PutSync(std::move(one));
 }
 
-GetResult MessageStore::Get(
-    absl::string_view topic, int32_t queue_id, int64_t offset, int max_count,
-    int64_t max_bytes, const absl::flat_hash_set<int64_t>& tag_codes) const {
+GetResult MessageStore::Get(absl::string_view topic, int32_t queue_id,
+                            int64_t offset, int max_count, int64_t max_bytes,
+                            const absl::flat_hash_set<int64_t>& tag_codes,
+                            const RecordFilter* record_filter) const {
   GetResult result;
   std::shared_ptr<ConsumeQueue> cq = FindQueue(topic, queue_id);
   if (cq == nullptr) {
@@ -587,6 +588,7 @@ GetResult MessageStore::Get(
         missing = true;
         continue;
       }
+      if (record_filter != nullptr && !(*record_filter)(slice)) continue;
       result.total_bytes += slice.size;
       result.messages.push_back(std::move(slice));
     }

@@ -106,11 +106,18 @@ class MessageStore {
   // PutSync of one message.
   PutResult PutOneSync(MessageToStore message);
 
+  // Decides from a stored record whether a filtered read returns it.
+  using RecordFilter = std::function<bool(const RecordSlice&)>;
+
   // Up to `max_count` messages / about `max_bytes` from `offset`. When
-  // `tag_codes` is not empty, only entries whose tag hash is in it.
+  // `tag_codes` is not empty, only entries whose tag hash is in it; with a
+  // `record_filter`, only records it accepts (records it refuses count
+  // against the scan limit, not against `max_count` or `max_bytes`, and
+  // next_begin_offset moves past them as past tag mismatches).
   GetResult Get(absl::string_view topic, int32_t queue_id, int64_t offset,
                 int max_count, int64_t max_bytes,
-                const absl::flat_hash_set<int64_t>& tag_codes) const;
+                const absl::flat_hash_set<int64_t>& tag_codes,
+                const RecordFilter* record_filter = nullptr) const;
   bool ReadRecord(int64_t commit_log_offset, RecordSlice* out) const;
   // Replication (see CommitLog::ReadForReplica / AppendReplica). A replica
   // append is flushed per flushDiskType and dispatched like a local one.

@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/store/store_test_util.h"
 #include "gmock/gmock.h"
@@ -136,6 +137,40 @@ TEST(MessageStoreTest, TagFilterByHash) {
   absl::flat_hash_set<int64_t> none = {TagsHashCode("TagC")};
   EXPECT_EQ(store->Get("T", 0, 0, 32, 1 << 20, none).status,
             GetStatus::kNoMatchedMessage);
+}
+
+TEST(MessageStoreTest, RecordFilterSelectsAndSkipsRefusedRecords) {
+  auto store = OpenStore(SmallStoreConfig(MakeTempDir("recordfilter")));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(store->PutSync({MakeMessage("T", 0, Body(i, 1000))}).ok());
+  }
+  store->WaitDispatched();
+  // Only bodies of multiples of 3 pass.
+  MessageStore::RecordFilter by_body = [](const RecordSlice& s) {
+    RecordView v;
+    if (DecodeRecord(s.data, s.size, false, &v) != DecodeResult::kRecord) {
+      return false;
+    }
+    for (int i : {0, 3, 6, 9}) {
+      if (absl::StartsWith(v.body, absl::StrCat("message-", i, "-"))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  // Refused records count against neither max_count nor max_bytes.
+  GetResult r = store->Get("T", 0, 0, 2, 2500, kAnyTag, &by_body);
+  EXPECT_EQ(r.status, GetStatus::kFound);
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.next_begin_offset, 4);
+  r = store->Get("T", 0, 4, 32, 1 << 20, kAnyTag, &by_body);
+  EXPECT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.next_begin_offset, 10);
+  // Nothing accepted: no match, and the offset still moves to the end.
+  MessageStore::RecordFilter none = [](const RecordSlice&) { return false; };
+  r = store->Get("T", 0, 0, 32, 1 << 20, kAnyTag, &none);
+  EXPECT_EQ(r.status, GetStatus::kNoMatchedMessage);
+  EXPECT_EQ(r.next_begin_offset, 10);
 }
 
 TEST(MessageStoreTest, OversizedMessageIsRefusedAndNothingWritten) {

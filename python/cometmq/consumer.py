@@ -167,8 +167,25 @@ class PushConsumer(Lifecycle):
             int(consume_timeout_ms))
 
     @translate
-    def subscribe(self, topic, expression="*"):
-        self._core.subscribe(topic, expression or "*")
+    def subscribe(self, topic, expression="*", sql=None):
+        """Consumes `topic`, before start(). `expression` selects by tag:
+        "*" (every message) or tags joined by "||" ("TagA || TagB").
+        `sql` instead selects by the messages' properties with a SQL92
+        expression, RocketMQ's MessageSelector.bySql, e.g.
+        sql="a > 5 AND region = 'eu'" (TAGS names the tag). Property
+        values are strings, compared as numbers against numbers; a message
+        without a property the expression needs does not match. The brokers
+        must run with enablePropertyFilter=true: start() raises
+        MQClientError with the broker's reason ("The broker does not support
+        consumer to filter message by SQL92") when one refuses. A selector
+        that does not compile raises MessageIllegalError here, naming the
+        position. Give either expression or sql, not both."""
+        if sql is not None:
+            if expression not in ("*", "", None):
+                raise ValueError("give a tag expression or sql, not both")
+            self._core.subscribe_sql(topic, sql)
+        else:
+            self._core.subscribe(topic, expression or "*")
 
     @translate
     def unsubscribe(self, topic):
@@ -262,8 +279,25 @@ class PullConsumer(Lifecycle):
             _timestamp_ms(consume_timestamp_ms, consume_timestamp))
 
     @translate
-    def subscribe(self, topic, expression="*"):
-        self._core.subscribe(topic, expression or "*")
+    def subscribe(self, topic, expression="*", sql=None):
+        """Consumes `topic`, before start() (as PushConsumer.subscribe). `expression` selects by tag:
+        "*" (every message) or tags joined by "||" ("TagA || TagB").
+        `sql` instead selects by the messages' properties with a SQL92
+        expression, RocketMQ's MessageSelector.bySql, e.g.
+        sql="a > 5 AND region = 'eu'" (TAGS names the tag). Property
+        values are strings, compared as numbers against numbers; a message
+        without a property the expression needs does not match. The brokers
+        must run with enablePropertyFilter=true: start() raises
+        MQClientError with the broker's reason ("The broker does not support
+        consumer to filter message by SQL92") when one refuses. A selector
+        that does not compile raises MessageIllegalError here, naming the
+        position. Give either expression or sql, not both."""
+        if sql is not None:
+            if expression not in ("*", "", None):
+                raise ValueError("give a tag expression or sql, not both")
+            self._core.subscribe_sql(topic, sql)
+        else:
+            self._core.subscribe(topic, expression or "*")
 
     @translate
     def unsubscribe(self, topic):

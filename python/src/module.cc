@@ -37,6 +37,7 @@ namespace {
 
 using client::Message;
 using client::MessageExt;
+using client::MessageSelector;
 
 // Raised into Python as _core.ClientError(message, broker_code, kind).
 struct ClientException {
@@ -519,6 +520,11 @@ void BindPushConsumer(py::module_& m) {
               const std::string& expression) {
              Check(c.Subscribe(topic, expression));
            })
+      .def("subscribe_sql",
+           [](DefaultPushConsumer& c, const std::string& topic,
+              const std::string& sql) {
+             Check(c.Subscribe(topic, MessageSelector::BySql(sql)));
+           })
       .def("unsubscribe",
            [](DefaultPushConsumer& c, const std::string& topic) {
              CallWithoutGil([&] { return c.Unsubscribe(topic); });
@@ -565,6 +571,11 @@ void BindPullConsumer(py::module_& m) {
            [](DefaultLitePullConsumer& c, const std::string& topic,
               const std::string& expression) {
              Check(c.Subscribe(topic, expression));
+           })
+      .def("subscribe_sql",
+           [](DefaultLitePullConsumer& c, const std::string& topic,
+              const std::string& sql) {
+             Check(c.Subscribe(topic, MessageSelector::BySql(sql)));
            })
       .def("unsubscribe",
            [](DefaultLitePullConsumer& c, const std::string& topic) {
