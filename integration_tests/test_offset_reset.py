@@ -270,3 +270,47 @@ def test_a_group_with_no_online_consumer_is_reset_directly(cluster):
                         topic, "-f", "false")
     assert progress(ns, group, topic)[0] == 10
     producer.shutdown()
+
+
+def test_a_broadcasting_group_is_reset_in_its_clients(cluster, tmp_path):
+    # Its offsets live in each client (a local file): the broker stores
+    # nothing for it and tells every online client, which takes the offsets
+    # as its own and consumes from there.
+    cluster.start_namesrv()
+    cluster.start_broker()
+    ns = cluster.namesrv_addr
+    topic, group = "BcResetT", "cg-bc-reset"
+    create_topic(ns, topic, 2)
+    producer = cometmq.Producer(group="pg-bc-reset", namesrv=ns).start()
+    send(producer, topic, b"m-", 6)
+    gates = [Gate(hold=b"never") for _ in range(2)]
+    consumers = [push_consumer(cluster, group, topic, gate,
+                               model="BROADCASTING", instance_name=f"bc{i}",
+                               offset_dir=str(tmp_path))
+                 for i, gate in enumerate(gates)]
+    try:
+        for gate in gates:
+            wait_until(lambda: len(gate.received()) == 6, what="delivery")
+        out, _ = reset_json("-n", ns, "resetOffsetByTime", "-g", group, "-t",
+                            topic, "-s", "0")
+        assert out["path"] == "online" and out["clientsNotified"] == 2, out
+        assert [q["offset"] for q in out["queues"]] == [0, 0]
+        for gate in gates:
+            wait_until(lambda: sorted(gate.received()) == sorted(
+                [b"m-%d" % i for i in range(6)] * 2), what="redelivery")
+        # Nothing is stored on the broker for the group (a queue it has no
+        # offset for shows 0).
+        out, _ = reset_json("-n", ns, "skipAccumulatedMessage", "-g", group,
+                            "-t", topic)
+        assert [q["offset"] for q in out["queues"]] == [3, 3]
+        assert set(progress(ns, group, topic)[1].values()) == {0}
+        send(producer, topic, b"n-", 2)
+        for gate in gates:
+            wait_until(lambda: b"n-0" in gate.received()
+                       and b"n-1" in gate.received(),
+                       what="the messages after the skip")
+            assert len(gate.received()) == 14
+    finally:
+        for c in consumers:
+            c.shutdown()
+        producer.shutdown()
