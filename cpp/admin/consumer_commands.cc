@@ -1,6 +1,6 @@
 // The consumer and producer group subcommands: consumerProgress,
-// resetOffsetByTime, updateSubGroup, deleteSubGroup, consumerConnection and
-// producerConnection.
+// resetOffsetByTime, skipAccumulatedMessage, updateSubGroup, deleteSubGroup,
+// consumerConnection and producerConnection.
 
 #include <algorithm>
 #include <string>
@@ -58,38 +58,6 @@ absl::Status ConsumerProgress(const CommandContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status ResetOffsetByTime(const CommandContext& ctx) {
-  const std::string group = ctx.args.Get('g');
-  const std::string topic = ctx.args.Get('t');
-  absl::StatusOr<int64_t> timestamp = ParseTimestamp(ctx.args.Get('s'));
-  if (!timestamp.ok()) return timestamp.status();
-  absl::StatusOr<std::vector<client::QueueReset>> resets =
-      ctx.admin->ResetOffsetByTime(group, topic, *timestamp);
-  if (!resets.ok()) return TopicStatus(resets.status(), topic);
-  Table table({"#Broker Name", "#QID", "#Offset"});
-  JsonValue queues = JsonValue::Array();
-  for (const client::QueueReset& q : *resets) {
-    table.AddRow(
-        {q.broker_name, absl::StrCat(q.queue_id), absl::StrCat(q.offset)});
-    JsonValue entry = JsonValue::Object();
-    entry.Set("brokerName", JsonValue::String(q.broker_name))
-        .Set("queueId", JsonValue::Int(q.queue_id))
-        .Set("offset", JsonValue::Int(q.offset));
-    queues.Push(std::move(entry));
-  }
-  JsonValue json = JsonValue::Object();
-  json.Set("group", JsonValue::String(group))
-      .Set("topic", JsonValue::String(topic))
-      .Set("timestamp", JsonValue::Int(*timestamp))
-      .Set("queues", std::move(queues));
-  ctx.Emit(absl::StrCat(table.Render(),
-                        "\nRunning consumers of the group may overwrite these "
-                        "offsets with their own commits; stop them before "
-                        "resetting.\n"),
-           json);
-  return absl::OkStatus();
-}
-
 // "true"/"false" for a boolean option.
 absl::StatusOr<bool> GetBool(const ParsedArgs& args, char letter,
                              bool fallback) {
@@ -99,6 +67,81 @@ absl::StatusOr<bool> GetBool(const ParsedArgs& args, char letter,
   if (value == "false") return false;
   return absl::InvalidArgumentError(absl::StrCat(
       "-", std::string(1, letter), " needs true or false, got '", value, "'"));
+}
+
+// Prints what ResetOffsetByTime did, for resetOffsetByTime (`timestamp`
+// as given in -s) and skipAccumulatedMessage (timestamp -1).
+absl::Status ResetOffsets(const CommandContext& ctx, int64_t timestamp,
+                          const std::string& timestamp_text) {
+  const std::string group = ctx.args.Get('g');
+  const std::string topic = ctx.args.Get('t');
+  // As RocketMQ: force unless -f false.
+  absl::StatusOr<bool> force = GetBool(ctx.args, 'f', true);
+  if (!force.ok()) return force.status();
+  absl::StatusOr<client::OffsetReset> reset =
+      ctx.admin->ResetOffsetByTime(group, topic, timestamp, *force);
+  if (!reset.ok()) return TopicStatus(reset.status(), topic);
+  Table table({"#Broker Name", "#QID", "#Offset"});
+  JsonValue queues = JsonValue::Array();
+  size_t online = 0;
+  for (const client::QueueReset& q : reset->queues) {
+    table.AddRow(
+        {q.broker_name, absl::StrCat(q.queue_id), absl::StrCat(q.offset)});
+    JsonValue entry = JsonValue::Object();
+    entry.Set("brokerName", JsonValue::String(q.broker_name))
+        .Set("queueId", JsonValue::Int(q.queue_id))
+        .Set("offset", JsonValue::Int(q.offset))
+        .Set("online", JsonValue::Bool(q.online));
+    queues.Push(std::move(entry));
+    if (q.online) ++online;
+  }
+  // "online": the brokers reset the offsets and told the group's running
+  // consumers; "direct": no consumer was online, the offsets were written.
+  const std::string path = online == 0                      ? "direct"
+                           : online == reset->queues.size() ? "online"
+                                                            : "mixed";
+  JsonValue json = JsonValue::Object();
+  json.Set("group", JsonValue::String(group))
+      .Set("topic", JsonValue::String(topic))
+      .Set("timestamp", JsonValue::Int(timestamp))
+      .Set("force", JsonValue::Bool(*force))
+      .Set("path", JsonValue::String(path))
+      .Set("clientsNotified", JsonValue::Int(reset->clients_notified))
+      .Set("queues", std::move(queues));
+  std::string text = absl::StrCat(
+      "reset consumer offset by specified group[", group, "], topic[", topic,
+      "], force[", *force ? "true" : "false", "], timestamp(string)[",
+      timestamp_text, "], timestamp(long)[", timestamp, "]\n");
+  if (path == "online") {
+    absl::StrAppend(&text,
+                    "The brokers reset the offsets and told the group's "
+                    "online consumers (",
+                    reset->clients_notified,
+                    " notified); they continue from the new offsets.\n");
+  } else if (path == "direct") {
+    absl::StrAppend(&text,
+                    "The group has no online consumer: the offsets were "
+                    "written directly.\n");
+  } else {
+    absl::StrAppend(
+        &text,
+        "The group was online on some brokers only: their consumers were "
+        "told; the queues of the other brokers were written directly.\n");
+  }
+  absl::StrAppend(&text, table.Render());
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
+absl::Status ResetOffsetByTime(const CommandContext& ctx) {
+  const std::string text = ctx.args.Get('s');
+  absl::StatusOr<int64_t> timestamp = ParseTimestamp(text);
+  if (!timestamp.ok()) return timestamp.status();
+  return ResetOffsets(ctx, *timestamp, text);
+}
+
+absl::Status SkipAccumulatedMessage(const CommandContext& ctx) {
+  return ResetOffsets(ctx, /*timestamp=*/-1, "-1");
 }
 
 absl::Status UpdateSubGroup(const CommandContext& ctx) {
@@ -296,14 +339,28 @@ std::vector<CommandSpec> ConsumerCommands() {
       {"resetOffsetByTime",
        "Consumer groups",
        "Set a group's offsets on a topic to the first message stored at or "
-       "after a time (stop the group's consumers first)",
+       "after a time; running consumers continue from there",
        {NamesrvFlag(),
         GroupFlag(),
         TopicFlag(),
         {'s', "timestamp", "TIMESTAMP", true,
          "'now', milliseconds since the epoch or yyyy-MM-dd#HH:mm:ss:SSS "
-         "(local time)"}},
+         "(local time)"},
+        {'f', "force", "BOOL", false,
+         "true (default): set every queue; false: only move a queue back, "
+         "never past its committed offset"}},
        ResetOffsetByTime},
+      {"skipAccumulatedMessage",
+       "Consumer groups",
+       "Skip a group's backlog on a topic: set its offsets to the end of "
+       "every queue; running consumers continue from there",
+       {NamesrvFlag(),
+        GroupFlag(),
+        TopicFlag(),
+        {'f', "force", "BOOL", false,
+         "true (default): set every queue; false: only move a queue back "
+         "(so nothing is skipped)"}},
+       SkipAccumulatedMessage},
       {"updateSubGroup",
        "Consumer groups",
        "Create or update a subscription group",

@@ -36,8 +36,8 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
           "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
           "consumerProgress", "queryMsgById", "queryMsgByUniqueKey",
           "queryMsgByOffset", "queryMsgByKey", "resetOffsetByTime",
-          "updateSubGroup", "deleteSubGroup", "consumerConnection",
-          "producerConnection"}) {
+          "skipAccumulatedMessage", "updateSubGroup", "deleteSubGroup",
+          "consumerConnection", "producerConnection"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }
     EXPECT_NE(run.out.find("updateSubGroup"), std::string::npos);

@@ -71,6 +71,9 @@ class AdminProcessor {
   // Groups online and subscribed to the topic, and groups with committed
   // offsets for it (RocketMQ's queryTopicConsumeByWho).
   remoting::Command TopicConsumeByWho(const remoting::Command& request);
+  // INVOKE_BROKER_TO_RESET_OFFSET: resets an online group's offsets on a
+  // topic and tells its clients (RocketMQ's Broker2Client.resetOffset).
+  remoting::Command ResetOffset(const remoting::Command& request);
 
   const BrokerConfig& config_;
   store::MessageStore* const store_;

@@ -9,6 +9,7 @@
 #include "cpp/broker/schedule_service.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
+#include "cpp/common/offset_reset.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -212,6 +213,25 @@ TEST(ConsumerOffsetManagerTest, RemoveGroupForgetsOnlyThatGroup) {
   EXPECT_THAT(reloaded.TopicsOf("G"), IsEmpty());
   EXPECT_EQ(reloaded.Query("GG", "T", 0), 4);
   EXPECT_EQ(reloaded.Query("H", "G", 0), 1);
+}
+
+TEST(ResetOffsetForTest, ForceSetsTheTargetEitherWay) {
+  EXPECT_EQ(ResetOffsetFor(/*target=*/3, /*committed=*/10, /*force=*/true), 3);
+  EXPECT_EQ(ResetOffsetFor(/*target=*/30, /*committed=*/10, /*force=*/true),
+            30);
+}
+
+TEST(ResetOffsetForTest, WithoutForceAQueueOnlyMovesBack) {
+  EXPECT_EQ(ResetOffsetFor(3, 10, /*force=*/false), 3);
+  // Not forward past the committed offset, as RocketMQ's Broker2Client.
+  EXPECT_EQ(ResetOffsetFor(30, 10, /*force=*/false), 10);
+  EXPECT_EQ(ResetOffsetFor(10, 10, /*force=*/false), 10);
+}
+
+TEST(ResetOffsetForTest, AQueueNeverCommittedTakesTheTarget) {
+  EXPECT_EQ(ResetOffsetFor(30, std::nullopt, /*force=*/false), 30);
+  EXPECT_EQ(ResetOffsetFor(-1, std::nullopt, /*force=*/true), 0);
+  EXPECT_EQ(ResetOffsetFor(-1, 5, /*force=*/false), 0);
 }
 
 TEST(SubscriptionGroupManagerTest, SlaveTakesTheMastersGroupsInPlaceOfItsOwn) {

@@ -15,6 +15,7 @@
 #include "cpp/client/client_error.h"
 #include "cpp/client/message_id.h"
 #include "cpp/common/message_record.h"
+#include "cpp/common/offset_reset.h"
 
 namespace cometmq::client {
 namespace {
@@ -498,42 +499,95 @@ absl::StatusOr<proto::BrokerRuntimeInfo> Admin::BrokerRuntimeInfo(
   return std::move(*response->header.mutable_broker_runtime_info_response());
 }
 
-absl::StatusOr<std::vector<QueueReset>> Admin::ResetOffsetByTime(
-    const std::string& group, const std::string& topic,
-    int64_t timestamp_millis) {
+absl::StatusOr<OffsetReset> Admin::ResetOffsetByTime(const std::string& group,
+                                                     const std::string& topic,
+                                                     int64_t timestamp_millis,
+                                                     bool force) {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
   auto route = (*instance)->routes()->Refresh(topic);
   if (!route.ok()) return route.status();
-  std::vector<QueueReset> resets;
+  OffsetReset reset;
   for (const proto::QueueData& queues : (*route)->data.queue_datas()) {
     absl::StatusOr<std::string> master =
         (*instance)->routes()->MasterAddress(queues.broker_name());
     if (!master.ok()) continue;
-    for (int32_t queue_id = 0; queue_id < queues.read_queue_nums();
-         ++queue_id) {
-      remoting::Command search =
-          remoting::MakeRequest(proto::SEARCH_OFFSET_BY_TIMESTAMP);
-      search.header.mutable_queue_offset()->set_topic(topic);
-      search.header.mutable_queue_offset()->set_queue_id(queue_id);
-      search.header.mutable_queue_offset()->set_timestamp(timestamp_millis);
-      auto found = Call(instance->get(), *master, std::move(search));
-      if (!found.ok()) return found.status();
-      const int64_t offset = found->header.queue_offset_response().offset();
-      remoting::Command commit =
-          remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
-      proto::ConsumerOffsetRequest* update =
-          commit.header.mutable_consumer_offset();
-      update->set_consumer_group(group);
-      update->set_topic(topic);
-      update->set_queue_id(queue_id);
-      update->set_commit_offset(offset);
-      auto committed = Call(instance->get(), *master, std::move(commit));
-      if (!committed.ok()) return committed.status();
-      resets.push_back({queues.broker_name(), queue_id, offset});
+    remoting::Command invoke =
+        remoting::MakeRequest(proto::INVOKE_BROKER_TO_RESET_OFFSET);
+    proto::ResetOffsetRequest* req = invoke.header.mutable_reset_offset();
+    req->set_topic(topic);
+    req->set_group(group);
+    req->set_timestamp(timestamp_millis);
+    req->set_force(force);
+    auto online = Call(instance->get(), *master, std::move(invoke));
+    if (online.ok()) {
+      const proto::ResetOffsetTable& table =
+          online->header.reset_offset_table();
+      reset.clients_notified += table.clients_notified();
+      for (const proto::QueueResetOffset& entry : table.offsets()) {
+        reset.queues.push_back({queues.broker_name(), entry.queue_id(),
+                                entry.offset(), /*online=*/true});
+      }
+      continue;
     }
+    if (BrokerStatusCode(online.status()) != proto::CONSUMER_NOT_ONLINE) {
+      return Annotate(online.status(), queues.broker_name());
+    }
+    absl::Status direct =
+        ResetOffsetDirectly(instance->get(), *master, queues, group, topic,
+                            timestamp_millis, force, &reset.queues);
+    if (!direct.ok()) return Annotate(direct, queues.broker_name());
   }
-  return resets;
+  return reset;
+}
+
+absl::Status Admin::ResetOffsetDirectly(ClientInstance* instance,
+                                        const std::string& master,
+                                        const proto::QueueData& queues,
+                                        const std::string& group,
+                                        const std::string& topic,
+                                        int64_t timestamp_millis, bool force,
+                                        std::vector<QueueReset>* resets) {
+  for (int32_t queue_id = 0; queue_id < queues.read_queue_nums(); ++queue_id) {
+    remoting::Command search = remoting::MakeRequest(
+        timestamp_millis == -1 ? proto::GET_MAX_OFFSET
+                               : proto::SEARCH_OFFSET_BY_TIMESTAMP);
+    search.header.mutable_queue_offset()->set_topic(topic);
+    search.header.mutable_queue_offset()->set_queue_id(queue_id);
+    search.header.mutable_queue_offset()->set_timestamp(timestamp_millis);
+    auto found = Call(instance, master, std::move(search));
+    if (!found.ok()) return found.status();
+    std::optional<int64_t> committed;
+    if (!force) {
+      remoting::Command query =
+          remoting::MakeRequest(proto::QUERY_CONSUMER_OFFSET);
+      proto::ConsumerOffsetRequest* q = query.header.mutable_consumer_offset();
+      q->set_consumer_group(group);
+      q->set_topic(topic);
+      q->set_queue_id(queue_id);
+      auto current = Call(instance, master, std::move(query));
+      if (current.ok()) {
+        committed = current->header.consumer_offset_response().offset();
+      } else if (BrokerStatusCode(current.status()) != proto::QUERY_NOT_FOUND) {
+        return current.status();
+      }
+    }
+    const int64_t offset = ResetOffsetFor(
+        found->header.queue_offset_response().offset(), committed, force);
+    remoting::Command commit =
+        remoting::MakeRequest(proto::UPDATE_CONSUMER_OFFSET);
+    proto::ConsumerOffsetRequest* update =
+        commit.header.mutable_consumer_offset();
+    update->set_consumer_group(group);
+    update->set_topic(topic);
+    update->set_queue_id(queue_id);
+    update->set_commit_offset(offset);
+    auto committed_now = Call(instance, master, std::move(commit));
+    if (!committed_now.ok()) return committed_now.status();
+    resets->push_back({queues.broker_name(), queue_id, offset,
+                       /*online=*/false});
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<proto::TopicRouteData> Admin::TopicRoute(

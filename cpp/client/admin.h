@@ -37,6 +37,18 @@ struct QueueReset {
   std::string broker_name;
   int32_t queue_id = 0;
   int64_t offset = 0;
+  // Set by the broker, which told the group's online clients
+  // (INVOKE_BROKER_TO_RESET_OFFSET); false: written directly
+  // (UPDATE_CONSUMER_OFFSET) because the group had no online consumer there.
+  bool online = false;
+};
+
+// What ResetOffsetByTime did.
+struct OffsetReset {
+  std::vector<QueueReset> queues;  // by broker, then queue id
+  // Online clients of the group the brokers told (summed over brokers; a
+  // client of several brokers counts once per broker).
+  int32_t clients_notified = 0;
 };
 
 struct QueueProgress {
@@ -166,14 +178,20 @@ class Admin {
   // GET_BROKER_RUNTIME_INFO of the broker at `broker_addr`.
   absl::StatusOr<proto::BrokerRuntimeInfo> BrokerRuntimeInfo(
       const std::string& broker_addr);
-  // For every queue of `topic` on every master: the offset of the first
-  // message stored at or after `timestamp_millis`
-  // (SEARCH_OFFSET_BY_TIMESTAMP), committed as `group`'s offset
-  // (UPDATE_CONSUMER_OFFSET). Live consumers of the group may overwrite it
-  // with their own commits: stop them first, as in RocketMQ.
-  absl::StatusOr<std::vector<QueueReset>> ResetOffsetByTime(
-      const std::string& group, const std::string& topic,
-      int64_t timestamp_millis);
+  // Sets `group`'s offset of every queue of `topic` on every master to the
+  // offset of the first message stored at or after `timestamp_millis`, or
+  // to the queue's max offset when it is -1 (skipAccumulatedMessage).
+  // Without `force` a queue only moves back (ResetOffsetFor). As RocketMQ's
+  // resetOffsetByTimestamp: each master is asked to reset
+  // (INVOKE_BROKER_TO_RESET_OFFSET), which stores the offsets and tells the
+  // group's online clients, who drop what they hold of those queues and
+  // pull from there (their own later commits do not undo it); a master
+  // where the group has no online consumer (CONSUMER_NOT_ONLINE) gets the
+  // offsets written directly instead (resetOffsetByTimestampOld).
+  absl::StatusOr<OffsetReset> ResetOffsetByTime(const std::string& group,
+                                                const std::string& topic,
+                                                int64_t timestamp_millis,
+                                                bool force = true);
   absl::StatusOr<proto::ClusterInfo> ClusterList();
   // Per queue of every broker of the route.
   absl::StatusOr<std::vector<QueueOffsets>> TopicStats(
@@ -284,6 +302,16 @@ class Admin {
   absl::StatusOr<remoting::Command> Call(ClientInstance* instance,
                                          const std::string& addr,
                                          remoting::Command request);
+  // ResetOffsetByTime's fallback for one master where the group has no
+  // online consumer: each queue's offset is looked up and written
+  // (UPDATE_CONSUMER_OFFSET), and appended to `resets`.
+  absl::Status ResetOffsetDirectly(ClientInstance* instance,
+                                   const std::string& master,
+                                   const proto::QueueData& queues,
+                                   const std::string& group,
+                                   const std::string& topic,
+                                   int64_t timestamp_millis, bool force,
+                                   std::vector<QueueReset>* resets);
 
   const ClientConfig config_;
   absl::Mutex mu_;

@@ -68,6 +68,11 @@ void ClientInstance::Start() {
         OnNotifyConsumerIdsChanged(request);
       });
   remoting_->RegisterHandler(
+      proto::RESET_CONSUMER_CLIENT_OFFSET,
+      [this](const std::string&, remoting::Command request) {
+        OnResetConsumerOffset(request);
+      });
+  remoting_->RegisterHandler(
       proto::CHECK_TRANSACTION_STATE,
       [this](const std::string& address, remoting::Command request) {
         OnCheckTransactionState(address, std::move(request));
@@ -329,6 +334,18 @@ void ClientInstance::OnNotifyConsumerIdsChanged(
     if (it != consumers_.end()) consumer = it->second.lock();
   }
   if (consumer) consumer->OnConsumerIdsChanged();
+}
+
+void ClientInstance::OnResetConsumerOffset(const remoting::Command& request) {
+  if (!request.header.has_reset_offset_table()) return;
+  const proto::ResetOffsetTable& table = request.header.reset_offset_table();
+  std::shared_ptr<ConsumerMember> consumer;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = consumers_.find(table.group());
+    if (it != consumers_.end()) consumer = it->second.lock();
+  }
+  if (consumer) consumer->OnResetOffset(table);
 }
 
 }  // namespace cometmq::client

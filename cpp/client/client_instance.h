@@ -39,7 +39,8 @@ struct ClientConfig {
 // id (`ip@pid@counter`), one timer thread ("client-timer") refreshing routes
 // and sending heartbeats to every master broker of the cached routes, one
 // callback thread ("client-callback") running the user callbacks of async
-// sends off the I/O thread, and the handlers for NOTIFY_CONSUMER_IDS_CHANGED
+// sends off the I/O thread, and the handlers for NOTIFY_CONSUMER_IDS_CHANGED,
+// RESET_CONSUMER_CLIENT_OFFSET (passed to the consumer group named in it)
 // and CHECK_TRANSACTION_STATE (passed to the producer group named in the
 // request). Instances come from Get(), which hands out the live instance for
 // a NameServer list (the first caller's config wins); the last owner's
@@ -123,6 +124,7 @@ class ClientInstance {
   void SendUnregister(const std::string& producer_group,
                       const std::string& consumer_group);
   void OnNotifyConsumerIdsChanged(const remoting::Command& request);
+  void OnResetConsumerOffset(const remoting::Command& request);
   void OnCheckTransactionState(const std::string& broker_addr,
                                remoting::Command request);
 

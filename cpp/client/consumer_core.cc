@@ -19,6 +19,9 @@ constexpr absl::Duration kQuickRebalanceDelay = absl::Seconds(1);
 // How soon a rebalance tries again for an orderly queue locked elsewhere
 // (its owner is releasing it) or still finishing its message here.
 constexpr absl::Duration kLockRetryDelay = absl::Seconds(1);
+// How often a reset orderly queue looks whether the message that was being
+// consumed when it was reset finished.
+constexpr absl::Duration kResetIdleRetryDelay = absl::Milliseconds(50);
 
 proto::ExpressionType ToProto(ExpressionType type) {
   return type == ExpressionType::kSql92 ? proto::EXPRESSION_SQL92
@@ -296,6 +299,108 @@ void ConsumerCore::OnConsumerIdsChanged() {
   instance_->scheduler()->Schedule(absl::ZeroDuration(), [weak] {
     if (auto self = weak.lock()) self->Rebalance();
   });
+}
+
+void ConsumerCore::OnResetOffset(const proto::ResetOffsetTable& table) {
+  std::map<MessageQueue, int64_t> offsets;
+  for (const proto::QueueResetOffset& entry : table.offsets()) {
+    MessageQueue queue;
+    queue.topic = table.topic();
+    queue.broker_name = table.broker_name();
+    queue.queue_id = entry.queue_id();
+    offsets[queue] = entry.offset();
+  }
+  spdlog::info("consumer {}: broker {} reset the offsets of {} (timestamp {})",
+               group_, table.broker_name(), table.topic(), table.timestamp());
+  ResetOffsets(offsets);
+}
+
+void ConsumerCore::ResetOffsets(
+    const std::map<MessageQueue, int64_t>& offsets) {
+  // Here, on the I/O thread, only what takes no network call: from now on
+  // nothing of the old process queues is delivered nor committed.
+  std::vector<ResetQueue> replaced;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopped_) return;
+    for (const auto& [queue, offset] : offsets) {
+      auto it = queues_.find(queue);
+      if (it == queues_.end()) continue;
+      auto pq = std::make_shared<ProcessQueue>(queue, offset);
+      pq->InheritLock(*it->second);
+      // Pinned before it is dropped, and under mu_: a commit that still
+      // holds the old process queue (a periodic round under way) commits
+      // the reset offset; a delivery (also under mu_) sees it dropped.
+      it->second->PinCommittable(offset);
+      it->second->Drop();
+      replaced.push_back({it->second, pq, offset});
+      it->second = pq;
+    }
+  }
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  instance_->scheduler()->Schedule(
+      absl::ZeroDuration(), [weak, offsets, replaced = std::move(replaced)] {
+        auto self = weak.lock();
+        if (self && !self->stopped()) self->FinishReset(offsets, replaced);
+      });
+}
+
+void ConsumerCore::FinishReset(const std::map<MessageQueue, int64_t>& offsets,
+                               const std::vector<ResetQueue>& replaced) {
+  // Serialized with rebalances and the periodic commit.
+  absl::MutexLock rebalance_lock(&rebalance_mu_);
+  // A queue being given up commits its offset when its last listener call
+  // ends: the reset's, not the one that call reaches.
+  for (auto& [queue, releasing] : releasing_) {
+    if (auto it = offsets.find(queue); it != offsets.end()) {
+      releasing.pq->PinCommittable(it->second);
+    }
+  }
+  for (const ResetQueue& r : replaced) {
+    {
+      // Given up meanwhile (its final commit was the reset offset), or
+      // reset again: not this one's to commit or pull any more.
+      absl::MutexLock lock(&mu_);
+      auto it = queues_.find(r.pq->queue());
+      if (stopped_ || it == queues_.end() || it->second != r.pq) continue;
+    }
+    spdlog::info("consumer {}: {} reset to offset {}", group_,
+                 r.pq->queue().ToString(), r.offset);
+    // The broker stored the offset already; this overwrites a commit of
+    // ours that crossed the reset on its way there (a pull's or the
+    // periodic one), and is a broadcasting consumer's own record of it.
+    if (absl::Status s = offsets_->CommitSync(r.pq->queue(), r.offset);
+        s.ok()) {
+      r.pq->set_last_committed(r.offset);
+    } else {
+      spdlog::warn(
+          "consumer {}: commit of reset {} at {} failed (the next commit "
+          "retries): {}",
+          group_, r.pq->queue().ToString(), r.offset, s.ToString());
+    }
+    PullAfter(r.old, r.pq);
+  }
+  if (absl::Status s = offsets_->Persist(); !s.ok()) {
+    spdlog::warn("consumer {}: {}", group_, s.ToString());
+  }
+}
+
+void ConsumerCore::PullAfter(const std::shared_ptr<ProcessQueue>& old,
+                             const std::shared_ptr<ProcessQueue>& pq) {
+  if (options_.orderly) {
+    if (!old->TryLockConsume(absl::ZeroDuration())) {
+      // Not waited for here (the client's timer thread): looked at again
+      // soon. Once taken, no more of the old queue's messages run (the
+      // orderly service sees it dropped after the consume lock).
+      std::weak_ptr<ConsumerCore> weak = weak_from_this();
+      instance_->deferred()->Schedule(kResetIdleRetryDelay, [weak, old, pq] {
+        if (auto self = weak.lock()) self->PullAfter(old, pq);
+      });
+      return;
+    }
+    old->UnlockConsume();
+  }
+  Pull(pq);
 }
 
 void ConsumerCore::Rebalance() {

@@ -89,6 +89,21 @@ class ConsumerCore : public ConsumerMember,
   void CommitOffsets(bool sync);
   // Restarts pulling `queue` at `offset`; NotFound if it is not owned.
   absl::Status Seek(const MessageQueue& queue, int64_t offset);
+  // Applies an offset reset a broker made and stored (resetOffsetByTime,
+  // skipAccumulatedMessage; RocketMQ's MQClientInstance.resetOffset), for
+  // the queues this consumer owns or is still giving up. At once (it does
+  // not block, so the I/O thread may call it): each owned queue gets a new
+  // process queue at its offset, and the old one is pinned to the reset
+  // offset and dropped, so its buffered messages are never delivered,
+  // listener calls running on it finish but count for nothing, and no
+  // commit made afterwards (periodic, a pull's, a given-up queue's final
+  // one, the shutdown's) carries an offset from before the reset. Then, on
+  // the timer thread: the offset is committed (to the broker, or a
+  // broadcasting consumer's local store), overwriting a commit of ours
+  // that raced the reset to the broker, and pulling resumes there; an
+  // orderly queue resumes only after the message running on it finished,
+  // so its messages are never consumed two at a time.
+  void ResetOffsets(const std::map<MessageQueue, int64_t>& offsets);
   std::vector<MessageQueue> OwnedQueues() const;
   // The process queues of the owned queues.
   std::vector<std::shared_ptr<ProcessQueue>> OwnedProcessQueues() const;
@@ -119,6 +134,7 @@ class ConsumerCore : public ConsumerMember,
   const std::string& group() const override { return group_; }
   proto::ConsumerData HeartbeatData() const override;
   void OnConsumerIdsChanged() override;
+  void OnResetOffset(const proto::ResetOffsetTable& table) override;
 
  private:
   void RebalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
@@ -163,6 +179,19 @@ class ConsumerCore : public ConsumerMember,
   void RetryLocks();
 
   void Pull(const std::shared_ptr<ProcessQueue>& pq);
+  // A queue ResetOffsets replaced.
+  struct ResetQueue {
+    std::shared_ptr<ProcessQueue> old;
+    std::shared_ptr<ProcessQueue> pq;
+    int64_t offset = 0;
+  };
+  // The part of ResetOffsets that calls brokers (timer thread).
+  void FinishReset(const std::map<MessageQueue, int64_t>& offsets,
+                   const std::vector<ResetQueue>& replaced);
+  // Pulls `pq`, which replaced `old`, once `old`'s message running in an
+  // orderly listener call finished (concurrent queues at once).
+  void PullAfter(const std::shared_ptr<ProcessQueue>& old,
+                 const std::shared_ptr<ProcessQueue>& pq);
   void PullLater(const std::shared_ptr<ProcessQueue>& pq, absl::Duration delay);
   void OnPulled(const std::shared_ptr<ProcessQueue>& pq,
                 absl::StatusOr<remoting::Command> response);

@@ -293,6 +293,132 @@ TEST(PushConsumerTest, AQueueGivenUpMidCallCommitsBelowTheRunningMessage) {
   EXPECT_EQ(broker.pulls(), pulls);  // nothing pulled the queue again
 }
 
+// A broker's offset reset (resetOffsetByTime, skipAccumulatedMessage)
+// reaches a push consumer while a listener call runs and more messages wait
+// behind it: those are never delivered, pulling resumes at the reset
+// offset, and no commit after the reset (the periodic ones, the call that
+// ends afterwards, the shutdown's) carries an offset from before it.
+TEST(PushConsumerTest, AResetDropsWhatIsHeldAndNoLaterCommitUndoesIt) {
+  testing::OneBrokerCluster cluster({"TopicR", "%RETRY%CGReset"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  broker.Append("TopicR", 0, 10);
+  ConsumerOptions options = cluster.consumer_options("reset-mid-call");
+  options.consume_threads = 1;  // 3..9 wait behind the call on 2
+  options.offset_commit_interval = absl::Milliseconds(20);
+  absl::Mutex mu;
+  bool hold_2 = true;
+  bool in_2 = false;
+  bool left_2 = false;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGReset", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicR", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    if (message.topic != "TopicR") return ConsumeResult::kSuccess;
+    absl::MutexLock lock(&mu);
+    consumed.push_back(message.queue_offset);
+    if (message.queue_offset == 2) {
+      in_2 = true;
+      mu.Await(absl::Condition(
+          +[](bool* hold) { return !*hold; }, &hold_2));
+      left_2 = true;
+    }
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return in_2;
+  }));
+  // The periodic commit holds the queue at the running message.
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicR", 0) == 2; }));
+
+  constexpr int64_t kReset = 20;
+  ASSERT_TRUE(broker.SendResetOffset("TopicR", "CGReset", {{0, kReset}}));
+  // The consumer takes the offset as its own (a commit of it)...
+  ASSERT_TRUE(
+      Eventually([&] { return broker.committed("TopicR", 0) == kReset; }));
+  {
+    absl::MutexLock lock(&mu);
+    hold_2 = false;
+  }
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return left_2;
+  }));
+  // ...and pulls from there.
+  broker.Append("TopicR", 0, kReset + 5 - 10);
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 3 + 5;
+  }));
+  // The periodic commit after the old call ended.
+  ASSERT_TRUE(
+      Eventually([&] { return broker.committed("TopicR", 0) == kReset + 5; }));
+  consumer.Shutdown();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(consumed, (std::vector<int64_t>{0, 1, 2, 20, 21, 22, 23, 24}));
+  }
+  EXPECT_EQ(broker.committed("TopicR", 0), kReset + 5);
+  std::vector<int64_t> history = broker.commit_history("TopicR", 0);
+  auto reset_at = std::find(history.begin(), history.end(), kReset);
+  ASSERT_NE(reset_at, history.end());
+  for (auto it = reset_at; it != history.end(); ++it) {
+    EXPECT_GE(*it, kReset) << "a commit after the reset went back";
+  }
+}
+
+// An orderly consumer reset mid-message goes on from the reset offset only
+// once that message finished: never two of the queue's messages at once,
+// and nothing of what it had pulled before the reset.
+TEST(PushConsumerTest, AnOrderlyQueueResetMidMessageResumesAfterIt) {
+  testing::OneBrokerCluster cluster({"TopicOR", "%RETRY%CGOrderReset"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  broker.Append("TopicOR", 0, 6);
+  ConsumerOptions options = cluster.consumer_options("orderly-reset");
+  options.orderly = true;
+  absl::Mutex mu;
+  bool hold = true;
+  int running = 0;
+  int most_running = 0;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGOrderReset", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicOR", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    if (message.topic != "TopicOR") return ConsumeResult::kSuccess;
+    absl::MutexLock lock(&mu);
+    most_running = std::max(most_running, ++running);
+    consumed.push_back(message.queue_offset);
+    if (message.queue_offset == 1) {
+      mu.Await(absl::Condition(
+          +[](bool* h) { return !*h; }, &hold));
+    }
+    --running;
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 2;  // 0, and 1 running
+  }));
+  ASSERT_TRUE(broker.SendResetOffset("TopicOR", "CGOrderReset", {{0, 4}}));
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicOR", 0) == 4; }));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(consumed.size(), 2u);  // 4 waits for 1
+    hold = false;
+  }
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed.size() == 4;
+  }));
+  consumer.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(consumed, (std::vector<int64_t>{0, 1, 4, 5}));
+  EXPECT_EQ(most_running, 1);
+  EXPECT_EQ(broker.committed("TopicOR", 0), 6);
+}
+
 // An orderly consumer whose broker lock a renewal finds lost stops
 // consuming the queue and commits nothing for it (another client may own
 // it now), and goes on, in order, once a renewal locks it again.

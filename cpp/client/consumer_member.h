@@ -16,6 +16,9 @@ class ConsumerMember {
   virtual proto::ConsumerData HeartbeatData() const = 0;
   // Called on the remoting I/O thread: must only schedule work.
   virtual void OnConsumerIdsChanged() = 0;
+  // A broker reset the group's offsets (RESET_CONSUMER_CLIENT_OFFSET).
+  // Called on the remoting I/O thread: must only schedule work.
+  virtual void OnResetOffset(const proto::ResetOffsetTable& table) = 0;
 };
 
 }  // namespace cometmq::client

@@ -169,6 +169,38 @@ class FakeBroker {
     }
   }
 
+  // Sends the client of the latest heartbeat a RESET_CONSUMER_CLIENT_OFFSET
+  // of `group`'s queues of `topic` (queue id -> offset), as a broker does
+  // for resetOffsetByTime; false if that client's connection is gone.
+  bool SendResetOffset(const std::string& topic, const std::string& group,
+                       const std::map<int32_t, int64_t>& offsets) {
+    std::shared_ptr<remoting::Connection> connection;
+    {
+      absl::MutexLock lock(&mu_);
+      connection = heartbeat_connection_.lock();
+    }
+    if (connection == nullptr) return false;
+    remoting::Command reset =
+        remoting::MakeRequest(proto::RESET_CONSUMER_CLIENT_OFFSET);
+    reset.header.set_flags(proto::FLAG_ONEWAY);
+    proto::ResetOffsetTable* table = reset.header.mutable_reset_offset_table();
+    table->set_topic(topic);
+    table->set_group(group);
+    table->set_broker_name("broker-a");
+    for (const auto& [queue_id, offset] : offsets) {
+      proto::QueueResetOffset* entry = table->add_offsets();
+      entry->set_queue_id(queue_id);
+      entry->set_offset(offset);
+    }
+    return connection->Send(std::move(reset)).ok();
+  }
+  // Every offset committed for the queue, in arrival order.
+  std::vector<int64_t> commit_history(const std::string& topic,
+                                      int32_t queue_id) const {
+    absl::MutexLock lock(&mu_);
+    auto it = history_.find({topic, queue_id});
+    return it == history_.end() ? std::vector<int64_t>{} : it->second;
+  }
   // The last offset committed for the queue, if any.
   std::optional<int64_t> committed(const std::string& topic,
                                    int32_t queue_id) const {
@@ -273,9 +305,12 @@ class FakeBroker {
   void Handle(int code,
               std::function<remoting::Command(const remoting::Command&)> fn) {
     server_->RegisterHandler(
-        code, [this, fn = std::move(fn)](remoting::Command request,
-                                         remoting::Responder responder) {
+        code, [this, code, fn = std::move(fn)](remoting::Command request,
+                                               remoting::Responder responder) {
           absl::MutexLock lock(&mu_);
+          if (code == proto::HEART_BEAT) {
+            heartbeat_connection_ = responder.connection();
+          }
           responder.Respond(fn(request));
         });
   }
@@ -307,6 +342,7 @@ class FakeBroker {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     committed_[queue] = offset;
     ++commits_[queue];
+    history_[queue].push_back(offset);
   }
 
   // Messages from the pull's offset, or nullopt to park it.
@@ -350,6 +386,9 @@ class FakeBroker {
   std::map<QueueKey, int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> commits_ ABSL_GUARDED_BY(mu_);
+  std::map<QueueKey, std::vector<int64_t>> history_ ABSL_GUARDED_BY(mu_);
+  std::weak_ptr<remoting::Connection> heartbeat_connection_
+      ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> updated_ ABSL_GUARDED_BY(mu_);
   int64_t default_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t sends_ ABSL_GUARDED_BY(mu_) = 0;

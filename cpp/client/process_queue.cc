@@ -34,7 +34,13 @@ void ProcessQueue::Remove(int64_t queue_offset) {
 
 int64_t ProcessQueue::CommittableOffset() const {
   absl::MutexLock lock(&mu_);
+  if (pinned_.has_value()) return *pinned_;
   return in_flight_.empty() ? next_offset_ : in_flight_.begin()->first;
+}
+
+void ProcessQueue::PinCommittable(int64_t offset) {
+  absl::MutexLock lock(&mu_);
+  pinned_ = offset;
 }
 
 int64_t ProcessQueue::cached_count() const {
@@ -186,6 +192,19 @@ bool ProcessQueue::locked() const {
 bool ProcessQueue::LockFresh(absl::Time now, absl::Duration ttl) const {
   absl::MutexLock lock(&mu_);
   return locked_ && now - last_lock_time_ <= ttl;
+}
+
+void ProcessQueue::InheritLock(const ProcessQueue& from) {
+  bool locked = false;
+  absl::Time at = absl::InfinitePast();
+  {
+    absl::MutexLock lock(&from.mu_);
+    locked = from.locked_;
+    at = from.last_lock_time_;
+  }
+  absl::MutexLock lock(&mu_);
+  locked_ = locked;
+  last_lock_time_ = at;
 }
 
 }  // namespace cometmq::client

@@ -40,8 +40,13 @@ class ProcessQueue {
   // The message at `queue_offset` is consumed.
   void Remove(int64_t queue_offset);
 
-  // The lowest offset not consumed yet.
+  // The lowest offset not consumed yet; the pinned offset once pinned.
   int64_t CommittableOffset() const;
+  // A broker's offset reset moved the queue to `offset` and this process
+  // queue was replaced: whatever still commits it (a given-up queue's final
+  // commit, a shutdown) commits `offset` from now on, never what the
+  // consumption still running here reaches, which would undo the reset.
+  void PinCommittable(int64_t offset);
 
   int64_t cached_count() const;
   int64_t cached_bytes() const;
@@ -111,6 +116,9 @@ class ProcessQueue {
   void SetLocked(bool locked, absl::Time now);
   bool locked() const;
   bool LockFresh(absl::Time now, absl::Duration ttl) const;
+  // Takes `from`'s broker lock state (held, and when last confirmed): a
+  // process queue replacing another of the same queue holds its lock.
+  void InheritLock(const ProcessQueue& from);
 
   // The last offset committed to the offset store, to skip repeat commits.
   int64_t last_committed() const { return last_committed_; }
@@ -141,6 +149,7 @@ class ProcessQueue {
   };
   std::map<int64_t, Held> in_flight_ ABSL_GUARDED_BY(mu_);  // by offset
   int64_t next_offset_ ABSL_GUARDED_BY(mu_);
+  std::optional<int64_t> pinned_ ABSL_GUARDED_BY(mu_);
   int64_t cached_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int consuming_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int64_t, MessageExt> orderly_ ABSL_GUARDED_BY(mu_);

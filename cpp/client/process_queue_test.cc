@@ -179,5 +179,32 @@ TEST(ProcessQueueTest, BrokerLockIsFreshForTtlAfterTheLastRenewal) {
   EXPECT_FALSE(pq.LockFresh(t0 + absl::Seconds(21), ttl));
 }
 
+// A reset replaced the process queue: whatever the consumption still
+// running on it reaches, it commits the reset offset.
+TEST(ProcessQueueTest, APinnedOffsetIsCommittedWhateverIsConsumedAfter) {
+  ProcessQueue pq({"T", "b", 0}, 0);
+  pq.OnPulled(AtOffsets({0, 1, 2}), 3);
+  pq.PinCommittable(20);
+  EXPECT_EQ(pq.CommittableOffset(), 20);
+  pq.Remove(0);
+  pq.Remove(1);
+  pq.Remove(2);
+  EXPECT_EQ(pq.CommittableOffset(), 20);
+  pq.PinCommittable(1);  // a later reset back
+  EXPECT_EQ(pq.CommittableOffset(), 1);
+}
+
+TEST(ProcessQueueTest, AReplacementInheritsTheBrokerLockAndItsAge) {
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  const absl::Duration ttl = absl::Seconds(30);
+  ProcessQueue old({"T", "b", 0}, 0);
+  old.SetLocked(true, t0);
+  ProcessQueue replacement({"T", "b", 0}, 7);
+  replacement.InheritLock(old);
+  EXPECT_TRUE(replacement.locked());
+  EXPECT_TRUE(replacement.LockFresh(t0 + ttl, ttl));
+  EXPECT_FALSE(replacement.LockFresh(t0 + ttl + absl::Seconds(1), ttl));
+}
+
 }  // namespace
 }  // namespace cometmq::client

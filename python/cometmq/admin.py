@@ -97,6 +97,28 @@ class Admin(Lifecycle):
         return self._core.consumer_progress(group, topic or "")
 
     @translate
+    def reset_offset_by_time(self, group, topic, timestamp_ms, force=True):
+        """Sets consumer group `group`'s offset of every queue of `topic`
+        to the first message stored at or after `timestamp_ms` (ms since
+        the epoch; `mqadmin resetOffsetByTime`), while its consumers run:
+        each master stores the offsets and tells the group's online
+        consumers, which drop what they hold of those queues and continue
+        from there (their own later commits do not undo it). A master
+        where the group has no online consumer gets the offsets written
+        directly. With force=False a queue only moves back, never past its
+        committed offset. Returns a dict: `queues` (dicts of broker_name,
+        queue_id, offset, and online: False where written directly) and
+        `clients_notified`."""
+        return self._core.reset_offset_by_time(group, topic,
+                                               int(timestamp_ms), bool(force))
+
+    def skip_accumulated_message(self, group, topic, force=True):
+        """Skips consumer group `group`'s backlog on `topic`: every queue's
+        offset goes to its end (`mqadmin skipAccumulatedMessage`), while its
+        consumers run; as reset_offset_by_time otherwise."""
+        return self.reset_offset_by_time(group, topic, -1, force)
+
+    @translate
     def consumer_connection(self, group, broker_addr=None):
         """The online clients of consumer group `group` and what the group
         declared (GET_CONSUMER_CONNECTION_LIST; `mqadmin consumerConnection`):

@@ -716,6 +716,26 @@ void BindAdmin(py::module_& m) {
              }
              return out;
            })
+      .def("reset_offset_by_time",
+           [](Admin& a, const std::string& group, const std::string& topic,
+              int64_t timestamp, bool force) {
+             const client::OffsetReset reset = CallWithoutGil([&] {
+               return a.ResetOffsetByTime(group, topic, timestamp, force);
+             });
+             py::list queues;
+             for (const client::QueueReset& q : reset.queues) {
+               py::dict d;
+               d["broker_name"] = q.broker_name;
+               d["queue_id"] = q.queue_id;
+               d["offset"] = q.offset;
+               d["online"] = q.online;
+               queues.append(d);
+             }
+             py::dict out;
+             out["queues"] = queues;
+             out["clients_notified"] = reset.clients_notified;
+             return out;
+           })
       .def("consumer_connection",
            [](Admin& a, const std::string& group,
               const std::string& broker_addr) {
