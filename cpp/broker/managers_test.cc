@@ -477,6 +477,30 @@ TEST(TopicConfigManagerTest, UpdateManyWritesOnceAndSkipsUnchanged) {
   EXPECT_EQ(reloaded.Find("B")->read_queue_nums(), 2);
 }
 
+TEST(TopicConfigManagerTest, DeleteManyWritesOnce) {
+  const std::string path = TempPath("delete_many");
+  int changes = 0;
+  {
+    TopicConfigManager topics(path, 4);
+    ASSERT_TRUE(topics.Load().ok());
+    ASSERT_EQ(*topics.UpdateMany({Topic("A", 1, 1, 6), Topic("B", 1, 1, 6),
+                                  Topic("C", 1, 1, 6)}),
+              3);
+    topics.SetChangeListener([&] { ++changes; });
+    const int64_t version = topics.data_version();
+    ASSERT_EQ(*topics.DeleteMany({"A", "C", "Missing"}), 2);
+    EXPECT_EQ(changes, 1);
+    EXPECT_EQ(topics.data_version(), version + 1);
+    ASSERT_EQ(*topics.DeleteMany({"A", "Missing"}), 0);
+    EXPECT_EQ(changes, 1);
+  }
+  TopicConfigManager reloaded(path, 4);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_FALSE(reloaded.Find("A").has_value());
+  EXPECT_TRUE(reloaded.Find("B").has_value());
+  EXPECT_FALSE(reloaded.Find("C").has_value());
+}
+
 // Copies `master`'s table into `slave` page by page as SlaveSync does,
 // stopping after `max_pages` pages; returns how many it copied.
 template <typename Manager>

@@ -185,10 +185,14 @@ absl::Status SlaveSync::DeleteTopicsGoneFromMaster(
           "topic {} is gone from the master's table but has records newer "
           "than it here; it is deleted once a later table still lacks it",
           topic);
-      continue;
     }
-    absl::Status s = topics_->Delete(topic);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  if (deleted.empty()) return absl::OkStatus();
+  // One write of the table for them all: the master may have deleted
+  // thousands of topics since the last copy.
+  const std::vector<std::string> names(deleted.begin(), deleted.end());
+  if (absl::Status s = topics_->DeleteMany(names).status(); !s.ok()) return s;
+  for (const std::string& topic : names) {
     offsets_->RemoveTopic(topic);
     spdlog::info("topic {} deleted: the master no longer has it", topic);
   }

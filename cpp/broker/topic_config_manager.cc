@@ -228,6 +228,33 @@ absl::Status TopicConfigManager::Delete(absl::string_view topic) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> TopicConfigManager::DeleteMany(
+    const std::vector<std::string>& topics) {
+  int deleted = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<proto::TopicConfig> previous;
+    for (const std::string& topic : topics) {
+      auto it = topics_.find(topic);
+      if (it == topics_.end()) continue;
+      previous.push_back(std::move(it->second));
+      topics_.erase(it);
+    }
+    if (previous.empty()) return 0;
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      for (proto::TopicConfig& topic : previous) {
+        std::string name = topic.topic_name();
+        topics_[std::move(name)] = std::move(topic);
+      }
+      return s;
+    }
+    deleted = static_cast<int>(previous.size());
+  }
+  NotifyChanged();
+  return deleted;
+}
+
 std::vector<proto::TopicConfig> TopicConfigManager::All() const {
   return Snapshot().topics;
 }

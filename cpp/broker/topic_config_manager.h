@@ -65,6 +65,10 @@ class TopicConfigManager {
       const std::vector<proto::TopicConfig>& configs);
   // NotFound when there was no such topic.
   absl::Status Delete(absl::string_view topic);
+  // Deletes those of `topics` that exist, with one write of the file and
+  // one change notice for them all; nothing changes if the write fails.
+  // Returns how many were deleted.
+  absl::StatusOr<int> DeleteMany(const std::vector<std::string>& topics);
 
   // Every topic, sorted by name.
   std::vector<proto::TopicConfig> All() const;
