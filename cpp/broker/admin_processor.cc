@@ -150,16 +150,9 @@ Command AdminProcessor::Process(const Command& request) {
       return DeleteGroup(request);
     case proto::GET_ALL_TOPIC_CONFIG:
       return AllTopics(request);
-    case proto::GET_ALL_CONSUMER_OFFSET: {
-      Command response = MakeResponse(request, proto::SUCCESS);
-      response.body = offsets_->Encode();
-      return response;
-    }
-    case proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG: {
-      Command response = MakeResponse(request, proto::SUCCESS);
-      response.body = groups_->Encode();
-      return response;
-    }
+    case proto::GET_ALL_CONSUMER_OFFSET:
+    case proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG:
+      return TextTable(request);
     case proto::GET_ALL_DELAY_OFFSET: {
       Command response = MakeResponse(request, proto::SUCCESS);
       response.body = schedule_->Encode();
@@ -394,10 +387,40 @@ Command AdminProcessor::DeleteTopic(const Command& request) {
 Command AdminProcessor::AllTopics(const Command& request) {
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::TopicList* out = response.header.mutable_topic_list_response();
-  for (proto::TopicConfig& topic : topics_->All()) {
-    out->add_topics(topic.topic_name());
+  if (!request.header.has_page()) {
+    // A slave older than paging: the whole table, names repeated, as it
+    // expects (a table over the frame limit is refused by the send).
+    for (proto::TopicConfig& topic : topics_->All()) {
+      out->add_topics(topic.topic_name());
+      *out->add_configs() = std::move(topic);
+    }
+    return response;
+  }
+  PageEnd end;
+  for (proto::TopicConfig& topic :
+       topics_->Page(request.header.page().after(),
+                     PageBytes(request.header.page().max_bytes()), &end)) {
     *out->add_configs() = std::move(topic);
   }
+  out->mutable_page()->set_more(end.more);
+  out->mutable_page()->set_last(std::move(end.last));
+  return response;
+}
+
+Command AdminProcessor::TextTable(const Command& request) {
+  const bool offsets = request.header.code() == proto::GET_ALL_CONSUMER_OFFSET;
+  Command response = MakeResponse(request, proto::SUCCESS);
+  if (!request.header.has_page()) {
+    response.body = offsets ? offsets_->Encode() : groups_->Encode();
+    return response;
+  }
+  const std::string& after = request.header.page().after();
+  const size_t max_bytes = PageBytes(request.header.page().max_bytes());
+  PageEnd end;
+  response.body = offsets ? offsets_->EncodePage(after, max_bytes, &end)
+                          : groups_->EncodePage(after, max_bytes, &end);
+  response.header.mutable_page_response()->set_more(end.more);
+  response.header.mutable_page_response()->set_last(std::move(end.last));
   return response;
 }
 

@@ -61,7 +61,11 @@ class AdminProcessor {
                         const proto::TopicConfig& after);
   remoting::Command UpdateGroup(const remoting::Command& request);
   remoting::Command DeleteGroup(const remoting::Command& request);
+  // GET_ALL_TOPIC_CONFIG: the whole table, or the page asked for.
   remoting::Command AllTopics(const remoting::Command& request);
+  // GET_ALL_CONSUMER_OFFSET and GET_ALL_SUBSCRIPTIONGROUP_CONFIG: the
+  // table's file text in the body, whole or the page asked for.
+  remoting::Command TextTable(const remoting::Command& request);
   remoting::Command TopicStats(const remoting::Command& request);
   remoting::Command ConsumeStats(const remoting::Command& request);
   remoting::Command ViewMessage(const remoting::Command& request);

@@ -1,6 +1,7 @@
 #include "cpp/broker/consumer_offset_manager.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -69,33 +70,58 @@ absl::StatusOr<ConsumerOffsetManager::Table> ConsumerOffsetManager::Parse(
 }
 
 std::string ConsumerOffsetManager::Encode() const {
+  PageEnd end;
+  return EncodePage("", std::numeric_limits<size_t>::max(), &end);
+}
+
+std::string ConsumerOffsetManager::EncodePage(absl::string_view after,
+                                              size_t max_bytes,
+                                              PageEnd* end) const {
   absl::MutexLock lock(&mu_);
   std::string text =
       "# CometMQ consumer offsets: group@topic=queueId:offset,...\n";
-  std::vector<const std::string*> keys;
-  for (const auto& [key, queues] : offsets_) keys.push_back(&key);
-  std::sort(keys.begin(), keys.end(),
-            [](const auto* a, const auto* b) { return *a < *b; });
-  for (const std::string* key : keys) {
-    absl::StrAppend(&text, *key, "=");
+  const std::vector<const std::string*> keys = SortedKeysAfter(offsets_, after);
+  size_t i = 0;
+  for (; i < keys.size() && (i == 0 || text.size() < max_bytes); ++i) {
+    absl::StrAppend(&text, *keys[i], "=");
     bool first = true;
-    for (const auto& [queue, offset] : offsets_.at(*key)) {
+    for (const auto& [queue, offset] : offsets_.at(*keys[i])) {
       absl::StrAppend(&text, first ? "" : ",", queue, ":", offset);
       first = false;
     }
     absl::StrAppend(&text, "\n");
   }
+  end->more = i < keys.size();
+  end->last = i > 0 ? *keys[i - 1] : "";
   return text;
 }
 
 absl::Status ConsumerOffsetManager::Replace(absl::string_view encoded) {
+  return ReplaceRange(KeyRange{}, encoded);
+}
+
+absl::Status ConsumerOffsetManager::ReplaceRange(const KeyRange& range,
+                                                 absl::string_view encoded) {
   absl::StatusOr<Table> table = Parse(encoded, "master's offsets");
   if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  if (*table != offsets_) {
-    offsets_ = *std::move(table);
-    file_.MarkChanged();
+  bool changed = false;
+  for (auto it = offsets_.begin(); it != offsets_.end();) {
+    if (range.Contains(it->first) && !table->contains(it->first)) {
+      offsets_.erase(it++);
+      changed = true;
+    } else {
+      ++it;
+    }
   }
+  for (auto& [key, queues] : *table) {
+    auto [it, inserted] = offsets_.try_emplace(key);
+    if (inserted || it->second != queues) {
+      it->second = std::move(queues);
+      changed = true;
+    }
+  }
+  if (changed) file_.MarkChanged();
   return absl::OkStatus();
 }
 

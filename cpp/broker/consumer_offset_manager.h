@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/broker/table_file.h"
+#include "cpp/common/table_page.h"
 
 namespace cometmq::broker {
 
@@ -58,6 +59,16 @@ class ConsumerOffsetManager {
   // Replace().
   std::string Encode() const;
   absl::Status Replace(absl::string_view encoded);
+  // One page of Encode(): the group@topic lines after `after`, in key
+  // order, until the text reaches `max_bytes` (at least one line when any
+  // is left); `end` says where it stopped.
+  std::string EncodePage(absl::string_view after, size_t max_bytes,
+                         PageEnd* end) const;
+  // Replace() for the keys in `range` only: the slave applies each page of
+  // its master's table as it comes, so it never holds the whole of it, and
+  // a copy cut short leaves every key either as the master had it or as
+  // it was here.
+  absl::Status ReplaceRange(const KeyRange& range, absl::string_view encoded);
 
  private:
   using Table = absl::flat_hash_map<std::string, std::map<int32_t, int64_t>>;

@@ -424,5 +424,172 @@ TEST(ManagersFileFormatTest, PersistWritesTheKnownFormat) {
   EXPECT_EQ(**ReadFileIfExists(delay_path), delays + "}}\n");
 }
 
+// ---- Paging: a slave copies a table over the frame limit page by page ----
+
+// 16-character keys "<prefix>NNNN": 1,000 of them fill several 4 KiB pages.
+std::string Key(const std::string& prefix, int i) {
+  return absl::StrCat(prefix, absl::Dec(i, absl::kZeroPad4),
+                      std::string(16 - prefix.size() - 4, 'x'));
+}
+
+TEST(TopicConfigManagerTest, PagesCoverTheTableOnceInOrder) {
+  TopicConfigManager topics(TempPath("paged_topics"), 4);
+  ASSERT_TRUE(topics.Load().ok());
+  std::vector<proto::TopicConfig> configs;
+  for (int i = 0; i < 1000; ++i) configs.push_back(Topic(Key("T", i), 1, 1, 6));
+  ASSERT_EQ(*topics.UpdateMany(configs), 1000);
+
+  std::vector<std::string> seen;
+  std::string after;
+  int pages = 0;
+  PageEnd end;
+  do {
+    std::vector<proto::TopicConfig> page =
+        topics.Page(after, kMinPageBytes, &end);
+    ASSERT_FALSE(page.empty());
+    size_t bytes = 0;
+    for (const proto::TopicConfig& t : page) {
+      seen.push_back(t.topic_name());
+      bytes += t.ByteSizeLong();
+    }
+    EXPECT_LT(bytes, kMinPageBytes + 100);  // the limit, give or take one
+    EXPECT_EQ(end.last, page.back().topic_name());
+    after = end.last;
+    ++pages;
+  } while (end.more);
+  EXPECT_GT(pages, 3);
+  std::vector<std::string> all;
+  for (const proto::TopicConfig& t : topics.All()) {
+    all.push_back(t.topic_name());
+  }
+  EXPECT_EQ(seen, all);
+  // Past the last key: an empty last page.
+  EXPECT_TRUE(topics.Page(all.back(), kMinPageBytes, &end).empty());
+  EXPECT_FALSE(end.more);
+}
+
+TEST(TopicConfigManagerTest, UpdateManyWritesOnceAndSkipsUnchanged) {
+  const std::string path = TempPath("update_many");
+  int changes = 0;
+  {
+    TopicConfigManager topics(path, 4);
+    ASSERT_TRUE(topics.Load().ok());
+    topics.SetChangeListener([&] { ++changes; });
+    const int64_t version = topics.data_version();
+    ASSERT_EQ(*topics.UpdateMany({Topic("A", 1, 1, 6), Topic("B", 2, 2, 6)}),
+              2);
+    EXPECT_EQ(changes, 1);
+    EXPECT_EQ(topics.data_version(), version + 1);
+    // Unchanged: no write, no notice, no new version.
+    ASSERT_EQ(*topics.UpdateMany({Topic("A", 1, 1, 6)}), 0);
+    EXPECT_EQ(changes, 1);
+    EXPECT_EQ(topics.data_version(), version + 1);
+    // One invalid config: nothing changes.
+    EXPECT_FALSE(
+        topics.UpdateMany({Topic("A", 3, 3, 6), Topic("C", 0, 1, 6)}).ok());
+    EXPECT_EQ(topics.Find("A")->read_queue_nums(), 1);
+    EXPECT_FALSE(topics.Find("C").has_value());
+    ASSERT_EQ(*topics.UpdateMany({Topic("A", 3, 3, 6)}), 1);
+  }
+  TopicConfigManager reloaded(path, 4);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_EQ(reloaded.Find("A")->read_queue_nums(), 3);
+  EXPECT_EQ(reloaded.Find("B")->read_queue_nums(), 2);
+}
+
+TEST(TopicConfigManagerTest, DeleteManyWritesOnce) {
+  const std::string path = TempPath("delete_many");
+  int changes = 0;
+  {
+    TopicConfigManager topics(path, 4);
+    ASSERT_TRUE(topics.Load().ok());
+    ASSERT_EQ(*topics.UpdateMany({Topic("A", 1, 1, 6), Topic("B", 1, 1, 6),
+                                  Topic("C", 1, 1, 6)}),
+              3);
+    topics.SetChangeListener([&] { ++changes; });
+    const int64_t version = topics.data_version();
+    ASSERT_EQ(*topics.DeleteMany({"A", "C", "Missing"}), 2);
+    EXPECT_EQ(changes, 1);
+    EXPECT_EQ(topics.data_version(), version + 1);
+    ASSERT_EQ(*topics.DeleteMany({"A", "Missing"}), 0);
+    EXPECT_EQ(changes, 1);
+  }
+  TopicConfigManager reloaded(path, 4);
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_FALSE(reloaded.Find("A").has_value());
+  EXPECT_TRUE(reloaded.Find("B").has_value());
+  EXPECT_FALSE(reloaded.Find("C").has_value());
+}
+
+// Copies `master`'s table into `slave` page by page as SlaveSync does,
+// stopping after `max_pages` pages; returns how many it copied.
+template <typename Manager>
+int CopyPages(const Manager& master, Manager* slave, int max_pages = 1 << 30) {
+  std::string after;
+  PageEnd end;
+  int pages = 0;
+  do {
+    if (pages == max_pages) break;
+    const std::string text = master.EncodePage(after, kMinPageBytes, &end);
+    KeyRange range{after, std::nullopt};
+    if (end.more) range.last = end.last;
+    EXPECT_TRUE(slave->ReplaceRange(range, text).ok());
+    after = end.last;
+    ++pages;
+  } while (end.more);
+  return pages;
+}
+
+TEST(ConsumerOffsetManagerTest, PagedCopyEqualsTheMastersTable) {
+  ConsumerOffsetManager master(TempPath("paged_master_offsets"));
+  ConsumerOffsetManager slave(TempPath("paged_slave_offsets"));
+  for (int i = 0; i < 1000; ++i) {
+    master.Commit("G", Key("T", i), 0, i);
+    master.Commit("G", Key("T", i), 1, i + 1);
+  }
+  // The slave's own: stale values, keys the master no longer has (in the
+  // middle of the key space and past its last key).
+  slave.Commit("G", Key("T", 5), 0, 999999);
+  slave.Commit("G", Key("S", 7), 0, 1);
+  slave.Commit("G", absl::StrCat(Key("T", 500), "y"), 0, 1);
+  slave.Commit("Z", "Last", 0, 1);
+
+  EXPECT_GT(CopyPages(master, &slave), 3);
+  EXPECT_EQ(slave.Encode(), master.Encode());
+}
+
+TEST(ConsumerOffsetManagerTest, CopyCutShortChangesOnlyThePagesItHad) {
+  ConsumerOffsetManager master(TempPath("cut_master_offsets"));
+  ConsumerOffsetManager slave(TempPath("cut_slave_offsets"));
+  for (int i = 0; i < 1000; ++i) master.Commit("G", Key("T", i), 0, i + 1);
+  for (int i = 0; i < 1000; ++i) slave.Commit("G", Key("T", i), 0, 0);
+  slave.Commit("Z", "Last", 0, 7);
+
+  ASSERT_EQ(CopyPages(master, &slave, /*max_pages=*/1), 1);
+  // The first page's keys are the master's; every later one is kept.
+  EXPECT_EQ(slave.Query("G", Key("T", 0), 0), 1);
+  EXPECT_EQ(slave.Query("G", Key("T", 999), 0), 0);
+  EXPECT_EQ(slave.Query("Z", "Last", 0), 7);
+}
+
+TEST(SubscriptionGroupManagerTest, PagedCopyEqualsTheMastersTable) {
+  SubscriptionGroupManager master(TempPath("paged_master_groups"),
+                                  /*auto_create=*/true);
+  SubscriptionGroupManager slave(TempPath("paged_slave_groups"),
+                                 /*auto_create=*/true);
+  for (int i = 0; i < 1000; ++i) {
+    SubscriptionGroup group;
+    group.name = Key("G", i);
+    group.retry_max_times = i % 17;
+    master.Update(group);
+  }
+  ASSERT_TRUE(slave.FindOrCreate("AOnlyOnSlave").has_value());
+  ASSERT_TRUE(slave.FindOrCreate(absl::StrCat(Key("G", 3), "y")).has_value());
+  ASSERT_TRUE(slave.FindOrCreate("ZOnlyOnSlave").has_value());
+
+  EXPECT_GT(CopyPages(master, &slave), 3);
+  EXPECT_EQ(slave.Encode(), master.Encode());
+}
+
 }  // namespace
 }  // namespace cometmq::broker

@@ -14,9 +14,10 @@ namespace {
 constexpr absl::Duration kRequestTimeout = absl::Seconds(3);
 
 absl::StatusOr<remoting::Command> Call(remoting::RemotingClient* client,
-                                       const std::string& addr, int32_t code) {
+                                       const std::string& addr,
+                                       remoting::Command request) {
   absl::StatusOr<remoting::Command> response =
-      client->InvokeSync(addr, remoting::MakeRequest(code), kRequestTimeout);
+      client->InvokeSync(addr, std::move(request), kRequestTimeout);
   if (!response.ok()) return response.status();
   if (response->header.status() != proto::SUCCESS) {
     return absl::UnavailableError(absl::StrCat("master ", addr, " answered ",
@@ -26,7 +27,46 @@ absl::StatusOr<remoting::Command> Call(remoting::RemotingClient* client,
   return response;
 }
 
+// The Page of an answer, or nullptr when it has none (a master older than
+// paging answered its whole table).
+const proto::Page* PageOf(const remoting::Command& response) {
+  if (response.header.has_topic_list_response() &&
+      response.header.topic_list_response().has_page()) {
+    return &response.header.topic_list_response().page();
+  }
+  if (response.header.has_page_response()) {
+    return &response.header.page_response();
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+absl::Status SlaveSync::FetchPages(const std::string& master, int32_t code,
+                                   const PageHandler& apply) {
+  std::string after;
+  while (true) {
+    remoting::Command request = remoting::MakeRequest(code);
+    request.header.mutable_page()->set_after(after);
+    request.header.mutable_page()->set_max_bytes(page_bytes_);
+    absl::StatusOr<remoting::Command> response =
+        Call(&client_, master, std::move(request));
+    if (!response.ok()) return response.status();
+    const proto::Page* page = PageOf(*response);
+    KeyRange range{after, std::nullopt};
+    if (page != nullptr && page->more()) {
+      if (page->last() <= after) {
+        return absl::DataLossError(absl::StrCat(
+            "master ", master, " answered request code ", code,
+            " with a page that does not advance past '", after, "'"));
+      }
+      range.last = page->last();
+    }
+    if (absl::Status s = apply(*response, range); !s.ok()) return s;
+    if (page == nullptr || !page->more()) return absl::OkStatus();
+    after = page->last();
+  }
+}
 
 SlaveSync::SlaveSync(absl::Duration interval,
                      std::function<std::string()> master_addr,
@@ -89,21 +129,17 @@ absl::Status SlaveSync::SyncOnce() {
 absl::Status SlaveSync::SyncTopics(const std::string& master) {
   // Taken before asking: a record past it may be newer than the table.
   const int64_t log_end = store_->MaxPhysicalOffset();
-  absl::StatusOr<remoting::Command> response =
-      Call(&client_, master, proto::GET_ALL_TOPIC_CONFIG);
-  if (!response.ok()) return response.status();
+  // Each page's topics are created or updated as it comes: the master has
+  // them as they are, whether or not the rest of the copy arrives. Only
+  // deleting needs the whole table, so only the names are kept until then.
   absl::flat_hash_set<std::string> on_master;
-  for (const proto::TopicConfig& config :
-       response->header.topic_list_response().configs()) {
-    on_master.insert(config.topic_name());
-    std::optional<proto::TopicConfig> local =
-        topics_->Find(config.topic_name());
-    if (local.has_value() &&
-        local->SerializeAsString() == config.SerializeAsString()) {
-      continue;
-    }
-    if (absl::Status s = topics_->Update(config); !s.ok()) return s;
-  }
+  absl::Status fetched =
+      FetchPages(master, proto::GET_ALL_TOPIC_CONFIG,
+                 [&](const remoting::Command& response, const KeyRange&) {
+                   return ApplyTopicsPage(response.header.topic_list_response(),
+                                          &on_master);
+                 });
+  if (!fetched.ok()) return fetched;
   if (!on_master.contains(kScheduleTopic)) {
     return absl::DataLossError(
         absl::StrCat("master ", master, " answered a topic table without ",
@@ -111,6 +147,24 @@ absl::Status SlaveSync::SyncTopics(const std::string& master) {
                      " topics): not its full table, so no topic is deleted"));
   }
   return DeleteTopicsGoneFromMaster(on_master, log_end);
+}
+
+absl::Status SlaveSync::ApplyTopicsPage(
+    const proto::TopicList& page, absl::flat_hash_set<std::string>* on_master) {
+  std::vector<proto::TopicConfig> changed;
+  for (const proto::TopicConfig& config : page.configs()) {
+    on_master->insert(config.topic_name());
+    std::optional<proto::TopicConfig> local =
+        topics_->Find(config.topic_name());
+    if (local.has_value() &&
+        local->SerializeAsString() == config.SerializeAsString()) {
+      continue;
+    }
+    changed.push_back(config);
+  }
+  if (changed.empty()) return absl::OkStatus();
+  // One write of the table for the page, not one per topic.
+  return topics_->UpdateMany(changed).status();
 }
 
 absl::Status SlaveSync::DeleteTopicsGoneFromMaster(
@@ -131,10 +185,14 @@ absl::Status SlaveSync::DeleteTopicsGoneFromMaster(
           "topic {} is gone from the master's table but has records newer "
           "than it here; it is deleted once a later table still lacks it",
           topic);
-      continue;
     }
-    absl::Status s = topics_->Delete(topic);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  if (deleted.empty()) return absl::OkStatus();
+  // One write of the table for them all: the master may have deleted
+  // thousands of topics since the last copy.
+  const std::vector<std::string> names(deleted.begin(), deleted.end());
+  if (absl::Status s = topics_->DeleteMany(names).status(); !s.ok()) return s;
+  for (const std::string& topic : names) {
     offsets_->RemoveTopic(topic);
     spdlog::info("topic {} deleted: the master no longer has it", topic);
   }
@@ -142,22 +200,24 @@ absl::Status SlaveSync::DeleteTopicsGoneFromMaster(
 }
 
 absl::Status SlaveSync::SyncOffsets(const std::string& master) {
-  absl::StatusOr<remoting::Command> response =
-      Call(&client_, master, proto::GET_ALL_CONSUMER_OFFSET);
-  if (!response.ok()) return response.status();
-  return offsets_->Replace(response->body);
+  return FetchPages(
+      master, proto::GET_ALL_CONSUMER_OFFSET,
+      [this](const remoting::Command& response, const KeyRange& range) {
+        return offsets_->ReplaceRange(range, response.body);
+      });
 }
 
 absl::Status SlaveSync::SyncGroups(const std::string& master) {
-  absl::StatusOr<remoting::Command> response =
-      Call(&client_, master, proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
-  if (!response.ok()) return response.status();
-  return groups_->Replace(response->body);
+  return FetchPages(
+      master, proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+      [this](const remoting::Command& response, const KeyRange& range) {
+        return groups_->ReplaceRange(range, response.body);
+      });
 }
 
 absl::Status SlaveSync::SyncDelayOffsets(const std::string& master) {
-  absl::StatusOr<remoting::Command> response =
-      Call(&client_, master, proto::GET_ALL_DELAY_OFFSET);
+  absl::StatusOr<remoting::Command> response = Call(
+      &client_, master, remoting::MakeRequest(proto::GET_ALL_DELAY_OFFSET));
   if (!response.ok()) return response.status();
   return schedule_->Replace(response->body);
 }

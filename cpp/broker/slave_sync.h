@@ -16,6 +16,7 @@
 #include "cpp/broker/schedule_service.h"
 #include "cpp/broker/subscription_group_manager.h"
 #include "cpp/broker/topic_config_manager.h"
+#include "cpp/common/table_page.h"
 #include "cpp/remoting/remoting_client.h"
 #include "cpp/store/message_store.h"
 
@@ -35,6 +36,16 @@ namespace cometmq::broker {
 // (which always has the schedule topic) deletes anything, and never a
 // system topic or a topic whose queues hold records newer than the table
 // (see MessageStore::DeleteTopicsBefore).
+//
+// Topic configs, consumer offsets and groups are asked for a page at a time
+// (proto PageRequest), as a table of any size can outgrow one frame. Each
+// page is applied as it arrives: a page's topics are created or updated; a
+// page of offsets or groups replaces the slave's entries in the key range
+// it covers. So a copy cut short (a failed page, a restart) leaves every
+// entry either as the master had it or as it was, and deletes no topic:
+// topics are deleted only once every page arrived. A topic the master
+// deletes or creates between pages is caught by the next round. A master
+// older than paging answers its whole table at once, applied as before.
 class SlaveSync {
  public:
   SlaveSync(absl::Duration interval, std::function<std::string()> master_addr,
@@ -51,10 +62,22 @@ class SlaveSync {
   absl::Status SyncOnce();
   // Rounds that copied every table.
   int64_t rounds() const { return rounds_.load(); }
+  // The page size asked of the master (it caps it; 0: its default). Tests.
+  void set_page_bytes(uint32_t bytes) { page_bytes_ = bytes; }
 
  private:
   void Loop();
+  // Called with each answer and the keys it covers; an error ends the copy.
+  using PageHandler =
+      std::function<absl::Status(const remoting::Command&, const KeyRange&)>;
+  // Asks `code` of `master` page after page, until the last.
+  absl::Status FetchPages(const std::string& master, int32_t code,
+                          const PageHandler& apply);
   absl::Status SyncTopics(const std::string& master);
+  // Creates or updates the page's topics that differ here; adds their
+  // names to `on_master`.
+  absl::Status ApplyTopicsPage(const proto::TopicList& page,
+                               absl::flat_hash_set<std::string>* on_master);
   // Deletes the slave's topics missing from the master's table `on_master`,
   // fetched when the slave's commit log ended at `log_end`.
   absl::Status DeleteTopicsGoneFromMaster(
@@ -71,6 +94,7 @@ class SlaveSync {
   ScheduleService* const schedule_;
   store::MessageStore* const store_;
   remoting::RemotingClient client_;
+  std::atomic<uint32_t> page_bytes_{0};
   std::thread thread_;
   std::atomic<int64_t> rounds_{0};
   absl::Mutex mu_;

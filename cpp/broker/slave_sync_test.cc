@@ -2,6 +2,7 @@
 
 #include "cpp/broker/slave_sync.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -75,6 +76,17 @@ class FakeMaster {
     absl::MutexLock lock(&mu_);
     bodies_[code] = std::move(body);
   }
+  // Answers requests that ask for a page with `per_page` topics at a time
+  // (0: the whole table, as a master older than paging does).
+  void SetTopicsPerPage(int per_page) {
+    absl::MutexLock lock(&mu_);
+    per_page_ = per_page;
+  }
+  // Topic answers so far.
+  int answers() {
+    absl::MutexLock lock(&mu_);
+    return answers_;
+  }
   void SetStatus(int32_t status) {
     absl::MutexLock lock(&mu_);
     status_ = status;
@@ -94,12 +106,28 @@ class FakeMaster {
     }
     if (before) before();
     absl::MutexLock lock(&mu_);
+    ++answers_;
     if (status_ != proto::SUCCESS) {
       return remoting::MakeResponse(request, status_, "the master is unwell");
     }
     remoting::Command response =
         remoting::MakeResponse(request, proto::SUCCESS);
-    if (with_list_) {
+    if (with_list_ && per_page_ > 0 && request.header.has_page()) {
+      std::vector<std::string> sorted = topics_;
+      std::sort(sorted.begin(), sorted.end());
+      proto::TopicList* list = response.header.mutable_topic_list_response();
+      int taken = 0;
+      for (const std::string& name : sorted) {
+        if (name <= request.header.page().after()) continue;
+        if (taken == per_page_) {
+          list->mutable_page()->set_more(true);
+          break;
+        }
+        *list->add_configs() = Topic(name);
+        list->mutable_page()->set_last(name);
+        ++taken;
+      }
+    } else if (with_list_) {
       proto::TopicList* list = response.header.mutable_topic_list_response();
       for (const std::string& name : topics_) {
         list->add_topics(name);
@@ -113,6 +141,8 @@ class FakeMaster {
   absl::Mutex mu_;
   std::vector<std::string> topics_ ABSL_GUARDED_BY(mu_);
   bool with_list_ ABSL_GUARDED_BY(mu_) = true;
+  int per_page_ ABSL_GUARDED_BY(mu_) = 0;
+  int answers_ ABSL_GUARDED_BY(mu_) = 0;
   int32_t status_ ABSL_GUARDED_BY(mu_) = proto::SUCCESS;
   std::function<void()> before_answer_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, std::string> bodies_ ABSL_GUARDED_BY(mu_);
@@ -243,6 +273,63 @@ TEST_F(SlaveSyncTest, TopicWithRecordsNewerThanTheTableIsKept) {
   EXPECT_TRUE(Has("Gone"));
   EXPECT_EQ(store_->MaxOffsetInQueue("Gone", 0), 2);
   // A later table that still lacks it: deleted then.
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_TRUE(Lacks("Gone"));
+  EXPECT_TRUE(Has("Kept"));
+}
+
+TEST_F(SlaveSyncTest, PagedTableIsCopiedWholeAndThenDeletes) {
+  master_.SetTopicsPerPage(2);
+  master_.SetTopics(
+      {std::string(kScheduleTopic), "Kept", "New1", "New2", "New3", "New4"});
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_EQ(master_.answers(), 3);
+  for (const char* name : {"New1", "New2", "New3", "New4"}) {
+    EXPECT_TRUE(topics_->Find(name).has_value()) << name;
+  }
+  EXPECT_TRUE(Has("Kept"));
+  EXPECT_TRUE(Lacks("Gone"));
+}
+
+// The copy stops at a page that fails: the pages before it are applied
+// (they are the master's topics), and nothing is deleted.
+TEST_F(SlaveSyncTest, FailedPageDeletesNothing) {
+  master_.SetTopicsPerPage(2);
+  master_.SetTopics({std::string(kScheduleTopic), "Kept", "A1", "A2"});
+  // "A1", "A2" come first; the second answer fails.
+  master_.BeforeNextAnswer([this] {
+    master_.BeforeNextAnswer(
+        [this] { master_.SetStatus(proto::SYSTEM_ERROR); });
+  });
+  EXPECT_FALSE(sync_->SyncOnce().ok());
+  EXPECT_TRUE(topics_->Find("A1").has_value());
+  EXPECT_TRUE(topics_->Find("A2").has_value());
+  EXPECT_TRUE(Has("Gone"));
+  EXPECT_TRUE(Has("Kept"));
+  // The next round, whole, deletes it.
+  master_.SetTopics({std::string(kScheduleTopic), "Kept", "A1", "A2"});
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_TRUE(Lacks("Gone"));
+}
+
+// The master deletes topics while the slave is between pages: one it has
+// not answered yet is missing from the copy and deleted; one already
+// answered is deleted by the next round.
+TEST_F(SlaveSyncTest, TopicsDeletedOnTheMasterBetweenPages) {
+  ASSERT_TRUE(topics_->Update(Topic("Late")).ok());
+  Put("Late");
+  store_->WaitDispatched();
+  master_.SetTopicsPerPage(2);
+  // Sorted: Gone Kept | Late SCHEDULE_TOPIC_XXXX.
+  master_.SetTopics({"Gone", "Kept", "Late", std::string(kScheduleTopic)});
+  master_.BeforeNextAnswer([this] {
+    master_.BeforeNextAnswer([this] {
+      master_.SetTopics({"Kept", std::string(kScheduleTopic)});
+    });
+  });
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_TRUE(Lacks("Late"));
+  EXPECT_TRUE(Has("Gone"));
   ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
   EXPECT_TRUE(Lacks("Gone"));
   EXPECT_TRUE(Has("Kept"));

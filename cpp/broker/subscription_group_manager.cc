@@ -1,6 +1,7 @@
 #include "cpp/broker/subscription_group_manager.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -36,13 +37,31 @@ absl::Status SubscriptionGroupManager::Load() {
 }
 
 absl::Status SubscriptionGroupManager::Replace(absl::string_view encoded) {
+  return ReplaceRange(KeyRange{}, encoded);
+}
+
+absl::Status SubscriptionGroupManager::ReplaceRange(const KeyRange& range,
+                                                    absl::string_view encoded) {
   absl::StatusOr<Table> table = Parse(encoded, "master's groups");
   if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  if (*table != groups_) {
-    groups_ = *std::move(table);
-    file_.MarkChanged();
+  bool changed = false;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (range.Contains(it->first) && !table->contains(it->first)) {
+      groups_.erase(it++);
+      changed = true;
+    } else {
+      ++it;
+    }
   }
+  for (auto& [name, group] : *table) {
+    auto [it, inserted] = groups_.try_emplace(name);
+    if (inserted || !(it->second == group)) {
+      it->second = std::move(group);
+      changed = true;
+    }
+  }
+  if (changed) file_.MarkChanged();
   return absl::OkStatus();
 }
 
@@ -113,18 +132,26 @@ std::vector<std::string> SubscriptionGroupManager::Names() const {
 }
 
 std::string SubscriptionGroupManager::Encode() const {
+  PageEnd end;
+  return EncodePage("", std::numeric_limits<size_t>::max(), &end);
+}
+
+std::string SubscriptionGroupManager::EncodePage(absl::string_view after,
+                                                 size_t max_bytes,
+                                                 PageEnd* end) const {
   absl::MutexLock lock(&mu_);
   std::string text =
       "# CometMQ consumer groups: group=consumeEnable,retryMaxTimes,"
       "retryQueueNums\n";
-  std::vector<const SubscriptionGroup*> sorted;
-  for (const auto& [name, group] : groups_) sorted.push_back(&group);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->name < b->name; });
-  for (const SubscriptionGroup* g : sorted) {
-    absl::StrAppend(&text, g->name, "=", g->consume_enable ? 1 : 0, ",",
-                    g->retry_max_times, ",", g->retry_queue_nums, "\n");
+  const std::vector<const std::string*> names = SortedKeysAfter(groups_, after);
+  size_t i = 0;
+  for (; i < names.size() && (i == 0 || text.size() < max_bytes); ++i) {
+    const SubscriptionGroup& g = groups_.at(*names[i]);
+    absl::StrAppend(&text, g.name, "=", g.consume_enable ? 1 : 0, ",",
+                    g.retry_max_times, ",", g.retry_queue_nums, "\n");
   }
+  end->more = i < names.size();
+  end->last = i > 0 ? *names[i - 1] : "";
   return text;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/broker/table_file.h"
+#include "cpp/common/table_page.h"
 
 namespace cometmq::broker {
 
@@ -65,6 +66,14 @@ class SubscriptionGroupManager {
   // place of this one, so consumers that fail over find their groups.
   std::string Encode() const;
   absl::Status Replace(absl::string_view encoded);
+  // One page of Encode(): the groups named after `after`, in name order,
+  // until the text reaches `max_bytes` (at least one line when any is
+  // left); `end` says where it stopped.
+  std::string EncodePage(absl::string_view after, size_t max_bytes,
+                         PageEnd* end) const;
+  // Replace() for the groups in `range` only, so a slave applies its
+  // master's table a page at a time (see ConsumerOffsetManager).
+  absl::Status ReplaceRange(const KeyRange& range, absl::string_view encoded);
 
  private:
   using Table = absl::flat_hash_map<std::string, SubscriptionGroup>;

@@ -42,6 +42,28 @@ absl::StatusOr<proto::TopicConfig> ParseLine(const PropertyEntry& entry) {
   return topic;
 }
 
+absl::Status ValidateConfig(const proto::TopicConfig& config) {
+  if (absl::Status s = ValidateTopicName(config.topic_name()); !s.ok()) {
+    return s;
+  }
+  if (config.read_queue_nums() < 1 || config.write_queue_nums() < 1 ||
+      config.read_queue_nums() > 1024 || config.write_queue_nums() > 1024) {
+    return absl::InvalidArgumentError(
+        "read and write queue nums must be 1..1024");
+  }
+  if (config.perm() < 0 || config.perm() > 7) {
+    return absl::InvalidArgumentError("perm must be 0..7 (READ 4 | WRITE 2)");
+  }
+  return absl::OkStatus();
+}
+
+bool SameConfig(const proto::TopicConfig& a, const proto::TopicConfig& b) {
+  return a.topic_name() == b.topic_name() &&
+         a.read_queue_nums() == b.read_queue_nums() &&
+         a.write_queue_nums() == b.write_queue_nums() && a.perm() == b.perm() &&
+         a.order() == b.order();
+}
+
 }  // namespace
 
 absl::Status ValidateTopicName(absl::string_view topic) {
@@ -120,17 +142,7 @@ absl::StatusOr<proto::TopicConfig> TopicConfigManager::CreateOnSend(
 }
 
 absl::Status TopicConfigManager::Update(const proto::TopicConfig& config) {
-  if (absl::Status s = ValidateTopicName(config.topic_name()); !s.ok()) {
-    return s;
-  }
-  if (config.read_queue_nums() < 1 || config.write_queue_nums() < 1 ||
-      config.read_queue_nums() > 1024 || config.write_queue_nums() > 1024) {
-    return absl::InvalidArgumentError(
-        "read and write queue nums must be 1..1024");
-  }
-  if (config.perm() < 0 || config.perm() > 7) {
-    return absl::InvalidArgumentError("perm must be 0..7 (READ 4 | WRITE 2)");
-  }
+  if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
     std::optional<proto::TopicConfig> previous;
@@ -154,6 +166,49 @@ absl::Status TopicConfigManager::Update(const proto::TopicConfig& config) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> TopicConfigManager::UpdateMany(
+    const std::vector<proto::TopicConfig>& configs) {
+  for (const proto::TopicConfig& config : configs) {
+    if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
+  }
+  int changed = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    // What the changed topics were before (nullopt: absent), to undo.
+    std::vector<std::pair<std::string, std::optional<proto::TopicConfig>>>
+        previous;
+    for (const proto::TopicConfig& config : configs) {
+      auto it = topics_.find(config.topic_name());
+      proto::TopicConfig stored = config;
+      stored.clear_cluster();
+      if (it != topics_.end() && SameConfig(it->second, stored)) continue;
+      if (it == topics_.end()) {
+        previous.emplace_back(config.topic_name(), std::nullopt);
+        topics_.emplace(config.topic_name(), std::move(stored));
+      } else {
+        previous.emplace_back(config.topic_name(), it->second);
+        it->second = std::move(stored);
+      }
+    }
+    if (previous.empty()) return 0;
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      // Undone last to first: a topic listed twice gets its first state.
+      for (auto it = previous.rbegin(); it != previous.rend(); ++it) {
+        if (it->second.has_value()) {
+          topics_[it->first] = *it->second;
+        } else {
+          topics_.erase(it->first);
+        }
+      }
+      return s;
+    }
+    changed = static_cast<int>(previous.size());
+  }
+  NotifyChanged();
+  return changed;
+}
+
 absl::Status TopicConfigManager::Delete(absl::string_view topic) {
   {
     absl::MutexLock lock(&mu_);
@@ -173,8 +228,54 @@ absl::Status TopicConfigManager::Delete(absl::string_view topic) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> TopicConfigManager::DeleteMany(
+    const std::vector<std::string>& topics) {
+  int deleted = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<proto::TopicConfig> previous;
+    for (const std::string& topic : topics) {
+      auto it = topics_.find(topic);
+      if (it == topics_.end()) continue;
+      previous.push_back(std::move(it->second));
+      topics_.erase(it);
+    }
+    if (previous.empty()) return 0;
+    ++data_version_;
+    if (absl::Status s = PersistLocked(); !s.ok()) {
+      for (proto::TopicConfig& topic : previous) {
+        std::string name = topic.topic_name();
+        topics_[std::move(name)] = std::move(topic);
+      }
+      return s;
+    }
+    deleted = static_cast<int>(previous.size());
+  }
+  NotifyChanged();
+  return deleted;
+}
+
 std::vector<proto::TopicConfig> TopicConfigManager::All() const {
   return Snapshot().topics;
+}
+
+std::vector<proto::TopicConfig> TopicConfigManager::Page(
+    absl::string_view after, size_t max_bytes, PageEnd* end) const {
+  std::vector<proto::TopicConfig> page;
+  // Shared: sends look topics up meanwhile (the sort takes milliseconds
+  // with 100,000s of topics).
+  absl::ReaderMutexLock lock(&mu_);
+  const std::vector<const std::string*> names = SortedKeysAfter(topics_, after);
+  size_t bytes = 0;
+  size_t i = 0;
+  for (; i < names.size() && (i == 0 || bytes < max_bytes); ++i) {
+    const proto::TopicConfig& topic = topics_.at(*names[i]);
+    bytes += topic.ByteSizeLong() + 4;  // with its tag and length
+    page.push_back(topic);
+  }
+  end->more = i < names.size();
+  end->last = i > 0 ? *names[i - 1] : "";
+  return page;
 }
 
 TopicConfigManager::Table TopicConfigManager::Snapshot() const {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/common/table_page.h"
 #include "proto/remoting.pb.h"
 
 namespace cometmq::broker {
@@ -55,11 +56,27 @@ class TopicConfigManager {
                                                   int32_t requested_queue_nums);
   // Creates or replaces the topic's configuration.
   absl::Status Update(const proto::TopicConfig& config);
+  // Creates or replaces each of `configs` that differs from the table,
+  // with one write of the file and one change notice for them all (a
+  // slave copies tens of thousands of topics at once; one write each would
+  // rewrite the whole file per topic). Nothing changes unless every config
+  // is valid and the write succeeds. Returns how many topics changed.
+  absl::StatusOr<int> UpdateMany(
+      const std::vector<proto::TopicConfig>& configs);
   // NotFound when there was no such topic.
   absl::Status Delete(absl::string_view topic);
+  // Deletes those of `topics` that exist, with one write of the file and
+  // one change notice for them all; nothing changes if the write fails.
+  // Returns how many were deleted.
+  absl::StatusOr<int> DeleteMany(const std::vector<std::string>& topics);
 
   // Every topic, sorted by name.
   std::vector<proto::TopicConfig> All() const;
+  // One page of All(): the topics named after `after`, in name order, until
+  // their encoded size reaches `max_bytes` (at least one when any is left);
+  // `end` says where it stopped.
+  std::vector<proto::TopicConfig> Page(absl::string_view after,
+                                       size_t max_bytes, PageEnd* end) const;
   // Bumped on every change; sent with registrations.
   int64_t data_version() const;
   // All() and the data_version() it is at, read together.

@@ -429,15 +429,43 @@ absl::StatusOr<std::vector<ClientConnection>> Admin::ProducerConnection(
 absl::StatusOr<std::vector<std::string>> Admin::TopicList() {
   absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
   if (!instance.ok()) return instance.status();
-  absl::StatusOr<remoting::Command> response =
-      (*instance)->routes()->CallNamesrv(
-          remoting::MakeRequest(proto::GET_ALL_TOPIC_LIST_FROM_NAMESERVER));
-  if (!response.ok()) return response.status();
-  if (absl::Status status = ResponseStatus(*response); !status.ok()) {
-    return status;
+  // A page at a time: the whole list can outgrow one frame. A NameServer
+  // older than paging answers the whole list with no page. Every page goes
+  // to the same NameServer: another may hold other topics past `after`.
+  std::vector<std::string> list;
+  std::string after;
+  std::string namesrv;
+  while (true) {
+    remoting::Command request =
+        remoting::MakeRequest(proto::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
+    request.header.mutable_page()->set_after(after);
+    absl::StatusOr<remoting::Command> response;
+    if (namesrv.empty()) {
+      response = (*instance)->routes()->CallNamesrv(
+          request, absl::InfiniteFuture(), &namesrv);
+      if (response.ok()) {
+        if (absl::Status status = ResponseStatus(*response); !status.ok()) {
+          return status;
+        }
+      }
+    } else {
+      response = Call(instance->get(), namesrv, std::move(request));
+    }
+    if (!response.ok()) return response.status();
+    proto::TopicList* topics = response->header.mutable_topic_list_response();
+    for (std::string& topic : *topics->mutable_topics()) {
+      list.push_back(std::move(topic));
+    }
+    if (!topics->has_page() || !topics->page().more()) break;
+    if (topics->page().last() <= after) {
+      return absl::DataLossError(
+          absl::StrCat("name server ", namesrv,
+                       " answered a topic list page that does "
+                       "not advance past '",
+                       after, "'"));
+    }
+    after = topics->page().last();
   }
-  const auto& topics = response->header.topic_list_response().topics();
-  std::vector<std::string> list(topics.begin(), topics.end());
   std::sort(list.begin(), list.end());
   return list;
 }

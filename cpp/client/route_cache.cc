@@ -44,7 +44,8 @@ RouteCache::RouteCache(remoting::RemotingClient* client,
       timeout_(timeout) {}
 
 absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
-    const remoting::Command& request, absl::Time deadline) {
+    const remoting::Command& request, absl::Time deadline,
+    std::string* answered_by) {
   if (namesrv_addrs_.empty()) {
     return absl::FailedPreconditionError("no NameServer address configured");
   }
@@ -66,6 +67,7 @@ absl::StatusOr<remoting::Command> RouteCache::CallNamesrv(
     absl::StatusOr<remoting::Command> response =
         client_->InvokeSync(addr, request, std::min(timeout_, left));
     if (response.ok()) {
+      if (answered_by != nullptr) *answered_by = addr;
       absl::MutexLock lock(&mu_);
       next_namesrv_ = index;  // stay with a NameServer that answers
       return response;

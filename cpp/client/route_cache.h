@@ -59,10 +59,12 @@ class RouteCache {
   absl::StatusOr<proto::ClusterInfo> FetchClusterInfo(
       absl::Time deadline = absl::InfiniteFuture());
 
-  // A request to the NameServers, answered by the first that answers.
+  // A request to the NameServers, answered by the first that answers;
+  // its address goes to `answered_by` when given.
   absl::StatusOr<remoting::Command> CallNamesrv(
       const remoting::Command& request,
-      absl::Time deadline = absl::InfiniteFuture());
+      absl::Time deadline = absl::InfiniteFuture(),
+      std::string* answered_by = nullptr);
   // The same request to every NameServer: the first failure other than
   // NotFound; else NotFound when every NameServer answered NotFound.
   absl::Status CallEveryNamesrv(const remoting::Command& request);

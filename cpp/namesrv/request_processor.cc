@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/common/table_page.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::namesrv {
@@ -120,7 +121,15 @@ Command RequestProcessor::GetClusterInfo(const Command& request) {
 
 Command RequestProcessor::GetAllTopics(const Command& request) {
   Command response = MakeResponse(request, proto::SUCCESS);
-  *response.header.mutable_topic_list_response() = routes_->GetAllTopics();
+  if (!request.header.has_page()) {
+    // A client older than paging: the whole list (a list over the frame
+    // limit is refused by the send, with the reason as its answer).
+    *response.header.mutable_topic_list_response() = routes_->GetAllTopics();
+    return response;
+  }
+  *response.header.mutable_topic_list_response() =
+      routes_->GetTopicsPage(request.header.page().after(),
+                             PageBytes(request.header.page().max_bytes()));
   return response;
 }
 

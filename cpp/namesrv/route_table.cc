@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/common/table_page.h"
 
 namespace cometmq::namesrv {
 namespace {
@@ -180,6 +181,22 @@ proto::TopicList RouteTable::GetAllTopics() const {
   for (std::string& topic : SortedKeys(topics_)) {
     list.add_topics(std::move(topic));
   }
+  return list;
+}
+
+proto::TopicList RouteTable::GetTopicsPage(absl::string_view after,
+                                           size_t max_bytes) const {
+  absl::ReaderMutexLock lock(&mu_);
+  proto::TopicList list;
+  const std::vector<const std::string*> names = SortedKeysAfter(topics_, after);
+  size_t bytes = 0;
+  size_t i = 0;
+  for (; i < names.size() && (i == 0 || bytes < max_bytes); ++i) {
+    bytes += names[i]->size() + 3;  // with its tag and length
+    list.add_topics(*names[i]);
+  }
+  list.mutable_page()->set_more(i < names.size());
+  if (i > 0) list.mutable_page()->set_last(*names[i - 1]);
   return list;
 }
 

@@ -69,6 +69,11 @@ class RouteTable {
 
   // Every topic some broker serves, sorted.
   proto::TopicList GetAllTopics() const;
+  // One page of them: the topics after `after`, until the names reach
+  // `max_bytes` (at least one when any is left), with the Page saying where
+  // it stopped.
+  proto::TopicList GetTopicsPage(absl::string_view after,
+                                 size_t max_bytes) const;
 
   // Removes `topic`'s queue data; with a non-empty `cluster`, only that of
   // the cluster's broker names. NotFound when there was nothing to remove.

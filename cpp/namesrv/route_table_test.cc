@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "cpp/common/table_page.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -623,6 +625,38 @@ TEST(RouteTableTest, MasterRegisteringAnewEndsAWipe) {
                           "10.0.0.9:1", kT0)
           .ok());
   EXPECT_EQ(PermOf(table, "T1", "a"), 6);
+}
+
+TEST(RouteTableTest, TopicListPagesCoverEveryTopicOnceInOrder) {
+  RouteTable table;
+  std::vector<proto::TopicConfig> topics;
+  for (int i = 0; i < 500; ++i) {
+    topics.push_back(
+        Topic(absl::StrCat("Topic", 1000 + i, std::string(30, 'x'))));
+  }
+  proto::RegisterBrokerRequest request =
+      Broker("c1", "b1", 0, "10.0.0.1:10911", topics);
+  ASSERT_TRUE(table.RegisterBroker(request, "10.0.0.1:40000", kT0).ok());
+
+  std::vector<std::string> seen;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    proto::TopicList page = table.GetTopicsPage(after, kMinPageBytes);
+    ASSERT_GT(page.topics_size(), 0);
+    EXPECT_LT(page.ByteSizeLong(), kMinPageBytes + 100);
+    seen.insert(seen.end(), page.topics().begin(), page.topics().end());
+    EXPECT_EQ(page.page().last(), page.topics(page.topics_size() - 1));
+    ++pages;
+    if (!page.page().more()) break;
+    after = page.page().last();
+  }
+  EXPECT_GT(pages, 3);
+  EXPECT_EQ(seen, Topics(table));
+  // Past the last topic: nothing, and no more.
+  proto::TopicList past = table.GetTopicsPage(seen.back(), kMinPageBytes);
+  EXPECT_EQ(past.topics_size(), 0);
+  EXPECT_FALSE(past.page().more());
 }
 
 }  // namespace
