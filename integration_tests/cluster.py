@@ -71,6 +71,21 @@ class Node:
         self._reader = None
 
     def start(self):
+        self.start_async()
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while not self._ready.wait(0.05):
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode} before "
+                    f"it was ready; log: {self.log_path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.name} not ready after {BOOT_TIMEOUT_S}s; "
+                    f"log: {self.log_path}")
+        return self
+
+    def start_async(self):
+        """Starts the process without waiting for it to be ready."""
         self._ready.clear()
         self.stdout_lines = []
         log = open(self.log_path, "ab")
@@ -82,16 +97,6 @@ class Node:
         self._reader = threading.Thread(
             target=self._read_stdout, args=(self.proc,), daemon=True)
         self._reader.start()
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while not self._ready.wait(0.05):
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode} before "
-                    f"it was ready; log: {self.log_path}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{self.name} not ready after {BOOT_TIMEOUT_S}s; "
-                    f"log: {self.log_path}")
         return self
 
     def _read_stdout(self, proc):
