@@ -108,6 +108,11 @@ class Node:
         proc.stdout.close()
 
     @property
+    def ready(self):
+        """True once the process printed its boot line."""
+        return self._ready.is_set()
+
+    @property
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -47,7 +47,8 @@ RECOVERING = b"was not shut down cleanly; recovering"
 def kill_during_recovery(node, rng):
     """Starts `node` and SIGKILLs it while it recovers from the previous
     kill: a random 0-40 ms after it logs that recovery began (the window
-    until it logs that recovery ended is about that long)."""
+    until it logs that recovery ended is about that long). A store that
+    was shut down cleanly after all is killed once booted."""
     with open(node.log_path, "rb") as f:
         f.seek(0, os.SEEK_END)
         seen = f.tell()
@@ -56,23 +57,38 @@ def kill_during_recovery(node, rng):
         def recovering():
             with open(node.log_path, "rb") as f:
                 f.seek(seen)
-                return RECOVERING in f.read() or not node.running
+                return (RECOVERING in f.read() or node.ready or
+                        not node.running)
         wait_until(recovering, 30, "recovery to begin")
         time.sleep(rng.uniform(0.0, 0.04))  # a random kill moment
     finally:
         node.kill(signal.SIGKILL)
 
 
-def crash_rounds(cluster, broker, load, rng, rounds, kill_in_recovery=True):
-    """Kills `broker` `rounds` times while `load` runs, each time once a
+def stop_somehow(broker, rng):
+    """SIGKILL mostly; else SIGKILL a moment into a graceful stop, or a
+    whole graceful stop (so clean restarts are in the mix too)."""
+    how = rng.choice(("kill", "kill", "kill", "kill mid-stop", "stop"))
+    if how == "kill mid-stop":
+        broker.send_signal(signal.SIGTERM)
+        time.sleep(rng.uniform(0.0, 0.1))  # a stop takes 5-100 ms
+    if how == "stop":
+        assert broker.stop() == 0
+    else:
+        broker.kill(signal.SIGKILL)
+    return how
+
+
+def crash_rounds(cluster, broker, load, rng, rounds):
+    """Stops `broker` `rounds` times while `load` runs, each time once a
     random number of further sends were acknowledged, and starts it again
-    (first killing it once during its start, at random)."""
+    (after a kill, at random killing it once more while it recovers)."""
     for round_no in range(rounds):
         target = load.count() + rng.randint(30, 400)
         wait_until(lambda: load.count() >= target, 120,
                    f"{target} acknowledged messages in round {round_no}")
-        broker.kill(signal.SIGKILL)
-        if kill_in_recovery and rng.random() < 0.5:
+        how = stop_somehow(broker, rng)
+        if how != "stop" and rng.random() < 0.5:
             kill_during_recovery(broker, rng)
         broker.start()
 
@@ -85,6 +101,11 @@ def verify(cluster, load, collector, rng):
                                  admin)
         problems = check_topic(load.acked, seen, stats)
         problems += check_lookups(admin, TOPIC, load.acked, rng)
+        # A committed offset past the queue's end would skip what comes.
+        problems += [f"chaos-cg committed {q['consumer_offset']} on "
+                     f"{q['queue_id']}, beyond its end {q['broker_offset']}"
+                     for q in admin.consumer_progress("chaos-cg", TOPIC)
+                     if q["consumer_offset"] > q["broker_offset"]]
     finally:
         admin.shutdown()
     kinds = {}
@@ -171,8 +192,7 @@ def test_sync_master_and_slave_killed_again_and_again_lose_nothing(cluster):
                 target = load.count() + rng.randint(30, 300)
                 wait_until(lambda: load.count() >= target, 120,
                            f"{target} acknowledged in round {round_no}")
-                slave.kill(signal.SIGKILL)
-                if rng.random() < 0.3:
+                if stop_somehow(slave, rng) != "stop" and rng.random() < 0.3:
                     kill_during_recovery(slave, rng)
                 slave.start()
             target = load.count() + rng.randint(30, 300)
