@@ -8,6 +8,7 @@ checks that none is left running.
 
 import ctypes
 import os
+import random
 import re
 import signal
 import socket
@@ -37,19 +38,43 @@ def bin_dir():
     return path
 
 
+_ports = random.Random()  # its own generator: tests seed theirs
+
+
+def _outgoing_port_range():
+    """The ports the kernel gives outgoing connections (their local end)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _candidate_port(pairs):
+    """A port to try, below the outgoing range when there is room: a port
+    in that range can be taken by some client's connection while its node
+    is down between a kill and a restart, and the restart then fails with
+    "address already in use"."""
+    low, _ = _outgoing_port_range()
+    if low - pairs > 10000 + 1000:
+        return _ports.randrange(10000, low - pairs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def free_port(pairs=1):
     """A free loopback port p such that p..p+pairs-1 are all free."""
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = _candidate_port(pairs)
         if port + pairs >= 65535:
             continue
         ok = True
-        for extra in range(1, pairs):
+        for p in range(port, port + pairs):
             with socket.socket() as t:
                 try:
-                    t.bind(("127.0.0.1", port + extra))
+                    t.bind(("127.0.0.1", p))
                 except OSError:
                     ok = False
         if ok:
