@@ -8,6 +8,7 @@ checks that none is left running.
 
 import ctypes
 import os
+import random
 import re
 import signal
 import socket
@@ -37,19 +38,43 @@ def bin_dir():
     return path
 
 
+_ports = random.Random()  # its own generator: tests seed theirs
+
+
+def _outgoing_port_range():
+    """The ports the kernel gives outgoing connections (their local end)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _candidate_port(pairs):
+    """A port to try, below the outgoing range when there is room: a port
+    in that range can be taken by some client's connection while its node
+    is down between a kill and a restart, and the restart then fails with
+    "address already in use"."""
+    low, _ = _outgoing_port_range()
+    if low - pairs > 10000 + 1000:
+        return _ports.randrange(10000, low - pairs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def free_port(pairs=1):
     """A free loopback port p such that p..p+pairs-1 are all free."""
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = _candidate_port(pairs)
         if port + pairs >= 65535:
             continue
         ok = True
-        for extra in range(1, pairs):
+        for p in range(port, port + pairs):
             with socket.socket() as t:
                 try:
-                    t.bind(("127.0.0.1", port + extra))
+                    t.bind(("127.0.0.1", p))
                 except OSError:
                     ok = False
         if ok:
@@ -71,17 +96,7 @@ class Node:
         self._reader = None
 
     def start(self):
-        self._ready.clear()
-        self.stdout_lines = []
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=log,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_die_with_parent)
-        log.close()
-        self._reader = threading.Thread(
-            target=self._read_stdout, args=(self.proc,), daemon=True)
-        self._reader.start()
+        self.start_async()
         deadline = time.monotonic() + BOOT_TIMEOUT_S
         while not self._ready.wait(0.05):
             if self.proc.poll() is not None:
@@ -94,6 +109,21 @@ class Node:
                     f"log: {self.log_path}")
         return self
 
+    def start_async(self):
+        """Starts the process without waiting for it to be ready."""
+        self._ready.clear()
+        self.stdout_lines = []
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=log,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
+        log.close()
+        self._reader = threading.Thread(
+            target=self._read_stdout, args=(self.proc,), daemon=True)
+        self._reader.start()
+        return self
+
     def _read_stdout(self, proc):
         for raw in proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
@@ -101,6 +131,11 @@ class Node:
             if self.ready_pattern.search(line):
                 self._ready.set()
         proc.stdout.close()
+
+    @property
+    def ready(self):
+        """True once the process printed its boot line."""
+        return self._ready.is_set()
 
     @property
     def running(self):
