@@ -323,7 +323,9 @@ void ConsumerCore::ResetOffsets(
   {
     absl::MutexLock lock(&mu_);
     if (!started_ || stopped_) return;
+    ++reset_count_;
     for (const auto& [queue, offset] : offsets) {
+      last_resets_[queue] = LastReset{reset_count_, offset};
       auto it = queues_.find(queue);
       if (it == queues_.end()) continue;
       auto pq = std::make_shared<ProcessQueue>(queue, offset);
@@ -573,6 +575,11 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   }
   const absl::Time locked_at = MonotonicNow();
   for (const MessageQueue& queue : added) {
+    uint64_t resets_before = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      resets_before = reset_count_;
+    }
     absl::StatusOr<int64_t> offset = offsets_->StartOffset(queue);
     if (!offset.ok()) {
       spdlog::warn("consumer {}: cannot start {} (next rebalance retries): {}",
@@ -580,12 +587,22 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
       if (locking()) UnlockQueues(instance_, group_, {queue});
       continue;
     }
-    auto pq = std::make_shared<ProcessQueue>(queue, *offset);
-    pq->set_last_committed(*offset);
-    if (locking()) pq->SetLocked(true, locked_at);
+    std::shared_ptr<ProcessQueue> pq;
     {
       absl::MutexLock lock(&mu_);
       if (stopped_) return complete;
+      // A reset that arrived while the offset was read found no process
+      // queue to move: the broker holds its offset, which the one read
+      // may predate (and the first pull would commit back over it).
+      if (auto r = last_resets_.find(queue);
+          r != last_resets_.end() && r->second.count > resets_before) {
+        spdlog::info("consumer {}: {} was reset to {} while being taken",
+                     group_, queue.ToString(), r->second.offset);
+        offset = r->second.offset;
+      }
+      pq = std::make_shared<ProcessQueue>(queue, *offset);
+      pq->set_last_committed(*offset);
+      if (locking()) pq->SetLocked(true, locked_at);
       queues_[queue] = pq;
     }
     spdlog::info("consumer {}: owning {} from offset {}", group_,

@@ -217,6 +217,16 @@ class ConsumerCore : public ConsumerMember,
   std::optional<std::vector<MessageQueue>> assigned_ ABSL_GUARDED_BY(mu_);
   std::map<MessageQueue, std::shared_ptr<ProcessQueue>> queues_
       ABSL_GUARDED_BY(mu_);
+  // The latest reset offset of each queue a broker reset, numbered by
+  // reset_count_ at its arrival: a queue a rebalance takes while a reset
+  // arrives (between reading its offset and owning it) starts at the reset
+  // offset, not at the older offset it read.
+  struct LastReset {
+    uint64_t count = 0;
+    int64_t offset = 0;
+  };
+  std::map<MessageQueue, LastReset> last_resets_ ABSL_GUARDED_BY(mu_);
+  uint64_t reset_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Extra rebalances scheduled after a topic could not be allocated.
   int quick_rebalances_ ABSL_GUARDED_BY(rebalance_mu_) = 0;
   // Queues given up whose listener calls have not finished yet: not owned

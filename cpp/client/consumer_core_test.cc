@@ -368,6 +368,38 @@ TEST(PushConsumerTest, AResetDropsWhatIsHeldAndNoLaterCommitUndoesIt) {
   }
 }
 
+// A reset that reaches the consumer while a rebalance is taking the queue
+// (after it read the queue's offset, before it made the process queue)
+// still applies: the queue starts at the reset offset, not at the offset
+// read before the reset, which a pull would then commit over the reset.
+TEST(PushConsumerTest, AResetRacingTheTakingOfAQueueStillApplies) {
+  testing::OneBrokerCluster cluster({"TopicN", "%RETRY%CGNew"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  broker.Append("TopicN", 0, 30);
+  constexpr int64_t kReset = 20;
+  broker.SendResetBeforeNextOffsetAnswer("TopicN", "CGNew", {{0, kReset}});
+  ConsumerOptions options = cluster.consumer_options("reset-while-taking");
+  options.offset_commit_interval = absl::Milliseconds(20);
+  absl::Mutex mu;
+  std::vector<int64_t> consumed;
+  DefaultPushConsumer consumer("CGNew", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicN", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    if (message.topic != "TopicN") return ConsumeResult::kSuccess;
+    absl::MutexLock lock(&mu);
+    consumed.push_back(message.queue_offset);
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return broker.committed("TopicN", 0) == 30; }));
+  consumer.Shutdown();
+  absl::MutexLock lock(&mu);
+  ASSERT_FALSE(consumed.empty());
+  EXPECT_EQ(*std::min_element(consumed.begin(), consumed.end()), kReset)
+      << "messages before the reset offset were consumed";
+  EXPECT_EQ(consumed.size(), 30 - kReset);
+}
+
 // An orderly consumer reset mid-message goes on from the reset offset only
 // once that message finished: never two of the queue's messages at once,
 // and nothing of what it had pulled before the reset.

@@ -73,16 +73,24 @@ class FakeBroker {
              }
              return response;
            });
-    Handle(proto::QUERY_CONSUMER_OFFSET,
-           [this](const remoting::Command& request) {
-             const auto& query = request.header.consumer_offset();
-             auto it = committed_.find({query.topic(), query.queue_id()});
-             remoting::Command response =
-                 remoting::MakeResponse(request, proto::SUCCESS);
-             response.header.mutable_consumer_offset_response()->set_offset(
-                 it == committed_.end() ? default_offset_ : it->second);
-             return response;
-           });
+    server_->RegisterHandler(
+        proto::QUERY_CONSUMER_OFFSET,
+        [this](remoting::Command request, remoting::Responder responder) {
+          absl::MutexLock lock(&mu_);
+          if (reset_before_offset_answer_.has_value() &&
+              reset_before_offset_answer_->header.reset_offset_table()
+                      .topic() == request.header.consumer_offset().topic()) {
+            // As a broker whose admin reset the group between reading the
+            // offset and sending the answer: the reset reaches the client
+            // first.
+            remoting::Command reset = *std::move(reset_before_offset_answer_);
+            reset_before_offset_answer_.reset();
+            if (auto connection = responder.connection().lock()) {
+              (void)connection->Send(std::move(reset));
+            }
+          }
+          responder.Respond(OffsetAnswer(request));
+        });
     Handle(proto::UPDATE_CONSUMER_OFFSET,
            [this](const remoting::Command& request) {
              const auto& commit = request.header.consumer_offset();
@@ -180,19 +188,16 @@ class FakeBroker {
       connection = heartbeat_connection_.lock();
     }
     if (connection == nullptr) return false;
-    remoting::Command reset =
-        remoting::MakeRequest(proto::RESET_CONSUMER_CLIENT_OFFSET);
-    reset.header.set_flags(proto::FLAG_ONEWAY);
-    proto::ResetOffsetTable* table = reset.header.mutable_reset_offset_table();
-    table->set_topic(topic);
-    table->set_group(group);
-    table->set_broker_name("broker-a");
-    for (const auto& [queue_id, offset] : offsets) {
-      proto::QueueResetOffset* entry = table->add_offsets();
-      entry->set_queue_id(queue_id);
-      entry->set_offset(offset);
-    }
-    return connection->Send(std::move(reset)).ok();
+    return connection->Send(ResetCommand(topic, group, offsets)).ok();
+  }
+  // The next QUERY_CONSUMER_OFFSET of `topic` is answered from the
+  // committed offsets as before, but only after this reset was sent to the
+  // asking client.
+  void SendResetBeforeNextOffsetAnswer(
+      const std::string& topic, const std::string& group,
+      const std::map<int32_t, int64_t>& offsets) {
+    absl::MutexLock lock(&mu_);
+    reset_before_offset_answer_ = ResetCommand(topic, group, offsets);
   }
   // Every offset committed for the queue, in arrival order.
   std::vector<int64_t> commit_history(const std::string& topic,
@@ -315,6 +320,35 @@ class FakeBroker {
         });
   }
 
+  remoting::Command OffsetAnswer(const remoting::Command& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto& query = request.header.consumer_offset();
+    auto it = committed_.find({query.topic(), query.queue_id()});
+    remoting::Command response =
+        remoting::MakeResponse(request, proto::SUCCESS);
+    response.header.mutable_consumer_offset_response()->set_offset(
+        it == committed_.end() ? default_offset_ : it->second);
+    return response;
+  }
+
+  static remoting::Command ResetCommand(
+      const std::string& topic, const std::string& group,
+      const std::map<int32_t, int64_t>& offsets) {
+    remoting::Command reset =
+        remoting::MakeRequest(proto::RESET_CONSUMER_CLIENT_OFFSET);
+    reset.header.set_flags(proto::FLAG_ONEWAY);
+    proto::ResetOffsetTable* table = reset.header.mutable_reset_offset_table();
+    table->set_topic(topic);
+    table->set_group(group);
+    table->set_broker_name("broker-a");
+    for (const auto& [queue_id, offset] : offsets) {
+      proto::QueueResetOffset* entry = table->add_offsets();
+      entry->set_queue_id(queue_id);
+      entry->set_offset(offset);
+    }
+    return reset;
+  }
+
   remoting::Command SendBackAnswer(const remoting::Command& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (accept_send_back_) {
@@ -391,6 +425,8 @@ class FakeBroker {
       ABSL_GUARDED_BY(mu_);
   std::map<QueueKey, int64_t> updated_ ABSL_GUARDED_BY(mu_);
   int64_t default_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<remoting::Command> reset_before_offset_answer_
+      ABSL_GUARDED_BY(mu_);
   int64_t sends_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t served_ ABSL_GUARDED_BY(mu_) = 0;
