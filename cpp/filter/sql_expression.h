@@ -1,30 +1,18 @@
 #ifndef COMETMQ_FILTER_SQL_EXPRESSION_H_
 #define COMETMQ_FILTER_SQL_EXPRESSION_H_
 
-#include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cpp/filter/sql_types.h"
 
 namespace cometmq::filter {
 
 // Subscription expression types, named as RocketMQ's ExpressionType.
 inline constexpr absl::string_view kExpressionTypeTag = "TAG";
 inline constexpr absl::string_view kExpressionTypeSql92 = "SQL92";
-
-// Longest expression accepted, and deepest expression tree: parsing and
-// evaluation recurse, so a hostile expression must not exhaust the stack.
-inline constexpr size_t kMaxExpressionLength = 16 * 1024;
-inline constexpr int kMaxExpressionDepth = 200;
-
-// A message property by name, or nullopt when the message has none. The
-// view must stay valid until the evaluation returns.
-using PropertyLookup =
-    absl::FunctionRef<std::optional<absl::string_view>(absl::string_view)>;
 
 // Outcome of evaluating an expression on one message (RocketMQ's
 // three-valued logic; kError where RocketMQ's evaluation throws, such as
