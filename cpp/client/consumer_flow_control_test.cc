@@ -236,7 +236,6 @@ TEST_F(ConsumeTimeoutTest, ALateFailureWhoseSendBackFailedIsConsumedAgain) {
 // never ran.
 TEST(ConsumeTimeoutStartTest, AFailedStartLeavesNoThreadRunning) {
   testing::OneBrokerCluster cluster({"TopicT", "%RETRY%CGTimeoutTwice"}, 1);
-  testing::FakeBroker& broker = cluster.broker();
   ConsumerOptions options = cluster.consumer_options("consume-timeout-twice");
   auto listener = [](const MessageExt&) { return ConsumeResult::kSuccess; };
   DefaultPushConsumer first("CGTimeoutTwice", options);

@@ -16,9 +16,10 @@ void ProcessQueue::OnPulled(const std::vector<MessageExt>& messages,
                             int64_t next_offset) {
   absl::MutexLock lock(&mu_);
   for (const MessageExt& message : messages) {
-    auto size = static_cast<int64_t>(message.body.size());
-    if (in_flight_.emplace(message.queue_offset, Held{size}).second) {
-      cached_bytes_ += size;
+    Held held;
+    held.size = static_cast<int64_t>(message.body.size());
+    if (in_flight_.emplace(message.queue_offset, held).second) {
+      cached_bytes_ += held.size;
     }
   }
   next_offset_ = next_offset;
