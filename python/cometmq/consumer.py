@@ -86,6 +86,17 @@ def _instance_name(given):
     return given or f"py{os.getpid()}-{next(_instances)}"
 
 
+def _subscribe(core, topic, expression, sql):
+    """Subscribes `core` to `topic` by tag `expression`, or by the SQL92
+    selector `sql` when given (not both)."""
+    if sql is not None:
+        if expression not in ("*", "", None):
+            raise ValueError("give a tag expression or sql, not both")
+        core.subscribe_sql(topic, sql)
+    else:
+        core.subscribe(topic, expression or "*")
+
+
 class PushConsumer(Lifecycle):
     """Delivers messages to a listener: fn(msg) -> True when consumed; False
     or an exception means "consume later" and the message comes back.
@@ -180,12 +191,7 @@ class PushConsumer(Lifecycle):
         consumer to filter message by SQL92") when one refuses. A selector
         that does not compile raises MessageIllegalError here, naming the
         position. Give either expression or sql, not both."""
-        if sql is not None:
-            if expression not in ("*", "", None):
-                raise ValueError("give a tag expression or sql, not both")
-            self._core.subscribe_sql(topic, sql)
-        else:
-            self._core.subscribe(topic, expression or "*")
+        _subscribe(self._core, topic, expression, sql)
 
     @translate
     def unsubscribe(self, topic):
@@ -280,24 +286,9 @@ class PullConsumer(Lifecycle):
 
     @translate
     def subscribe(self, topic, expression="*", sql=None):
-        """Consumes `topic`, before start() (as PushConsumer.subscribe). `expression` selects by tag:
-        "*" (every message) or tags joined by "||" ("TagA || TagB").
-        `sql` instead selects by the messages' properties with a SQL92
-        expression, RocketMQ's MessageSelector.bySql, e.g.
-        sql="a > 5 AND region = 'eu'" (TAGS names the tag). Property
-        values are strings, compared as numbers against numbers; a message
-        without a property the expression needs does not match. The brokers
-        must run with enablePropertyFilter=true: start() raises
-        MQClientError with the broker's reason ("The broker does not support
-        consumer to filter message by SQL92") when one refuses. A selector
-        that does not compile raises MessageIllegalError here, naming the
-        position. Give either expression or sql, not both."""
-        if sql is not None:
-            if expression not in ("*", "", None):
-                raise ValueError("give a tag expression or sql, not both")
-            self._core.subscribe_sql(topic, sql)
-        else:
-            self._core.subscribe(topic, expression or "*")
+        """Consumes `topic`, before start(), selected by tag `expression`
+        or by a SQL92 `sql` selector, as PushConsumer.subscribe."""
+        _subscribe(self._core, topic, expression, sql)
 
     @translate
     def unsubscribe(self, topic):
