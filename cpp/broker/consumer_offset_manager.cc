@@ -105,23 +105,7 @@ absl::Status ConsumerOffsetManager::ReplaceRange(const KeyRange& range,
   absl::StatusOr<Table> table = Parse(encoded, "master's offsets");
   if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  bool changed = false;
-  for (auto it = offsets_.begin(); it != offsets_.end();) {
-    if (range.Contains(it->first) && !table->contains(it->first)) {
-      offsets_.erase(it++);
-      changed = true;
-    } else {
-      ++it;
-    }
-  }
-  for (auto& [key, queues] : *table) {
-    auto [it, inserted] = offsets_.try_emplace(key);
-    if (inserted || it->second != queues) {
-      it->second = std::move(queues);
-      changed = true;
-    }
-  }
-  if (changed) file_.MarkChanged();
+  if (ReplaceKeyRange(range, *std::move(table), &offsets_)) file_.MarkChanged();
   return absl::OkStatus();
 }
 

@@ -45,23 +45,7 @@ absl::Status SubscriptionGroupManager::ReplaceRange(const KeyRange& range,
   absl::StatusOr<Table> table = Parse(encoded, "master's groups");
   if (!table.ok()) return table.status();
   absl::MutexLock lock(&mu_);
-  bool changed = false;
-  for (auto it = groups_.begin(); it != groups_.end();) {
-    if (range.Contains(it->first) && !table->contains(it->first)) {
-      groups_.erase(it++);
-      changed = true;
-    } else {
-      ++it;
-    }
-  }
-  for (auto& [name, group] : *table) {
-    auto [it, inserted] = groups_.try_emplace(name);
-    if (inserted || !(it->second == group)) {
-      it->second = std::move(group);
-      changed = true;
-    }
-  }
-  if (changed) file_.MarkChanged();
+  if (ReplaceKeyRange(range, *std::move(table), &groups_)) file_.MarkChanged();
   return absl::OkStatus();
 }
 

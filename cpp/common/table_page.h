@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -58,6 +59,32 @@ struct KeyRange {
     return key > after && (!last.has_value() || key <= *last);
   }
 };
+
+// Makes the entries of `table` whose keys are in `range` those of `page`
+// (a page of a master's table, which covers `range`): a key of the range
+// the page lacks is erased, every key of the page added or replaced. True
+// if `table` changed. Map is a hash or ordered map whose values compare
+// with ==.
+template <typename Map>
+bool ReplaceKeyRange(const KeyRange& range, Map page, Map* table) {
+  bool changed = false;
+  for (auto it = table->begin(); it != table->end();) {
+    if (range.Contains(it->first) && !page.contains(it->first)) {
+      table->erase(it++);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [key, value] : page) {
+    auto [it, inserted] = table->try_emplace(key);
+    if (inserted || !(it->second == value)) {
+      it->second = std::move(value);
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 }  // namespace cometmq
 
