@@ -583,6 +583,24 @@ Command AdminProcessor::TopicConsumeByWho(const Command& request) {
   return response;
 }
 
+int AdminProcessor::TellResetOffset(const proto::ResetOffsetRequest& req,
+                                    const Command& notify,
+                                    const std::vector<ClientChannel>& members) {
+  int notified = 0;
+  for (const ClientChannel& member : members) {
+    std::shared_ptr<remoting::Connection> connection = member.connection.lock();
+    if (connection == nullptr) continue;
+    Command copy = notify;
+    if (absl::Status s = connection->Send(std::move(copy)); !s.ok()) {
+      spdlog::warn("reset offset of {} on {}: cannot tell {}: {}", req.group(),
+                   req.topic(), member.client_id, s.ToString());
+      continue;
+    }
+    ++notified;
+  }
+  return notified;
+}
+
 Command AdminProcessor::ResetOffset(const Command& request) {
   if (!request.header.has_reset_offset()) {
     return remoting::MissingPayloadResponse(request, "reset_offset");
@@ -639,29 +657,23 @@ Command AdminProcessor::ResetOffset(const Command& request) {
     entry->set_queue_id(q);
     entry->set_offset(ResetOffsetFor(target, current, req.force()));
   }
+  std::map<int32_t, int64_t> stored;  // none for broadcasting
   if (!broadcasting) {
     for (const proto::QueueResetOffset& entry : table->offsets()) {
-      offsets_->Commit(req.group(), req.topic(), entry.queue_id(),
-                       entry.offset());
+      stored[entry.queue_id()] = entry.offset();
     }
+  }
+  int notified = 0;
+  offsets_->CommitAndAnnounce(req.group(), req.topic(), stored, [&] {
+    notified = TellResetOffset(req, notify, group->members);
+  });
+  if (!stored.empty()) {
     // At once: a crash before the periodic write would bring the old
     // offsets back.
     if (absl::Status s = offsets_->Persist(); !s.ok()) {
       spdlog::warn("consumer offsets not written, retried later: {}",
                    s.ToString());
     }
-  }
-  int notified = 0;
-  for (const ClientChannel& member : group->members) {
-    std::shared_ptr<remoting::Connection> connection = member.connection.lock();
-    if (connection == nullptr) continue;
-    Command copy = notify;
-    if (absl::Status s = connection->Send(std::move(copy)); !s.ok()) {
-      spdlog::warn("reset offset of {} on {}: cannot tell {}: {}", req.group(),
-                   req.topic(), member.client_id, s.ToString());
-      continue;
-    }
-    ++notified;
   }
   spdlog::info(
       "reset offsets of group {} on topic {} (timestamp {}, force {}): {} "

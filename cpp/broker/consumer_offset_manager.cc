@@ -117,6 +117,19 @@ void ConsumerOffsetManager::Commit(absl::string_view group,
   file_.MarkChanged();
 }
 
+void ConsumerOffsetManager::CommitAndAnnounce(
+    absl::string_view group, absl::string_view topic,
+    const std::map<int32_t, int64_t>& offsets,
+    absl::FunctionRef<void()> announce) {
+  absl::MutexLock lock(&mu_);
+  if (!offsets.empty()) {
+    std::map<int32_t, int64_t>& queues = offsets_[Key(group, topic)];
+    for (const auto& [queue_id, offset] : offsets) queues[queue_id] = offset;
+    file_.MarkChanged();
+  }
+  announce();
+}
+
 std::optional<int64_t> ConsumerOffsetManager::Query(absl::string_view group,
                                                     absl::string_view topic,
                                                     int32_t queue_id) const {

@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,6 +32,15 @@ class ConsumerOffsetManager {
   absl::Status Load();
   void Commit(absl::string_view group, absl::string_view topic,
               int32_t queue_id, int64_t offset);
+  // Commits `offsets` (queue id -> offset) of one group and topic, and
+  // calls `announce` before any other commit can land. An offset reset
+  // queues its notice to the group's clients in `announce`: a client's
+  // commit applied after the reset (and so over it) is then answered only
+  // after the notice on the same connection, so the client knows its
+  // commit may have crossed the reset and commits the reset again.
+  void CommitAndAnnounce(absl::string_view group, absl::string_view topic,
+                         const std::map<int32_t, int64_t>& offsets,
+                         absl::FunctionRef<void()> announce);
   std::optional<int64_t> Query(absl::string_view group, absl::string_view topic,
                                int32_t queue_id) const;
   // Queue id -> offset for one group and topic (empty if none).

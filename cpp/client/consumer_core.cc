@@ -340,24 +340,19 @@ void ConsumerCore::ResetOffsets(
     }
   }
   std::weak_ptr<ConsumerCore> weak = weak_from_this();
-  instance_->scheduler()->Schedule(
-      absl::ZeroDuration(), [weak, offsets, replaced = std::move(replaced)] {
-        auto self = weak.lock();
-        if (self && !self->stopped()) self->FinishReset(offsets, replaced);
-      });
+  instance_->scheduler()->Schedule(absl::ZeroDuration(),
+                                   [weak, replaced = std::move(replaced)] {
+                                     auto self = weak.lock();
+                                     if (self && !self->stopped())
+                                       self->FinishReset(replaced);
+                                   });
 }
 
-void ConsumerCore::FinishReset(const std::map<MessageQueue, int64_t>& offsets,
-                               const std::vector<ResetQueue>& replaced) {
+void ConsumerCore::FinishReset(const std::vector<ResetQueue>& replaced) {
   // Serialized with rebalances and the periodic commit.
   absl::MutexLock rebalance_lock(&rebalance_mu_);
-  // A queue being given up commits its offset when its last listener call
-  // ends: the reset's, not the one that call reaches.
-  for (auto& [queue, releasing] : releasing_) {
-    if (auto it = offsets.find(queue); it != offsets.end()) {
-      releasing.pq->PinCommittable(it->second);
-    }
-  }
+  // A queue being given up takes the reset in its final commit
+  // (CommitGivenUp), when its last listener call ends.
   for (const ResetQueue& r : replaced) {
     {
       // Given up meanwhile (its final commit was the reset offset), or
@@ -525,8 +520,10 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   std::vector<std::shared_ptr<ProcessQueue>> dropped;
   std::vector<MessageQueue> added;
   bool complete = true;
+  uint64_t resets_seen = 0;
   {
     absl::MutexLock lock(&mu_);
+    resets_seen = reset_count_;
     for (auto it = queues_.begin(); it != queues_.end();) {
       if (it->first.topic == topic && !wanted.count(it->first)) {
         dropped.push_back(it->second);
@@ -547,9 +544,10 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
   }
   for (const auto& pq : dropped) {
     spdlog::info("consumer {}: dropping {}", group_, pq->queue().ToString());
-    Releasing releasing{pq, options_.orderly
-                                ? absl::InfiniteFuture()
-                                : MonotonicNow() + options_.drop_wait};
+    Releasing releasing{pq,
+                        options_.orderly ? absl::InfiniteFuture()
+                                         : MonotonicNow() + options_.drop_wait,
+                        resets_seen};
     if (!Release(releasing)) {
       spdlog::info("consumer {}: {} is still consuming; releasing it later",
                    group_, pq->queue().ToString());
@@ -594,11 +592,10 @@ bool ConsumerCore::UpdateQueues(const std::string& topic,
       // A reset that arrived while the offset was read found no process
       // queue to move: the broker holds its offset, which the one read
       // may predate (and the first pull would commit back over it).
-      if (auto r = last_resets_.find(queue);
-          r != last_resets_.end() && r->second.count > resets_before) {
+      if (std::optional<int64_t> reset = ResetSince(queue, resets_before)) {
         spdlog::info("consumer {}: {} was reset to {} while being taken",
-                     group_, queue.ToString(), r->second.offset);
-        offset = r->second.offset;
+                     group_, queue.ToString(), *reset);
+        offset = *reset;
       }
       pq = std::make_shared<ProcessQueue>(queue, *offset);
       pq->set_last_committed(*offset);
@@ -627,7 +624,7 @@ bool ConsumerCore::Release(const Releasing& releasing) {
           group_, pq->queue().ToString(),
           absl::FormatDuration(options_.drop_wait));
     }
-    if (options_.auto_commit) CommitOne(pq, /*sync=*/true);
+    if (options_.auto_commit) CommitGivenUp(releasing);
     return true;
   }
   if (!pq->TryLockConsume(absl::ZeroDuration())) return false;
@@ -635,11 +632,39 @@ bool ConsumerCore::Release(const Releasing& releasing) {
   // offset that did not reach the broker keeps the lock until it expires
   // rather than let the next owner start before it.
   const bool owner = !locking() || pq->locked();
-  if (owner && CommitOne(pq, /*sync=*/true) && locking()) {
+  if (owner && CommitGivenUp(releasing) && locking()) {
     UnlockQueues(instance_, group_, {pq->queue()});
   }
   pq->UnlockConsume();
   return true;
+}
+
+bool ConsumerCore::CommitGivenUp(const Releasing& releasing) {
+  const std::shared_ptr<ProcessQueue>& pq = releasing.pq;
+  uint64_t seen = releasing.resets_seen;
+  for (;;) {
+    uint64_t before = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      before = reset_count_;
+      if (std::optional<int64_t> reset = ResetSince(pq->queue(), seen)) {
+        pq->PinCommittable(*reset);
+      }
+    }
+    if (!CommitOne(pq, /*sync=*/true)) return false;
+    absl::MutexLock lock(&mu_);
+    if (!ResetSince(pq->queue(), before).has_value()) return true;
+    spdlog::info("consumer {}: {} was reset while its final commit was sent",
+                 group_, pq->queue().ToString());
+    seen = before;
+  }
+}
+
+std::optional<int64_t> ConsumerCore::ResetSince(const MessageQueue& queue,
+                                                uint64_t seen) const {
+  auto it = last_resets_.find(queue);
+  if (it == last_resets_.end() || it->second.count <= seen) return std::nullopt;
+  return it->second.offset;
 }
 
 bool ConsumerCore::ReleaseGivenUp() {

@@ -159,6 +159,9 @@ class ConsumerCore : public ConsumerMember,
     // Concurrent queues only: the final commit is made then even if a
     // listener call is still running (orderly ones keep their lock instead).
     absl::Time commit_anyway_at;
+    // reset_count_ when it was given up: a reset after that, which found
+    // no owned queue to move, decides its final commit.
+    uint64_t resets_seen = 0;
   };
 
   // Gives a queue up: drops it and, unless a listener call on it still
@@ -169,6 +172,17 @@ class ConsumerCore : public ConsumerMember,
   // every lock renewal, heartbeat and rebalance of the client.
   bool Release(const Releasing& releasing)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  // The final commit of a queue given up, at the offset of a reset that
+  // arrived since it was given up. A reset arriving while the commit is
+  // under way may have been overwritten by it at the broker (which queues
+  // the reset's notice before answering such a commit), so its offset is
+  // then committed again. False when a commit failed.
+  bool CommitGivenUp(const Releasing& releasing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
+  // The offset of the latest reset of `queue` newer than `seen`, if any.
+  std::optional<int64_t> ResetSince(const MessageQueue& queue,
+                                    uint64_t seen) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases the given-up queues now idle; true if some are still busy.
   bool ReleaseGivenUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rebalance_mu_);
   // Renews the broker locks of every owned queue, and of those given up
@@ -186,8 +200,7 @@ class ConsumerCore : public ConsumerMember,
     int64_t offset = 0;
   };
   // The part of ResetOffsets that calls brokers (timer thread).
-  void FinishReset(const std::map<MessageQueue, int64_t>& offsets,
-                   const std::vector<ResetQueue>& replaced);
+  void FinishReset(const std::vector<ResetQueue>& replaced);
   // Pulls `pq`, which replaced `old`, once `old`'s message running in an
   // orderly listener call finished (concurrent queues at once).
   void PullAfter(const std::shared_ptr<ProcessQueue>& old,

@@ -400,6 +400,42 @@ TEST(PushConsumerTest, AResetRacingTheTakingOfAQueueStillApplies) {
   EXPECT_EQ(consumed.size(), 30 - kReset);
 }
 
+// A reset that reaches the consumer while the final commit of a queue it
+// gave up is on its way, and which that commit replaced at the broker, is
+// committed again: the group goes on from the reset offset, not from where
+// this client stopped.
+TEST(PushConsumerTest, AResetCrossingTheFinalCommitOfAQueueGivenUpStays) {
+  testing::OneBrokerCluster cluster({"TopicG", "%RETRY%CGGiveUp"}, 1);
+  testing::FakeBroker& broker = cluster.broker();
+  broker.Append("TopicG", 0, 10);
+  ConsumerOptions options = cluster.consumer_options("reset-while-giving-up");
+  options.offset_commit_interval = absl::Hours(1);  // no periodic commit
+  absl::Mutex mu;
+  int consumed = 0;
+  DefaultPushConsumer consumer("CGGiveUp", options);
+  ASSERT_TRUE(consumer.Subscribe("TopicG", "*").ok());
+  consumer.RegisterListener([&](const MessageExt& message) {
+    if (message.topic != "TopicG") return ConsumeResult::kSuccess;
+    absl::MutexLock lock(&mu);
+    ++consumed;
+    return ConsumeResult::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return consumed == 10;
+  }));
+  constexpr int64_t kReset = 4;
+  broker.SendResetBeforeNextCommitAnswer("TopicG", "CGGiveUp", {{0, kReset}});
+  ASSERT_TRUE(consumer.Unsubscribe("TopicG").ok());
+  ASSERT_TRUE(Eventually([&] {
+    return broker.committed("TopicG", 0) == kReset;
+  })) << "last commit "
+      << broker.committed("TopicG", 0).value_or(-1);
+  consumer.Shutdown();
+  EXPECT_EQ(broker.commit_history("TopicG", 0).back(), kReset);
+}
+
 // An orderly consumer reset mid-message goes on from the reset offset only
 // once that message finished: never two of the queue's messages at once,
 // and nothing of what it had pulled before the reset.

@@ -91,14 +91,28 @@ class FakeBroker {
           }
           responder.Respond(OffsetAnswer(request));
         });
-    Handle(proto::UPDATE_CONSUMER_OFFSET,
-           [this](const remoting::Command& request) {
-             const auto& commit = request.header.consumer_offset();
-             const QueueKey queue{commit.topic(), commit.queue_id()};
-             RecordCommit(queue, commit.commit_offset());
-             updated_[queue] = commit.commit_offset();
-             return remoting::MakeResponse(request, proto::SUCCESS);
-           });
+    server_->RegisterHandler(
+        proto::UPDATE_CONSUMER_OFFSET,
+        [this](remoting::Command request, remoting::Responder responder) {
+          absl::MutexLock lock(&mu_);
+          const auto& commit = request.header.consumer_offset();
+          const QueueKey queue{commit.topic(), commit.queue_id()};
+          if (reset_before_commit_answer_.has_value() &&
+              reset_before_commit_answer_->header.reset_offset_table()
+                      .topic() == commit.topic()) {
+            // As a broker whose admin reset the group just before this
+            // commit arrived: the commit replaces the reset, and is
+            // answered after the reset's notice.
+            remoting::Command reset = *std::move(reset_before_commit_answer_);
+            reset_before_commit_answer_.reset();
+            if (auto connection = responder.connection().lock()) {
+              (void)connection->Send(std::move(reset));
+            }
+          }
+          RecordCommit(queue, commit.commit_offset());
+          updated_[queue] = commit.commit_offset();
+          responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
+        });
     Handle(proto::LOCK_BATCH_MQ, [this](const remoting::Command& request) {
       ++lock_requests_;
       lock_times_.push_back(absl::Now());
@@ -198,6 +212,14 @@ class FakeBroker {
       const std::map<int32_t, int64_t>& offsets) {
     absl::MutexLock lock(&mu_);
     reset_before_offset_answer_ = ResetCommand(topic, group, offsets);
+  }
+  // The next UPDATE_CONSUMER_OFFSET of `topic` is applied as before, but
+  // answered only after this reset was sent to the committing client.
+  void SendResetBeforeNextCommitAnswer(
+      const std::string& topic, const std::string& group,
+      const std::map<int32_t, int64_t>& offsets) {
+    absl::MutexLock lock(&mu_);
+    reset_before_commit_answer_ = ResetCommand(topic, group, offsets);
   }
   // Every offset committed for the queue, in arrival order.
   std::vector<int64_t> commit_history(const std::string& topic,
@@ -426,6 +448,8 @@ class FakeBroker {
   std::map<QueueKey, int64_t> updated_ ABSL_GUARDED_BY(mu_);
   int64_t default_offset_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<remoting::Command> reset_before_offset_answer_
+      ABSL_GUARDED_BY(mu_);
+  std::optional<remoting::Command> reset_before_commit_answer_
       ABSL_GUARDED_BY(mu_);
   int64_t sends_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pulls_ ABSL_GUARDED_BY(mu_) = 0;
