@@ -83,8 +83,10 @@ def test_consumer_and_producer_connections(cluster):
         assert doc["consumeFromWhere"] == "CONSUME_FROM_FIRST_OFFSET"
         # A clustering push consumer also subscribes its retry topic.
         assert doc["subscriptions"] == [
-            {"topic": "%RETRY%conn-cg", "subExpression": "*"},
-            {"topic": "ConnT", "subExpression": "TagA || TagB"}]
+            {"topic": "%RETRY%conn-cg", "subExpression": "*",
+             "expressionType": "TAG"},
+            {"topic": "ConnT", "subExpression": "TagA || TagB",
+             "expressionType": "TAG"}]
         # Asked of one broker (-b), the same answer.
         assert mqadmin_json("consumerConnection", "-n", ns, "-g", "conn-cg",
                             "-b", broker.addr) == doc
@@ -102,6 +104,7 @@ def test_consumer_and_producer_connections(cluster):
         try:
             info = admin.consumer_connection("conn-cg")
             assert info["subscriptions"]["ConnT"] == "TagA || TagB"
+            assert info["expression_types"]["ConnT"] == "TAG"
             assert [c["client_id"] for c in info["connections"]] == [
                 member["clientId"]]
             producers = admin.producer_connection("conn-pg", "ConnT")

@@ -8,7 +8,7 @@ import threading
 import cometmq
 import pytest
 
-from helpers import Collector, wait_until
+from helpers import Collector, mqadmin, wait_until
 
 # (body, tags, properties): numbers, strings, a missing property, tags.
 MIXED = [
@@ -116,6 +116,15 @@ def test_two_groups_with_different_expressions_each_get_their_own(cluster):
         sent = send_mixed(cluster, "SqlTwo", times=3)
         wait_until(lambda: low.count() >= 6 and high.count() >= 6,
                    timeout_s=30, what="each group's messages")
+        # consumerConnection names the expression's type.
+        info = admin.consumer_connection("cg-sql-low")
+        assert info["subscriptions"]["SqlTwo"] == "a < 8"
+        assert info["expression_types"] == {
+            "SqlTwo": "SQL92", "%RETRY%cg-sql-low": "TAG"}
+        table = mqadmin("consumerConnection", "-n", cluster.namesrv_addr,
+                        "-g", "cg-sql-high", check=0).stdout
+        assert ["SqlTwo", "a", ">=", "8", "SQL92"] in [
+            line.split() for line in table.splitlines()], table
         for group in ("cg-sql-low", "cg-sql-high"):
             wait_until(lambda: committed(admin, group, "SqlTwo") == sent,
                        timeout_s=30, what=f"{group} past every message")

@@ -211,13 +211,15 @@ absl::Status ConsumerConnection(const CommandContext& ctx) {
   Table clients({"#ClientId", "#ClientAddr", "#Language", "#Version"});
   JsonValue connections = JsonValue::Array();
   AddConnections(info->connections, &clients, &connections);
-  Table subscriptions({"#Topic", "#SubExpression"});
+  Table subscriptions({"#Topic", "#SubExpression", "#Type"});
   JsonValue subs = JsonValue::Array();
   for (const auto& [topic, expression] : info->subscriptions) {
-    subscriptions.AddRow({topic, expression});
+    const std::string& type = info->expression_types.at(topic);
+    subscriptions.AddRow({topic, expression, type});
     JsonValue entry = JsonValue::Object();
     entry.Set("topic", JsonValue::String(topic))
-        .Set("subExpression", JsonValue::String(expression));
+        .Set("subExpression", JsonValue::String(expression))
+        .Set("expressionType", JsonValue::String(type));
     subs.Push(std::move(entry));
   }
   JsonValue json = JsonValue::Object();

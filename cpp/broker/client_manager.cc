@@ -33,7 +33,7 @@ void ClientManager::Heartbeat(const proto::HeartbeatData& heartbeat,
       Subscriptions& subs = group.subscriptions[channel.client_id];
       subs.clear();
       for (const proto::SubscriptionData& sub : consumer.subscriptions()) {
-        subs[sub.topic()] = sub.expression();
+        subs[sub.topic()] = sub;
       }
     }
   }
@@ -177,11 +177,11 @@ std::optional<ConsumerConnection> ClientManager::ConsumerConnectionOf(
     out.members.push_back(channel);
     auto subs = g.subscriptions.find(client_id);
     if (subs == g.subscriptions.end()) continue;
-    for (const auto& [topic, expression] : subs->second) {
+    for (const auto& [topic, subscription] : subs->second) {
       auto [at, first] = heard.try_emplace(topic, channel.last_heartbeat);
       if (first || channel.last_heartbeat > at->second) {
         at->second = channel.last_heartbeat;
-        out.subscriptions[topic] = expression;
+        out.subscriptions[topic] = subscription;
       }
     }
   }
@@ -235,7 +235,7 @@ std::optional<std::string> ClientManager::Subscription(
     auto member = g.members.find(client_id);
     if (sub == subs.end() || member == g.members.end()) continue;
     if (!expression || member->second.last_heartbeat > heard) {
-      expression = sub->second;
+      expression = sub->second.expression();
       heard = member->second.last_heartbeat;
     }
   }

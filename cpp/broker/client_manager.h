@@ -37,9 +37,9 @@ struct ConsumerConnection {
   std::string consume_type;
   std::string message_model;
   std::string consume_from_where;
-  // Topic -> expression of every live member's subscriptions; for a topic
-  // several members declare, the expression of the one heard from last.
-  std::map<std::string, std::string> subscriptions;
+  // Topic -> subscription (expression and its type) of every live member;
+  // for a topic several members declare, the one heard from last.
+  std::map<std::string, proto::SubscriptionData> subscriptions;
 };
 
 // Producer and consumer groups built from heartbeats. Thread-safe.
@@ -87,13 +87,15 @@ class ClientManager {
   std::vector<std::string> GroupsSubscribedTo(absl::string_view topic) const;
 
  private:
-  using Subscriptions = absl::flat_hash_map<std::string, std::string>;
+  using Subscriptions =
+      absl::flat_hash_map<std::string, proto::SubscriptionData>;
   // A group subscribes to what its live members last said they subscribe
   // to: a topic a member unsubscribed, or one only a departed member had,
   // is no longer the group's.
   struct ConsumerGroup {
     absl::flat_hash_map<std::string, ClientChannel> members;
-    // Client id -> topic -> expression, from each member's last heartbeat.
+    // Client id -> topic -> subscription, from each member's last
+    // heartbeat.
     absl::flat_hash_map<std::string, Subscriptions> subscriptions;
     // From the last heartbeat of any member.
     std::string consume_type;

@@ -102,7 +102,8 @@ TEST_F(ClientManagerTest, ConsumerConnectionListsMembersAndDeclarations) {
   proto::SubscriptionData* t2 =
       second.mutable_consumers(0)->add_subscriptions();
   t2->set_topic("T2");
-  t2->set_expression("*");
+  t2->set_expression("a > 1");
+  t2->set_expression_type(proto::EXPRESSION_SQL92);
   c = second.mutable_consumers(0);
   c->set_consume_type("CONSUME_PASSIVELY");
   c->set_message_model("CLUSTERING");
@@ -122,15 +123,18 @@ TEST_F(ClientManagerTest, ConsumerConnectionListsMembersAndDeclarations) {
   EXPECT_EQ(conn->consume_type, "CONSUME_PASSIVELY");
   EXPECT_EQ(conn->message_model, "CLUSTERING");
   EXPECT_EQ(conn->consume_from_where, "CONSUME_FROM_LAST_OFFSET");
-  EXPECT_THAT(
-      conn->subscriptions,
-      ElementsAre(std::pair<const std::string, std::string>("T1", "X"),
-                  std::pair<const std::string, std::string>("T2", "*")));
+  ASSERT_EQ(conn->subscriptions.size(), 2u);
+  EXPECT_EQ(conn->subscriptions.at("T1").expression(), "X");
+  EXPECT_EQ(conn->subscriptions.at("T1").expression_type(),
+            proto::EXPRESSION_TAG);
+  EXPECT_EQ(conn->subscriptions.at("T2").expression(), "a > 1");
+  EXPECT_EQ(conn->subscriptions.at("T2").expression_type(),
+            proto::EXPRESSION_SQL92);
 
   // c2 speaks again: its expression for T1 is now the latest.
   clients_.Heartbeat(first, {}, "10.0.0.2:7", t0_ + absl::Seconds(2));
   conn = clients_.ConsumerConnectionOf("G");
-  EXPECT_EQ(conn->subscriptions.at("T1"), "TagA || TagB");
+  EXPECT_EQ(conn->subscriptions.at("T1").expression(), "TagA || TagB");
   EXPECT_EQ(conn->consume_from_where, "CONSUME_FROM_FIRST_OFFSET");
 
   // Departed members and their topics are gone; the last one leaving

@@ -207,10 +207,8 @@ Command ClientProcessor::ConsumerConnections(const Command& request) {
   out->set_consume_type(conn->consume_type);
   out->set_message_model(conn->message_model);
   out->set_consume_from_where(conn->consume_from_where);
-  for (const auto& [topic, expression] : conn->subscriptions) {
-    proto::SubscriptionData* sub = out->add_subscriptions();
-    sub->set_topic(topic);
-    sub->set_expression(expression);
+  for (const auto& [topic, subscription] : conn->subscriptions) {
+    *out->add_subscriptions() = subscription;
   }
   return response;
 }

@@ -372,7 +372,11 @@ absl::StatusOr<ConsumerConnectionInfo> Admin::ConsumerConnection(
     }
     MergeConnections(cc.connections(), &info.connections);
     for (const proto::SubscriptionData& sub : cc.subscriptions()) {
-      info.subscriptions.try_emplace(sub.topic(), sub.expression());
+      if (info.subscriptions.try_emplace(sub.topic(), sub.expression())
+              .second) {
+        info.expression_types[sub.topic()] =
+            sub.expression_type() == proto::EXPRESSION_SQL92 ? "SQL92" : "TAG";
+      }
     }
   }
   if (!answered && !failure.ok()) return failure;

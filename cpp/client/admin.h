@@ -85,6 +85,8 @@ struct ConsumerConnectionInfo {
   std::string message_model;  // CLUSTERING or BROADCASTING
   std::string consume_from_where;
   std::map<std::string, std::string> subscriptions;  // topic -> expression
+  // Topic -> the expression's type, TAG or SQL92 (RocketMQ's names).
+  std::map<std::string, std::string> expression_types;
 };
 
 // What DELETE_SUBSCRIPTIONGROUP did on one broker.

@@ -124,9 +124,10 @@ class Admin(Lifecycle):
         declared (GET_CONSUMER_CONNECTION_LIST; `mqadmin consumerConnection`):
         a dict with `connections` (dicts of client_id, client_addr,
         language, version), `subscriptions` (topic -> expression),
-        `consume_type`, `message_model` and `consume_from_where`. Asks
-        `broker_addr`, or the brokers of the group's retry topic. Raises
-        ClientError (NotFound) when the group has no consumer online."""
+        `expression_types` (topic -> "TAG" or "SQL92"), `consume_type`,
+        `message_model` and `consume_from_where`. Asks `broker_addr`, or the
+        brokers of the group's retry topic. Raises ClientError (NotFound)
+        when the group has no consumer online."""
         return self._core.consumer_connection(group, broker_addr or "")
 
     @translate

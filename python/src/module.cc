@@ -747,10 +747,13 @@ void BindAdmin(py::module_& m) {
              out["message_model"] = info.message_model;
              out["consume_from_where"] = info.consume_from_where;
              py::dict subs;
+             py::dict types;
              for (const auto& [topic, expression] : info.subscriptions) {
                subs[py::str(topic)] = expression;
+               types[py::str(topic)] = info.expression_types.at(topic);
              }
              out["subscriptions"] = subs;
+             out["expression_types"] = types;
              return out;
            })
       .def("producer_connection",
