@@ -160,34 +160,27 @@ class Parser {
   }
 
   absl::StatusOr<NodePtr> Or() {
-    absl::StatusOr<NodePtr> left = And();
-    if (!left.ok()) return left;
-    while (Peek().kind == Tok::kOr) {
-      Take();
-      absl::StatusOr<NodePtr> right = And();
-      if (!right.ok()) return right;
-      absl::StatusOr<NodePtr> l = AsBoolean(*std::move(left));
-      if (!l.ok()) return l;
-      absl::StatusOr<NodePtr> r = AsBoolean(*std::move(right));
-      if (!r.ok()) return r;
-      left = Make(Op::kOr, *std::move(l), *std::move(r), true);
-      if (!left.ok()) return left;
-    }
-    return left;
+    return Junction(Tok::kOr, Op::kOr, &Parser::And);
   }
 
   absl::StatusOr<NodePtr> And() {
-    absl::StatusOr<NodePtr> left = Equality();
+    return Junction(Tok::kAnd, Op::kAnd, &Parser::Equality);
+  }
+
+  // operand (keyword operand)*, left-associative, both sides boolean.
+  absl::StatusOr<NodePtr> Junction(
+      Tok keyword, Op op, absl::StatusOr<NodePtr> (Parser::*operand)()) {
+    absl::StatusOr<NodePtr> left = (this->*operand)();
     if (!left.ok()) return left;
-    while (Peek().kind == Tok::kAnd) {
+    while (Peek().kind == keyword) {
       Take();
-      absl::StatusOr<NodePtr> right = Equality();
+      absl::StatusOr<NodePtr> right = (this->*operand)();
       if (!right.ok()) return right;
       absl::StatusOr<NodePtr> l = AsBoolean(*std::move(left));
       if (!l.ok()) return l;
       absl::StatusOr<NodePtr> r = AsBoolean(*std::move(right));
       if (!r.ok()) return r;
-      left = Make(Op::kAnd, *std::move(l), *std::move(r), true);
+      left = Make(op, *std::move(l), *std::move(r), true);
       if (!left.ok()) return left;
     }
     return left;
