@@ -1,6 +1,6 @@
 // The consumer and producer group subcommands: consumerProgress,
-// resetOffsetByTime, skipAccumulatedMessage, updateSubGroup, deleteSubGroup,
-// consumerConnection and producerConnection.
+// resetOffsetByTime, skipAccumulatedMessage, cloneGroupOffset,
+// updateSubGroup, deleteSubGroup, consumerConnection and producerConnection.
 
 #include <algorithm>
 #include <string>
@@ -127,6 +127,52 @@ absl::Status ResetOffsets(const CommandContext& ctx, int64_t timestamp,
         &text,
         "The group was online on some brokers only: their consumers were "
         "told; the queues of the other brokers were written directly.\n");
+  }
+  absl::StrAppend(&text, table.Render());
+  ctx.Emit(text, json);
+  return absl::OkStatus();
+}
+
+absl::Status CloneGroupOffset(const CommandContext& ctx) {
+  const std::string src = ctx.args.Get('s');
+  const std::string dest = ctx.args.Get('d');
+  const std::string topic = ctx.args.Get('t');
+  if (src == dest) {
+    return absl::InvalidArgumentError("-s and -d name the same group");
+  }
+  absl::StatusOr<bool> offline = GetBool(ctx.args, 'o', false);
+  if (!offline.ok()) return offline.status();
+  absl::StatusOr<std::vector<client::GroupOffsetClone>> clones =
+      ctx.admin->CloneGroupOffset(src, dest, topic, *offline);
+  if (!clones.ok()) return TopicStatus(clones.status(), topic);
+  Table table({"#Broker Name", "#Cloned", "#Clients Notified"});
+  JsonValue brokers = JsonValue::Array();
+  int cloned = 0;
+  for (const client::GroupOffsetClone& c : *clones) {
+    const bool done = !c.topics.empty();
+    cloned += done ? 1 : 0;
+    table.AddRow({c.broker_name, done ? "true" : "false",
+                  absl::StrCat(c.clients_notified)});
+    JsonValue entry = JsonValue::Object();
+    entry.Set("brokerName", JsonValue::String(c.broker_name))
+        .Set("cloned", JsonValue::Bool(done))
+        .Set("clientsNotified", JsonValue::Int(c.clients_notified));
+    brokers.Push(std::move(entry));
+  }
+  JsonValue json = JsonValue::Object();
+  json.Set("srcGroup", JsonValue::String(src))
+      .Set("destGroup", JsonValue::String(dest))
+      .Set("topic", JsonValue::String(topic))
+      .Set("offline", JsonValue::Bool(*offline))
+      .Set("brokers", std::move(brokers));
+  std::string text =
+      absl::StrCat("clone group offset success. srcGroup[", src,
+                   "], destGroup[", dest, "], topic[", topic, "]\n");
+  if (cloned < static_cast<int>(clones->size())) {
+    absl::StrAppend(&text,
+                    "Not cloned where the source group has no offsets, or "
+                    "is online without subscribing to the topic (-o true "
+                    "clones it anyway).\n");
   }
   absl::StrAppend(&text, table.Render());
   ctx.Emit(text, json);
@@ -363,6 +409,18 @@ std::vector<CommandSpec> ConsumerCommands() {
          "true (default): set every queue; false: only move a queue back "
          "(so nothing is skipped)"}},
        SkipAccumulatedMessage},
+      {"cloneGroupOffset",
+       "Consumer groups",
+       "Give a group another group's offsets on a topic; its running "
+       "consumers continue from them",
+       {NamesrvFlag(),
+        {'s', "srcGroup", "GROUP", true, "the group whose offsets are copied"},
+        {'d', "destGroup", "GROUP", true, "the group that takes them"},
+        TopicFlag(),
+        {'o', "offline", "BOOL", false,
+         "true: clone even where the source group is online without "
+         "subscribing to the topic (default false)"}},
+       CloneGroupOffset},
       {"updateSubGroup",
        "Consumer groups",
        "Create or update a subscription group",

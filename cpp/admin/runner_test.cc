@@ -32,11 +32,12 @@ TEST(RunnerTest, UsageListsEverySubcommand) {
     Outcome run = RunWith(args);
     EXPECT_EQ(run.code, kExitOk);
     for (const char* name :
-         {"updateTopic", "deleteTopic", "topicList", "topicRoute",
-          "topicStatus", "clusterList", "brokerStatus", "getBrokerConfig",
-          "consumerProgress", "queryMsgById", "queryMsgByUniqueKey",
-          "queryMsgByOffset", "queryMsgByKey", "resetOffsetByTime",
-          "skipAccumulatedMessage", "updateSubGroup", "deleteSubGroup",
+         {"updateTopic",        "deleteTopic",         "topicList",
+          "topicRoute",         "topicStatus",         "clusterList",
+          "brokerStatus",       "getBrokerConfig",     "consumerProgress",
+          "queryMsgById",       "queryMsgByUniqueKey", "queryMsgByOffset",
+          "queryMsgByKey",      "resetOffsetByTime",   "skipAccumulatedMessage",
+          "cloneGroupOffset",   "updateSubGroup",      "deleteSubGroup",
           "consumerConnection", "producerConnection"}) {
       EXPECT_NE(run.out.find(name), std::string::npos) << name;
     }

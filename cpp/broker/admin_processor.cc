@@ -14,7 +14,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/transactional_message.h"
-#include "cpp/common/offset_reset.h"
 #include "spdlog/spdlog.h"
 
 namespace cometmq::broker {
@@ -88,7 +87,8 @@ std::vector<int32_t> AdminProcessor::Codes() {
           proto::GET_BROKER_CONFIG,
           proto::UPDATE_BROKER_CONFIG,
           proto::QUERY_TOPIC_CONSUME_BY_WHO,
-          proto::INVOKE_BROKER_TO_RESET_OFFSET};
+          proto::INVOKE_BROKER_TO_RESET_OFFSET,
+          proto::CLONE_GROUP_OFFSET};
 }
 
 namespace {
@@ -183,6 +183,8 @@ Command AdminProcessor::Process(const Command& request) {
       return TopicConsumeByWho(request);
     case proto::INVOKE_BROKER_TO_RESET_OFFSET:
       return ResetOffset(request);
+    case proto::CLONE_GROUP_OFFSET:
+      return CloneGroupOffset(request);
     default:
       return MakeResponse(request, proto::REQUEST_CODE_NOT_SUPPORTED,
                           absl::StrCat("request code ", request.header.code(),
@@ -580,111 +582,6 @@ Command AdminProcessor::TopicConsumeByWho(const Command& request) {
   Command response = MakeResponse(request, proto::SUCCESS);
   proto::GroupList* list = response.header.mutable_group_list_response();
   for (const std::string& group : groups) list->add_groups(group);
-  return response;
-}
-
-int AdminProcessor::TellResetOffset(const proto::ResetOffsetRequest& req,
-                                    const Command& notify,
-                                    const std::vector<ClientChannel>& members) {
-  int notified = 0;
-  for (const ClientChannel& member : members) {
-    std::shared_ptr<remoting::Connection> connection = member.connection.lock();
-    if (connection == nullptr) continue;
-    Command copy = notify;
-    if (absl::Status s = connection->Send(std::move(copy)); !s.ok()) {
-      spdlog::warn("reset offset of {} on {}: cannot tell {}: {}", req.group(),
-                   req.topic(), member.client_id, s.ToString());
-      continue;
-    }
-    ++notified;
-  }
-  return notified;
-}
-
-Command AdminProcessor::ResetOffset(const Command& request) {
-  if (!request.header.has_reset_offset()) {
-    return remoting::MissingPayloadResponse(request, "reset_offset");
-  }
-  const proto::ResetOffsetRequest& req = request.header.reset_offset();
-  if (config_.slave()) {
-    // A slave's offsets are replaced by its master's at the next sync.
-    return MakeResponse(
-        request, proto::NO_PERMISSION,
-        absl::StrCat("the broker[", config_.brokerName,
-                     "] is a slave: reset offsets on its master"));
-  }
-  std::optional<proto::TopicConfig> topic = topics_->Find(req.topic());
-  if (!topic.has_value()) {
-    return MakeResponse(
-        request, proto::TOPIC_NOT_EXIST,
-        absl::StrCat("topic[", req.topic(), "] not exist on broker ",
-                     config_.brokerName));
-  }
-  // Checked first: a group with nobody to tell is reset by the admin's
-  // direct write instead (as RocketMQ's resetOffsetByTimestampOld).
-  std::optional<ConsumerConnection> group =
-      clients_->ConsumerConnectionOf(req.group());
-  if (!group.has_value()) {
-    return MakeResponse(
-        request, proto::CONSUMER_NOT_ONLINE,
-        absl::StrCat("Consumer not online, so can not reset offset, Group: ",
-                     req.group(), " Topic: ", req.topic(),
-                     " Timestamp: ", req.timestamp()));
-  }
-  const bool broadcasting = group->message_model == "BROADCASTING";
-  Command notify = remoting::MakeRequest(proto::RESET_CONSUMER_CLIENT_OFFSET);
-  notify.header.set_flags(proto::FLAG_ONEWAY);
-  proto::ResetOffsetTable* table = notify.header.mutable_reset_offset_table();
-  table->set_topic(req.topic());
-  table->set_group(req.group());
-  table->set_broker_name(config_.brokerName);
-  table->set_timestamp(req.timestamp());
-  table->set_message_model(group->message_model);
-  std::map<int32_t, int64_t> committed =
-      offsets_->QueueOffsets(req.group(), req.topic());
-  for (int32_t q = 0; q < topic->read_queue_nums(); ++q) {
-    const int64_t target =
-        req.timestamp() == -1
-            ? store_->MaxOffsetInQueue(req.topic(), q)
-            : store_->OffsetByTime(req.topic(), q, req.timestamp());
-    // A broadcasting group's offsets are its clients' own: the broker has
-    // none to keep, so every queue takes the target.
-    std::optional<int64_t> current;
-    if (auto it = committed.find(q); it != committed.end() && !broadcasting) {
-      current = it->second;
-    }
-    proto::QueueResetOffset* entry = table->add_offsets();
-    entry->set_queue_id(q);
-    entry->set_offset(ResetOffsetFor(target, current, req.force()));
-  }
-  std::map<int32_t, int64_t> stored;  // none for broadcasting
-  if (!broadcasting) {
-    for (const proto::QueueResetOffset& entry : table->offsets()) {
-      stored[entry.queue_id()] = entry.offset();
-    }
-  }
-  int notified = 0;
-  offsets_->CommitAndAnnounce(req.group(), req.topic(), stored, [&] {
-    notified = TellResetOffset(req, notify, group->members);
-  });
-  if (!stored.empty()) {
-    // At once: a crash before the periodic write would bring the old
-    // offsets back.
-    if (absl::Status s = offsets_->Persist(); !s.ok()) {
-      spdlog::warn("consumer offsets not written, retried later: {}",
-                   s.ToString());
-    }
-  }
-  spdlog::info(
-      "reset offsets of group {} on topic {} (timestamp {}, force {}): {} "
-      "queues, {} of {} clients told",
-      req.group(), req.topic(), req.timestamp(), req.force(),
-      table->offsets_size(), notified, group->members.size());
-  Command response = MakeResponse(request, proto::SUCCESS);
-  proto::ResetOffsetTable* answer =
-      response.header.mutable_reset_offset_table();
-  *answer = *table;
-  answer->set_clients_notified(notified);
   return response;
 }
 

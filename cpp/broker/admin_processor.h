@@ -78,10 +78,12 @@ class AdminProcessor {
   // INVOKE_BROKER_TO_RESET_OFFSET: resets an online group's offsets on a
   // topic and tells its clients (RocketMQ's Broker2Client.resetOffset).
   remoting::Command ResetOffset(const remoting::Command& request);
+  // CLONE_GROUP_OFFSET: a group takes another's offsets (RocketMQ's
+  // cloneGroupOffset) and its online clients are told.
+  remoting::Command CloneGroupOffset(const remoting::Command& request);
   // Queues `notify` (RESET_CONSUMER_CLIENT_OFFSET) to every member still
   // connected; returns how many.
-  static int TellResetOffset(const proto::ResetOffsetRequest& req,
-                             const remoting::Command& notify,
+  static int TellResetOffset(const remoting::Command& notify,
                              const std::vector<ClientChannel>& members);
 
   const BrokerConfig& config_;

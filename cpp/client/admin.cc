@@ -573,6 +573,37 @@ absl::StatusOr<OffsetReset> Admin::ResetOffsetByTime(const std::string& group,
   return reset;
 }
 
+absl::StatusOr<std::vector<GroupOffsetClone>> Admin::CloneGroupOffset(
+    const std::string& src_group, const std::string& dest_group,
+    const std::string& topic, bool offline) {
+  absl::StatusOr<std::shared_ptr<ClientInstance>> instance = Instance();
+  if (!instance.ok()) return instance.status();
+  auto route = (*instance)->routes()->Refresh(topic);
+  if (!route.ok()) return route.status();
+  std::vector<GroupOffsetClone> clones;
+  for (const proto::QueueData& queues : (*route)->data.queue_datas()) {
+    absl::StatusOr<std::string> master =
+        (*instance)->routes()->MasterAddress(queues.broker_name());
+    if (!master.ok()) return Annotate(master.status(), queues.broker_name());
+    remoting::Command clone = remoting::MakeRequest(proto::CLONE_GROUP_OFFSET);
+    proto::CloneGroupOffsetRequest* req =
+        clone.header.mutable_clone_group_offset();
+    req->set_src_group(src_group);
+    req->set_dest_group(dest_group);
+    req->set_topic(topic);
+    req->set_offline(offline);
+    auto response = Call(instance->get(), *master, std::move(clone));
+    if (!response.ok())
+      return Annotate(response.status(), queues.broker_name());
+    const proto::CloneGroupOffsetResponse& answer =
+        response->header.clone_group_offset_response();
+    clones.push_back({queues.broker_name(),
+                      {answer.topics().begin(), answer.topics().end()},
+                      answer.clients_notified()});
+  }
+  return clones;
+}
+
 absl::Status Admin::ResetOffsetDirectly(ClientInstance* instance,
                                         const std::string& master,
                                         const proto::QueueData& queues,

@@ -51,6 +51,13 @@ struct OffsetReset {
   int32_t clients_notified = 0;
 };
 
+// What CloneGroupOffset did on one master.
+struct GroupOffsetClone {
+  std::string broker_name;
+  std::vector<std::string> topics;  // whose offsets were cloned there
+  int32_t clients_notified = 0;     // online clients of the dest group told
+};
+
 struct QueueProgress {
   std::string topic;
   std::string broker_name;
@@ -194,6 +201,14 @@ class Admin {
                                                 const std::string& topic,
                                                 int64_t timestamp_millis,
                                                 bool force = true);
+  // `dest_group` takes `src_group`'s committed offsets of `topic` on every
+  // master of the topic's route (CLONE_GROUP_OFFSET), and dest_group's
+  // running consumers go on from them. Without `offline`, a broker where
+  // src_group is online but does not subscribe to the topic clones
+  // nothing (as RocketMQ).
+  absl::StatusOr<std::vector<GroupOffsetClone>> CloneGroupOffset(
+      const std::string& src_group, const std::string& dest_group,
+      const std::string& topic, bool offline);
   absl::StatusOr<proto::ClusterInfo> ClusterList();
   // Per queue of every broker of the route.
   absl::StatusOr<std::vector<QueueOffsets>> TopicStats(

@@ -119,6 +119,17 @@ class Admin(Lifecycle):
         return self.reset_offset_by_time(group, topic, -1, force)
 
     @translate
+    def clone_group_offset(self, src_group, dest_group, topic, offline=False):
+        """Gives consumer group `dest_group` the committed offsets of
+        `src_group` on `topic`, on every master of the topic (`mqadmin
+        cloneGroupOffset`); dest_group's running consumers continue from
+        them. Without `offline`, a broker where src_group is online but does
+        not subscribe to `topic` clones nothing. Returns a list of dicts of
+        broker_name, cloned, clients_notified."""
+        return self._core.clone_group_offset(src_group, dest_group, topic,
+                                             bool(offline))
+
+    @translate
     def consumer_connection(self, group, broker_addr=None):
         """The online clients of consumer group `group` and what the group
         declared (GET_CONSUMER_CONNECTION_LIST; `mqadmin consumerConnection`):

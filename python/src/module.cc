@@ -736,6 +736,23 @@ void BindAdmin(py::module_& m) {
              out["clients_notified"] = reset.clients_notified;
              return out;
            })
+      .def("clone_group_offset",
+           [](Admin& a, const std::string& src, const std::string& dest,
+              const std::string& topic, bool offline) {
+             const std::vector<client::GroupOffsetClone> clones =
+                 CallWithoutGil([&] {
+                   return a.CloneGroupOffset(src, dest, topic, offline);
+                 });
+             py::list out;
+             for (const client::GroupOffsetClone& c : clones) {
+               py::dict d;
+               d["broker_name"] = c.broker_name;
+               d["cloned"] = !c.topics.empty();
+               d["clients_notified"] = c.clients_notified;
+               out.append(d);
+             }
+             return out;
+           })
       .def("consumer_connection",
            [](Admin& a, const std::string& group,
               const std::string& broker_addr) {
