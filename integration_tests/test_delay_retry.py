@@ -69,6 +69,66 @@ def test_delayed_message_survives_broker_kill(cluster):
     assert arrived - sent_at >= 5.0
 
 
+def stored_copies(cluster, topic, wanted, timeout_s=60):
+    """Every message stored in `topic`, a body per stored copy, read from
+    the first offset by a new group once every body in `wanted` is there
+    and all the topic holds (by its topic_stats) was read."""
+    bodies = []
+    with cometmq.Admin(cluster.namesrv_addr) as admin, cometmq.PullConsumer(
+            group=f"copies-{time.monotonic_ns()}",
+            namesrv=cluster.namesrv_addr,
+            consume_from="FIRST_OFFSET") as reader:
+        reader.subscribe(topic)
+        reader.start()
+
+        def all_read():
+            bodies.extend(m.body for m in reader.poll(200))
+            stored = sum(q["max_offset"] - q["min_offset"]
+                         for q in admin.topic_stats(topic))
+            return set(wanted) <= set(bodies) and len(bodies) >= stored
+
+        wait_until(all_read, timeout_s, f"{sorted(wanted)} in {topic}")
+    return bodies
+
+
+@pytest.mark.parametrize("flush", ["SYNC_FLUSH", "ASYNC_FLUSH"])
+def test_delayed_messages_not_delivered_again_after_kill(cluster, flush):
+    """A crash loop: delay-level-1 messages are sent, delivered to their
+    topic, and the broker is SIGKILLed 1.5 s later, well within
+    flushDelayOffsetInterval (10 s) and well after the ~100 ms in which the
+    schedule service saves the progress a delivery pass made. The restarted
+    broker must not deliver them again: the progress used to be saved only
+    every 10 s, so each restart delivered everything since once more."""
+    rounds, per_round = 3, 10
+    cluster.start_namesrv()
+    broker = cluster.start_broker(flushDiskType=flush)
+    topic = "DelayedOnce"
+    with cometmq.Admin(cluster.namesrv_addr) as admin:
+        admin.create_topic(topic, read_queues=4, write_queues=4)
+    sent = []
+    for r in range(rounds):
+        batch = [f"round{r}-{i}".encode() for i in range(per_round)]
+        with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+            for body in batch:
+                p.send(topic, body, delay_level=1)
+        sent += batch
+        stored_copies(cluster, topic, batch)
+        time.sleep(1.5)  # the crash moment, not a wait for anything
+        broker.kill()
+        broker.restart()
+    # Level 1's queue is delivered in order: once a message sent now is
+    # delivered, every earlier one that was to be delivered again was too.
+    with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
+        p.send(topic, b"marker", delay_level=1)
+    bodies = stored_copies(cluster, topic, sent + [b"marker"])
+    copies = {b: bodies.count(b) for b in set(bodies)}
+    extra = sum(n - 1 for n in copies.values())
+    print(f"{flush}: {len(sent) + 1} delayed messages, {extra} extra "
+          f"copies, at most {max(copies.values())} of one")
+    assert extra == 0, sorted((n, b) for b, n in copies.items() if n > 1)
+    assert set(copies) == set(sent) | {b"marker"}
+
+
 def test_always_failing_listener_ends_in_dlq(cluster):
     cluster.start_namesrv()
     cluster.start_broker(messageDelayLevel="1s 1s 1s 1s 1s")

@@ -521,6 +521,11 @@ void BrokerController::Shutdown() {
   schedule_.Shutdown();
   StopReplication();
   if (store_ != nullptr) store_->Shutdown();
+  // The store's shutdown flushed the copies re-put last: their progress
+  // may be written now.
+  if (absl::Status s = schedule_.Persist(); !s.ok()) {
+    spdlog::error("cannot persist delay offsets: {}", s.ToString());
+  }
   PersistState();
   spdlog::info("broker {} shut down", config_.brokerName);
 }

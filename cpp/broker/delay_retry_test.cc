@@ -1,17 +1,23 @@
 // Delayed delivery and consumer send-back, with the broker in-process and
 // driven over the wire (level table "1s 2s").
+#include <atomic>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cpp/broker/broker_config.h"
 #include "cpp/broker/broker_controller.h"
 #include "cpp/broker/broker_test_util.h"
+#include "cpp/broker/config_file.h"
 #include "cpp/broker/schedule_service.h"
 #include "cpp/broker/send_processor.h"
 #include "cpp/common/byte_order.h"
@@ -450,6 +456,129 @@ TEST(ScheduleServiceTest, ClockSteppedBackDoesNotHoldDelayedMessages) {
   ASSERT_EQ(got.status, store::GetStatus::kFound);
   EXPECT_EQ(got.messages.size(), 1u);
   store->Shutdown();
+}
+
+// The progress file must never pass a re-put copy that is not on disk: a
+// crash would lose the copy while the file says it was delivered (it used
+// to be written every `persist_interval` regardless).
+class ScheduleFlushTest : public ::testing::Test {
+ protected:
+  // A store of `flush_disk_type` whose commit log flushes call `fault`,
+  // holding one level-1 delayed message; and a schedule service that
+  // would write its progress every 100 ms.
+  void SetUp() override {
+    root_ = store::MakeTempDir("schedule-flush");
+    file_ = root_ + "/delayOffset.json";
+  }
+
+  void Open(const std::string& flush_disk_type,
+            std::function<absl::Status()> fault) {
+    store::StoreConfig config = store::SmallStoreConfig(root_);
+    config.flushDiskType = flush_disk_type;
+    config.flushCommitLogThoroughInterval = 3600 * 1000;
+    store::StoreHooks hooks;
+    hooks.flush_fault = std::move(fault);
+    auto opened = store::MessageStore::Open(config, hooks);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+    MessageToStore m;
+    m.topic = "T";
+    m.queue_id = 0;
+    m.body = "delayed";
+    RewriteForDelay(levels_, 1, &m);
+    ASSERT_TRUE(store_->PutOneSync(std::move(m)).ok());
+    schedule_ = std::make_unique<ScheduleService>(levels_, file_,
+                                                  absl::Milliseconds(100));
+    ASSERT_TRUE(schedule_->Load().ok());
+  }
+
+  // The file says the message was delivered.
+  bool Saved() const {
+    absl::StatusOr<std::optional<std::string>> text = ReadFileIfExists(file_);
+    return text.ok() && text->has_value() &&
+           absl::StrContains(**text, "\"1\":1");
+  }
+
+  // Starts delivering; returns once the message was re-put.
+  void Deliver() {
+    schedule_->Start(store_.get());
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (schedule_->delivered() == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_EQ(schedule_->delivered(), 1);
+    EXPECT_EQ(schedule_->Offset(1), 1);
+  }
+
+  // For 15 times the save gap and persist_interval, and longer than the
+  // schedule thread's idle tick (1 s): no progress saved.
+  void ExpectNotSavedForAWhile() {
+    const absl::Time deadline = absl::Now() + absl::Milliseconds(1500);
+    while (absl::Now() < deadline) {
+      ASSERT_FALSE(Saved()) << "progress saved past an unflushed copy";
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
+  const DelayLevels levels_ = *DelayLevels::Parse("1s");
+  std::string root_;
+  std::string file_;
+  std::unique_ptr<store::MessageStore> store_;
+  std::unique_ptr<ScheduleService> schedule_;
+};
+
+// ASYNC_FLUSH: the copy sits in the page cache while the flush is held; its
+// progress is written soon after the flush goes on, with no wait for the
+// flush's own thorough round (the schedule service asks for the flush).
+TEST_F(ScheduleFlushTest, SavedProgressWaitsForTheAsyncFlush) {
+  absl::Mutex mu;
+  bool hold = false;
+  Open("ASYNC_FLUSH", [&mu, &hold] {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](bool* held) { return !*held; }, &hold));
+    return absl::OkStatus();
+  });
+  {
+    absl::MutexLock lock(&mu);
+    hold = true;
+  }
+  Deliver();
+  ExpectNotSavedForAWhile();
+  {
+    absl::MutexLock lock(&mu);
+    hold = false;
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  while (!Saved() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(Saved()) << "progress not saved after the flush";
+  schedule_->Shutdown();
+  store_->Shutdown();
+}
+
+// SYNC_FLUSH: the copy's flush fails, so its put is reported as a flush
+// timeout (stored, not on disk) and the store takes no more. Its progress
+// is never written, not even at shutdown: after a restart the message is
+// delivered again rather than perhaps lost.
+TEST_F(ScheduleFlushTest, SavedProgressNeverPassesAnUnflushedSyncCopy) {
+  std::atomic<bool> device_error{false};
+  // Idle group commit rounds flush nothing and do not fail: the copy's
+  // flush is the first to.
+  Open("SYNC_FLUSH", [this, &device_error] {
+    return device_error.load() &&
+                   store_->MaxPhysicalOffset() > store_->FlushedOffset()
+               ? absl::DataLossError("injected EIO")
+               : absl::OkStatus();
+  });
+  device_error = true;
+  Deliver();
+  ExpectNotSavedForAWhile();
+  schedule_->Shutdown();
+  store_->Shutdown();
+  EXPECT_TRUE(schedule_->Persist().ok());
+  EXPECT_FALSE(Saved());
 }
 
 // `props` with a PAD property making their encoding exactly `size` bytes.

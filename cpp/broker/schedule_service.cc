@@ -32,6 +32,10 @@ constexpr int64_t kErrorRetryMs = 1000;
 constexpr int64_t kClockStepMs = 1000;
 // Bound on levels read from the progress file or found in the store.
 constexpr int kMaxLevels = 1024;
+// Progress a pass moved is written at most this often (one small file and
+// two fsyncs), and so this long after the pass at most, unless the commit
+// log is not flushed yet; flushDelayOffsetInterval may make it shorter.
+constexpr absl::Duration kSaveGap = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -40,7 +44,8 @@ ScheduleService::ScheduleService(DelayLevels levels, std::string offset_path,
     : levels_(std::move(levels)),
       file_(std::move(offset_path)),
       persist_interval_(persist_interval),
-      offsets_(static_cast<size_t>(levels_.count()), 0) {}
+      offsets_(static_cast<size_t>(levels_.count()), 0),
+      saveable_(offsets_) {}
 
 ScheduleService::~ScheduleService() { Shutdown(); }
 
@@ -49,7 +54,10 @@ absl::Status ScheduleService::Load() {
       ReadFileIfExists(file_.path());
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();
-  return Apply(**text, file_.path());
+  if (absl::Status s = Apply(**text, file_.path()); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  saveable_ = offsets_;  // what the file says
+  return absl::OkStatus();
 }
 
 absl::Status ScheduleService::Replace(absl::string_view encoded) {
@@ -60,14 +68,18 @@ absl::Status ScheduleService::Replace(absl::string_view encoded) {
   return Persist();
 }
 
-std::string ScheduleService::Encode() const {
+std::string ScheduleService::EncodeTable(const std::vector<int64_t>& offsets) {
   std::vector<std::string> entries;
-  absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < offsets_.size(); ++i) {
-    entries.push_back(absl::StrCat("\"", i + 1, "\":", offsets_[i]));
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    entries.push_back(absl::StrCat("\"", i + 1, "\":", offsets[i]));
   }
   return absl::StrCat("{\"offsetTable\":{", absl::StrJoin(entries, ","),
                       "}}\n");
+}
+
+std::string ScheduleService::Encode() const {
+  absl::MutexLock lock(&mu_);
+  return EncodeTable(offsets_);
 }
 
 absl::Status ScheduleService::Apply(absl::string_view all,
@@ -115,8 +127,48 @@ absl::Status ScheduleService::Apply(absl::string_view all,
   return absl::OkStatus();
 }
 
+bool ScheduleService::TakeSaveable() {
+  // Read before the progress: a copy re-put meanwhile only counts as not
+  // flushed yet.
+  const int64_t flushed = store_ == nullptr
+                              ? std::numeric_limits<int64_t>::max()
+                              : store_->FlushedOffset();
+  absl::MutexLock lock(&mu_);
+  if (held_back_.has_value() && held_back_->copies_end <= flushed) {
+    saveable_ = std::move(held_back_->offsets);
+    held_back_.reset();
+    file_.MarkChanged();
+  }
+  if (copies_end_ <= flushed) {
+    held_back_.reset();
+    if (saveable_ != offsets_) {
+      saveable_ = offsets_;
+      file_.MarkChanged();
+    }
+  } else if (!held_back_.has_value()) {
+    // Written once the flush reaches it, even if the level moves on
+    // meanwhile (waiting for a flush past a moving end could wait forever
+    // under steady load).
+    held_back_ = HeldBack{offsets_, copies_end_};
+  }
+  return held_back_.has_value();
+}
+
+bool ScheduleService::Unsaved() const {
+  absl::MutexLock lock(&mu_);
+  return held_back_.has_value() || saveable_ != offsets_ || file_.changed();
+}
+
 absl::Status ScheduleService::Persist() {
-  return file_.Persist([this] { return Encode(); });
+  if (TakeSaveable() && store_ != nullptr) {
+    // The copies are in the page cache only: a machine crash could lose
+    // them, so the progress past them waits for the commit log's flush.
+    store_->RequestFlush();
+  }
+  return file_.Persist([this] {
+    absl::MutexLock lock(&mu_);
+    return EncodeTable(saveable_);
+  });
 }
 
 int64_t ScheduleService::Offset(int level) const {
@@ -148,6 +200,7 @@ void ScheduleService::AdoptStrandedLevels() {
   absl::MutexLock lock(&mu_);
   if (static_cast<size_t>(highest) > offsets_.size()) {
     offsets_.resize(static_cast<size_t>(highest), 0);
+    saveable_.resize(offsets_.size(), 0);
   }
   for (size_t level = levels_.count() + 1; level <= offsets_.size(); ++level) {
     const int64_t waiting =
@@ -163,10 +216,10 @@ void ScheduleService::AdoptStrandedLevels() {
   }
 }
 
-void ScheduleService::SetOffset(int level, int64_t offset) {
+void ScheduleService::SetOffset(int level, int64_t offset, int64_t copy_end) {
   absl::MutexLock lock(&mu_);
   offsets_[static_cast<size_t>(level - 1)] = offset;
-  file_.MarkChanged();
+  copies_end_ = std::max(copies_end_, copy_end);
 }
 
 void ScheduleService::Start(store::MessageStore* store) {
@@ -192,21 +245,30 @@ void ScheduleService::Shutdown() {
   }
 }
 
+bool ScheduleService::SaveIfDue() {
+  if (!Unsaved()) return false;
+  if (absl::Now() >= next_save_) {
+    absl::Status s = Persist();
+    // A failing disk is tried again at the configured pace.
+    next_save_ = absl::Now() + (s.ok() ? std::min(persist_interval_, kSaveGap)
+                                       : persist_interval_);
+    if (!s.ok()) {
+      spdlog::error("cannot persist delay offsets: {}", s.ToString());
+    }
+  }
+  return Unsaved();
+}
+
 void ScheduleService::Run() {
   pthread_setname_np(pthread_self(), "broker-schedule");
-  absl::Time last_persist = absl::Now();
   while (true) {
     const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     int64_t next_ms = now_ms + kIdleTickMs;
     for (int level = 1; level <= WalkedLevels(); ++level) {
       next_ms = std::min(next_ms, DeliverLevel(level, now_ms));
     }
-    if (absl::Now() - last_persist >= persist_interval_) {
-      last_persist = absl::Now();
-      if (absl::Status s = Persist(); !s.ok()) {
-        spdlog::error("cannot persist delay offsets: {}", s.ToString());
-      }
-    }
+    if (SaveIfDue())
+      next_ms = std::min(next_ms, absl::ToUnixMillis(next_save_));
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return stop_ || woken_;
@@ -240,6 +302,9 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
       default:
         return kNever;  // nothing (new) in the queue
     }
+    // A level with messages due without end still has its progress
+    // written, batch by batch.
+    SaveIfDue();
     int64_t next = offset;
     for (const store::RecordSlice& slice : got.messages) {
       // Each re-put may wait up to syncFlushTimeout: look for a stop
@@ -271,6 +336,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
       }
       if (due >= now_ms) return due + 1;
       MessageToStore message;
+      int64_t copy_end = 0;
       if (!RestoreFromDelay(record, &message)) {
         spdlog::error("delay level {}: message at queue offset {} has no {}",
                       level, record.queue_offset, kPropertyRealTopic.data());
@@ -287,10 +353,11 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now_ms) {
               record.queue_offset, put.error);
         } else {
           delivered_.fetch_add(1);
+          copy_end = put.end_offset;
         }
       }
       next = record.queue_offset + 1;
-      SetOffset(level, next);
+      SetOffset(level, next, copy_end);
     }
   }
 }

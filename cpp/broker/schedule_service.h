@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,12 +31,18 @@ namespace cometmq::broker {
 // plus its level's delay, or the last level's for a level past the table)
 // unless that is further away than the delay itself, which only a clock
 // stepped back makes so: such a message is re-put at once, as in RocketMQ;
-// a level's progress only passes a message after its re-put was stored;
-// progress (of every level walked) is written to `offset_path` atomically
-// every `persist_interval` and at Shutdown(), so a restart resumes from the
-// last written progress: nothing is lost, and at most the messages re-put
-// since that write are delivered again (at least once). A level with a
-// queue but no written progress starts from its queue's beginning.
+// a level's progress only passes a message after its re-put was stored.
+// The progress file (`offset_path`, written atomically) never passes a
+// re-put copy that is not yet on disk in the commit log, so no crash, of
+// the process or of the machine, can lose a delayed message: a restart
+// resumes from the file and at most re-delivers. Progress a delivery pass
+// moved is written by the schedule thread soon after (coalesced: at most
+// once per min(`persist_interval`, 100 ms), once the commit log is flushed
+// past its copies, which the thread asks for), so after a crash only the
+// messages of about the last 100 ms are delivered again;
+// `persist_interval` (flushDelayOffsetInterval) stays an upper bound. A
+// level with a queue but no written progress starts from its queue's
+// beginning.
 class ScheduleService {
  public:
   ScheduleService(DelayLevels levels, std::string offset_path,
@@ -51,11 +58,17 @@ class ScheduleService {
   void Start(store::MessageStore* store);
   // A delayed message arrived: look again now. Safe at any time.
   void Wake();
-  // Stops the thread and writes the progress. Idempotent.
+  // Stops the thread and writes the progress whose copies are on disk.
+  // Idempotent. After the store's own shutdown flushed it all, a Persist()
+  // writes the rest.
   void Shutdown();
 
+  // Writes the progress whose re-put copies are all on disk (every level's
+  // progress, unless some copies are only in the page cache yet), when it
+  // changed since the last write.
   absl::Status Persist();
-  // The progress in the file's format (for a slave's copy), and, on a
+  // The progress in the file's format (for a slave's copy; the progress in
+  // memory, which may be ahead of the file's), and, on a
   // slave, the master's progress taken over and written, so a slave
   // restarted as the master does not deliver again what its master did.
   std::string Encode() const;
@@ -79,17 +92,45 @@ class ScheduleService {
   // Re-puts the due messages of `level`; returns when the next one is due
   // (ms since the epoch), or INT64_MAX when the queue is drained.
   int64_t DeliverLevel(int level, int64_t now_ms);
-  void SetOffset(int level, int64_t offset);
+  // `copy_end`: end of the re-put copy the progress passed, in the commit
+  // log, or 0 when it passed no copy.
+  void SetOffset(int level, int64_t offset, int64_t copy_end = 0);
+  // Takes, of the progress in memory, what may be written now: all of it
+  // when the commit log is flushed past every copy re-put, else what was
+  // taken for writing earlier once it is. Returns whether progress is
+  // held back for a flush.
+  bool TakeSaveable() ABSL_LOCKS_EXCLUDED(mu_);
+  // True while the progress in memory is not all in the file.
+  bool Unsaved() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Schedule thread: Persist() when progress is unsaved and the last write
+  // was at least min(persist_interval, 100 ms) ago (a failed one:
+  // persist_interval). Returns whether progress is still unsaved, to be
+  // written at `next_save_`.
+  bool SaveIfDue();
+  static std::string EncodeTable(const std::vector<int64_t>& offsets);
 
   const DelayLevels levels_;
   TableFile file_;  // the delay offsets
   const absl::Duration persist_interval_;
   store::MessageStore* store_ = nullptr;
   std::atomic<int64_t> delivered_{0};
+  absl::Time next_save_ = absl::InfinitePast();  // schedule thread only
 
   mutable absl::Mutex mu_;
   // Progress per level (index level - 1), at least levels_.count() long.
   std::vector<int64_t> offsets_ ABSL_GUARDED_BY(mu_);
+  // End of the last re-put copy in the commit log (the thread's copies are
+  // put one after the other, so every earlier copy ends before it).
+  int64_t copies_end_ ABSL_GUARDED_BY(mu_) = 0;
+  // What the file gets: progress all of whose copies are on disk.
+  std::vector<int64_t> saveable_ ABSL_GUARDED_BY(mu_);
+  // Progress taken for writing, held back until the commit log is flushed
+  // to `copies_end`.
+  struct HeldBack {
+    std::vector<int64_t> offsets;
+    int64_t copies_end = 0;
+  };
+  std::optional<HeldBack> held_back_ ABSL_GUARDED_BY(mu_);
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -36,6 +36,8 @@ class TableFile {
   // Call with every change of the table (under its lock, or after the
   // change): the next Persist() writes it.
   void MarkChanged() { changed_ = true; }
+  // A change is not written yet (or its write failed).
+  bool changed() const { return changed_.load(); }
   // Writes what `encode` returns (the whole table, taking the table's
   // lock itself) if the table changed since the last successful write.
   absl::Status Persist(absl::FunctionRef<std::string()> encode);

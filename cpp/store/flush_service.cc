@@ -44,6 +44,16 @@ void FlushService::WaitForFlush(int64_t end_offset, Done done) {
   done(FlushNow(0) >= end_offset);
 }
 
+void FlushService::RequestFlush() {
+  if (options_.sync_flush) {
+    // A waiter makes the next group commit flush everything written.
+    WaitForFlush(log_->MaxOffset(), [](bool) {});
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  flush_requested_ = true;
+}
+
 absl::Status FlushService::RecordedFailure() const {
   absl::MutexLock lock(&mu_);
   return failure_;
@@ -138,16 +148,21 @@ void FlushService::RunGroupCommit() {
 void FlushService::RunPeriodic() {
   absl::Time last_thorough = absl::Now();
   while (true) {
+    bool requested = false;
     {
       absl::MutexLock lock(&mu_);
-      auto stopping = [this]()
-                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) {
-        return;
-      }
+      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stop_ || flush_requested_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), options_.interval);
+      if (stop_) return;
+      requested = flush_requested_;
+      flush_requested_ = false;
     }
     int least = options_.least_pages;
-    if (absl::Now() - last_thorough >= options_.thorough_interval) {
+    if (requested) {
+      least = 0;
+    } else if (absl::Now() - last_thorough >= options_.thorough_interval) {
       least = 0;
       last_thorough = absl::Now();
     }

@@ -53,6 +53,12 @@ class FlushService {
 
   // SYNC_FLUSH: `done` runs on the flush thread (or inline after Stop).
   void WaitForFlush(int64_t end_offset, Done done);
+  // Asks for everything written so far to be flushed soon, without
+  // waiting: under ASYNC_FLUSH at the thread's next wake-up whatever
+  // `least_pages` says, under SYNC_FLUSH by the next group commit. For
+  // background services that must not record progress past bytes still
+  // in the page cache (see MessageStore::RequestFlush).
+  void RequestFlush();
 
   // Flushes that put new bytes on disk since Start(): under SYNC_FLUSH, the
   // group commits, so sends per flush tell how well commits are grouped.
@@ -94,6 +100,7 @@ class FlushService {
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool flush_requested_ ABSL_GUARDED_BY(mu_) = false;  // ASYNC_FLUSH
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -160,6 +160,11 @@ class MessageStore {
   // Dispatching is stopped at a record whose consume queue cannot take it.
   bool DispatchStalled() const { return dispatcher_->stalled(); }
   int64_t FlushedOffset() const { return commit_log_.files().flushed_where(); }
+  // Asks for the commit log written so far to reach the disk soon, without
+  // waiting (FlushService::RequestFlush); FlushedOffset() tells when.
+  void RequestFlush() {
+    if (flush_) flush_->RequestFlush();
+  }
   // Commit log flushes that wrote something, since the store opened.
   int64_t CommitLogFlushes() const { return flush_ ? flush_->flushes() : 0; }
   // The first failed commit log flush, after which appends are refused.
