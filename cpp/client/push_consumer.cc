@@ -14,6 +14,17 @@
 #include "spdlog/spdlog.h"
 
 namespace cometmq::client {
+namespace {
+
+// A retried message is presented as it was first consumed: its topic.
+void RestoreRetriedTopic(MessageExt& message) {
+  if (auto it = message.properties.find(std::string(kPropertyRetryTopic));
+      it != message.properties.end() && !it->second.empty()) {
+    message.topic = it->second;
+  }
+}
+
+}  // namespace
 
 DefaultPushConsumer::DefaultPushConsumer(std::string group,
                                          ConsumerOptions options)
@@ -52,12 +63,31 @@ absl::Status DefaultPushConsumer::Unsubscribe(const std::string& topic) {
 
 void DefaultPushConsumer::RegisterListener(MessageListener listener) {
   listener_ = std::move(listener);
+  batch_listener_ = nullptr;
+}
+
+void DefaultPushConsumer::RegisterBatchListener(BatchMessageListener listener) {
+  batch_listener_ = std::move(listener);
+  listener_ = nullptr;
 }
 
 absl::Status DefaultPushConsumer::Start() {
   if (absl::Status s = ValidateConsumerGroup(group_); !s.ok()) return s;
-  if (!listener_) {
-    return absl::FailedPreconditionError("RegisterListener before Start()");
+  if (!listener_ && !batch_listener_) {
+    return absl::FailedPreconditionError(
+        "RegisterListener or RegisterBatchListener before Start()");
+  }
+  if (absl::Status s =
+          ValidateConsumeBatchMaxSize(options_.consume_batch_max_size);
+      !s.ok()) {
+    return s;
+  }
+  if (listener_ && options_.consume_batch_max_size > 1) {
+    // Delivering one message per call would silently ignore the setting.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consume_batch_max_size is ", options_.consume_batch_max_size,
+        ", which needs a batch listener (RegisterBatchListener); "
+        "RegisterListener's listener takes one message per call"));
   }
   if (options_.consume_threads < 1) {
     return absl::InvalidArgumentError("consume_threads must be at least 1");
@@ -131,8 +161,8 @@ absl::Status DefaultPushConsumer::Prepare() {
   instance_ = *std::move(instance);
   if (options_.orderly) {
     orderly_ = std::make_shared<ConsumeOrderlyService>(
-        group_, options_, core_->locking(), listener_, pool_.get(),
-        instance_->deferred(),
+        group_, options_, core_->locking(), listener_, batch_listener_,
+        pool_.get(), instance_->deferred(),
         [this](const MessageExt& message) {
           return SendBack(message, /*to_dlq=*/true);
         },
@@ -193,6 +223,7 @@ std::vector<MessageQueue> DefaultPushConsumer::OwnedQueues() const {
 void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
                                   std::vector<MessageExt> messages) {
   if (orderly_) return orderly_->Submit(pq, std::move(messages));
+  if (batch_listener_) return DeliverBatches(pq, std::move(messages));
   // One task per consume thread rather than per message: the messages of a
   // pull are still consumed one listener call at a time, by up to
   // consume_threads threads at once, but each task wakes a thread once for
@@ -214,6 +245,20 @@ void DefaultPushConsumer::Deliver(const std::shared_ptr<ProcessQueue>& pq,
   }
 }
 
+void DefaultPushConsumer::DeliverBatches(
+    const std::shared_ptr<ProcessQueue>& pq, std::vector<MessageExt> messages) {
+  // As RocketMQ's submitConsumeRequest: consecutive chunks of the pull, so
+  // a batch never mixes queues and keeps the queue's order.
+  const size_t max = static_cast<size_t>(options_.consume_batch_max_size);
+  for (size_t begin = 0; begin < messages.size(); begin += max) {
+    const size_t end = std::min(messages.size(), begin + max);
+    auto batch = std::make_shared<std::vector<MessageExt>>(
+        std::make_move_iterator(messages.begin() + begin),
+        std::make_move_iterator(messages.begin() + end));
+    pool_->Submit([this, pq, batch] { ConsumeBatch(pq, batch); });
+  }
+}
+
 void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
                                   std::shared_ptr<MessageExt> shared) {
   MessageExt& message = *shared;
@@ -224,11 +269,7 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     EndConsume(pq);
     return;
   }
-  // A retried message is presented as it was first consumed: its topic.
-  if (auto it = message.properties.find(std::string(kPropertyRetryTopic));
-      it != message.properties.end() && !it->second.empty()) {
-    message.topic = it->second;
-  }
+  RestoreRetriedTopic(message);
   // Timed on the monotonic clock: a wall clock step must not send every
   // running call back at once.
   pq->ConsumeStarted(message.queue_offset, std::move(shared), MonotonicNow());
@@ -239,6 +280,61 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
     spdlog::warn("consumer {}: listener threw on {}: {}", group_,
                  message.msg_id, e.what());
   }
+  if (Settle(pq, message, result)) {
+    // Neither consumed nor taken back by the broker (busy, disk full,
+    // restarting, or this consumer shutting down): it stays uncommitted and
+    // comes again, as often as it takes, so it is never committed past;
+    // the wait doubles up to a minute so a lasting failure is not retried
+    // (and logged) every second.
+    const absl::Duration delay = ReconsumeDelay(message);
+    core_->Redeliver(pq, std::move(message), delay);
+  }
+  EndConsume(pq);
+}
+
+void DefaultPushConsumer::ConsumeBatch(
+    const std::shared_ptr<ProcessQueue>& pq,
+    std::shared_ptr<std::vector<MessageExt>> batch) {
+  pq->BeginConsume();
+  // As in Consume: after BeginConsume, so a drop waits for this call or
+  // this call sees the drop.
+  if (pq->dropped() || stopping_.load(std::memory_order_acquire)) {
+    EndConsume(pq);
+    return;
+  }
+  const absl::Time now = MonotonicNow();
+  for (MessageExt& message : *batch) {
+    RestoreRetriedTopic(message);
+    // Each message is timed on its own: one whose consume timeout passes
+    // is sent back alone and the rest of the batch keeps its result.
+    pq->ConsumeStarted(message.queue_offset,
+                       std::shared_ptr<const MessageExt>(batch, &message), now);
+  }
+  ConsumeResult result = ConsumeResult::kReconsumeLater;
+  try {
+    result = batch_listener_(*batch);
+  } catch (const std::exception& e) {
+    spdlog::warn(
+        "consumer {}: listener threw on {} messages of {} from offset {}: {}",
+        group_, batch->size(), pq->queue().ToString(),
+        batch->front().queue_offset, e.what());
+  }
+  // Those no broker took back come again together, after the longest wait
+  // any of them has earned (RocketMQ's submitConsumeRequestLater).
+  std::vector<MessageExt> again;
+  absl::Duration delay = absl::ZeroDuration();
+  for (MessageExt& message : *batch) {
+    if (!Settle(pq, message, result)) continue;
+    delay = std::max(delay, ReconsumeDelay(message));
+    again.push_back(std::move(message));
+  }
+  if (!again.empty()) core_->Redeliver(pq, std::move(again), delay);
+  EndConsume(pq);
+}
+
+bool DefaultPushConsumer::Settle(const std::shared_ptr<ProcessQueue>& pq,
+                                 const MessageExt& message,
+                                 ConsumeResult result) {
   // False once the call outlived consume_timeout: CheckConsumeTimeouts has
   // sent the message back (or is sending it), and only a success is still
   // worth recording (removing it again is harmless; the offset is the
@@ -261,15 +357,9 @@ void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
   } else if (SendBack(message, /*to_dlq=*/false)) {
     pq->Remove(message.queue_offset);  // the broker retries it now
   } else {
-    // Neither consumed nor taken back by the broker (busy, disk full,
-    // restarting, or this consumer shutting down): it stays uncommitted and
-    // comes again, as often as it takes, so it is never committed past;
-    // the wait doubles up to a minute so a lasting failure is not retried
-    // (and logged) every second.
-    const absl::Duration delay = ReconsumeDelay(message);
-    core_->Redeliver(pq, std::move(message), delay);
+    return true;
   }
-  EndConsume(pq);
+  return false;
 }
 
 void DefaultPushConsumer::EndConsume(const std::shared_ptr<ProcessQueue>& pq) {
