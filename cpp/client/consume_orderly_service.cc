@@ -16,6 +16,17 @@ namespace {
 // renewed by the consumer's rebalance and renewal rounds.
 constexpr absl::Duration kNotLockedDelay = absl::Milliseconds(200);
 
+// A message sent back earlier is presented as it was first consumed: with
+// its topic. A copy: the queue keeps the message as it was taken.
+MessageExt Presented(const MessageExt& message) {
+  MessageExt presented = message;
+  if (auto it = presented.properties.find(std::string(kPropertyRetryTopic));
+      it != presented.properties.end() && !it->second.empty()) {
+    presented.topic = it->second;
+  }
+  return presented;
+}
+
 }  // namespace
 
 ConsumeOrderlyService::ConsumeOrderlyService(
@@ -101,12 +112,7 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
     UnlockConsume(pq);
     return false;
   }
-  // A message sent back earlier is presented as it was first consumed.
-  MessageExt presented = message;
-  if (auto it = presented.properties.find(std::string(kPropertyRetryTopic));
-      it != presented.properties.end() && !it->second.empty()) {
-    presented.topic = it->second;
-  }
+  const MessageExt presented = Presented(message);
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {
     result = listener_(presented);
@@ -133,12 +139,10 @@ bool ConsumeOrderlyService::ConsumeBatch(
     UnlockConsume(pq);
     return false;
   }
-  std::vector<MessageExt> presented = batch;
-  for (MessageExt& message : presented) {
-    if (auto it = message.properties.find(std::string(kPropertyRetryTopic));
-        it != message.properties.end() && !it->second.empty()) {
-      message.topic = it->second;
-    }
+  std::vector<MessageExt> presented;
+  presented.reserve(batch.size());
+  for (const MessageExt& message : batch) {
+    presented.push_back(Presented(message));
   }
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/client/client_error.h"
 #include "cpp/client/send_request.h"
@@ -17,7 +18,8 @@ namespace cometmq::client {
 namespace {
 
 // A retried message is presented as it was first consumed: its topic.
-void RestoreRetriedTopic(MessageExt& message) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void RestoreRetriedTopic(
+    MessageExt& message) {
   if (auto it = message.properties.find(std::string(kPropertyRetryTopic));
       it != message.properties.end() && !it->second.empty()) {
     message.topic = it->second;
@@ -259,6 +261,39 @@ void DefaultPushConsumer::DeliverBatches(
   }
 }
 
+// Inlined, as the code it came from in Consume was: called (the library
+// is built -fPIC, so a member is not inlined on its own) it cost the
+// single-message path ~50 instructions a message, ~4% of Consume's.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DefaultPushConsumer::Settle(
+    const std::shared_ptr<ProcessQueue>& pq, const MessageExt& message,
+    ConsumeResult result) {
+  // False once the call outlived consume_timeout: CheckConsumeTimeouts has
+  // sent the message back (or is sending it), and only a success is still
+  // worth recording (removing it again is harmless; the offset is the
+  // lowest message held either way).
+  const bool own_result = pq->ConsumeEnded(message.queue_offset);
+  if (result == ConsumeResult::kSuccess) {
+    pq->Remove(message.queue_offset);
+  } else if (!own_result) {
+    spdlog::info(
+        "consumer {}: message {} of {} at offset {} failed after its "
+        "consume timeout; that timeout {} it already",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
+        options_.model == MessageModel::kClustering ? "sent back" : "gave up");
+  } else if (options_.model != MessageModel::kClustering) {
+    spdlog::warn(
+        "consumer {}: broadcast message {} of {} at offset {} failed and is "
+        "not retried",
+        group_, message.msg_id, pq->queue().ToString(), message.queue_offset);
+    pq->Remove(message.queue_offset);
+  } else if (SendBack(message, /*to_dlq=*/false)) {
+    pq->Remove(message.queue_offset);  // the broker retries it now
+  } else {
+    return true;
+  }
+  return false;
+}
+
 void DefaultPushConsumer::Consume(const std::shared_ptr<ProcessQueue>& pq,
                                   std::shared_ptr<MessageExt> shared) {
   MessageExt& message = *shared;
@@ -330,36 +365,6 @@ void DefaultPushConsumer::ConsumeBatch(
   }
   if (!again.empty()) core_->Redeliver(pq, std::move(again), delay);
   EndConsume(pq);
-}
-
-bool DefaultPushConsumer::Settle(const std::shared_ptr<ProcessQueue>& pq,
-                                 const MessageExt& message,
-                                 ConsumeResult result) {
-  // False once the call outlived consume_timeout: CheckConsumeTimeouts has
-  // sent the message back (or is sending it), and only a success is still
-  // worth recording (removing it again is harmless; the offset is the
-  // lowest message held either way).
-  const bool own_result = pq->ConsumeEnded(message.queue_offset);
-  if (result == ConsumeResult::kSuccess) {
-    pq->Remove(message.queue_offset);
-  } else if (!own_result) {
-    spdlog::info(
-        "consumer {}: message {} of {} at offset {} failed after its "
-        "consume timeout; that timeout {} it already",
-        group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
-        options_.model == MessageModel::kClustering ? "sent back" : "gave up");
-  } else if (options_.model != MessageModel::kClustering) {
-    spdlog::warn(
-        "consumer {}: broadcast message {} of {} at offset {} failed and is "
-        "not retried",
-        group_, message.msg_id, pq->queue().ToString(), message.queue_offset);
-    pq->Remove(message.queue_offset);
-  } else if (SendBack(message, /*to_dlq=*/false)) {
-    pq->Remove(message.queue_offset);  // the broker retries it now
-  } else {
-    return true;
-  }
-  return false;
 }
 
 void DefaultPushConsumer::EndConsume(const std::shared_ptr<ProcessQueue>& pq) {

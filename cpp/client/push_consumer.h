@@ -147,8 +147,9 @@ class DefaultPushConsumer {
   // consumed, sent back or given up (broadcasting), leaves it to the
   // consume timeout that took it, and returns true when it is neither
   // consumed nor taken back by a broker: the caller must redeliver it.
-  bool Settle(const std::shared_ptr<ProcessQueue>& pq,
-              const MessageExt& message, ConsumeResult result);
+  // Defined (inline) in push_consumer.cc, its only user.
+  inline bool Settle(const std::shared_ptr<ProcessQueue>& pq,
+                     const MessageExt& message, ConsumeResult result);
   // How long a failed message no broker took back waits before it is
   // handed to the listener again (reconsume_backoff doubled per
   // reconsume, at most a minute); counts the reconsume in `message`.
