@@ -16,16 +16,29 @@ namespace {
 // renewed by the consumer's rebalance and renewal rounds.
 constexpr absl::Duration kNotLockedDelay = absl::Milliseconds(200);
 
+// A message sent back earlier is presented as it was first consumed: with
+// its topic. A copy: the queue keeps the message as it was taken.
+MessageExt Presented(const MessageExt& message) {
+  MessageExt presented = message;
+  if (auto it = presented.properties.find(std::string(kPropertyRetryTopic));
+      it != presented.properties.end() && !it->second.empty()) {
+    presented.topic = it->second;
+  }
+  return presented;
+}
+
 }  // namespace
 
 ConsumeOrderlyService::ConsumeOrderlyService(
     std::string group, ConsumerOptions options, bool check_locks,
-    MessageListener listener, ThreadPool* pool, Scheduler* scheduler,
-    DlqSender to_dlq, DroppedIdle dropped_idle)
+    MessageListener listener, BatchMessageListener batch_listener,
+    ThreadPool* pool, Scheduler* scheduler, DlqSender to_dlq,
+    DroppedIdle dropped_idle)
     : group_(std::move(group)),
       options_(std::move(options)),
       check_locks_(check_locks),
       listener_(std::move(listener)),
+      batch_listener_(std::move(batch_listener)),
       pool_(pool),
       scheduler_(scheduler),
       to_dlq_(std::move(to_dlq)),
@@ -77,6 +90,13 @@ void ConsumeOrderlyService::Run(const std::shared_ptr<ProcessQueue>& pq) {
     if (MonotonicNow() - began > options_.max_consume_continuously) {
       return RunNow(pq);  // let other queues have this thread
     }
+    if (batch_listener_) {
+      std::vector<MessageExt> batch =
+          pq->TakeOrderly(static_cast<size_t>(options_.consume_batch_max_size));
+      if (batch.empty()) return;  // the next Submit starts a new task
+      if (!ConsumeBatch(pq, std::move(batch))) return;
+      continue;
+    }
     std::optional<MessageExt> message = pq->TakeOrderly();
     if (!message.has_value()) return;  // the next Submit starts a new task
     if (!ConsumeOne(pq, *std::move(message))) return;
@@ -92,12 +112,7 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
     UnlockConsume(pq);
     return false;
   }
-  // A message sent back earlier is presented as it was first consumed.
-  MessageExt presented = message;
-  if (auto it = presented.properties.find(std::string(kPropertyRetryTopic));
-      it != presented.properties.end() && !it->second.empty()) {
-    presented.topic = it->second;
-  }
+  const MessageExt presented = Presented(message);
   ConsumeResult result = ConsumeResult::kReconsumeLater;
   try {
     result = listener_(presented);
@@ -108,30 +123,75 @@ bool ConsumeOrderlyService::ConsumeOne(const std::shared_ptr<ProcessQueue>& pq,
   bool go_on = true;
   if (result == ConsumeResult::kSuccess) {
     pq->Remove(message.queue_offset);
-  } else if (const int max_times = EffectiveMaxReconsumeTimes(
-                 options_.max_reconsume_times, /*orderly=*/true);
-             max_times == std::numeric_limits<int>::max() ||
-             message.reconsume_times < max_times) {
+  } else {
+    go_on = RetryOrDeadLetter(pq, std::move(message));
+  }
+  UnlockConsume(pq);
+  if (!go_on) RunSoon(pq, options_.suspend_time);
+  return go_on;
+}
+
+bool ConsumeOrderlyService::ConsumeBatch(
+    const std::shared_ptr<ProcessQueue>& pq, std::vector<MessageExt> batch) {
+  pq->LockConsume();
+  // As in ConsumeOne: a queue dropped meanwhile is the next owner's.
+  if (pq->dropped()) {
+    UnlockConsume(pq);
+    return false;
+  }
+  std::vector<MessageExt> presented;
+  presented.reserve(batch.size());
+  for (const MessageExt& message : batch) {
+    presented.push_back(Presented(message));
+  }
+  ConsumeResult result = ConsumeResult::kReconsumeLater;
+  try {
+    result = batch_listener_(presented);
+  } catch (const std::exception& e) {
+    spdlog::warn(
+        "consumer {}: listener threw on {} messages of {} from offset {}: {}",
+        group_, batch.size(), pq->queue().ToString(),
+        batch.front().queue_offset, e.what());
+  }
+  bool go_on = true;
+  for (MessageExt& message : batch) {
+    if (result == ConsumeResult::kSuccess) {
+      pq->Remove(message.queue_offset);
+    } else if (!RetryOrDeadLetter(pq, std::move(message))) {
+      // The batch is taken again as it was (RocketMQ's
+      // makeMessageToConsumeAgain), less what went to the DLQ.
+      go_on = false;
+    }
+  }
+  UnlockConsume(pq);
+  if (!go_on) RunSoon(pq, options_.suspend_time);
+  return go_on;
+}
+
+bool ConsumeOrderlyService::RetryOrDeadLetter(
+    const std::shared_ptr<ProcessQueue>& pq, MessageExt message) {
+  if (const int max_times = EffectiveMaxReconsumeTimes(
+          options_.max_reconsume_times, /*orderly=*/true);
+      max_times == std::numeric_limits<int>::max() ||
+      message.reconsume_times < max_times) {
     // INT32_MAX is no limit, as in RocketMQ: the count stops there.
     if (message.reconsume_times < std::numeric_limits<int32_t>::max()) {
       ++message.reconsume_times;
     }
     pq->PutBackOrderly(std::move(message));
-    go_on = false;
-  } else if (to_dlq_(message)) {
+    return false;
+  }
+  if (to_dlq_(message)) {
     spdlog::warn(
         "consumer {}: message {} of {} at offset {} failed {} times; moved "
         "to the DLQ",
         group_, message.msg_id, pq->queue().ToString(), message.queue_offset,
         message.reconsume_times + 1);
     pq->Remove(message.queue_offset);
-  } else {
-    pq->PutBackOrderly(std::move(message));  // the DLQ send is retried
-    go_on = false;
+    return true;
   }
-  UnlockConsume(pq);
-  if (!go_on) RunSoon(pq, options_.suspend_time);
-  return go_on;
+  pq->PutBackOrderly(std::move(message));  // the DLQ send is retried
+  return false;
 }
 
 void ConsumeOrderlyService::UnlockConsume(

@@ -34,7 +34,12 @@ using DroppedIdle = std::function<void()>;
 // throwing listener) suspends the queue for options.suspend_time and retries
 // the same message, counting reconsume_times; after max_reconsume_times
 // retries the message goes to the DLQ and the queue moves on (if that
-// send fails, the queue stays suspended and tries again). A queue yields
+// send fails, the queue stays suspended and tries again). With a batch
+// listener each call gets up to options.consume_batch_max_size consecutive
+// messages of the queue (RocketMQ's takeMessages); a failed batch is
+// suspended and retried as it was, each of its messages counting a
+// reconsume, and one that passed max_reconsume_times goes to the DLQ while
+// the others are retried. A queue yields
 // its thread after options.max_consume_continuously. After Shutdown()
 // returns no task is submitted to the pool any more. Whenever the consume
 // lock of a dropped queue is given back, `dropped_idle` is called (after
@@ -44,8 +49,9 @@ class ConsumeOrderlyService
  public:
   ConsumeOrderlyService(std::string group, ConsumerOptions options,
                         bool check_locks, MessageListener listener,
-                        ThreadPool* pool, Scheduler* scheduler,
-                        DlqSender to_dlq, DroppedIdle dropped_idle);
+                        BatchMessageListener batch_listener, ThreadPool* pool,
+                        Scheduler* scheduler, DlqSender to_dlq,
+                        DroppedIdle dropped_idle);
 
   // Takes pulled messages of `pq`. Never blocks (runs on the I/O thread).
   void Submit(const std::shared_ptr<ProcessQueue>& pq,
@@ -59,13 +65,22 @@ class ConsumeOrderlyService
   // One listener call under the consume lock; false when the queue must
   // pause (suspended, dropped) and the task end.
   bool ConsumeOne(const std::shared_ptr<ProcessQueue>& pq, MessageExt message);
+  // The same for a batch listener's call on `batch`.
+  bool ConsumeBatch(const std::shared_ptr<ProcessQueue>& pq,
+                    std::vector<MessageExt> batch);
+  // A failed `message`: put back for a local retry, counting a reconsume,
+  // or, past max_reconsume_times, sent to the DLQ and removed. False when
+  // the queue must pause (it was put back).
+  bool RetryOrDeadLetter(const std::shared_ptr<ProcessQueue>& pq,
+                         MessageExt message);
   void UnlockConsume(const std::shared_ptr<ProcessQueue>& pq);
   bool stopped() const;
 
   const std::string group_;
   const ConsumerOptions options_;
   const bool check_locks_;
-  const MessageListener listener_;
+  const MessageListener listener_;             // or
+  const BatchMessageListener batch_listener_;  // one of them is set
   ThreadPool* const pool_;
   Scheduler* const scheduler_;
   const DlqSender to_dlq_;

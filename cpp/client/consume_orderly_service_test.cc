@@ -1,6 +1,7 @@
 #include "cpp/client/consume_orderly_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <map>
@@ -105,8 +106,8 @@ class ConsumeOrderlyServiceTest : public ::testing::Test {
   void Make(bool check_locks) {
     service_ = std::make_shared<ConsumeOrderlyService>(
         "g", options_, check_locks,
-        [this](const MessageExt& m) { return recorder_.Call(m); }, &pool_,
-        &scheduler_,
+        [this](const MessageExt& m) { return recorder_.Call(m); }, nullptr,
+        &pool_, &scheduler_,
         [this](const MessageExt& m) {
           absl::MutexLock lock(&dlq_mu_);
           dlq_.push_back(m);
@@ -116,6 +117,33 @@ class ConsumeOrderlyServiceTest : public ::testing::Test {
           absl::MutexLock lock(&dlq_mu_);
           ++dropped_idle_;
         });
+  }
+  // With a batch listener that records each call's (offset, reconsume
+  // times) and fails the calls `fail` picks.
+  void MakeBatch(std::function<bool(const std::vector<MessageExt>&)> fail) {
+    service_ = std::make_shared<ConsumeOrderlyService>(
+        "g", options_, /*check_locks=*/false, nullptr,
+        [this, fail](const std::vector<MessageExt>& batch) {
+          std::vector<std::pair<int64_t, int32_t>> call;
+          for (const MessageExt& m : batch) {
+            call.emplace_back(m.queue_offset, m.reconsume_times);
+          }
+          absl::MutexLock lock(&dlq_mu_);
+          batches_.push_back(call);
+          return fail(batch) ? ConsumeResult::kReconsumeLater
+                             : ConsumeResult::kSuccess;
+        },
+        &pool_, &scheduler_,
+        [this](const MessageExt& m) {
+          absl::MutexLock lock(&dlq_mu_);
+          dlq_.push_back(m);
+          return true;
+        },
+        nullptr);
+  }
+  std::vector<std::vector<std::pair<int64_t, int32_t>>> batches() {
+    absl::MutexLock lock(&dlq_mu_);
+    return batches_;
   }
   int dropped_idle() {
     absl::MutexLock lock(&dlq_mu_);
@@ -139,7 +167,58 @@ class ConsumeOrderlyServiceTest : public ::testing::Test {
   absl::Mutex dlq_mu_;
   std::vector<MessageExt> dlq_ ABSL_GUARDED_BY(dlq_mu_);
   int dropped_idle_ ABSL_GUARDED_BY(dlq_mu_) = 0;
+  std::vector<std::vector<std::pair<int64_t, int32_t>>> batches_
+      ABSL_GUARDED_BY(dlq_mu_);
 };
+
+bool Holds(const std::vector<MessageExt>& batch, int64_t offset) {
+  return std::any_of(batch.begin(), batch.end(), [&](const MessageExt& m) {
+    return m.queue_offset == offset;
+  });
+}
+
+using Batch = std::vector<std::pair<int64_t, int32_t>>;
+
+// Up to consume_batch_max_size consecutive messages per call, in order; a
+// failed batch suspends the queue and comes again as it was, each of its
+// messages counting a reconsume, before anything after it.
+TEST_F(ConsumeOrderlyServiceTest, BatchesInOrderAndASuspendRetriesTheBatch) {
+  options_.consume_batch_max_size = 4;
+  std::atomic<bool> failed{false};
+  MakeBatch([&](const std::vector<MessageExt>& batch) {
+    return Holds(batch, 5) && !failed.exchange(true);
+  });
+  auto pq = Queue(0);
+  Pull(pq, 0, 10);
+  ASSERT_TRUE(Eventually([&] { return pq->CommittableOffset() == 10; }));
+  EXPECT_EQ(batches(), (std::vector<Batch>{{{0, 0}, {1, 0}, {2, 0}, {3, 0}},
+                                           {{4, 0}, {5, 0}, {6, 0}, {7, 0}},
+                                           {{4, 1}, {5, 1}, {6, 1}, {7, 1}},
+                                           {{8, 0}, {9, 0}}}));
+}
+
+// A failed batch whose messages differ in reconsumes: those past
+// max_reconsume_times go to the DLQ, the others are retried, and the queue
+// moves on once they succeed.
+TEST_F(ConsumeOrderlyServiceTest, BatchMessagesPastTheMaxGoToTheDlqAlone) {
+  options_.consume_batch_max_size = 3;
+  options_.max_reconsume_times = 1;
+  options_.suspend_time = absl::Milliseconds(300);
+  MakeBatch(
+      [](const std::vector<MessageExt>& batch) { return Holds(batch, 0); });
+  auto pq = Queue(0);
+  Pull(pq, 0, 2);
+  ASSERT_TRUE(Eventually([&] { return !batches().empty(); }));
+  Pull(pq, 2, 4);  // while [0, 1] is suspended
+  ASSERT_TRUE(Eventually([&] { return pq->CommittableOffset() == 4; }));
+  EXPECT_EQ(batches(),
+            (std::vector<Batch>{
+                {{0, 0}, {1, 0}}, {{0, 1}, {1, 1}, {2, 0}}, {{2, 1}, {3, 0}}}));
+  absl::MutexLock lock(&dlq_mu_);
+  ASSERT_EQ(dlq_.size(), 2u);
+  EXPECT_EQ(dlq_[0].queue_offset, 0);
+  EXPECT_EQ(dlq_[1].queue_offset, 1);
+}
 
 TEST_F(ConsumeOrderlyServiceTest, EachQueueInOrderOnOneThreadAtATime) {
   Make(/*check_locks=*/false);

@@ -960,6 +960,18 @@ void ConsumerCore::Redeliver(const std::shared_ptr<ProcessQueue>& pq,
   });
 }
 
+void ConsumerCore::Redeliver(const std::shared_ptr<ProcessQueue>& pq,
+                             std::vector<MessageExt> messages,
+                             absl::Duration delay) {
+  std::weak_ptr<ConsumerCore> weak = weak_from_this();
+  auto shared = std::make_shared<std::vector<MessageExt>>(std::move(messages));
+  instance_->deferred()->Schedule(delay, [weak, pq, shared] {
+    auto self = weak.lock();
+    if (!self || pq->dropped() || self->stopped()) return;
+    self->Deliver(pq, std::move(*shared));
+  });
+}
+
 void ConsumerCore::Deliver(const std::shared_ptr<ProcessQueue>& pq,
                            std::vector<MessageExt> messages) {
   // Under mu_, so once Shutdown() has set stopped_ no sink call is running

@@ -123,6 +123,9 @@ class ConsumerCore : public ConsumerMember,
   // queue was dropped meanwhile.
   void Redeliver(const std::shared_ptr<ProcessQueue>& pq, MessageExt message,
                  absl::Duration delay);
+  // The same for several messages of `pq`, delivered again together.
+  void Redeliver(const std::shared_ptr<ProcessQueue>& pq,
+                 std::vector<MessageExt> messages, absl::Duration delay);
 
   const ConsumerOptions& options() const { return options_; }
   // Orderly clustering: queues are locked on their brokers.

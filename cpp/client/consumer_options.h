@@ -30,6 +30,12 @@ struct ConsumerOptions {
   // goes to the DLQ. Other negative values are refused by Start().
   int max_reconsume_times = -1;
   int pull_batch_size = 32;
+  // Push consumers (consumeMessageBatchMaxSize): the most messages of one
+  // queue a batch listener (RegisterBatchListener) gets per call, 1 to
+  // kMaxConsumeBatchMaxSize. Concurrent consumers split each pulled batch
+  // into calls of at most this many; orderly ones take up to this many
+  // consecutive messages of the queue. Above 1 it needs a batch listener.
+  int consume_batch_max_size = 1;
   int64_t pull_threshold_for_queue = 1000;             // messages
   int64_t pull_threshold_bytes_for_queue = 100 << 20;  // body bytes
   // Concurrent consumption (consumeConcurrentlyMaxSpan; for lite pull
@@ -93,6 +99,20 @@ struct ConsumerOptions {
 
 // RocketMQ's maxReconsumeTimes for concurrent consumers when -1.
 inline constexpr int kDefaultMaxReconsumeTimes = 16;
+
+// RocketMQ's bounds of consumeMessageBatchMaxSize.
+inline constexpr int kMaxConsumeBatchMaxSize = 1024;
+
+// InvalidArgument for a consume_batch_max_size out of [1, 1024].
+inline absl::Status ValidateConsumeBatchMaxSize(int consume_batch_max_size) {
+  if (consume_batch_max_size < 1 ||
+      consume_batch_max_size > kMaxConsumeBatchMaxSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consume_batch_max_size must be between 1 and ",
+        kMaxConsumeBatchMaxSize, ", not ", consume_batch_max_size));
+  }
+  return absl::OkStatus();
+}
 
 // InvalidArgument for a max_reconsume_times below -1.
 inline absl::Status ValidateMaxReconsumeTimes(int max_reconsume_times) {

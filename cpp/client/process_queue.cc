@@ -1,5 +1,6 @@
 #include "cpp/client/process_queue.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace cometmq::client {
@@ -155,6 +156,22 @@ std::optional<MessageExt> ProcessQueue::TakeOrderly() {
   MessageExt message = std::move(orderly_.begin()->second);
   orderly_.erase(orderly_.begin());
   return message;
+}
+
+std::vector<MessageExt> ProcessQueue::TakeOrderly(size_t max) {
+  absl::MutexLock lock(&mu_);
+  std::vector<MessageExt> messages;
+  if (orderly_.empty()) {
+    orderly_task_ = false;
+    return messages;
+  }
+  max = std::max<size_t>(max, 1);  // a task that took nothing would hang
+  messages.reserve(std::min(max, orderly_.size()));
+  while (!orderly_.empty() && messages.size() < max) {
+    messages.push_back(std::move(orderly_.begin()->second));
+    orderly_.erase(orderly_.begin());
+  }
+  return messages;
 }
 
 void ProcessQueue::PutBackOrderly(MessageExt message) {

@@ -98,6 +98,10 @@ class ProcessQueue {
   // starts another).
   bool PutOrderly(std::vector<MessageExt> messages);
   std::optional<MessageExt> TakeOrderly();
+  // Up to `max` next messages, lowest offset first (RocketMQ's
+  // takeMessages); empty when none is left, which ends the task as
+  // TakeOrderly's nullopt does.
+  std::vector<MessageExt> TakeOrderly(size_t max);
   // A taken message to be taken again first (a local retry).
   void PutBackOrderly(MessageExt message);
 

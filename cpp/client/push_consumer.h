@@ -98,7 +98,20 @@ class DefaultPushConsumer {
   // group's rebalance still gives this one are not consumed. InvalidArgument
   // for the group's retry topic; nothing for a topic not subscribed.
   absl::Status Unsubscribe(const std::string& topic);
+  // The listener, one message per call; replaces a batch listener.
   void RegisterListener(MessageListener listener);
+  // RocketMQ's listener of List<MessageExt> with consumeMessageBatchMaxSize:
+  // up to options.consume_batch_max_size messages of one queue per call,
+  // in queue order; replaces a single-message listener. Concurrent
+  // consumers split each pull's messages into such batches, handed to the
+  // consume threads one batch per task; orderly ones take up to that many
+  // consecutive messages of the queue. kSuccess consumes the whole batch;
+  // kReconsumeLater (or an exception) fails every message in it, each then
+  // dealt with as a failed single message: sent back (or, orderly,
+  // suspended and retried locally with the whole batch, each message going
+  // to the DLQ once it passed max_reconsume_times). A message whose consume
+  // timeout passed during the call is sent back on its own, as ever.
+  void RegisterBatchListener(BatchMessageListener listener);
 
   absl::Status Start();
   // Stops delivery, waits for running listener calls, commits offsets and
@@ -118,10 +131,25 @@ class DefaultPushConsumer {
   absl::Status Prepare() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::shared_ptr<ProcessQueue>& pq,
                std::vector<MessageExt> messages);
+  // Concurrent batch listener: one task per consume_batch_max_size
+  // messages, in the pull's order.
+  void DeliverBatches(const std::shared_ptr<ProcessQueue>& pq,
+                      std::vector<MessageExt> messages);
   // `message` lives in its delivery task's batch, which the pointer keeps
   // alive for a consume-timeout send-back during the call.
   void Consume(const std::shared_ptr<ProcessQueue>& pq,
                std::shared_ptr<MessageExt> message);
+  // One batch listener call on `batch` (kept alive, as Consume's message,
+  // by the pointers the process queue holds during the call).
+  void ConsumeBatch(const std::shared_ptr<ProcessQueue>& pq,
+                    std::shared_ptr<std::vector<MessageExt>> batch);
+  // Ends the listener call on `message` with `result`: removes it when
+  // consumed, sent back or given up (broadcasting), leaves it to the
+  // consume timeout that took it, and returns true when it is neither
+  // consumed nor taken back by a broker: the caller must redeliver it.
+  // Defined (inline) in push_consumer.cc, its only user.
+  inline bool Settle(const std::shared_ptr<ProcessQueue>& pq,
+                     const MessageExt& message, ConsumeResult result);
   // How long a failed message no broker took back waits before it is
   // handed to the listener again (reconsume_backoff doubled per
   // reconsume, at most a minute); counts the reconsume in `message`.
@@ -151,7 +179,8 @@ class DefaultPushConsumer {
 
   const std::string group_;
   const ConsumerOptions options_;
-  MessageListener listener_;
+  MessageListener listener_;             // or
+  BatchMessageListener batch_listener_;  // one of them is set
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<ConsumerCore> core_;
   std::shared_ptr<ConsumeOrderlyService> orderly_;  // orderly only

@@ -9,7 +9,7 @@ import threading
 from cometmq import _core
 from cometmq._lifecycle import (Callback, Lifecycle, release_elsewhere,
                                  shut_down_elsewhere, translate)
-from cometmq.errors import MQClientError
+from cometmq.errors import MessageIllegalError, MQClientError
 from cometmq.message import Message
 
 _log = logging.getLogger("cometmq")
@@ -24,7 +24,7 @@ _CONSUMED = frozenset({"CONSUME_SUCCESS", "SUCCESS"})
 _LATER = frozenset({"RECONSUME_LATER", "SUSPEND_CURRENT_QUEUE_A_MOMENT"})
 
 
-def _consumed(result, msg):
+def _consumed(result, what):
     """A listener's answer as True (consumed) or False (consume later).
     Anything but True, False or one of RocketMQ's status names (a string or
     an enum member of that name) means later, with a warning: taking every
@@ -40,7 +40,7 @@ def _consumed(result, msg):
         if name.upper() in _LATER:
             return False
     _log.warning("listener returned %r for %s, not True or False; it will "
-                 "be retried", result, msg.msg_id)
+                 "be retried", result, what)
     return False
 
 
@@ -143,6 +143,20 @@ class PushConsumer(Lifecycle):
     again from the retry topic (in BROADCASTING it is given up). It is
     checked every minute (or every consume_timeout_ms if shorter).
 
+    Batch consumption, as RocketMQ's consumeMessageBatchMaxSize: with
+    consume_batch_max_size=N (1 to 1024, default 1; checked by start())
+    and register_batch_listener(fn), fn(msgs) gets a list of up to N
+    messages of one queue, in queue order, and its answer is the whole
+    batch's: True consumes them all; False or an exception fails every one
+    of them, each then retried as a failed single message is (sent back
+    to the broker and redelivered through the retry topic; orderly: the
+    queue is suspended and the same batch retried, a message past
+    max_reconsume_times going to the dead-letter queue). A concurrent
+    consumer splits what one pull brings into batches of at most N, each a
+    listener call on one consume thread; an orderly one takes up to N
+    consecutive messages of the queue. N above 1 needs a batch listener
+    (start() raises otherwise).
+
     Subscribe and register the listener, then start(); a `with` block
     shuts the consumer down when it ends. shutdown() from a listener returns
     at once and no further listener call starts; the consumer commits and
@@ -156,7 +170,7 @@ class PushConsumer(Lifecycle):
                  instance_name=None, offset_dir=None,
                  lock_interval_ms=20000, consume_timestamp=None,
                  consume_concurrently_max_span=2000,
-                 consume_timeout_ms=15 * 60 * 1000):
+                 consume_timeout_ms=15 * 60 * 1000, consume_batch_max_size=1):
         super().__init__()
         if (isinstance(max_reconsume_times, bool)
                 or not isinstance(max_reconsume_times, int)
@@ -166,8 +180,19 @@ class PushConsumer(Lifecycle):
                 "without end when orderly), 0 (a failed message goes "
                 "straight to the dead-letter queue) or a positive integer "
                 f"below 2**31, not {max_reconsume_times!r}")
+        if (isinstance(consume_batch_max_size, bool)
+                or not isinstance(consume_batch_max_size, int)):
+            raise TypeError("consume_batch_max_size must be an int, not "
+                            f"{type(consume_batch_max_size).__name__}")
+        # Its range (1 to 1024) is checked by start(), as RocketMQ does; a
+        # value the core cannot even hold is refused here.
+        if not -2**31 <= consume_batch_max_size < 2**31:
+            raise ValueError("consume_batch_max_size must be between 1 and "
+                             f"1024, not {consume_batch_max_size}")
         self.group = group
         self._listener = Callback()
+        self._batch_size = consume_batch_max_size
+        self._batch_listener = False
         self._core = _core.PushConsumer(
             group, namesrv, _instance_name(instance_name), model,
             _consume_from(consume_from),
@@ -175,7 +200,7 @@ class PushConsumer(Lifecycle):
             max_reconsume_times,
             consume_threads, bool(orderly), str(offset_dir or ""),
             int(lock_interval_ms), int(consume_concurrently_max_span),
-            int(consume_timeout_ms))
+            int(consume_timeout_ms), consume_batch_max_size)
 
     @translate
     def subscribe(self, topic, expression="*", sql=None):
@@ -211,20 +236,26 @@ class PushConsumer(Lifecycle):
         more for a broker that does not answer the final commit)."""
         self._core.unsubscribe(topic)
 
-    def register_listener(self, fn):
+    def _check_registration(self, fn, what, signature):
         if not callable(fn):
-            raise TypeError("listener must be callable: fn(msg) -> bool")
+            raise TypeError(f"listener must be callable: {signature}")
         if self._started or self._starting or self._closed:
             # The consume threads call the listener without a lock.
-            raise MQClientError("register_listener() must come before start()",
+            raise MQClientError(f"{what}() must come before start()",
                                 -1, "FAILED_PRECONDITION")
+
+    def register_listener(self, fn):
+        """fn(msg) -> True when consumed, one message per call; replaces
+        a batch listener."""
+        self._check_registration(fn, "register_listener", "fn(msg) -> bool")
         self._listener = user = Callback(fn)
+        self._batch_listener = False
 
         def listener(raw):
             msg = Message.from_core(raw)
             _in_listener.active = True
             try:
-                return _consumed(user(msg), msg)
+                return _consumed(user(msg), msg.msg_id)
             except Exception:  # pylint: disable=broad-except
                 _log.exception("listener failed on %s; it will be retried",
                                msg.msg_id)
@@ -234,8 +265,41 @@ class PushConsumer(Lifecycle):
 
         self._core.register_listener(listener)
 
+    def register_batch_listener(self, fn):
+        """fn(msgs) -> True when the whole list is consumed: up to
+        consume_batch_max_size messages of one queue per call (see the
+        class docstring); replaces a single-message listener."""
+        self._check_registration(fn, "register_batch_listener",
+                                 "fn(msgs) -> bool")
+        self._listener = user = Callback(fn)
+        self._batch_listener = True
+
+        def listener(raws):
+            msgs = [Message.from_core(raw) for raw in raws]
+            what = (f"{len(msgs)} messages from {msgs[0].msg_id}"
+                    if msgs else "an empty batch")
+            _in_listener.active = True
+            try:
+                return _consumed(user(msgs), what)
+            except Exception:  # pylint: disable=broad-except
+                _log.exception("batch listener failed on %s; they will be "
+                               "retried", what)
+                return False
+            finally:
+                _in_listener.active = False
+
+        self._core.register_batch_listener(listener)
+
     @translate
     def _start(self):
+        if (self._listener.fn is not None and not self._batch_listener
+                and self._batch_size > 1):
+            # The core says so too, in its C++ names.
+            raise MessageIllegalError(
+                f"consume_batch_max_size is {self._batch_size}, which needs "
+                "a batch listener (register_batch_listener); "
+                "register_listener's takes one message per call", -1,
+                "INVALID_ARGUMENT")
         self._core.start()
 
     def _shutdown(self):

@@ -493,7 +493,7 @@ void BindPushConsumer(py::module_& m) {
                        int consume_threads, bool orderly,
                        const std::string& offset_dir, int64_t lock_interval_ms,
                        int64_t consume_concurrently_max_span,
-                       int64_t consume_timeout_ms) {
+                       int64_t consume_timeout_ms, int consume_batch_max_size) {
         client::ConsumerOptions options = MakeConsumerOptions(
             namesrv, instance_name, model, from, timestamp_ms,
             max_reconsume_times, consume_threads, orderly, offset_dir);
@@ -509,6 +509,8 @@ void BindPushConsumer(py::module_& m) {
         }
         options.consume_concurrently_max_span = consume_concurrently_max_span;
         options.consume_timeout = absl::Milliseconds(consume_timeout_ms);
+        // Checked by Start(), as RocketMQ's checkConfig at start().
+        options.consume_batch_max_size = consume_batch_max_size;
         // The client stops consuming a queue whose lock was not confirmed
         // for 1.5 renewal intervals, as RocketMQ's 20 s / 30 s.
         options.lock_interval = absl::Milliseconds(lock_interval_ms);
@@ -543,6 +545,26 @@ void BindPushConsumer(py::module_& m) {
                  return client::ConsumeResult::kReconsumeLater;
                }
              });
+           })
+      .def("register_batch_listener",
+           [](DefaultPushConsumer& c, py::object fn) {
+             PyCallable listener(std::move(fn));
+             c.RegisterBatchListener(
+                 [listener](const std::vector<MessageExt>& msgs) {
+                   py::gil_scoped_acquire gil;
+                   try {
+                     py::list batch;
+                     for (const MessageExt& msg : msgs) {
+                       batch.append(MessageToDict(msg));
+                     }
+                     bool ok = listener(std::move(batch)).cast<bool>();
+                     return ok ? client::ConsumeResult::kSuccess
+                               : client::ConsumeResult::kReconsumeLater;
+                   } catch (py::error_already_set& e) {
+                     e.discard_as_unraisable("cometmq batch listener");
+                     return client::ConsumeResult::kReconsumeLater;
+                   }
+                 });
            })
       .def(
           "start", [](DefaultPushConsumer& c) { Check(c.Start()); },
