@@ -247,17 +247,36 @@ def test_retention_at_the_delete_hour_and_consumers_continue_from_the_first_kept
     admin = cometmq.Admin(namesrv=cluster.namesrv_addr)
     admin.create_topic("Aged", read_queues=1, write_queues=1)
     body = os.urandom(100 * 1024)  # random: the producer cannot compress it
+    stored_at = []  # commit log offset of each message, by queue offset
     with cometmq.Producer(group="pg", namesrv=cluster.namesrv_addr) as p:
         # About 20 MiB: three 8 MiB segments.
         for i in range(200):
             r = p.send("Aged", b"%05d" % i + body)
             assert r.status == "SEND_OK" and r.queue_offset == i
+            stored_at.append(int(r.offset_msg_id[16:], 16))
 
     def queue():
         return admin.topic_stats("Aged")[0]
-    wait_until(lambda: queue()["min_offset"] > 0, timeout_s=20,
-               what="retention to delete the oldest segments")
+
+    # Retention deletes what has expired each round; a segment is deleted
+    # only once a newer one exists, so the first segment may go while the
+    # sends still fill the second, and the second a round later. Wait for
+    # the end state, where the queue starts at the newest segment's first
+    # message: a minimum seen in between would move again under the
+    # consumer below.
+    log_dir = os.path.join(broker.store, "commitlog")
+
+    def first_in_newest_segment():
+        segments = os.listdir(log_dir)
+        if len(segments) != 1:
+            return None
+        start = int(segments[0])
+        return next(i for i, at in enumerate(stored_at) if at >= start)
+    wait_until(lambda: first_in_newest_segment() is not None and
+               queue()["min_offset"] == first_in_newest_segment(),
+               what="retention to delete every segment but the newest")
     first_kept = queue()["min_offset"]
+    assert first_kept > 0
     assert queue()["max_offset"] == 200
     with open(broker.log_path, errors="replace") as f:
         assert "retention deleted" in f.read()
@@ -266,7 +285,7 @@ def test_retention_at_the_delete_hour_and_consumers_continue_from_the_first_kept
     got = Collector()
     c = push_consumer(cluster, "cg-aged", "Aged", got)
     try:
-        wait_until(lambda: got.count() >= 200 - first_kept, timeout_s=20,
+        wait_until(lambda: got.count() >= 200 - first_kept,
                    what="every kept message")
     finally:
         c.shutdown()
