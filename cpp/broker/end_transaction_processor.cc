@@ -143,12 +143,12 @@ void EndTransactionProcessor::Process(const Command& request,
         request_header, stored ? proto::SUCCESS : proto::SYSTEM_ERROR,
         stored ? "" : result.error));
   };
-  auto put_op = [this, op = std::move(op), respond]() mutable {
+  if (type == kTransactionRollbackType) {
     std::vector<MessageToStore> one;
     one.push_back(std::move(op));
     store_->Put(std::move(one), std::move(respond));
-  };
-  if (type == kTransactionRollbackType) return put_op();
+    return;
+  }
 
   MessageToStore real;
   if (!RestoreFromHalf(half, &real)) {
@@ -158,21 +158,18 @@ void EndTransactionProcessor::Process(const Command& request,
         absl::StrCat("the half message at commit log offset ",
                      end.commit_log_offset(), " has no ", kPropertyRealTopic));
   }
-  std::vector<MessageToStore> one;
-  one.push_back(std::move(real));
-  // The op goes in only after the real message is stored, so a failure in
-  // between leaves the half to be checked again: at least once, never lost.
-  store_->Put(std::move(one), [this, id, type, put_op = std::move(put_op),
-                               request_header = Command{request.header, {}},
-                               responder](store::PutResult result) mutable {
-    if (!store::PutStored(result.status)) {
-      Finish(id, type, false);
-      responder.Respond(
-          MakeResponse(request_header, proto::SYSTEM_ERROR, result.error));
-      return;
-    }
-    put_op();
-  });
+  // One append of both, the op right after the real message: the log is
+  // flushed and recovered as a prefix, so whatever a crash keeps of it
+  // (even unflushed, from the page cache a killed process leaves), the op
+  // is never kept without its real message (which would lose it), and the
+  // real message is kept without its op only if the crash cut the append
+  // itself. Appended apart, the op waited for the real message's flush
+  // under SYNC_FLUSH, and a crash in that wait left a half that the check
+  // service then had committed, and delivered, a second time.
+  std::vector<MessageToStore> both;
+  both.push_back(std::move(real));
+  both.push_back(std::move(op));
+  store_->Put(std::move(both), std::move(respond));
 }
 
 }  // namespace cometmq::broker

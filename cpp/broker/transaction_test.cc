@@ -18,6 +18,7 @@
 #include "cpp/broker/thread_pool.h"
 #include "cpp/broker/transaction_check_service.h"
 #include "cpp/broker/transactional_message.h"
+#include "cpp/common/eventually.h"
 #include "cpp/common/message_record.h"
 #include "cpp/namesrv/name_server.h"
 #include "cpp/remoting/remoting_client.h"
@@ -118,8 +119,10 @@ class CheckServiceTest : public ::testing::Test {
   }
 
   void Open() {
+    store::StoreConfig config = store::SmallStoreConfig(root_);
+    if (!flush_disk_type_.empty()) config.flushDiskType = flush_disk_type_;
     absl::StatusOr<std::unique_ptr<store::MessageStore>> opened =
-        store::MessageStore::Open(store::SmallStoreConfig(root_));
+        store::MessageStore::Open(config, hooks_);
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
     offsets_ = std::make_unique<ConsumerOffsetManager>(root_ + "/offsets");
@@ -202,6 +205,8 @@ class CheckServiceTest : public ::testing::Test {
   }
 
   std::string root_;
+  std::string flush_disk_type_;  // SmallStoreConfig's unless set
+  store::StoreHooks hooks_;
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<ConsumerOffsetManager> offsets_;
   std::unique_ptr<TransactionCheckService> service_;
@@ -461,6 +466,19 @@ class EndAndCheckTest : public CheckServiceTest {
 
   // Ends the half at `queue_offset` (found in the store) with `type`.
   Command End(int64_t queue_offset, int32_t type) {
+    absl::StatusOr<Command> response =
+        client_.InvokeSync(address(), EndRequest(queue_offset, type), kTimeout);
+    EXPECT_TRUE(response.ok()) << response.status();
+    store_->WaitDispatched();
+    return response.ok() ? *std::move(response) : Command{};
+  }
+
+  std::string address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  // END_TRANSACTION of the half at `queue_offset` with `type`.
+  Command EndRequest(int64_t queue_offset, int32_t type) {
     store::GetResult got =
         store_->Get(kTransHalfTopic, 0, queue_offset, 1, 1 << 20, {});
     EXPECT_EQ(got.status, store::GetStatus::kFound);
@@ -475,12 +493,7 @@ class EndAndCheckTest : public CheckServiceTest {
     end->set_tran_state_table_offset(half.queue_offset);
     end->set_commit_log_offset(half.physical_offset);
     end->set_commit_or_rollback(type);
-    absl::StatusOr<Command> response =
-        client_.InvokeSync(absl::StrCat("127.0.0.1:", server_->port()),
-                           std::move(request), kTimeout);
-    EXPECT_TRUE(response.ok()) << response.status();
-    store_->WaitDispatched();
-    return response.ok() ? *std::move(response) : Command{};
+    return request;
   }
 
   BrokerConfig config_;
@@ -547,6 +560,77 @@ TEST_F(EndAndCheckTest, EndedTransactionIsNotAskedAgainAfterRestart) {
   EXPECT_EQ(Round(now + 6000), 1);
   EXPECT_EQ(TakeChecked(), std::vector<std::string>{"Y#2"});
   EXPECT_EQ(Delivered(), std::vector<std::string>{"body-A"});
+}
+
+// SYNC_FLUSH with the commit log's flushes held while `hold_` is set.
+class HeldFlushEndTest : public EndAndCheckTest {
+ protected:
+  void SetUp() override {
+    flush_disk_type_ = "SYNC_FLUSH";
+    hooks_.flush_fault = [this] {
+      absl::MutexLock lock(&hold_mu_);
+      hold_mu_.Await(absl::Condition(
+          +[](bool* hold) { return !*hold; }, &hold_));
+      return absl::OkStatus();
+    };
+    EndAndCheckTest::SetUp();
+  }
+  void TearDown() override {
+    Hold(false);
+    EndAndCheckTest::TearDown();
+  }
+  void Hold(bool hold) {
+    absl::MutexLock lock(&hold_mu_);
+    hold_ = hold;
+  }
+
+  absl::Mutex hold_mu_;
+  bool hold_ ABSL_GUARDED_BY(hold_mu_) = false;
+};
+
+// A commit's real message never reaches the commit log without its op
+// record, not even for the time of a SYNC_FLUSH flush: a broker killed then
+// keeps both or neither (the page cache survives a killed process), so the
+// restarted check service never asks about a transaction it committed and
+// never delivers its message twice.
+TEST_F(HeldFlushEndTest, ACommitsRealMessageAndOpReachTheLogTogether) {
+  const int64_t half = PutHalf("A", absl::ToUnixMillis(absl::Now()) - 60000);
+  Hold(true);
+  const int64_t before = store_->MaxPhysicalOffset();
+  struct Answer {
+    absl::Mutex mu;
+    std::optional<absl::StatusOr<Command>> response ABSL_GUARDED_BY(mu);
+  };
+  auto answer = std::make_shared<Answer>();
+  client_.InvokeAsync(address(), EndRequest(half, kTransactionCommitType),
+                      kTimeout, [answer](absl::StatusOr<Command> response) {
+                        absl::MutexLock lock(&answer->mu);
+                        answer->response = std::move(response);
+                      });
+  ASSERT_TRUE(Eventually([&] { return store_->MaxPhysicalOffset() > before; }));
+  store::RecordSlice real, op;
+  ASSERT_TRUE(store_->ReadRecord(before, &real));
+  RecordView view;
+  ASSERT_EQ(DecodeRecord(real.data, real.size, true, &view),
+            DecodeResult::kRecord);
+  EXPECT_EQ(view.topic, "T");
+  ASSERT_TRUE(store_->ReadRecord(before + real.size, &op))
+      << "the real message is in the log, unflushed, without its op";
+  ASSERT_EQ(DecodeRecord(op.data, op.size, true, &view), DecodeResult::kRecord);
+  EXPECT_EQ(view.topic, kTransOpHalfTopic);
+  {
+    absl::MutexLock lock(&answer->mu);
+    EXPECT_FALSE(answer->response.has_value()) << "answered before the flush";
+  }
+  Hold(false);
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&answer->mu);
+    return answer->response.has_value();
+  }));
+  absl::MutexLock lock(&answer->mu);
+  ASSERT_TRUE(answer->response->ok()) << answer->response->status();
+  EXPECT_EQ((*answer->response)->header.status(), proto::SUCCESS);
+  EXPECT_EQ(end_->committed(), 1);
 }
 
 // The broker in-process, driven over the wire; transactionTimeOut 0 and a
