@@ -1,5 +1,6 @@
 """Small helpers for integration tests: collecting consumers, waiting."""
 
+import json
 import os
 import subprocess
 import threading
@@ -92,3 +93,27 @@ def mqadmin(*args, env=None, check=None):
             f"mqadmin {' '.join(args)} exited {result.returncode}, expected "
             f"{check}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
     return result
+
+
+def create_topic(ns, topic, queues):
+    """Creates `topic` with `queues` read and write queues on every master
+    of DefaultCluster (mqadmin updateTopic)."""
+    mqadmin("updateTopic", "-n", ns, "-c", "DefaultCluster", "-t", topic,
+            "-r", str(queues), "-w", str(queues), check=0)
+
+
+def send_numbered(producer, topic, prefix, count):
+    """Sends bodies `prefix`0 .. `prefix`count-1, each acknowledged."""
+    for i in range(count):
+        assert producer.send(topic, b"%s%d" % (prefix, i)).status == "SEND_OK"
+
+
+def consumer_progress(ns, group, topic):
+    """mqadmin consumerProgress --json: (total lag, (broker name, queue id)
+    -> the group's consumer offset)."""
+    result = mqadmin("consumerProgress", "-n", ns, "-g", group, "-t", topic,
+                     "--json", check=0)
+    table = json.loads(result.stdout)
+    return table["diffTotal"], {
+        (q["brokerName"], q["queueId"]): q["consumerOffset"]
+        for q in table["queues"]}

@@ -6,27 +6,13 @@ import json
 
 import cometmq
 
-from helpers import Collector, mqadmin, push_consumer, wait_until
+from helpers import (Collector, consumer_progress, create_topic, mqadmin,
+                     push_consumer, send_numbered, wait_until)
 
 
-def create_topic(ns, topic, queues):
-    mqadmin("updateTopic", "-n", ns, "-c", "DefaultCluster", "-t", topic,
-            "-r", str(queues), "-w", str(queues), check=0)
-
-
-def send(producer, topic, prefix, count):
-    for i in range(count):
-        assert producer.send(topic, b"%s%d" % (prefix, i)).status == "SEND_OK"
-
-
-def offsets(ns, group, topic):
-    """consumerProgress --json: (lag, queue key -> consumer offset)."""
-    result = mqadmin("consumerProgress", "-n", ns, "-g", group, "-t", topic,
-                     "--json", check=0)
-    table = json.loads(result.stdout)
-    return table["diffTotal"], {
-        (q["brokerName"], q["queueId"]): q["consumerOffset"]
-        for q in table["queues"]}
+def lag(ns, group, topic):
+    """The group's total lag on the topic (consumerProgress)."""
+    return consumer_progress(ns, group, topic)[0]
 
 
 def clone(ns, src, dest, topic, *extra, check=0):
@@ -41,7 +27,7 @@ def consume_all(cluster, group, topic, count, **options):
     got = Collector()
     c = push_consumer(cluster, group, topic, got, **options)
     try:
-        wait_until(lambda: offsets(cluster.namesrv_addr, group, topic)[0] == 0
+        wait_until(lambda: lag(cluster.namesrv_addr, group, topic) == 0
                    and got.count() >= count, what=f"{group} at the end")
     finally:
         c.shutdown()
@@ -54,25 +40,25 @@ def test_an_offline_group_takes_the_source_groups_offsets(cluster):
     ns = cluster.namesrv_addr
     create_topic(ns, "CloneT", 3)
     with cometmq.Producer(group="pg-clone", namesrv=ns) as producer:
-        send(producer, "CloneT", b"old-", 30)
+        send_numbered(producer, "CloneT", b"old-", 30)
         consume_all(cluster, "cg-src", "CloneT", 30)
-        _, src = offsets(ns, "cg-src", "CloneT")
+        _, src = consumer_progress(ns, "cg-src", "CloneT")
         assert sum(src.values()) == 30
 
         out = clone(ns, "cg-src", "cg-dest", "CloneT")
         assert out["brokers"] == [{"brokerName": "broker-a", "cloned": True,
                                    "clientsNotified": 0}], out
-        assert offsets(ns, "cg-dest", "CloneT") == (0, src)
+        assert consumer_progress(ns, "cg-dest", "CloneT") == (0, src)
 
         # From its first offset it would read all 30; with the clone it
         # starts where cg-src stopped.
-        send(producer, "CloneT", b"new-", 9)
+        send_numbered(producer, "CloneT", b"new-", 9)
         got = Collector()
         c = push_consumer(cluster, "cg-dest", "CloneT", got,
                           consume_from="FIRST_OFFSET")
         try:
             wait_until(lambda: got.count() >= 9, what="the new messages")
-            wait_until(lambda: offsets(ns, "cg-dest", "CloneT")[0] == 0,
+            wait_until(lambda: lag(ns, "cg-dest", "CloneT") == 0,
                        what="cg-dest committed them")
         finally:
             c.shutdown()
@@ -85,16 +71,16 @@ def test_a_running_group_continues_from_the_cloned_offsets(cluster):
     ns = cluster.namesrv_addr
     create_topic(ns, "CloneRunT", 2)
     with cometmq.Producer(group="pg-clone-run", namesrv=ns) as producer:
-        send(producer, "CloneRunT", b"first-", 20)
+        send_numbered(producer, "CloneRunT", b"first-", 20)
         consume_all(cluster, "cg-behind", "CloneRunT", 20)
-        _, behind = offsets(ns, "cg-behind", "CloneRunT")
-        send(producer, "CloneRunT", b"second-", 10)
+        _, behind = consumer_progress(ns, "cg-behind", "CloneRunT")
+        send_numbered(producer, "CloneRunT", b"second-", 10)
 
         got = Collector()
         c = push_consumer(cluster, "cg-running", "CloneRunT", got)
         try:
             wait_until(lambda: got.count() >= 30, what="all 30 messages")
-            wait_until(lambda: offsets(ns, "cg-running", "CloneRunT")[0] == 0,
+            wait_until(lambda: lag(ns, "cg-running", "CloneRunT") == 0,
                        what="cg-running at the end")
             out = clone(ns, "cg-behind", "cg-running", "CloneRunT")
             assert out["brokers"][0]["cloned"] is True, out
@@ -102,7 +88,7 @@ def test_a_running_group_continues_from_the_cloned_offsets(cluster):
             # Rewound to where cg-behind stopped: the 10 later messages
             # again, and nothing else, then back at the end.
             wait_until(lambda: got.count() >= 40, what="the second ten again")
-            wait_until(lambda: offsets(ns, "cg-running", "CloneRunT")[0] == 0,
+            wait_until(lambda: lag(ns, "cg-running", "CloneRunT") == 0,
                        what="cg-running at the end again")
         finally:
             c.shutdown()
@@ -122,7 +108,7 @@ def test_an_online_source_not_subscribing_is_cloned_only_offline(cluster):
     create_topic(ns, "CloneSubT", 2)
     create_topic(ns, "OtherT", 1)
     with cometmq.Producer(group="pg-clone-sub", namesrv=ns) as producer:
-        send(producer, "CloneSubT", b"m-", 8)
+        send_numbered(producer, "CloneSubT", b"m-", 8)
     consume_all(cluster, "cg-moved", "CloneSubT", 8)
     # The source group now runs, subscribed to another topic only.
     other = push_consumer(cluster, "cg-moved", "OtherT", Collector())
@@ -139,7 +125,8 @@ def test_an_online_source_not_subscribing_is_cloned_only_offline(cluster):
             {"broker_name": "broker-a", "cloned": True,
              "clients_notified": 0}]
         for group in ("cg-copy", "cg-copy-py"):
-            assert sum(offsets(ns, group, "CloneSubT")[1].values()) == 8
+            _, copied = consumer_progress(ns, group, "CloneSubT")
+            assert sum(copied.values()) == 8
     finally:
         other.shutdown()
         admin.shutdown()

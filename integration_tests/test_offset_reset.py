@@ -11,7 +11,13 @@ import time
 import cometmq
 import pytest
 
-from helpers import mqadmin, push_consumer, wait_until
+from helpers import (consumer_progress, create_topic, mqadmin, push_consumer,
+                     send_numbered, wait_until)
+
+
+def lag(ns, group, topic):
+    """The group's total lag on the topic (consumerProgress)."""
+    return consumer_progress(ns, group, topic)[0]
 
 
 class Gate:
@@ -47,32 +53,12 @@ class Gate:
             return self.blocked
 
 
-def progress(ns, group, topic):
-    """consumerProgress --json: queue key -> (consumer offset, diff)."""
-    result = mqadmin("consumerProgress", "-n", ns, "-g", group, "-t", topic,
-                     "--json", check=0)
-    table = json.loads(result.stdout)
-    return table["diffTotal"], {
-        (q["brokerName"], q["queueId"]): q["consumerOffset"]
-        for q in table["queues"]}
-
-
 def reset_json(*args):
     """Runs mqadmin with `args` ("-n", NAMESRV, SUBCOMMAND, ...) and --json;
     returns the parsed output and the run."""
     args = (args[2], *args[:2], *args[3:])
     result = mqadmin(*args, "--json", check=0)
     return json.loads(result.stdout), result
-
-
-def create_topic(ns, topic, queues):
-    mqadmin("updateTopic", "-n", ns, "-c", "DefaultCluster", "-t", topic,
-            "-r", str(queues), "-w", str(queues), check=0)
-
-
-def send(producer, topic, prefix, count):
-    for i in range(count):
-        assert producer.send(topic, b"%s%d" % (prefix, i)).status == "SEND_OK"
 
 
 @pytest.mark.parametrize("command", [
@@ -87,7 +73,7 @@ def test_skip_moves_a_running_group_past_its_backlog(cluster, command):
     topic, group = "SkipT", "cg-skip"
     create_topic(ns, topic, 4)
     producer = cometmq.Producer(group="pg-skip", namesrv=ns).start()
-    send(producer, topic, b"old-", 200)
+    send_numbered(producer, topic, b"old-", 200)
     gate = Gate()
     consumers = [push_consumer(cluster, group, topic, gate,
                                consume_threads=2, instance_name=f"skip{i}")
@@ -100,7 +86,7 @@ def test_skip_moves_a_running_group_past_its_backlog(cluster, command):
             for c in consumers), what="both consumers owning queues")
         wait_until(lambda: gate.blocked_calls() == 4,
                    what="every consume thread busy")
-        diff, _ = progress(ns, group, topic)
+        diff, _ = consumer_progress(ns, group, topic)
         assert diff > 150
 
         out, _ = reset_json("-n", ns, *command, "-g", group, "-t", topic)
@@ -110,14 +96,14 @@ def test_skip_moves_a_running_group_past_its_backlog(cluster, command):
         # The broker stored it before answering; a pull of the consumers'
         # that crossed the skip may have carried an older commit, which
         # their own commit of the skip offsets then overwrites.
-        wait_until(lambda: progress(ns, group, topic) == (0, skipped),
+        wait_until(lambda: consumer_progress(ns, group, topic) == (0, skipped),
                    what="lag 0 at the skip offsets")
         # A list, not a set: a rebalance before the skip may already have
         # delivered a held message twice, once by each consumer.
         started = gate.received()
 
         gate.open()
-        send(producer, topic, b"new-", 20)
+        send_numbered(producer, topic, b"new-", 20)
         wait_until(lambda: sum(b.startswith(b"new-")
                                for b in gate.received()) == 20,
                    what="the messages sent after the skip")
@@ -128,9 +114,9 @@ def test_skip_moves_a_running_group_past_its_backlog(cluster, command):
         assert sorted(b for b in gate.received() if b.startswith(b"new-")) \
             == sorted(b"new-%d" % i for i in range(20))
         # Their commits move on from the skip, never back before it.
-        wait_until(lambda: progress(ns, group, topic)[0] == 0,
+        wait_until(lambda: lag(ns, group, topic) == 0,
                    what="the new messages committed")
-        _, committed = progress(ns, group, topic)
+        _, committed = consumer_progress(ns, group, topic)
         assert sum(committed.values()) == 220
         assert all(committed[q] >= skipped[q] for q in skipped), committed
         assert out["path"] == "online" and out["clientsNotified"] == 2, out
@@ -149,18 +135,18 @@ def test_reset_to_an_earlier_time_makes_a_running_consumer_consume_again(
     topic, group = "RewindT", "cg-rewind"
     create_topic(ns, topic, 2)
     producer = cometmq.Producer(group="pg-rewind", namesrv=ns).start()
-    send(producer, topic, b"before-", 5)
+    send_numbered(producer, topic, b"before-", 5)
     # Store times are whole milliseconds: the reset time is past the
     # messages above and before the ones below.
     boundary = int(time.time() * 1000) + 2
     wait_until(lambda: time.time() * 1000 >= boundary + 2,
                what="the clock to pass the boundary")
-    send(producer, topic, b"after-", 10)
+    send_numbered(producer, topic, b"after-", 10)
     gate = Gate(hold=b"never")
     consumer = push_consumer(cluster, group, topic, gate)
     try:
         wait_until(lambda: len(gate.received()) == 15, what="first delivery")
-        wait_until(lambda: progress(ns, group, topic)[0] == 0,
+        wait_until(lambda: lag(ns, group, topic) == 0,
                    what="everything committed")
         out, result = reset_json("-n", ns, "resetOffsetByTime", "-g", group,
                                  "-t", topic, "-s", str(boundary))
@@ -172,7 +158,7 @@ def test_reset_to_an_earlier_time_makes_a_running_consumer_consume_again(
         wait_until(lambda: all(gate.received().count(b"after-%d" % i) == 2
                                for i in range(10)),
                    what="the messages after the reset time again")
-        wait_until(lambda: progress(ns, group, topic)[0] == 0,
+        wait_until(lambda: lag(ns, group, topic) == 0,
                    what="everything committed again")
         received = gate.received()
         assert len(received) == 25, received
@@ -190,7 +176,7 @@ def test_a_lite_pull_consumer_obeys_a_reset(cluster):
     topic, group = "PullResetT", "cg-pull-reset"
     create_topic(ns, topic, 2)
     producer = cometmq.Producer(group="pg-pull-reset", namesrv=ns).start()
-    send(producer, topic, b"first-", 10)
+    send_numbered(producer, topic, b"first-", 10)
     c = cometmq.PullConsumer(group=group, namesrv=ns)
     try:
         c.subscribe(topic)
@@ -205,7 +191,7 @@ def test_a_lite_pull_consumer_obeys_a_reset(cluster):
 
         poll_until(10)
         c.commit()
-        assert progress(ns, group, topic)[0] == 0
+        assert lag(ns, group, topic) == 0
         # Back to the beginning: the polled messages come again.
         text = mqadmin("resetOffsetByTime", "-n", ns, "-g", group, "-t",
                        topic, "-s", "0", check=0).stdout
@@ -214,27 +200,27 @@ def test_a_lite_pull_consumer_obeys_a_reset(cluster):
         # Stored before the answer, but a pull of the consumer's crossing
         # the reset (one re-sent as its 15 s hold ended) may carry the old
         # offset over it; the consumer then commits the reset again.
-        wait_until(lambda: progress(ns, group, topic)[0] == 10,
+        wait_until(lambda: lag(ns, group, topic) == 10,
                    what="lag 10 after the reset")
         poll_until(20)
         assert sorted(got[10:]) == sorted(got[:10])
         c.commit()
-        wait_until(lambda: progress(ns, group, topic)[0] == 0,
+        wait_until(lambda: lag(ns, group, topic) == 0,
                    what="the commit")
         # A backlog polled by nobody yet (already buffered in the client)
         # is skipped.
-        send(producer, topic, b"backlog-", 10)
+        send_numbered(producer, topic, b"backlog-", 10)
         # Through the Python Admin this time.
         skipped = cometmq.Admin(namesrv=ns).skip_accumulated_message(
             group, topic)
         assert [q["online"] for q in skipped["queues"]] == [True, True]
         assert sum(q["offset"] for q in skipped["queues"]) == 20
         assert skipped["clients_notified"] == 1
-        send(producer, topic, b"new-", 5)
+        send_numbered(producer, topic, b"new-", 5)
         poll_until(25)
         assert sorted(got[20:]) == sorted(b"new-%d" % i for i in range(5))
         c.commit()
-        assert progress(ns, group, topic)[0] == 0
+        assert lag(ns, group, topic) == 0
     finally:
         c.shutdown()
         producer.shutdown()
@@ -247,7 +233,7 @@ def test_a_group_with_no_online_consumer_is_reset_directly(cluster):
     topic, group = "OfflineT", "cg-offline"
     create_topic(ns, topic, 2)
     producer = cometmq.Producer(group="pg-offline", namesrv=ns).start()
-    send(producer, topic, b"m-", 10)
+    send_numbered(producer, topic, b"m-", 10)
     c = cometmq.PullConsumer(group=group, namesrv=ns)
     c.subscribe(topic)
     c.start()
@@ -264,19 +250,19 @@ def test_a_group_with_no_online_consumer_is_reset_directly(cluster):
                              "-t", topic, "-s", "0")
     assert out["path"] == "direct", result.stdout
     assert [q["online"] for q in out["queues"]] == [False, False]
-    assert progress(ns, group, topic)[0] == 10
+    assert lag(ns, group, topic) == 10
     text = mqadmin("skipAccumulatedMessage", "-n", ns, "-g", group, "-t",
                    topic, check=0).stdout
     assert "no online consumer" in text
-    assert progress(ns, group, topic)[0] == 0
+    assert lag(ns, group, topic) == 0
     # Without force a queue only moves back: a skip moves nothing, a reset
     # to the beginning moves every queue.
     out, _ = reset_json("-n", ns, "resetOffsetByTime", "-g", group, "-t",
                         topic, "-s", "0", "-f", "false")
-    assert progress(ns, group, topic)[0] == 10
+    assert lag(ns, group, topic) == 10
     out, _ = reset_json("-n", ns, "skipAccumulatedMessage", "-g", group, "-t",
                         topic, "-f", "false")
-    assert progress(ns, group, topic)[0] == 10
+    assert lag(ns, group, topic) == 10
     producer.shutdown()
 
 
@@ -290,7 +276,7 @@ def test_a_broadcasting_group_is_reset_in_its_clients(cluster, tmp_path):
     topic, group = "BcResetT", "cg-bc-reset"
     create_topic(ns, topic, 2)
     producer = cometmq.Producer(group="pg-bc-reset", namesrv=ns).start()
-    send(producer, topic, b"m-", 6)
+    send_numbered(producer, topic, b"m-", 6)
     gates = [Gate(hold=b"never") for _ in range(2)]
     consumers = [push_consumer(cluster, group, topic, gate,
                                model="BROADCASTING", instance_name=f"bc{i}",
@@ -311,8 +297,8 @@ def test_a_broadcasting_group_is_reset_in_its_clients(cluster, tmp_path):
         out, _ = reset_json("-n", ns, "skipAccumulatedMessage", "-g", group,
                             "-t", topic)
         assert [q["offset"] for q in out["queues"]] == [3, 3]
-        assert set(progress(ns, group, topic)[1].values()) == {0}
-        send(producer, topic, b"n-", 2)
+        assert set(consumer_progress(ns, group, topic)[1].values()) == {0}
+        send_numbered(producer, topic, b"n-", 2)
         for gate in gates:
             wait_until(lambda: b"n-0" in gate.received()
                        and b"n-1" in gate.received(),

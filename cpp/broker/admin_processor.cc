@@ -155,7 +155,10 @@ Command AdminProcessor::Process(const Command& request) {
       return TextTable(request);
     case proto::GET_ALL_DELAY_OFFSET: {
       Command response = MakeResponse(request, proto::SUCCESS);
-      response.body = schedule_->Encode();
+      int64_t copies_end = 0;
+      response.body = schedule_->Encode(&copies_end);
+      response.header.mutable_delay_offset_table_response()->set_copies_end(
+          copies_end);
       return response;
     }
     case proto::GET_TOPIC_STATS_INFO:

@@ -77,8 +77,11 @@ std::string ScheduleService::EncodeTable(const std::vector<int64_t>& offsets) {
                       "}}\n");
 }
 
-std::string ScheduleService::Encode() const {
+std::string ScheduleService::Encode(int64_t* copies_end) const {
   absl::MutexLock lock(&mu_);
+  if (copies_end != nullptr) {
+    *copies_end = std::max(copies_end_, start_log_end_);
+  }
   return EncodeTable(offsets_);
 }
 
@@ -224,6 +227,10 @@ void ScheduleService::SetOffset(int level, int64_t offset, int64_t copy_end) {
 
 void ScheduleService::Start(store::MessageStore* store) {
   store_ = store;
+  {
+    absl::MutexLock lock(&mu_);
+    start_log_end_ = store->MaxPhysicalOffset();
+  }
   AdoptStrandedLevels();
   thread_ = std::thread([this] { Run(); });
 }

@@ -71,7 +71,12 @@ class ScheduleService {
   // memory, which may be ahead of the file's), and, on a
   // slave, the master's progress taken over and written, so a slave
   // restarted as the master does not deliver again what its master did.
-  std::string Encode() const;
+  // `copies_end`, if given, is set to where the commit log must reach for
+  // that progress to lose nothing: past the re-put copy of every message
+  // it passed (and past what the log held at Start(), for progress read
+  // from the file). A slave takes the progress only once its log reaches
+  // it, or, promoted, it would never deliver the copies it lacks.
+  std::string Encode(int64_t* copies_end = nullptr) const;
   absl::Status Replace(absl::string_view encoded);
   int64_t delivered() const { return delivered_.load(); }
   // Progress offset of a 1-based level.
@@ -122,6 +127,9 @@ class ScheduleService {
   // End of the last re-put copy in the commit log (the thread's copies are
   // put one after the other, so every earlier copy ends before it).
   int64_t copies_end_ ABSL_GUARDED_BY(mu_) = 0;
+  // The commit log's end at Start(): the progress read from the file
+  // passed copies below it.
+  int64_t start_log_end_ ABSL_GUARDED_BY(mu_) = 0;
   // What the file gets: progress all of whose copies are on disk.
   std::vector<int64_t> saveable_ ABSL_GUARDED_BY(mu_);
   // Progress taken for writing, held back until the commit log is flushed

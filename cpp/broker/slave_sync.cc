@@ -219,7 +219,26 @@ absl::Status SlaveSync::SyncDelayOffsets(const std::string& master) {
   absl::StatusOr<remoting::Command> response = Call(
       &client_, master, remoting::MakeRequest(proto::GET_ALL_DELAY_OFFSET));
   if (!response.ok()) return response.status();
+  if (response->header.has_delay_offset_table_response() &&
+      !WaitForLog(
+          response->header.delay_offset_table_response().copies_end())) {
+    // Kept as it was: taken at a later round, once replicated.
+    return absl::UnavailableError(
+        "delay progress not copied yet: this slave's commit log has not "
+        "reached the master's delivered delayed messages");
+  }
   return schedule_->Replace(response->body);
+}
+
+bool SlaveSync::WaitForLog(int64_t end) {
+  const absl::Time deadline = absl::Now() + kReplicationWait;
+  while (store_->MaxPhysicalOffset() < end) {
+    absl::MutexLock lock(&mu_);
+    // Replication moves the log on its own thread and signals nothing here.
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(10));
+    if (stopping_ || absl::Now() >= deadline) return false;
+  }
+  return true;
 }
 
 }  // namespace cometmq::broker

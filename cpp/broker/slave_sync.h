@@ -26,7 +26,9 @@ namespace cometmq::broker {
 // serve pulls and register routes), consumer offsets (so a consumer that
 // fails over to the slave resumes where it was), consumer groups (so it is
 // let in) and the delay levels' progress (so a slave restarted as the
-// master does not deliver delayed messages again). Runs on one thread
+// master does not deliver delayed messages again; taken only once this
+// slave's commit log holds the copies that progress passed, so it never
+// skips one). Runs on one thread
 // ("slave-sync") every `interval` while the master's address is known; a
 // master that does not answer leaves the slave's tables as they are.
 //
@@ -85,6 +87,10 @@ class SlaveSync {
   absl::Status SyncOffsets(const std::string& master);
   absl::Status SyncGroups(const std::string& master);
   absl::Status SyncDelayOffsets(const std::string& master);
+  // Waits up to kReplicationWait for this slave's commit log to reach
+  // `end`; false if it did not (or the sync is stopping).
+  bool WaitForLog(int64_t end);
+  static constexpr absl::Duration kReplicationWait = absl::Seconds(3);
 
   const absl::Duration interval_;
   const std::function<std::string()> master_addr_;

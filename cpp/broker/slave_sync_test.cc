@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,15 +46,19 @@ class FakeMaster {
     for (int code : {proto::GET_ALL_CONSUMER_OFFSET,
                      proto::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
                      proto::GET_ALL_DELAY_OFFSET}) {
-      server_->RegisterHandler(
-          code, [this, code](remoting::Command request,
-                             remoting::Responder responder) {
-            remoting::Command response =
-                remoting::MakeResponse(request, proto::SUCCESS);
-            absl::MutexLock lock(&mu_);
-            response.body = bodies_[code];
-            responder.Respond(std::move(response));
-          });
+      server_->RegisterHandler(code, [this, code](
+                                         remoting::Command request,
+                                         remoting::Responder responder) {
+        remoting::Command response =
+            remoting::MakeResponse(request, proto::SUCCESS);
+        absl::MutexLock lock(&mu_);
+        response.body = bodies_[code];
+        if (code == proto::GET_ALL_DELAY_OFFSET && delay_copies_end_) {
+          response.header.mutable_delay_offset_table_response()->set_copies_end(
+              *delay_copies_end_);
+        }
+        responder.Respond(std::move(response));
+      });
     }
     EXPECT_TRUE(server_->Start().ok());
   }
@@ -75,6 +80,12 @@ class FakeMaster {
   void SetBody(int32_t code, std::string body) {
     absl::MutexLock lock(&mu_);
     bodies_[code] = std::move(body);
+  }
+  // GET_ALL_DELAY_OFFSET answers that its progress needs the log up to
+  // `end` (none: as a master older than that field).
+  void SetDelayCopiesEnd(std::optional<int64_t> end) {
+    absl::MutexLock lock(&mu_);
+    delay_copies_end_ = end;
   }
   // Answers requests that ask for a page with `per_page` topics at a time
   // (0: the whole table, as a master older than paging does).
@@ -146,6 +157,7 @@ class FakeMaster {
   int32_t status_ ABSL_GUARDED_BY(mu_) = proto::SUCCESS;
   std::function<void()> before_answer_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, std::string> bodies_ ABSL_GUARDED_BY(mu_);
+  std::optional<int64_t> delay_copies_end_ ABSL_GUARDED_BY(mu_);
 };
 
 class SlaveSyncTest : public ::testing::Test {
@@ -333,6 +345,29 @@ TEST_F(SlaveSyncTest, TopicsDeletedOnTheMasterBetweenPages) {
   ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
   EXPECT_TRUE(Lacks("Gone"));
   EXPECT_TRUE(Has("Kept"));
+}
+
+// The master's delay progress passed re-put copies this slave has not
+// replicated yet: taken as the master's, a promoted slave would never
+// deliver them. It is kept as it was until the slave's log reaches them.
+TEST_F(SlaveSyncTest, DelayProgressWaitsForTheSlavesLogToHoldItsCopies) {
+  master_.SetTopics({std::string(kScheduleTopic), "Gone", "Kept"});
+  master_.SetBody(proto::GET_ALL_DELAY_OFFSET, "{\"offsetTable\":{\"1\":7}}");
+  const int64_t log_end = store_->MaxPhysicalOffset();
+  master_.SetDelayCopiesEnd(log_end + 1);
+  const absl::Status held = sync_->SyncOnce();
+  EXPECT_TRUE(absl::IsUnavailable(held)) << held;
+  EXPECT_EQ(schedule_->Offset(1), 0);
+
+  master_.SetDelayCopiesEnd(log_end);
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_EQ(schedule_->Offset(1), 7);
+
+  // A master without the field: taken as before.
+  master_.SetBody(proto::GET_ALL_DELAY_OFFSET, "{\"offsetTable\":{\"1\":9}}");
+  master_.SetDelayCopiesEnd(std::nullopt);
+  ASSERT_EQ(sync_->SyncOnce(), absl::OkStatus());
+  EXPECT_EQ(schedule_->Offset(1), 9);
 }
 
 }  // namespace
