@@ -77,18 +77,11 @@ class FakeBroker {
         proto::QUERY_CONSUMER_OFFSET,
         [this](remoting::Command request, remoting::Responder responder) {
           absl::MutexLock lock(&mu_);
-          if (reset_before_offset_answer_.has_value() &&
-              reset_before_offset_answer_->header.reset_offset_table()
-                      .topic() == request.header.consumer_offset().topic()) {
-            // As a broker whose admin reset the group between reading the
-            // offset and sending the answer: the reset reaches the client
-            // first.
-            remoting::Command reset = *std::move(reset_before_offset_answer_);
-            reset_before_offset_answer_.reset();
-            if (auto connection = responder.connection().lock()) {
-              (void)connection->Send(std::move(reset));
-            }
-          }
+          // As a broker whose admin reset the group between reading the
+          // offset and sending the answer: the reset reaches the client
+          // first.
+          SendParkedReset(&reset_before_offset_answer_,
+                          request.header.consumer_offset().topic(), responder);
           responder.Respond(OffsetAnswer(request));
         });
     server_->RegisterHandler(
@@ -97,18 +90,11 @@ class FakeBroker {
           absl::MutexLock lock(&mu_);
           const auto& commit = request.header.consumer_offset();
           const QueueKey queue{commit.topic(), commit.queue_id()};
-          if (reset_before_commit_answer_.has_value() &&
-              reset_before_commit_answer_->header.reset_offset_table()
-                      .topic() == commit.topic()) {
-            // As a broker whose admin reset the group just before this
-            // commit arrived: the commit replaces the reset, and is
-            // answered after the reset's notice.
-            remoting::Command reset = *std::move(reset_before_commit_answer_);
-            reset_before_commit_answer_.reset();
-            if (auto connection = responder.connection().lock()) {
-              (void)connection->Send(std::move(reset));
-            }
-          }
+          // As a broker whose admin reset the group just before this
+          // commit arrived: the commit replaces the reset, and is answered
+          // after the reset's notice.
+          SendParkedReset(&reset_before_commit_answer_, commit.topic(),
+                          responder);
           RecordCommit(queue, commit.commit_offset());
           updated_[queue] = commit.commit_offset();
           responder.Respond(remoting::MakeResponse(request, proto::SUCCESS));
@@ -401,6 +387,22 @@ class FakeBroker {
     history_[queue].push_back(offset);
   }
 
+  // Sends `*parked` (a reset of `topic`, if that is what it holds) to the
+  // client of `responder`'s connection, once.
+  void SendParkedReset(std::optional<remoting::Command>* parked,
+                       const std::string& topic,
+                       const remoting::Responder& responder)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!parked->has_value() ||
+        (*parked)->header.reset_offset_table().topic() != topic) {
+      return;
+    }
+    remoting::Command reset = **std::move(parked);
+    parked->reset();
+    if (auto connection = responder.connection().lock()) {
+      (void)connection->Send(std::move(reset));
+    }
+  }
   // Messages from the pull's offset, or nullopt to park it.
   std::optional<remoting::Command> Answer(const remoting::Command& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
